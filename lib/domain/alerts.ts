@@ -1,0 +1,42 @@
+/** How loud an alert is: critical pages someone (the key is or will be unusable), warning is a ticket. */
+export const AlertSeverity = {
+  Critical: "critical",
+  Warning: "warning",
+} as const;
+export type AlertSeverity = (typeof AlertSeverity)[keyof typeof AlertSeverity];
+
+/** Machine-readable reasons for alerts and drift findings; the one-line summary is for people. */
+export const AlertReason = {
+  // Found by the decision table.
+  KeyNotFound: "KEY_NOT_FOUND",
+  OriginNotExternal: "ORIGIN_NOT_EXTERNAL",
+  KeySpecMismatch: "KEY_SPEC_MISMATCH",
+  KeyPendingDeletion: "KEY_PENDING_DELETION",
+  ReplicaPendingDeletion: "REPLICA_PENDING_DELETION",
+  KeyUnavailable: "KEY_UNAVAILABLE",
+  KeyDisabled: "KEY_DISABLED",
+  UnknownKeyState: "UNKNOWN_KEY_STATE",
+  DeletedOutOfBand: "DELETED_OUT_OF_BAND",
+  MaterialLostNotRestored: "MATERIAL_LOST_NOT_RESTORED",
+  MaterialPresentAfterRevoke: "MATERIAL_PRESENT_AFTER_REVOKE",
+  ValidToDrift: "VALID_TO_DRIFT",
+  ValidToUnknown: "VALID_TO_UNKNOWN",
+  ExpirationModelDrift: "EXPIRATION_MODEL_DRIFT",
+  PolicyValidToPassed: "POLICY_VALID_TO_PASSED",
+  /** decide met input it could not reason about (an invalid date, a hand-built policy out of range). */
+  InvalidInput: "INVALID_INPUT",
+  // Raised by use cases when an action fails.
+  IncorrectKeyMaterial: "INCORRECT_KEY_MATERIAL",
+  CheckValueMismatch: "CHECK_VALUE_MISMATCH",
+  ImportFailing: "IMPORT_FAILING",
+  VaultUnavailable: "VAULT_UNAVAILABLE",
+} as const;
+export type AlertReason = (typeof AlertReason)[keyof typeof AlertReason];
+
+/** One finding worth telling people about. */
+export interface AlertFinding {
+  readonly severity: AlertSeverity;
+  readonly reason: AlertReason;
+  /** One line, for a pager or a chat message. Names keys, regions, states and times only. */
+  readonly summary: string;
+}

@@ -1,0 +1,184 @@
+import type { AlertFinding, AlertReason, AlertSeverity } from "./alerts.js";
+import { ValidationError } from "./errors.js";
+
+/**
+ * The audit vocabulary: EventBridge detail-types of the events Tether publishes, and the event shape.
+ * Every field is a string or a number, so nothing can carry bytes — material, wrapped material and import
+ * tokens have no place to go. Times are ISO 8601 strings, ready for JSON.
+ */
+export const AuditDetailType = {
+  KeyRegistered: "Key Registered",
+  KeyMaterialImported: "Key Material Imported",
+  KeyMaterialRenewed: "Key Material Renewed",
+  KeyMaterialRestored: "Key Material Restored",
+  KeyMaterialRevoked: "Key Material Revoked",
+  KeyMaterialLost: "Key Material Lost",
+  ImportFailed: "Import Failed",
+  DriftDetected: "Drift Detected",
+  KeyPolicyChanged: "Key Policy Changed",
+  KeyPaused: "Key Paused",
+  KeyResumed: "Key Resumed",
+  KeyUnmanaged: "Key Unmanaged",
+  TetherAlert: "Tether Alert",
+} as const;
+export type AuditDetailType = (typeof AuditDetailType)[keyof typeof AuditDetailType];
+
+/** Bumped when a field changes meaning; consumers check it. */
+export const AUDIT_SCHEMA_VERSION = 1;
+
+/** Fields every audit event has. */
+interface AuditEventBase {
+  /** Unique per fact: a retry publishes the same id, so consumers can drop duplicates. */
+  readonly id: string;
+  readonly time: string;
+  /** The Tether key id. */
+  readonly keyId: string;
+  readonly keyArn?: string;
+  readonly region?: string;
+  /** The material's check value (a fingerprint, not the material). */
+  readonly checkValue?: string;
+  /** The ValidTo sent with an import, ISO 8601. */
+  readonly validTo?: string;
+  readonly reason?: string;
+  /** Who: an operator's identity, or `tether:sweep`, `tether:kms-events`. */
+  readonly actor: string;
+  /** Ties together everything one request or sweep run did. */
+  readonly correlationId: string;
+  readonly schemaVersion: typeof AUDIT_SCHEMA_VERSION;
+}
+
+type FactDetailType = Exclude<AuditDetailType, "Tether Alert" | "Drift Detected" | "Import Failed">;
+
+/** A state change: registered, imported, renewed, restored, revoked, lost, policy changed, paused, ... */
+export interface FactEvent extends AuditEventBase {
+  readonly detailType: FactDetailType;
+}
+
+/** Something people must know about. */
+export interface AlertEvent extends AuditEventBase {
+  readonly detailType: typeof AuditDetailType.TetherAlert | typeof AuditDetailType.DriftDetected;
+  readonly severity: AlertSeverity;
+  readonly reasonCode: AlertReason;
+  /** One line for a pager. */
+  readonly summary: string;
+}
+
+/** An attempt that failed; `errorName` is the error class (e.g. KmsThrottledError), never its message. */
+export interface ImportFailedEvent extends AuditEventBase {
+  readonly detailType: typeof AuditDetailType.ImportFailed;
+  readonly errorName: string;
+  readonly attempt: number;
+}
+
+export type AuditEvent = FactEvent | AlertEvent | ImportFailedEvent;
+
+/** Who, when, under which correlation, with which event id. */
+export interface AuditContext {
+  readonly id: string;
+  readonly time: Date;
+  readonly actor: string;
+  readonly correlationId: string;
+}
+
+/** What the event is about. */
+export interface AuditSubject {
+  readonly keyId: string;
+  readonly keyArn?: string | undefined;
+  readonly region?: string | undefined;
+  readonly checkValue?: string | undefined;
+  readonly validTo?: Date | undefined;
+  readonly reason?: string | undefined;
+}
+
+/** Free text (reasons, summaries) is cut to this length and stripped of control characters. */
+export const MAX_AUDIT_TEXT_LENGTH = 1024;
+
+/**
+ * A state-change audit event.
+ * @throws ValidationError when id, actor, correlationId or keyId is empty, or a time is invalid
+ */
+export function buildFactEvent(
+  detailType: FactDetailType,
+  context: AuditContext,
+  subject: AuditSubject,
+): FactEvent {
+  return { detailType, ...base(context, subject) };
+}
+
+/**
+ * An alert (`Tether Alert`) or a drift finding (`Drift Detected`).
+ * @throws ValidationError as buildFactEvent
+ */
+export function buildAlertEvent(
+  detailType: AlertEvent["detailType"],
+  context: AuditContext,
+  subject: AuditSubject,
+  finding: AlertFinding,
+): AlertEvent {
+  return {
+    detailType,
+    ...base(context, subject),
+    severity: finding.severity,
+    reasonCode: finding.reason,
+    summary: text(finding.summary),
+  };
+}
+
+/**
+ * An `Import Failed` event.
+ * @throws ValidationError as buildFactEvent, or when attempt is not a positive integer
+ */
+export function buildImportFailedEvent(
+  context: AuditContext,
+  subject: AuditSubject,
+  failure: { readonly errorName: string; readonly attempt: number },
+): ImportFailedEvent {
+  if (!Number.isInteger(failure.attempt) || failure.attempt < 1) {
+    throw new ValidationError("attempt", "must be a positive integer");
+  }
+  return {
+    detailType: AuditDetailType.ImportFailed,
+    ...base(context, subject),
+    errorName: required(failure.errorName, "errorName"),
+    attempt: failure.attempt,
+  };
+}
+
+function base(context: AuditContext, subject: AuditSubject): AuditEventBase {
+  const event: {
+    -readonly [K in keyof AuditEventBase]: AuditEventBase[K];
+  } = {
+    id: required(context.id, "id"),
+    time: isoTime(context.time, "time"),
+    keyId: required(subject.keyId, "keyId"),
+    actor: required(context.actor, "actor"),
+    correlationId: required(context.correlationId, "correlationId"),
+    schemaVersion: AUDIT_SCHEMA_VERSION,
+  };
+  if (subject.keyArn !== undefined) event.keyArn = subject.keyArn;
+  if (subject.region !== undefined) event.region = subject.region;
+  if (subject.checkValue !== undefined) event.checkValue = subject.checkValue;
+  if (subject.validTo !== undefined) event.validTo = isoTime(subject.validTo, "validTo");
+  if (subject.reason !== undefined) event.reason = text(subject.reason);
+  return event;
+}
+
+function required(value: string, field: string): string {
+  if (typeof value !== "string" || value.trim() === "") throw new ValidationError(field, "must not be empty");
+  return value;
+}
+
+function isoTime(value: Date, field: string): string {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime()))
+    throw new ValidationError(field, "is not a valid time");
+  return value.toISOString();
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]+/g;
+
+/** One line, bounded: audit text ends up in pagers and log lines. */
+function text(value: string): string {
+  const line = String(value).replace(CONTROL_CHARACTERS, " ").trim();
+  return line.length > MAX_AUDIT_TEXT_LENGTH ? `${line.slice(0, MAX_AUDIT_TEXT_LENGTH - 1)}…` : line;
+}

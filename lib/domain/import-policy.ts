@@ -1,0 +1,305 @@
+import { DAY_MS, formatDuration, HOUR_MS, MINUTE_MS, parseDuration, SECOND_MS } from "./duration.js";
+import { ValidationError } from "./errors.js";
+import { ExpirationModel, MAX_VALID_TO_MS, WrappingAlgorithm, WrappingKeySpec } from "./kms-constants.js";
+import type { WrappingPreference } from "./wrapping.js";
+
+/**
+ * How Tether imports a key's material: whether and when it expires, when to renew, how to wrap, and
+ * what to do after a loss. Durations are milliseconds; the input form (ImportPolicyInput) uses ISO 8601.
+ */
+export type ImportPolicy = ExpiringImportPolicy | NonExpiringImportPolicy;
+
+interface ImportPolicyCommon {
+  readonly wrapping: WrappingPreference;
+  /** Restore automatically after expiry or a regional loss. */
+  readonly restoreAfterLoss: boolean;
+  /** Restore automatically after someone deleted the material outside Tether. */
+  readonly restoreAfterOutOfBandDelete: boolean;
+  /** How often a healthy key is re-checked with DescribeKey even when nothing is due. */
+  readonly reconcileIntervalMs: number;
+}
+
+export interface ExpiringImportPolicy extends ImportPolicyCommon {
+  readonly expirationModel: typeof ExpirationModel.KEY_MATERIAL_EXPIRES;
+  readonly validity: Validity;
+  /** Renew when ValidTo is this close. Shorter than the validity period. */
+  readonly renewBeforeMs: number;
+}
+
+export interface NonExpiringImportPolicy extends ImportPolicyCommon {
+  readonly expirationModel: typeof ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE;
+}
+
+/**
+ * `period`: each import gets ValidTo = now + period. `fixed`: the material must be gone at this time;
+ * each import gets that ValidTo, capped at 365 days ahead (so a date further out is reached by renewals).
+ */
+export type Validity =
+  | { readonly kind: "period"; readonly periodMs: number }
+  | { readonly kind: "fixed"; readonly validTo: Date };
+
+/** The policy as an API caller writes it (and as it is stored): ISO 8601 durations and timestamps. */
+export interface ImportPolicyInput {
+  expirationModel?: ExpirationModel;
+  /** ISO 8601 duration, e.g. `P30D`, `PT1H`. Not with validTo. */
+  validityPeriod?: string;
+  /** ISO 8601 timestamp. Not with validityPeriod. */
+  validTo?: string;
+  /** ISO 8601 duration, e.g. `P7D`, `PT15M`. */
+  renewBefore?: string;
+  wrappingAlgorithm?: WrappingAlgorithm;
+  wrappingKeySpec?: WrappingKeySpec;
+  restoreAfterLoss?: boolean;
+  restoreAfterOutOfBandDelete?: boolean;
+  /** ISO 8601 duration, e.g. `PT6H`. */
+  reconcileInterval?: string;
+}
+
+/** The limits a policy must keep. */
+export const ImportPolicyLimits = {
+  /** The dead-man's-switch customers: material that dies an hour after Tether stops renewing it. */
+  minValidityMs: HOUR_MS,
+  /** AWS: ValidTo at most 365 days ahead. */
+  maxValidityMs: MAX_VALID_TO_MS,
+  /** Shorter than this leaves no time to retry a failed renewal. */
+  minRenewBeforeMs: 5 * MINUTE_MS,
+  minReconcileIntervalMs: MINUTE_MS,
+  maxReconcileIntervalMs: DAY_MS,
+  /** A fixed ValidTo must be at least this far ahead at import time, or the import is pointless. */
+  minValidToLeadMs: MINUTE_MS,
+} as const;
+
+/** Defaults, applied in parseImportPolicy and nowhere else. */
+export const ImportPolicyDefaults = {
+  expirationModel: ExpirationModel.KEY_MATERIAL_EXPIRES,
+  validityPeriodMs: 30 * DAY_MS,
+  /** Renew-before defaults to a quarter of the validity period, at most 7 days (30 days → 7 days, 1 hour → 15 minutes). */
+  renewBeforeMaxMs: 7 * DAY_MS,
+  renewBeforeFraction: 1 / 4,
+  restoreAfterLoss: true,
+  restoreAfterOutOfBandDelete: false,
+  reconcileIntervalMs: 6 * HOUR_MS,
+} as const;
+
+const INPUT_FIELDS = new Set<string>([
+  "expirationModel",
+  "validityPeriod",
+  "validTo",
+  "renewBefore",
+  "wrappingAlgorithm",
+  "wrappingKeySpec",
+  "restoreAfterLoss",
+  "restoreAfterOutOfBandDelete",
+  "reconcileInterval",
+]);
+
+/**
+ * Validates an import policy and applies its defaults. Whether the wrapping preference suits the key's
+ * material is checked separately, with the key spec (chooseWrapping).
+ * @throws ValidationError naming the field: unknown fields, wrong types, a validity outside 1 hour..365
+ *   days, validityPeriod together with validTo, expiry settings with KEY_MATERIAL_DOES_NOT_EXPIRE, a
+ *   renew window not shorter than the validity, a reconcile interval outside 1 minute..24 hours
+ */
+export function parseImportPolicy(input: unknown): ImportPolicy {
+  const raw = input ?? {};
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ValidationError("policy", "must be an object");
+  }
+  const fields = raw as Record<string, unknown>;
+  for (const name of Object.keys(fields)) {
+    if (!INPUT_FIELDS.has(name)) throw new ValidationError(`policy.${name}`, "is not a policy field");
+  }
+
+  const expirationModel = oneOf(fields.expirationModel, ExpirationModel, "expirationModel");
+  const wrappingAlgorithm = oneOf(fields.wrappingAlgorithm, WrappingAlgorithm, "wrappingAlgorithm");
+  const wrappingKeySpec = oneOf(fields.wrappingKeySpec, WrappingKeySpec, "wrappingKeySpec");
+  const restoreAfterLoss = optionalBoolean(fields.restoreAfterLoss, "restoreAfterLoss");
+  const restoreAfterOutOfBandDelete = optionalBoolean(
+    fields.restoreAfterOutOfBandDelete,
+    "restoreAfterOutOfBandDelete",
+  );
+  const validityPeriodMs = optional(fields.validityPeriod, (v) => parseDuration(v, "validityPeriod"));
+  const renewBeforeMs = optional(fields.renewBefore, (v) => parseDuration(v, "renewBefore"));
+  const reconcileIntervalMs = optional(fields.reconcileInterval, (v) =>
+    parseDuration(v, "reconcileInterval"),
+  );
+  const fixedValidTo = optional(fields.validTo, (v) => parseTimestamp(v, "validTo"));
+
+  const common = {
+    wrapping: { algorithm: wrappingAlgorithm, keySpec: wrappingKeySpec },
+    restoreAfterLoss: restoreAfterLoss ?? ImportPolicyDefaults.restoreAfterLoss,
+    restoreAfterOutOfBandDelete:
+      restoreAfterOutOfBandDelete ?? ImportPolicyDefaults.restoreAfterOutOfBandDelete,
+    reconcileIntervalMs: reconcileIntervalMs ?? ImportPolicyDefaults.reconcileIntervalMs,
+  };
+  const limits = ImportPolicyLimits;
+  if (common.reconcileIntervalMs < limits.minReconcileIntervalMs) {
+    throw new ValidationError("reconcileInterval", "must be at least PT1M");
+  }
+  if (common.reconcileIntervalMs > limits.maxReconcileIntervalMs) {
+    throw new ValidationError("reconcileInterval", "must be at most P1D");
+  }
+
+  if (
+    (expirationModel ?? ImportPolicyDefaults.expirationModel) === ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE
+  ) {
+    for (const [name, value] of [
+      ["validityPeriod", validityPeriodMs],
+      ["validTo", fixedValidTo],
+      ["renewBefore", renewBeforeMs],
+    ] as const) {
+      if (value !== undefined) {
+        throw new ValidationError(
+          name,
+          "must not be set when expirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE",
+        );
+      }
+    }
+    return { expirationModel: ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE, ...common };
+  }
+
+  if (validityPeriodMs !== undefined && fixedValidTo !== undefined) {
+    throw new ValidationError("validTo", "give either validityPeriod or validTo, not both");
+  }
+  let validity: Validity;
+  let renewBeforeDefault: number;
+  if (fixedValidTo !== undefined) {
+    validity = { kind: "fixed", validTo: fixedValidTo };
+    renewBeforeDefault = ImportPolicyDefaults.renewBeforeMaxMs;
+  } else {
+    const periodMs = validityPeriodMs ?? ImportPolicyDefaults.validityPeriodMs;
+    if (periodMs < limits.minValidityMs) throw new ValidationError("validityPeriod", "must be at least PT1H");
+    if (periodMs > limits.maxValidityMs) {
+      throw new ValidationError(
+        "validityPeriod",
+        "must be at most P365D (the longest ValidTo AWS KMS accepts)",
+      );
+    }
+    validity = { kind: "period", periodMs };
+    renewBeforeDefault = Math.min(
+      ImportPolicyDefaults.renewBeforeMaxMs,
+      Math.floor((periodMs * ImportPolicyDefaults.renewBeforeFraction) / SECOND_MS) * SECOND_MS,
+    );
+  }
+  const renewBefore = renewBeforeMs ?? renewBeforeDefault;
+  if (renewBefore < limits.minRenewBeforeMs)
+    throw new ValidationError("renewBefore", "must be at least PT5M");
+  const renewLimit = validity.kind === "period" ? validity.periodMs : limits.maxValidityMs;
+  if (renewBefore >= renewLimit) {
+    throw new ValidationError(
+      "renewBefore",
+      validity.kind === "period"
+        ? `must be shorter than validityPeriod (${formatDuration(renewLimit)})`
+        : "must be shorter than P365D",
+    );
+  }
+  return {
+    expirationModel: ExpirationModel.KEY_MATERIAL_EXPIRES,
+    validity,
+    renewBeforeMs: renewBefore,
+    ...common,
+  };
+}
+
+/**
+ * The input form of a policy (for storage and API responses); parseImportPolicy(toImportPolicyInput(p))
+ * gives back an equal policy.
+ */
+export function toImportPolicyInput(policy: ImportPolicy): ImportPolicyInput {
+  const input: ImportPolicyInput = {
+    expirationModel: policy.expirationModel,
+    restoreAfterLoss: policy.restoreAfterLoss,
+    restoreAfterOutOfBandDelete: policy.restoreAfterOutOfBandDelete,
+    reconcileInterval: formatDuration(policy.reconcileIntervalMs),
+  };
+  if (policy.wrapping.algorithm !== undefined) input.wrappingAlgorithm = policy.wrapping.algorithm;
+  if (policy.wrapping.keySpec !== undefined) input.wrappingKeySpec = policy.wrapping.keySpec;
+  if (policy.expirationModel === ExpirationModel.KEY_MATERIAL_EXPIRES) {
+    if (policy.validity.kind === "period") input.validityPeriod = formatDuration(policy.validity.periodMs);
+    else input.validTo = policy.validity.validTo.toISOString();
+    input.renewBefore = formatDuration(policy.renewBeforeMs);
+  }
+  return input;
+}
+
+/**
+ * The ValidTo to send with an import made at `now`: undefined for KEY_MATERIAL_DOES_NOT_EXPIRE, else
+ * now + period or the fixed ValidTo, never more than 365 days ahead, truncated to whole seconds (the
+ * precision DescribeKey reports it with, so later comparisons are exact).
+ * @throws ValidationError (`validTo`) when a fixed ValidTo is in the past or less than a minute ahead;
+ *   (`validityPeriod`) when the period is outside 1 hour..365 days; (`now`) when now is not a valid time
+ */
+export function computeValidTo(policy: ImportPolicy, now: Date): Date | undefined {
+  const nowMs = now.getTime();
+  if (Number.isNaN(nowMs)) throw new ValidationError("now", "is not a valid time");
+  if (policy.expirationModel === ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE) return undefined;
+  const latest = nowMs + MAX_VALID_TO_MS;
+  if (policy.validity.kind === "period") {
+    const { periodMs } = policy.validity;
+    if (!(periodMs >= ImportPolicyLimits.minValidityMs && periodMs <= ImportPolicyLimits.maxValidityMs)) {
+      throw new ValidationError("validityPeriod", "must be between PT1H and P365D");
+    }
+    return new Date(floorToSecond(Math.min(nowMs + periodMs, latest)));
+  }
+  const fixedMs = policy.validity.validTo.getTime();
+  if (Number.isNaN(fixedMs) || fixedMs < nowMs + ImportPolicyLimits.minValidToLeadMs) {
+    throw new ValidationError(
+      "validTo",
+      `the policy's fixed ValidTo ${describeTime(policy.validity.validTo)} is in the past or less than a minute ahead; change the policy to import again`,
+    );
+  }
+  return new Date(floorToSecond(Math.min(fixedMs, latest)));
+}
+
+/** Whether the policy's fixed ValidTo is too close or past, so no import can be made at `now`. */
+export function policyEnded(policy: ImportPolicy, now: Date): boolean {
+  return (
+    policy.expirationModel === ExpirationModel.KEY_MATERIAL_EXPIRES &&
+    policy.validity.kind === "fixed" &&
+    !(policy.validity.validTo.getTime() >= now.getTime() + ImportPolicyLimits.minValidToLeadMs)
+  );
+}
+
+function floorToSecond(ms: number): number {
+  return Math.floor(ms / SECOND_MS) * SECOND_MS;
+}
+
+function describeTime(date: Date): string {
+  return Number.isNaN(date.getTime()) ? "(invalid)" : date.toISOString();
+}
+
+function optional<T>(value: unknown, parse: (value: unknown) => T): T | undefined {
+  return value === undefined ? undefined : parse(value);
+}
+
+function optionalBoolean(value: unknown, field: string): boolean | undefined {
+  if (value === undefined || typeof value === "boolean") return value;
+  throw new ValidationError(field, "must be true or false");
+}
+
+function oneOf<T extends Record<string, string>>(
+  value: unknown,
+  allowed: T,
+  field: string,
+): T[keyof T] | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "string" && Object.hasOwn(allowed, value) && allowed[value] === value) {
+    return value as T[keyof T];
+  }
+  throw new ValidationError(field, `must be one of ${Object.values(allowed).join(", ")}`);
+}
+
+/** ISO 8601 with a date, a time and an offset (Z or ±hh:mm), so a ValidTo never depends on the server's zone. */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+function parseTimestamp(value: unknown, field: string): Date {
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return new Date(value.getTime());
+  if (typeof value === "string" && TIMESTAMP.test(value)) {
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  throw new ValidationError(
+    field,
+    "must be an ISO 8601 timestamp with a time zone, e.g. 2026-01-31T00:00:00Z",
+  );
+}

@@ -1,0 +1,226 @@
+import { ValidationError } from "./errors.js";
+import type { AwsRegion, CheckValue, MaterialRef, TetherKeyId } from "./ids.js";
+import type { ImportPolicy } from "./import-policy.js";
+import { parseKmsKeyArn } from "./key-arn.js";
+import { KeySpec, KeyState } from "./kms-constants.js";
+import { chooseWrapping } from "./wrapping.js";
+
+/**
+ * Why a region's material is gone, as far as Tether knows. A regional failure sends no event, so
+ * `regional-loss` is also what Tether concludes when material vanished before its ValidTo and nothing
+ * explains it.
+ */
+export const LossCause = {
+  /** ValidTo passed (KMS expiry event, DeleteExpiredKeyMaterial, or a ValidTo already in the past). */
+  Expired: "expired",
+  /** DeleteImportedKeyMaterial by someone other than Tether (known from CloudTrail). */
+  DeletedOutOfBand: "deleted-out-of-band",
+  /** Gone before its ValidTo with no event: a region-wide failure KMS could not restore material after. */
+  RegionalLoss: "regional-loss",
+  /** Tether deleted it on a revoke. */
+  RevokedByTether: "revoked-by-tether",
+} as const;
+export type LossCause = (typeof LossCause)[keyof typeof LossCause];
+
+/** A key's status: what Tether may do to it. */
+export const KeyStatusState = {
+  Active: "active",
+  Paused: "paused",
+  Revoked: "revoked",
+} as const;
+export type KeyStatusState = (typeof KeyStatusState)[keyof typeof KeyStatusState];
+
+/** Who changed a key's status, when and why. */
+export interface StatusChange {
+  readonly reason: string;
+  readonly actor: string;
+  readonly at: Date;
+}
+
+export type KeyStatus =
+  | { readonly state: typeof KeyStatusState.Active }
+  | ({ readonly state: typeof KeyStatusState.Paused } & StatusChange)
+  | ({ readonly state: typeof KeyStatusState.Revoked } & StatusChange);
+
+/** Tether's memory of one region of a managed key (the primary, or a replica of a Multi-Region key). */
+export interface RegionRecord {
+  readonly region: AwsRegion;
+  readonly keyArn: string;
+  /** Whether Tether believes the material is in KMS right now (it imported it and knows of no loss). */
+  readonly materialExpected: boolean;
+  /** When Tether last imported the material here; undefined if it never did (a new key or replica). */
+  readonly lastImportedAt?: Date | undefined;
+  /** The ValidTo Tether sent with that import; undefined for KEY_MATERIAL_DOES_NOT_EXPIRE. */
+  readonly importedValidTo?: Date | undefined;
+  /** Set when Tether learned the material is gone, cleared by the next import. */
+  readonly lossCause?: LossCause | undefined;
+  readonly lossDetectedAt?: Date | undefined;
+  /** The KeyState of the last DescribeKey and when it was made. */
+  readonly lastObservedKeyState?: string | undefined;
+  readonly lastObservedAt?: Date | undefined;
+  /** When the sweep should next look at this region: the due-work index. */
+  readonly nextCheckAt: Date;
+  /** Failed attempts since the last success (drives backoff and alerting). */
+  readonly consecutiveFailures: number;
+  /** The error class name of the last failure (e.g. KmsThrottledError); never a message. */
+  readonly lastFailure?: string | undefined;
+}
+
+/** A KMS key (and its replicas) that Tether keeps alive. */
+export interface ManagedKey {
+  readonly id: TetherKeyId;
+  /** The KMS key id shared by all regions (a UUID, or `mrk-…` for a Multi-Region key). */
+  readonly kmsKeyId: string;
+  readonly primaryRegion: AwsRegion;
+  readonly keySpec: KeySpec;
+  readonly multiRegion: boolean;
+  /** The primary first, then replicas; one record per region. */
+  readonly regions: readonly RegionRecord[];
+  readonly materialRef: MaterialRef;
+  readonly checkValue: CheckValue;
+  readonly policy: ImportPolicy;
+  readonly status: KeyStatus;
+  readonly alias?: string | undefined;
+  readonly description?: string | undefined;
+  /** Optimistic concurrency: the store compares and increments it; domain functions leave it alone. */
+  readonly version: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** What registering a key needs; ids and references already parsed. */
+export interface NewManagedKey {
+  readonly id: TetherKeyId;
+  /** The primary key's ARN. */
+  readonly keyArn: string;
+  readonly keySpec: KeySpec;
+  /** Replica ARNs of a Multi-Region key (same key id, other regions). */
+  readonly replicaArns?: readonly string[] | undefined;
+  readonly materialRef: MaterialRef;
+  readonly checkValue: CheckValue;
+  /** From parseImportPolicy. */
+  readonly policy: ImportPolicy;
+  readonly alias?: string | undefined;
+  readonly description?: string | undefined;
+}
+
+/** `alias/` + 1..250 of letters, digits, `/ _ -`; `alias/aws/` is reserved for AWS managed keys. */
+const ALIAS = /^alias\/[A-Za-z0-9/_-]{1,250}$/;
+const MAX_DESCRIPTION_LENGTH = 8192;
+
+/**
+ * A new managed key, active, every region due for its first check now (never imported yet).
+ * @throws ValidationError naming the field: bad ARNs, replicas of a single-Region key, a replica with
+ *   another key id or a repeated region, an unknown key spec, a policy whose wrapping preference cannot
+ *   carry this key spec's material, a bad alias or an over-long description
+ */
+export function newManagedKey(input: NewManagedKey, now: Date): ManagedKey {
+  const primary = parseKmsKeyArn(input.keyArn, "keyArn");
+  if (!Object.hasOwn(KeySpec, input.keySpec)) {
+    throw new ValidationError("keySpec", `must be one of ${Object.values(KeySpec).join(", ")}`);
+  }
+  const replicas = (input.replicaArns ?? []).map((arn, i) => parseKmsKeyArn(arn, `replicaArns[${i}]`));
+  if (replicas.length > 0 && !primary.multiRegion) {
+    throw new ValidationError("replicaArns", "only a Multi-Region key (key id mrk-…) has replicas");
+  }
+  const seen = new Set<string>([primary.region]);
+  replicas.forEach((replica, i) => {
+    if (replica.keyId !== primary.keyId || replica.accountId !== primary.accountId) {
+      throw new ValidationError(
+        `replicaArns[${i}]`,
+        "must be a replica of the primary key (same account and key id)",
+      );
+    }
+    if (seen.has(replica.region))
+      throw new ValidationError(`replicaArns[${i}]`, `region ${replica.region} repeats`);
+    seen.add(replica.region);
+  });
+  const { policy } = input;
+  chooseWrapping(input.keySpec, policy.wrapping);
+  if (input.alias !== undefined && (!ALIAS.test(input.alias) || input.alias.startsWith("alias/aws/"))) {
+    throw new ValidationError(
+      "alias",
+      "must be alias/ followed by letters, digits, '/', '_' or '-', not alias/aws/",
+    );
+  }
+  if (input.description !== undefined && input.description.length > MAX_DESCRIPTION_LENGTH) {
+    throw new ValidationError("description", `must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
+  }
+  return {
+    id: input.id,
+    kmsKeyId: primary.keyId,
+    primaryRegion: primary.region,
+    keySpec: input.keySpec,
+    multiRegion: primary.multiRegion,
+    regions: [primary, ...replicas].map((arn) => newRegionRecord(arn.region, arn.arn, now)),
+    materialRef: input.materialRef,
+    checkValue: input.checkValue,
+    policy,
+    status: { state: KeyStatusState.Active },
+    alias: input.alias,
+    description: input.description,
+    version: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** A region Tether has not imported into yet, due for its first check at `now`. */
+export function newRegionRecord(region: AwsRegion, keyArn: string, now: Date): RegionRecord {
+  return { region, keyArn, materialExpected: false, nextCheckAt: now, consecutiveFailures: 0 };
+}
+
+/**
+ * Adds a replica region to a Multi-Region key (a replica created after registration).
+ * @throws ValidationError (`replicaArn`) when the key is not Multi-Region, the ARN is of another key, or
+ *   the region is already managed
+ */
+export function addReplica(key: ManagedKey, replicaArn: string, now: Date): ManagedKey {
+  const replica = parseKmsKeyArn(replicaArn, "replicaArn");
+  if (!key.multiRegion) throw new ValidationError("replicaArn", "only a Multi-Region key has replicas");
+  if (replica.keyId !== key.kmsKeyId)
+    throw new ValidationError("replicaArn", "must have the primary's key id");
+  if (findRegion(key, replica.region) !== undefined) {
+    throw new ValidationError("replicaArn", `region ${replica.region} is already managed`);
+  }
+  return {
+    ...key,
+    regions: [...key.regions, newRegionRecord(replica.region, replica.arn, now)],
+    updatedAt: now,
+  };
+}
+
+/** The record of one region, if managed. */
+export function findRegion(key: ManagedKey, region: string): RegionRecord | undefined {
+  return key.regions.find((record) => record.region === region);
+}
+
+/**
+ * The key with one region's record replaced (matched by region).
+ * @throws ValidationError (`region`) when the key has no such region
+ */
+export function withRegion(key: ManagedKey, record: RegionRecord, now: Date): ManagedKey {
+  if (findRegion(key, record.region) === undefined) {
+    throw new ValidationError("region", `key ${key.id} has no region ${record.region}`);
+  }
+  return {
+    ...key,
+    regions: key.regions.map((existing) => (existing.region === record.region ? record : existing)),
+    updatedAt: now,
+  };
+}
+
+/** The earliest next check over all regions: when the key as a whole is next due. */
+export function keyNextCheckAt(key: ManagedKey): Date | undefined {
+  let earliest: Date | undefined;
+  for (const record of key.regions) {
+    if (earliest === undefined || record.nextCheckAt.getTime() < earliest.getTime())
+      earliest = record.nextCheckAt;
+  }
+  return earliest;
+}
+
+/** KeyStates in which an EXTERNAL key holds material. */
+export function holdsMaterial(keyState: string): boolean {
+  return keyState === KeyState.Enabled || keyState === KeyState.Disabled;
+}

@@ -1,0 +1,77 @@
+import { ValidationError } from "./errors.js";
+import type { ImportPolicy } from "./import-policy.js";
+import type { LossCause, RegionRecord } from "./managed-key.js";
+import type { ObservedKeyState } from "./observed.js";
+import { nextCheckAt, retryAt } from "./schedule.js";
+
+/**
+ * What happened in one region, applied to its record. Each returns a new record; none touches the
+ * others. Use with withRegion() to put the result back into the key.
+ */
+
+/**
+ * A successful import (initial, renew or restore): material expected, loss forgotten, failures reset,
+ * next check from the new ValidTo.
+ * @throws ValidationError (`validTo`) when validTo is not after importedAt
+ */
+export function recordImport(
+  region: RegionRecord,
+  imported: { readonly at: Date; readonly validTo: Date | undefined },
+  policy: ImportPolicy,
+): RegionRecord {
+  if (imported.validTo !== undefined && imported.validTo.getTime() <= imported.at.getTime()) {
+    throw new ValidationError("validTo", "must be after the import time");
+  }
+  return {
+    ...region,
+    materialExpected: true,
+    lastImportedAt: imported.at,
+    importedValidTo: imported.validTo,
+    lossCause: undefined,
+    lossDetectedAt: undefined,
+    consecutiveFailures: 0,
+    lastFailure: undefined,
+    nextCheckAt: nextCheckAt(policy, imported.validTo, imported.at),
+  };
+}
+
+/**
+ * Material confirmed gone (an event, or Tether's own deletion on revoke). The region is due now so the
+ * decision table runs on it at the next sweep (which restores, alerts or stands still).
+ */
+export function recordLoss(region: RegionRecord, cause: LossCause, now: Date): RegionRecord {
+  return { ...region, materialExpected: false, lossCause: cause, lossDetectedAt: now, nextCheckAt: now };
+}
+
+/**
+ * A failed attempt (import, delete, describe): count it and back off. `errorName` is the error class
+ * name (e.g. KmsThrottledError), never its message.
+ */
+export function recordFailure(
+  region: RegionRecord,
+  errorName: string,
+  policy: ImportPolicy,
+  now: Date,
+): RegionRecord {
+  const consecutiveFailures = region.consecutiveFailures + 1;
+  return {
+    ...region,
+    consecutiveFailures,
+    lastFailure: errorName,
+    nextCheckAt: retryAt(consecutiveFailures, policy, now),
+  };
+}
+
+/** What DescribeKey said, and when (for the API and for diagnosing drift later). */
+export function recordObservation(region: RegionRecord, observed: ObservedKeyState, now: Date): RegionRecord {
+  return {
+    ...region,
+    lastObservedKeyState: observed.found ? observed.keyState : "NotFound",
+    lastObservedAt: now,
+  };
+}
+
+/** Sets when the sweep looks at this region next (from a none/alert/standstill decision). */
+export function scheduleCheck(region: RegionRecord, at: Date): RegionRecord {
+  return { ...region, nextCheckAt: at };
+}
