@@ -1,0 +1,173 @@
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { KeySpec, WrappingAlgorithm, type WrappingKeySpec } from "../../../lib/domain/kms-constants.js";
+import { UnsupportedWrappingError } from "../../../lib/vault/errors.js";
+import { generateMaterial } from "../../../lib/vault/material.js";
+import {
+  assertWrappable,
+  oaepCapacity,
+  parseWrappingPublicKey,
+  wrapKeyMaterial,
+} from "../../../lib/vault/wrapping.js";
+import { opensslUnavailable, type RsaPair, rsaPair, unwrapWithNode, unwrapWithOpenssl } from "./support.js";
+
+if (opensslUnavailable) console.warn(`Skipping openssl cross-checks of wrapping: ${opensslUnavailable}`);
+
+const WRAPPING_KEY_SPECS = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 } as const;
+const ALGORITHMS = Object.values(WrappingAlgorithm);
+
+describe.each(Object.entries(WRAPPING_KEY_SPECS))("wrapKeyMaterial with an %s wrapping key", (spec, bits) => {
+  let pair: RsaPair;
+  beforeAll(() => {
+    pair = rsaPair(bits);
+  });
+
+  it(`parses as ${spec}`, () => {
+    expect(parseWrappingPublicKey(pair.publicKeyDer)).toMatchObject({
+      wrappingKeySpec: spec,
+      modulusBytes: bits / 8,
+    });
+  });
+
+  describe.each(ALGORITHMS)("%s", (algorithm) => {
+    it("round-trips symmetric material through node's unwrap", () => {
+      const material = randomBytes(32);
+      const wrapped = wrapKeyMaterial(material, KeySpec.SYMMETRIC_DEFAULT, pair.publicKeyDer, algorithm);
+      const expectedLength = algorithm.startsWith("RSA_AES_") ? bits / 8 + 40 : bits / 8;
+      expect(wrapped.length).toBe(expectedLength);
+      expect(unwrapWithNode(wrapped, algorithm, pair).equals(material)).toBe(true);
+    });
+
+    it("never produces the same wrapping twice (fresh randomness)", () => {
+      const material = randomBytes(32);
+      const a = wrapKeyMaterial(material, KeySpec.SYMMETRIC_DEFAULT, pair.publicKeyDer, algorithm);
+      const b = wrapKeyMaterial(material, KeySpec.SYMMETRIC_DEFAULT, pair.publicKeyDer, algorithm);
+      expect(a.equals(b)).toBe(false);
+    });
+
+    it.skipIf(opensslUnavailable !== undefined)("round-trips HMAC material through openssl's unwrap", () => {
+      const material = randomBytes(64);
+      const wrapped = wrapKeyMaterial(material, KeySpec.HMAC_512, pair.publicKeyDer, algorithm);
+      expect(unwrapWithOpenssl(wrapped, algorithm, pair).equals(material)).toBe(true);
+    });
+  });
+
+  describe.each([WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1, WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256])(
+    "%s with asymmetric material",
+    (algorithm) => {
+      it.each([KeySpec.RSA_2048, KeySpec.ECC_NIST_P521])(
+        "round-trips %s material through node and openssl",
+        async (keySpec) => {
+          const material = await generateMaterial(keySpec);
+          const wrapped = wrapKeyMaterial(material, keySpec, pair.publicKeyDer, algorithm);
+          expect(unwrapWithNode(wrapped, algorithm, pair).equals(material)).toBe(true);
+          if (opensslUnavailable === undefined) {
+            expect(unwrapWithOpenssl(wrapped, algorithm, pair).equals(material)).toBe(true);
+          }
+        },
+      );
+    },
+  );
+});
+
+describe("wrapKeyMaterial refusals", () => {
+  let pair2048: RsaPair;
+  beforeAll(() => {
+    pair2048 = rsaPair(2048);
+  });
+
+  it.each([WrappingAlgorithm.RSAES_OAEP_SHA_1, WrappingAlgorithm.RSAES_OAEP_SHA_256])(
+    "refuses %s for RSA private keys, naming RSA_AES_KEY_WRAP_*",
+    async (algorithm) => {
+      const material = await generateMaterial(KeySpec.RSA_2048);
+      expect(() => wrapKeyMaterial(material, KeySpec.RSA_2048, pair2048.publicKeyDer, algorithm)).toThrow(
+        /cannot wrap RSA private key material.*RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1/,
+      );
+    },
+  );
+
+  it("refuses ECC_NIST_P521 with RSA_2048 and RSAES_OAEP_*, as AWS documents", async () => {
+    const material = await generateMaterial(KeySpec.ECC_NIST_P521);
+    expect(() =>
+      wrapKeyMaterial(
+        material,
+        KeySpec.ECC_NIST_P521,
+        pair2048.publicKeyDer,
+        WrappingAlgorithm.RSAES_OAEP_SHA_1,
+      ),
+    ).toThrow(/RSA_2048 wrapping key cannot wrap ECC_NIST_P521.*RSA_3072 or RSA_4096/);
+  });
+
+  it("refuses material larger than OAEP can carry, naming what would fit", () => {
+    const wrappingKey = { wrappingKeySpec: "RSA_2048" as WrappingKeySpec, modulusBytes: 256 };
+    expect(oaepCapacity(256, WrappingAlgorithm.RSAES_OAEP_SHA_256)).toBe(190);
+    expect(oaepCapacity(256, WrappingAlgorithm.RSAES_OAEP_SHA_1)).toBe(214);
+    expect(oaepCapacity(512, WrappingAlgorithm.RSAES_OAEP_SHA_256)).toBe(446);
+    expect(() =>
+      assertWrappable(KeySpec.ECC_NIST_P384, 190, WrappingAlgorithm.RSAES_OAEP_SHA_256, wrappingKey),
+    ).not.toThrow();
+    expect(() =>
+      assertWrappable(KeySpec.ECC_NIST_P384, 191, WrappingAlgorithm.RSAES_OAEP_SHA_256, wrappingKey),
+    ).toThrow(
+      "carries at most 190 bytes; this ECC_NIST_P384 material is 191 bytes. Use RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1, or a RSA_3072 or RSA_4096 wrapping key",
+    );
+  });
+
+  it("refuses RSAES_PKCS1_V1_5, which AWS no longer accepts", () => {
+    expect(() =>
+      wrapKeyMaterial(
+        randomBytes(32),
+        KeySpec.SYMMETRIC_DEFAULT,
+        pair2048.publicKeyDer,
+        "RSAES_PKCS1_V1_5" as WrappingAlgorithm,
+      ),
+    ).toThrow(/Unsupported wrapping algorithm "RSAES_PKCS1_V1_5"/);
+  });
+
+  it("refuses a wrapping key that is not RSA 2048/3072/4096, or not a key at all", () => {
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({
+      type: "spki",
+      format: "der",
+    });
+    const small = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({
+      type: "spki",
+      format: "der",
+    });
+    for (const bad of [ec, small, randomBytes(300)]) {
+      expect(() =>
+        wrapKeyMaterial(
+          randomBytes(32),
+          KeySpec.SYMMETRIC_DEFAULT,
+          bad,
+          WrappingAlgorithm.RSAES_OAEP_SHA_256,
+        ),
+      ).toThrow(UnsupportedWrappingError);
+    }
+    expect(() => parseWrappingPublicKey(small)).toThrow("got rsa 1024 bits");
+  });
+});
+
+describe("the ephemeral AES key of RSA_AES_KEY_WRAP_*", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("is zeroed after use (the buffer that held it; node's cipher context keeps its own copy)", () => {
+    const pair = rsaPair(2048);
+    const zeroed: Buffer[] = [];
+    const originalFill = Buffer.prototype.fill;
+    vi.spyOn(Buffer.prototype, "fill").mockImplementation(function (this: Buffer, ...args: unknown[]) {
+      if (args[0] === 0 && this.length === 32) zeroed.push(Buffer.from(this));
+      return (originalFill as (...a: unknown[]) => Buffer).apply(this, args);
+    });
+    const wrapped = wrapKeyMaterial(
+      randomBytes(48),
+      KeySpec.HMAC_384,
+      pair.publicKeyDer,
+      WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256,
+    );
+    vi.restoreAllMocks();
+    const aesKey = unwrapWithNode(wrapped.subarray(0, 256), WrappingAlgorithm.RSAES_OAEP_SHA_256, pair);
+    expect(zeroed.some((snapshot) => snapshot.equals(aesKey))).toBe(true);
+  });
+});
