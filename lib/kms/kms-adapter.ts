@@ -1,0 +1,247 @@
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DeleteImportedKeyMaterialCommand,
+  DescribeKeyCommand,
+  GetParametersForImportCommand,
+  ImportKeyMaterialCommand,
+  type KeyMetadata,
+  type KMSClient,
+  ListResourceTagsCommand,
+  ReplicateKeyCommand,
+} from "@aws-sdk/client-kms";
+import { KmsError, KmsImportTokenError, KmsNotFoundError } from "../domain/errors.js";
+import type { AwsRegion } from "../domain/ids.js";
+import { ExpirationModel } from "../domain/kms-constants.js";
+import type { ObservedKeyState } from "../domain/observed.js";
+import type { ImportRequest, KmsPort, NewKmsKey, Vault } from "../lifecycle/ports.js";
+import type { KmsClients } from "./clients.js";
+import { callKms } from "./errors.js";
+import { type ImportParameters, ImportParametersCache } from "./import-parameters.js";
+import type { RateLimiter } from "./rate-limiter.js";
+
+export interface KmsAdapterOptions {
+  readonly clients: KmsClients;
+  readonly vault: Vault;
+  /** Keeps calls inside KMS's request quotas; absent = no client-side limit. */
+  readonly rateLimiter?: RateLimiter | undefined;
+  readonly parametersCache?: ImportParametersCache | undefined;
+  readonly now?: () => Date;
+}
+
+/**
+ * KMS for the lifecycle: maps the port onto SDK commands, translates SDK errors into domain errors, and
+ * runs the import protocol. Import tokens, public keys and wrapped material stay inside this class.
+ */
+export class KmsAdapter implements KmsPort {
+  readonly #clients: KmsClients;
+  readonly #vault: Vault;
+  readonly #limiter: RateLimiter | undefined;
+  readonly #parameters: ImportParametersCache;
+  readonly #now: () => Date;
+
+  constructor(options: KmsAdapterOptions) {
+    this.#clients = options.clients;
+    this.#vault = options.vault;
+    this.#limiter = options.rateLimiter;
+    this.#parameters = options.parametersCache ?? new ImportParametersCache();
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  async describeKey(region: AwsRegion, keyId: string): Promise<ObservedKeyState> {
+    try {
+      const output = await this.#send(region, keyId, "DescribeKey", (c) =>
+        c.send(new DescribeKeyCommand({ KeyId: keyId })),
+      );
+      if (output.KeyMetadata === undefined) {
+        throw new KmsError("DescribeKey answered without KeyMetadata.", { keyId, region });
+      }
+      return observedFrom(output.KeyMetadata);
+    } catch (error) {
+      if (error instanceof KmsNotFoundError) return { found: false };
+      throw error;
+    }
+  }
+
+  async importMaterial(request: ImportRequest): Promise<ObservedKeyState> {
+    const { region, keyId, wrapping } = request;
+    if (
+      (request.expirationModel === ExpirationModel.KEY_MATERIAL_EXPIRES) !==
+      (request.validTo !== undefined)
+    ) {
+      throw new RangeError("validTo is required with KEY_MATERIAL_EXPIRES and forbidden otherwise");
+    }
+    // One retry with fresh parameters: the cached pair may have been refused (expired, or KMS no longer
+    // knows it). A second refusal is real and goes to the caller.
+    for (let attempt = 1; ; attempt++) {
+      const parameters = await this.#importParameters(request);
+      const wrapped = await this.#vault.wrap(
+        request.materialRef,
+        parameters.publicKey,
+        wrapping.wrappingAlgorithm,
+      );
+      try {
+        await this.#send(region, keyId, "ImportKeyMaterial", (c) =>
+          c.send(
+            new ImportKeyMaterialCommand({
+              KeyId: keyId,
+              ImportToken: parameters.importToken,
+              EncryptedKeyMaterial: wrapped,
+              ExpirationModel: request.expirationModel,
+              ...(request.validTo === undefined ? {} : { ValidTo: request.validTo }),
+            }),
+          ),
+        );
+        break;
+      } catch (error) {
+        if (error instanceof KmsImportTokenError) {
+          this.#parameters.drop(region, keyId, wrapping);
+          if (attempt < 2) continue;
+        }
+        throw error;
+      } finally {
+        wrapped.fill(0);
+      }
+    }
+    return this.describeKey(region, keyId);
+  }
+
+  async deleteImportedKeyMaterial(region: AwsRegion, keyId: string): Promise<void> {
+    await this.#send(region, keyId, "DeleteImportedKeyMaterial", (c) =>
+      c.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId })),
+    );
+  }
+
+  async createKey(request: NewKmsKey): Promise<{ keyId: string; keyArn: string }> {
+    const output = await this.#send(request.region, "(new key)", "CreateKey", (c) =>
+      c.send(
+        new CreateKeyCommand({
+          Origin: "EXTERNAL",
+          KeySpec: request.keySpec,
+          KeyUsage: request.keyUsage,
+          MultiRegion: request.multiRegion,
+          ...(request.description === undefined ? {} : { Description: request.description }),
+          Tags: Object.entries(request.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
+        }),
+      ),
+    );
+    const { KeyId, Arn } = output.KeyMetadata ?? {};
+    if (KeyId === undefined || Arn === undefined) {
+      throw new KmsError("CreateKey answered without KeyId and Arn.", {
+        keyId: "(new key)",
+        region: request.region,
+      });
+    }
+    return { keyId: KeyId, keyArn: Arn };
+  }
+
+  async replicateKey(request: {
+    primaryRegion: AwsRegion;
+    keyId: string;
+    replicaRegion: AwsRegion;
+    description?: string | undefined;
+    tags: Readonly<Record<string, string>>;
+  }): Promise<{ keyArn: string }> {
+    const output = await this.#send(request.primaryRegion, request.keyId, "ReplicateKey", (c) =>
+      c.send(
+        new ReplicateKeyCommand({
+          KeyId: request.keyId,
+          ReplicaRegion: request.replicaRegion,
+          ...(request.description === undefined ? {} : { Description: request.description }),
+          Tags: Object.entries(request.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
+        }),
+      ),
+    );
+    const arn = output.ReplicaKeyMetadata?.Arn;
+    if (arn === undefined) {
+      throw new KmsError("ReplicateKey answered without the replica's ARN.", {
+        keyId: request.keyId,
+        region: request.replicaRegion,
+      });
+    }
+    return { keyArn: arn };
+  }
+
+  async createAlias(region: AwsRegion, aliasName: string, keyId: string): Promise<void> {
+    const name = aliasName.startsWith("alias/") ? aliasName : `alias/${aliasName}`;
+    await this.#send(region, keyId, "CreateAlias", (c) =>
+      c.send(new CreateAliasCommand({ AliasName: name, TargetKeyId: keyId })),
+    );
+  }
+
+  async listTags(region: AwsRegion, keyId: string): Promise<Record<string, string>> {
+    const tags: Record<string, string> = {};
+    let marker: string | undefined;
+    do {
+      const output = await this.#send(region, keyId, "ListResourceTags", (c) =>
+        c.send(
+          new ListResourceTagsCommand({ KeyId: keyId, ...(marker === undefined ? {} : { Marker: marker }) }),
+        ),
+      );
+      for (const tag of output.Tags ?? []) {
+        if (tag.TagKey !== undefined) tags[tag.TagKey] = tag.TagValue ?? "";
+      }
+      marker = output.Truncated ? output.NextMarker : undefined;
+    } while (marker !== undefined);
+    return tags;
+  }
+
+  async #importParameters(request: ImportRequest): Promise<ImportParameters> {
+    const { region, keyId, wrapping } = request;
+    const cached = this.#parameters.get(region, keyId, wrapping, this.#now());
+    if (cached !== undefined) return cached;
+    const output = await this.#send(region, keyId, "GetParametersForImport", (c) =>
+      c.send(
+        new GetParametersForImportCommand({
+          KeyId: keyId,
+          WrappingAlgorithm: wrapping.wrappingAlgorithm,
+          WrappingKeySpec: wrapping.wrappingKeySpec,
+        }),
+      ),
+    );
+    if (
+      output.PublicKey === undefined ||
+      output.ImportToken === undefined ||
+      output.ParametersValidTo === undefined
+    ) {
+      throw new KmsError("GetParametersForImport answered without a public key, token and validity.", {
+        keyId,
+        region,
+      });
+    }
+    const parameters = {
+      publicKey: output.PublicKey,
+      importToken: output.ImportToken,
+      validTo: output.ParametersValidTo,
+    };
+    this.#parameters.set(region, keyId, wrapping, parameters);
+    return parameters;
+  }
+
+  /** Waits for the Region's quota, sends, and translates the SDK's error. */
+  async #send<T>(
+    region: AwsRegion,
+    keyId: string,
+    operation: string,
+    call: (client: KMSClient) => Promise<T>,
+  ): Promise<T> {
+    await this.#limiter?.acquire(region, operation);
+    const client = this.#clients.forRegion(region);
+    return callKms({ keyId, region, operation }, () => call(client));
+  }
+}
+
+/** DescribeKey's KeyMetadata in the domain's words. */
+export function observedFrom(metadata: KeyMetadata): ObservedKeyState {
+  return {
+    found: true,
+    keyState: metadata.KeyState ?? "Unknown",
+    origin: metadata.Origin ?? "Unknown",
+    enabled: metadata.Enabled ?? false,
+    expirationModel: metadata.ExpirationModel,
+    validTo: metadata.ValidTo,
+    keySpec: metadata.KeySpec,
+    currentKeyMaterialId: metadata.CurrentKeyMaterialId,
+    deletionDate: metadata.DeletionDate,
+  };
+}

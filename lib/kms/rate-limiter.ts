@@ -1,0 +1,71 @@
+/**
+ * Client-side rate limiting per Region and operation, so a sweep over many keys stays inside KMS's request
+ * quotas (per account and Region) instead of discovering them through ThrottlingException. A token bucket
+ * refilled continuously at `ratePerSecond`, holding at most `burst` tokens; callers queue in order.
+ */
+
+export interface RateLimiterOptions {
+  /** Requests per second per Region, by KMS operation name; operations not listed are not limited. */
+  readonly quotas: Readonly<Record<string, number>>;
+  /** Tokens a bucket may hold (1 = strictly even spacing). Defaults to 1. */
+  readonly burst?: number;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+  /** The tail of the queue of callers waiting on this bucket. */
+  tail: Promise<void>;
+}
+
+export class RateLimiter {
+  readonly #quotas: Readonly<Record<string, number>>;
+  readonly #burst: number;
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #buckets = new Map<string, Bucket>();
+
+  constructor(options: RateLimiterOptions) {
+    for (const [operation, rate] of Object.entries(options.quotas)) {
+      if (!(Number.isFinite(rate) && rate > 0)) {
+        throw new RangeError(`quota for ${operation} must be a positive number of requests per second`);
+      }
+    }
+    this.#quotas = options.quotas;
+    this.#burst = options.burst ?? 1;
+    if (!(this.#burst >= 1)) throw new RangeError("burst must be at least 1");
+    this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** Waits until `operation` may be called in `region`. Resolves at once for operations without a quota. */
+  acquire(region: string, operation: string): Promise<void> {
+    const rate = this.#quotas[operation];
+    if (rate === undefined) return Promise.resolve();
+    const id = `${region}\u0000${operation}`;
+    let bucket = this.#buckets.get(id);
+    if (bucket === undefined) {
+      bucket = { tokens: this.#burst, updatedAt: this.#now(), tail: Promise.resolve() };
+      this.#buckets.set(id, bucket);
+    }
+    const own = bucket;
+    const turn = own.tail.then(() => this.#take(own, rate));
+    own.tail = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async #take(bucket: Bucket, rate: number): Promise<void> {
+    for (;;) {
+      const now = this.#now();
+      bucket.tokens = Math.min(this.#burst, bucket.tokens + ((now - bucket.updatedAt) * rate) / 1000);
+      bucket.updatedAt = now;
+      if (bucket.tokens >= 1) {
+        bucket.tokens -= 1;
+        return;
+      }
+      await this.#sleep(Math.ceil(((1 - bucket.tokens) * 1000) / rate));
+    }
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The ports the lifecycle use cases talk to. Adapters (lib/kms, lib/store, lib/audit, lib/vault)
+ * implement them; use cases never see an SDK client. Nothing crossing these ports carries plaintext
+ * material, wrapped material or an import token — those stay inside the KMS adapter and the vault.
+ */
+import type { AuditEvent } from "../domain/audit-types.js";
+import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
+import type { ExpirationModel, KeySpec, KeyUsage } from "../domain/kms-constants.js";
+import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
+import type { ObservedKeyState } from "../domain/observed.js";
+import type { WrappingChoice } from "../domain/wrapping.js";
+
+export type { Vault } from "../vault/port.js";
+
+/** What to import into one Region of a key. */
+export interface ImportRequest {
+  readonly region: AwsRegion;
+  /** The KMS key id or ARN in that Region. */
+  readonly keyId: string;
+  readonly materialRef: string;
+  readonly wrapping: WrappingChoice;
+  readonly expirationModel: ExpirationModel;
+  /** Required with KEY_MATERIAL_EXPIRES, absent otherwise. */
+  readonly validTo?: Date | undefined;
+}
+
+export interface NewKmsKey {
+  readonly region: AwsRegion;
+  readonly keySpec: KeySpec;
+  readonly keyUsage: KeyUsage;
+  readonly multiRegion: boolean;
+  readonly description?: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** KMS, one call per Region. Errors are the domain's Kms*Error classes (see lib/domain/errors.ts). */
+export interface KmsPort {
+  /** DescribeKey; a key KMS does not know is `{ found: false }`, not an error. */
+  describeKey(region: AwsRegion, keyId: string): Promise<ObservedKeyState>;
+  /**
+   * The import protocol: import parameters (reused while valid), the vault wraps the material under the
+   * public key, ImportKeyMaterial, then DescribeKey to confirm. Returns what that DescribeKey observed.
+   * @throws IncorrectKeyMaterialError (never retry), KmsImportTokenError (after one fresh retry),
+   *   KmsInvalidStateError, KmsThrottledError, KmsNotFoundError, vault errors
+   */
+  importMaterial(request: ImportRequest): Promise<ObservedKeyState>;
+  /** DeleteImportedKeyMaterial: the key goes to PendingImport. */
+  deleteImportedKeyMaterial(region: AwsRegion, keyId: string): Promise<void>;
+  createKey(request: NewKmsKey): Promise<{ keyId: string; keyArn: string }>;
+  /** ReplicateKey from the primary's Region into `replicaRegion`; returns the replica's ARN. */
+  replicateKey(request: {
+    primaryRegion: AwsRegion;
+    keyId: string;
+    replicaRegion: AwsRegion;
+    description?: string | undefined;
+    tags: Readonly<Record<string, string>>;
+  }): Promise<{ keyArn: string }>;
+  /** CreateAlias (name with or without the `alias/` prefix). */
+  createAlias(region: AwsRegion, aliasName: string, keyId: string): Promise<void>;
+  /** ListResourceTags as a record. */
+  listTags(region: AwsRegion, keyId: string): Promise<Record<string, string>>;
+}
+
+/** A claim on one Region of one key for a short time, so two workers never act on it at once. */
+export interface Lease {
+  readonly keyId: TetherKeyId;
+  readonly region: AwsRegion;
+  readonly owner: string;
+  readonly expiresAt: Date;
+}
+
+/** One page of a listing. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Opaque; absent on the last page. */
+  readonly nextToken?: string | undefined;
+}
+
+/** A Region whose next check is due. */
+export interface DueRegion {
+  readonly keyId: TetherKeyId;
+  readonly region: AwsRegion;
+  readonly nextCheckAt: Date;
+}
+
+/**
+ * Tether's records. Single-item conditional writes only (dynalite has no transactions), so every
+ * multi-item change is ordered to be safe when interrupted between items.
+ */
+export interface KeyRepository {
+  /**
+   * Records a new managed key and claims its KMS key ARNs and alias, so no key is managed twice.
+   * @throws StateConflictError when a key ARN or the alias is already managed
+   */
+  create(key: ManagedKey): Promise<void>;
+  /** The key with every Region, or undefined. */
+  get(id: TetherKeyId): Promise<ManagedKey | undefined>;
+  /** Resolves a Tether id, a key ARN (any Region) or an alias name to the Tether id. */
+  resolve(reference: string): Promise<TetherKeyId | undefined>;
+  /**
+   * Writes the key-level fields (status, policy, alias, description) when the stored version equals
+   * `key.version`; returns the key with the new version.
+   * @throws VersionConflictError
+   */
+  saveKey(key: ManagedKey): Promise<ManagedKey>;
+  /**
+   * Writes one Region's record, which also moves it in the due-work index. With a lease, only while
+   * that lease is still held.
+   * @throws LeaseNotAcquiredError when the lease was lost
+   */
+  saveRegion(keyId: TetherKeyId, record: RegionRecord, lease?: Lease): Promise<void>;
+  /** Adds a Region (a new replica) to a key. */
+  addRegion(keyId: TetherKeyId, record: RegionRecord): Promise<void>;
+  /** Stops managing a key: removes its records and claims (history stays). */
+  remove(id: TetherKeyId): Promise<void>;
+  /** Regions due at `now`, earliest first within each shard, at most `limit`. */
+  due(now: Date, limit: number): Promise<DueRegion[]>;
+  list(options: { limit: number; nextToken?: string | undefined }): Promise<Page<ManagedKey>>;
+  /**
+   * Takes the lease on one Region if it is free or expired.
+   * @throws LeaseNotAcquiredError
+   */
+  acquireLease(
+    keyId: TetherKeyId,
+    region: AwsRegion,
+    owner: string,
+    ttlMs: number,
+    now: Date,
+  ): Promise<Lease>;
+  /** Gives the lease back (no error if it already expired or moved on). */
+  releaseLease(lease: Lease): Promise<void>;
+}
+
+/**
+ * Each key's history, which is also the outbox: an event is written here, durably, before it is
+ * published, and stays marked unpublished until EventBridge accepted it. Appending is idempotent per
+ * event id, so a retried run never doubles an entry.
+ */
+export interface AuditLog {
+  append(events: readonly AuditEvent[]): Promise<void>;
+  /** Events not yet accepted by the bus, oldest first. */
+  unpublished(limit: number): Promise<AuditEvent[]>;
+  markPublished(events: readonly AuditEvent[]): Promise<void>;
+  /** A key's history, newest first. */
+  history(keyId: string, options: { limit: number; nextToken?: string | undefined }): Promise<Page<AuditEvent>>;
+}
+
+/** The audit bus. Reports per event which were not accepted (PutEvents' per-entry failures). */
+export interface EventPublisher {
+  publish(events: readonly AuditEvent[]): Promise<{ failed: ReadonlyArray<{ id: string; errorCode: string }> }>;
+}
