@@ -1,0 +1,109 @@
+/**
+ * Typed client of the emulator's admin interface (`/_admin/...`), for tests and the local runner.
+ * It talks HTTP only, so it works against an emulator in another process too.
+ */
+
+import type { ServiceEvent } from "./events.js";
+import type { FaultSpec, KmsStats, QuotaConfig } from "./faults.js";
+
+export type { ServiceEvent } from "./events.js";
+export type { FaultSpec, KmsStats, QuotaConfig } from "./faults.js";
+
+export interface ClockView {
+  /** ISO 8601 of the emulator's now. */
+  now: string;
+  epochMs: number;
+  offsetMs: number;
+}
+
+/** Thrown when the admin interface answers with an error. */
+export class KmsAdminError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "KmsAdminError";
+  }
+}
+
+export class KmsAdmin {
+  constructor(private readonly baseUrl: string) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.baseUrl}/_admin${path}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const parsed = text ? (JSON.parse(text) as unknown) : {};
+    if (!res.ok) {
+      const message = (parsed as { error?: string }).error ?? `HTTP ${res.status}`;
+      throw new KmsAdminError(`${method} /_admin${path}: ${message}`, res.status);
+    }
+    return parsed as T;
+  }
+
+  /** The emulator's clock. */
+  clock(): Promise<ClockView> {
+    return this.call("GET", "/clock");
+  }
+
+  /** The emulator's now as a Date. */
+  async now(): Promise<Date> {
+    return new Date((await this.clock()).epochMs);
+  }
+
+  /** Moves the clock forward; expiry due by then is processed before this resolves. */
+  advanceClock(ms: number): Promise<ClockView> {
+    return this.call("POST", "/clock", { advanceMs: ms });
+  }
+
+  /** Sets the clock so that now reads `date`. */
+  setClock(date: Date): Promise<ClockView> {
+    return this.call("POST", "/clock", { now: date.toISOString() });
+  }
+
+  setClockOffset(offsetMs: number): Promise<ClockView> {
+    return this.call("POST", "/clock", { offsetMs });
+  }
+
+  /** A Region-wide failure: every imported material in `region` is gone, keys PendingImport, no event. */
+  async loseRegion(region: string): Promise<string[]> {
+    return (await this.call<{ keyIds: string[] }>("POST", `/regions/${region}/lose-material`, {})).keyIds;
+  }
+
+  /** Injects errors (next `count` calls, or with `probability`) and/or latency, per operation and Region. */
+  async injectFault(spec: FaultSpec): Promise<void> {
+    await this.call("POST", "/faults", spec);
+  }
+
+  async clearFaults(): Promise<void> {
+    await this.call("DELETE", "/faults");
+  }
+
+  /** Turns request quotas on (AWS's defaults, overridable) or off (`false`). */
+  async setQuotas(config: QuotaConfig | false): Promise<void> {
+    await this.call("PUT", "/quotas", config === false ? { enabled: false } : config);
+  }
+
+  stats(): Promise<KmsStats> {
+    return this.call("GET", "/stats");
+  }
+
+  async resetStats(): Promise<void> {
+    await this.call("DELETE", "/stats");
+  }
+
+  /** Every service event the emulator emitted (whether or not a bus received it). */
+  async events(): Promise<ServiceEvent[]> {
+    return (await this.call<{ events: ServiceEvent[] }>("GET", "/events")).events;
+  }
+
+  /** Forgets every key, alias, fault, quota, stat and event, and resets the clock. */
+  async reset(): Promise<void> {
+    await this.call("POST", "/reset", {});
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The admin interface under `/_admin/...` (JSON): the clock, faults and quotas, Region loss, stats,
+ * emitted events and reset. Not part of KMS; tests and `npm start` use it through KmsAdmin.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { EmulatorClock } from "./clock.js";
+import { KmsApiError } from "./errors.js";
+import type { EventPublisher } from "./events.js";
+import { FAULT_ERRORS, type FaultInjector, type FaultSpec, type QuotaConfig } from "./faults.js";
+import { loseRegionMaterial } from "./lifecycle.js";
+import type { KmsStore } from "./store.js";
+import { parseJsonObject, readBody, sendJson } from "./wire.js";
+
+export interface AdminDeps {
+  store: KmsStore;
+  clock: EmulatorClock;
+  faults: FaultInjector;
+  events: EventPublisher;
+  /** Applies what is due now and persists; called after anything that changes state or time. */
+  settle(): Promise<void>;
+}
+
+class AdminInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AdminInputError";
+  }
+}
+
+function clockView(clock: EmulatorClock) {
+  const now = clock.now();
+  return { now: new Date(now).toISOString(), epochMs: now, offsetMs: clock.offset };
+}
+
+function num(body: Record<string, unknown>, field: string): number | undefined {
+  const v = body[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new AdminInputError(`${field} must be a number`);
+  return v;
+}
+
+function faultSpec(body: Record<string, unknown>): FaultSpec {
+  const spec: FaultSpec = {};
+  if (body.operation !== undefined) spec.operation = String(body.operation);
+  if (body.region !== undefined) spec.region = String(body.region);
+  if (body.error !== undefined) {
+    if (!FAULT_ERRORS.includes(body.error as (typeof FAULT_ERRORS)[number])) {
+      throw new AdminInputError(`error must be one of ${FAULT_ERRORS.join(", ")}`);
+    }
+    spec.error = body.error as FaultSpec["error"];
+  }
+  spec.count = num(body, "count");
+  spec.probability = num(body, "probability");
+  spec.latencyMs = num(body, "latencyMs");
+  if (spec.error && spec.count === undefined && spec.probability === undefined) {
+    throw new AdminInputError("a fault with an error needs count or probability");
+  }
+  if (!spec.error && !spec.latencyMs) throw new AdminInputError("a fault needs an error or latencyMs");
+  return spec;
+}
+
+/** Handles one admin request; returns false when the path is not an admin path. */
+export async function handleAdmin(
+  deps: AdminDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+): Promise<boolean> {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  if (!url.pathname.startsWith("/_admin/")) return false;
+  const route = `${req.method ?? "GET"} ${url.pathname}`;
+  const ok = (body: unknown) => sendJson(res, 200, body, requestId, "application/json");
+  try {
+    const body = req.method === "GET" || req.method === "DELETE" ? {} : parseJsonObject(await readBody(req));
+    const lose = /^POST \/_admin\/regions\/([a-z0-9-]+)\/lose-material$/.exec(route);
+    if (lose?.[1]) {
+      const keyIds = loseRegionMaterial(deps.store, lose[1]);
+      await deps.settle();
+      ok({ region: lose[1], keyIds });
+      return true;
+    }
+    switch (route) {
+      case "GET /_admin/health":
+        ok({ ok: true });
+        return true;
+      case "GET /_admin/clock":
+        ok(clockView(deps.clock));
+        return true;
+      case "POST /_admin/clock": {
+        const offsetMs = num(body, "offsetMs");
+        const advanceMs = num(body, "advanceMs");
+        const nowValue = body.now;
+        if (offsetMs !== undefined) deps.clock.setOffset(offsetMs);
+        if (advanceMs !== undefined) deps.clock.advance(advanceMs);
+        if (nowValue !== undefined) {
+          const epoch = typeof nowValue === "number" ? nowValue : Date.parse(String(nowValue));
+          if (!Number.isFinite(epoch)) throw new AdminInputError("now must be an ISO date or epoch ms");
+          deps.clock.set(epoch);
+        }
+        await deps.settle();
+        ok(clockView(deps.clock));
+        return true;
+      }
+      case "POST /_admin/faults":
+        deps.faults.inject(faultSpec(body));
+        ok({ ok: true });
+        return true;
+      case "DELETE /_admin/faults":
+        deps.faults.clearFaults();
+        ok({ ok: true });
+        return true;
+      case "PUT /_admin/quotas": {
+        if (body.enabled === false) deps.faults.setQuotas(false);
+        else {
+          const config: QuotaConfig = {};
+          if (body.limits !== undefined) {
+            if (typeof body.limits !== "object" || body.limits === null)
+              throw new AdminInputError("limits must be an object");
+            config.limits = body.limits as Record<string, number>;
+          }
+          config.windowMs = num(body, "windowMs");
+          deps.faults.setQuotas(config);
+        }
+        ok({ ok: true });
+        return true;
+      }
+      case "GET /_admin/stats":
+        ok(deps.faults.getStats());
+        return true;
+      case "DELETE /_admin/stats":
+        deps.faults.resetStats();
+        ok({ ok: true });
+        return true;
+      case "GET /_admin/events":
+        ok({ events: deps.events.emitted });
+        return true;
+      case "POST /_admin/reset":
+        deps.store.clear();
+        deps.faults.reset();
+        deps.clock.setOffset(0);
+        deps.events.emitted.length = 0;
+        await deps.settle();
+        ok({ ok: true });
+        return true;
+      default:
+        sendJson(res, 404, { error: `no admin route ${route}` }, requestId, "application/json");
+        return true;
+    }
+  } catch (err) {
+    const bad = err instanceof AdminInputError || err instanceof KmsApiError;
+    const message = bad ? (err as Error).message : "admin request failed";
+    sendJson(res, bad ? 400 : 500, { error: message }, requestId, "application/json");
+    return true;
+  }
+}
