@@ -1,0 +1,570 @@
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  LeaseNotAcquiredError,
+  NotFoundError,
+  StateConflictError,
+  ValidationError,
+  VersionConflictError,
+} from "../domain/errors.js";
+import {
+  type AwsRegion,
+  isTetherKeyId,
+  parseAwsRegion,
+  parseTetherKeyId,
+  type TetherKeyId,
+} from "../domain/ids.js";
+import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
+import type { DueRegion, KeyRepository, Lease, Page } from "../lifecycle/ports.js";
+import { checkLimit, isConditionFailed, mapBounded, updateExpression } from "./dynamo-helpers.js";
+import { CorruptRecordError } from "./errors.js";
+import {
+  aliasClaimPk,
+  allDueShards,
+  arnClaimPk,
+  CLAIM_SK,
+  KEY_PREFIX,
+  KEY_RECORD_SK,
+  keyPk,
+  LIST_PARTITION,
+  REGION_PREFIX,
+  REGION_UPPER_BOUND,
+  regionSk,
+} from "./item-keys.js";
+import {
+  type Item,
+  keyMutableAttributes,
+  keyRecordItem,
+  managedKeyFromItems,
+  regionAttributes,
+  regionItem,
+} from "./key-items.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
+import { queryShards } from "./shard-query.js";
+import { type DynamoStoreOptions, type ResolvedStoreOptions, resolveStoreOptions } from "./store-options.js";
+import { StoreAttribute, StoreIndex } from "./table-definition.js";
+
+/** A claim on a KMS key ARN or an alias name: who may manage it. */
+interface Claim {
+  readonly kind: "key ARN" | "alias";
+  readonly value: string;
+  readonly pk: string;
+}
+
+const arnClaim = (keyArn: string): Claim => ({ kind: "key ARN", value: keyArn, pk: arnClaimPk(keyArn) });
+const aliasClaim = (alias: string): Claim => ({ kind: "alias", value: alias, pk: aliasClaimPk(alias) });
+
+/** DynamoDB keys are at most 2,048 bytes; a longer reference cannot name anything stored. */
+const MAX_REFERENCE_LENGTH = 1024;
+const MAX_LEASE_OWNER_LENGTH = 256;
+
+/**
+ * Managed keys in Tether's one table (layout in table-definition.ts). dynalite has no transactions, so
+ * every change is single-item conditional writes, ordered so that an interruption between any two leaves
+ * a safe state that a retry converges from; each method says its order. The one SDK error understood here
+ * is ConditionalCheckFailedException, which becomes a domain error; every other error passes untouched.
+ */
+export class DynamoKeyRepository implements KeyRepository {
+  readonly #o: ResolvedStoreOptions;
+
+  /** @throws RangeError on invalid options (see resolveStoreOptions) */
+  constructor(options: DynamoStoreOptions) {
+    this.#o = resolveStoreOptions(options);
+  }
+
+  /**
+   * Order: (1) the claims — every Region's key ARN, then the alias; (2) the Region items; (3) the key
+   * record, last and only if absent: its existence is what "managed" means. Until (3), get / resolve /
+   * list do not see the key and the sweep skips its Regions (their key record is missing). A retry of the
+   * same registration (same id) passes its own claims and rewrites its Regions. A registration that died
+   * between (1) and (3) leaves claims that another registration takes over once stale (see #claim).
+   * @throws StateConflictError when the id is registered already, or a key ARN or the alias is managed
+   *   (or being registered) under another id
+   */
+  async create(key: ManagedKey): Promise<void> {
+    if ((await this.#keyItem(key.id)) !== undefined) {
+      throw new StateConflictError(`Key ${key.id} is already registered.`, {
+        keyId: key.id,
+        state: "managed",
+      });
+    }
+    const claims = [...key.regions.map((record) => arnClaim(record.keyArn))];
+    if (key.alias !== undefined) claims.push(aliasClaim(key.alias));
+    const taken: Claim[] = [];
+    try {
+      for (const claim of claims) {
+        await this.#claim(claim, key.id);
+        taken.push(claim);
+      }
+    } catch (error) {
+      // Give back what this call took, so a refused registration blocks nothing. If a release fails the
+      // original error still is the one to report: a leftover claim is stale-claimable anyway.
+      for (const claim of taken) await this.#releaseClaim(claim.pk, key.id).catch(() => undefined);
+      throw error;
+    }
+    // Nothing else writes a Region of a key that is not managed yet, so these puts need no condition.
+    await mapBounded(key.regions, this.#o.queryConcurrency, (record, ordinal) =>
+      this.#o.doc.send(
+        new PutCommand({ TableName: this.#o.tableName, Item: regionItem(key.id, record, ordinal) }),
+      ),
+    );
+    try {
+      await this.#o.doc.send(
+        new PutCommand({
+          TableName: this.#o.tableName,
+          Item: keyRecordItem(key),
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      throw new StateConflictError(
+        `Key ${key.id} is already registered.`,
+        { keyId: key.id, state: "managed" },
+        { cause: error },
+      );
+    }
+  }
+
+  async get(id: TetherKeyId): Promise<ManagedKey | undefined> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      // EVENT# < KEY < REGION#: this range is the key record and its Regions, never the history.
+      const page = await this.#o.doc.send(
+        new QueryCommand({
+          TableName: this.#o.tableName,
+          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+          ExpressionAttributeValues: { ":pk": keyPk(id), ":from": KEY_RECORD_SK, ":to": REGION_UPPER_BOUND },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    const keyItem = items.find((item) => item.sk === KEY_RECORD_SK);
+    if (keyItem === undefined) return undefined;
+    return managedKeyFromItems(
+      keyItem,
+      items.filter((item) => item !== keyItem),
+    );
+  }
+
+  /**
+   * A Tether id resolves if its key record exists; a key ARN or an alias (with or without `alias/`) if its
+   * claim's holder is managed and, for an alias, still names it. Anything else is undefined.
+   */
+  async resolve(reference: string): Promise<TetherKeyId | undefined> {
+    if (typeof reference !== "string" || reference.length === 0 || reference.length > MAX_REFERENCE_LENGTH) {
+      return undefined;
+    }
+    if (isTetherKeyId(reference)) {
+      return (await this.#keyItem(reference)) === undefined ? undefined : reference;
+    }
+    const claim = reference.startsWith("arn:")
+      ? arnClaim(reference)
+      : aliasClaim(reference.startsWith("alias/") ? reference : `alias/${reference}`);
+    const holder = await this.#claimHolder(claim.pk);
+    if (holder === undefined) return undefined;
+    return (await this.#claimHeld(claim, holder.id)) ? holder.id : undefined;
+  }
+
+  /**
+   * Writes status, policy, alias, description and updatedAt when the stored version is `key.version`.
+   * When the alias changes, the order is: (1) claim the new alias, (2) write the key record, (3) release
+   * the old alias. Interrupted after (1) or (2), a claim is left that the key record does not name:
+   * resolve() ignores it, and it goes stale like any orphaned claim.
+   * @throws VersionConflictError when the stored version differs (or the key is gone); StateConflictError
+   *   when the new alias belongs to another key
+   */
+  async saveKey(key: ManagedKey): Promise<ManagedKey> {
+    const stored = await this.#keyItem(key.id);
+    const conflict = (cause?: unknown) =>
+      new VersionConflictError(
+        { keyId: key.id, expectedVersion: key.version },
+        cause === undefined ? undefined : { cause },
+      );
+    if (stored === undefined || stored.version !== key.version) throw conflict();
+    const oldAlias = typeof stored.alias === "string" ? stored.alias : undefined;
+    const newAlias = key.alias;
+    const aliasChanged = newAlias !== oldAlias;
+    if (aliasChanged && newAlias !== undefined) await this.#claim(aliasClaim(newAlias), key.id);
+
+    const { set, remove } = keyMutableAttributes(key);
+    const update = updateExpression({ ...set, version: key.version + 1 }, remove);
+    try {
+      await this.#o.doc.send(
+        new UpdateCommand({
+          TableName: this.#o.tableName,
+          Key: { pk: keyPk(key.id), sk: KEY_RECORD_SK },
+          ...update,
+          ConditionExpression: "#version = :expected",
+          ExpressionAttributeNames: { ...update.ExpressionAttributeNames, "#version": "version" },
+          ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ":expected": key.version },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      // The winner may have set the same alias: give the new claim back only if the record does not name it.
+      if (aliasChanged && newAlias !== undefined && (await this.#keyItem(key.id))?.alias !== newAlias) {
+        await this.#releaseClaim(aliasClaimPk(newAlias), key.id);
+      }
+      throw conflict(error);
+    }
+    if (aliasChanged && oldAlias !== undefined) await this.#releaseClaim(aliasClaimPk(oldAlias), key.id);
+    return { ...key, version: key.version + 1 };
+  }
+
+  /**
+   * One UpdateItem: the record's fields and its place in the due-work index; lease attributes untouched.
+   * Never creates a Region (that is addRegion), so a save racing remove() cannot bring a Region back.
+   * @throws LeaseNotAcquiredError when `lease` is given and no longer held (expired, taken over, released,
+   *   or the Region is gone); NotFoundError when no lease is given and the Region does not exist;
+   *   ValidationError when the lease is for another key or Region
+   */
+  async saveRegion(keyId: TetherKeyId, record: RegionRecord, lease?: Lease): Promise<void> {
+    if (lease !== undefined && (lease.keyId !== keyId || lease.region !== record.region)) {
+      throw new ValidationError(
+        "lease",
+        `is for ${lease.keyId}/${lease.region}, not ${keyId}/${record.region}`,
+      );
+    }
+    const { set, remove } = regionAttributes(keyId, record);
+    const update = updateExpression(set, remove);
+    const leaseCondition = lease === undefined ? "" : " AND #leaseOwner = :owner AND #leaseExpiresAt > :now";
+    try {
+      await this.#o.doc.send(
+        new UpdateCommand({
+          TableName: this.#o.tableName,
+          Key: { pk: keyPk(keyId), sk: regionSk(record.region) },
+          ...update,
+          ConditionExpression: `attribute_exists(pk)${leaseCondition}`,
+          ExpressionAttributeNames: {
+            ...update.ExpressionAttributeNames,
+            ...(lease === undefined
+              ? {}
+              : { "#leaseOwner": "leaseOwner", "#leaseExpiresAt": "leaseExpiresAt" }),
+          },
+          ExpressionAttributeValues: {
+            ...update.ExpressionAttributeValues,
+            ...(lease === undefined ? {} : { ":owner": lease.owner, ":now": this.#o.clock().getTime() }),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      if (lease !== undefined)
+        throw new LeaseNotAcquiredError(leaseId(keyId, record.region), { cause: error });
+      throw new NotFoundError("Region", `${keyId}/${record.region}`, { cause: error });
+    }
+  }
+
+  /**
+   * Order: (1) the key must be managed; (2) claim the replica's key ARN; (3) the Region item, only if
+   * absent; (4) read the key record again: if remove() ran meanwhile, undo (3) and (2), so no Region is
+   * left in the due-work index for a key that is gone.
+   * @throws NotFoundError when the key is not managed; StateConflictError when the Region exists already
+   *   or its key ARN is managed under another key
+   */
+  async addRegion(keyId: TetherKeyId, record: RegionRecord): Promise<void> {
+    if ((await this.#keyItem(keyId)) === undefined) throw new NotFoundError("managed key", keyId);
+    await this.#claim(arnClaim(record.keyArn), keyId);
+    try {
+      await this.#o.doc.send(
+        new PutCommand({
+          TableName: this.#o.tableName,
+          // Ordinals of create() are 0..n-1; a time puts later replicas after them, in the order added.
+          Item: regionItem(keyId, record, this.#o.clock().getTime()),
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      throw new StateConflictError(
+        `Key ${keyId} already has Region ${record.region}.`,
+        { keyId, state: "managed" },
+        { cause: error },
+      );
+    }
+    if ((await this.#keyItem(keyId)) === undefined) {
+      await this.#deleteItem(keyPk(keyId), regionSk(record.region));
+      await this.#releaseClaim(arnClaimPk(record.keyArn), keyId);
+      throw new NotFoundError("managed key", keyId);
+    }
+  }
+
+  /**
+   * Idempotent. Order: (1) the key record — from here the key is not managed (get / resolve / list miss
+   * it, the sweep skips its Regions); (2) its claims, the ARNs read from the Region items so a retry after
+   * an interruption still finds them; (3) the Region items, which leave the due-work index. History stays.
+   * Only the alias claim can outlive an interruption after (1), its name having been on the key record:
+   * resolve() ignores it and a new registration takes it over once stale.
+   */
+  async remove(id: TetherKeyId): Promise<void> {
+    const keyItem = await this.#keyItem(id);
+    if (keyItem !== undefined) await this.#deleteItem(keyPk(id), KEY_RECORD_SK);
+    await this.#removeLeftovers(id, typeof keyItem?.alias === "string" ? keyItem.alias : undefined);
+  }
+
+  /**
+   * Regions whose nextCheckAt <= now, earliest first across all shards, at most `limit`. One Query per
+   * shard of the `due` index: items read are the due ones (at most shards × limit), never the whole table.
+   * A Region of a key removed or half-registered may appear; its key record is missing, so the caller skips it.
+   * @throws ValidationError (`limit`, `now`)
+   */
+  async due(now: Date, limit: number): Promise<DueRegion[]> {
+    checkLimit(limit);
+    if (!(now instanceof Date) || Number.isNaN(now.getTime()))
+      throw new ValidationError("now", "is not a valid time");
+    const items = await queryShards({
+      doc: this.#o.doc,
+      tableName: this.#o.tableName,
+      indexName: StoreIndex.Due,
+      shards: allDueShards(),
+      shardAttribute: StoreAttribute.DueShard,
+      orderAttribute: StoreAttribute.DueAt,
+      upTo: now.getTime(),
+      limit,
+      concurrency: this.#o.queryConcurrency,
+    });
+    return items.map((item) => {
+      const where = { pk: String(item.pk), sk: String(item.sk) };
+      try {
+        return {
+          keyId: parseTetherKeyId(where.pk.slice(KEY_PREFIX.length)),
+          region: parseAwsRegion(where.sk.slice(REGION_PREFIX.length)),
+          nextCheckAt: new Date(Number(item.dueAt)),
+        };
+      } catch (error) {
+        throw new CorruptRecordError(where, "not a Region item", { cause: error });
+      }
+    });
+  }
+
+  /**
+   * Managed keys, oldest registration first, each read whole (with its Regions).
+   * @throws ValidationError (`limit`, `nextToken`)
+   */
+  async list(options: { limit: number; nextToken?: string | undefined }): Promise<Page<ManagedKey>> {
+    const limit = checkLimit(options.limit);
+    const start = decodePageToken(
+      options.nextToken,
+      [StoreAttribute.Pk, StoreAttribute.Sk, StoreAttribute.ListPk, StoreAttribute.ListSk],
+      (key) =>
+        key.listPk === LIST_PARTITION &&
+        key.sk === KEY_RECORD_SK &&
+        isTetherKeyId(key.listSk) &&
+        key.pk === keyPk(key.listSk),
+    );
+    const page = await this.#o.doc.send(
+      new QueryCommand({
+        TableName: this.#o.tableName,
+        IndexName: StoreIndex.Keys,
+        KeyConditionExpression: "#listPk = :list",
+        ExpressionAttributeNames: { "#listPk": StoreAttribute.ListPk },
+        ExpressionAttributeValues: { ":list": LIST_PARTITION },
+        Limit: limit,
+        ExclusiveStartKey: start,
+      }),
+    );
+    const ids = (page.Items ?? []).map((item) => item.listSk).filter(isTetherKeyId);
+    // The index is eventually consistent: a key removed since is skipped, not returned half-read.
+    const keys = await mapBounded(ids, this.#o.queryConcurrency, (id) => this.get(id));
+    return {
+      items: keys.filter((key): key is ManagedKey => key !== undefined),
+      nextToken: encodePageToken(page.LastEvaluatedKey),
+    };
+  }
+
+  /**
+   * The lease lives on the Region item: taken if free, expired, or already ours (then extended).
+   * @throws LeaseNotAcquiredError when another owner holds it, or the Region does not exist;
+   *   ValidationError on an empty owner or a ttl that is not a positive integer
+   */
+  async acquireLease(
+    keyId: TetherKeyId,
+    region: AwsRegion,
+    owner: string,
+    ttlMs: number,
+    now: Date,
+  ): Promise<Lease> {
+    if (typeof owner !== "string" || owner.length === 0 || owner.length > MAX_LEASE_OWNER_LENGTH) {
+      throw new ValidationError("owner", `must be 1 to ${MAX_LEASE_OWNER_LENGTH} characters`);
+    }
+    if (!Number.isInteger(ttlMs) || ttlMs <= 0)
+      throw new ValidationError("ttlMs", "must be a positive integer");
+    const expiresAt = new Date(now.getTime() + ttlMs);
+    try {
+      await this.#o.doc.send(
+        new UpdateCommand({
+          TableName: this.#o.tableName,
+          Key: { pk: keyPk(keyId), sk: regionSk(region) },
+          UpdateExpression: "SET #owner = :owner, #expires = :expires",
+          ConditionExpression:
+            "attribute_exists(pk) AND (attribute_not_exists(#owner) OR #expires <= :now OR #owner = :owner)",
+          ExpressionAttributeNames: { "#owner": "leaseOwner", "#expires": "leaseExpiresAt" },
+          ExpressionAttributeValues: {
+            ":owner": owner,
+            ":expires": expiresAt.getTime(),
+            ":now": now.getTime(),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      throw new LeaseNotAcquiredError(leaseId(keyId, region), { cause: error });
+    }
+    return { keyId, region, owner, expiresAt };
+  }
+
+  /** Removes the lease only while `lease.owner` still holds it; otherwise nothing happens. */
+  async releaseLease(lease: Lease): Promise<void> {
+    try {
+      await this.#o.doc.send(
+        new UpdateCommand({
+          TableName: this.#o.tableName,
+          Key: { pk: keyPk(lease.keyId), sk: regionSk(lease.region) },
+          UpdateExpression: "REMOVE #owner, #expires",
+          ConditionExpression: "#owner = :owner",
+          ExpressionAttributeNames: { "#owner": "leaseOwner", "#expires": "leaseExpiresAt" },
+          ExpressionAttributeValues: { ":owner": lease.owner },
+        }),
+      );
+    } catch (error) {
+      // Expired and taken by someone else, or the Region is gone: there is nothing of ours to give back.
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
+  /** The key record, read consistently. */
+  async #keyItem(id: TetherKeyId): Promise<Item | undefined> {
+    const output = await this.#o.doc.send(
+      new GetCommand({
+        TableName: this.#o.tableName,
+        Key: { pk: keyPk(id), sk: KEY_RECORD_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return output.Item;
+  }
+
+  async #claimHolder(pk: string): Promise<{ id: TetherKeyId; claimedAt: number } | undefined> {
+    const output = await this.#o.doc.send(
+      new GetCommand({ TableName: this.#o.tableName, Key: { pk, sk: CLAIM_SK }, ConsistentRead: true }),
+    );
+    const item = output.Item;
+    if (item === undefined) return undefined;
+    if (!isTetherKeyId(item.tetherId))
+      throw new CorruptRecordError({ pk, sk: CLAIM_SK }, "tetherId: not a Tether key id");
+    return { id: item.tetherId, claimedAt: Date.parse(String(item.claimedAt)) };
+  }
+
+  /** Whether the claim's holder is managed and, for an alias, its record still names this alias. */
+  async #claimHeld(claim: Claim, holder: TetherKeyId): Promise<boolean> {
+    const keyItem = await this.#keyItem(holder);
+    if (keyItem === undefined) return false;
+    return claim.kind !== "alias" || keyItem.alias === claim.value;
+  }
+
+  /**
+   * Claims a key ARN or alias for `id`: free, already ours, or stale. A claim is stale when its holder does
+   * not hold it (no key record, or an alias its record no longer names) and it is older than staleClaimMs —
+   * so a registration still running is never robbed. Takeover clears the dead registration's leftovers
+   * (Region items in the due-work index, its ARN claims), then swaps the holder conditionally on the old
+   * one, so of two registrations taking over at once exactly one wins.
+   * @throws StateConflictError
+   */
+  async #claim(claim: Claim, id: TetherKeyId): Promise<void> {
+    const now = this.#o.clock();
+    const item = { pk: claim.pk, sk: CLAIM_SK, tetherId: id, claimedAt: now.toISOString(), kind: claim.kind };
+    let condition = "attribute_not_exists(pk) OR tetherId = :holder";
+    let holderValue: string = id;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.#o.doc.send(
+          new PutCommand({
+            TableName: this.#o.tableName,
+            Item: item,
+            ConditionExpression: condition,
+            ExpressionAttributeValues: { ":holder": holderValue },
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+      const holder = await this.#claimHolder(claim.pk);
+      if (holder === undefined || holder.id === id) {
+        condition = "attribute_not_exists(pk) OR tetherId = :holder";
+        holderValue = id;
+        continue;
+      }
+      const conflict = (what: string) =>
+        new StateConflictError(`The ${claim.kind} ${claim.value} is ${what} by Tether key ${holder.id}.`, {
+          keyId: holder.id,
+          state: what === "managed" ? "managed" : "registering",
+        });
+      if (await this.#claimHeld(claim, holder.id)) throw conflict("managed");
+      if (!(holder.claimedAt + this.#o.staleClaimMs <= now.getTime())) throw conflict("being registered");
+      if (claim.kind === "key ARN") await this.#removeLeftovers(holder.id, undefined);
+      condition = "attribute_not_exists(pk) OR tetherId = :holder";
+      holderValue = holder.id;
+    }
+    throw new StateConflictError(`The ${claim.kind} ${claim.value} is contended; try again.`, {
+      keyId: id,
+      state: "contended",
+    });
+  }
+
+  /** Deletes a claim only if `id` holds it. */
+  async #releaseClaim(pk: string, id: TetherKeyId): Promise<void> {
+    try {
+      await this.#o.doc.send(
+        new DeleteCommand({
+          TableName: this.#o.tableName,
+          Key: { pk, sk: CLAIM_SK },
+          ConditionExpression: "tetherId = :id",
+          ExpressionAttributeValues: { ":id": id },
+        }),
+      );
+    } catch (error) {
+      // Someone else holds it now (or nobody): not ours to delete.
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
+  /** Claims (ARNs from the Region items, and the alias if known), then the Region items, of a key without a record. */
+  async #removeLeftovers(id: TetherKeyId, alias: string | undefined): Promise<void> {
+    const regions: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#o.doc.send(
+        new QueryCommand({
+          TableName: this.#o.tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :region)",
+          ExpressionAttributeValues: { ":pk": keyPk(id), ":region": REGION_PREFIX },
+          ProjectionExpression: "pk, sk, keyArn",
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      regions.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    for (const region of regions) {
+      if (typeof region.keyArn === "string") await this.#releaseClaim(arnClaimPk(region.keyArn), id);
+    }
+    if (alias !== undefined) await this.#releaseClaim(aliasClaimPk(alias), id);
+    await mapBounded(regions, this.#o.queryConcurrency, (region) =>
+      this.#deleteItem(String(region.pk), String(region.sk)),
+    );
+  }
+
+  async #deleteItem(pk: string, sk: string): Promise<void> {
+    await this.#o.doc.send(new DeleteCommand({ TableName: this.#o.tableName, Key: { pk, sk } }));
+  }
+}
+
+function leaseId(keyId: string, region: string): string {
+  return `${keyId}/${region}`;
+}

@@ -1,0 +1,266 @@
+import type { TetherKeyId } from "../domain/ids.js";
+import { parseAwsRegion, parseCheckValue, parseMaterialRef, parseTetherKeyId } from "../domain/ids.js";
+import { parseImportPolicy, toImportPolicyInput } from "../domain/import-policy.js";
+import { KeySpec } from "../domain/kms-constants.js";
+import {
+  type ImportInFlight,
+  type KeyStatus,
+  KeyStatusState,
+  LossCause,
+  type ManagedKey,
+  type RegionRecord,
+} from "../domain/managed-key.js";
+import { CorruptRecordError } from "./errors.js";
+import { dueShard, KEY_RECORD_SK, keyPk, LIST_PARTITION, regionSk } from "./item-keys.js";
+
+/**
+ * ManagedKey <-> items. Dates are stored as ISO 8601 strings (millisecond precision, so they come back
+ * equal), the policy in its input form (ISO durations), nothing else: the domain types have no field for
+ * material, wrapped material or import tokens, and these mappers copy fields by name, never by spreading.
+ */
+
+export type Item = Record<string, unknown>;
+
+/** The key-level fields saveKey may change; the rest is fixed at registration. */
+export function keyMutableAttributes(key: ManagedKey): { set: Item; remove: string[] } {
+  const set: Item = {
+    policy: toImportPolicyInput(key.policy),
+    status: statusAttribute(key.status),
+    updatedAt: key.updatedAt.toISOString(),
+  };
+  const remove: string[] = [];
+  for (const [name, value] of [
+    ["alias", key.alias],
+    ["description", key.description],
+  ] as const) {
+    if (value === undefined) remove.push(name);
+    else set[name] = value;
+  }
+  return { set, remove };
+}
+
+/** The key record (without its Regions, which are items of their own). */
+export function keyRecordItem(key: ManagedKey): Item {
+  const { set } = keyMutableAttributes(key);
+  return {
+    pk: keyPk(key.id),
+    sk: KEY_RECORD_SK,
+    listPk: LIST_PARTITION,
+    listSk: key.id,
+    id: key.id,
+    kmsKeyId: key.kmsKeyId,
+    primaryRegion: key.primaryRegion,
+    keySpec: key.keySpec,
+    multiRegion: key.multiRegion,
+    materialRef: key.materialRef,
+    checkValue: key.checkValue,
+    version: key.version,
+    createdAt: key.createdAt.toISOString(),
+    ...set,
+  };
+}
+
+function statusAttribute(status: KeyStatus): Item {
+  if (status.state === KeyStatusState.Active) return { state: status.state };
+  return { state: status.state, reason: status.reason, actor: status.actor, at: status.at.toISOString() };
+}
+
+/** Optional RegionRecord fields, with how each is stored. */
+const OPTIONAL_REGION_FIELDS = [
+  "lastImportedAt",
+  "importedValidTo",
+  "lossCause",
+  "lossDetectedAt",
+  "lastObservedKeyState",
+  "lastObservedAt",
+  "lastFailure",
+] as const satisfies readonly (keyof RegionRecord)[];
+
+/**
+ * A Region's attributes for SET (and the absent optional ones for REMOVE), including its place in the
+ * due-work index. Lease attributes are deliberately not here: saving a record never touches the lease.
+ */
+export function regionAttributes(keyId: TetherKeyId, record: RegionRecord): { set: Item; remove: string[] } {
+  const set: Item = {
+    keyId,
+    region: record.region,
+    keyArn: record.keyArn,
+    materialExpected: record.materialExpected,
+    nextCheckAt: record.nextCheckAt.toISOString(),
+    consecutiveFailures: record.consecutiveFailures,
+    dueShard: dueShard(keyId, record.region),
+    dueAt: record.nextCheckAt.getTime(),
+  };
+  const remove: string[] = [];
+  for (const name of OPTIONAL_REGION_FIELDS) {
+    const value = record[name];
+    if (value === undefined) remove.push(name);
+    else set[name] = value instanceof Date ? value.toISOString() : value;
+  }
+  if (record.importInFlight === undefined) remove.push("importInFlight");
+  else set.importInFlight = importInFlightAttribute(record.importInFlight);
+  return { set, remove };
+}
+
+function importInFlightAttribute(intent: ImportInFlight): Item {
+  const map: Item = {
+    kind: intent.kind,
+    startedAt: intent.startedAt.toISOString(),
+    eventId: intent.eventId,
+    correlationId: intent.correlationId,
+    actor: intent.actor,
+  };
+  if (intent.validTo !== undefined) map.validTo = intent.validTo.toISOString();
+  return map;
+}
+
+const IMPORT_KINDS: readonly string[] = ["import", "renew", "restore"] satisfies ImportInFlight["kind"][];
+
+function importInFlightFromAttribute(read: Reader): ImportInFlight | undefined {
+  const value = read.value("importInFlight");
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null) throw read.corrupt("importInFlight", "not a map");
+  const inner = reader(value as Item, read.item);
+  const kind = inner.string("kind");
+  if (!IMPORT_KINDS.includes(kind)) throw read.corrupt("importInFlight.kind", "unknown kind");
+  return {
+    kind: kind as ImportInFlight["kind"],
+    startedAt: inner.date("startedAt"),
+    validTo: inner.optionalDate("validTo"),
+    eventId: inner.string("eventId"),
+    correlationId: inner.string("correlationId"),
+    actor: inner.string("actor"),
+  };
+}
+
+/**
+ * A whole Region item. `ordinal` only keeps the order of ManagedKey.regions (primary first, then replicas
+ * in the order they were added): sort keys alone would order Regions alphabetically.
+ */
+export function regionItem(keyId: TetherKeyId, record: RegionRecord, ordinal: number): Item {
+  return { pk: keyPk(keyId), sk: regionSk(record.region), ordinal, ...regionAttributes(keyId, record).set };
+}
+
+/**
+ * A ManagedKey from its key record and Region items.
+ * @throws CorruptRecordError when an item does not parse
+ */
+export function managedKeyFromItems(keyItem: Item, regionItems: readonly Item[]): ManagedKey {
+  const read = reader(keyItem);
+  const regions = [...regionItems]
+    .sort((a, b) => Number(a.ordinal ?? 0) - Number(b.ordinal ?? 0))
+    .map((item) => regionFromItem(item));
+  const primaryRegion = read.parse("primaryRegion", parseAwsRegion);
+  // The primary first whatever the ordinals say: ManagedKey promises it.
+  regions.sort((a, b) => Number(b.region === primaryRegion) - Number(a.region === primaryRegion));
+  const keySpec = read.string("keySpec");
+  if (!Object.hasOwn(KeySpec, keySpec)) throw read.corrupt("keySpec", "unknown key spec");
+  return {
+    id: read.parse("id", parseTetherKeyId),
+    kmsKeyId: read.string("kmsKeyId"),
+    primaryRegion,
+    keySpec: keySpec as KeySpec,
+    multiRegion: read.boolean("multiRegion"),
+    regions,
+    materialRef: read.parse("materialRef", parseMaterialRef),
+    checkValue: read.parse("checkValue", parseCheckValue),
+    policy: read.parse("policy", parseImportPolicy),
+    status: statusFromAttribute(read),
+    alias: read.optionalString("alias"),
+    description: read.optionalString("description"),
+    version: read.number("version"),
+    createdAt: read.date("createdAt"),
+    updatedAt: read.date("updatedAt"),
+  };
+}
+
+function statusFromAttribute(read: Reader): KeyStatus {
+  const status = read.value("status");
+  if (typeof status !== "object" || status === null) throw read.corrupt("status", "not a map");
+  const inner = reader(status as Item, read.item);
+  const state = inner.string("state");
+  if (state === KeyStatusState.Active) return { state };
+  if (state === KeyStatusState.Paused || state === KeyStatusState.Revoked) {
+    return { state, reason: inner.string("reason"), actor: inner.string("actor"), at: inner.date("at") };
+  }
+  throw read.corrupt("status.state", "unknown state");
+}
+
+/** @throws CorruptRecordError */
+export function regionFromItem(item: Item): RegionRecord {
+  const read = reader(item);
+  const lossCause = read.optionalString("lossCause");
+  if (lossCause !== undefined && !(Object.values(LossCause) as string[]).includes(lossCause)) {
+    throw read.corrupt("lossCause", "unknown loss cause");
+  }
+  return {
+    region: read.parse("region", parseAwsRegion),
+    keyArn: read.string("keyArn"),
+    materialExpected: read.boolean("materialExpected"),
+    lastImportedAt: read.optionalDate("lastImportedAt"),
+    importedValidTo: read.optionalDate("importedValidTo"),
+    lossCause: lossCause as LossCause | undefined,
+    lossDetectedAt: read.optionalDate("lossDetectedAt"),
+    lastObservedKeyState: read.optionalString("lastObservedKeyState"),
+    lastObservedAt: read.optionalDate("lastObservedAt"),
+    nextCheckAt: read.date("nextCheckAt"),
+    consecutiveFailures: read.number("consecutiveFailures"),
+    lastFailure: read.optionalString("lastFailure"),
+    importInFlight: importInFlightFromAttribute(read),
+  };
+}
+
+interface Reader {
+  readonly item: Item;
+  value(name: string): unknown;
+  string(name: string): string;
+  optionalString(name: string): string | undefined;
+  number(name: string): number;
+  boolean(name: string): boolean;
+  date(name: string): Date;
+  optionalDate(name: string): Date | undefined;
+  parse<T>(name: string, parser: (value: unknown, field: string) => T): T;
+  corrupt(name: string, detail: string, cause?: unknown): CorruptRecordError;
+}
+
+/** Typed reads of one item (or of a map inside `owner`), each failure naming the item and attribute. */
+function reader(item: Item, owner: Item = item): Reader {
+  const where = { pk: String(owner.pk), sk: String(owner.sk) };
+  const corrupt = (name: string, detail: string, cause?: unknown) =>
+    new CorruptRecordError(where, `${name}: ${detail}`, cause === undefined ? undefined : { cause });
+  const self: Reader = {
+    item: owner,
+    value: (name) => item[name],
+    corrupt,
+    string(name) {
+      const value = item[name];
+      if (typeof value !== "string") throw corrupt(name, "not a string");
+      return value;
+    },
+    optionalString: (name) => (item[name] === undefined ? undefined : self.string(name)),
+    number(name) {
+      const value = item[name];
+      if (typeof value !== "number" || !Number.isFinite(value)) throw corrupt(name, "not a number");
+      return value;
+    },
+    boolean(name) {
+      const value = item[name];
+      if (typeof value !== "boolean") throw corrupt(name, "not a boolean");
+      return value;
+    },
+    date(name) {
+      const date = new Date(self.string(name));
+      if (Number.isNaN(date.getTime())) throw corrupt(name, "not a time");
+      return date;
+    },
+    optionalDate: (name) => (item[name] === undefined ? undefined : self.date(name)),
+    parse(name, parser) {
+      try {
+        return parser(item[name], name);
+      } catch (error) {
+        throw corrupt(name, "refused by its parser", error);
+      }
+    },
+  };
+  return self;
+}
