@@ -64,6 +64,23 @@ export interface RegionRecord {
   readonly consecutiveFailures: number;
   /** The error class name of the last failure (e.g. KmsThrottledError); never a message. */
   readonly lastFailure?: string | undefined;
+  /**
+   * An import Tether started and has not yet recorded as done. Written before ImportKeyMaterial so that a
+   * crash between the import and the record update is recognised by the next run: if KMS then reports
+   * this ValidTo, the import happened and is recorded (with the same audit event id), else it is dropped.
+   */
+  readonly importInFlight?: ImportInFlight | undefined;
+}
+
+/** What Tether was importing, and under which audit event id it will be recorded. */
+export interface ImportInFlight {
+  readonly kind: "import" | "renew" | "restore";
+  readonly startedAt: Date;
+  /** The ValidTo sent with the import; undefined for KEY_MATERIAL_DOES_NOT_EXPIRE. */
+  readonly validTo?: Date | undefined;
+  readonly eventId: string;
+  readonly correlationId: string;
+  readonly actor: string;
 }
 
 /** A KMS key (and its replicas) that Tether keeps alive. */

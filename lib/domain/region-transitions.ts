@@ -1,6 +1,6 @@
 import { ValidationError } from "./errors.js";
 import type { ImportPolicy } from "./import-policy.js";
-import type { LossCause, RegionRecord } from "./managed-key.js";
+import type { ImportInFlight, LossCause, RegionRecord } from "./managed-key.js";
 import type { ObservedKeyState } from "./observed.js";
 import { nextCheckAt, retryAt } from "./schedule.js";
 
@@ -31,6 +31,7 @@ export function recordImport(
     lossDetectedAt: undefined,
     consecutiveFailures: 0,
     lastFailure: undefined,
+    importInFlight: undefined,
     nextCheckAt: nextCheckAt(policy, imported.validTo, imported.at),
   };
 }
@@ -74,4 +75,14 @@ export function recordObservation(region: RegionRecord, observed: ObservedKeySta
 /** Sets when the sweep looks at this region next (from a none/alert/standstill decision). */
 export function scheduleCheck(region: RegionRecord, at: Date): RegionRecord {
   return { ...region, nextCheckAt: at };
+}
+
+/** An import is about to be sent to KMS (see RegionRecord.importInFlight). */
+export function recordImportStarted(region: RegionRecord, intent: ImportInFlight): RegionRecord {
+  return { ...region, importInFlight: intent };
+}
+
+/** The import in flight did not happen (KMS does not show it) or failed for a known reason. */
+export function clearImportInFlight(region: RegionRecord): RegionRecord {
+  return { ...region, importInFlight: undefined };
 }

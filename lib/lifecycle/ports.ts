@@ -142,10 +142,40 @@ export interface AuditLog {
   unpublished(limit: number): Promise<AuditEvent[]>;
   markPublished(events: readonly AuditEvent[]): Promise<void>;
   /** A key's history, newest first. */
-  history(keyId: string, options: { limit: number; nextToken?: string | undefined }): Promise<Page<AuditEvent>>;
+  history(
+    keyId: string,
+    options: { limit: number; nextToken?: string | undefined },
+  ): Promise<Page<AuditEvent>>;
 }
 
 /** The audit bus. Reports per event which were not accepted (PutEvents' per-entry failures). */
 export interface EventPublisher {
-  publish(events: readonly AuditEvent[]): Promise<{ failed: ReadonlyArray<{ id: string; errorCode: string }> }>;
+  publish(
+    events: readonly AuditEvent[],
+  ): Promise<{ failed: ReadonlyArray<{ id: string; errorCode: string }> }>;
+}
+
+/** Records audit events durably and publishes them (lib/audit's AuditTrail). */
+export interface AuditRecorder {
+  /** @throws only when the durable write fails */
+  record(...events: AuditEvent[]): Promise<void>;
+  /** Re-sends what waits in the outbox. */
+  flush(limit?: number): Promise<{ published: number; waiting: number }>;
+}
+
+/** Everything a use case needs, injected once at cold start. */
+export interface LifecycleDeps {
+  readonly kms: KmsPort;
+  readonly keys: KeyRepository;
+  readonly audit: AuditRecorder;
+  readonly vault: import("../vault/port.js").Vault;
+  readonly clock: () => Date;
+  /** A fresh unique id (UUID) for events, correlations and lease owners. */
+  readonly newId: () => string;
+  /** Who Tether is in this process (lease owner prefix), e.g. the Lambda's log stream. */
+  readonly workerId: string;
+  /** How long a lease on one region lasts; longer than one import takes. */
+  readonly leaseTtlMs: number;
+  /** Optional structured log sink; never receives material, tokens or wrapped bytes. */
+  readonly log?: (level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>) => void;
 }

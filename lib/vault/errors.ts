@@ -1,21 +1,23 @@
 /**
  * Errors of the vault layer. Messages name the material reference, key spec or algorithm at fault and
  * never carry material, wrapped material or passphrases.
- *
- * VaultError will later be re-parented under the domain's base error; until then it is the root here.
  */
+import { VaultError as DomainVaultError } from "../domain/errors.js";
 
-/** Root of every vault error; takes `(message, options?)` so a `cause` chains. */
-export class VaultError extends Error {
+/**
+ * Root of every vault error: the domain's VaultError, so use cases recognise any adapter's failure
+ * without knowing the adapter. Takes `(message, options?)` so a `cause` chains.
+ */
+export class VaultError extends DomainVaultError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, {}, options);
     this.name = "VaultError";
   }
 }
 
 /** The vault holds nothing under this material reference. */
 export class MaterialNotFoundError extends VaultError {
-  readonly materialRef: string;
+  override readonly materialRef: string;
 
   constructor(materialRef: string, options?: ErrorOptions) {
     super(`The vault holds no key material under reference "${materialRef}".`, options);
@@ -26,7 +28,7 @@ export class MaterialNotFoundError extends VaultError {
 
 /** The vault already holds material under this reference; a vault never overwrites material. */
 export class MaterialAlreadyExistsError extends VaultError {
-  readonly materialRef: string;
+  override readonly materialRef: string;
 
   constructor(materialRef: string, options?: ErrorOptions) {
     super(
@@ -40,7 +42,7 @@ export class MaterialAlreadyExistsError extends VaultError {
 
 /** The material reference is malformed (empty, too long, `..`, absolute, odd characters, ...). */
 export class InvalidMaterialRefError extends VaultError {
-  readonly materialRef: string;
+  override readonly materialRef: string;
 
   constructor(materialRef: string, reason: string, options?: ErrorOptions) {
     super(`Invalid material reference ${JSON.stringify(materialRef)}: ${reason}`, options);
@@ -63,7 +65,7 @@ export class VaultLockedError extends VaultError {
  */
 export class InvalidMaterialError extends VaultError {
   readonly keySpec: string | undefined;
-  readonly materialRef: string | undefined;
+  override readonly materialRef: string | undefined;
 
   constructor(
     message: string,

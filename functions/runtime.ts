@@ -1,0 +1,24 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { loadConfig } from "../lib/config.js";
+import type { LifecycleDeps } from "../lib/lifecycle/ports.js";
+import { createLifecycleDeps } from "../lib/runtime.js";
+import { fileVaultFromEnv } from "../lib/vault/file-vault.js";
+
+/**
+ * What every function shares, built once per cold start: configuration (validated, failing with the
+ * name of what is missing), the logger, SDK clients and adapters.
+ */
+export const logger = new Logger({ serviceName: "tether" });
+export const config = loadConfig();
+
+let deps: LifecycleDeps | undefined;
+
+/** The use cases' ports; built on first use so a handler's tests can inject their own first. */
+export function lifecycleDeps(): LifecycleDeps {
+  deps ??= createLifecycleDeps(config, {
+    vault: fileVaultFromEnv(process.env),
+    workerId: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    log: (level, message, fields) => logger[level](message, fields),
+  });
+  return deps;
+}

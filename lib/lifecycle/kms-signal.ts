@@ -1,0 +1,59 @@
+import { parseAwsRegion, type TetherKeyId } from "../domain/ids.js";
+import { LossCause } from "../domain/managed-key.js";
+import type { KmsSignal } from "../kms/kms-events.js";
+import type { LifecycleDeps } from "./ports.js";
+import { type RegionOutcome, reconcileRegion } from "./reconcile-region.js";
+
+export const KMS_EVENTS_ACTOR = "tether:kms-events";
+
+export interface SignalOptions {
+  readonly correlationId: string;
+  /** Whether a principal ARN is Tether itself (its own DeleteImportedKeyMaterial on revoke, its imports). */
+  readonly isTether: (principalArn: string) => boolean;
+}
+
+export type SignalOutcome =
+  | { readonly kind: "unmanaged" }
+  | { readonly kind: "own-call" }
+  | { readonly kind: "region-unmanaged" }
+  | { readonly kind: "handled"; readonly outcome: RegionOutcome };
+
+/**
+ * Acts on a KMS event at once, in the Region it concerns: an expiry is restored in the same invocation
+ * where policy allows; a deletion by someone other than Tether is drift (alert; restore only if policy
+ * says so); other changes make Tether look at the key now. The decision table decides in every case —
+ * the event only tells it why material is gone.
+ */
+export async function handleKmsSignal(
+  deps: LifecycleDeps,
+  signal: KmsSignal,
+  options: SignalOptions,
+): Promise<SignalOutcome> {
+  const keyId = await deps.keys.resolve(signal.keyArn);
+  if (keyId === undefined) return { kind: "unmanaged" };
+  const key = await deps.keys.get(keyId);
+  const region = parseAwsRegion(signal.region);
+  if (key === undefined || !key.regions.some((r) => r.region === region)) return { kind: "region-unmanaged" };
+
+  let knownLoss: LossCause | undefined;
+  switch (signal.kind) {
+    case "material-expired":
+      knownLoss = LossCause.Expired;
+      break;
+    case "material-deleted":
+      if (options.isTether(signal.actorArn)) return { kind: "own-call" };
+      knownLoss = LossCause.DeletedOutOfBand;
+      break;
+    case "material-imported":
+      if (options.isTether(signal.actorArn)) return { kind: "own-call" };
+      break;
+    case "key-changed":
+      break;
+  }
+  const outcome = await reconcileRegion(deps, keyId as TetherKeyId, region, {
+    actor: KMS_EVENTS_ACTOR,
+    correlationId: options.correlationId,
+    knownLoss,
+  });
+  return { kind: "handled", outcome };
+}

@@ -1,0 +1,113 @@
+import { NotFoundError, VersionConflictError } from "../domain/errors.js";
+import type { TetherKeyId } from "../domain/ids.js";
+import { assertImportAllowed, restoreKey, revokeKey } from "../domain/key-status.js";
+import { KeyStatusState, type ManagedKey } from "../domain/managed-key.js";
+import type { LifecycleDeps } from "./ports.js";
+import { type RegionOutcome, reconcileRegion, type Trigger } from "./reconcile-region.js";
+
+export interface OperatorRequest {
+  /** A Tether id, a key ARN or an alias. */
+  readonly key: string;
+  readonly actor: string;
+  readonly correlationId: string;
+}
+
+export interface OperatorResult {
+  readonly key: ManagedKey;
+  readonly regions: Readonly<Record<string, RegionOutcome>>;
+}
+
+/** A region busy with another worker is tried again this many times, this far apart. */
+const BUSY_RETRIES = 10;
+const BUSY_WAIT_MS = 200;
+
+/**
+ * The kill switch: marks the key revoked first (from then on nothing imports it automatically), then
+ * deletes the imported material in every Region. Pressing it twice is safe. A Region another worker holds
+ * is retried briefly; if it stays busy, the next sweep finishes the revoke there (the decision table says
+ * "revoke" for material present on a revoked key).
+ * @throws NotFoundError; ValidationError when the reason is empty
+ */
+export async function revoke(
+  deps: LifecycleDeps,
+  request: OperatorRequest & { reason: string },
+): Promise<OperatorResult> {
+  const key = await updateKey(deps, request.key, (current) =>
+    revokeKey(current, { reason: request.reason, actor: request.actor }, deps.clock()),
+  );
+  return everyRegion(deps, key, { actor: request.actor, correlationId: request.correlationId });
+}
+
+/**
+ * Restores: a revoked key becomes active again, and in every Region material that is missing is imported
+ * from the vault — including after an out-of-band deletion the policy would not restore on its own.
+ * @throws NotFoundError; StateConflictError when the key is paused; ValidationError when the reason is empty
+ */
+export async function restore(
+  deps: LifecycleDeps,
+  request: OperatorRequest & { reason: string },
+): Promise<OperatorResult> {
+  const key = await updateKey(deps, request.key, (current) =>
+    current.status.state === KeyStatusState.Revoked
+      ? restoreKey(current, { reason: request.reason, actor: request.actor }, deps.clock())
+      : (assertImportAllowed(current, "operator"), current),
+  );
+  return everyRegion(deps, key, {
+    actor: request.actor,
+    correlationId: request.correlationId,
+    operator: "restore",
+  });
+}
+
+/**
+ * Re-imports now in every Region (moving ValidTo forward), whatever the schedule says.
+ * @throws NotFoundError; StateConflictError when the key is revoked
+ */
+export async function reimport(deps: LifecycleDeps, request: OperatorRequest): Promise<OperatorResult> {
+  const key = await loadKey(deps, request.key);
+  assertImportAllowed(key, "operator");
+  return everyRegion(deps, key, {
+    actor: request.actor,
+    correlationId: request.correlationId,
+    operator: "reimport",
+  });
+}
+
+/** Resolves a Tether id, key ARN or alias to the managed key. @throws NotFoundError */
+export async function loadKey(deps: LifecycleDeps, reference: string): Promise<ManagedKey> {
+  const id = await deps.keys.resolve(reference);
+  const key = id === undefined ? undefined : await deps.keys.get(id);
+  if (key === undefined) throw new NotFoundError("Managed key", reference);
+  return key;
+}
+
+/** Read, change, write with the version check; a concurrent writer makes it read again (a few times). */
+async function updateKey(
+  deps: LifecycleDeps,
+  reference: string,
+  change: (key: ManagedKey) => ManagedKey,
+): Promise<ManagedKey> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await loadKey(deps, reference);
+    const next = change(current);
+    if (next === current) return current;
+    try {
+      return await deps.keys.saveKey(next);
+    } catch (error) {
+      if (!(error instanceof VersionConflictError) || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function everyRegion(deps: LifecycleDeps, key: ManagedKey, trigger: Trigger): Promise<OperatorResult> {
+  const regions: Record<string, RegionOutcome> = {};
+  for (const record of key.regions) {
+    let outcome = await reconcileRegion(deps, key.id as TetherKeyId, record.region, trigger);
+    for (let retry = 0; outcome.kind === "busy" && retry < BUSY_RETRIES; retry++) {
+      await new Promise((resolve) => setTimeout(resolve, BUSY_WAIT_MS));
+      outcome = await reconcileRegion(deps, key.id, record.region, trigger);
+    }
+    regions[record.region] = outcome;
+  }
+  return { key: (await deps.keys.get(key.id)) ?? key, regions };
+}

@@ -1,0 +1,451 @@
+import { type AlertFinding, AlertReason, AlertSeverity } from "../domain/alerts.js";
+import {
+  type AlertEvent,
+  AuditDetailType,
+  type AuditEvent,
+  buildAlertEvent,
+  buildFactEvent,
+  buildImportFailedEvent,
+} from "../domain/audit-types.js";
+import { decide, type RegionDecision } from "../domain/decision.js";
+import {
+  CheckValueMismatchError,
+  IncorrectKeyMaterialError,
+  LeaseNotAcquiredError,
+  TetherError,
+  VaultError,
+} from "../domain/errors.js";
+import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
+import { computeValidTo } from "../domain/import-policy.js";
+import { KeyState } from "../domain/kms-constants.js";
+import {
+  findRegion,
+  type ImportInFlight,
+  LossCause,
+  type ManagedKey,
+  type RegionRecord,
+} from "../domain/managed-key.js";
+import type { ObservedKeyState } from "../domain/observed.js";
+import {
+  clearImportInFlight,
+  recordFailure,
+  recordImport,
+  recordImportStarted,
+  recordLoss,
+  recordObservation,
+  scheduleCheck,
+} from "../domain/region-transitions.js";
+import { chooseWrapping } from "../domain/wrapping.js";
+import type { Lease, LifecycleDeps } from "./ports.js";
+
+/** Who asked and why: every audit event of the run carries it. */
+export interface Trigger {
+  readonly actor: string;
+  readonly correlationId: string;
+  /** An operator's explicit request: import now even if nothing is due ("reimport"), or restore material
+   *  that policy would not restore automatically ("restore"). Absent for the sweep and KMS events. */
+  readonly operator?: "reimport" | "restore" | undefined;
+  /** A loss an event told us about (expiry, out-of-band deletion), recorded before deciding. */
+  readonly knownLoss?: LossCause | undefined;
+}
+
+/** What happened in one region, for the sweep's report and the API's answer. */
+export type RegionOutcome =
+  | { readonly kind: "busy" }
+  | { readonly kind: "gone" }
+  | { readonly kind: "lease-lost" }
+  | { readonly kind: "failed"; readonly errorName: string }
+  | { readonly kind: RegionDecision["kind"] | "imported" | "renewed" | "restored" | "revoked" };
+
+/** After this many failures in a row an import problem pages someone. */
+const ALERT_AFTER_FAILURES = 3;
+/** ValidTo values closer than this are the same (KMS reports whole seconds). */
+const VALID_TO_TOLERANCE_MS = 1000;
+
+/**
+ * Brings one Region of one key to what its policy wants, under a lease so no other worker acts on it at
+ * the same time: reads KMS (the truth about material), decides, acts, records, audits.
+ *
+ * Crash safety: an import is announced in the region record (importInFlight, with the audit event id it
+ * will be recorded under) before ImportKeyMaterial; the audit event is written before the record is
+ * updated. So after a crash anywhere, the next run sees the intent, asks KMS whether the import happened,
+ * and records it once (same event id, so no duplicate in the history) or forgets it.
+ */
+export async function reconcileRegion(
+  deps: LifecycleDeps,
+  keyId: TetherKeyId,
+  region: AwsRegion,
+  trigger: Trigger,
+): Promise<RegionOutcome> {
+  const owner = `${deps.workerId}:${deps.newId()}`;
+  let lease: Lease;
+  try {
+    lease = await deps.keys.acquireLease(keyId, region, owner, deps.leaseTtlMs, deps.clock());
+  } catch (error) {
+    if (error instanceof LeaseNotAcquiredError) return { kind: "busy" };
+    throw error;
+  }
+  try {
+    return await new RegionRun(deps, lease, trigger).run();
+  } catch (error) {
+    if (error instanceof LeaseNotAcquiredError) return { kind: "lease-lost" };
+    throw error;
+  } finally {
+    await deps.keys.releaseLease(lease).catch((error: unknown) => {
+      deps.log?.("warn", "could not release lease (it will expire)", {
+        keyId,
+        region,
+        error: errorName(error),
+      });
+    });
+  }
+}
+
+class RegionRun {
+  readonly #events: AuditEvent[] = [];
+
+  constructor(
+    private readonly deps: LifecycleDeps,
+    private readonly lease: Lease,
+    private readonly trigger: Trigger,
+  ) {}
+
+  async run(): Promise<RegionOutcome> {
+    const { deps, lease } = this;
+    const key = await deps.keys.get(lease.keyId);
+    const start = key === undefined ? undefined : findRegion(key, lease.region);
+    if (key === undefined || start === undefined) return { kind: "gone" };
+
+    const now = deps.clock();
+    let record = start;
+    if (this.trigger.knownLoss !== undefined && record.materialExpected) {
+      record = recordLoss(record, this.trigger.knownLoss, now);
+    }
+    let observed: ObservedKeyState;
+    try {
+      observed = await deps.kms.describeKey(lease.region, record.keyArn);
+    } catch (error) {
+      return this.#fail(key, record, error, now);
+    }
+    record = recordObservation(record, observed, now);
+    record = this.#settleImportInFlight(key, record, observed);
+
+    const decision = this.#operatorOverride(decide(key, record, observed, now), observed);
+    this.#log("info", decision.summary, { decision: decision.kind });
+    switch (decision.kind) {
+      case "none":
+        if (decision.warning !== undefined) this.#alert(key, record, decision.warning, now);
+        return this.#finish(scheduleCheck(record, decision.nextCheckAt), { kind: "none" });
+      case "standstill":
+        return this.#finish(scheduleCheck(record, decision.nextCheckAt), { kind: "standstill" });
+      case "alert":
+        this.#alert(key, record, decision, now);
+        if (
+          decision.reason === AlertReason.DeletedOutOfBand ||
+          decision.reason === AlertReason.MaterialLostNotRestored
+        ) {
+          this.#fact(AuditDetailType.KeyMaterialLost, key, record, now, decision.summary);
+        }
+        return this.#finish(scheduleCheck(record, decision.nextCheckAt), { kind: "alert" });
+      case "revoke":
+        return this.#revoke(key, record, now);
+      case "renew":
+        if (decision.warning !== undefined) this.#alert(key, record, decision.warning, now);
+        return this.#import(key, record, "renew", now, decision.summary);
+      case "restore": {
+        const kind = decision.cause === "never-imported" ? "import" : "restore";
+        if (kind === "restore") {
+          this.#fact(AuditDetailType.KeyMaterialLost, key, record, now, decision.summary);
+          if (decision.unplannedExpiry) {
+            this.#alert(
+              key,
+              record,
+              {
+                severity: AlertSeverity.Warning,
+                reason: AlertReason.ImportFailing,
+                summary: `${decision.summary} (the material expired before Tether renewed it)`,
+              },
+              now,
+            );
+          }
+        }
+        return this.#import(key, record, kind, now, decision.summary);
+      }
+    }
+  }
+
+  /** An operator's request widens what the table allows: never for a revoked or paused-by-policy key. */
+  #operatorOverride(decision: RegionDecision, observed: ObservedKeyState): RegionDecision {
+    const { operator } = this.trigger;
+    if (operator === undefined) return decision;
+    if (
+      operator === "reimport" &&
+      decision.kind === "none" &&
+      observed.found &&
+      observed.keyState === KeyState.Enabled
+    ) {
+      return {
+        kind: "renew",
+        currentValidTo: observed.found ? observed.validTo : undefined,
+        overdue: false,
+        summary: "re-import requested by an operator",
+      };
+    }
+    const restorable: readonly string[] = [AlertReason.DeletedOutOfBand, AlertReason.MaterialLostNotRestored];
+    if (decision.kind === "alert" && restorable.includes(decision.reason)) {
+      return {
+        kind: "restore",
+        cause: LossCause.DeletedOutOfBand,
+        unplannedExpiry: false,
+        summary: "restore requested by an operator",
+      };
+    }
+    if (
+      decision.kind === "standstill" &&
+      decision.reason === "paused" &&
+      observed.found &&
+      observed.keyState === KeyState.PendingImport
+    ) {
+      return {
+        kind: "restore",
+        cause: LossCause.RegionalLoss,
+        unplannedExpiry: false,
+        summary: "restore of a paused key requested by an operator",
+      };
+    }
+    return decision;
+  }
+
+  /** A previous run crashed mid-import: KMS says whether the import happened. */
+  #settleImportInFlight(key: ManagedKey, record: RegionRecord, observed: ObservedKeyState): RegionRecord {
+    const intent = record.importInFlight;
+    if (intent === undefined) return record;
+    const happened =
+      observed.found && observed.keyState === KeyState.Enabled && sameTime(observed.validTo, intent.validTo);
+    if (!happened) {
+      this.#log("warn", "an earlier import did not complete; deciding afresh", {});
+      return clearImportInFlight(record);
+    }
+    this.#log("info", "an earlier import completed before a crash; recording it", {});
+    this.#events.push(this.#importedEvent(key, record, intent));
+    return recordImport(record, { at: intent.startedAt, validTo: intent.validTo }, key.policy);
+  }
+
+  async #import(
+    key: ManagedKey,
+    before: RegionRecord,
+    kind: ImportInFlight["kind"],
+    now: Date,
+    reason: string,
+  ): Promise<RegionOutcome> {
+    const { deps, lease } = this;
+    let record = before;
+    try {
+      const vaultCheck = await deps.vault.checkValue(key.materialRef);
+      if (vaultCheck !== key.checkValue) {
+        throw new CheckValueMismatchError({ keyId: key.id, materialRef: key.materialRef });
+      }
+      const validTo = computeValidTo(key.policy, now);
+      const intent: ImportInFlight = {
+        kind,
+        startedAt: now,
+        validTo,
+        eventId: deps.newId(),
+        correlationId: this.trigger.correlationId,
+        actor: this.trigger.actor,
+      };
+      record = recordImportStarted(record, intent);
+      await deps.keys.saveRegion(key.id, record, lease);
+      const after = await deps.kms.importMaterial({
+        region: lease.region,
+        keyId: record.keyArn,
+        materialRef: key.materialRef,
+        wrapping: chooseWrapping(key.keySpec, key.policy.wrapping),
+        expirationModel: key.policy.expirationModel,
+        validTo,
+      });
+      if (!(after.found && after.keyState === KeyState.Enabled && sameTime(after.validTo, validTo))) {
+        // KMS accepted the call but does not show the result: keep the intent; the next run settles it.
+        throw new ImportNotConfirmedError(key.id, lease.region, after.found ? after.keyState : "NotFound");
+      }
+      this.#events.push(
+        this.#importedEvent(key, record, { ...intent, reason } as ImportInFlight & { reason: string }),
+      );
+      record = recordImport(record, { at: now, validTo }, key.policy);
+      return this.#finish(record, {
+        kind: kind === "import" ? "imported" : kind === "renew" ? "renewed" : "restored",
+      });
+    } catch (error) {
+      if (error instanceof LeaseNotAcquiredError) throw error;
+      // Known refusals mean the import did not happen: forget the intent. Anything else (a timeout) may
+      // have imported: keep the intent for the next run to settle.
+      const known = error instanceof TetherError && !(error instanceof ImportNotConfirmedError);
+      return this.#fail(key, known ? clearImportInFlight(record) : record, error, now);
+    }
+  }
+
+  async #revoke(key: ManagedKey, before: RegionRecord, now: Date): Promise<RegionOutcome> {
+    try {
+      await this.deps.kms.deleteImportedKeyMaterial(this.lease.region, before.keyArn);
+    } catch (error) {
+      return this.#fail(key, before, error, now);
+    }
+    const record = recordLoss(before, LossCause.RevokedByTether, now);
+    const reason = key.status.state === "revoked" ? key.status.reason : undefined;
+    this.#fact(AuditDetailType.KeyMaterialRevoked, key, record, now, reason);
+    return this.#finish(scheduleCheck(record, new Date(now.getTime() + key.policy.reconcileIntervalMs)), {
+      kind: "revoked",
+    });
+  }
+
+  async #fail(key: ManagedKey, before: RegionRecord, error: unknown, now: Date): Promise<RegionOutcome> {
+    const name = errorName(error);
+    const record = recordFailure(before, name, key.policy, now);
+    this.#log("warn", "action failed", { error: name, consecutiveFailures: record.consecutiveFailures });
+    this.#events.push(
+      buildImportFailedEvent(this.#context(now), this.#subject(key, record), {
+        errorName: name,
+        attempt: record.consecutiveFailures,
+      }),
+    );
+    const finding = failureFinding(error, record, key);
+    if (finding !== undefined) this.#alert(key, record, finding, now);
+    if (!(error instanceof TetherError)) {
+      // Not one of ours: surface it in the logs with its class only (SDK messages never carry material,
+      // but the log is not the place to find out).
+      this.deps.log?.("error", "unexpected error", { keyId: key.id, region: this.lease.region, error: name });
+    }
+    return this.#finish(record, { kind: "failed", errorName: name });
+  }
+
+  /** Audit first (history = outbox, idempotent per id), then the record: see reconcileRegion. */
+  async #finish(record: RegionRecord, outcome: RegionOutcome): Promise<RegionOutcome> {
+    await this.deps.audit.record(...this.#events);
+    await this.deps.keys.saveRegion(this.lease.keyId, record, this.lease);
+    return outcome;
+  }
+
+  #importedEvent(
+    key: ManagedKey,
+    record: RegionRecord,
+    intent: ImportInFlight & { reason?: string },
+  ): AuditEvent {
+    const detailType =
+      intent.kind === "import"
+        ? AuditDetailType.KeyMaterialImported
+        : intent.kind === "renew"
+          ? AuditDetailType.KeyMaterialRenewed
+          : AuditDetailType.KeyMaterialRestored;
+    return buildFactEvent(
+      detailType,
+      {
+        id: intent.eventId,
+        time: intent.startedAt,
+        actor: intent.actor,
+        correlationId: intent.correlationId,
+      },
+      { ...this.#subject(key, record), validTo: intent.validTo, reason: intent.reason },
+    );
+  }
+
+  #fact(
+    detailType: Parameters<typeof buildFactEvent>[0],
+    key: ManagedKey,
+    record: RegionRecord,
+    now: Date,
+    reason?: string,
+  ): void {
+    this.#events.push(
+      buildFactEvent(detailType, this.#context(now), { ...this.#subject(key, record), reason }),
+    );
+  }
+
+  #alert(key: ManagedKey, record: RegionRecord, finding: AlertFinding, now: Date): void {
+    const drift: readonly string[] = [
+      AlertReason.ValidToDrift,
+      AlertReason.ExpirationModelDrift,
+      AlertReason.DeletedOutOfBand,
+      AlertReason.MaterialPresentAfterRevoke,
+      AlertReason.KeySpecMismatch,
+    ];
+    const detailType: AlertEvent["detailType"] = drift.includes(finding.reason)
+      ? AuditDetailType.DriftDetected
+      : AuditDetailType.TetherAlert;
+    this.#events.push(buildAlertEvent(detailType, this.#context(now), this.#subject(key, record), finding));
+    if (detailType === AuditDetailType.DriftDetected && finding.severity === AlertSeverity.Critical) {
+      // Drift that needs a human is also an on-call alert.
+      this.#events.push(
+        buildAlertEvent(AuditDetailType.TetherAlert, this.#context(now), this.#subject(key, record), finding),
+      );
+    }
+  }
+
+  #context(now: Date) {
+    return {
+      id: this.deps.newId(),
+      time: now,
+      actor: this.trigger.actor,
+      correlationId: this.trigger.correlationId,
+    };
+  }
+
+  #subject(key: ManagedKey, record: RegionRecord) {
+    return { keyId: key.id, keyArn: record.keyArn, region: record.region, checkValue: key.checkValue };
+  }
+
+  #log(level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>): void {
+    this.deps.log?.(level, message, { keyId: this.lease.keyId, region: this.lease.region, ...fields });
+  }
+}
+
+/** KMS took the import but DescribeKey does not show it. */
+export class ImportNotConfirmedError extends TetherError {
+  constructor(keyId: string, region: string, keyState: string) {
+    super(`Import into key ${keyId} in ${region} was not confirmed by DescribeKey (state ${keyState}).`);
+    this.name = "ImportNotConfirmedError";
+  }
+}
+
+/** Which failures page someone, and how loudly. */
+function failureFinding(error: unknown, record: RegionRecord, key: ManagedKey): AlertFinding | undefined {
+  const where = `key ${key.id} in ${record.region}`;
+  if (error instanceof IncorrectKeyMaterialError) {
+    return {
+      severity: AlertSeverity.Critical,
+      reason: AlertReason.IncorrectKeyMaterial,
+      summary: `${where}: KMS refused the vault's material as not this key's material; not retrying on its own`,
+    };
+  }
+  if (error instanceof CheckValueMismatchError) {
+    return {
+      severity: AlertSeverity.Critical,
+      reason: AlertReason.CheckValueMismatch,
+      summary: `${where}: the vault's material does not match the recorded check value; nothing imported`,
+    };
+  }
+  if (error instanceof VaultError) {
+    return {
+      severity:
+        record.consecutiveFailures >= ALERT_AFTER_FAILURES ? AlertSeverity.Critical : AlertSeverity.Warning,
+      reason: AlertReason.VaultUnavailable,
+      summary: `${where}: the vault could not provide the material (${errorName(error)})`,
+    };
+  }
+  if (record.consecutiveFailures >= ALERT_AFTER_FAILURES) {
+    return {
+      severity: AlertSeverity.Critical,
+      reason: AlertReason.ImportFailing,
+      summary: `${where}: ${record.consecutiveFailures} attempts in a row failed (last: ${errorName(error)})`,
+    };
+  }
+  return undefined;
+}
+
+function sameTime(a: Date | undefined, b: Date | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return Math.abs(a.getTime() - b.getTime()) <= VALID_TO_TOLERANCE_MS;
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : "UnknownError";
+}

@@ -1,0 +1,253 @@
+import { randomBytes } from "node:crypto";
+import { AuditDetailType, buildFactEvent } from "../domain/audit-types.js";
+import { CheckValueMismatchError, StateConflictError, ValidationError } from "../domain/errors.js";
+import {
+  type AwsRegion,
+  type CheckValue,
+  newTetherKeyId,
+  parseAwsRegion,
+  parseCheckValue,
+  parseMaterialRef,
+} from "../domain/ids.js";
+import { parseImportPolicy } from "../domain/import-policy.js";
+import { parseKmsKeyArn } from "../domain/key-arn.js";
+import { KeySpec, KeyUsage } from "../domain/kms-constants.js";
+import { type ManagedKey, newManagedKey } from "../domain/managed-key.js";
+import { KeyOrigin } from "../domain/observed.js";
+import type { LifecycleDeps } from "./ports.js";
+import { type RegionOutcome, reconcileRegion } from "./reconcile-region.js";
+
+/** The tag Tether puts on every KMS key it creates; IAM conditions (aws:ResourceTag) key on it. */
+export const MANAGED_BY_TAG = { key: "tether:managed-by", value: "tether" } as const;
+
+interface RegisterCommon {
+  readonly materialRef: string;
+  /** The check value the customer expects; when given, the vault's must equal it. */
+  readonly checkValue?: string | undefined;
+  readonly policy?: unknown;
+  readonly actor: string;
+  readonly correlationId: string;
+}
+
+/** Create a new EXTERNAL key (and replicas) and import the vault's material into it. */
+export interface CreateKeyRequest extends RegisterCommon {
+  readonly mode: "create";
+  readonly region: string;
+  readonly keySpec: string;
+  readonly keyUsage?: string | undefined;
+  readonly multiRegion?: boolean | undefined;
+  readonly replicaRegions?: readonly string[] | undefined;
+  readonly alias?: string | undefined;
+  readonly description?: string | undefined;
+  readonly tags?: Readonly<Record<string, string>> | undefined;
+  /** Let the vault make new material under materialRef (at the customer's source of randomness). */
+  readonly generateMaterial?: boolean | undefined;
+}
+
+/** Manage an existing EXTERNAL key (and named replicas). */
+export interface AdoptKeyRequest extends RegisterCommon {
+  readonly mode: "adopt";
+  readonly keyArn: string;
+  readonly replicaRegions?: readonly string[] | undefined;
+}
+
+export type RegisterRequest = CreateKeyRequest | AdoptKeyRequest;
+
+export interface RegisterResult {
+  readonly key: ManagedKey;
+  readonly regions: Readonly<Record<string, RegionOutcome>>;
+}
+
+/**
+ * Registers a key: validates everything first (nothing is created for a request that would be refused),
+ * checks that the vault holds the material and that its check value is the expected one, creates or adopts
+ * the KMS key (and replicas), records it, then imports into every Region.
+ *
+ * If the process stops after the KMS key is created but before it is recorded, the key is left tagged
+ * `tether:managed-by` and unmanaged; registering it again with mode "adopt" picks it up.
+ * @throws ValidationError naming the field; CheckValueMismatchError; StateConflictError when the key is
+ *   not EXTERNAL or already managed; Kms*Error and vault errors from the calls
+ */
+export async function registerKey(deps: LifecycleDeps, request: RegisterRequest): Promise<RegisterResult> {
+  const now = deps.clock();
+  const materialRef = parseMaterialRef(request.materialRef);
+  const expected = request.checkValue === undefined ? undefined : parseCheckValue(request.checkValue);
+  const policy = parseImportPolicy(request.policy);
+  const id = newTetherKeyId(now, randomBytes(10));
+
+  let primaryArn: string;
+  let replicaArns: string[];
+  let keySpec: KeySpec;
+  let checkValue: CheckValue;
+  if (request.mode === "create") {
+    keySpec = parseKeySpec(request.keySpec);
+    const region = parseAwsRegion(request.region, "region");
+    const replicaRegions = parseReplicaRegions(request.replicaRegions, region);
+    const multiRegion = request.multiRegion ?? replicaRegions.length > 0;
+    if (replicaRegions.length > 0 && !multiRegion) {
+      throw new ValidationError("replicaRegions", "only a Multi-Region key has replicas (set multiRegion)");
+    }
+    const keyUsage = parseKeyUsage(request.keyUsage, keySpec);
+    // Dry run of the record with a stand-in ARN, so a bad alias, description or policy is refused before
+    // anything exists in KMS.
+    const standIn = `arn:aws:kms:${region}:000000000000:key/${multiRegion ? `mrk-${"0".repeat(32)}` : "00000000-0000-0000-0000-000000000000"}`;
+    newManagedKey(
+      {
+        id,
+        keyArn: standIn,
+        keySpec,
+        replicaArns: replicaRegions.map((r) => standIn.replace(`:${region}:`, `:${r}:`)),
+        materialRef,
+        checkValue: parseCheckValue("kcv:0"),
+        policy,
+        alias: request.alias,
+        description: request.description,
+      },
+      now,
+    );
+    checkValue = await materialCheckValue(deps, request, materialRef, keySpec, expected, id);
+    const tags = { ...request.tags, [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value, "tether:key-id": id };
+    const created = await deps.kms.createKey({
+      region,
+      keySpec,
+      keyUsage,
+      multiRegion,
+      description: request.description,
+      tags,
+    });
+    primaryArn = created.keyArn;
+    replicaArns = [];
+    for (const replicaRegion of replicaRegions) {
+      const replica = await deps.kms.replicateKey({
+        primaryRegion: region,
+        keyId: created.keyId,
+        replicaRegion,
+        description: request.description,
+        tags,
+      });
+      replicaArns.push(replica.keyArn);
+    }
+    if (request.alias !== undefined) {
+      for (const arn of [primaryArn, ...replicaArns]) {
+        await deps.kms.createAlias(parseKmsKeyArn(arn).region, request.alias, arn);
+      }
+    }
+  } else {
+    const arn = parseKmsKeyArn(request.keyArn, "keyArn");
+    const observed = await deps.kms.describeKey(arn.region, arn.arn);
+    if (!observed.found) throw new ValidationError("keyArn", `KMS has no key ${arn.arn}`);
+    if (observed.origin !== KeyOrigin.EXTERNAL) {
+      throw new StateConflictError(
+        `Key ${arn.arn} has origin ${observed.origin}: only keys with imported material (EXTERNAL) can be managed.`,
+        { keyId: arn.arn, state: observed.origin },
+      );
+    }
+    keySpec = parseKeySpec(observed.keySpec ?? "");
+    const replicaRegions = parseReplicaRegions(request.replicaRegions, arn.region);
+    if (replicaRegions.length > 0 && !arn.multiRegion) {
+      throw new ValidationError("replicaRegions", "only a Multi-Region key (mrk-…) has replicas");
+    }
+    primaryArn = arn.arn;
+    replicaArns = replicaRegions.map((r) => arn.arn.replace(`:${arn.region}:`, `:${r}:`));
+    for (const replicaArn of replicaArns) {
+      const replica = await deps.kms.describeKey(parseKmsKeyArn(replicaArn).region, replicaArn);
+      if (!replica.found) throw new ValidationError("replicaRegions", `KMS has no replica ${replicaArn}`);
+    }
+    checkValue = await materialCheckValue(deps, request, materialRef, keySpec, expected, id);
+  }
+
+  const key = newManagedKey(
+    {
+      id,
+      keyArn: primaryArn,
+      keySpec,
+      replicaArns,
+      materialRef,
+      checkValue,
+      policy,
+      alias: request.mode === "create" ? request.alias : undefined,
+      description: request.mode === "create" ? request.description : undefined,
+    },
+    now,
+  );
+  await deps.keys.create(key);
+  await deps.audit.record(
+    buildFactEvent(
+      AuditDetailType.KeyRegistered,
+      { id: deps.newId(), time: now, actor: request.actor, correlationId: request.correlationId },
+      { keyId: key.id, keyArn: primaryArn, region: key.primaryRegion, checkValue },
+    ),
+  );
+
+  const regions: Record<string, RegionOutcome> = {};
+  for (const record of key.regions) {
+    regions[record.region] = await reconcileRegion(deps, key.id, record.region, {
+      actor: request.actor,
+      correlationId: request.correlationId,
+    });
+  }
+  const stored = await deps.keys.get(key.id);
+  return { key: stored ?? key, regions };
+}
+
+async function materialCheckValue(
+  deps: LifecycleDeps,
+  request: RegisterRequest,
+  materialRef: string,
+  keySpec: KeySpec,
+  expected: CheckValue | undefined,
+  id: string,
+): Promise<CheckValue> {
+  if (request.mode === "create" && request.generateMaterial === true) {
+    if (expected !== undefined) {
+      throw new ValidationError("checkValue", "cannot be given with generateMaterial (the material is new)");
+    }
+    const { checkValue } = await deps.vault.generate(materialRef, keySpec);
+    return parseCheckValue(checkValue);
+  }
+  if (!(await deps.vault.has(materialRef))) {
+    throw new ValidationError(
+      "materialRef",
+      `the ${deps.vault.kind} vault holds no material under this reference`,
+    );
+  }
+  const actual = parseCheckValue(await deps.vault.checkValue(materialRef));
+  if (expected !== undefined && expected !== actual) {
+    throw new CheckValueMismatchError({ keyId: id, materialRef });
+  }
+  return actual;
+}
+
+function parseKeySpec(value: string): KeySpec {
+  if (!Object.hasOwn(KeySpec, value)) {
+    throw new ValidationError("keySpec", `must be one of ${Object.values(KeySpec).join(", ")}`);
+  }
+  return value as KeySpec;
+}
+
+/** The usage a key spec allows; the default is the only or the usual one. */
+function parseKeyUsage(value: string | undefined, keySpec: KeySpec): KeyUsage {
+  const allowed: readonly KeyUsage[] = keySpec.startsWith("HMAC_")
+    ? [KeyUsage.GENERATE_VERIFY_MAC]
+    : keySpec.startsWith("RSA_")
+      ? [KeyUsage.ENCRYPT_DECRYPT, KeyUsage.SIGN_VERIFY]
+      : keySpec.startsWith("ECC_")
+        ? [KeyUsage.SIGN_VERIFY]
+        : [KeyUsage.ENCRYPT_DECRYPT];
+  const usage = (value ?? allowed[0]) as KeyUsage;
+  if (!allowed.includes(usage)) {
+    throw new ValidationError("keyUsage", `must be one of ${allowed.join(", ")} for ${keySpec}`);
+  }
+  return usage;
+}
+
+function parseReplicaRegions(values: readonly string[] | undefined, primary: AwsRegion): AwsRegion[] {
+  const regions = (values ?? []).map((r, i) => parseAwsRegion(r, `replicaRegions[${i}]`));
+  const seen = new Set<string>([primary]);
+  regions.forEach((r, i) => {
+    if (seen.has(r))
+      throw new ValidationError(`replicaRegions[${i}]`, `region ${r} repeats or is the primary's`);
+    seen.add(r);
+  });
+  return regions;
+}

@@ -1,0 +1,69 @@
+import type { LifecycleDeps } from "./ports.js";
+import { type RegionOutcome, reconcileRegion } from "./reconcile-region.js";
+
+export interface SweepOptions {
+  /** Most regions one run takes from the due-work index. */
+  readonly limit?: number;
+  /** Regions worked on at once (KMS quotas are kept by the adapter's rate limiter either way). */
+  readonly concurrency?: number;
+  /** Milliseconds left before the Lambda is stopped (context.getRemainingTimeInMillis). */
+  readonly remainingMs?: () => number;
+  /** Stop taking new regions when less than this is left: one region's work must fit. */
+  readonly reserveMs?: number;
+  readonly correlationId: string;
+}
+
+export interface SweepReport {
+  readonly due: number;
+  readonly processed: number;
+  /** Due regions left for the next run because time ran out. */
+  readonly deferred: number;
+  readonly outcomes: Readonly<Record<string, number>>;
+  readonly outbox: { readonly published: number; readonly waiting: number };
+}
+
+export const SWEEP_ACTOR = "tether:sweep";
+
+/**
+ * One scheduled run: re-sends audit events waiting in the outbox, then works through the regions whose
+ * next check is due — found with the due-work index, never a scan, so the cost follows the work due, not
+ * the keys managed. Periodic reconciliation needs nothing extra: every region's next check is at most one
+ * reconcile interval ahead, which is how a regional loss (no event) is found. Stops taking work when the
+ * Lambda's time runs short; what is left stays due for the next run.
+ */
+export async function sweep(deps: LifecycleDeps, options: SweepOptions): Promise<SweepReport> {
+  const limit = options.limit ?? 500;
+  const concurrency = Math.max(1, options.concurrency ?? 8);
+  const reserveMs = options.reserveMs ?? 15_000;
+  const remaining = options.remainingMs ?? (() => Number.POSITIVE_INFINITY);
+
+  const outbox = await deps.audit.flush();
+  const due = await deps.keys.due(deps.clock(), limit);
+  const outcomes: Record<string, number> = {};
+  let next = 0;
+  let processed = 0;
+
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      if (remaining() < reserveMs) return;
+      const item = due[next++];
+      if (item === undefined) return;
+      let outcome: RegionOutcome;
+      try {
+        outcome = await reconcileRegion(deps, item.keyId, item.region, {
+          actor: SWEEP_ACTOR,
+          correlationId: options.correlationId,
+        });
+      } catch (error) {
+        // A store or bus failure for one region must not stop the others; the region stays due.
+        const name = error instanceof Error ? error.name : "UnknownError";
+        deps.log?.("error", "region failed", { keyId: item.keyId, region: item.region, error: name });
+        outcome = { kind: "failed", errorName: name };
+      }
+      processed++;
+      outcomes[outcome.kind] = (outcomes[outcome.kind] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(due.length, 1)) }, worker));
+  return { due: due.length, processed, deferred: due.length - processed, outcomes, outbox };
+}

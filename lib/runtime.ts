@@ -1,0 +1,73 @@
+import { randomUUID } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { AuditTrail } from "./audit/audit-trail.js";
+import { EventBridgePublisher } from "./audit/eventbridge-publisher.js";
+import type { TetherConfig } from "./config.js";
+import { kmsClients } from "./kms/clients.js";
+import { KmsAdapter } from "./kms/kms-adapter.js";
+import { RateLimiter } from "./kms/rate-limiter.js";
+import type { LifecycleDeps } from "./lifecycle/ports.js";
+import { DynamoAuditLog } from "./store/dynamo-audit-log.js";
+import { DynamoKeyRepository } from "./store/dynamo-key-repository.js";
+import type { Vault } from "./vault/port.js";
+
+export interface RuntimeOptions {
+  readonly vault: Vault;
+  readonly clock?: () => Date;
+  readonly workerId?: string;
+  readonly log?: LifecycleDeps["log"];
+  /** SDK settings for every client (tests pass static credentials for the local AWS). */
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/**
+ * The composition root: builds the SDK clients and adapters once and hands the use cases their ports.
+ * Called at module scope by each function, so clients are reused across invocations.
+ */
+export function createLifecycleDeps(config: TetherConfig, options: RuntimeOptions): LifecycleDeps {
+  const clock = options.clock ?? (() => new Date());
+  const common = {
+    region: config.region,
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+  };
+  const dynamodb = new DynamoDBClient({
+    ...common,
+    ...(config.endpoints.dynamodb === undefined ? {} : { endpoint: config.endpoints.dynamodb }),
+  });
+  const events = new EventBridgeClient({
+    ...common,
+    ...(config.endpoints.events === undefined ? {} : { endpoint: config.endpoints.events }),
+  });
+  const store = { client: dynamodb, tableName: config.tableName, clock };
+  const log = options.log;
+  const audit = new AuditTrail({
+    log: new DynamoAuditLog(store),
+    publisher: new EventBridgePublisher({ client: events, busName: config.auditBusName }),
+    onPublishFailure: (failed) =>
+      log?.("warn", "audit events wait in the outbox", {
+        count: failed.length,
+        errorCodes: [...new Set(failed.map((f) => f.errorCode))],
+      }),
+  });
+  const kms = new KmsAdapter({
+    clients: kmsClients({
+      endpoint: config.endpoints.kms,
+      clientConfig: options.credentials === undefined ? undefined : { credentials: options.credentials },
+    }),
+    vault: options.vault,
+    rateLimiter: new RateLimiter({ quotas: config.kmsQuotas }),
+    now: clock,
+  });
+  return {
+    kms,
+    keys: new DynamoKeyRepository(store),
+    audit,
+    vault: options.vault,
+    clock,
+    newId: randomUUID,
+    workerId: options.workerId ?? `worker-${randomUUID().slice(0, 8)}`,
+    leaseTtlMs: config.leaseTtlMs,
+    ...(log === undefined ? {} : { log }),
+  };
+}
