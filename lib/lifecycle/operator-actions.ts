@@ -47,11 +47,13 @@ export async function restore(
   deps: LifecycleDeps,
   request: OperatorRequest & { reason: string },
 ): Promise<OperatorResult> {
-  const key = await updateKey(deps, request.key, (current) =>
-    current.status.state === KeyStatusState.Revoked
-      ? restoreKey(current, { reason: request.reason, actor: request.actor }, deps.clock())
-      : (assertImportAllowed(current, "operator"), current),
-  );
+  const key = await updateKey(deps, request.key, (current) => {
+    if (current.status.state === KeyStatusState.Revoked) {
+      return restoreKey(current, { reason: request.reason, actor: request.actor }, deps.clock());
+    }
+    assertImportAllowed(current, "operator");
+    return current;
+  });
   return everyRegion(deps, key, {
     actor: request.actor,
     correlationId: request.correlationId,
