@@ -163,7 +163,7 @@ describe("persistence with dataDir", () => {
     const params = await kms.send(
       new GetParametersForImportCommand({
         KeyId: keyId,
-        WrappingAlgorithm: "RSA_AES_KEY_WRAP_SHA_256",
+        WrappingAlgorithm: "RSAES_OAEP_SHA_1",
         WrappingKeySpec: "RSA_2048",
       }),
     );
@@ -186,7 +186,7 @@ describe("persistence with dataDir", () => {
           EncryptedKeyMaterial: wrapKeyMaterial(
             material,
             params.PublicKey ?? new Uint8Array(),
-            "RSA_AES_KEY_WRAP_SHA_256",
+            "RSAES_OAEP_SHA_1",
           ),
           ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
         }),

@@ -9,6 +9,7 @@ import {
   DescribeKeyCommand,
   DisableKeyCommand,
   GetParametersForImportCommand,
+  GetPublicKeyCommand,
   ImportKeyMaterialCommand,
   type KMSClient,
   ScheduleKeyDeletionCommand,
@@ -145,11 +146,35 @@ describe("ImportKeyMaterial: wrapping", () => {
     ["RSAES_OAEP_SHA_1", "RSA_3072"],
     ["RSAES_OAEP_SHA_256", "RSA_2048"],
     ["RSAES_OAEP_SHA_256", "RSA_4096"],
+  ];
+  // RSA_AES_KEY_WRAP_* is documented for RSA and ECC material only (GetParametersForImport refuses it
+  // for symmetric and HMAC keys: wrapping-rules.test.ts), so it is exercised with an RSA key here.
+  const rsaAesCases: [KmsWrappingAlgorithm, string][] = [
     ["RSA_AES_KEY_WRAP_SHA_1", "RSA_2048"],
     ["RSA_AES_KEY_WRAP_SHA_1", "RSA_3072"],
     ["RSA_AES_KEY_WRAP_SHA_256", "RSA_2048"],
     ["RSA_AES_KEY_WRAP_SHA_256", "RSA_4096"],
   ];
+  it.each(rsaAesCases)(
+    "unwraps %s under a %s wrapping key into an RSA key, which then holds exactly that private key",
+    async (algorithm, spec) => {
+      const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
+      const keyId = await externalKey("RSA_2048", "ENCRYPT_DECRYPT");
+      await importKeyMaterial(kms, keyId, pair.privateKey.export({ type: "pkcs8", format: "der" }), {
+        algorithm,
+        wrappingKeySpec: spec as "RSA_2048",
+      });
+      expect(await describe_(keyId)).toMatchObject({
+        KeyState: "Enabled",
+        Enabled: true,
+        ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
+      });
+      const pub = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
+      expect(
+        Buffer.from(pub.PublicKey ?? []).equals(pair.publicKey.export({ type: "spki", format: "der" })),
+      ).toBe(true);
+    },
+  );
   it.each(cases)("unwraps %s under a %s wrapping key and enables the key", async (algorithm, spec) => {
     const keyId = await externalKey();
     const out = await importKeyMaterial(kms, keyId, randomBytes(32), {
@@ -384,9 +409,8 @@ describe("ImportKeyMaterial: material checked against the key spec", () => {
       [max + 1, false],
     ] as const) {
       const keyId = await externalKey(spec, "GENERATE_VERIFY_MAC");
-      const result = importKeyMaterial(kms, keyId, randomBytes(size), {
-        algorithm: "RSA_AES_KEY_WRAP_SHA_256",
-      });
+      // RSA_AES_KEY_WRAP_* is refused for HMAC keys; 129 bytes fit in RSA_2048 OAEP SHA-256 (190 at most).
+      const result = importKeyMaterial(kms, keyId, randomBytes(size), { algorithm: "RSAES_OAEP_SHA_256" });
       if (ok) {
         await result;
         expect((await describe_(keyId))?.KeyState).toBe("Enabled");

@@ -8,11 +8,21 @@
  * https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys-get-public-key-and-token.html),
  * so the emulator never invalidates a set before its ParametersValidTo. Mixing one call's token with
  * another call's public key fails at unwrap (InvalidCiphertextException).
+ *
+ * Wrappings AWS documents as unfit for the KMS key's spec are refused here, where that spec is known
+ * (see `wrappingRefusal`).
  */
 import { randomBytes } from "node:crypto";
 import type { KmsOperation } from "../context.js";
 import { sealImportToken } from "../domain/import-token.js";
-import { WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS } from "../domain/key-specs.js";
+import {
+  type KeySpec,
+  SPEC_INFO,
+  WRAPPING_ALGORITHMS,
+  WRAPPING_KEY_SPECS,
+  type WrappingAlgorithm,
+  type WrappingKeySpec,
+} from "../domain/key-specs.js";
 import { KmsErrorType, kmsError } from "../errors.js";
 import {
   base64,
@@ -23,6 +33,36 @@ import {
 } from "./shared.js";
 
 export const IMPORT_PARAMETERS_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Why AWS does not accept `algorithm` / `wrappingSpec` for a KMS key of `keySpec`, or undefined.
+ * Source: the WrappingAlgorithm parameter of
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_GetParametersForImport.html —
+ * "RSA_AES_KEY_WRAP_SHA_256 — Supported for wrapping RSA and ECC key material" (the same for _SHA_1),
+ * and "You cannot use the RSAES_OAEP_SHA_256 wrapping algorithm with the RSA_2048 wrapping key spec to
+ * wrap ECC_NIST_P521 key material" (the same for _SHA_1; also in the note of
+ * https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys-encrypt-key-material.html).
+ * AWS does not document which error it answers for these cases, nor whether it answers at
+ * GetParametersForImport or only at ImportKeyMaterial. The emulator refuses here, early, with
+ * ValidationException: an emulator that refuses too much fails a test that AWS would pass, never the
+ * reverse. Both are refused here rather than at import because the KMS key's spec is known now, and a
+ * caller told "InvalidCiphertextException" at import would fetch fresh parameters and retry for ever.
+ */
+function wrappingRefusal(
+  keySpec: KeySpec,
+  algorithm: WrappingAlgorithm,
+  wrappingSpec: WrappingKeySpec,
+): string | undefined {
+  const info = SPEC_INFO[keySpec];
+  const rsaAes = algorithm === "RSA_AES_KEY_WRAP_SHA_1" || algorithm === "RSA_AES_KEY_WRAP_SHA_256";
+  if (rsaAes && info.rsaBits === undefined && info.curve === undefined) {
+    return `The ${algorithm} wrapping algorithm is not supported for KMS keys with key spec ${keySpec}. RSA_AES_KEY_WRAP_SHA_1 and RSA_AES_KEY_WRAP_SHA_256 wrap RSA and ECC key material only; use RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1.`;
+  }
+  if (!rsaAes && keySpec === "ECC_NIST_P521" && wrappingSpec === "RSA_2048") {
+    return `The ${algorithm} wrapping algorithm with the RSA_2048 wrapping key spec cannot wrap ECC_NIST_P521 key material. Use the RSA_3072 or RSA_4096 wrapping key spec, or an RSA_AES_KEY_WRAP wrapping algorithm.`;
+  }
+  return undefined;
+}
 
 export const getParametersForImport: KmsOperation = {
   mutates: false,
@@ -48,6 +88,8 @@ export const getParametersForImport: KmsOperation = {
     requireNotPendingDeletion(key);
 
     const wrappingSpec = spec ?? "RSA_2048";
+    const refusal = wrappingRefusal(key.keySpec, algorithm ?? "RSAES_OAEP_SHA_256", wrappingSpec);
+    if (refusal !== undefined) throw kmsError(KmsErrorType.Validation, refusal);
     const pair = await ctx.pool.take(wrappingSpec);
     const issuedAt = ctx.clock.now();
     const token = sealImportToken(ctx.store.tokenSecret, {
