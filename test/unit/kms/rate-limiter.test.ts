@@ -4,7 +4,10 @@ import { RateLimiter } from "../../../lib/kms/rate-limiter.js";
 /** A fake clock whose sleep moves time, so spacing is checked without waiting. */
 function fakeTime() {
   let now = 0;
-  return { now: () => now, sleep: async (ms: number) => void (now += ms), at: () => now };
+  const sleep = async (ms: number): Promise<void> => {
+    now += ms;
+  };
+  return { now: () => now, sleep, at: () => now };
 }
 
 describe("RateLimiter", () => {
