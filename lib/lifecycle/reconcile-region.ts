@@ -57,6 +57,9 @@ export type RegionOutcome =
   | { readonly kind: "failed"; readonly errorName: string }
   | { readonly kind: RegionDecision["kind"] | "imported" | "renewed" | "restored" | "revoked" };
 
+/** Failures that the same vault bytes would repeat: only an operator's request imports again. */
+const NEVER_RETRIED: readonly string[] = ["IncorrectKeyMaterialError", "CheckValueMismatchError"];
+
 /** After this many failures in a row an import problem pages someone. */
 const ALERT_AFTER_FAILURES = 3;
 /** ValidTo values closer than this are the same (KMS reports whole seconds). */
@@ -132,6 +135,21 @@ class RegionRun {
 
     const decision = this.#operatorOverride(decide(key, record, observed, now), observed);
     this.#log("info", decision.summary, { decision: decision.kind });
+    if (
+      (decision.kind === "renew" || decision.kind === "restore") &&
+      this.trigger.operator === undefined &&
+      record.lastFailure !== undefined &&
+      NEVER_RETRIED.includes(record.lastFailure)
+    ) {
+      // KMS refused the vault's bytes as not this key's material (or the vault's check value changed):
+      // the same bytes will be refused again, so automatic runs only keep watching (the critical alert
+      // went out with the failure). An operator's reimport/restore tries again once the vault is fixed.
+      this.#log("warn", "not retrying an import KMS refused as the wrong material", {
+        lastFailure: record.lastFailure,
+      });
+      const next = new Date(now.getTime() + key.policy.reconcileIntervalMs);
+      return this.#finish(scheduleCheck(record, next), { kind: "standstill" });
+    }
     switch (decision.kind) {
       case "none":
         if (decision.warning !== undefined) this.#alert(key, record, decision.warning, now);
