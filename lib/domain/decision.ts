@@ -73,7 +73,7 @@ export interface AlertDecision extends AlertFinding {
 /** Tether stands still by intent; it still looks at nextCheckAt (a revoked key is watched for re-imports). */
 export interface StandstillDecision {
   readonly kind: "standstill";
-  readonly reason: "paused" | "revoked" | "policy-ended";
+  readonly reason: "paused" | "revoked" | "policy-ended" | "awaiting-operator";
   readonly nextCheckAt: Date;
   readonly summary: string;
 }
@@ -115,7 +115,34 @@ export function decide(
   }
 }
 
+/**
+ * Failures the same vault bytes would repeat: KMS refused them as not this key's material, or the vault's
+ * check value no longer matches. Retrying automatically would only repeat the refusal (the critical alert
+ * went out with the failure), so Tether waits for an operator's reimport or restore.
+ */
+export const FAILURES_AWAITING_OPERATOR: readonly string[] = [
+  "IncorrectKeyMaterialError",
+  "CheckValueMismatchError",
+];
+
 function decideValid(ctx: Context, observed: ObservedKeyState): RegionDecision {
+  const decision = decideByState(ctx, observed);
+  const lastFailure = ctx.region.lastFailure;
+  if (
+    (decision.kind === "renew" || decision.kind === "restore") &&
+    lastFailure !== undefined &&
+    FAILURES_AWAITING_OPERATOR.includes(lastFailure)
+  ) {
+    return standstill(
+      ctx,
+      "awaiting-operator",
+      `${ctx.where}: the last import failed with ${lastFailure}; waiting for an operator (${decision.summary})`,
+    );
+  }
+  return decision;
+}
+
+function decideByState(ctx: Context, observed: ObservedKeyState): RegionDecision {
   const { key } = ctx;
   if (key.status.state === KeyStatusState.Revoked) return decideRevoked(ctx, observed);
   if (key.status.state === KeyStatusState.Paused) {

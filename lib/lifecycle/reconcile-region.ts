@@ -57,9 +57,6 @@ export type RegionOutcome =
   | { readonly kind: "failed"; readonly errorName: string }
   | { readonly kind: RegionDecision["kind"] | "imported" | "renewed" | "restored" | "revoked" };
 
-/** Failures that the same vault bytes would repeat: only an operator's request imports again. */
-const NEVER_RETRIED: readonly string[] = ["IncorrectKeyMaterialError", "CheckValueMismatchError"];
-
 /** After this many failures in a row an import problem pages someone. */
 const ALERT_AFTER_FAILURES = 3;
 /** ValidTo values closer than this are the same (KMS reports whole seconds). */
@@ -133,23 +130,8 @@ class RegionRun {
     record = recordObservation(record, observed, now);
     record = this.#settleImportInFlight(key, record, observed);
 
-    const decision = this.#operatorOverride(decide(key, record, observed, now), observed);
+    const decision = this.#operatorOverride(decide(key, record, observed, now), key, record, observed, now);
     this.#log("info", decision.summary, { decision: decision.kind });
-    if (
-      (decision.kind === "renew" || decision.kind === "restore") &&
-      this.trigger.operator === undefined &&
-      record.lastFailure !== undefined &&
-      NEVER_RETRIED.includes(record.lastFailure)
-    ) {
-      // KMS refused the vault's bytes as not this key's material (or the vault's check value changed):
-      // the same bytes will be refused again, so automatic runs only keep watching (the critical alert
-      // went out with the failure). An operator's reimport/restore tries again once the vault is fixed.
-      this.#log("warn", "not retrying an import KMS refused as the wrong material", {
-        lastFailure: record.lastFailure,
-      });
-      const next = new Date(now.getTime() + key.policy.reconcileIntervalMs);
-      return this.#finish(scheduleCheck(record, next), { kind: "standstill" });
-    }
     switch (decision.kind) {
       case "none":
         if (decision.warning !== undefined) this.#alert(key, record, decision.warning, now);
@@ -193,9 +175,25 @@ class RegionRun {
   }
 
   /** An operator's request widens what the table allows: never for a revoked or paused-by-policy key. */
-  #operatorOverride(decision: RegionDecision, observed: ObservedKeyState): RegionDecision {
+  #operatorOverride(
+    decision: RegionDecision,
+    key: ManagedKey,
+    record: RegionRecord,
+    observed: ObservedKeyState,
+    now: Date,
+  ): RegionDecision {
     const { operator } = this.trigger;
     if (operator === undefined) return decision;
+    if (decision.kind === "standstill" && decision.reason === "awaiting-operator") {
+      // The operator says the vault is fixed: decide as if the refused attempt had not happened.
+      return this.#operatorOverride(
+        decide(key, { ...record, lastFailure: undefined }, observed, now),
+        key,
+        record,
+        observed,
+        now,
+      );
+    }
     if (
       operator === "reimport" &&
       decision.kind === "none" &&
