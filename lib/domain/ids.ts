@@ -31,7 +31,7 @@ const ULID_MAX_TIME = 2 ** 48 - 1;
  * a PKCS#11 label alike. `..` is refused anywhere, even inside a segment, so no adapter has to reason about it.
  */
 const MATERIAL_REF = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
-const MAX_MATERIAL_REF_LENGTH = 256;
+export const MAX_MATERIAL_REF_LENGTH = 256;
 /** Opaque but bounded: vault check values are `scheme:hex` today; this leaves room without admitting junk. */
 const CHECK_VALUE = /^[A-Za-z0-9][A-Za-z0-9+/=:._-]{0,255}$/;
 /** Commercial, GovCloud, China and ISO partitions: `us-east-1`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`. */

@@ -6,9 +6,9 @@ import {
   publicEncrypt,
   randomBytes,
 } from "node:crypto";
-import { KeySpec, WrappingAlgorithm, WrappingKeySpec } from "../domain/kms-constants.js";
+import { type KeySpec, WrappingAlgorithm, type WrappingKeySpec } from "../domain/kms-constants.js";
+import { allowedWrappings, wrappingRefusal } from "../domain/wrapping.js";
 import { UnsupportedWrappingError } from "./errors.js";
-import { materialFamily } from "./material.js";
 
 /**
  * Wrapping key material for ImportKeyMaterial, as AWS KMS specifies it:
@@ -91,9 +91,33 @@ export function oaepCapacity(modulusBytes: number, algorithm: WrappingAlgorithm)
 }
 
 /**
+ * What would work instead of a refused pair: other algorithms with this wrapping key, or this algorithm
+ * with other wrapping keys, as the domain's rule allows them for this key spec (smallest key first).
+ */
+function ruleAlternatives(
+  keySpec: KeySpec,
+  algorithm: WrappingAlgorithm,
+  wrappingKeySpec: WrappingKeySpec,
+): string {
+  const allowed = allowedWrappings(keySpec);
+  const algorithms = [
+    ...new Set(allowed.filter((c) => c.wrappingKeySpec === wrappingKeySpec).map((c) => c.wrappingAlgorithm)),
+  ];
+  const keySpecs = (Object.keys(WRAPPING_KEY_BITS) as WrappingKeySpec[]).filter((spec) =>
+    allowed.some((c) => c.wrappingAlgorithm === algorithm && c.wrappingKeySpec === spec),
+  );
+  const options = [
+    ...(algorithms.length > 0 ? [algorithms.join(" or ")] : []),
+    ...(keySpecs.length > 0 ? [`a ${keySpecs.join(" or ")} wrapping key`] : []),
+  ];
+  return options.length > 0 ? ` Use ${options.join(", or ")}.` : "";
+}
+
+/**
  * Checks that this algorithm and wrapping key can carry material of this key spec and length the way AWS
- * KMS accepts it. Shared by every adapter, including those that wrap inside an HSM.
- * @throws UnsupportedWrappingError naming the algorithms that would work
+ * KMS accepts it: the domain's rule ({@link wrappingRefusal}), then whether the material physically fits
+ * one RSAES-OAEP block. Shared by every adapter, including those that wrap inside an HSM.
+ * @throws UnsupportedWrappingError giving the rule's reason and naming what would work
  */
 export function assertWrappable(
   keySpec: KeySpec,
@@ -107,23 +131,17 @@ export function assertWrappable(
       { algorithm, keySpec },
     );
   }
+  const refusal = wrappingRefusal(keySpec, algorithm, wrappingKey.wrappingKeySpec);
+  if (refusal !== undefined) {
+    throw new UnsupportedWrappingError(
+      `AWS KMS does not accept ${algorithm} with an ${wrappingKey.wrappingKeySpec} wrapping key for ${keySpec} material: ${refusal}.${ruleAlternatives(keySpec, algorithm, wrappingKey.wrappingKeySpec)}`,
+      { algorithm, keySpec },
+    );
+  }
   if (isRsaAesKeyWrap(algorithm)) return;
-  const aesAlternatives = `${WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256} or ${WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1}`;
-  if (materialFamily(keySpec) === "RSA") {
-    throw new UnsupportedWrappingError(
-      `${algorithm} cannot wrap RSA private key material (${keySpec}); use ${aesAlternatives}.`,
-      { algorithm, keySpec },
-    );
-  }
-  // AWS documents this combination as unsupported whatever the encoded length of the key.
-  if (keySpec === KeySpec.ECC_NIST_P521 && wrappingKey.wrappingKeySpec === WrappingKeySpec.RSA_2048) {
-    throw new UnsupportedWrappingError(
-      `${algorithm} with an RSA_2048 wrapping key cannot wrap ${keySpec} material; use ${aesAlternatives}, or an RSA_3072 or RSA_4096 wrapping key.`,
-      { algorithm, keySpec },
-    );
-  }
   const capacity = oaepCapacity(wrappingKey.modulusBytes, algorithm);
   if (materialLength > capacity) {
+    const aesAlternatives = `${WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256} or ${WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1}`;
     const larger = (Object.entries(WRAPPING_KEY_BITS) as [WrappingKeySpec, number][])
       .filter(([, bits]) => oaepCapacity(bits / 8, algorithm) >= materialLength)
       .map(([spec]) => spec);

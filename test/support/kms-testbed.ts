@@ -1,6 +1,7 @@
 /**
- * Test helpers around the local KMS emulator: SDK clients per Region, a one-call import of material
- * through the real import protocol, and a fake event bus that records what the emulator POSTs.
+ * Test helpers around the local KMS emulator: an emulator per test file, SDK clients per Region, a one-call
+ * import of material through the real import protocol, the error of a rejected call, and a fake event bus
+ * that records what the emulator POSTs.
  */
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,6 +12,8 @@ import {
   type ImportKeyMaterialCommandOutput,
   KMSClient,
 } from "@aws-sdk/client-kms";
+import { afterAll, beforeAll } from "vitest";
+import { type KmsEmulator, type KmsEmulatorOptions, startKmsEmulator } from "../../infra/local/kms/index.js";
 import { type KmsWrappingAlgorithm, wrapKeyMaterial } from "./kms-wrap.js";
 
 /** A KMS client for the emulator at `url`, signing for `region` (the emulator's Region comes from it). */
@@ -25,6 +28,65 @@ export function localKmsClient(
     credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local-secret" },
     maxAttempts: options.maxAttempts ?? 3,
   });
+}
+
+/** The emulator and client of {@link useKmsEmulator}; read them inside hooks and tests, once started. */
+export interface KmsTestbed {
+  readonly emulator: KmsEmulator;
+  readonly kms: KMSClient;
+}
+
+/**
+ * Starts an emulator on an ephemeral port and a client for `region` in beforeAll, and destroys the client
+ * and closes the emulator in afterAll. Call it at the top of a file or a describe block.
+ */
+export function useKmsEmulator(
+  region: string,
+  options: { emulator?: KmsEmulatorOptions; maxAttempts?: number } = {},
+): KmsTestbed {
+  let emulator: KmsEmulator | undefined;
+  let kms: KMSClient | undefined;
+  beforeAll(async () => {
+    emulator = await startKmsEmulator({ ...options.emulator, port: 0 });
+    kms = localKmsClient(emulator.url, region, { maxAttempts: options.maxAttempts });
+  });
+  afterAll(async () => {
+    kms?.destroy();
+    await emulator?.close();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the KMS emulator is used before its beforeAll started it");
+    return value;
+  };
+  return {
+    get emulator() {
+      return started(emulator);
+    },
+    get kms() {
+      return started(kms);
+    },
+  };
+}
+
+/** What an SDK call rejected with: the error's name, message and (for service errors) HTTP status. */
+export interface Rejection {
+  name: string;
+  message: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/**
+ * Awaits a call that must fail.
+ * @returns the error it rejected with
+ * @throws Error when the call succeeds
+ */
+export async function rejection(promise: Promise<unknown>): Promise<Rejection> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Rejection;
+  }
+  throw new Error("expected the call to be rejected");
 }
 
 export interface ImportOptions {

@@ -12,40 +12,19 @@ import {
   GenerateDataKeyCommand,
   GenerateMacCommand,
   GetPublicKeyCommand,
-  type KMSClient,
   SignCommand,
   VerifyCommand,
   VerifyMacCommand,
 } from "@aws-sdk/client-kms";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type KmsEmulator, startKmsEmulator } from "../../../infra/local/kms/index.js";
-import { importKeyMaterial, localKmsClient } from "../../support/kms-testbed.js";
+import { describe, expect, it } from "vitest";
+import { importKeyMaterial, rejection, useKmsEmulator } from "../../support/kms-testbed.js";
 
-let emulator: KmsEmulator;
-let kms: KMSClient;
-
-beforeAll(async () => {
-  emulator = await startKmsEmulator({ port: 0 });
-  kms = localKmsClient(emulator.url, "eu-central-1");
-});
-afterAll(async () => {
-  kms.destroy();
-  await emulator.close();
-});
-
-async function rejection(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as { name: string; message: string };
-  }
-  throw new Error("expected the call to be rejected");
-}
+const local = useKmsEmulator("eu-central-1");
 
 async function keyWith(material: Buffer): Promise<string> {
-  const out = await kms.send(new CreateKeyCommand({ Origin: "EXTERNAL" }));
+  const out = await local.kms.send(new CreateKeyCommand({ Origin: "EXTERNAL" }));
   const keyId = out.KeyMetadata?.KeyId ?? "";
-  await importKeyMaterial(kms, keyId, material);
+  await importKeyMaterial(local.kms, keyId, material);
   return keyId;
 }
 
@@ -53,15 +32,15 @@ describe("symmetric ciphertexts", () => {
   it("round-trip with the encryption context as AAD, and fail without it", async () => {
     const keyId = await keyWith(randomBytes(32));
     const ctx = { purpose: "test" };
-    const blob = await kms.send(
+    const blob = await local.kms.send(
       new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("secret"), EncryptionContext: ctx }),
     );
-    const ok = await kms.send(
+    const ok = await local.kms.send(
       new DecryptCommand({ CiphertextBlob: blob.CiphertextBlob, EncryptionContext: ctx }),
     );
     expect(Buffer.from(ok.Plaintext ?? []).toString()).toBe("secret");
     expect(ok.KeyId).toBe(blob.KeyId);
-    const err = await rejection(kms.send(new DecryptCommand({ CiphertextBlob: blob.CiphertextBlob })));
+    const err = await rejection(local.kms.send(new DecryptCommand({ CiphertextBlob: blob.CiphertextBlob })));
     expect(err.name).toBe("InvalidCiphertextException");
   });
 
@@ -69,9 +48,9 @@ describe("symmetric ciphertexts", () => {
     const material = randomBytes(32);
     const keyA = await keyWith(material);
     const keyB = await keyWith(material);
-    const blob = await kms.send(new EncryptCommand({ KeyId: keyA, Plaintext: Buffer.from("only A") }));
+    const blob = await local.kms.send(new EncryptCommand({ KeyId: keyA, Plaintext: Buffer.from("only A") }));
     const wrongKey = await rejection(
-      kms.send(new DecryptCommand({ CiphertextBlob: blob.CiphertextBlob, KeyId: keyB })),
+      local.kms.send(new DecryptCommand({ CiphertextBlob: blob.CiphertextBlob, KeyId: keyB })),
     );
     expect(wrongKey.name).toBe("IncorrectKeyException");
     expect(wrongKey.message).toBe(
@@ -84,21 +63,25 @@ describe("symmetric ciphertexts", () => {
         .replace(keyA, keyB),
       "latin1",
     );
-    const forged = await rejection(kms.send(new DecryptCommand({ CiphertextBlob: relabelled })));
+    const forged = await rejection(local.kms.send(new DecryptCommand({ CiphertextBlob: relabelled })));
     expect(forged.name).toBe("InvalidCiphertextException");
   });
 
   it("refuse Decrypt while PendingImport (KMSInvalidStateException) and while Disabled (DisabledException)", async () => {
     const material = randomBytes(32);
     const keyId = await keyWith(material);
-    const blob = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("x") }));
-    await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
-    const pending = await rejection(kms.send(new DecryptCommand({ CiphertextBlob: blob.CiphertextBlob })));
+    const blob = await local.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("x") }));
+    await local.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
+    const pending = await rejection(
+      local.kms.send(new DecryptCommand({ CiphertextBlob: blob.CiphertextBlob })),
+    );
     expect(pending.name).toBe("KMSInvalidStateException");
     expect(pending.message).toMatch(/is pending import\.$/);
-    await importKeyMaterial(kms, keyId, material);
-    await kms.send(new DisableKeyCommand({ KeyId: keyId }));
-    const disabled = await rejection(kms.send(new DecryptCommand({ CiphertextBlob: blob.CiphertextBlob })));
+    await importKeyMaterial(local.kms, keyId, material);
+    await local.kms.send(new DisableKeyCommand({ KeyId: keyId }));
+    const disabled = await rejection(
+      local.kms.send(new DecryptCommand({ CiphertextBlob: blob.CiphertextBlob })),
+    );
     expect(disabled.name).toBe("DisabledException");
     expect(disabled.message).toMatch(/is disabled\.$/);
   });
@@ -106,15 +89,15 @@ describe("symmetric ciphertexts", () => {
   it("decrypt again after the same bytes are reimported", async () => {
     const material = randomBytes(32);
     const keyId = await keyWith(material);
-    const data = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256" }));
-    await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
-    await importKeyMaterial(kms, keyId, material);
-    const out = await kms.send(new DecryptCommand({ CiphertextBlob: data.CiphertextBlob }));
+    const data = await local.kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256" }));
+    await local.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
+    await importKeyMaterial(local.kms, keyId, material);
+    const out = await local.kms.send(new DecryptCommand({ CiphertextBlob: data.CiphertextBlob }));
     expect(Buffer.from(out.Plaintext ?? []).equals(Buffer.from(data.Plaintext ?? []))).toBe(true);
   });
 
   it("reject a blob that is not a ciphertext", async () => {
-    const err = await rejection(kms.send(new DecryptCommand({ CiphertextBlob: randomBytes(80) })));
+    const err = await rejection(local.kms.send(new DecryptCommand({ CiphertextBlob: randomBytes(80) })));
     expect(err.name).toBe("InvalidCiphertextException");
   });
 });
@@ -122,23 +105,23 @@ describe("symmetric ciphertexts", () => {
 describe("HMAC and signing keys with imported material", () => {
   it("GenerateMac uses the imported bytes; VerifyMac refuses a wrong MAC", async () => {
     const material = randomBytes(48);
-    const key = await kms.send(
+    const key = await local.kms.send(
       new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: "HMAC_384", KeyUsage: "GENERATE_VERIFY_MAC" }),
     );
     const keyId = key.KeyMetadata?.KeyId ?? "";
-    await importKeyMaterial(kms, keyId, material);
+    await importKeyMaterial(local.kms, keyId, material);
     const msg = Buffer.from("message");
-    const mac = await kms.send(
+    const mac = await local.kms.send(
       new GenerateMacCommand({ KeyId: keyId, Message: msg, MacAlgorithm: "HMAC_SHA_384" }),
     );
     const { createHmac } = await import("node:crypto");
     expect(Buffer.from(mac.Mac ?? []).equals(createHmac("sha384", material).update(msg).digest())).toBe(true);
-    const ok = await kms.send(
+    const ok = await local.kms.send(
       new VerifyMacCommand({ KeyId: keyId, Message: msg, Mac: mac.Mac, MacAlgorithm: "HMAC_SHA_384" }),
     );
     expect(ok.MacValid).toBe(true);
     const bad = await rejection(
-      kms.send(
+      local.kms.send(
         new VerifyMacCommand({
           KeyId: keyId,
           Message: Buffer.from("other"),
@@ -149,24 +132,24 @@ describe("HMAC and signing keys with imported material", () => {
     );
     expect(bad.name).toBe("KMSInvalidMacException");
     const wrongAlg = await rejection(
-      kms.send(new GenerateMacCommand({ KeyId: keyId, Message: msg, MacAlgorithm: "HMAC_SHA_256" })),
+      local.kms.send(new GenerateMacCommand({ KeyId: keyId, Message: msg, MacAlgorithm: "HMAC_SHA_256" })),
     );
     expect(wrongAlg.name).toBe("InvalidKeyUsageException");
   });
 
   it("Sign with imported EC material verifies under the material's public key", async () => {
     const pair = generateKeyPairSync("ec", { namedCurve: "secp384r1" });
-    const key = await kms.send(
+    const key = await local.kms.send(
       new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: "ECC_NIST_P384", KeyUsage: "SIGN_VERIFY" }),
     );
     const keyId = key.KeyMetadata?.KeyId ?? "";
-    await importKeyMaterial(kms, keyId, pair.privateKey.export({ type: "pkcs8", format: "der" }));
+    await importKeyMaterial(local.kms, keyId, pair.privateKey.export({ type: "pkcs8", format: "der" }));
     const msg = Buffer.from("sign me");
-    const sig = await kms.send(
+    const sig = await local.kms.send(
       new SignCommand({ KeyId: keyId, Message: msg, SigningAlgorithm: "ECDSA_SHA_384" }),
     );
     expect(verify("sha384", msg, pair.publicKey, Buffer.from(sig.Signature ?? []))).toBe(true);
-    const v = await kms.send(
+    const v = await local.kms.send(
       new VerifyCommand({
         KeyId: keyId,
         Message: msg,
@@ -175,12 +158,12 @@ describe("HMAC and signing keys with imported material", () => {
       }),
     );
     expect(v.SignatureValid).toBe(true);
-    const pub = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
+    const pub = await local.kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
     expect(
       Buffer.from(pub.PublicKey ?? []).equals(pair.publicKey.export({ type: "spki", format: "der" })),
     ).toBe(true);
     const bad = await rejection(
-      kms.send(
+      local.kms.send(
         new VerifyCommand({
           KeyId: keyId,
           Message: Buffer.from("other"),
@@ -194,15 +177,15 @@ describe("HMAC and signing keys with imported material", () => {
 
   it("Sign with imported RSA material: PSS and PKCS#1 (raw message and digest)", async () => {
     const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const key = await kms.send(
+    const key = await local.kms.send(
       new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY" }),
     );
     const keyId = key.KeyMetadata?.KeyId ?? "";
-    await importKeyMaterial(kms, keyId, pair.privateKey.export({ type: "pkcs8", format: "der" }), {
+    await importKeyMaterial(local.kms, keyId, pair.privateKey.export({ type: "pkcs8", format: "der" }), {
       algorithm: "RSA_AES_KEY_WRAP_SHA_256",
     });
     const msg = Buffer.from("rsa message");
-    const pss = await kms.send(
+    const pss = await local.kms.send(
       new SignCommand({ KeyId: keyId, Message: msg, SigningAlgorithm: "RSASSA_PSS_SHA_256" }),
     );
     const { constants } = await import("node:crypto");
@@ -215,7 +198,7 @@ describe("HMAC and signing keys with imported material", () => {
       ),
     ).toBe(true);
     const digest = createHash("sha512").update(msg).digest();
-    const pkcs = await kms.send(
+    const pkcs = await local.kms.send(
       new SignCommand({
         KeyId: keyId,
         Message: digest,
@@ -225,7 +208,7 @@ describe("HMAC and signing keys with imported material", () => {
     );
     expect(verify("sha512", msg, pair.publicKey, Buffer.from(pkcs.Signature ?? []))).toBe(true);
     const badDigest = await rejection(
-      kms.send(
+      local.kms.send(
         new SignCommand({
           KeyId: keyId,
           Message: digest.subarray(1),
@@ -240,16 +223,16 @@ describe("HMAC and signing keys with imported material", () => {
 
   it("refuses Encrypt with a signing key (InvalidKeyUsageException with AWS's message)", async () => {
     const pair = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-    const key = await kms.send(
+    const key = await local.kms.send(
       new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }),
     );
     await importKeyMaterial(
-      kms,
+      local.kms,
       key.KeyMetadata?.KeyId ?? "",
       pair.privateKey.export({ type: "pkcs8", format: "der" }),
     );
     const err = await rejection(
-      kms.send(new EncryptCommand({ KeyId: key.KeyMetadata?.KeyId, Plaintext: Buffer.from("x") })),
+      local.kms.send(new EncryptCommand({ KeyId: key.KeyMetadata?.KeyId, Plaintext: Buffer.from("x") })),
     );
     expect(err.name).toBe("InvalidKeyUsageException");
     expect(err.message).toBe(

@@ -14,89 +14,73 @@ import {
   EncryptCommand,
   GetParametersForImportCommand,
   ImportKeyMaterialCommand,
-  type KMSClient,
   ListKeysCommand,
 } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type KmsEmulator, startKmsEmulator } from "../../../infra/local/kms/index.js";
-import { importKeyMaterial, localKmsClient } from "../../support/kms-testbed.js";
+import { startKmsEmulator } from "../../../infra/local/kms/index.js";
+import { importKeyMaterial, localKmsClient, rejection, useKmsEmulator } from "../../support/kms-testbed.js";
 import { wrapKeyMaterial } from "../../support/kms-wrap.js";
 
-async function rejection(
-  promise: Promise<unknown>,
-): Promise<{ name: string; $metadata?: { httpStatusCode?: number } }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as { name: string };
-  }
-  throw new Error("expected the call to be rejected");
-}
-
 describe("faults and quotas", () => {
-  let emulator: KmsEmulator;
-  let kms: KMSClient;
-
-  beforeAll(async () => {
-    emulator = await startKmsEmulator({ port: 0 });
-    // maxAttempts 1: the SDK's own retries would hide the injected errors.
-    kms = localKmsClient(emulator.url, "eu-west-1", { maxAttempts: 1 });
-  });
-  afterAll(async () => {
-    kms.destroy();
-    await emulator.close();
-  });
+  // maxAttempts 1: the SDK's own retries would hide the injected errors.
+  const local = useKmsEmulator("eu-west-1", { maxAttempts: 1 });
 
   it("answers injected errors for the next N calls of one operation, with AWS's status codes", async () => {
-    await emulator.admin.injectFault({ operation: "ListKeys", error: "KMSInternalException", count: 1 });
-    await emulator.admin.injectFault({
+    await local.emulator.admin.injectFault({
+      operation: "ListKeys",
+      error: "KMSInternalException",
+      count: 1,
+    });
+    await local.emulator.admin.injectFault({
       operation: "DescribeKey",
       error: "DependencyTimeoutException",
       count: 2,
     });
-    const internal = await rejection(kms.send(new ListKeysCommand({})));
+    const internal = await rejection(local.kms.send(new ListKeysCommand({})));
     expect(internal.name).toBe("KMSInternalException");
     expect(internal.$metadata?.httpStatusCode).toBe(500);
-    await kms.send(new ListKeysCommand({}));
-    const key = await kms.send(new CreateKeyCommand({}));
+    await local.kms.send(new ListKeysCommand({}));
+    const key = await local.kms.send(new CreateKeyCommand({}));
     for (let i = 0; i < 2; i += 1) {
-      const timeout = await rejection(kms.send(new DescribeKeyCommand({ KeyId: key.KeyMetadata?.KeyId })));
+      const timeout = await rejection(
+        local.kms.send(new DescribeKeyCommand({ KeyId: key.KeyMetadata?.KeyId })),
+      );
       expect(timeout.name).toBe("DependencyTimeoutException");
       expect(timeout.$metadata?.httpStatusCode).toBe(503);
     }
-    await kms.send(new DescribeKeyCommand({ KeyId: key.KeyMetadata?.KeyId }));
+    await local.kms.send(new DescribeKeyCommand({ KeyId: key.KeyMetadata?.KeyId }));
   });
 
   it("throttles with probability 1 until faults are cleared, and counts it in stats", async () => {
-    await emulator.admin.resetStats();
-    await emulator.admin.injectFault({
+    await local.emulator.admin.resetStats();
+    await local.emulator.admin.injectFault({
       operation: "ListKeys",
       region: "eu-west-1",
       error: "ThrottlingException",
       probability: 1,
     });
-    expect((await rejection(kms.send(new ListKeysCommand({})))).name).toBe("ThrottlingException");
-    const elsewhere = localKmsClient(emulator.url, "us-west-2", { maxAttempts: 1 });
+    expect((await rejection(local.kms.send(new ListKeysCommand({})))).name).toBe("ThrottlingException");
+    const elsewhere = localKmsClient(local.emulator.url, "us-west-2", { maxAttempts: 1 });
     try {
       await elsewhere.send(new ListKeysCommand({}));
     } finally {
       elsewhere.destroy();
     }
-    await emulator.admin.clearFaults();
-    await kms.send(new ListKeysCommand({}));
-    const stats = await emulator.admin.stats();
+    await local.emulator.admin.clearFaults();
+    await local.kms.send(new ListKeysCommand({}));
+    const stats = await local.emulator.admin.stats();
     expect(stats.calls["eu-west-1"]?.ListKeys).toBe(2);
     expect(stats.calls["us-west-2"]?.ListKeys).toBe(1);
     expect(stats.throttles["eu-west-1"]?.ListKeys).toBe(1);
   });
 
   it("applies AWS's default quota for GetParametersForImport (1 per second) when quotas are on", async () => {
-    const key = await kms.send(new CreateKeyCommand({ Origin: "EXTERNAL" }));
+    const key = await local.kms.send(new CreateKeyCommand({ Origin: "EXTERNAL" }));
     // A one-minute window makes the test independent of machine speed; the limit is AWS's default of 1.
-    await emulator.admin.setQuotas({ windowMs: 60_000 });
+    await local.emulator.admin.setQuotas({ windowMs: 60_000 });
     try {
       const call = () =>
-        kms.send(
+        local.kms.send(
           new GetParametersForImportCommand({
             KeyId: key.KeyMetadata?.KeyId,
             WrappingAlgorithm: "RSAES_OAEP_SHA_256",
@@ -106,36 +90,36 @@ describe("faults and quotas", () => {
       await call();
       expect((await rejection(call())).name).toBe("ThrottlingException");
       // Quotas are per Region.
-      const other = localKmsClient(emulator.url, "eu-north-1", { maxAttempts: 1 });
+      const other = localKmsClient(local.emulator.url, "eu-north-1", { maxAttempts: 1 });
       try {
         await other.send(new ListKeysCommand({}));
       } finally {
         other.destroy();
       }
-      await emulator.admin.setQuotas({ windowMs: 60_000, limits: { GetParametersForImport: 5 } });
+      await local.emulator.admin.setQuotas({ windowMs: 60_000, limits: { GetParametersForImport: 5 } });
       await call();
     } finally {
-      await emulator.admin.setQuotas(false);
+      await local.emulator.admin.setQuotas(false);
     }
-    const stats = await emulator.admin.stats();
+    const stats = await local.emulator.admin.stats();
     expect(stats.throttles["eu-west-1"]?.GetParametersForImport).toBeGreaterThanOrEqual(1);
   });
 
   it("delays calls with injected latency", async () => {
-    await emulator.admin.injectFault({ operation: "ListKeys", latencyMs: 200 });
+    await local.emulator.admin.injectFault({ operation: "ListKeys", latencyMs: 200 });
     const started = Date.now();
-    await kms.send(new ListKeysCommand({}));
+    await local.kms.send(new ListKeysCommand({}));
     // A lower bound only: latency can make a call slower, never faster.
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
-    await emulator.admin.clearFaults();
+    await local.emulator.admin.clearFaults();
   });
 
   it("resets keys, faults and the clock", async () => {
-    await emulator.admin.advanceClock(3_600_000);
-    await kms.send(new CreateKeyCommand({}));
-    await emulator.admin.reset();
-    expect((await kms.send(new ListKeysCommand({}))).Keys).toEqual([]);
-    expect((await emulator.admin.clock()).offsetMs).toBe(0);
+    await local.emulator.admin.advanceClock(3_600_000);
+    await local.kms.send(new CreateKeyCommand({}));
+    await local.emulator.admin.reset();
+    expect((await local.kms.send(new ListKeysCommand({}))).Keys).toEqual([]);
+    expect((await local.emulator.admin.clock()).offsetMs).toBe(0);
   });
 });
 

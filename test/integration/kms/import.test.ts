@@ -11,29 +11,17 @@ import {
   GetParametersForImportCommand,
   GetPublicKeyCommand,
   ImportKeyMaterialCommand,
-  type KMSClient,
   ScheduleKeyDeletionCommand,
 } from "@aws-sdk/client-kms";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type KmsEmulator, startKmsEmulator } from "../../../infra/local/kms/index.js";
-import { importKeyMaterial, localKmsClient } from "../../support/kms-testbed.js";
+import { describe, expect, it } from "vitest";
+import { importKeyMaterial, rejection, useKmsEmulator } from "../../support/kms-testbed.js";
 import { type KmsWrappingAlgorithm, wrapKeyMaterial } from "../../support/kms-wrap.js";
 
 const DAY = 24 * 60 * 60 * 1000;
-let emulator: KmsEmulator;
-let kms: KMSClient;
-
-beforeAll(async () => {
-  emulator = await startKmsEmulator({ port: 0 });
-  kms = localKmsClient(emulator.url, "eu-west-1");
-});
-afterAll(async () => {
-  kms.destroy();
-  await emulator.close();
-});
+const local = useKmsEmulator("eu-west-1");
 
 async function externalKey(spec = "SYMMETRIC_DEFAULT", usage?: string): Promise<string> {
-  const out = await kms.send(
+  const out = await local.kms.send(
     new CreateKeyCommand({
       Origin: "EXTERNAL",
       KeySpec: spec as never,
@@ -48,7 +36,7 @@ async function params(
   algorithm: KmsWrappingAlgorithm = "RSAES_OAEP_SHA_256",
   spec = "RSA_2048",
 ) {
-  return kms.send(
+  return local.kms.send(
     new GetParametersForImportCommand({
       KeyId: keyId,
       WrappingAlgorithm: algorithm,
@@ -58,16 +46,7 @@ async function params(
 }
 
 async function describe_(keyId: string) {
-  return (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as { name: string; message: string };
-  }
-  throw new Error("expected the call to be rejected");
+  return (await local.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
 }
 
 describe("CreateKey with Origin EXTERNAL", () => {
@@ -83,7 +62,7 @@ describe("CreateKey with Origin EXTERNAL", () => {
 describe("GetParametersForImport", () => {
   it("returns a DER public key of the requested size, a token and ParametersValidTo = now + 24 h", async () => {
     const keyId = await externalKey();
-    const now = (await emulator.admin.now()).getTime();
+    const now = (await local.emulator.admin.now()).getTime();
     const out = await params(keyId, "RSAES_OAEP_SHA_256", "RSA_3072");
     const { createPublicKey } = await import("node:crypto");
     const pub = createPublicKey({ key: Buffer.from(out.PublicKey ?? []), format: "der", type: "spki" });
@@ -112,7 +91,7 @@ describe("GetParametersForImport", () => {
   it("refuses an unknown wrapping algorithm and a missing key spec with AWS-style validation", async () => {
     const keyId = await externalKey();
     const err = await rejection(
-      kms.send(
+      local.kms.send(
         new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: "RSA_NOPE" as never } as never),
       ),
     );
@@ -123,7 +102,7 @@ describe("GetParametersForImport", () => {
   });
 
   it("refuses keys whose origin is not EXTERNAL", async () => {
-    const key = await kms.send(new CreateKeyCommand({}));
+    const key = await local.kms.send(new CreateKeyCommand({}));
     const err = await rejection(params(key.KeyMetadata?.KeyId ?? ""));
     expect(err.name).toBe("UnsupportedOperationException");
     expect(err.message).toBe(
@@ -133,7 +112,7 @@ describe("GetParametersForImport", () => {
 
   it("refuses a key pending deletion", async () => {
     const keyId = await externalKey();
-    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    await local.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
     const err = await rejection(params(keyId));
     expect(err.name).toBe("KMSInvalidStateException");
     expect(err.message).toMatch(/is pending deletion\.$/);
@@ -160,7 +139,7 @@ describe("ImportKeyMaterial: wrapping", () => {
     async (algorithm, spec) => {
       const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
       const keyId = await externalKey("RSA_2048", "ENCRYPT_DECRYPT");
-      await importKeyMaterial(kms, keyId, pair.privateKey.export({ type: "pkcs8", format: "der" }), {
+      await importKeyMaterial(local.kms, keyId, pair.privateKey.export({ type: "pkcs8", format: "der" }), {
         algorithm,
         wrappingKeySpec: spec as "RSA_2048",
       });
@@ -169,7 +148,7 @@ describe("ImportKeyMaterial: wrapping", () => {
         Enabled: true,
         ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
       });
-      const pub = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
+      const pub = await local.kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
       expect(
         Buffer.from(pub.PublicKey ?? []).equals(pair.publicKey.export({ type: "spki", format: "der" })),
       ).toBe(true);
@@ -177,7 +156,7 @@ describe("ImportKeyMaterial: wrapping", () => {
   );
   it.each(cases)("unwraps %s under a %s wrapping key and enables the key", async (algorithm, spec) => {
     const keyId = await externalKey();
-    const out = await importKeyMaterial(kms, keyId, randomBytes(32), {
+    const out = await importKeyMaterial(local.kms, keyId, randomBytes(32), {
       algorithm,
       wrappingKeySpec: spec as "RSA_2048",
     });
@@ -195,7 +174,7 @@ describe("ImportKeyMaterial: wrapping", () => {
     const keyId = await externalKey();
     const p = await params(keyId, "RSAES_OAEP_SHA_256");
     const err = await rejection(
-      kms.send(
+      local.kms.send(
         new ImportKeyMaterialCommand({
           KeyId: keyId,
           ImportToken: p.ImportToken,
@@ -216,7 +195,7 @@ describe("ImportKeyMaterial: wrapping", () => {
     const first = await params(keyId);
     const second = await params(keyId);
     const err = await rejection(
-      kms.send(
+      local.kms.send(
         new ImportKeyMaterialCommand({
           KeyId: keyId,
           ImportToken: first.ImportToken,
@@ -236,7 +215,7 @@ describe("ImportKeyMaterial: wrapping", () => {
     const keyId = await externalKey();
     const first = await params(keyId);
     await params(keyId);
-    await kms.send(
+    await local.kms.send(
       new ImportKeyMaterialCommand({
         KeyId: keyId,
         ImportToken: first.ImportToken,
@@ -256,7 +235,7 @@ describe("ImportKeyMaterial: wrapping", () => {
     const keyB = await externalKey();
     const p = await params(keyA);
     const err = await rejection(
-      kms.send(
+      local.kms.send(
         new ImportKeyMaterialCommand({
           KeyId: keyB,
           ImportToken: p.ImportToken,
@@ -278,7 +257,7 @@ describe("ImportKeyMaterial: wrapping", () => {
     const token = Buffer.from(p.ImportToken ?? []);
     token[token.length - 1] = (token[token.length - 1] ?? 0) ^ 0xff;
     const err = await rejection(
-      kms.send(
+      local.kms.send(
         new ImportKeyMaterialCommand({
           KeyId: keyId,
           ImportToken: token,
@@ -306,10 +285,10 @@ describe("ImportKeyMaterial: wrapping", () => {
   it("answers ExpiredImportTokenException once the token is older than 24 hours", async () => {
     const keyId = await externalKey();
     const p = await params(keyId);
-    await emulator.admin.advanceClock(DAY + 1000);
+    await local.emulator.admin.advanceClock(DAY + 1000);
     try {
       const err = await rejection(
-        kms.send(
+        local.kms.send(
           new ImportKeyMaterialCommand({
             KeyId: keyId,
             ImportToken: p.ImportToken,
@@ -324,7 +303,7 @@ describe("ImportKeyMaterial: wrapping", () => {
       );
       expect(err.name).toBe("ExpiredImportTokenException");
     } finally {
-      await emulator.admin.advanceClock(-(DAY + 1000));
+      await local.emulator.admin.advanceClock(-(DAY + 1000));
     }
   });
 });
@@ -334,7 +313,7 @@ describe("ImportKeyMaterial: ValidTo and ExpirationModel", () => {
     const keyId = await externalKey();
     const p = await params(keyId);
     const err = await rejection(
-      kms.send(
+      local.kms.send(
         new ImportKeyMaterialCommand({
           KeyId: keyId,
           ImportToken: p.ImportToken,
@@ -353,7 +332,7 @@ describe("ImportKeyMaterial: ValidTo and ExpirationModel", () => {
   it("forbids ValidTo with KEY_MATERIAL_DOES_NOT_EXPIRE", async () => {
     const keyId = await externalKey();
     const err = await rejection(
-      importKeyMaterial(kms, keyId, randomBytes(32), {
+      importKeyMaterial(local.kms, keyId, randomBytes(32), {
         expirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
         validTo: new Date(Date.now() + DAY),
       }),
@@ -363,13 +342,13 @@ describe("ImportKeyMaterial: ValidTo and ExpirationModel", () => {
 
   it("refuses a ValidTo in the past and one more than 365 days ahead", async () => {
     const keyId = await externalKey();
-    const now = (await emulator.admin.now()).getTime();
+    const now = (await local.emulator.admin.now()).getTime();
     const past = await rejection(
-      importKeyMaterial(kms, keyId, randomBytes(32), { validTo: new Date(now - 60_000) }),
+      importKeyMaterial(local.kms, keyId, randomBytes(32), { validTo: new Date(now - 60_000) }),
     );
     expect(past.name).toBe("ValidationException");
     const far = await rejection(
-      importKeyMaterial(kms, keyId, randomBytes(32), { validTo: new Date(now + 366 * DAY) }),
+      importKeyMaterial(local.kms, keyId, randomBytes(32), { validTo: new Date(now + 366 * DAY) }),
     );
     expect(far.name).toBe("ValidationException");
     expect((await describe_(keyId))?.KeyState).toBe("PendingImport");
@@ -377,9 +356,9 @@ describe("ImportKeyMaterial: ValidTo and ExpirationModel", () => {
 
   it("accepts ValidTo 365 days ahead and reports it in DescribeKey", async () => {
     const keyId = await externalKey();
-    const now = (await emulator.admin.now()).getTime();
+    const now = (await local.emulator.admin.now()).getTime();
     const validTo = new Date(now + 365 * DAY - 60_000);
-    await importKeyMaterial(kms, keyId, randomBytes(32), { validTo });
+    await importKeyMaterial(local.kms, keyId, randomBytes(32), { validTo });
     const meta = await describe_(keyId);
     expect(meta?.ExpirationModel).toBe("KEY_MATERIAL_EXPIRES");
     expect(meta?.ValidTo?.getTime()).toBe(validTo.getTime());
@@ -390,7 +369,7 @@ describe("ImportKeyMaterial: material checked against the key spec", () => {
   it("requires exactly 32 bytes for SYMMETRIC_DEFAULT", async () => {
     for (const size of [16, 31, 33, 64]) {
       const keyId = await externalKey();
-      const err = await rejection(importKeyMaterial(kms, keyId, randomBytes(size)));
+      const err = await rejection(importKeyMaterial(local.kms, keyId, randomBytes(size)));
       expect(err.name).toBe("IncorrectKeyMaterialException");
     }
   });
@@ -410,7 +389,9 @@ describe("ImportKeyMaterial: material checked against the key spec", () => {
     ] as const) {
       const keyId = await externalKey(spec, "GENERATE_VERIFY_MAC");
       // RSA_AES_KEY_WRAP_* is refused for HMAC keys; 129 bytes fit in RSA_2048 OAEP SHA-256 (190 at most).
-      const result = importKeyMaterial(kms, keyId, randomBytes(size), { algorithm: "RSAES_OAEP_SHA_256" });
+      const result = importKeyMaterial(local.kms, keyId, randomBytes(size), {
+        algorithm: "RSAES_OAEP_SHA_256",
+      });
       if (ok) {
         await result;
         expect((await describe_(keyId))?.KeyState).toBe("Enabled");
@@ -430,15 +411,17 @@ describe("ImportKeyMaterial: material checked against the key spec", () => {
       format: "der",
     });
     const keyId = await externalKey("ECC_NIST_P256");
-    expect((await rejection(importKeyMaterial(kms, keyId, p384))).name).toBe("IncorrectKeyMaterialException");
-    await importKeyMaterial(kms, keyId, p256);
+    expect((await rejection(importKeyMaterial(local.kms, keyId, p384))).name).toBe(
+      "IncorrectKeyMaterialException",
+    );
+    await importKeyMaterial(local.kms, keyId, p256);
     expect((await describe_(keyId))?.KeyState).toBe("Enabled");
     const k1 = await externalKey("ECC_SECG_P256K1");
     const secp256k1 = generateKeyPairSync("ec", { namedCurve: "secp256k1" }).privateKey.export({
       type: "pkcs8",
       format: "der",
     });
-    await importKeyMaterial(kms, k1, secp256k1, { algorithm: "RSA_AES_KEY_WRAP_SHA_1" });
+    await importKeyMaterial(local.kms, k1, secp256k1, { algorithm: "RSA_AES_KEY_WRAP_SHA_1" });
     expect((await describe_(k1))?.KeyState).toBe("Enabled");
   });
 
@@ -449,21 +432,21 @@ describe("ImportKeyMaterial: material checked against the key spec", () => {
     });
     const keyId = await externalKey("RSA_3072", "ENCRYPT_DECRYPT");
     const wrongSize = await rejection(
-      importKeyMaterial(kms, keyId, rsa2048, { algorithm: "RSA_AES_KEY_WRAP_SHA_256" }),
+      importKeyMaterial(local.kms, keyId, rsa2048, { algorithm: "RSA_AES_KEY_WRAP_SHA_256" }),
     );
     expect(wrongSize.name).toBe("IncorrectKeyMaterialException");
     const rsaKey = await externalKey("RSA_2048", "SIGN_VERIFY");
     // RSA private material is too large for plain RSA-OAEP: a customer cannot even wrap it.
     const p = await params(rsaKey, "RSAES_OAEP_SHA_256");
     expect(() => wrapKeyMaterial(rsa2048, p.PublicKey ?? new Uint8Array(), "RSAES_OAEP_SHA_256")).toThrow();
-    await importKeyMaterial(kms, rsaKey, rsa2048, { algorithm: "RSA_AES_KEY_WRAP_SHA_256" });
+    await importKeyMaterial(local.kms, rsaKey, rsa2048, { algorithm: "RSA_AES_KEY_WRAP_SHA_256" });
     expect((await describe_(rsaKey))?.KeyState).toBe("Enabled");
   });
 
   it("refuses non-DER garbage for an asymmetric key", async () => {
     const keyId = await externalKey("ECC_NIST_P384");
     const err = await rejection(
-      importKeyMaterial(kms, keyId, randomBytes(100), { algorithm: "RSA_AES_KEY_WRAP_SHA_256" }),
+      importKeyMaterial(local.kms, keyId, randomBytes(100), { algorithm: "RSA_AES_KEY_WRAP_SHA_256" }),
     );
     expect(err.name).toBe("IncorrectKeyMaterialException");
   });
@@ -479,12 +462,12 @@ describe("ImportKeyMaterial: material checked against the key spec", () => {
       { KeyMaterialDescription: "first" },
       { KeyMaterialId: "a".repeat(64), ImportType: "EXISTING_KEY_MATERIAL" as const },
     ]) {
-      const err = await rejection(importKeyMaterial(kms, ecKey, ec, { extra }));
+      const err = await rejection(importKeyMaterial(local.kms, ecKey, ec, { extra }));
       expect(err.name).toBe("UnsupportedOperationException");
     }
     const hmacKey = await externalKey("HMAC_256", "GENERATE_VERIFY_MAC");
     const err = await rejection(
-      importKeyMaterial(kms, hmacKey, randomBytes(32), { extra: { ImportType: "NEW_KEY_MATERIAL" } }),
+      importKeyMaterial(local.kms, hmacKey, randomBytes(32), { extra: { ImportType: "NEW_KEY_MATERIAL" } }),
     );
     expect(err.name).toBe("UnsupportedOperationException");
   });
@@ -494,8 +477,8 @@ describe("ImportKeyMaterial: one material for ever", () => {
   it("accepts only the same bytes after DeleteImportedKeyMaterial", async () => {
     const keyId = await externalKey();
     const material = randomBytes(32);
-    const first = await importKeyMaterial(kms, keyId, material);
-    const deleted = await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
+    const first = await importKeyMaterial(local.kms, keyId, material);
+    const deleted = await local.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
     expect(deleted.KeyMaterialId).toBe(first.KeyMaterialId);
     const meta = await describe_(keyId);
     expect(meta).toMatchObject({
@@ -504,9 +487,9 @@ describe("ImportKeyMaterial: one material for ever", () => {
       CurrentKeyMaterialId: first.KeyMaterialId,
     });
     expect(meta?.ExpirationModel).toBeUndefined();
-    const other = await rejection(importKeyMaterial(kms, keyId, randomBytes(32)));
+    const other = await rejection(importKeyMaterial(local.kms, keyId, randomBytes(32)));
     expect(other.name).toBe("IncorrectKeyMaterialException");
-    const again = await importKeyMaterial(kms, keyId, material);
+    const again = await importKeyMaterial(local.kms, keyId, material);
     expect(again.KeyMaterialId).toBe(first.KeyMaterialId);
     expect((await describe_(keyId))?.KeyState).toBe("Enabled");
   });
@@ -514,14 +497,14 @@ describe("ImportKeyMaterial: one material for ever", () => {
   it("accepts only the same bytes after the material expired", async () => {
     const keyId = await externalKey();
     const material = randomBytes(32);
-    const now = (await emulator.admin.now()).getTime();
-    await importKeyMaterial(kms, keyId, material, { validTo: new Date(now + 60 * 60 * 1000) });
-    await emulator.admin.advanceClock(2 * 60 * 60 * 1000);
+    const now = (await local.emulator.admin.now()).getTime();
+    await importKeyMaterial(local.kms, keyId, material, { validTo: new Date(now + 60 * 60 * 1000) });
+    await local.emulator.admin.advanceClock(2 * 60 * 60 * 1000);
     expect((await describe_(keyId))?.KeyState).toBe("PendingImport");
-    expect((await rejection(importKeyMaterial(kms, keyId, randomBytes(32)))).name).toBe(
+    expect((await rejection(importKeyMaterial(local.kms, keyId, randomBytes(32)))).name).toBe(
       "IncorrectKeyMaterialException",
     );
-    await importKeyMaterial(kms, keyId, material);
+    await importKeyMaterial(local.kms, keyId, material);
     expect((await describe_(keyId))?.KeyState).toBe("Enabled");
   });
 
@@ -533,23 +516,25 @@ describe("ImportKeyMaterial: one material for ever", () => {
         format: "der",
       });
     const material = mk();
-    const out = await importKeyMaterial(kms, keyId, material);
+    const out = await importKeyMaterial(local.kms, keyId, material);
     expect(out.KeyMaterialId).toBeUndefined();
-    await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
-    expect((await rejection(importKeyMaterial(kms, keyId, mk()))).name).toBe("IncorrectKeyMaterialException");
-    await importKeyMaterial(kms, keyId, material);
+    await local.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
+    expect((await rejection(importKeyMaterial(local.kms, keyId, mk()))).name).toBe(
+      "IncorrectKeyMaterialException",
+    );
+    await importKeyMaterial(local.kms, keyId, material);
     expect((await describe_(keyId))?.KeyState).toBe("Enabled");
   });
 
   it("reimports into an enabled key to move ValidTo, and keeps a disabled key disabled", async () => {
     const keyId = await externalKey();
     const material = randomBytes(32);
-    const now = (await emulator.admin.now()).getTime();
-    await importKeyMaterial(kms, keyId, material, { validTo: new Date(now + DAY) });
-    await importKeyMaterial(kms, keyId, material, { validTo: new Date(now + 30 * DAY) });
+    const now = (await local.emulator.admin.now()).getTime();
+    await importKeyMaterial(local.kms, keyId, material, { validTo: new Date(now + DAY) });
+    await importKeyMaterial(local.kms, keyId, material, { validTo: new Date(now + 30 * DAY) });
     expect((await describe_(keyId))?.ValidTo?.getTime()).toBe(now + 30 * DAY);
-    await kms.send(new DisableKeyCommand({ KeyId: keyId }));
-    await importKeyMaterial(kms, keyId, material, { validTo: new Date(now + 40 * DAY) });
+    await local.kms.send(new DisableKeyCommand({ KeyId: keyId }));
+    await importKeyMaterial(local.kms, keyId, material, { validTo: new Date(now + 40 * DAY) });
     expect((await describe_(keyId))?.KeyState).toBe("Disabled");
   });
 
@@ -557,12 +542,12 @@ describe("ImportKeyMaterial: one material for ever", () => {
     const keyId = await externalKey();
     const material = randomBytes(32);
     const p = await params(keyId);
-    await importKeyMaterial(kms, keyId, material);
-    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
-    await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
+    await importKeyMaterial(local.kms, keyId, material);
+    await local.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    await local.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
     expect((await describe_(keyId))?.KeyState).toBe("PendingDeletion");
     const err = await rejection(
-      kms.send(
+      local.kms.send(
         new ImportKeyMaterialCommand({
           KeyId: keyId,
           ImportToken: p.ImportToken,
@@ -579,9 +564,9 @@ describe("ImportKeyMaterial: one material for ever", () => {
   });
 
   it("refuses DeleteImportedKeyMaterial on a key that is not EXTERNAL", async () => {
-    const key = await kms.send(new CreateKeyCommand({}));
+    const key = await local.kms.send(new CreateKeyCommand({}));
     const err = await rejection(
-      kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: key.KeyMetadata?.KeyId })),
+      local.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: key.KeyMetadata?.KeyId })),
     );
     expect(err.name).toBe("UnsupportedOperationException");
   });

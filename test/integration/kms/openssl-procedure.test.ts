@@ -19,12 +19,10 @@ import {
   GetPublicKeyCommand,
   ImportKeyMaterialCommand,
   type ImportKeyMaterialCommandOutput,
-  type KMSClient,
   SignCommand,
 } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type KmsEmulator, startKmsEmulator } from "../../../infra/local/kms/index.js";
-import { localKmsClient } from "../../support/kms-testbed.js";
+import { rejection, useKmsEmulator } from "../../support/kms-testbed.js";
 
 interface RunResult {
   stdout: Buffer;
@@ -57,18 +55,13 @@ const OAEP_OPTIONS = (hash: OaepHash) => [
   `rsa_mgf1_md:${hash}`,
 ];
 
-let emulator: KmsEmulator;
-let kms: KMSClient;
+const local = useKmsEmulator("eu-west-1");
 let root: string;
 
-beforeAll(async () => {
-  emulator = await startKmsEmulator({ port: 0 });
-  kms = localKmsClient(emulator.url, "eu-west-1");
+beforeAll(() => {
   root = mkdtempSync(path.join(tmpdir(), "tether-kms-openssl-"));
 });
-afterAll(async () => {
-  kms?.destroy();
-  await emulator?.close();
+afterAll(() => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
@@ -78,17 +71,8 @@ function workDir(name: string): string {
   return dir;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as { name: string; message: string };
-  }
-  throw new Error("expected the call to be rejected");
-}
-
 async function createExternalKey(keySpec?: "RSA_2048" | "ECC_NIST_P256", keyUsage?: string) {
-  const out = await kms.send(
+  const out = await local.kms.send(
     new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: keySpec, KeyUsage: keyUsage as never }),
   );
   return out.KeyMetadata?.KeyId ?? "";
@@ -100,7 +84,7 @@ async function downloadParameters(
   keyId: string,
   algorithm: "RSAES_OAEP_SHA_256" | "RSA_AES_KEY_WRAP_SHA_256" | "RSA_AES_KEY_WRAP_SHA_1",
 ): Promise<Uint8Array> {
-  const params = await kms.send(
+  const params = await local.kms.send(
     new GetParametersForImportCommand({
       KeyId: keyId,
       WrappingAlgorithm: algorithm,
@@ -195,7 +179,7 @@ function importWrapped(
   importToken: Uint8Array,
   wrapped: Buffer,
 ): Promise<ImportKeyMaterialCommandOutput> {
-  return kms.send(
+  return local.kms.send(
     new ImportKeyMaterialCommand({
       KeyId: keyId,
       ImportToken: importToken,
@@ -206,7 +190,7 @@ function importWrapped(
 }
 
 async function keyState(keyId: string): Promise<string | undefined> {
-  return (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState;
+  return (await local.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState;
 }
 
 describe("AWS's openssl procedure, RSAES_OAEP_SHA_256, symmetric key", () => {
@@ -221,11 +205,13 @@ describe("AWS's openssl procedure, RSAES_OAEP_SHA_256, symmetric key", () => {
       const first = await importWrapped(keyId, token, await wrapOaep(dir, "PlaintextKeyMaterial.bin"));
       expect(await keyState(keyId)).toBe("Enabled");
       const plaintext = Buffer.from("encrypted under openssl-wrapped material");
-      const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }));
+      const { CiphertextBlob } = await local.kms.send(
+        new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }),
+      );
 
-      await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
+      await local.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
       expect(await keyState(keyId)).toBe("PendingImport");
-      expect((await rejection(kms.send(new DecryptCommand({ CiphertextBlob })))).name).toBe(
+      expect((await rejection(local.kms.send(new DecryptCommand({ CiphertextBlob })))).name).toBe(
         "KMSInvalidStateException",
       );
 
@@ -238,7 +224,7 @@ describe("AWS's openssl procedure, RSAES_OAEP_SHA_256, symmetric key", () => {
       token = await downloadParameters(dir, keyId, "RSAES_OAEP_SHA_256");
       const again = await importWrapped(keyId, token, await wrapOaep(dir, "PlaintextKeyMaterial.bin"));
       expect(again.KeyMaterialId).toBe(first.KeyMaterialId);
-      const out = await kms.send(new DecryptCommand({ CiphertextBlob }));
+      const out = await local.kms.send(new DecryptCommand({ CiphertextBlob }));
       expect(Buffer.from(out.Plaintext ?? []).equals(plaintext)).toBe(true);
     },
   );
@@ -257,7 +243,7 @@ describe("AWS's openssl procedure, RSA_AES_KEY_WRAP_SHA_*, asymmetric keys", () 
       expect(await keyState(keyId)).toBe("Enabled");
 
       const plaintext = Buffer.from("RSA-OAEP by KMS under the imported private key");
-      const { CiphertextBlob } = await kms.send(
+      const { CiphertextBlob } = await local.kms.send(
         new EncryptCommand({ KeyId: keyId, Plaintext: plaintext, EncryptionAlgorithm: "RSAES_OAEP_SHA_256" }),
       );
       // The customer's own copy of the private key opens what KMS encrypted: KMS holds those bytes.
@@ -276,11 +262,11 @@ describe("AWS's openssl procedure, RSA_AES_KEY_WRAP_SHA_*, asymmetric keys", () 
       );
       expect(opened.stdout.equals(plaintext)).toBe(true);
 
-      await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
+      await local.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
       expect(
         (
           await rejection(
-            kms.send(
+            local.kms.send(
               new DecryptCommand({ KeyId: keyId, CiphertextBlob, EncryptionAlgorithm: "RSAES_OAEP_SHA_256" }),
             ),
           )
@@ -289,7 +275,7 @@ describe("AWS's openssl procedure, RSA_AES_KEY_WRAP_SHA_*, asymmetric keys", () 
 
       token = await downloadParameters(dir, keyId, "RSA_AES_KEY_WRAP_SHA_256");
       await importWrapped(keyId, token, await wrapRsaAes(dir, "material.der", "sha256"));
-      const out = await kms.send(
+      const out = await local.kms.send(
         new DecryptCommand({ KeyId: keyId, CiphertextBlob, EncryptionAlgorithm: "RSAES_OAEP_SHA_256" }),
       );
       expect(Buffer.from(out.Plaintext ?? []).equals(plaintext)).toBe(true);
@@ -309,7 +295,7 @@ describe("AWS's openssl procedure, RSA_AES_KEY_WRAP_SHA_*, asymmetric keys", () 
 
       const message = Buffer.from("signed by KMS with openssl-generated P-256 material");
       writeFileSync(path.join(dir, "message.bin"), message);
-      const signed = await kms.send(
+      const signed = await local.kms.send(
         new SignCommand({
           KeyId: keyId,
           Message: message,
@@ -319,7 +305,7 @@ describe("AWS's openssl procedure, RSA_AES_KEY_WRAP_SHA_*, asymmetric keys", () 
       );
       writeFileSync(path.join(dir, "sig.bin"), signed.Signature ?? new Uint8Array());
 
-      const pub = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
+      const pub = await local.kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
       writeFileSync(path.join(dir, "pub.der"), pub.PublicKey ?? new Uint8Array());
       await openssl(["pkey", "-pubin", "-inform", "DER", "-in", "pub.der", "-out", "pub.pem"], dir);
       // GetPublicKey returns the public half of exactly the material openssl generated.

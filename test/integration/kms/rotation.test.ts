@@ -17,35 +17,20 @@ import {
   RotateKeyOnDemandCommand,
 } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type KmsEmulator, startKmsEmulator } from "../../../infra/local/kms/index.js";
-import { importKeyMaterial, localKmsClient } from "../../support/kms-testbed.js";
+import { importKeyMaterial, localKmsClient, rejection, useKmsEmulator } from "../../support/kms-testbed.js";
 import { wrapKeyMaterial } from "../../support/kms-wrap.js";
 
-let emulator: KmsEmulator;
-let kms: KMSClient;
+const local = useKmsEmulator("eu-west-1");
 let replicaKms: KMSClient;
 
-beforeAll(async () => {
-  emulator = await startKmsEmulator({ port: 0 });
-  kms = localKmsClient(emulator.url, "eu-west-1");
-  replicaKms = localKmsClient(emulator.url, "us-east-2");
+beforeAll(() => {
+  replicaKms = localKmsClient(local.emulator.url, "us-east-2");
 });
-afterAll(async () => {
-  kms.destroy();
-  replicaKms.destroy();
-  await emulator.close();
+afterAll(() => {
+  replicaKms?.destroy();
 });
 
-async function rejection(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as { name: string; message: string };
-  }
-  throw new Error("expected the call to be rejected");
-}
-
-async function externalKey(client = kms, multiRegion = false): Promise<string> {
+async function externalKey(client = local.kms, multiRegion = false): Promise<string> {
   const out = await client.send(new CreateKeyCommand({ Origin: "EXTERNAL", MultiRegion: multiRegion }));
   return out.KeyMetadata?.KeyId ?? "";
 }
@@ -56,34 +41,34 @@ const EXISTING = { ImportType: "EXISTING_KEY_MATERIAL" as const };
 describe("on-demand rotation of imported material (single-Region)", () => {
   it("NEW_KEY_MATERIAL is PENDING_ROTATION until RotateKeyOnDemand makes it CURRENT", async () => {
     const keyId = await externalKey();
-    const first = await importKeyMaterial(kms, keyId, randomBytes(32));
-    const before = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("old") }));
-    const second = await importKeyMaterial(kms, keyId, randomBytes(32), {
+    const first = await importKeyMaterial(local.kms, keyId, randomBytes(32));
+    const before = await local.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("old") }));
+    const second = await importKeyMaterial(local.kms, keyId, randomBytes(32), {
       extra: { ...NEW, KeyMaterialDescription: "second" },
     });
     expect(second.KeyMaterialId).not.toBe(first.KeyMaterialId);
 
-    let rotations = await kms.send(
+    let rotations = await local.kms.send(
       new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: "ALL_KEY_MATERIAL" }),
     );
     expect(rotations.Rotations?.map((r) => [r.KeyMaterialId, r.KeyMaterialState, r.ImportState])).toEqual([
       [first.KeyMaterialId, "CURRENT", "IMPORTED"],
       [second.KeyMaterialId, "PENDING_ROTATION", "IMPORTED"],
     ]);
-    expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.CurrentKeyMaterialId).toBe(
-      first.KeyMaterialId,
-    );
+    expect(
+      (await local.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.CurrentKeyMaterialId,
+    ).toBe(first.KeyMaterialId);
 
-    const rotated = await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+    const rotated = await local.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
     expect(rotated.KeyId).toMatch(/^arn:aws:kms:eu-west-1:/);
-    const meta = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
+    const meta = (await local.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
     expect(meta?.CurrentKeyMaterialId).toBe(second.KeyMaterialId);
 
-    rotations = await kms.send(
+    rotations = await local.kms.send(
       new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: "ALL_KEY_MATERIAL" }),
     );
     expect(rotations.Rotations?.map((r) => r.KeyMaterialState)).toEqual(["NON_CURRENT", "CURRENT"]);
-    const onlyRotations = await kms.send(new ListKeyRotationsCommand({ KeyId: keyId }));
+    const onlyRotations = await local.kms.send(new ListKeyRotationsCommand({ KeyId: keyId }));
     expect(onlyRotations.Rotations).toHaveLength(1);
     expect(onlyRotations.Rotations?.[0]).toMatchObject({
       KeyMaterialId: second.KeyMaterialId,
@@ -93,18 +78,18 @@ describe("on-demand rotation of imported material (single-Region)", () => {
     expect(onlyRotations.Rotations?.[0]?.RotationDate).toBeInstanceOf(Date);
 
     // The old material still decrypts what it encrypted.
-    const old = await kms.send(new DecryptCommand({ CiphertextBlob: before.CiphertextBlob }));
+    const old = await local.kms.send(new DecryptCommand({ CiphertextBlob: before.CiphertextBlob }));
     expect(Buffer.from(old.Plaintext ?? []).toString()).toBe("old");
   });
 
   it("refuses a second NEW_KEY_MATERIAL while one is pending, and new material that is already associated", async () => {
     const keyId = await externalKey();
     const first = randomBytes(32);
-    await importKeyMaterial(kms, keyId, first);
-    const again = await rejection(importKeyMaterial(kms, keyId, first, { extra: NEW }));
+    await importKeyMaterial(local.kms, keyId, first);
+    const again = await rejection(importKeyMaterial(local.kms, keyId, first, { extra: NEW }));
     expect(again.name).toBe("IncorrectKeyMaterialException");
-    const pending = await importKeyMaterial(kms, keyId, randomBytes(32), { extra: NEW });
-    const err = await rejection(importKeyMaterial(kms, keyId, randomBytes(32), { extra: NEW }));
+    const pending = await importKeyMaterial(local.kms, keyId, randomBytes(32), { extra: NEW });
+    const err = await rejection(importKeyMaterial(local.kms, keyId, randomBytes(32), { extra: NEW }));
     expect(err.name).toBe("KMSInvalidStateException");
     expect(err.message).toContain(
       `because another key material (id: ${pending.KeyMaterialId}) is pending rotation.`,
@@ -114,18 +99,20 @@ describe("on-demand rotation of imported material (single-Region)", () => {
   it("refuses KeyMaterialId with NEW_KEY_MATERIAL and a KeyMaterialId that does not match the bytes", async () => {
     const keyId = await externalKey();
     const material = randomBytes(32);
-    const first = await importKeyMaterial(kms, keyId, material);
+    const first = await importKeyMaterial(local.kms, keyId, material);
     const withId = await rejection(
-      importKeyMaterial(kms, keyId, randomBytes(32), {
+      importKeyMaterial(local.kms, keyId, randomBytes(32), {
         extra: { ...NEW, KeyMaterialId: first.KeyMaterialId },
       }),
     );
     expect(withId.name).toBe("ValidationException");
     const wrongId = await rejection(
-      importKeyMaterial(kms, keyId, material, { extra: { ...EXISTING, KeyMaterialId: "0".repeat(64) } }),
+      importKeyMaterial(local.kms, keyId, material, {
+        extra: { ...EXISTING, KeyMaterialId: "0".repeat(64) },
+      }),
     );
     expect(wrongId.name).toBe("IncorrectKeyMaterialException");
-    const ok = await importKeyMaterial(kms, keyId, material, {
+    const ok = await importKeyMaterial(local.kms, keyId, material, {
       extra: { ...EXISTING, KeyMaterialId: first.KeyMaterialId },
     });
     expect(ok.KeyMaterialId).toBe(first.KeyMaterialId);
@@ -133,27 +120,29 @@ describe("on-demand rotation of imported material (single-Region)", () => {
 
   it("refuses RotateKeyOnDemand with no material pending rotation, and on PendingImport / non-symmetric keys", async () => {
     const keyId = await externalKey();
-    const noMaterial = await rejection(kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId })));
+    const noMaterial = await rejection(local.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId })));
     expect(noMaterial.name).toBe("KMSInvalidStateException");
     expect(noMaterial.message).toMatch(/is pending import\.$/);
-    await importKeyMaterial(kms, keyId, randomBytes(32));
-    const nothingPending = await rejection(kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId })));
+    await importKeyMaterial(local.kms, keyId, randomBytes(32));
+    const nothingPending = await rejection(local.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId })));
     expect(nothingPending.name).toBe("KMSInvalidStateException");
     expect(nothingPending.message).toMatch(
       /^No available key material pending rotation for the key: arn:aws:kms:/,
     );
-    const hmac = await kms.send(
+    const hmac = await local.kms.send(
       new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC" }),
     );
-    await importKeyMaterial(kms, hmac.KeyMetadata?.KeyId ?? "", randomBytes(32));
-    const err = await rejection(kms.send(new RotateKeyOnDemandCommand({ KeyId: hmac.KeyMetadata?.KeyId })));
+    await importKeyMaterial(local.kms, hmac.KeyMetadata?.KeyId ?? "", randomBytes(32));
+    const err = await rejection(
+      local.kms.send(new RotateKeyOnDemandCommand({ KeyId: hmac.KeyMetadata?.KeyId })),
+    );
     expect(err.name).toBe("UnsupportedOperationException");
   });
 
   it("allows at most 25 on-demand rotations per key (LimitExceededException)", async () => {
     const keyId = await externalKey();
     // One parameter set serves every import while it is valid.
-    const params = await kms.send(
+    const params = await local.kms.send(
       new GetParametersForImportCommand({
         KeyId: keyId,
         WrappingAlgorithm: "RSAES_OAEP_SHA_256",
@@ -161,7 +150,7 @@ describe("on-demand rotation of imported material (single-Region)", () => {
       }),
     );
     const importOne = (importType?: "NEW_KEY_MATERIAL") =>
-      kms.send(
+      local.kms.send(
         new ImportKeyMaterialCommand({
           KeyId: keyId,
           ImportToken: params.ImportToken,
@@ -177,13 +166,13 @@ describe("on-demand rotation of imported material (single-Region)", () => {
     await importOne();
     for (let i = 0; i < 25; i += 1) {
       await importOne("NEW_KEY_MATERIAL");
-      await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+      await local.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
     }
     await importOne("NEW_KEY_MATERIAL");
-    const err = await rejection(kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId })));
+    const err = await rejection(local.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId })));
     expect(err.name).toBe("LimitExceededException");
     expect(err.message).toContain("The on-demand rotations limit has been reached for the given keyId.");
-    const all = await kms.send(
+    const all = await local.kms.send(
       new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: "ALL_KEY_MATERIAL", Limit: 1000 }),
     );
     expect(all.Rotations).toHaveLength(27);
@@ -191,15 +180,15 @@ describe("on-demand rotation of imported material (single-Region)", () => {
 
   it("puts the whole key in PendingImport when any permanently associated material is deleted", async () => {
     const keyId = await externalKey();
-    const first = await importKeyMaterial(kms, keyId, randomBytes(32));
-    await importKeyMaterial(kms, keyId, randomBytes(32), { extra: NEW });
-    await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
-    await kms.send(
+    const first = await importKeyMaterial(local.kms, keyId, randomBytes(32));
+    await importKeyMaterial(local.kms, keyId, randomBytes(32), { extra: NEW });
+    await local.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+    await local.kms.send(
       new DeleteImportedKeyMaterialCommand({ KeyId: keyId, KeyMaterialId: first.KeyMaterialId }),
     );
-    const meta = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
+    const meta = (await local.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
     expect(meta?.KeyState).toBe("PendingImport");
-    const rotations = await kms.send(
+    const rotations = await local.kms.send(
       new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: "ALL_KEY_MATERIAL" }),
     );
     expect(rotations.Rotations?.find((r) => r.KeyMaterialId === first.KeyMaterialId)?.ImportState).toBe(
@@ -209,22 +198,22 @@ describe("on-demand rotation of imported material (single-Region)", () => {
 
   it("reports the earliest ValidTo among the key's materials", async () => {
     const keyId = await externalKey();
-    const now = (await emulator.admin.now()).getTime();
-    await importKeyMaterial(kms, keyId, randomBytes(32), { validTo: new Date(now + 10 * 86_400_000) });
-    await importKeyMaterial(kms, keyId, randomBytes(32), {
+    const now = (await local.emulator.admin.now()).getTime();
+    await importKeyMaterial(local.kms, keyId, randomBytes(32), { validTo: new Date(now + 10 * 86_400_000) });
+    await importKeyMaterial(local.kms, keyId, randomBytes(32), {
       validTo: new Date(now + 3 * 86_400_000),
       extra: NEW,
     });
-    const meta = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
+    const meta = (await local.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
     expect(meta?.ValidTo?.getTime()).toBe(now + 3 * 86_400_000);
   });
 });
 
 describe("multi-Region keys with imported material", () => {
   it("creates the replica in the other Region with the same key id, PendingImport", async () => {
-    const keyId = await externalKey(kms, true);
+    const keyId = await externalKey(local.kms, true);
     expect(keyId).toMatch(/^mrk-[0-9a-f]{32}$/);
-    const out = await kms.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: "us-east-2" }));
+    const out = await local.kms.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: "us-east-2" }));
     expect(out.ReplicaKeyMetadata).toMatchObject({
       KeyId: keyId,
       Arn: `arn:aws:kms:us-east-2:111122223333:key/${keyId}`,
@@ -238,10 +227,10 @@ describe("multi-Region keys with imported material", () => {
       PrimaryKey: { Arn: `arn:aws:kms:eu-west-1:111122223333:key/${keyId}`, Region: "eu-west-1" },
       ReplicaKeys: [{ Arn: `arn:aws:kms:us-east-2:111122223333:key/${keyId}`, Region: "us-east-2" }],
     });
-    const primary = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
+    const primary = (await local.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
     expect(primary?.MultiRegionConfiguration?.MultiRegionKeyType).toBe("PRIMARY");
     const dup = await rejection(
-      kms.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: "us-east-2" })),
+      local.kms.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: "us-east-2" })),
     );
     expect(dup.name).toBe("AlreadyExistsException");
     const fromReplica = await rejection(
@@ -257,13 +246,15 @@ describe("multi-Region keys with imported material", () => {
   });
 
   it("agrees on KeyMaterialId across Regions and decrypts each other's ciphertexts", async () => {
-    const keyId = await externalKey(kms, true);
-    await kms.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: "us-east-2" }));
+    const keyId = await externalKey(local.kms, true);
+    await local.kms.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: "us-east-2" }));
     const material = randomBytes(32);
-    const a = await importKeyMaterial(kms, keyId, material);
+    const a = await importKeyMaterial(local.kms, keyId, material);
     const b = await importKeyMaterial(replicaKms, keyId, material);
     expect(b.KeyMaterialId).toBe(a.KeyMaterialId);
-    const blob = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("x-region") }));
+    const blob = await local.kms.send(
+      new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("x-region") }),
+    );
     const out = await replicaKms.send(
       new DecryptCommand({ CiphertextBlob: blob.CiphertextBlob, KeyId: keyId }),
     );
@@ -274,10 +265,10 @@ describe("multi-Region keys with imported material", () => {
   });
 
   it("rotates only in order: new material into the primary, the same bytes into every replica, rotate on the primary", async () => {
-    const keyId = await externalKey(kms, true);
-    await kms.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: "us-east-2" }));
+    const keyId = await externalKey(local.kms, true);
+    await local.kms.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: "us-east-2" }));
     const initial = randomBytes(32);
-    await importKeyMaterial(kms, keyId, initial);
+    await importKeyMaterial(local.kms, keyId, initial);
     await importKeyMaterial(replicaKms, keyId, initial);
     const next = randomBytes(32);
 
@@ -287,21 +278,21 @@ describe("multi-Region keys with imported material", () => {
     const replicaExisting = await rejection(importKeyMaterial(replicaKms, keyId, next, { extra: EXISTING }));
     expect(replicaExisting.name).toBe("IncorrectKeyMaterialException");
 
-    const onPrimary = await importKeyMaterial(kms, keyId, next, { extra: NEW });
-    let primaryList = await kms.send(
+    const onPrimary = await importKeyMaterial(local.kms, keyId, next, { extra: NEW });
+    let primaryList = await local.kms.send(
       new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: "ALL_KEY_MATERIAL" }),
     );
     expect(primaryList.Rotations?.[1]?.KeyMaterialState).toBe("PENDING_MULTI_REGION_IMPORT_AND_ROTATION");
 
     // Rotating before every replica has the material: refused.
-    const early = await rejection(kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId })));
+    const early = await rejection(local.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId })));
     expect(early.name).toBe("KMSInvalidStateException");
 
     const onReplica = await importKeyMaterial(replicaKms, keyId, next, {
       extra: { ...EXISTING, KeyMaterialId: onPrimary.KeyMaterialId },
     });
     expect(onReplica.KeyMaterialId).toBe(onPrimary.KeyMaterialId);
-    primaryList = await kms.send(
+    primaryList = await local.kms.send(
       new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: "ALL_KEY_MATERIAL" }),
     );
     expect(primaryList.Rotations?.[1]?.KeyMaterialState).toBe("PENDING_ROTATION");
@@ -309,8 +300,8 @@ describe("multi-Region keys with imported material", () => {
     const onReplicaRotate = await rejection(replicaKms.send(new RotateKeyOnDemandCommand({ KeyId: keyId })));
     expect(onReplicaRotate.name).toBe("UnsupportedOperationException");
 
-    await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
-    for (const client of [kms, replicaKms]) {
+    await local.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+    for (const client of [local.kms, replicaKms]) {
       const meta = (await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
       expect(meta?.CurrentKeyMaterialId).toBe(onPrimary.KeyMaterialId);
       expect(meta?.KeyState).toBe("Enabled");
@@ -318,13 +309,13 @@ describe("multi-Region keys with imported material", () => {
   });
 
   it("lets a replica created after a rotation require every permanently associated material", async () => {
-    const keyId = await externalKey(kms, true);
+    const keyId = await externalKey(local.kms, true);
     const first = randomBytes(32);
     const second = randomBytes(32);
-    await importKeyMaterial(kms, keyId, first);
-    await importKeyMaterial(kms, keyId, second, { extra: NEW });
-    await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
-    await kms.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: "us-east-2" }));
+    await importKeyMaterial(local.kms, keyId, first);
+    await importKeyMaterial(local.kms, keyId, second, { extra: NEW });
+    await local.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+    await local.kms.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: "us-east-2" }));
     await importKeyMaterial(replicaKms, keyId, second);
     expect((await replicaKms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState).toBe(
       "PendingImport",

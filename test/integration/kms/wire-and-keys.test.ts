@@ -13,7 +13,6 @@ import {
   DescribeKeyCommand,
   DisableKeyCommand,
   EnableKeyCommand,
-  type KMSClient,
   ListAliasesCommand,
   ListKeysCommand,
   ListResourceTagsCommand,
@@ -22,33 +21,13 @@ import {
   UntagResourceCommand,
   UpdateAliasCommand,
 } from "@aws-sdk/client-kms";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type KmsEmulator, startKmsEmulator } from "../../../infra/local/kms/index.js";
-import { importKeyMaterial, localKmsClient } from "../../support/kms-testbed.js";
+import { describe, expect, it } from "vitest";
+import { importKeyMaterial, localKmsClient, rejection, useKmsEmulator } from "../../support/kms-testbed.js";
 
-let emulator: KmsEmulator;
-let kms: KMSClient;
-
-beforeAll(async () => {
-  emulator = await startKmsEmulator({ port: 0, accountId: "210987654321" });
-  kms = localKmsClient(emulator.url, "eu-south-1");
-});
-afterAll(async () => {
-  kms.destroy();
-  await emulator.close();
-});
-
-async function rejection(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as { name: string; message: string };
-  }
-  throw new Error("expected the call to be rejected");
-}
+const local = useKmsEmulator("eu-south-1", { emulator: { accountId: "210987654321" } });
 
 function rawCall(target: string, body: unknown, signed = true) {
-  return fetch(emulator.url, {
+  return fetch(local.emulator.url, {
     method: "POST",
     headers: {
       "content-type": "application/x-amz-json-1.1",
@@ -89,7 +68,7 @@ describe("wire protocol", () => {
   });
 
   it("reports missing required members with AWS's validation message", async () => {
-    const err = await rejection(kms.send(new DescribeKeyCommand({} as never)));
+    const err = await rejection(local.kms.send(new DescribeKeyCommand({} as never)));
     expect(err.name).toBe("ValidationException");
     expect(err.message).toBe(
       "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null",
@@ -97,15 +76,15 @@ describe("wire protocol", () => {
   });
 
   it("answers NotFoundException with AWS's messages", async () => {
-    expect((await rejection(kms.send(new DescribeKeyCommand({ KeyId: "fake-key-id" })))).message).toBe(
+    expect((await rejection(local.kms.send(new DescribeKeyCommand({ KeyId: "fake-key-id" })))).message).toBe(
       "Invalid keyId 'fake-key-id'",
     );
     const missing = "11111111-2222-3333-4444-555555555555";
-    expect((await rejection(kms.send(new DescribeKeyCommand({ KeyId: missing })))).message).toBe(
+    expect((await rejection(local.kms.send(new DescribeKeyCommand({ KeyId: missing })))).message).toBe(
       `Key 'arn:aws:kms:eu-south-1:210987654321:key/${missing}' does not exist`,
     );
     const other = await rejection(
-      kms.send(new DescribeKeyCommand({ KeyId: `arn:aws:kms:us-east-1:210987654321:key/${missing}` })),
+      local.kms.send(new DescribeKeyCommand({ KeyId: `arn:aws:kms:us-east-1:210987654321:key/${missing}` })),
     );
     expect(other).toMatchObject({ name: "NotFoundException", message: "Invalid arn us-east-1" });
   });
@@ -122,7 +101,7 @@ describe("wire protocol", () => {
     }
     const { stdout } = await run(
       "aws",
-      ["--endpoint-url", emulator.url, "kms", "create-key", "--origin", "EXTERNAL"],
+      ["--endpoint-url", local.emulator.url, "kms", "create-key", "--origin", "EXTERNAL"],
       {
         env: {
           ...process.env,
@@ -138,37 +117,39 @@ describe("wire protocol", () => {
 
 describe("CreateKey", () => {
   it("requires KeyUsage for non-symmetric specs and refuses incompatible combinations", async () => {
-    const noUsage = await rejection(kms.send(new CreateKeyCommand({ KeySpec: "HMAC_256" })));
+    const noUsage = await rejection(local.kms.send(new CreateKeyCommand({ KeySpec: "HMAC_256" })));
     expect(noUsage.message).toBe(
       "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.",
     );
     const combo = await rejection(
-      kms.send(new CreateKeyCommand({ KeySpec: "HMAC_256", KeyUsage: "ENCRYPT_DECRYPT" })),
+      local.kms.send(new CreateKeyCommand({ KeySpec: "HMAC_256", KeyUsage: "ENCRYPT_DECRYPT" })),
     );
     expect(combo).toMatchObject({
       name: "ValidationException",
       message: "KeyUsage ENCRYPT_DECRYPT is not compatible with KeySpec HMAC_256",
     });
-    const badSpec = await rejection(kms.send(new CreateKeyCommand({ KeySpec: "HMAC_random" as never })));
+    const badSpec = await rejection(
+      local.kms.send(new CreateKeyCommand({ KeySpec: "HMAC_random" as never })),
+    );
     expect(badSpec.message).toMatch(
       /^1 validation error detected: Value 'HMAC_random' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: \[/,
     );
   });
 
   it("returns the metadata AWS returns for each spec", async () => {
-    const rsa = await kms.send(
+    const rsa = await local.kms.send(
       new CreateKeyCommand({ KeySpec: "RSA_2048", KeyUsage: "ENCRYPT_DECRYPT", Origin: "EXTERNAL" }),
     );
     expect(rsa.KeyMetadata?.EncryptionAlgorithms).toEqual(["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]);
-    const ec = await kms.send(
+    const ec = await local.kms.send(
       new CreateKeyCommand({ KeySpec: "ECC_NIST_P521", KeyUsage: "SIGN_VERIFY", Origin: "EXTERNAL" }),
     );
     expect(ec.KeyMetadata?.SigningAlgorithms).toEqual(["ECDSA_SHA_512"]);
-    const mac = await kms.send(
+    const mac = await local.kms.send(
       new CreateKeyCommand({ KeySpec: "HMAC_224", KeyUsage: "GENERATE_VERIFY_MAC", Origin: "EXTERNAL" }),
     );
     expect(mac.KeyMetadata?.MacAlgorithms).toEqual(["HMAC_SHA_224"]);
-    const sym = await kms.send(
+    const sym = await local.kms.send(
       new CreateKeyCommand({ Description: "d", Tags: [{ TagKey: "team", TagValue: "sec" }] }),
     );
     expect(sym.KeyMetadata).toMatchObject({
@@ -184,47 +165,53 @@ describe("CreateKey", () => {
 
 describe("key management", () => {
   it("describes a key by id, ARN, alias name and alias ARN", async () => {
-    const key = await kms.send(new CreateKeyCommand({ Origin: "EXTERNAL" }));
+    const key = await local.kms.send(new CreateKeyCommand({ Origin: "EXTERNAL" }));
     const keyId = key.KeyMetadata?.KeyId ?? "";
-    await kms.send(new CreateAliasCommand({ AliasName: "alias/tether-a", TargetKeyId: keyId }));
+    await local.kms.send(new CreateAliasCommand({ AliasName: "alias/tether-a", TargetKeyId: keyId }));
     for (const id of [
       keyId,
       key.KeyMetadata?.Arn,
       "alias/tether-a",
       "arn:aws:kms:eu-south-1:210987654321:alias/tether-a",
     ]) {
-      expect((await kms.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata?.KeyId).toBe(keyId);
+      expect((await local.kms.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata?.KeyId).toBe(keyId);
     }
   });
 
   it("manages aliases with AWS's errors", async () => {
-    const a = await kms.send(new CreateKeyCommand({}));
-    const b = await kms.send(new CreateKeyCommand({}));
-    await kms.send(new CreateAliasCommand({ AliasName: "alias/move-me", TargetKeyId: a.KeyMetadata?.KeyId }));
+    const a = await local.kms.send(new CreateKeyCommand({}));
+    const b = await local.kms.send(new CreateKeyCommand({}));
+    await local.kms.send(
+      new CreateAliasCommand({ AliasName: "alias/move-me", TargetKeyId: a.KeyMetadata?.KeyId }),
+    );
     const dup = await rejection(
-      kms.send(new CreateAliasCommand({ AliasName: "alias/move-me", TargetKeyId: b.KeyMetadata?.KeyId })),
+      local.kms.send(
+        new CreateAliasCommand({ AliasName: "alias/move-me", TargetKeyId: b.KeyMetadata?.KeyId }),
+      ),
     );
     expect(dup).toMatchObject({
       name: "AlreadyExistsException",
       message: "An alias with the name arn:aws:kms:eu-south-1:210987654321:alias/move-me already exists",
     });
     const prefix = await rejection(
-      kms.send(new CreateAliasCommand({ AliasName: "nope", TargetKeyId: a.KeyMetadata?.KeyId })),
+      local.kms.send(new CreateAliasCommand({ AliasName: "nope", TargetKeyId: a.KeyMetadata?.KeyId })),
     );
     expect(prefix.name).toBe("ValidationException");
-    await kms.send(new UpdateAliasCommand({ AliasName: "alias/move-me", TargetKeyId: b.KeyMetadata?.KeyId }));
-    const listed = await kms.send(new ListAliasesCommand({ KeyId: b.KeyMetadata?.KeyId }));
+    await local.kms.send(
+      new UpdateAliasCommand({ AliasName: "alias/move-me", TargetKeyId: b.KeyMetadata?.KeyId }),
+    );
+    const listed = await local.kms.send(new ListAliasesCommand({ KeyId: b.KeyMetadata?.KeyId }));
     expect(listed.Aliases?.map((x) => x.AliasName)).toEqual(["alias/move-me"]);
-    await kms.send(new DeleteAliasCommand({ AliasName: "alias/move-me" }));
-    expect((await rejection(kms.send(new DescribeKeyCommand({ KeyId: "alias/move-me" })))).name).toBe(
+    await local.kms.send(new DeleteAliasCommand({ AliasName: "alias/move-me" }));
+    expect((await rejection(local.kms.send(new DescribeKeyCommand({ KeyId: "alias/move-me" })))).name).toBe(
       "NotFoundException",
     );
   });
 
   it("tags, untags and lists tags, refusing reserved and duplicate keys", async () => {
-    const key = await kms.send(new CreateKeyCommand({}));
+    const key = await local.kms.send(new CreateKeyCommand({}));
     const keyId = key.KeyMetadata?.KeyId;
-    await kms.send(
+    await local.kms.send(
       new TagResourceCommand({
         KeyId: keyId,
         Tags: [
@@ -233,20 +220,20 @@ describe("key management", () => {
         ],
       }),
     );
-    await kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: "a", TagValue: "3" }] }));
-    await kms.send(new UntagResourceCommand({ KeyId: keyId, TagKeys: ["b"] }));
-    expect((await kms.send(new ListResourceTagsCommand({ KeyId: keyId }))).Tags).toEqual([
+    await local.kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: "a", TagValue: "3" }] }));
+    await local.kms.send(new UntagResourceCommand({ KeyId: keyId, TagKeys: ["b"] }));
+    expect((await local.kms.send(new ListResourceTagsCommand({ KeyId: keyId }))).Tags).toEqual([
       { TagKey: "a", TagValue: "3" },
     ]);
     const reserved = await rejection(
-      kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: "aws:x", TagValue: "1" }] })),
+      local.kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: "aws:x", TagValue: "1" }] })),
     );
     expect(reserved).toMatchObject({
       name: "TagException",
       message: "Tags beginning with aws: are reserved",
     });
     const dup = await rejection(
-      kms.send(
+      local.kms.send(
         new TagResourceCommand({
           KeyId: keyId,
           Tags: [
@@ -260,7 +247,7 @@ describe("key management", () => {
   });
 
   it("pages ListKeys with Limit and Marker, per Region", async () => {
-    const paged = localKmsClient(emulator.url, "sa-east-1");
+    const paged = localKmsClient(local.emulator.url, "sa-east-1");
     try {
       const created: string[] = [];
       for (let i = 0; i < 5; i += 1)
@@ -285,12 +272,12 @@ describe("key management", () => {
   });
 
   it("refuses EnableKey and DisableKey while PendingImport", async () => {
-    const key = await kms.send(new CreateKeyCommand({ Origin: "EXTERNAL" }));
+    const key = await local.kms.send(new CreateKeyCommand({ Origin: "EXTERNAL" }));
     for (const command of [
       new EnableKeyCommand({ KeyId: key.KeyMetadata?.KeyId }),
       new DisableKeyCommand({ KeyId: key.KeyMetadata?.KeyId }),
     ]) {
-      const err = await rejection(kms.send(command as never));
+      const err = await rejection(local.kms.send(command as never));
       expect(err).toMatchObject({
         name: "KMSInvalidStateException",
         message: `${key.KeyMetadata?.Arn} is pending import.`,
@@ -299,36 +286,40 @@ describe("key management", () => {
   });
 
   it("schedules deletion within 7–30 days and a cancelled key returns Disabled, or PendingImport without material", async () => {
-    const key = await kms.send(new CreateKeyCommand({ Origin: "EXTERNAL" }));
+    const key = await local.kms.send(new CreateKeyCommand({ Origin: "EXTERNAL" }));
     const keyId = key.KeyMetadata?.KeyId ?? "";
     const tooShort = await rejection(
-      kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 6 })),
+      local.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 6 })),
     );
     expect(tooShort.message).toBe(
       "1 validation error detected: Value '6' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 7",
     );
-    const scheduled = await kms.send(
+    const scheduled = await local.kms.send(
       new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }),
     );
     expect(scheduled).toMatchObject({ KeyState: "PendingDeletion", PendingWindowInDays: 7 });
-    await kms.send(new CancelKeyDeletionCommand({ KeyId: keyId }));
-    expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState).toBe(
+    await local.kms.send(new CancelKeyDeletionCommand({ KeyId: keyId }));
+    expect((await local.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState).toBe(
       "PendingImport",
     );
 
-    await importKeyMaterial(kms, keyId, Buffer.alloc(32, 7));
-    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 30 }));
-    await kms.send(new CancelKeyDeletionCommand({ KeyId: keyId }));
-    expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState).toBe("Disabled");
-    const notPending = await rejection(kms.send(new CancelKeyDeletionCommand({ KeyId: keyId })));
+    await importKeyMaterial(local.kms, keyId, Buffer.alloc(32, 7));
+    await local.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 30 }));
+    await local.kms.send(new CancelKeyDeletionCommand({ KeyId: keyId }));
+    expect((await local.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState).toBe(
+      "Disabled",
+    );
+    const notPending = await rejection(local.kms.send(new CancelKeyDeletionCommand({ KeyId: keyId })));
     expect(notPending.name).toBe("KMSInvalidStateException");
   });
 
   it("deletes the key once its deletion date passes on the emulator's clock", async () => {
-    const key = await kms.send(new CreateKeyCommand({}));
-    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyMetadata?.KeyId, PendingWindowInDays: 7 }));
-    await emulator.admin.advanceClock(8 * 24 * 60 * 60 * 1000);
-    const err = await rejection(kms.send(new DescribeKeyCommand({ KeyId: key.KeyMetadata?.KeyId })));
+    const key = await local.kms.send(new CreateKeyCommand({}));
+    await local.kms.send(
+      new ScheduleKeyDeletionCommand({ KeyId: key.KeyMetadata?.KeyId, PendingWindowInDays: 7 }),
+    );
+    await local.emulator.admin.advanceClock(8 * 24 * 60 * 60 * 1000);
+    const err = await rejection(local.kms.send(new DescribeKeyCommand({ KeyId: key.KeyMetadata?.KeyId })));
     expect(err.name).toBe("NotFoundException");
   });
 });

@@ -6,38 +6,22 @@
  * used "with the RSA_2048 wrapping key spec to wrap ECC_NIST_P521 key material".
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import {
-  CreateKeyCommand,
-  DescribeKeyCommand,
-  GetParametersForImportCommand,
-  type KMSClient,
-} from "@aws-sdk/client-kms";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type KmsEmulator, startKmsEmulator } from "../../../infra/local/kms/index.js";
-import { importKeyMaterial, localKmsClient } from "../../support/kms-testbed.js";
+import { CreateKeyCommand, DescribeKeyCommand, GetParametersForImportCommand } from "@aws-sdk/client-kms";
+import { describe, expect, it } from "vitest";
+import { importKeyMaterial, rejection, useKmsEmulator } from "../../support/kms-testbed.js";
 import type { KmsWrappingAlgorithm } from "../../support/kms-wrap.js";
 
-let emulator: KmsEmulator;
-let kms: KMSClient;
-
-beforeAll(async () => {
-  emulator = await startKmsEmulator({ port: 0 });
-  kms = localKmsClient(emulator.url, "ap-northeast-1");
-});
-afterAll(async () => {
-  kms.destroy();
-  await emulator.close();
-});
+const local = useKmsEmulator("ap-northeast-1");
 
 async function externalKey(keySpec: string, keyUsage?: string): Promise<string> {
-  const out = await kms.send(
+  const out = await local.kms.send(
     new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: keySpec as never, KeyUsage: keyUsage as never }),
   );
   return out.KeyMetadata?.KeyId ?? "";
 }
 
 function params(keyId: string, algorithm: KmsWrappingAlgorithm, wrappingKeySpec = "RSA_2048") {
-  return kms.send(
+  return local.kms.send(
     new GetParametersForImportCommand({
       KeyId: keyId,
       WrappingAlgorithm: algorithm,
@@ -46,17 +30,8 @@ function params(keyId: string, algorithm: KmsWrappingAlgorithm, wrappingKeySpec 
   );
 }
 
-async function rejection(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as { name: string; message: string };
-  }
-  throw new Error("expected the call to be rejected");
-}
-
 async function keyState(keyId: string): Promise<string | undefined> {
-  return (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState;
+  return (await local.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState;
 }
 
 const RSA_AES: KmsWrappingAlgorithm[] = ["RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256"];
@@ -105,7 +80,7 @@ describe("RSA_AES_KEY_WRAP_* for symmetric and HMAC keys", () => {
   it("refuses before anything is wrapped, and the same key then imports under OAEP", async () => {
     const keyId = await externalKey("SYMMETRIC_DEFAULT");
     expect((await rejection(params(keyId, "RSA_AES_KEY_WRAP_SHA_256"))).name).toBe("ValidationException");
-    await importKeyMaterial(kms, keyId, randomBytes(32), { algorithm: "RSAES_OAEP_SHA_256" });
+    await importKeyMaterial(local.kms, keyId, randomBytes(32), { algorithm: "RSAES_OAEP_SHA_256" });
     expect(await keyState(keyId)).toBe("Enabled");
   });
 });
@@ -127,13 +102,13 @@ describe("ECC_NIST_P521 material with an RSA_2048 wrapping key", () => {
 
   it("accepts OAEP with a larger wrapping key, and RSA_AES_KEY_WRAP with RSA_2048", async () => {
     const viaOaep = await externalKey("ECC_NIST_P521", "SIGN_VERIFY");
-    await importKeyMaterial(kms, viaOaep, p521(), {
+    await importKeyMaterial(local.kms, viaOaep, p521(), {
       algorithm: "RSAES_OAEP_SHA_256",
       wrappingKeySpec: "RSA_3072",
     });
     expect(await keyState(viaOaep)).toBe("Enabled");
     const viaRsaAes = await externalKey("ECC_NIST_P521", "SIGN_VERIFY");
-    await importKeyMaterial(kms, viaRsaAes, p521(), {
+    await importKeyMaterial(local.kms, viaRsaAes, p521(), {
       algorithm: "RSA_AES_KEY_WRAP_SHA_256",
       wrappingKeySpec: "RSA_2048",
     });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   AuditDetailType,
   type AuditEvent,
@@ -7,17 +7,9 @@ import {
   ValidationError,
 } from "../../../lib/domain/index.js";
 import { DynamoAuditLog, DynamoKeyRepository } from "../../../lib/store/index.js";
-import { MINUTE, makeKey, startStore, T0 } from "./support.js";
+import { MINUTE, makeKey, T0, useStore } from "./support.js";
 
-let store: Awaited<ReturnType<typeof startStore>>;
-
-beforeAll(async () => {
-  store = await startStore();
-});
-
-afterAll(async () => {
-  await store?.close();
-});
+const store = useStore();
 
 async function newLog() {
   const tableName = await store.table();

@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { type ManagedKey, type RegionRecord, scheduleCheck } from "../../../lib/domain/index.js";
 import { DynamoKeyRepository, dueShard } from "../../../lib/store/index.js";
-import { HOUR, MINUTE, makeKey, startStore, T0 } from "./support.js";
+import { HOUR, MINUTE, makeKey, T0, useStore } from "./support.js";
 
-let store: Awaited<ReturnType<typeof startStore>>;
+const store = useStore();
 /** Every read the store makes: which command, on which index, how many items it read. */
 const reads: { command: string; index: string | undefined; scanned: number | undefined }[] = [];
 
-beforeAll(async () => {
-  store = await startStore();
+beforeAll(() => {
   store.client.middlewareStack.add(
     (next, context) => async (args) => {
       const result = await next(args);
@@ -24,10 +23,6 @@ beforeAll(async () => {
     },
     { step: "initialize", name: "recordReads" },
   );
-});
-
-afterAll(async () => {
-  await store?.close();
 });
 
 describe("DynamoKeyRepository.due", () => {

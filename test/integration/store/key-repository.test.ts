@@ -1,5 +1,5 @@
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   addReplica,
   changePolicy,
@@ -20,17 +20,9 @@ import {
   withRegion,
 } from "../../../lib/domain/index.js";
 import { DynamoKeyRepository } from "../../../lib/store/index.js";
-import { arnOf, clientFor, HOUR, MINUTE, makeKey, manualClock, startStore, T0 } from "./support.js";
+import { arnOf, clientFor, HOUR, MINUTE, makeKey, manualClock, T0, useStore } from "./support.js";
 
-let store: Awaited<ReturnType<typeof startStore>>;
-
-beforeAll(async () => {
-  store = await startStore();
-});
-
-afterAll(async () => {
-  await store?.close();
-});
+const store = useStore();
 
 async function newRepository(clock = manualClock()) {
   const tableName = await store.table();

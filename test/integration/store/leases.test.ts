@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type AwsRegion,
   LeaseNotAcquiredError,
@@ -6,17 +6,9 @@ import {
   scheduleCheck,
 } from "../../../lib/domain/index.js";
 import { DynamoKeyRepository } from "../../../lib/store/index.js";
-import { HOUR, MINUTE, makeKey, manualClock, startStore, T0 } from "./support.js";
+import { HOUR, MINUTE, makeKey, manualClock, T0, useStore } from "./support.js";
 
-let store: Awaited<ReturnType<typeof startStore>>;
-
-beforeAll(async () => {
-  store = await startStore();
-});
-
-afterAll(async () => {
-  await store?.close();
-});
+const store = useStore();
 
 async function setUp() {
   const clock = manualClock();

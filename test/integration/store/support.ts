@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll } from "vitest";
 import { type LocalDynamo, startDynamo } from "../../../infra/local/dynamodb.js";
 import {
   KeySpec,
@@ -23,13 +24,16 @@ export function clientFor(dynamo: LocalDynamo): DynamoDBClient {
   return new DynamoDBClient({ endpoint: dynamo.url, region: "eu-west-1", credentials, maxAttempts: 1 });
 }
 
-/** dynalite on an ephemeral port, one client, and a fresh table per call of `table()`. */
-export async function startStore(): Promise<{
+/** dynalite, one client of it, and a fresh table per call of `table()`. */
+export interface LocalStore {
   dynamo: LocalDynamo;
   client: DynamoDBClient;
   table: () => Promise<string>;
   close: () => Promise<void>;
-}> {
+}
+
+/** dynalite on an ephemeral port, one client, and a fresh table per call of `table()`. */
+export async function startStore(): Promise<LocalStore> {
   const dynamo = await startDynamo({ port: 0 });
   const client = clientFor(dynamo);
   let n = 0;
@@ -45,6 +49,34 @@ export async function startStore(): Promise<{
       client.destroy();
       await dynamo.close();
     },
+  };
+}
+
+/**
+ * Starts a store (see {@link startStore}) in beforeAll and closes it in afterAll. The result forwards to
+ * the started store, so read its fields inside hooks and tests.
+ */
+export function useStore(): LocalStore {
+  let store: LocalStore | undefined;
+  beforeAll(async () => {
+    store = await startStore();
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+  const started = (): LocalStore => {
+    if (store === undefined) throw new Error("the local store is used before its beforeAll started it");
+    return store;
+  };
+  return {
+    get dynamo() {
+      return started().dynamo;
+    },
+    get client() {
+      return started().client;
+    },
+    table: () => started().table(),
+    close: () => started().close(),
   };
 }
 

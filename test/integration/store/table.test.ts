@@ -1,17 +1,9 @@
 import { CreateTableCommand, DescribeTableCommand } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ensureTable, StoreIndex, TABLE_DEFINITION, tableDefinition } from "../../../lib/store/index.js";
-import { startStore } from "./support.js";
+import { useStore } from "./support.js";
 
-let store: Awaited<ReturnType<typeof startStore>>;
-
-beforeAll(async () => {
-  store = await startStore();
-});
-
-afterAll(async () => {
-  await store?.close();
-});
+const store = useStore();
 
 describe("ensureTable", () => {
   it("creates the table with its three indexes once, and leaves it alone after", async () => {

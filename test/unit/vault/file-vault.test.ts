@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import {
   mkdirSync,
   mkdtempSync,
@@ -73,10 +73,14 @@ function allFiles(dir: string): string[] {
 describe("FileVault", () => {
   describe("put / has / checkValue / wrap", () => {
     it("stores material and wraps the same bytes for KMS", async () => {
-      const material = randomBytes(32);
-      const { checkValue } = await vault.put("prod/payments/key-1", material, KeySpec.SYMMETRIC_DEFAULT);
+      // ECC material, which every wrapping algorithm may carry (RSA_AES_KEY_WRAP_* is for RSA and ECC only).
+      const material = generateKeyPairSync("ec", { namedCurve: "secp384r1" }).privateKey.export({
+        type: "pkcs8",
+        format: "der",
+      });
+      const { checkValue } = await vault.put("prod/payments/key-1", material, KeySpec.ECC_NIST_P384);
 
-      expect(checkValue).toBe(computeCheckValue(KeySpec.SYMMETRIC_DEFAULT, material));
+      expect(checkValue).toBe(computeCheckValue(KeySpec.ECC_NIST_P384, material));
       expect(await vault.has("prod/payments/key-1")).toBe(true);
       expect(await vault.has("prod/payments/key-2")).toBe(false);
       expect(await vault.checkValue("prod/payments/key-1")).toBe(checkValue);
@@ -121,6 +125,20 @@ describe("FileVault", () => {
       ).rejects.toThrow(UnsupportedWrappingError);
     });
 
+    it("refuses RSA_AES_KEY_WRAP_* for symmetric material, as AWS documents", async () => {
+      await vault.put("sym", randomBytes(32), KeySpec.SYMMETRIC_DEFAULT);
+      for (const algorithm of [
+        WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256,
+        WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1,
+      ]) {
+        const refused = vault.wrap("sym", pair.publicKeyDer, algorithm);
+        await expect(refused).rejects.toThrow(UnsupportedWrappingError);
+        await expect(vault.wrap("sym", pair.publicKeyDer, algorithm)).rejects.toThrow(
+          /RSA and ECC key material only.*RSAES_OAEP_SHA_256/,
+        );
+      }
+    });
+
     it("reports its kind", () => {
       expect(vault.kind).toBe("file");
     });
@@ -130,12 +148,13 @@ describe("FileVault", () => {
     it.each(Object.values(KeySpec))("makes, stores and wraps %s material", async (keySpec) => {
       const { checkValue } = await vault.generate(`gen/${keySpec}`, keySpec);
       expect(await vault.checkValue(`gen/${keySpec}`)).toBe(checkValue);
-      const wrapped = await vault.wrap(
-        `gen/${keySpec}`,
-        pair.publicKeyDer,
-        WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256,
-      );
-      const material = unwrap(wrapped, WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256);
+      // AWS allows RSA_AES_KEY_WRAP_* for RSA and ECC material only, RSAES_OAEP_* for all but RSA.
+      const algorithm =
+        keySpec === KeySpec.SYMMETRIC_DEFAULT || keySpec.startsWith("HMAC_")
+          ? WrappingAlgorithm.RSAES_OAEP_SHA_256
+          : WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256;
+      const wrapped = await vault.wrap(`gen/${keySpec}`, pair.publicKeyDer, algorithm);
+      const material = unwrap(wrapped, algorithm);
       expect(() => validateMaterial(keySpec, material)).not.toThrow();
       expect(computeCheckValue(keySpec, material)).toBe(checkValue);
     });

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { KeySpec, WrappingAlgorithm, type WrappingKeySpec } from "../../../lib/domain/kms-constants.js";
 import { UnsupportedWrappingError } from "../../../lib/vault/errors.js";
@@ -16,6 +16,33 @@ if (opensslUnavailable) console.warn(`Skipping openssl cross-checks of wrapping:
 const WRAPPING_KEY_SPECS = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 } as const;
 const ALGORITHMS = Object.values(WrappingAlgorithm);
 
+interface Sample {
+  readonly keySpec: KeySpec;
+  readonly material: () => Buffer;
+}
+const pkcs8 = (pair: { privateKey: KeyObject }) => pair.privateKey.export({ type: "pkcs8", format: "der" });
+const SYMMETRIC: Sample = { keySpec: KeySpec.SYMMETRIC_DEFAULT, material: () => randomBytes(32) };
+const HMAC_512: Sample = { keySpec: KeySpec.HMAC_512, material: () => randomBytes(64) };
+const ECC_P384: Sample = {
+  keySpec: KeySpec.ECC_NIST_P384,
+  material: () => pkcs8(generateKeyPairSync("ec", { namedCurve: "secp384r1" })),
+};
+const RSA_2048: Sample = {
+  keySpec: KeySpec.RSA_2048,
+  material: () => pkcs8(generateKeyPairSync("rsa", { modulusLength: 2048 })),
+};
+/**
+ * Material each algorithm may carry: AWS documents RSA_AES_KEY_WRAP_* for RSA and ECC material only, and
+ * RSAES_OAEP_* for everything but RSA private keys.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_GetParametersForImport.html
+ */
+const SAMPLES: Record<WrappingAlgorithm, { viaNode: Sample; viaOpenssl: Sample }> = {
+  RSAES_OAEP_SHA_1: { viaNode: SYMMETRIC, viaOpenssl: HMAC_512 },
+  RSAES_OAEP_SHA_256: { viaNode: SYMMETRIC, viaOpenssl: HMAC_512 },
+  RSA_AES_KEY_WRAP_SHA_1: { viaNode: ECC_P384, viaOpenssl: RSA_2048 },
+  RSA_AES_KEY_WRAP_SHA_256: { viaNode: ECC_P384, viaOpenssl: RSA_2048 },
+};
+
 describe.each(Object.entries(WRAPPING_KEY_SPECS))("wrapKeyMaterial with an %s wrapping key", (spec, bits) => {
   let pair: RsaPair;
   beforeAll(() => {
@@ -30,26 +57,34 @@ describe.each(Object.entries(WRAPPING_KEY_SPECS))("wrapKeyMaterial with an %s wr
   });
 
   describe.each(ALGORITHMS)("%s", (algorithm) => {
-    it("round-trips symmetric material through node's unwrap", () => {
-      const material = randomBytes(32);
-      const wrapped = wrapKeyMaterial(material, KeySpec.SYMMETRIC_DEFAULT, pair.publicKeyDer, algorithm);
-      const expectedLength = algorithm.startsWith("RSA_AES_") ? bits / 8 + 40 : bits / 8;
+    const { viaNode, viaOpenssl } = SAMPLES[algorithm];
+
+    it(`round-trips ${viaNode.keySpec} material through node's unwrap`, () => {
+      const material = viaNode.material();
+      const wrapped = wrapKeyMaterial(material, viaNode.keySpec, pair.publicKeyDer, algorithm);
+      // RFC 5649 pads to a multiple of 8 bytes and prepends an 8-byte integrity block.
+      const expectedLength = algorithm.startsWith("RSA_AES_")
+        ? bits / 8 + Math.ceil(material.length / 8) * 8 + 8
+        : bits / 8;
       expect(wrapped.length).toBe(expectedLength);
       expect(unwrapWithNode(wrapped, algorithm, pair).equals(material)).toBe(true);
     });
 
     it("never produces the same wrapping twice (fresh randomness)", () => {
-      const material = randomBytes(32);
-      const a = wrapKeyMaterial(material, KeySpec.SYMMETRIC_DEFAULT, pair.publicKeyDer, algorithm);
-      const b = wrapKeyMaterial(material, KeySpec.SYMMETRIC_DEFAULT, pair.publicKeyDer, algorithm);
+      const material = viaNode.material();
+      const a = wrapKeyMaterial(material, viaNode.keySpec, pair.publicKeyDer, algorithm);
+      const b = wrapKeyMaterial(material, viaNode.keySpec, pair.publicKeyDer, algorithm);
       expect(a.equals(b)).toBe(false);
     });
 
-    it.skipIf(opensslUnavailable !== undefined)("round-trips HMAC material through openssl's unwrap", () => {
-      const material = randomBytes(64);
-      const wrapped = wrapKeyMaterial(material, KeySpec.HMAC_512, pair.publicKeyDer, algorithm);
-      expect(unwrapWithOpenssl(wrapped, algorithm, pair).equals(material)).toBe(true);
-    });
+    it.skipIf(opensslUnavailable !== undefined)(
+      `round-trips ${viaOpenssl.keySpec} material through openssl's unwrap`,
+      () => {
+        const material = viaOpenssl.material();
+        const wrapped = wrapKeyMaterial(material, viaOpenssl.keySpec, pair.publicKeyDer, algorithm);
+        expect(unwrapWithOpenssl(wrapped, algorithm, pair).equals(material)).toBe(true);
+      },
+    );
   });
 
   describe.each([WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1, WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256])(
@@ -81,7 +116,7 @@ describe("wrapKeyMaterial refusals", () => {
     async (algorithm) => {
       const material = await generateMaterial(KeySpec.RSA_2048);
       expect(() => wrapKeyMaterial(material, KeySpec.RSA_2048, pair2048.publicKeyDer, algorithm)).toThrow(
-        /cannot wrap RSA private key material.*RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1/,
+        /RSA private key material \(RSA_2048\) needs RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1/,
       );
     },
   );
@@ -97,6 +132,23 @@ describe("wrapKeyMaterial refusals", () => {
       ),
     ).toThrow(/RSA_2048 wrapping key cannot wrap ECC_NIST_P521.*RSA_3072 or RSA_4096/);
   });
+
+  it.each([
+    [KeySpec.SYMMETRIC_DEFAULT, WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256],
+    [KeySpec.SYMMETRIC_DEFAULT, WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1],
+    [KeySpec.HMAC_256, WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256],
+    [KeySpec.HMAC_512, WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1],
+  ])(
+    "refuses %s material with %s (documented for RSA and ECC material only), naming RSAES_OAEP_*",
+    (keySpec, algorithm) => {
+      expect(() => wrapKeyMaterial(randomBytes(32), keySpec, pair2048.publicKeyDer, algorithm)).toThrow(
+        UnsupportedWrappingError,
+      );
+      expect(() => wrapKeyMaterial(randomBytes(32), keySpec, pair2048.publicKeyDer, algorithm)).toThrow(
+        /documented for RSA and ECC key material only.*Use RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1\./,
+      );
+    },
+  );
 
   it("refuses material larger than OAEP can carry, naming what would fit", () => {
     const wrappingKey = { wrappingKeySpec: "RSA_2048" as WrappingKeySpec, modulusBytes: 256 };
@@ -154,6 +206,7 @@ describe("the ephemeral AES key of RSA_AES_KEY_WRAP_*", () => {
 
   it("is zeroed after use (the buffer that held it; node's cipher context keeps its own copy)", () => {
     const pair = rsaPair(2048);
+    const material = ECC_P384.material();
     const zeroed: Buffer[] = [];
     const originalFill = Buffer.prototype.fill;
     vi.spyOn(Buffer.prototype, "fill").mockImplementation(function (this: Buffer, ...args: unknown[]) {
@@ -161,8 +214,8 @@ describe("the ephemeral AES key of RSA_AES_KEY_WRAP_*", () => {
       return (originalFill as (...a: unknown[]) => Buffer).apply(this, args);
     });
     const wrapped = wrapKeyMaterial(
-      randomBytes(48),
-      KeySpec.HMAC_384,
+      material,
+      ECC_P384.keySpec,
       pair.publicKeyDer,
       WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256,
     );
