@@ -287,7 +287,8 @@ class RegionRun {
       this.#events.push(
         this.#importedEvent(key, record, { ...intent, reason } as ImportInFlight & { reason: string }),
       );
-      record = recordImport(record, { at: now, validTo }, key.policy);
+      // What KMS showed after the import, so readers of the record do not see the state before it.
+      record = recordObservation(recordImport(record, { at: now, validTo }, key.policy), after, now);
       return this.#finish(record, {
         kind: kind === "import" ? "imported" : kind === "renew" ? "renewed" : "restored",
       });
@@ -306,7 +307,10 @@ class RegionRun {
     } catch (error) {
       return this.#fail(key, before, error, now);
     }
-    const record = recordLoss(before, LossCause.RevokedByTether, now);
+    let record = recordLoss(before, LossCause.RevokedByTether, now);
+    // What KMS shows now, for readers of the record; the revoke stands even if this look fails.
+    const after = await this.deps.kms.describeKey(this.lease.region, before.keyArn).catch(() => undefined);
+    if (after !== undefined) record = recordObservation(record, after, now);
     const reason = key.status.state === "revoked" ? key.status.reason : undefined;
     this.#fact(AuditDetailType.KeyMaterialRevoked, key, record, now, reason);
     return this.#finish(scheduleCheck(record, new Date(now.getTime() + key.policy.reconcileIntervalMs)), {
