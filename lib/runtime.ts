@@ -41,8 +41,9 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
   });
   const store = { client: dynamodb, tableName: config.tableName, clock };
   const log = options.log;
+  const auditLog = new DynamoAuditLog(store);
   const audit = new AuditTrail({
-    log: new DynamoAuditLog(store),
+    log: auditLog,
     publisher: new EventBridgePublisher({ client: events, busName: config.auditBusName }),
     onPublishFailure: (failed) =>
       log?.("warn", "audit events wait in the outbox", {
@@ -63,11 +64,14 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     kms,
     keys: new DynamoKeyRepository(store),
     audit,
+    history: auditLog,
     vault: options.vault,
     clock,
     newId: randomUUID,
     workerId: options.workerId ?? `worker-${randomUUID().slice(0, 8)}`,
     leaseTtlMs: config.leaseTtlMs,
+    policyDefaults: config.policyDefaults,
+    allowedRegions: config.allowedRegions,
     ...(log === undefined ? {} : { log }),
   };
 }

@@ -163,11 +163,19 @@ export interface AuditRecorder {
   flush(limit?: number): Promise<{ published: number; waiting: number }>;
 }
 
+/** The stage's defaults for a new key's import policy (ISO 8601 durations). */
+export interface PolicyDefaults {
+  readonly validityPeriod?: string;
+  readonly renewBefore?: string;
+}
+
 /** Everything a use case needs, injected once at cold start. */
 export interface LifecycleDeps {
   readonly kms: KmsPort;
   readonly keys: KeyRepository;
   readonly audit: AuditRecorder;
+  /** Reading a key's history (the admin API's read model); writing goes through `audit`. */
+  readonly history: Pick<AuditLog, "history">;
   readonly vault: import("../vault/port.js").Vault;
   readonly clock: () => Date;
   /** A fresh unique id (UUID) for events, correlations and lease owners. */
@@ -176,6 +184,10 @@ export interface LifecycleDeps {
   readonly workerId: string;
   /** How long a lease on one region lasts; longer than one import takes. */
   readonly leaseTtlMs: number;
+  /** Stage defaults merged into a registration's policy where it gives none. */
+  readonly policyDefaults?: PolicyDefaults | undefined;
+  /** Regions keys may be created or replicated in; absent or empty = any. */
+  readonly allowedRegions?: readonly string[] | undefined;
   /** Optional structured log sink; never receives material, tokens or wrapped bytes. */
   readonly log?: (level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>) => void;
 }

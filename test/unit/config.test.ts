@@ -30,4 +30,50 @@ describe("loadConfig", () => {
     expect(config.isTether("arn:aws:sts::210987654321:assumed-role/BreakGlass/someone")).toBe(false);
     expect(config.isTether("xarn:aws:sts::1:assumed-role/tether-a")).toBe(false);
   });
+
+  it("reads the admin API's roles and body limit", () => {
+    const config = loadConfig({
+      ...base,
+      TETHER_ADMIN_PRINCIPALS:
+        "arn:aws:iam::111122223333:user/admin-*, arn:aws:sts::111122223333:assumed-role/Ops/*",
+      TETHER_READER_PRINCIPALS: "arn:aws:iam::111122223333:user/reader",
+      TETHER_MAX_BODY_BYTES: "1024",
+    });
+    expect(config.isAdmin("arn:aws:iam::111122223333:user/admin-alice")).toBe(true);
+    expect(config.isAdmin("arn:aws:sts::111122223333:assumed-role/Ops/bob")).toBe(true);
+    expect(config.isAdmin("arn:aws:iam::111122223333:user/reader")).toBe(false);
+    expect(config.isReader("arn:aws:iam::111122223333:user/reader")).toBe(true);
+    expect(config.isReader("arn:aws:iam::111122223333:user/reader2")).toBe(false);
+    expect(config.maxBodyBytes).toBe(1024);
+  });
+
+  it("lets nobody in by default and limits bodies to 64 KiB", () => {
+    const config = loadConfig(base);
+    expect(config.isAdmin("arn:aws:iam::111122223333:user/anyone")).toBe(false);
+    expect(config.isReader("")).toBe(false);
+    expect(config.maxBodyBytes).toBe(65_536);
+    expect(() => loadConfig({ ...base, TETHER_MAX_BODY_BYTES: "-1" })).toThrow(/TETHER_MAX_BODY_BYTES/);
+  });
+});
+
+describe("loadConfig stage defaults", () => {
+  it("reads the default validity, renew window and Regions", () => {
+    const config = loadConfig({
+      ...base,
+      TETHER_DEFAULT_VALIDITY_PERIOD: "P90D",
+      TETHER_DEFAULT_RENEW_BEFORE: "P14D",
+      TETHER_REGIONS: "eu-west-1, eu-central-1",
+    });
+    expect(config.policyDefaults).toEqual({ validityPeriod: "P90D", renewBefore: "P14D" });
+    expect(config.allowedRegions).toEqual(["eu-west-1", "eu-central-1"]);
+  });
+
+  it("fails at cold start on a default the policy rules refuse, naming the variable", () => {
+    expect(() => loadConfig({ ...base, TETHER_DEFAULT_VALIDITY_PERIOD: "PT10M" })).toThrow(
+      /TETHER_DEFAULT_VALIDITY_PERIOD/,
+    );
+    expect(() =>
+      loadConfig({ ...base, TETHER_DEFAULT_VALIDITY_PERIOD: "P30D", TETHER_DEFAULT_RENEW_BEFORE: "P60D" }),
+    ).toThrow(/TETHER_DEFAULT_RENEW_BEFORE/);
+  });
 });

@@ -1,0 +1,40 @@
+import type { APIGatewayProxyEventV2WithIAMAuthorizer } from "aws-lambda";
+import { HttpError } from "./http-error.js";
+import { Access } from "./route.js";
+import { ErrorCode } from "./schemas.js";
+
+/** The two roles, each a test on an IAM principal ARN (lib/config.ts builds them from ARN patterns). */
+export interface Roles {
+  readonly isAdmin: (principalArn: string) => boolean;
+  readonly isReader: (principalArn: string) => boolean;
+}
+
+/** Who a public route's caller is, for logs. */
+export const ANONYMOUS = "anonymous";
+
+/**
+ * The caller's principal ARN from API Gateway's IAM authorizer context, checked against the route's access.
+ * Admins may do everything; readers may read; anyone else — or a request with no IAM identity at all,
+ * which API Gateway would not pass on but a misrouted or local call might — is refused.
+ * @throws HttpError 403 (Unauthorized without an identity, Forbidden with one that may not do this)
+ */
+export function authorize(
+  event: APIGatewayProxyEventV2WithIAMAuthorizer,
+  access: Access,
+  roles: Roles,
+): string {
+  if (access === Access.Public) return ANONYMOUS;
+  const arn: unknown = event?.requestContext?.authorizer?.iam?.userArn;
+  if (typeof arn !== "string" || arn.trim() === "") {
+    throw new HttpError(403, ErrorCode.Unauthorized, "No IAM identity: sign the request with SigV4.");
+  }
+  if (roles.isAdmin(arn)) return arn;
+  if (access === Access.Read && roles.isReader(arn)) return arn;
+  throw new HttpError(
+    403,
+    ErrorCode.Forbidden,
+    access === Access.Admin && roles.isReader(arn)
+      ? "Readers may not change keys; this needs an admin."
+      : "This identity is not allowed to use the Tether API.",
+  );
+}

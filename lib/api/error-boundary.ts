@@ -1,0 +1,112 @@
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyValidationError,
+} from "@aws-lambda-powertools/idempotency";
+import {
+  CheckValueMismatchError,
+  KmsInvalidStateError,
+  NotFoundError,
+  StateConflictError,
+  ValidationError,
+  VersionConflictError,
+} from "../domain/errors.js";
+import { HttpError } from "./http-error.js";
+import type { RouteResult } from "./route.js";
+import { ErrorCode } from "./schemas.js";
+
+export interface BoundaryLog {
+  info(message: string, fields: Record<string, unknown>): void;
+  error(message: string, fields: Record<string, unknown>): void;
+}
+
+const GENERIC_MESSAGE = "Internal error. Quote the requestId when you report it.";
+
+/**
+ * The one place an error becomes an HTTP answer. Domain errors are the caller's to know (their messages
+ * name fields, keys and states, never material or tokens); anything else is a 500 with a generic message
+ * and the request id, and the whole error goes to the log line that carries the same id.
+ */
+export function errorResult(error: unknown, requestId: string, log: BoundaryLog): RouteResult {
+  const known = classify(error);
+  if (known === undefined) {
+    log.error("request failed", { requestId, error });
+    return body(500, ErrorCode.InternalError, GENERIC_MESSAGE, requestId);
+  }
+  log.info("request refused", {
+    requestId,
+    status: known.status,
+    code: known.code,
+    errorName: error instanceof Error ? error.name : typeof error,
+  });
+  return body(known.status, known.code, known.message, requestId, known.field, known.headers);
+}
+
+interface Known {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly field?: string | undefined;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+}
+
+function classify(error: unknown): Known | undefined {
+  if (error instanceof HttpError) {
+    return {
+      status: error.status,
+      code: error.code,
+      message: error.message,
+      field: error.field,
+      headers: error.headers,
+    };
+  }
+  if (error instanceof ValidationError) {
+    return { status: 400, code: ErrorCode.ValidationError, message: error.message, field: error.field };
+  }
+  if (error instanceof NotFoundError)
+    return { status: 404, code: ErrorCode.NotFound, message: error.message };
+  if (
+    error instanceof StateConflictError ||
+    error instanceof CheckValueMismatchError ||
+    error instanceof KmsInvalidStateError
+  ) {
+    return { status: 409, code: ErrorCode.Conflict, message: error.message };
+  }
+  if (error instanceof VersionConflictError) {
+    return { status: 409, code: ErrorCode.Conflict, message: `${error.message} Read it again and retry.` };
+  }
+  // Powertools idempotency: https://docs.powertools.aws.dev/lambda/typescript/latest/features/idempotency/
+  if (error instanceof IdempotencyValidationError) {
+    return {
+      status: 409,
+      code: ErrorCode.Conflict,
+      message:
+        "This Idempotency-Key was used with a different request body; use a new key for a new request.",
+      field: "Idempotency-Key",
+    };
+  }
+  if (error instanceof IdempotencyAlreadyInProgressError) {
+    return {
+      status: 409,
+      code: ErrorCode.Conflict,
+      message: "A request with this Idempotency-Key is still in progress; retry later for its answer.",
+      field: "Idempotency-Key",
+    };
+  }
+  return undefined;
+}
+
+function body(
+  status: number,
+  code: ErrorCode,
+  message: string,
+  requestId: string,
+  field?: string,
+  headers?: Readonly<Record<string, string>>,
+): RouteResult {
+  const line = message.replace(/\s+/g, " ").trim();
+  return {
+    status,
+    body: { error: { code, message: line, ...(field === undefined ? {} : { field }), requestId } },
+    ...(headers === undefined ? {} : { headers }),
+  };
+}

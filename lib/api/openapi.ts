@@ -1,0 +1,169 @@
+/**
+ * The OpenAPI 3.1 description, generated from the route table and the same zod schemas that validate
+ * requests (zod 4's JSON Schema output is draft 2020-12, the dialect OpenAPI 3.1 uses). docs/openapi.json
+ * is this document, written by `npm run openapi`; GET /openapi.json serves it.
+ */
+import { z } from "zod";
+import type { Route } from "./route.js";
+import * as S from "./schemas.js";
+
+export const API_TITLE = "Tether admin API";
+export const API_VERSION = "1.0.0";
+
+/** Schemas that become named components (referenced with $ref wherever they appear). */
+const NAMED: ReadonlyArray<readonly [z.ZodType, string]> = [
+  [S.ImportPolicyInput, "ImportPolicyInput"],
+  [S.CreateKeyBody, "CreateKeyBody"],
+  [S.AdoptKeyBody, "AdoptKeyBody"],
+  [S.RegisterKeyBody, "RegisterKeyBody"],
+  [S.ReasonBody, "ReasonBody"],
+  [S.ReimportBody, "ReimportBody"],
+  [S.UnmanageBody, "UnmanageBody"],
+  [S.PolicyPatchBody, "PolicyPatchBody"],
+  [S.KeyStatusView, "KeyStatus"],
+  [S.RegionView, "Region"],
+  [S.KeyView, "Key"],
+  [S.RegionOutcomeView, "RegionOutcome"],
+  [S.KeyActionResponse, "KeyActionResponse"],
+  [S.KeyListResponse, "KeyListResponse"],
+  [S.ObservedView, "ObservedKeyState"],
+  [S.PlannedActionView, "PlannedAction"],
+  [S.KeyDetailResponse, "KeyDetailResponse"],
+  [S.AuditEventView, "AuditEvent"],
+  [S.HistoryResponse, "HistoryResponse"],
+  [S.PolicyResponse, "PolicyResponse"],
+  [S.UnmanageResponse, "UnmanageResponse"],
+  [S.HealthResponse, "HealthResponse"],
+  [S.ErrorResponse, "Error"],
+];
+
+const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
+  400: "Invalid input; `field` names what is wrong",
+  403: "No IAM identity (Unauthorized), or an identity without the needed role (Forbidden)",
+  404: "No such key (or path)",
+  405: "Method not allowed on this path (see the Allow header)",
+  409: "The key's state forbids the action, a concurrent change, or an Idempotency-Key reused with another body",
+  413: "Body too large",
+  415: "Body is not application/json",
+  500: "Internal error: a generic message and the requestId that finds the log line",
+};
+
+type Json = Record<string, unknown>;
+
+/** The OpenAPI 3.1 document for these routes. Deterministic: same routes and schemas, same JSON. */
+export function openApiDocument(routes: readonly Route[]): Json {
+  const names = new Map<z.ZodType, string>(NAMED);
+  const registry = z.registry<{ id: string }>();
+  for (const [schema, id] of NAMED) registry.add(schema, { id });
+  const generated = z.toJSONSchema(registry, {
+    target: "draft-2020-12",
+    io: "input",
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as { schemas: Record<string, Json> };
+  const schemas = Object.fromEntries(
+    Object.entries(generated.schemas).map(([id, schema]) => [id, clean(schema)]),
+  );
+  const ref = (schema: z.ZodType): Json => {
+    const name = names.get(schema);
+    return name === undefined
+      ? clean(z.toJSONSchema(schema, { io: "input" }) as Json)
+      : { $ref: `#/components/schemas/${name}` };
+  };
+
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const route of routes) {
+    const parameters: Json[] = [];
+    if (route.path.includes("{id}")) {
+      parameters.push({
+        name: "id",
+        in: "path",
+        required: true,
+        description: S.KeyReference.description,
+        schema: clean(z.toJSONSchema(S.KeyReference) as Json),
+      });
+    }
+    if (route.query instanceof z.ZodObject) {
+      for (const [name, schema] of Object.entries(route.query.shape as Record<string, z.ZodType>)) {
+        parameters.push({
+          name,
+          in: "query",
+          required: !schema.safeParse(undefined).success,
+          schema: clean(z.toJSONSchema(schema, { io: "input" }) as Json),
+        });
+      }
+    }
+    if (route.idempotent === true) {
+      parameters.push({
+        name: "Idempotency-Key",
+        in: "header",
+        required: false,
+        description:
+          "Retrying with the same key (and the same body) does the work once and returns the first answer.",
+        schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7e]+$" },
+      });
+    }
+    const operation: Json = {
+      operationId: route.operationId,
+      summary: route.summary,
+      "x-tether-access": route.access,
+      security: route.access === "public" ? [] : [{ sigv4: [] }],
+      ...(parameters.length === 0 ? {} : { parameters }),
+    };
+    if (route.body !== undefined) {
+      operation.requestBody = {
+        required: route.bodyRequired === true,
+        content: { "application/json": { schema: ref(route.body) } },
+      };
+    }
+    const responses: Json = {
+      [String(route.response.status)]: {
+        description: route.response.description,
+        content: { "application/json": { schema: ref(route.response.schema) } },
+      },
+    };
+    for (const status of [...route.errors, 500].sort((a, b) => a - b)) {
+      responses[String(status)] = { $ref: `#/components/responses/Error${status}` };
+    }
+    operation.responses = responses;
+    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation };
+  }
+
+  const errorStatuses = [...new Set(routes.flatMap((r) => [...r.errors, 500]))].sort((a, b) => a - b);
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: API_TITLE,
+      version: API_VERSION,
+      description:
+        "Operate Tether: list, register, re-import, revoke, restore and re-configure KMS keys with imported material. Requests are SigV4-signed (service execute-api); admins may change keys, readers may read.",
+    },
+    paths,
+    components: {
+      schemas,
+      responses: Object.fromEntries(
+        errorStatuses.map((status) => [
+          `Error${status}`,
+          {
+            description: ERROR_DESCRIPTIONS[status] ?? "Error",
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+          },
+        ]),
+      ),
+      securitySchemes: {
+        sigv4: {
+          type: "apiKey",
+          name: "Authorization",
+          in: "header",
+          description: "AWS Signature Version 4 (API Gateway IAM authorization)",
+          "x-amazon-apigateway-authtype": "awsSigv4",
+        },
+      },
+    },
+  };
+}
+
+/** Drops the per-schema `$schema`/`$id` that zod adds; the document's dialect is OpenAPI 3.1's. */
+function clean(schema: Json): Json {
+  const { $schema: _schema, $id: _id, ...rest } = schema;
+  return rest;
+}

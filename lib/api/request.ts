@@ -1,0 +1,90 @@
+/**
+ * Turns the untrusted parts of an API Gateway event into validated inputs: path parameters (URL-decoded,
+ * bounded, no control characters), the query string (strict: unknown parameters are refused), and the body
+ * (JSON only, size-limited, strict schema).
+ */
+import type { APIGatewayProxyEventV2WithIAMAuthorizer } from "aws-lambda";
+import { z } from "zod";
+import { ValidationError } from "../domain/errors.js";
+import { HttpError } from "./http-error.js";
+import type { Route } from "./route.js";
+import { ErrorCode, KeyReference } from "./schemas.js";
+import { parseInput } from "./validate.js";
+
+const NO_QUERY = z.strictObject({});
+
+/**
+ * Decodes each path parameter once and validates it (`id`: KeyReference).
+ * @throws ValidationError naming the parameter
+ */
+export function readParams(raw: Readonly<Record<string, string>>): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [name, encoded] of Object.entries(raw)) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(encoded);
+    } catch (error) {
+      throw new ValidationError(name, "is not correctly URL-encoded", { cause: error });
+    }
+    params[name] = parseInput(KeyReference, decoded, name);
+  }
+  return params;
+}
+
+/**
+ * The query string against the route's schema (none: no parameters allowed).
+ * @throws ValidationError naming the parameter
+ */
+export function readQuery(event: APIGatewayProxyEventV2WithIAMAuthorizer, route: Route): unknown {
+  const query = event.queryStringParameters ?? {};
+  return parseInput(route.query ?? NO_QUERY, { ...query });
+}
+
+/**
+ * The JSON body against the route's schema. An absent body is `{}` unless the route requires one.
+ * @throws HttpError 413 over `maxBytes`, 415 when it is not declared application/json; ValidationError for
+ *   an absent required body, malformed JSON, or a schema violation (naming the field)
+ */
+export function readBody(
+  event: APIGatewayProxyEventV2WithIAMAuthorizer,
+  route: Route,
+  maxBytes: number,
+): unknown {
+  if (route.body === undefined) return undefined;
+  const raw = typeof event.body === "string" ? event.body : "";
+  const bytes = event.isBase64Encoded === true ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
+  if (bytes.length > maxBytes) {
+    throw new HttpError(413, ErrorCode.PayloadTooLarge, `The request body is over ${maxBytes} bytes.`);
+  }
+  if (bytes.length === 0) {
+    if (route.bodyRequired === true) throw new ValidationError("body", "is required (a JSON object)");
+    return parseInput(route.body, {});
+  }
+  const contentType = header(event, "content-type");
+  const mediaType = contentType?.split(";")[0]?.trim().toLowerCase();
+  if (mediaType !== "application/json") {
+    throw new HttpError(415, ErrorCode.UnsupportedMediaType, "Send the body as application/json.", {
+      field: "content-type",
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new ValidationError("body", "is not valid JSON", { cause: error });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ValidationError("body", "must be a JSON object");
+  }
+  return parseInput(route.body, value);
+}
+
+/** A header by name, whatever its case (HTTP API lower-cases them; local callers may not). */
+export function header(event: APIGatewayProxyEventV2WithIAMAuthorizer, name: string): string | undefined {
+  const headers = event.headers ?? {};
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === wanted && typeof value === "string") return value;
+  }
+  return undefined;
+}

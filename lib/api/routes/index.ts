@@ -1,0 +1,26 @@
+import { openApiDocument } from "../openapi.js";
+import type { Route } from "../route.js";
+import { reimportRoute, restoreRoute, revokeRoute } from "./key-actions.js";
+import { changePolicyRoute, historyRoute } from "./key-policy.js";
+import { listKeysRoute, registerKeyRoute, showKeyRoute, unmanageKeyRoute } from "./keys.js";
+import { healthRoute, openApiRoute } from "./meta.js";
+
+let document: Record<string, unknown> | undefined;
+
+/** Every route of the admin API, in the order of serverless.yml. */
+export const apiRoutes: readonly Route[] = [
+  healthRoute,
+  openApiRoute(() => {
+    document ??= openApiDocument(apiRoutes);
+    return document;
+  }),
+  listKeysRoute,
+  registerKeyRoute,
+  showKeyRoute,
+  unmanageKeyRoute,
+  historyRoute,
+  reimportRoute,
+  revokeRoute,
+  restoreRoute,
+  changePolicyRoute,
+];

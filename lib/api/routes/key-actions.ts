@@ -1,0 +1,71 @@
+/** Imports and the kill switch on one key: re-import now, revoke, restore. */
+import { reimport, restore, revoke } from "../../lifecycle/operator-actions.js";
+import { Access, defineRoute } from "../route.js";
+import { KeyActionResponse, ReasonBody, ReimportBody } from "../schemas.js";
+import { keyView, outcomesView } from "../views.js";
+
+const response = {
+  status: 200,
+  description: "The key and what happened in each Region",
+  schema: KeyActionResponse,
+} as const;
+
+export const reimportRoute = defineRoute({
+  method: "POST",
+  path: "/keys/{id}/reimport",
+  operationId: "reimportKey",
+  summary: "Re-import the material now in every Region (moves ValidTo forward). Refused for a revoked key.",
+  access: Access.Admin,
+  body: ReimportBody,
+  idempotent: true,
+  response,
+  errors: [400, 403, 404, 409, 413, 415],
+  async handle({ deps, params, caller, requestId }) {
+    const result = await reimport(deps, { key: params.id ?? "", actor: caller, correlationId: requestId });
+    return { status: 200, body: { key: keyView(result.key), regions: outcomesView(result.regions) } };
+  },
+});
+
+export const revokeRoute = defineRoute({
+  method: "POST",
+  path: "/keys/{id}/revoke",
+  operationId: "revokeKey",
+  summary: "The kill switch: delete the imported material everywhere and stop automatic re-import.",
+  access: Access.Admin,
+  body: ReasonBody,
+  bodyRequired: true,
+  idempotent: true,
+  response,
+  errors: [400, 403, 404, 409, 413, 415],
+  async handle({ deps, params, body, caller, requestId }) {
+    const result = await revoke(deps, {
+      key: params.id ?? "",
+      reason: body.reason,
+      actor: caller,
+      correlationId: requestId,
+    });
+    return { status: 200, body: { key: keyView(result.key), regions: outcomesView(result.regions) } };
+  },
+});
+
+export const restoreRoute = defineRoute({
+  method: "POST",
+  path: "/keys/{id}/restore",
+  operationId: "restoreKey",
+  summary: "Make a revoked key active again and import missing material in every Region.",
+  access: Access.Admin,
+  body: ReasonBody,
+  bodyRequired: true,
+  idempotent: true,
+  response,
+  errors: [400, 403, 404, 409, 413, 415],
+  async handle({ deps, params, body, caller, requestId }) {
+    const result = await restore(deps, {
+      key: params.id ?? "",
+      reason: body.reason,
+      actor: caller,
+      correlationId: requestId,
+    });
+    return { status: 200, body: { key: keyView(result.key), regions: outcomesView(result.regions) } };
+  },
+});

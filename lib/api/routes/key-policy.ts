@@ -1,0 +1,52 @@
+/** A key's policy and pause state, and its history. */
+import { changeKeyPolicy } from "../../lifecycle/key-admin.js";
+import { keyHistory } from "../../lifecycle/queries.js";
+import { Access, defineRoute } from "../route.js";
+import { HistoryQuery, HistoryResponse, PolicyPatchBody, PolicyResponse } from "../schemas.js";
+import { auditEventView, keyView } from "../views.js";
+
+export const changePolicyRoute = defineRoute({
+  method: "PATCH",
+  path: "/keys/{id}/policy",
+  operationId: "changeKeyPolicy",
+  summary:
+    "Change the import policy (validity, renew window, automatic restore, reconcile interval) and/or pause or resume automatic actions.",
+  access: Access.Admin,
+  body: PolicyPatchBody,
+  bodyRequired: true,
+  response: { status: 200, description: "The key after the change", schema: PolicyResponse },
+  errors: [400, 403, 404, 409, 413, 415],
+  async handle({ deps, params, body, caller, requestId }) {
+    const { paused, reason, ...policy } = body;
+    const result = await changeKeyPolicy(deps, {
+      key: params.id ?? "",
+      policy,
+      paused,
+      reason,
+      actor: caller,
+      correlationId: requestId,
+    });
+    return { status: 200, body: { key: keyView(result.key) } };
+  },
+});
+
+export const historyRoute = defineRoute({
+  method: "GET",
+  path: "/keys/{id}/history",
+  operationId: "keyHistory",
+  summary: "A key's audit history, newest first (also after the key is no longer managed, by its Tether id).",
+  access: Access.Read,
+  query: HistoryQuery,
+  response: { status: 200, description: "A page of audit events", schema: HistoryResponse },
+  errors: [400, 403, 404],
+  async handle({ deps, params, query }) {
+    const page = await keyHistory(deps, params.id ?? "", { limit: query.limit, nextToken: query.nextToken });
+    return {
+      status: 200,
+      body: {
+        items: page.items.map(auditEventView),
+        ...(page.nextToken === undefined ? {} : { nextToken: page.nextToken }),
+      },
+    };
+  },
+});

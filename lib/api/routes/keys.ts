@@ -1,0 +1,101 @@
+/** The key collection and one key: list, register, show, stop managing. */
+
+import { unmanageKey } from "../../lifecycle/key-admin.js";
+import { listKeys, showKey } from "../../lifecycle/queries.js";
+import { registerKey } from "../../lifecycle/register.js";
+import { Access, defineRoute } from "../route.js";
+import {
+  KeyActionResponse,
+  KeyDetailResponse,
+  KeyListResponse,
+  ListKeysQuery,
+  RegisterKeyBody,
+  UnmanageBody,
+  UnmanageResponse,
+} from "../schemas.js";
+import { keyDetailView, keyView, outcomesView } from "../views.js";
+
+export const listKeysRoute = defineRoute({
+  method: "GET",
+  path: "/keys",
+  operationId: "listKeys",
+  summary:
+    "List managed keys. Filters (status, expiringBefore) apply to each page read, so a filtered page may be short or empty and still carry a nextToken.",
+  access: Access.Read,
+  query: ListKeysQuery,
+  response: { status: 200, description: "A page of keys", schema: KeyListResponse },
+  errors: [400, 403],
+  async handle({ deps, query }) {
+    const page = await listKeys(deps, {
+      limit: query.limit,
+      nextToken: query.nextToken,
+      status: query.status,
+      expiringBefore: query.expiringBefore === undefined ? undefined : new Date(query.expiringBefore),
+    });
+    return {
+      status: 200,
+      body: {
+        items: page.items.map(keyView),
+        ...(page.nextToken === undefined ? {} : { nextToken: page.nextToken }),
+      },
+    };
+  },
+});
+
+export const registerKeyRoute = defineRoute({
+  method: "POST",
+  path: "/keys",
+  operationId: "registerKey",
+  summary: "Register a key: create a new EXTERNAL key or adopt an existing one, and import its material.",
+  access: Access.Admin,
+  body: RegisterKeyBody,
+  bodyRequired: true,
+  idempotent: true,
+  response: {
+    status: 201,
+    description: "The key, registered, and what the import did per Region",
+    schema: KeyActionResponse,
+  },
+  errors: [400, 403, 409, 413, 415],
+  async handle({ deps, body, caller, requestId }) {
+    const result = await registerKey(deps, { ...body, actor: caller, correlationId: requestId });
+    return {
+      status: 201,
+      headers: { location: `/keys/${result.key.id}` },
+      body: { key: keyView(result.key), regions: outcomesView(result.regions) },
+    };
+  },
+});
+
+export const showKeyRoute = defineRoute({
+  method: "GET",
+  path: "/keys/{id}",
+  operationId: "showKey",
+  summary: "A managed key, each Region's live DescribeKey, and the next planned action and when.",
+  access: Access.Read,
+  response: { status: 200, description: "The key and its Regions", schema: KeyDetailResponse },
+  errors: [400, 403, 404],
+  async handle({ deps, params }) {
+    return { status: 200, body: keyDetailView(await showKey(deps, params.id ?? "")) };
+  },
+});
+
+export const unmanageKeyRoute = defineRoute({
+  method: "DELETE",
+  path: "/keys/{id}",
+  operationId: "unmanageKey",
+  summary: "Stop managing a key. The KMS key and its material are left as they are; the history stays.",
+  access: Access.Admin,
+  body: UnmanageBody,
+  response: { status: 200, description: "The key is no longer managed", schema: UnmanageResponse },
+  errors: [400, 403, 404, 413, 415],
+  async handle({ deps, params, body, caller, requestId }) {
+    const result = await unmanageKey(deps, {
+      key: params.id ?? "",
+      actor: caller,
+      correlationId: requestId,
+      reason: body.reason,
+    });
+    return { status: 200, body: { ...result, unmanaged: true } };
+  },
+});

@@ -1,0 +1,38 @@
+/** Routes about the API itself: health and its OpenAPI description (both public). */
+
+import { z } from "zod";
+import { Access, defineRoute, type Route } from "../route.js";
+import { HealthResponse } from "../schemas.js";
+
+export const healthRoute = defineRoute({
+  method: "GET",
+  path: "/health",
+  operationId: "health",
+  summary: "Liveness: the function is up and configured.",
+  access: Access.Public,
+  response: { status: 200, description: "Up", schema: HealthResponse },
+  errors: [400],
+  async handle() {
+    return { status: 200, body: { status: "ok" } };
+  },
+});
+
+/** GET /openapi.json, serving the document built (once) from the route table. */
+export function openApiRoute(document: () => Record<string, unknown>): Route {
+  return defineRoute({
+    method: "GET",
+    path: "/openapi.json",
+    operationId: "openApi",
+    summary: "This API's OpenAPI 3.1 description.",
+    access: Access.Public,
+    response: {
+      status: 200,
+      description: "The OpenAPI document",
+      schema: z.looseObject({ openapi: z.string() }),
+    },
+    errors: [400],
+    async handle() {
+      return { status: 200, body: document() };
+    },
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * Domain objects → the JSON the API answers with (lib/api/schemas.ts). Dates become ISO 8601 strings;
+ * absent optional fields are left out rather than sent as null. Lease owners and in-flight import details
+ * stay internal.
+ */
+import type { AuditEvent } from "../domain/audit-types.js";
+import { toImportPolicyInput } from "../domain/import-policy.js";
+import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
+import type { ObservedKeyState } from "../domain/observed.js";
+import { keyArnOf } from "../lifecycle/key-admin.js";
+import type { KeyInsight, PlannedAction } from "../lifecycle/queries.js";
+import type { RegionOutcome } from "../lifecycle/reconcile-region.js";
+import type { AuditEventView, KeyDetailResponse, KeyView, RegionView } from "./schemas.js";
+
+export function keyView(key: ManagedKey): KeyView {
+  const status = key.status;
+  return compact({
+    id: key.id,
+    kmsKeyId: key.kmsKeyId,
+    keyArn: keyArnOf(key),
+    primaryRegion: key.primaryRegion,
+    keySpec: key.keySpec,
+    multiRegion: key.multiRegion,
+    alias: key.alias,
+    description: key.description,
+    materialRef: key.materialRef,
+    checkValue: key.checkValue,
+    policy: toImportPolicyInput(key.policy),
+    status:
+      status.state === "active"
+        ? { state: status.state }
+        : { state: status.state, reason: status.reason, actor: status.actor, at: iso(status.at) },
+    version: key.version,
+    createdAt: iso(key.createdAt),
+    updatedAt: iso(key.updatedAt),
+    regions: key.regions.map(regionView),
+  }) as KeyView;
+}
+
+function regionView(record: RegionRecord): RegionView {
+  return compact({
+    region: record.region,
+    keyArn: record.keyArn,
+    materialExpected: record.materialExpected,
+    lastImportedAt: isoOrUndefined(record.lastImportedAt),
+    importedValidTo: isoOrUndefined(record.importedValidTo),
+    lossCause: record.lossCause,
+    lossDetectedAt: isoOrUndefined(record.lossDetectedAt),
+    lastObservedKeyState: record.lastObservedKeyState,
+    lastObservedAt: isoOrUndefined(record.lastObservedAt),
+    nextCheckAt: iso(record.nextCheckAt),
+    consecutiveFailures: record.consecutiveFailures,
+    lastFailure: record.lastFailure,
+  }) as RegionView;
+}
+
+export function outcomesView(
+  regions: Readonly<Record<string, RegionOutcome>>,
+): Record<string, { kind: string; errorName?: string }> {
+  return Object.fromEntries(
+    Object.entries(regions).map(([region, outcome]) => [
+      region,
+      "errorName" in outcome ? { kind: outcome.kind, errorName: outcome.errorName } : { kind: outcome.kind },
+    ]),
+  );
+}
+
+export function keyDetailView(insight: KeyInsight): KeyDetailResponse {
+  return {
+    key: keyView(insight.key),
+    regions: insight.regions.map((r) => ({
+      region: r.region,
+      observed: observedView(r.observed),
+      nextAction: plannedView(r.nextAction),
+    })),
+  };
+}
+
+function observedView(
+  observed: ObservedKeyState | { readonly error: string },
+): KeyDetailResponse["regions"][number]["observed"] {
+  if ("error" in observed) return { error: observed.error };
+  if (!observed.found) return { found: false };
+  return compact({
+    found: true,
+    keyState: observed.keyState,
+    origin: observed.origin,
+    enabled: observed.enabled,
+    expirationModel: observed.expirationModel,
+    validTo: isoOrUndefined(observed.validTo),
+    keySpec: observed.keySpec,
+    currentKeyMaterialId: observed.currentKeyMaterialId,
+    deletionDate: isoOrUndefined(observed.deletionDate),
+  });
+}
+
+function plannedView(action: PlannedAction): KeyDetailResponse["regions"][number]["nextAction"] {
+  return compact({
+    kind: action.kind,
+    summary: action.summary,
+    at: iso(action.at),
+    due: action.due,
+    renewAt: isoOrUndefined(action.renewAt),
+  }) as KeyDetailResponse["regions"][number]["nextAction"];
+}
+
+export function auditEventView(event: AuditEvent): AuditEventView {
+  return compact({ ...event }) as AuditEventView;
+}
+
+function iso(date: Date): string {
+  return date.toISOString();
+}
+
+function isoOrUndefined(date: Date | undefined): string | undefined {
+  return date === undefined || Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+/** Drops undefined fields, so the JSON has no nulls and strict schemas see only what is there. */
+function compact<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
