@@ -1,24 +1,41 @@
 /**
- * `npm start`: the local AWS on fixed ports, persisted under `.local/` (or in memory with `--memory`),
- * with a short guide to what it serves. Tether's own functions and API will be attached through
- * `registerFunctions` once they exist.
+ * `npm start`: the whole system on a laptop — the local AWS, Tether's table, audit bus and a seeded file
+ * vault, and Tether's functions behind the routes, schedule and event rules of serverless.yml
+ * (infra/local/runner). State persists under `.local/` (or nothing is kept with `--memory`); the endpoints
+ * and local credentials are written to `.local/endpoints.json` for the CLI and scripts.
  *
- * Flags: --host, --kms-port, --dynamodb-port, --events-port, --data-dir <dir>, --memory, --help.
- * Environment: TETHER_LOCAL_HOST, TETHER_LOCAL_KMS_PORT, TETHER_LOCAL_DYNAMODB_PORT,
- * TETHER_LOCAL_EVENTS_PORT, TETHER_LOCAL_DATA_DIR. Flags win over the environment.
+ * Flags: --host, --api-port, --kms-port, --dynamodb-port, --events-port, --sweep-interval <seconds>,
+ * --data-dir <dir>, --memory, --help. Environment: TETHER_LOCAL_HOST, TETHER_LOCAL_API_PORT,
+ * TETHER_LOCAL_KMS_PORT, TETHER_LOCAL_DYNAMODB_PORT, TETHER_LOCAL_EVENTS_PORT,
+ * TETHER_LOCAL_SWEEP_INTERVAL_SECONDS, TETHER_LOCAL_DATA_DIR. Flags win over the environment.
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { type LocalAws, type LocalAwsOptions, startLocalAws } from "./index.js";
+import {
+  DEFAULT_LOCAL_PORTS,
+  DEFAULT_SWEEP_INTERVAL_MS,
+  DEMO_MATERIAL_REFS,
+  LOCAL_ADMIN,
+  LOCAL_READER,
+  type LocalStack,
+  startLocalStack,
+} from "./runner/index.js";
 
-export const DEFAULT_PORTS = { kms: 4599, dynamodb: 4598, events: 4597 } as const;
+export const DEFAULT_PORTS = DEFAULT_LOCAL_PORTS;
 const DEFAULT_DATA_DIR = ".local";
-const SUGGESTED_REGION = "eu-west-1";
+/** Where the CLI and scripts look for the running stack (ISSUE4.md). */
+export const ENDPOINTS_FILE = ".local/endpoints.json";
 
 export interface MainConfig {
   readonly host: string;
-  readonly ports: { readonly kms: number; readonly dynamodb: number; readonly events: number };
+  readonly ports: {
+    readonly api: number;
+    readonly kms: number;
+    readonly dynamodb: number;
+    readonly events: number;
+  };
+  readonly sweepIntervalMs: number;
   /** undefined = in memory. */
   readonly dataDir: string | undefined;
 }
@@ -45,7 +62,7 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Mai
   const { values } = parsed;
   if (values.help) return "help";
   const port = (
-    flag: "kms-port" | "dynamodb-port" | "events-port",
+    flag: "api-port" | "kms-port" | "dynamodb-port" | "events-port",
     variable: string,
     fallback: number,
   ): number => {
@@ -58,9 +75,18 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Mai
     }
     return value;
   };
+  const intervalText = values["sweep-interval"] ?? env.TETHER_LOCAL_SWEEP_INTERVAL_SECONDS;
+  const interval = intervalText === undefined || intervalText === "" ? undefined : Number(intervalText);
+  if (interval !== undefined && !(Number.isFinite(interval) && interval >= 0)) {
+    const source =
+      values["sweep-interval"] === undefined ? "TETHER_LOCAL_SWEEP_INTERVAL_SECONDS" : "--sweep-interval";
+    throw new LocalConfigError(`${source} must be a number of seconds (0 = never), got "${intervalText}"`);
+  }
   return {
     host: values.host ?? env.TETHER_LOCAL_HOST ?? "127.0.0.1",
+    sweepIntervalMs: interval === undefined ? DEFAULT_SWEEP_INTERVAL_MS : Math.round(interval * 1000),
     ports: {
+      api: port("api-port", "TETHER_LOCAL_API_PORT", DEFAULT_PORTS.api),
       kms: port("kms-port", "TETHER_LOCAL_KMS_PORT", DEFAULT_PORTS.kms),
       dynamodb: port("dynamodb-port", "TETHER_LOCAL_DYNAMODB_PORT", DEFAULT_PORTS.dynamodb),
       events: port("events-port", "TETHER_LOCAL_EVENTS_PORT", DEFAULT_PORTS.events),
@@ -77,6 +103,8 @@ function parseFlags(argv: readonly string[]) {
     strict: true,
     options: {
       host: { type: "string" },
+      "api-port": { type: "string" },
+      "sweep-interval": { type: "string" },
       "kms-port": { type: "string" },
       "dynamodb-port": { type: "string" },
       "events-port": { type: "string" },
@@ -87,42 +115,40 @@ function parseFlags(argv: readonly string[]) {
   });
 }
 
-/**
- * The seam where Tether's own functions attach to the local AWS (rules on the bus invoking the handlers,
- * the admin API, schedules). Returns a function that detaches them, or nothing. Empty until those exist.
- */
-export async function registerFunctions(_localAws: LocalAws): Promise<(() => Promise<void>) | undefined> {
-  return undefined;
-}
-
-/** The friendly table printed once everything listens. */
-export function describeLocalAws(localAws: LocalAws, config: MainConfig): string {
-  const { kms, dynamodb, events } = localAws.endpoints;
+/** The friendly text printed once everything listens. Never the vault passphrase. */
+export function describeLocalStack(stack: LocalStack, config: MainConfig): string {
+  const { api, kms, dynamodb, events } = stack.endpoints;
   const rows: Array<[string, string, string]> = [
-    ["KMS", kms, "keys, import parameters, imported material"],
-    ["DynamoDB", dynamodb, "dynalite (no TransactWriteItems, no TTL)"],
-    ["EventBridge", events, "PutEvents; admin: /_local/events, /_local/health"],
+    ["Tether API", api, "admin API (SigV4, service execute-api); GET /health and /openapi.json open"],
+    ["KMS", kms, "KMS emulator (admin: /_admin/...)"],
+    ["DynamoDB", dynamodb, `dynalite, table ${stack.tableName}`],
+    ["EventBridge", events, `default bus + ${stack.auditBusName}; /_local/events`],
   ];
   const width = Math.max(...rows.map(([, url]) => url.length));
+  const sweep = config.sweepIntervalMs > 0 ? `every ${config.sweepIntervalMs / 1000}s` : "only on demand";
   return [
     "",
-    `Tether local AWS is up — data ${config.dataDir ? `persisted in ${config.dataDir}` : "in memory (--memory)"}`,
+    `Tether is running locally — data ${config.dataDir ? `persisted in ${config.dataDir}` : "in memory (--memory)"}`,
     "",
     ...rows.map(([name, url, what]) => `  ${name.padEnd(12)} ${url.padEnd(width)}  ${what}`),
     "",
-    `Region: any works (events take it from the request signature); ${SUGGESTED_REGION} is suggested.`,
-    "Export in your shell:",
-    `  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${SUGGESTED_REGION} AWS_DEFAULT_REGION=${SUGGESTED_REGION}`,
+    `Functions from serverless.yml: ${stack.definition.functions.map((f) => f.name).join(", ")}; sweep ${sweep};`,
+    "KMS events reach kms-events through the bus rules of serverless.yml.",
+    `Vault: file vault with demo material ${DEMO_MATERIAL_REFS.join(", ")} (passphrase kept in the data directory).`,
     "",
-    "Try:",
-    `  aws kms create-key --origin EXTERNAL --endpoint-url ${kms}`,
-    `  aws kms list-keys --endpoint-url ${kms}`,
-    `  aws dynamodb list-tables --endpoint-url ${dynamodb}`,
-    `  aws events put-events --endpoint-url ${events} \\`,
-    `    --entries '[{"Source":"com.example","DetailType":"Hello","Detail":"{\\"hi\\":true}"}]'`,
-    `  curl '${events}/_local/events?limit=20'`,
+    `Local credentials (region ${stack.region}), also in ${ENDPOINTS_FILE}:`,
+    `  admin   AWS_ACCESS_KEY_ID=${LOCAL_ADMIN.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_ADMIN.secretAccessKey}`,
+    `  reader  AWS_ACCESS_KEY_ID=${LOCAL_READER.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_READER.secretAccessKey}`,
     "",
-    "Events arriving on the bus are logged below. Ctrl-C stops everything.",
+    "Try (in another terminal):",
+    "  npm run demo                      # the whole story: expiry, regional loss, revoke, restore",
+    `  export AWS_ACCESS_KEY_ID=${LOCAL_ADMIN.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_ADMIN.secretAccessKey} AWS_REGION=${stack.region}`,
+    "  npx tether keys list",
+    `  npx tether keys register --material-ref ${DEMO_MATERIAL_REFS[0]} ...   (npx tether keys register --help)`,
+    "Or without the CLI, with curl's own SigV4 signing:",
+    `  curl --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" ${api}/keys`,
+    "",
+    `Requests, sweeps and KMS events are logged below. Ctrl-C stops everything${config.dataDir ? "; the state is kept" : ""}.`,
     "",
   ].join("\n");
 }
@@ -138,17 +164,19 @@ export async function main(
     return;
   }
   const log = (line: string): void => {
+    // Every successful KMS call would drown what matters (the demo polls DescribeKey); failures stay.
+    if (/^kms \S+ \S+ 200 /.test(line)) return;
     process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   };
-  const options: LocalAwsOptions = {
+  const stack = await startLocalStack({
     host: config.host,
     ports: config.ports,
-    ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }),
-    logger: log,
-  };
-  const localAws = await startLocalAws(options);
-  const detach = await registerFunctions(localAws);
-  process.stdout.write(describeLocalAws(localAws, config));
+    sweepIntervalMs: config.sweepIntervalMs,
+    ...(config.dataDir === undefined ? { memory: true } : { dataDir: config.dataDir }),
+    endpointsFile: resolve(env.TETHER_LOCAL_ENDPOINTS_FILE ?? ENDPOINTS_FILE),
+    log,
+  });
+  process.stdout.write(describeLocalStack(stack, config));
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
@@ -156,8 +184,7 @@ export async function main(
     stopping = true;
     log(`${signal}: stopping`);
     try {
-      await detach?.();
-      await localAws.close();
+      await stack.close();
       log("stopped");
       // Everything is closed; a stray timer in a service must not keep the terminal waiting.
       setTimeout(() => process.exit(), 1_000).unref();
@@ -173,9 +200,11 @@ export async function main(
 const HELP = `Usage: npm start -- [options]
 
   --host <addr>            interface to listen on (TETHER_LOCAL_HOST, default 127.0.0.1)
+  --api-port <n>           Tether API port (TETHER_LOCAL_API_PORT, default ${DEFAULT_PORTS.api})
   --kms-port <n>           KMS emulator port (TETHER_LOCAL_KMS_PORT, default ${DEFAULT_PORTS.kms})
   --dynamodb-port <n>      DynamoDB port (TETHER_LOCAL_DYNAMODB_PORT, default ${DEFAULT_PORTS.dynamodb})
   --events-port <n>        EventBridge port (TETHER_LOCAL_EVENTS_PORT, default ${DEFAULT_PORTS.events})
+  --sweep-interval <s>     seconds between sweeps, 0 = never (TETHER_LOCAL_SWEEP_INTERVAL_SECONDS, default ${DEFAULT_SWEEP_INTERVAL_MS / 1000})
   --data-dir <dir>         where state is kept (TETHER_LOCAL_DATA_DIR, default ${DEFAULT_DATA_DIR}/)
   --memory                 keep nothing on disk
   -h, --help               this text`;
@@ -183,7 +212,7 @@ const HELP = `Usage: npm start -- [options]
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   main().catch((error: unknown) => {
     process.stderr.write(
-      `local AWS failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+      `the local stack failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
     );
     process.exitCode = 1;
   });

@@ -1,0 +1,43 @@
+/**
+ * The local IAM identities: the runner verifies SigV4 signatures against these and fills API Gateway's IAM
+ * authorizer context with them; the CLI, the demo and the tests sign with them. Local only — these
+ * secrets are published on purpose and mean nothing outside `npm start`.
+ */
+
+export const LOCAL_REGION = "eu-west-1";
+export const LOCAL_ACCOUNT_ID = "111122223333";
+
+export interface LocalIdentity {
+  readonly name: "admin" | "reader";
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** What API Gateway puts in `requestContext.authorizer.iam.userArn`. */
+  readonly principalArn: string;
+  /** The IAM user's unique id (`AIDA…`), API Gateway's `userId` and `callerId`. */
+  readonly userId: string;
+}
+
+export const LOCAL_ADMIN: LocalIdentity = {
+  name: "admin",
+  accessKeyId: "LOCALADMINKEY0000001",
+  secretAccessKey: "local-admin-secret",
+  principalArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/tether-local-admin`,
+  userId: "AIDALOCALADMIN000001",
+};
+
+export const LOCAL_READER: LocalIdentity = {
+  name: "reader",
+  accessKeyId: "LOCALREADERKEY000001",
+  secretAccessKey: "local-reader-secret",
+  principalArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/tether-local-reader`,
+  userId: "AIDALOCALREADER00001",
+};
+
+export const LOCAL_IDENTITIES: readonly LocalIdentity[] = [LOCAL_ADMIN, LOCAL_READER];
+
+/** Credentials Tether's functions use towards the local AWS (which does not check signatures). */
+export const LOCAL_SERVICE_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
+
+export function identityByAccessKey(accessKeyId: string): LocalIdentity | undefined {
+  return LOCAL_IDENTITIES.find((identity) => identity.accessKeyId === accessKeyId);
+}

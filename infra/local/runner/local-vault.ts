@@ -1,0 +1,82 @@
+/**
+ * The local stack's file vault: under `<dataDir>/vault`, unlocked with a passphrase generated on first start
+ * and kept in `<dataDir>/vault.passphrase` (0600, never printed), or in a temporary directory with a
+ * throwaway passphrase when the stack runs in memory. Seeded with demo material the first time.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FileVault, type ScryptParams } from "../../../lib/vault/file-vault.js";
+
+/** Material references the local vault holds from the start, for `tether keys register`. */
+export const DEMO_MATERIAL_REFS = ["demo/payments", "demo/orders"] as const;
+
+/** scrypt's floor for a throwaway in-memory vault: it protects nothing that outlives the process. */
+const FAST_SCRYPT: ScryptParams = { N: 2 ** 14, r: 8, p: 1 };
+
+export interface LocalVault {
+  readonly directory: string;
+  readonly passphrase: string;
+  readonly vault: FileVault;
+  /** Removes a temporary vault; keeps a persisted one. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Opens (or creates) the local vault and seeds the demo material it lacks.
+ * @throws VaultError when an existing vault does not open with the kept passphrase
+ */
+export async function openLocalVault(dataDir: string | undefined): Promise<LocalVault> {
+  let directory: string;
+  let passphrase: string;
+  let temporary: string | undefined;
+  if (dataDir === undefined) {
+    temporary = await mkdtemp(join(tmpdir(), "tether-local-vault-"));
+    directory = join(temporary, "vault");
+    passphrase = randomBytes(32).toString("base64url");
+  } else {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    directory = join(dataDir, "vault");
+    passphrase = await keptPassphrase(join(dataDir, "vault.passphrase"));
+  }
+  const vault = new FileVault({
+    directory,
+    passphrase,
+    ...(temporary === undefined ? {} : { scrypt: FAST_SCRYPT }),
+  });
+  try {
+    await vault.unlock();
+    for (const ref of DEMO_MATERIAL_REFS) {
+      if (!(await vault.has(ref))) await vault.generate(ref, "SYMMETRIC_DEFAULT");
+    }
+  } catch (error) {
+    if (temporary !== undefined) await rm(temporary, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    directory,
+    passphrase,
+    vault,
+    dispose: async () => {
+      if (temporary !== undefined) await rm(temporary, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Reads the passphrase file, creating it (exclusively, 0600) with a random passphrase on first use. */
+async function keptPassphrase(file: string): Promise<string> {
+  try {
+    const handle = await open(file, "wx", 0o600);
+    const passphrase = randomBytes(32).toString("base64url");
+    try {
+      await handle.writeFile(`${passphrase}\n`, "utf8");
+    } finally {
+      await handle.close();
+    }
+    return passphrase;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  return (await readFile(file, "utf8")).trim();
+}

@@ -1,0 +1,295 @@
+/**
+ * `npm run demo`: Tether's story, told against a running `npm start` (found through .local/endpoints.json)
+ * or, when none answers, against an in-memory stack started here. Every call to Tether's API is SigV4-signed
+ * with the local admin identity; secrets are encrypted and decrypted with the KMS SDK against the emulator.
+ * Each step prints what happened and how long it took; the exit code is 0 only if every step did what it
+ * should.
+ *
+ * Time: Tether's functions run on the system clock, the KMS emulator on the system clock plus an offset.
+ * To make material expire now, the demo sets the emulator's clock just past the material's ValidTo and
+ * straight back (offset 0): the expiry has happened (material deleted, event sent), and when Tether restores
+ * it both clocks agree again. Waiting a few seconds after the import first keeps the restore valid even if
+ * it lands before the clock is set back (Tether's new ValidTo, now + 1 h, is then still ahead of the
+ * emulator's clock). A regional loss sends no event: the sweep finds it at the key's next reconcile (the demo
+ * key reconciles every minute), so that step takes up to a minute and a sweep interval.
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  DecryptCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  type KeyMetadata,
+  KMSClient,
+} from "@aws-sdk/client-kms";
+import { KmsAdmin } from "../infra/local/kms/admin-client.js";
+import {
+  type EndpointsFile,
+  LOCAL_ADMIN,
+  LOCAL_SERVICE_CREDENTIALS,
+  type LocalEndpoints,
+  type LocalStack,
+  startLocalStack,
+} from "../infra/local/runner/index.js";
+import type { HistoryResponse, KeyActionResponse } from "../lib/api/schemas.js";
+import { route, TetherApiClient } from "../lib/cli/client.js";
+import { AuditDetailType } from "../lib/domain/audit-types.js";
+
+export interface DemoOptions {
+  /** Endpoints of a running stack; else `endpointsFile` if its API answers; else a stack started here. */
+  readonly endpoints?: LocalEndpoints;
+  readonly endpointsFile?: string;
+  readonly out?: (line: string) => void;
+  /** Lets time pass for Tether and KMS. Default: waits in real time. Tests move both clocks instead. */
+  readonly letTimePass?: (ms: number) => Promise<void>;
+  /** Most (Tether-clock) time one step waits for Tether to act; default 3 minutes. */
+  readonly stepTimeoutMs?: number;
+}
+
+/** Thrown by a step whose outcome is not the expected one. */
+export class DemoStepError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DemoStepError";
+  }
+}
+
+const SECRET = "the launch code is 0000";
+/** How long the material must have lived before the demo expires it (see the module comment). */
+const MIN_AGE_BEFORE_EXPIRY_MS = 5_000;
+
+/** Runs the story; resolves to true when every step did what it should. */
+export async function main(options: DemoOptions = {}): Promise<boolean> {
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const letTimePass = options.letTimePass ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const stepTimeoutMs = options.stepTimeoutMs ?? 180_000;
+  let ownStack: LocalStack | undefined;
+  let endpoints = options.endpoints ?? (await runningStack(options.endpointsFile ?? ".local/endpoints.json"));
+  if (endpoints === undefined) {
+    out("No running `npm start` found: starting an in-memory stack for the demo…");
+    ownStack = await startLocalStack({
+      memory: true,
+      ports: { api: 0, kms: 0, dynamodb: 0, events: 0 },
+      sweepIntervalMs: 5_000,
+    });
+    endpoints = ownStack.endpoints;
+  }
+  const region = endpoints.region;
+  const api = new TetherApiClient({
+    apiUrl: endpoints.api,
+    region,
+    credentials: { accessKeyId: LOCAL_ADMIN.accessKeyId, secretAccessKey: LOCAL_ADMIN.secretAccessKey },
+  });
+  const kms = new KMSClient({ endpoint: endpoints.kms, region, credentials: LOCAL_SERVICE_CREDENTIALS });
+  const admin = new KmsAdmin(endpoints.kms);
+
+  const describe = async (keyId: string): Promise<KeyMetadata> => {
+    const metadata = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
+    if (metadata === undefined) throw new DemoStepError("DescribeKey returned no metadata");
+    return metadata;
+  };
+  const decrypt = async (keyId: string, blob: Uint8Array): Promise<string> =>
+    Buffer.from(
+      (await kms.send(new DecryptCommand({ KeyId: keyId, CiphertextBlob: blob }))).Plaintext ?? [],
+    ).toString();
+  const decryptFails = async (keyId: string, blob: Uint8Array): Promise<string> => {
+    try {
+      await decrypt(keyId, blob);
+    } catch (error) {
+      return (error as Error).name;
+    }
+    throw new DemoStepError("Decrypt still works: the material should be gone");
+  };
+  /** Polls until `check` answers, letting `intervalMs` pass between looks. */
+  const waitFor = async <T>(
+    what: string,
+    intervalMs: number,
+    check: () => Promise<T | undefined>,
+  ): Promise<T> => {
+    const deadline = Date.now() + stepTimeoutMs;
+    for (;;) {
+      const found = await check();
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new DemoStepError(`gave up waiting for ${what}`);
+      await letTimePass(intervalMs);
+    }
+  };
+  /** Who made the newest restore of the key's history (Tether's audit trail, through the API). */
+  const restoredBy = async (keyId: string): Promise<string> => {
+    const history = (await api.request("GET", `${route("keys", keyId)}/history`)) as HistoryResponse;
+    const event = history.items.find((e) => e.detailType === AuditDetailType.KeyMaterialRestored);
+    return event?.actor ?? "nobody";
+  };
+  const enabledAfter = (keyId: string, after: number) => async () => {
+    const m = await describe(keyId);
+    return m.KeyState === "Enabled" && (m.ValidTo?.getTime() ?? 0) > after ? m : undefined;
+  };
+
+  let ok = true;
+  let n = 0;
+  const step = async (title: string, run: () => Promise<string>): Promise<void> => {
+    n += 1;
+    if (!ok) return out(`  ${n}. ${title} — skipped`);
+    const started = performance.now();
+    try {
+      const detail = await run();
+      out(`✔ ${n}. ${title} (${seconds(performance.now() - started)})\n     ${detail}`);
+    } catch (error) {
+      ok = false;
+      out(
+        `✘ ${n}. ${title} (${seconds(performance.now() - started)})\n     ${(error as Error).name}: ${(error as Error).message}`,
+      );
+    }
+  };
+
+  const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
+  let key: KeyActionResponse["key"] | undefined;
+  let ciphertext: Uint8Array = new Uint8Array();
+  let validTo = 0;
+  const started = performance.now();
+  out(`Tether demo against ${endpoints.api} (KMS ${endpoints.kms}, ${region})\n`);
+  try {
+    await step(
+      "Register a key: Tether creates it in KMS, generates material in the vault, imports it",
+      async () => {
+        const registered = (await api.request("POST", "/keys", {
+          body: {
+            mode: "create",
+            region,
+            keySpec: "SYMMETRIC_DEFAULT",
+            materialRef: `demo/run-${stamp}`,
+            generateMaterial: true,
+            alias: `alias/tether-demo-${stamp}`,
+            description: "npm run demo",
+            policy: { validityPeriod: "PT1H", reconcileInterval: "PT1M" },
+          },
+        })) as KeyActionResponse;
+        key = registered.key;
+        // A sweep running at that moment may hold the new region's lease and finish the first import itself.
+        const m = await waitFor("the first import", 200, enabledAfter(key.keyArn, 0));
+        validTo = m.ValidTo?.getTime() ?? 0;
+        return `${key.id} = ${key.keyArn}, material valid to ${new Date(validTo).toISOString()} (policy: 1 h, reconcile every minute)`;
+      },
+    );
+    const keyArn = () => (key as NonNullable<typeof key>).keyArn;
+
+    await step("Encrypt a secret with KMS", async () => {
+      ciphertext = (await kms.send(new EncryptCommand({ KeyId: keyArn(), Plaintext: Buffer.from(SECRET) })))
+        .CiphertextBlob as Uint8Array;
+      return `"${SECRET}" → ${ciphertext.length} bytes of ciphertext`;
+    });
+
+    await step("Let the material expire (the emulator's clock jumps past ValidTo, then back)", async () => {
+      const age = Date.now() - (Date.parse(key?.createdAt ?? "") || Date.now());
+      if (age < MIN_AGE_BEFORE_EXPIRY_MS) await letTimePass(MIN_AGE_BEFORE_EXPIRY_MS - age);
+      await admin.setClock(new Date(validTo + 1_000));
+      await admin.setClockOffset(0);
+      const keyId = keyArn().split("/").pop();
+      const sent = (await admin.events()).some(
+        (e) => e["detail-type"] === "KMS Imported Key Material Expiration" && e.detail["key-id"] === keyId,
+      );
+      if (!sent) throw new DemoStepError("KMS sent no expiration event for the key");
+      return 'KMS deleted the material and sent "KMS Imported Key Material Expiration" to the bus';
+    });
+
+    await step(
+      "Watch Tether restore it (the KMS event reaches kms-events through the bus rule)",
+      async () => {
+        const m = await waitFor("the restore after expiry", 200, enabledAfter(keyArn(), validTo));
+        validTo = m.ValidTo?.getTime() ?? validTo;
+        const by = await restoredBy(keyArn());
+        if (by !== "tether:kms-events")
+          throw new DemoStepError(`the last restore was by ${by}, not kms-events`);
+        return `key Enabled again by ${by}, material valid to ${new Date(validTo).toISOString()}`;
+      },
+    );
+
+    await step("Decrypt the secret again", async () => {
+      const plaintext = await decrypt(keyArn(), ciphertext);
+      if (plaintext !== SECRET) throw new DemoStepError("Decrypt returned something else");
+      return `"${plaintext}" — the same bytes came back from the vault`;
+    });
+
+    await step("Simulate a regional loss: KMS loses the Region's imported material, no event", async () => {
+      const lost = await admin.loseRegion(region);
+      if (!lost.includes(keyArn().split("/").pop() as string))
+        throw new DemoStepError("the key lost nothing");
+      const state = (await describe(keyArn())).KeyState;
+      const refused = await decryptFails(keyArn(), ciphertext);
+      return `${lost.length} key(s) in ${region} lost their material; this one is ${state}, Decrypt → ${refused}`;
+    });
+
+    await step("Watch the sweep find the loss and restore (up to a minute: the next reconcile)", async () => {
+      const m = await waitFor("the sweep's restore", 1_000, enabledAfter(keyArn(), 0));
+      const by = await restoredBy(keyArn());
+      if (by !== "tether:sweep") throw new DemoStepError(`the last restore was by ${by}, not the sweep`);
+      const plaintext = await decrypt(keyArn(), ciphertext);
+      if (plaintext !== SECRET) throw new DemoStepError("Decrypt returned something else");
+      return `key ${m.KeyState} again by ${by}, and the secret decrypts`;
+    });
+
+    await step("Revoke: the kill switch deletes the material everywhere", async () => {
+      await api.request("POST", `${route("keys", keyArn())}/revoke`, {
+        body: { reason: "demo: kill switch" },
+      });
+      const state = (await describe(keyArn())).KeyState;
+      if (state !== "PendingImport") throw new DemoStepError(`key is ${state}, expected PendingImport`);
+      return `key ${state}; Decrypt → ${await decryptFails(keyArn(), ciphertext)} (and Tether will not re-import it)`;
+    });
+
+    await step("Restore: the operator brings it back", async () => {
+      await api.request("POST", `${route("keys", keyArn())}/restore`, {
+        body: { reason: "demo: all clear" },
+      });
+      const state = (await describe(keyArn())).KeyState;
+      const plaintext = await decrypt(keyArn(), ciphertext);
+      if (state !== "Enabled" || plaintext !== SECRET) throw new DemoStepError(`key is ${state}`);
+      return `key ${state}; the secret decrypts again`;
+    });
+
+    out(
+      ok
+        ? `\nEvery step did what it should, in ${seconds(performance.now() - started)}. Explore: npx tether keys show ${key?.id}`
+        : "\nThe demo stopped at the step marked ✘.",
+    );
+    return ok;
+  } finally {
+    kms.destroy();
+    await ownStack?.close();
+  }
+}
+
+/** The endpoints of a running `npm start`, if the file exists and its API answers. */
+async function runningStack(file: string): Promise<LocalEndpoints | undefined> {
+  let parsed: EndpointsFile;
+  try {
+    parsed = JSON.parse(await readFile(file, "utf8")) as EndpointsFile;
+  } catch {
+    return undefined;
+  }
+  try {
+    const health = await fetch(`${parsed.api}/health`, { signal: AbortSignal.timeout(2_000) });
+    return health.ok ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().then(
+    (ok) => {
+      process.exitCode = ok ? 0 : 1;
+      // The in-memory stack is closed; a stray timer must not keep the terminal waiting.
+      setTimeout(() => process.exit(), 1_000).unref();
+    },
+    (error: unknown) => {
+      process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

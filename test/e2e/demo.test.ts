@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { type LocalStack, startLocalStack } from "../../infra/local/runner/index.js";
+import { main } from "../../scripts/demo.js";
+
+/**
+ * `npm run demo` as a test: the story runs against a stack started here. Instead of waiting for the
+ * sweep's next reconcile in real time, time passes by moving Date — Tether's clock and the KMS emulator's
+ * follow it together — and running the sweep at once.
+ */
+let stack: LocalStack;
+
+beforeAll(async () => {
+  process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
+  stack = await startLocalStack({
+    memory: true,
+    ports: { api: 0, kms: 0, dynamodb: 0, events: 0 },
+    sweepIntervalMs: 0,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  vi.useRealTimers();
+  await stack?.close();
+});
+
+it("tells the whole story and every step does what it should", async () => {
+  vi.useFakeTimers({ toFake: ["Date"], shouldAdvanceTime: true });
+  const lines: string[] = [];
+  const ok = await main({
+    endpoints: stack.endpoints,
+    out: (line) => lines.push(line),
+    letTimePass: async (ms) => {
+      vi.setSystemTime(Date.now() + ms);
+      await stack.sweepNow();
+    },
+  });
+  const printed = lines.join("\n");
+  expect(ok, printed).toBe(true);
+  expect(printed.match(/^✔ /gm)).toHaveLength(9);
+  expect(printed).not.toContain("✘");
+  expect(printed).toContain("Enabled again by tether:kms-events");
+  expect(printed).toContain("Enabled again by tether:sweep");
+  expect(printed).toMatch(/Revoke.*\n.*KMSInvalidStateException/);
+}, 60_000);

@@ -1,0 +1,254 @@
+import { DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  LOCAL_ADMIN,
+  LOCAL_READER,
+  LOCAL_SERVICE_CREDENTIALS,
+  type LocalStack,
+  startLocalStack,
+} from "../../infra/local/runner/index.js";
+import { signedFetch } from "./support.js";
+
+/**
+ * The running system over real HTTP: the runner's API Gateway stand-in (routes from serverless.yml, SigV4),
+ * the sweep schedule, and a KMS event travelling emulator → bus → rule from serverless.yml → kms-events.
+ */
+let stack: LocalStack;
+const lines: string[] = [];
+const admin = { accessKeyId: LOCAL_ADMIN.accessKeyId, secretAccessKey: LOCAL_ADMIN.secretAccessKey };
+const reader = { accessKeyId: LOCAL_READER.accessKeyId, secretAccessKey: LOCAL_READER.secretAccessKey };
+let kms: KMSClient;
+
+beforeAll(async () => {
+  process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
+  stack = await startLocalStack({
+    memory: true,
+    ports: { api: 0, kms: 0, dynamodb: 0, events: 0 },
+    sweepIntervalMs: 100,
+    log: (line) => lines.push(line),
+  });
+  kms = new KMSClient({
+    endpoint: stack.endpoints.kms,
+    region: stack.region,
+    credentials: LOCAL_SERVICE_CREDENTIALS,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  vi.useRealTimers();
+  kms?.destroy();
+  await stack?.close();
+});
+
+describe("API Gateway stand-in", () => {
+  it("answers the open health route without a signature", async () => {
+    const res = await fetch(`${stack.apiUrl}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok" });
+    expect(res.headers.get("apigw-requestid")).toBeTruthy();
+  });
+
+  it("lets a signed admin request reach the route, with the caller's identity", async () => {
+    const res = await signedFetch(stack.apiUrl, { method: "GET", path: "/keys", credentials: admin });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ items: expect.any(Array) });
+  });
+
+  it("passes the reader's identity through: the API lets it read and refuses it a change", async () => {
+    expect(
+      (await signedFetch(stack.apiUrl, { method: "GET", path: "/keys", credentials: reader })).status,
+    ).toBe(200);
+    const change = await signedFetch(stack.apiUrl, {
+      method: "POST",
+      path: "/keys/tk_01M8J44D9A56QGQJC6WDBNE4S9/revoke",
+      body: { reason: "not allowed" },
+      credentials: reader,
+    });
+    expect(change.status).toBe(403);
+    // Tether's own error body, not the gateway's: the request got through the signature check.
+    expect(change.body).toMatchObject({ error: { code: "Forbidden" } });
+  });
+
+  it("refuses an unsigned request to an IAM route with 403, as API Gateway does", async () => {
+    const res = await fetch(`${stack.apiUrl}/keys`);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ message: "Forbidden" });
+  });
+
+  it("refuses an unknown access key", async () => {
+    const res = await signedFetch(stack.apiUrl, {
+      method: "GET",
+      path: "/keys",
+      credentials: { accessKeyId: "AKIAUNKNOWN000000001", secretAccessKey: LOCAL_ADMIN.secretAccessKey },
+    });
+    expect(res).toEqual({ status: 403, body: { message: "Forbidden" } });
+  });
+
+  it("refuses a signature made with the wrong secret", async () => {
+    const res = await signedFetch(stack.apiUrl, {
+      method: "GET",
+      path: "/keys",
+      credentials: { accessKeyId: LOCAL_ADMIN.accessKeyId, secretAccessKey: "not-the-secret" },
+    });
+    expect(res).toEqual({ status: 403, body: { message: "Forbidden" } });
+  });
+
+  it("refuses a tampered signature", async () => {
+    const res = await signedFetch(stack.apiUrl, {
+      method: "GET",
+      path: "/keys",
+      credentials: admin,
+      spoil: (headers) => ({
+        headers: {
+          ...headers,
+          authorization:
+            headers.authorization?.replace(
+              /Signature=(.)/,
+              (_m, c: string) => `Signature=${c === "0" ? "1" : "0"}`,
+            ) ?? "",
+        },
+      }),
+    });
+    expect(res).toEqual({ status: 403, body: { message: "Forbidden" } });
+  });
+
+  it("refuses a body changed after signing", async () => {
+    const res = await signedFetch(stack.apiUrl, {
+      method: "POST",
+      path: "/keys/tk_01M8J44D9A56QGQJC6WDBNE4S9/revoke",
+      body: { reason: "signed" },
+      credentials: admin,
+      spoil: (headers) => ({ headers, body: JSON.stringify({ reason: "swapped" }) }),
+    });
+    expect(res).toEqual({ status: 403, body: { message: "Forbidden" } });
+  });
+
+  it("refuses a request whose x-amz-date was changed after signing", async () => {
+    const res = await signedFetch(stack.apiUrl, {
+      method: "GET",
+      path: "/keys",
+      credentials: admin,
+      spoil: (headers) => ({
+        headers: {
+          ...headers,
+          "x-amz-date":
+            headers["x-amz-date"]?.replace(/(\d)Z$/, (_m, d: string) => `${(Number(d) + 1) % 10}Z`) ?? "",
+        },
+      }),
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it("refuses a signature dated more than 15 minutes away, and accepts one 10 minutes old", async () => {
+    const stale = await signedFetch(stack.apiUrl, {
+      method: "GET",
+      path: "/keys",
+      credentials: admin,
+      signingDate: new Date(Date.now() - 16 * 60 * 1000),
+    });
+    expect(stale).toEqual({ status: 403, body: { message: "Forbidden" } });
+    const ahead = await signedFetch(stack.apiUrl, {
+      method: "GET",
+      path: "/keys",
+      credentials: admin,
+      signingDate: new Date(Date.now() + 16 * 60 * 1000),
+    });
+    expect(ahead.status).toBe(403);
+    const recent = await signedFetch(stack.apiUrl, {
+      method: "GET",
+      path: "/keys",
+      credentials: admin,
+      signingDate: new Date(Date.now() - 10 * 60 * 1000),
+    });
+    expect(recent.status).toBe(200);
+  });
+
+  it("answers 404 Not Found for an unknown route or a method the route lacks, signed or not", async () => {
+    for (const [method, path] of [
+      ["GET", "/nope"],
+      ["PUT", "/keys"],
+      ["GET", "/keys/x/y/z"],
+      ["GET", "/keys/"],
+    ] as const) {
+      const res = await signedFetch(stack.apiUrl, { method, path, credentials: admin });
+      expect(res, `${method} ${path}`).toEqual({ status: 404, body: { message: "Not Found" } });
+    }
+  });
+
+  it("decodes the {id} path parameter (an alias with a slash stays one segment)", async () => {
+    const res = await signedFetch(stack.apiUrl, {
+      method: "GET",
+      path: `/keys/${encodeURIComponent("alias/does-not-exist")}`,
+      credentials: admin,
+    });
+    // The API looked the alias up: a clean 404 from Tether, not the gateway's.
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ error: { code: "NotFound" } });
+  });
+});
+
+describe("schedules and event rules from serverless.yml", () => {
+  it("runs the sweep on its schedule", async () => {
+    await vi.waitFor(() => expect(lines.some((line) => line.startsWith("sweep: due"))).toBe(true), {
+      timeout: 10_000,
+      interval: 50,
+    });
+    const report = await stack.sweepNow();
+    expect(report).toMatchObject({ due: expect.any(Number), processed: expect.any(Number) });
+  });
+
+  it("delivers KMS's expiry event through the bus rule to kms-events, which restores the key", async () => {
+    vi.useFakeTimers({ toFake: ["Date"], shouldAdvanceTime: true });
+    const registered = await signedFetch(stack.apiUrl, {
+      method: "POST",
+      path: "/keys",
+      credentials: admin,
+      body: {
+        mode: "create",
+        region: stack.region,
+        keySpec: "SYMMETRIC_DEFAULT",
+        materialRef: "e2e/expiry",
+        generateMaterial: true,
+        policy: { validityPeriod: "PT1H" },
+      },
+    });
+    expect(registered.status).toBe(201);
+    const keyArn = (registered.body as { key: { keyArn: string; id: string } }).key.keyArn;
+    // The sweep runs every 100 ms here and may hold the new region's lease, finishing the first import itself.
+    const validTo = await vi.waitFor(
+      async () => {
+        const imported = (await kms.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata?.ValidTo;
+        expect(imported).toBeInstanceOf(Date);
+        return imported as Date;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    // Both clocks move 5 s (Tether's and the emulator's follow Date), so the restore's ValidTo (now + 1 h)
+    // stays ahead of the emulator's clock even before it is set back; see scripts/demo.ts.
+    vi.setSystemTime(Date.now() + 5_000);
+    await stack.localAws.kms.admin.setClock(new Date(validTo.getTime() + 1_000));
+    await stack.localAws.kms.admin.setClockOffset(0);
+
+    // The runner logs the handler's outcome once it has returned (after KMS shows the new material).
+    await vi.waitFor(
+      () => expect(lines).toContain("kms-events: KMS Imported Key Material Expiration → handled → restored"),
+      { timeout: 15_000, interval: 100 },
+    );
+    const metadata = (await kms.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata;
+    expect(metadata?.KeyState).toBe("Enabled");
+    expect(metadata?.ValidTo?.getTime()).toBeGreaterThan(validTo.getTime());
+    const delivered = stack.localAws.events
+      .events("default")
+      .filter((e) => e["detail-type"] === "KMS Imported Key Material Expiration");
+    expect(delivered.map((e) => e.resources)).toContainEqual([keyArn]);
+    const history = await signedFetch(stack.apiUrl, {
+      method: "GET",
+      path: `/keys/${encodeURIComponent(keyArn)}/history`,
+      credentials: admin,
+    });
+    expect((history.body as { items: Array<{ actor: string }> }).items.map((e) => e.actor)).toContain(
+      "tether:kms-events",
+    );
+    vi.useRealTimers();
+  });
+});
