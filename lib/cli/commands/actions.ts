@@ -1,0 +1,100 @@
+import { KeyActionResponse, MAX_REASON_LENGTH, UnmanageResponse } from "../../api/schemas.js";
+import { route } from "../client.js";
+import { type CommandSpec, IDEMPOTENCY_FLAG } from "../command.js";
+import { UsageError } from "../errors.js";
+import { required, textFlag } from "../flags.js";
+import { actionResult } from "../views.js";
+import { print } from "./output.js";
+import { ID_ARG } from "./show.js";
+
+const REASON_FLAG = {
+  type: "string",
+  value: "TEXT",
+  description: `why (required; recorded in the audit trail with your identity, at most ${MAX_REASON_LENGTH} characters)`,
+} as const;
+
+function reasonOf(flags: Parameters<CommandSpec["run"]>[1]["flags"], command: string): string {
+  const reason = required(textFlag(flags, "reason", command), "reason", command);
+  if (reason.length > MAX_REASON_LENGTH) {
+    throw new UsageError(`--reason must be at most ${MAX_REASON_LENGTH} characters`, command);
+  }
+  return reason;
+}
+
+export const reimportCommand: CommandSpec = {
+  name: "reimport",
+  summary: "Re-import the material now in every Region, moving ValidTo forward",
+  args: [ID_ARG],
+  flags: { ...IDEMPOTENCY_FLAG },
+  async run(context, { args }) {
+    const [id = ""] = args;
+    const body = await (await context.client()).request("POST", route("keys", id, "reimport"), {
+      body: {},
+      idempotencyKey: context.idempotencyKey,
+    });
+    print(context, KeyActionResponse, body, "POST /keys/{id}/reimport", (result) =>
+      actionResult("Re-imported", result, { now: context.now(), color: context.color }),
+    );
+    return undefined;
+  },
+};
+
+export const revokeCommand: CommandSpec = {
+  name: "revoke",
+  summary: "Revoke (the kill switch): delete the material in every Region and stop all re-imports",
+  args: [ID_ARG],
+  flags: { reason: REASON_FLAG, ...IDEMPOTENCY_FLAG },
+  fieldFlags: { reason: "--reason" },
+  notes: ["Revoking twice is safe. Decryption with the key fails until `tether keys restore`."],
+  async run(context, { flags, args }) {
+    const [id = ""] = args;
+    const reason = reasonOf(flags, "keys revoke");
+    const body = await (await context.client()).request("POST", route("keys", id, "revoke"), {
+      body: { reason },
+      idempotencyKey: context.idempotencyKey,
+    });
+    print(context, KeyActionResponse, body, "POST /keys/{id}/revoke", (result) =>
+      actionResult("Revoked", result, { now: context.now(), color: context.color }),
+    );
+    return undefined;
+  },
+};
+
+export const restoreCommand: CommandSpec = {
+  name: "restore",
+  summary: "Restore: make a revoked key active again and import missing material in every Region",
+  args: [ID_ARG],
+  flags: { reason: REASON_FLAG, ...IDEMPOTENCY_FLAG },
+  fieldFlags: { reason: "--reason" },
+  async run(context, { flags, args }) {
+    const [id = ""] = args;
+    const reason = reasonOf(flags, "keys restore");
+    const body = await (await context.client()).request("POST", route("keys", id, "restore"), {
+      body: { reason },
+      idempotencyKey: context.idempotencyKey,
+    });
+    print(context, KeyActionResponse, body, "POST /keys/{id}/restore", (result) =>
+      actionResult("Restored", result, { now: context.now(), color: context.color }),
+    );
+    return undefined;
+  },
+};
+
+export const unmanageCommand: CommandSpec = {
+  name: "unmanage",
+  summary: "Stop managing a key; the KMS key and its material are left as they are",
+  args: [ID_ARG],
+  flags: {},
+  async run(context, { args }) {
+    const [id = ""] = args;
+    const body = await (await context.client()).request("DELETE", route("keys", id));
+    print(
+      context,
+      UnmanageResponse,
+      body,
+      "DELETE /keys/{id}",
+      (result) => `No longer managing ${result.id} (${result.keyArn}); the KMS key is unchanged.`,
+    );
+    return undefined;
+  },
+};

@@ -1,0 +1,20 @@
+import type { CommandSpec } from "../command.js";
+import { reimportCommand, restoreCommand, revokeCommand, unmanageCommand } from "./actions.js";
+import { historyCommand } from "./history.js";
+import { listCommand } from "./list.js";
+import { policyCommand } from "./policy.js";
+import { registerCommand } from "./register.js";
+import { showCommand } from "./show.js";
+
+/** Every `tether keys` command, in the order help lists them. */
+export const KEY_COMMANDS: readonly CommandSpec[] = [
+  listCommand,
+  showCommand,
+  registerCommand,
+  reimportCommand,
+  revokeCommand,
+  restoreCommand,
+  policyCommand,
+  historyCommand,
+  unmanageCommand,
+];

@@ -1,0 +1,23 @@
+import type { TetherApiClient } from "./client.js";
+
+/** Where a command writes: results to `out`, messages to `err`. Each call writes whole lines. */
+export interface CliOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** What a running command can use. */
+export interface CliContext extends CliOutput {
+  /** `--json`: print the API's JSON as is, for scripts. */
+  readonly json: boolean;
+  /** ANSI colour allowed (stdout is a terminal and NO_COLOR is not set). */
+  readonly color: boolean;
+  readonly now: () => Date;
+  /** `--idempotency-key`, for POSTs. */
+  readonly idempotencyKey: string | undefined;
+  /**
+   * The signing API client, built on first use (so usage errors need no URL, no credentials).
+   * @throws UsageError on a bad API URL
+   */
+  client(): Promise<TetherApiClient>;
+}
