@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { parseAwsRegion, parseTetherKeyId } from "../../lib/domain/ids.js";
+import type { RegionRecord } from "../../lib/domain/managed-key.js";
+import { ExpiryWatch, METRIC_NAMESPACE, sweepMetricsRecord } from "../../lib/lifecycle/expiry-metric.js";
+import type { KeyRepository } from "../../lib/lifecycle/ports.js";
+
+const now = new Date("2026-11-28T12:00:00Z");
+const keyId = parseTetherKeyId("tk_01JDW0000000000000000000AA");
+
+function region(name: string, fields: Partial<RegionRecord>): RegionRecord {
+  return {
+    region: parseAwsRegion(name),
+    keyArn: `arn:aws:kms:${name}:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`,
+    materialExpected: true,
+    nextCheckAt: now,
+    consecutiveFailures: 0,
+    ...fields,
+  };
+}
+
+/** A repository that only records saves: the watch must pass every call through. */
+function recordingRepository(): { repo: KeyRepository; saved: string[] } {
+  const saved: string[] = [];
+  const repo = {
+    saveRegion: async (_id: unknown, record: RegionRecord) => {
+      saved.push(record.region);
+    },
+    addRegion: async (_id: unknown, record: RegionRecord) => {
+      saved.push(`add:${record.region}`);
+    },
+    due: async () => [],
+  } as unknown as KeyRepository;
+  return { repo, saved };
+}
+
+describe("ExpiryWatch", () => {
+  it("passes writes through and keeps the earliest ValidTo of Regions whose material is expected", async () => {
+    const { repo, saved } = recordingRepository();
+    const watch = new ExpiryWatch();
+    const keys = watch.observe(repo);
+    await keys.saveRegion(keyId, region("eu-west-1", { importedValidTo: new Date("2026-12-20T12:00:00Z") }));
+    await keys.saveRegion(
+      keyId,
+      region("eu-central-1", { importedValidTo: new Date("2026-12-01T12:00:00Z") }),
+    );
+    // Revoked (material not expected) and non-expiring imports do not count.
+    await keys.saveRegion(
+      keyId,
+      region("us-east-1", { materialExpected: false, importedValidTo: new Date("2026-11-29T00:00:00Z") }),
+    );
+    await keys.addRegion(keyId, region("us-west-2", {}));
+    expect(saved).toEqual(["eu-west-1", "eu-central-1", "us-east-1", "add:us-west-2"]);
+    expect(await keys.due(now, 10)).toEqual([]);
+    expect(watch.shortestTimeToExpiryMs(now)).toBe(3 * 24 * 3600 * 1000);
+  });
+
+  it("knows nothing before a Region is saved, and says 0 once the earliest ValidTo has passed", async () => {
+    const watch = new ExpiryWatch();
+    expect(watch.shortestTimeToExpiryMs(now)).toBeUndefined();
+    await watch
+      .observe(recordingRepository().repo)
+      .saveRegion(keyId, region("eu-west-1", { importedValidTo: now }));
+    expect(watch.shortestTimeToExpiryMs(new Date(now.getTime() + 1000))).toBe(0);
+  });
+
+  it("does not note a Region whose save failed", async () => {
+    const failing = {
+      saveRegion: async () => {
+        throw new Error("lease lost");
+      },
+    } as unknown as KeyRepository;
+    const watch = new ExpiryWatch();
+    await expect(
+      watch.observe(failing).saveRegion(keyId, region("eu-west-1", { importedValidTo: now })),
+    ).rejects.toThrow("lease lost");
+    expect(watch.shortestTimeToExpiryMs(now)).toBeUndefined();
+  });
+});
+
+describe("sweepMetricsRecord", () => {
+  const report = {
+    due: 4,
+    processed: 4,
+    deferred: 0,
+    outcomes: { renewed: 2, restored: 1, failed: 1 },
+    outbox: { published: 0, waiting: 0 },
+  };
+
+  it("is an embedded-metric-format record with the counts and the shortest time to expiry in seconds", () => {
+    const record = sweepMetricsRecord({
+      report,
+      shortestTimeToExpiryMs: 90_500,
+      deployment: "tether-prod",
+      time: now,
+    });
+    expect(record).toEqual({
+      _aws: {
+        Timestamp: now.getTime(),
+        CloudWatchMetrics: [
+          {
+            Namespace: METRIC_NAMESPACE,
+            Dimensions: [["Deployment"]],
+            Metrics: [
+              { Name: "Imported", Unit: "Count" },
+              { Name: "Renewed", Unit: "Count" },
+              { Name: "Restored", Unit: "Count" },
+              { Name: "RegionFailures", Unit: "Count" },
+              { Name: "RegionsDue", Unit: "Count" },
+              { Name: "ShortestTimeToExpiry", Unit: "Seconds" },
+            ],
+          },
+        ],
+      },
+      Deployment: "tether-prod",
+      Imported: 0,
+      Renewed: 2,
+      Restored: 1,
+      RegionFailures: 1,
+      RegionsDue: 4,
+      ShortestTimeToExpiry: 90,
+    });
+  });
+
+  it("leaves the expiry metric out when the run saw no expiring material", () => {
+    const record = sweepMetricsRecord({
+      report,
+      shortestTimeToExpiryMs: undefined,
+      deployment: "d",
+      time: now,
+    });
+    expect(record).not.toHaveProperty("ShortestTimeToExpiry");
+    expect(JSON.stringify(record._aws)).not.toContain("ShortestTimeToExpiry");
+  });
+});

@@ -1,0 +1,444 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IDEMPOTENCY_EXPIRY_ATTRIBUTE } from "../../lib/api/idempotency.js";
+import { loadConfig } from "../../lib/config.js";
+import { METRIC_DIMENSION, METRIC_NAMESPACE } from "../../lib/lifecycle/expiry-metric.js";
+import { MANAGED_BY_TAG } from "../../lib/lifecycle/register.js";
+import { StoreIndex, TABLE_DEFINITION } from "../../lib/store/table-definition.js";
+import {
+  actions,
+  conditionValue,
+  isKmsWrite,
+  resources,
+  roleIdOf,
+  roleStatements,
+  rolesByFunction,
+  type Statement,
+} from "./support/iam.js";
+import {
+  type CfnResource,
+  type CfnTemplate,
+  lambdaFunctions,
+  type PackagedService,
+  packageService,
+  placeholderValue,
+  resourcesOfType,
+} from "./support/packaged-service.js";
+
+const run = promisify(execFile);
+const FUNCTIONS = ["api", "sweep", "kms-events"] as const;
+/** Only the register path (the api) may create keys, replicas, tags and aliases. */
+const CREATE_ACTIONS = ["kms:CreateKey", "kms:ReplicateKey", "kms:TagResource", "kms:CreateAlias"];
+/** Writes on existing key material: only on keys tagged as managed by Tether. */
+const MATERIAL_WRITES = [
+  "kms:GetParametersForImport",
+  "kms:ImportKeyMaterial",
+  "kms:DeleteImportedKeyMaterial",
+  "kms:RotateKeyOnDemand",
+];
+
+let packaged: PackagedService;
+let template: CfnTemplate;
+let functions: Map<string, CfnResource>;
+
+beforeAll(async () => {
+  packaged = await packageService("ci");
+  template = packaged.template;
+  functions = lambdaFunctions(template);
+}, 300_000);
+
+afterAll(async () => {
+  await packaged?.remove();
+});
+
+function resource(id: string): CfnResource {
+  const found = template.Resources[id];
+  if (found === undefined) throw new Error(`${id} is not in the template`);
+  return found;
+}
+
+function statementsOf(fn: string): Statement[] {
+  const role = rolesByFunction(template, functions).get(fn);
+  if (role === undefined) throw new Error(`no role for ${fn}`);
+  return roleStatements(role.role);
+}
+
+function allowStatements(): Array<{ fn: string; statement: Statement }> {
+  return [...functions.keys()].flatMap((fn) =>
+    statementsOf(fn)
+      .filter((s) => s.Effect === "Allow")
+      .map((statement) => ({ fn, statement })),
+  );
+}
+
+describe("osls package --stage ci", () => {
+  it("compiles the three functions on nodejs22.x arm64", () => {
+    expect([...functions.keys()].sort()).toEqual([...FUNCTIONS].sort());
+    for (const fn of functions.values()) {
+      expect(fn.Properties?.Runtime).toBe("nodejs22.x");
+      expect(fn.Properties?.Architectures).toEqual(["arm64"]);
+    }
+  });
+});
+
+describe("IAM", () => {
+  it("gives each function a role of its own, and no shared role", () => {
+    const roles = rolesByFunction(template, functions);
+    const ids = [...roles.values()].map((r) => r.id);
+    expect(new Set(ids).size).toBe(FUNCTIONS.length);
+    for (const { role } of roles.values()) expect(role.Type).toBe("AWS::IAM::Role");
+    // osls's shared role appears only when some function has no role of its own.
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+    expect(
+      resourcesOfType(template, "AWS::IAM::Role")
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...ids].sort());
+  });
+
+  it("trusts only Lambda to assume the roles", () => {
+    for (const { role } of rolesByFunction(template, functions).values()) {
+      const trust = role.Properties?.AssumeRolePolicyDocument as { Statement: Statement[] };
+      expect(trust.Statement).toEqual([
+        { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
+      ]);
+    }
+  });
+
+  it("grants no service-wide action and no action outside what Tether calls", () => {
+    for (const { fn, statement } of allowStatements()) {
+      for (const action of actions(statement)) {
+        expect(action, `${fn}: ${action}`).not.toMatch(/\*$/);
+        expect(action.split(":")[0], `${fn}: ${action}`).toMatch(/^(kms|dynamodb|events|logs|sqs)$/);
+      }
+    }
+  });
+
+  it("never allows a write action on '*' without a condition", () => {
+    for (const { fn, statement } of allowStatements()) {
+      const writes = actions(statement).filter(
+        (a) => a !== "kms:DescribeKey" && a !== "kms:ListResourceTags",
+      );
+      if (writes.length === 0) continue;
+      if (resources(statement).some((r) => r === "*")) {
+        expect(statement.Condition, `${fn}: ${statement.Sid}`).toBeDefined();
+      }
+    }
+  });
+
+  it("allows material writes only on keys tagged as managed by Tether", () => {
+    let seen = 0;
+    for (const { fn, statement } of allowStatements()) {
+      if (!actions(statement).some((a) => MATERIAL_WRITES.includes(a))) continue;
+      seen++;
+      expect(
+        conditionValue(statement, "StringEquals", `aws:ResourceTag/${MANAGED_BY_TAG.key}`),
+        `${fn}: ${statement.Sid}`,
+      ).toBe(MANAGED_BY_TAG.value);
+    }
+    // The import path exists in all three functions.
+    expect(seen).toBe(FUNCTIONS.length);
+  });
+
+  it("lets only the api create keys, replicas, tags and aliases, and only with Tether's tag", () => {
+    for (const { fn, statement } of allowStatements()) {
+      const creates = actions(statement).filter((a) => CREATE_ACTIONS.includes(a));
+      if (creates.length === 0) continue;
+      expect(fn).toBe("api");
+      if (creates.includes("kms:CreateAlias")) {
+        // Authorised on the key (must be managed) and on the alias name (an alias ARN, never "*").
+        const onKey = resources(statement).some((r) => JSON.stringify(r).includes(":key/"));
+        if (onKey) {
+          expect(conditionValue(statement, "StringEquals", `aws:ResourceTag/${MANAGED_BY_TAG.key}`)).toBe(
+            MANAGED_BY_TAG.value,
+          );
+        } else {
+          for (const r of resources(statement)) expect(JSON.stringify(r)).toMatch(/:alias\/\*"/);
+        }
+        continue;
+      }
+      expect(
+        conditionValue(statement, "StringEquals", `aws:RequestTag/${MANAGED_BY_TAG.key}`),
+        statement.Sid,
+      ).toBe(MANAGED_BY_TAG.value);
+      expect(conditionValue(statement, "ForAnyValue:StringEquals", "aws:TagKeys"), statement.Sid).toEqual([
+        MANAGED_BY_TAG.key,
+      ]);
+    }
+    const apiCreates = statementsOf("api").flatMap(actions);
+    for (const action of CREATE_ACTIONS) expect(apiCreates).toContain(action);
+    const createKey = statementsOf("api").find((s) => actions(s).includes("kms:CreateKey"));
+    expect(conditionValue(createKey as Statement, "StringEquals", "kms:KeyOrigin")).toBe("EXTERNAL");
+  });
+
+  it("conditions every KMS write on a Tether tag, of the key or of the request", () => {
+    for (const { fn, statement } of allowStatements()) {
+      if (!actions(statement).some(isKmsWrite)) continue;
+      const onAliasOnly = resources(statement).every((r) => JSON.stringify(r).includes(":alias/"));
+      if (onAliasOnly) continue;
+      const tagged =
+        conditionValue(statement, "StringEquals", `aws:ResourceTag/${MANAGED_BY_TAG.key}`) ??
+        conditionValue(statement, "StringEquals", `aws:RequestTag/${MANAGED_BY_TAG.key}`);
+      expect(tagged, `${fn}: ${statement.Sid}`).toBe(MANAGED_BY_TAG.value);
+    }
+  });
+
+  it("limits DynamoDB to the table and its indexes, PutEvents to the audit bus, SendMessage to the queue", () => {
+    const tableArn = { "Fn::GetAtt": ["TetherTable", "Arn"] };
+    const indexArns = Object.values(StoreIndex).map((name) => ({
+      "Fn::Sub": `\${TetherTable.Arn}/index/${name}`,
+    }));
+    for (const { fn, statement } of allowStatements()) {
+      const services = new Set(actions(statement).map((a) => a.split(":")[0]));
+      if (services.has("dynamodb")) {
+        expect(actions(statement)).not.toContain("dynamodb:Scan");
+        for (const r of resources(statement)) expect([tableArn, ...indexArns], `${fn}`).toContainEqual(r);
+      }
+      if (services.has("events")) {
+        expect(actions(statement)).toEqual(["events:PutEvents"]);
+        expect(resources(statement)).toEqual([{ "Fn::GetAtt": ["AuditBus", "Arn"] }]);
+      }
+      if (services.has("sqs")) {
+        expect(actions(statement)).toEqual(["sqs:SendMessage"]);
+        expect(resources(statement)).toEqual([{ "Fn::GetAtt": ["AsyncFailureQueue", "Arn"] }]);
+      }
+    }
+  });
+
+  it("lets each function write only its own log group", () => {
+    for (const [name, fn] of functions) {
+      const functionName = String(fn.Properties?.FunctionName);
+      const logStatements = statementsOf(name).filter((s) => actions(s).some((a) => a.startsWith("logs:")));
+      expect(logStatements.length).toBeGreaterThan(0);
+      for (const statement of logStatements) {
+        expect(actions(statement)).not.toContain("logs:CreateLogGroup");
+        for (const r of resources(statement)) {
+          expect(JSON.stringify(r)).toContain(`:log-group:/aws/lambda/${functionName}:*`);
+        }
+      }
+    }
+  });
+});
+
+describe("the table", () => {
+  it("is TABLE_DEFINITION, with point-in-time recovery, deletion protection and encryption", () => {
+    const table = resource("TetherTable");
+    const p = table.Properties ?? {};
+    expect({
+      BillingMode: p.BillingMode,
+      AttributeDefinitions: p.AttributeDefinitions,
+      KeySchema: p.KeySchema,
+      GlobalSecondaryIndexes: p.GlobalSecondaryIndexes,
+    }).toEqual(TABLE_DEFINITION);
+    expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(p.DeletionProtectionEnabled).toBe(true);
+    expect(p.SSESpecification).toMatchObject({ SSEEnabled: true });
+    expect((table as { DeletionPolicy?: string }).DeletionPolicy).toBe("Retain");
+  });
+
+  it("expires the admin API's idempotency records through TTL on the attribute Powertools writes", () => {
+    const p = resource("TetherTable").Properties ?? {};
+    expect(p.TimeToLiveSpecification).toEqual({ AttributeName: IDEMPOTENCY_EXPIRY_ATTRIBUTE, Enabled: true });
+  });
+});
+
+describe("function environments", () => {
+  it("hold every variable lib/config.ts requires, with the template's names", () => {
+    let required: string[] = [];
+    try {
+      loadConfig({});
+    } catch (error) {
+      required = [...String((error as Error).message).matchAll(/(\w+) is not set/g)].map(
+        (m) => m[1] as string,
+      );
+    }
+    // AWS_REGION is set by the Lambda runtime itself.
+    expect(required).toContain("AWS_REGION");
+    const tableName = resource("TetherTable").Properties?.TableName;
+    const busName = resource("AuditBus").Properties?.Name;
+    for (const [name, fn] of functions) {
+      const variables = environmentOf(fn);
+      for (const variable of required.filter((v) => v !== "AWS_REGION")) {
+        expect(Object.keys(variables), `${name}: ${variable}`).toContain(variable);
+      }
+      const env = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, placeholderValue(v)]));
+      const config = loadConfig({ ...env, AWS_REGION: "eu-west-1" });
+      expect(config.tableName).toBe(tableName);
+      expect(config.auditBusName).toBe(busName);
+      // Tether's own roles must count as Tether, or its own imports would look like drift.
+      const roleName = String(template.Resources[roleIdOfFunction(fn)]?.Properties?.RoleName);
+      expect(config.isTether(`arn:aws:sts::123456789012:assumed-role/${roleName}/${name}`)).toBe(true);
+      expect(config.isTether("arn:aws:sts::123456789012:assumed-role/BreakGlass/someone")).toBe(false);
+    }
+  });
+});
+
+function roleIdOfFunction(fn: CfnResource): string {
+  return roleIdOf(fn);
+}
+
+function environmentOf(fn: CfnResource): Record<string, unknown> {
+  const environment = fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined;
+  if (environment?.Variables === undefined) throw new Error("function has no environment");
+  return environment.Variables;
+}
+
+/** A property that must be there, typed as the test expects it. */
+function property<T>(r: CfnResource, name: string): T {
+  const value = r.Properties?.[name];
+  if (value === undefined) throw new Error(`missing property ${name}`);
+  return value as T;
+}
+
+describe("async failures", () => {
+  it("sends failed async invocations of sweep and kms-events, and undeliverable events, to an encrypted queue", () => {
+    const queue = resource("AsyncFailureQueue");
+    expect(queue.Properties?.SqsManagedSseEnabled ?? queue.Properties?.KmsMasterKeyId).toBeTruthy();
+    const queueArn = { "Fn::GetAtt": ["AsyncFailureQueue", "Arn"] };
+    const configs = resourcesOfType(template, "AWS::Lambda::EventInvokeConfig");
+    for (const logicalPrefix of ["Sweep", "KmsDashevents"]) {
+      const config = configs.find(([id]) => id === `${logicalPrefix}LambdaEvConf`)?.[1];
+      expect(config?.Properties?.DestinationConfig, logicalPrefix).toEqual({
+        OnFailure: { Destination: queueArn },
+      });
+    }
+    for (const [, rule] of resourcesOfType(template, "AWS::Events::Rule")) {
+      if (rule.Properties?.ScheduleExpression !== undefined) continue;
+      for (const target of property<Array<Record<string, unknown>>>(rule, "Targets")) {
+        expect(target.DeadLetterConfig, String(rule.Properties?.Name)).toEqual({ Arn: queueArn });
+      }
+    }
+  });
+});
+
+describe("on-call", () => {
+  it("has a KMS-encrypted topic whose key lets EventBridge and CloudWatch publish, and an e-mail parameter", () => {
+    const topic = resource("OnCallTopic");
+    expect(topic.Properties?.KmsMasterKeyId).toEqual({ Ref: "OnCallTopicKey" });
+    const key = resource("OnCallTopicKey");
+    const statements = property<{ Statement: Statement[] }>(key, "KeyPolicy").Statement;
+    const services = statements.flatMap((s) => [
+      ...([] as string[]).concat(
+        (s as unknown as { Principal: { Service?: string[] } }).Principal.Service ?? [],
+      ),
+    ]);
+    expect(services).toEqual(expect.arrayContaining(["events.amazonaws.com", "cloudwatch.amazonaws.com"]));
+    const subscription = resource("OnCallEmailSubscription");
+    expect(subscription.Condition).toBe("HasOnCallEmail");
+    expect(subscription.Properties).toMatchObject({ Protocol: "email", Endpoint: { Ref: "OnCallEmail" } });
+    expect(template.Parameters?.OnCallEmail?.Default).toBe("on-call@example.com");
+    const rule = resource("AlertRule");
+    expect(rule.Properties?.EventBusName).toEqual({ Ref: "AuditBus" });
+    expect(property<Array<{ Arn: unknown }>>(rule, "Targets").map((t) => t.Arn)).toEqual([
+      { Ref: "OnCallTopic" },
+    ]);
+    expect(resource("AuditArchive").Properties?.SourceArn).toEqual({ "Fn::GetAtt": ["AuditBus", "Arn"] });
+  });
+
+  it("alarms on each function's errors, the queue's depth and the shortest time to expiry, to on-call", () => {
+    const alarms = resourcesOfType(template, "AWS::CloudWatch::Alarm").map(([, a]) => a.Properties ?? {});
+    for (const alarm of alarms) expect(alarm.AlarmActions).toContainEqual({ Ref: "OnCallTopic" });
+    const dimension = (a: Record<string, unknown>) => (a.Dimensions as Array<{ Value: unknown }>)[0]?.Value;
+    for (const fn of functions.values()) {
+      const name = fn.Properties?.FunctionName;
+      expect(
+        alarms.some((a) => a.MetricName === "Errors" && dimension(a) === name),
+        String(name),
+      ).toBe(true);
+    }
+    expect(
+      alarms.some(
+        (a) =>
+          a.MetricName === "ApproximateNumberOfMessagesVisible" &&
+          JSON.stringify(dimension(a)) ===
+            JSON.stringify({ "Fn::GetAtt": ["AsyncFailureQueue", "QueueName"] }),
+      ),
+    ).toBe(true);
+    const expiry = alarms.find((a) => a.MetricName === "ShortestTimeToExpiry");
+    expect(expiry).toMatchObject({
+      Namespace: METRIC_NAMESPACE,
+      Statistic: "Minimum",
+      ComparisonOperator: "LessThanThreshold",
+      Dimensions: [{ Name: METRIC_DIMENSION, Value: resource("TetherTable").Properties?.TableName }],
+    });
+  });
+
+  it("has a dashboard whose body is valid JSON", () => {
+    const body = resource("TetherDashboard").Properties?.DashboardBody as { "Fn::Sub": [string, unknown] };
+    const text = body["Fn::Sub"][0].replace(/\$\{[^}]+\}/g, "0");
+    const parsed = JSON.parse(text) as { widgets: unknown[] };
+    expect(parsed.widgets.length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe("cfn-lint", () => {
+  const available = cfnLintAvailable();
+  if (!available)
+    console.warn("cfn-lint is not installed here: skipping the template lint (it runs on the CI image).");
+  it.skipIf(!available)(
+    "passes on the generated template",
+    async () => {
+      // W3005: osls adds DependsOn on a function's role next to the GetAtt that already orders them; that is
+      // osls's output, harmless, and not ours to change.
+      const result = await run("cfn-lint", ["--ignore-checks", "W3005", "--", packaged.templatePath]).then(
+        (r) => ({ code: 0, out: r.stdout + r.stderr }),
+        (e: { code?: number; stdout?: string; stderr?: string }) => ({
+          code: e.code ?? 1,
+          out: `${e.stdout ?? ""}${e.stderr ?? ""}`,
+        }),
+      );
+      expect(result.out).toBe("");
+      expect(result.code).toBe(0);
+    },
+    120_000,
+  );
+});
+
+describe("bundles", () => {
+  it.each(FUNCTIONS)(
+    "%s is one bundled .mjs that loads with its template environment",
+    async (name) => {
+      const dir = await mkdtemp(join(tmpdir(), `tether-bundle-${name}-`));
+      try {
+        await run("unzip", ["-q", packaged.zip(name), "-d", dir]);
+        const files = await readdir(join(dir, "functions"));
+        expect(files.sort()).toEqual([`${name}.mjs`, `${name}.mjs.map`]);
+        expect(await readdir(dir)).toEqual(["functions"]);
+
+        const fn = functions.get(name) as CfnResource;
+        const variables = environmentOf(fn);
+        const env = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, placeholderValue(v)]));
+        const probe = `import(${JSON.stringify(`./functions/${name}.mjs`)}).then(
+          (m) => console.log(JSON.stringify({ handler: typeof m.handler })),
+          (e) => console.log(JSON.stringify({ error: e.name, message: String(e.message).slice(0, 200) })))`;
+        const node = (extra: Record<string, string>) =>
+          run(process.execPath, ["--input-type=module", "-e", probe], {
+            cwd: dir,
+            env: {
+              PATH: process.env.PATH,
+              AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+              ...extra,
+            },
+          }).then((r) => JSON.parse(r.stdout.trim().split("\n").pop() as string) as Record<string, string>);
+
+        // Without configuration it fails on configuration, not on module resolution.
+        expect(await node({})).toMatchObject({ error: "ConfigError" });
+        // With the template's environment (and the region Lambda sets) it loads and exports the handler.
+        expect(await node({ ...env, AWS_REGION: "eu-west-1" })).toEqual({ handler: "function" });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
+});
+
+function cfnLintAvailable(): boolean {
+  const path = process.env.PATH ?? "";
+  return path.split(":").some((dir) => dir !== "" && existsSync(join(dir, "cfn-lint")));
+}
