@@ -1,8 +1,9 @@
+import { TetherError } from "../domain/errors.js";
 import { parseAwsRegion, type TetherKeyId } from "../domain/ids.js";
 import { LossCause } from "../domain/managed-key.js";
 import type { KmsSignal } from "../kms/kms-events.js";
 import type { LifecycleDeps } from "./ports.js";
-import { type RegionOutcome, reconcileRegion } from "./reconcile-region.js";
+import { type RegionOutcome, reconcileWhenFree } from "./reconcile-region.js";
 
 export const KMS_EVENTS_ACTOR = "tether:kms-events";
 
@@ -50,10 +51,21 @@ export async function handleKmsSignal(
     case "key-changed":
       break;
   }
-  const outcome = await reconcileRegion(deps, keyId as TetherKeyId, region, {
+  const outcome = await reconcileWhenFree(deps, keyId as TetherKeyId, region, {
     actor: KMS_EVENTS_ACTOR,
     correlationId: options.correlationId,
     knownLoss,
   });
+  // Still held by another worker: fail the invocation so EventBridge delivers the event again, rather
+  // than lose what it says (why the material is gone decides whether to restore).
+  if (outcome.kind === "busy") throw new RegionBusyError(keyId, region);
   return { kind: "handled", outcome };
+}
+
+/** The region stayed leased by another worker; the event is to be delivered again. */
+export class RegionBusyError extends TetherError {
+  constructor(keyId: string, region: string) {
+    super(`Key ${keyId} in ${region} is busy with another worker; retry the event.`);
+    this.name = "RegionBusyError";
+  }
 }

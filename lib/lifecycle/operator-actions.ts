@@ -3,7 +3,7 @@ import type { TetherKeyId } from "../domain/ids.js";
 import { assertImportAllowed, restoreKey, revokeKey } from "../domain/key-status.js";
 import { KeyStatusState, type ManagedKey } from "../domain/managed-key.js";
 import type { LifecycleDeps } from "./ports.js";
-import { type RegionOutcome, reconcileRegion, type Trigger } from "./reconcile-region.js";
+import { type RegionOutcome, reconcileWhenFree, type Trigger } from "./reconcile-region.js";
 
 export interface OperatorRequest {
   /** A Tether id, a key ARN or an alias. */
@@ -16,10 +16,6 @@ export interface OperatorResult {
   readonly key: ManagedKey;
   readonly regions: Readonly<Record<string, RegionOutcome>>;
 }
-
-/** A region busy with another worker is tried again this many times, this far apart. */
-const BUSY_RETRIES = 10;
-const BUSY_WAIT_MS = 200;
 
 /**
  * The kill switch: marks the key revoked first (from then on nothing imports it automatically), then
@@ -104,11 +100,7 @@ async function updateKey(
 async function everyRegion(deps: LifecycleDeps, key: ManagedKey, trigger: Trigger): Promise<OperatorResult> {
   const regions: Record<string, RegionOutcome> = {};
   for (const record of key.regions) {
-    let outcome = await reconcileRegion(deps, key.id as TetherKeyId, record.region, trigger);
-    for (let retry = 0; outcome.kind === "busy" && retry < BUSY_RETRIES; retry++) {
-      await new Promise((resolve) => setTimeout(resolve, BUSY_WAIT_MS));
-      outcome = await reconcileRegion(deps, key.id, record.region, trigger);
-    }
+    const outcome = await reconcileWhenFree(deps, key.id as TetherKeyId, record.region, trigger);
     regions[record.region] = outcome;
   }
   return { key: (await deps.keys.get(key.id)) ?? key, regions };

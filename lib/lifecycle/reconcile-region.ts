@@ -101,6 +101,29 @@ export async function reconcileRegion(
   }
 }
 
+/** A region busy with another worker is tried again this many times, this far apart. */
+const BUSY_RETRIES = 10;
+const BUSY_WAIT_MS = 200;
+
+/**
+ * reconcileRegion for a caller that must not give up because a sweep holds the region for a moment (an
+ * operator's request, a registration, a KMS event): tries again briefly while the region is busy.
+ * Returns "busy" only if it stayed busy for about two seconds.
+ */
+export async function reconcileWhenFree(
+  deps: LifecycleDeps,
+  keyId: TetherKeyId,
+  region: AwsRegion,
+  trigger: Trigger,
+): Promise<RegionOutcome> {
+  let outcome = await reconcileRegion(deps, keyId, region, trigger);
+  for (let retry = 0; outcome.kind === "busy" && retry < BUSY_RETRIES; retry++) {
+    await new Promise((resolve) => setTimeout(resolve, BUSY_WAIT_MS));
+    outcome = await reconcileRegion(deps, keyId, region, trigger);
+  }
+  return outcome;
+}
+
 class RegionRun {
   readonly #events: AuditEvent[] = [];
 

@@ -11,11 +11,11 @@ import {
 } from "../domain/ids.js";
 import { parseImportPolicy } from "../domain/import-policy.js";
 import { parseKmsKeyArn } from "../domain/key-arn.js";
-import { KeySpec, KeyUsage } from "../domain/kms-constants.js";
+import { ExpirationModel, KeySpec, KeyUsage } from "../domain/kms-constants.js";
 import { type ManagedKey, newManagedKey } from "../domain/managed-key.js";
 import { KeyOrigin } from "../domain/observed.js";
-import type { LifecycleDeps } from "./ports.js";
-import { type RegionOutcome, reconcileRegion } from "./reconcile-region.js";
+import type { LifecycleDeps, PolicyDefaults } from "./ports.js";
+import { type RegionOutcome, reconcileWhenFree } from "./reconcile-region.js";
 
 /** The tag Tether puts on every KMS key it creates; IAM conditions (aws:ResourceTag) key on it. */
 export const MANAGED_BY_TAG = { key: "tether:managed-by", value: "tether" } as const;
@@ -72,7 +72,7 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
   const now = deps.clock();
   const materialRef = parseMaterialRef(request.materialRef);
   const expected = request.checkValue === undefined ? undefined : parseCheckValue(request.checkValue);
-  const policy = parseImportPolicy(request.policy);
+  const policy = parseImportPolicy(withStageDefaults(request.policy, deps.policyDefaults));
   const id = newTetherKeyId(now, randomBytes(10));
 
   let primaryArn: string;
@@ -83,6 +83,7 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
     keySpec = parseKeySpec(request.keySpec);
     const region = parseAwsRegion(request.region, "region");
     const replicaRegions = parseReplicaRegions(request.replicaRegions, region);
+    assertRegionsAllowed(deps, region, replicaRegions);
     const multiRegion = request.multiRegion ?? replicaRegions.length > 0;
     if (replicaRegions.length > 0 && !multiRegion) {
       throw new ValidationError("replicaRegions", "only a Multi-Region key has replicas (set multiRegion)");
@@ -144,6 +145,7 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
     }
     keySpec = parseKeySpec(observed.keySpec ?? "");
     const replicaRegions = parseReplicaRegions(request.replicaRegions, arn.region);
+    assertRegionsAllowed(deps, arn.region, replicaRegions);
     if (replicaRegions.length > 0 && !arn.multiRegion) {
       throw new ValidationError("replicaRegions", "only a Multi-Region key (mrk-…) has replicas");
     }
@@ -181,7 +183,7 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
 
   const regions: Record<string, RegionOutcome> = {};
   for (const record of key.regions) {
-    regions[record.region] = await reconcileRegion(deps, key.id, record.region, {
+    regions[record.region] = await reconcileWhenFree(deps, key.id, record.region, {
       actor: request.actor,
       correlationId: request.correlationId,
     });
@@ -250,4 +252,41 @@ function parseReplicaRegions(values: readonly string[] | undefined, primary: Aws
     seen.add(r);
   });
   return regions;
+}
+
+/**
+ * The stage's default validity and renew window, where the request's policy sets no expiry of its own.
+ * A request that names a validity, a fixed ValidTo or no expiry at all keeps it; a default renew window
+ * only comes with the default validity (a request's own validity gets the domain's proportional window).
+ */
+export function withStageDefaults(policy: unknown, defaults: PolicyDefaults | undefined): unknown {
+  if (defaults === undefined || (policy !== undefined && (typeof policy !== "object" || policy === null))) {
+    return policy;
+  }
+  const input = (policy ?? {}) as Record<string, unknown>;
+  const ownsExpiry =
+    input.validityPeriod !== undefined ||
+    input.validTo !== undefined ||
+    input.expirationModel === ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE;
+  if (ownsExpiry || defaults.validityPeriod === undefined) return policy;
+  return {
+    ...input,
+    validityPeriod: defaults.validityPeriod,
+    ...(input.renewBefore === undefined && defaults.renewBefore !== undefined
+      ? { renewBefore: defaults.renewBefore }
+      : {}),
+  };
+}
+
+function assertRegionsAllowed(deps: LifecycleDeps, primary: string, replicas: readonly string[]): void {
+  const allowed = deps.allowedRegions ?? [];
+  if (allowed.length === 0) return;
+  [primary, ...replicas].forEach((region, i) => {
+    if (!allowed.includes(region)) {
+      throw new ValidationError(
+        i === 0 ? "region" : `replicaRegions[${i - 1}]`,
+        `${region} is not one of this deployment's Regions (${allowed.join(", ")})`,
+      );
+    }
+  });
 }
