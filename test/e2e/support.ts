@@ -9,6 +9,10 @@ export interface SignedCall {
   /** Encoded path, e.g. `/keys/alias%2Fx`. */
   readonly path: string;
   readonly body?: unknown;
+  /** Sent as is instead of JSON.stringify(body) (malformed JSON, other media types). */
+  readonly rawBody?: string;
+  /** Extra headers, signed with the rest (content-type overrides the JSON default). */
+  readonly headers?: Record<string, string>;
   readonly credentials: { accessKeyId: string; secretAccessKey: string };
   readonly signingDate?: Date;
   /** Changes the signed request before it is sent. */
@@ -20,7 +24,7 @@ export async function signedFetch(
   call: SignedCall,
 ): Promise<{ status: number; body: unknown }> {
   const url = new URL(apiUrl);
-  const body = call.body === undefined ? undefined : JSON.stringify(call.body);
+  const body = call.rawBody ?? (call.body === undefined ? undefined : JSON.stringify(call.body));
   const signer = new SignatureV4({
     service: "execute-api",
     region: LOCAL_REGION,
@@ -32,10 +36,12 @@ export async function signedFetch(
       method: call.method,
       hostname: url.hostname,
       port: Number(url.port),
-      path: call.path,
+      path: call.path.split("?")[0] ?? call.path,
+      query: Object.fromEntries(new URLSearchParams(call.path.split("?")[1] ?? "")),
       headers: {
         host: url.host,
         ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...call.headers,
       },
       ...(body === undefined ? {} : { body }),
     }),
@@ -55,5 +61,11 @@ export async function signedFetch(
     body: sentBody,
   });
   const text = await res.text();
-  return { status: res.status, body: text.length === 0 ? undefined : JSON.parse(text) };
+  let parsed: unknown;
+  try {
+    parsed = text.length === 0 ? undefined : JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed };
 }
