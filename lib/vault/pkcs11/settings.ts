@@ -1,0 +1,126 @@
+import { existsSync, readFileSync } from "node:fs";
+import { VaultError, VaultLockedError } from "../errors.js";
+
+/**
+ * The PKCS#11 vault's settings, read once at cold start from the environment.
+ *
+ * - TETHER_PKCS11_LIBRARY: path of the vendor's PKCS#11 module (.so).
+ * - TETHER_PKCS11_TOKEN_LABEL, or TETHER_PKCS11_SLOT (a slot ID, decimal): which token; exactly one.
+ * - TETHER_PKCS11_PIN_FILE (a file holding the user PIN) or TETHER_PKCS11_PIN_SECRET_ENV (the NAME of
+ *   another environment variable that holds the PIN, e.g. one filled from a secret store at start-up).
+ *   The PIN itself is never a plain configuration value, so it is not in serverless.yml, CloudFormation
+ *   outputs or the config dump of a cold start.
+ * - TETHER_PKCS11_SESSION_POOL: how many sessions to keep open (default 2, 1..32).
+ */
+export const PKCS11_ENV = {
+  LIBRARY: "TETHER_PKCS11_LIBRARY",
+  TOKEN_LABEL: "TETHER_PKCS11_TOKEN_LABEL",
+  SLOT: "TETHER_PKCS11_SLOT",
+  PIN_FILE: "TETHER_PKCS11_PIN_FILE",
+  PIN_SECRET_ENV: "TETHER_PKCS11_PIN_SECRET_ENV",
+  SESSION_POOL: "TETHER_PKCS11_SESSION_POOL",
+} as const;
+
+export const DEFAULT_SESSION_POOL = 2;
+const MAX_SESSION_POOL = 32;
+
+/** Which token to use: by its label (trailing blanks ignored) or by slot ID. */
+export type TokenSelector = { readonly label: string } | { readonly slotId: bigint };
+
+export interface Pkcs11Settings {
+  readonly library: string;
+  readonly token: TokenSelector;
+  readonly pin: string;
+  readonly sessionPoolSize: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function present(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+/**
+ * Reads and checks the PKCS#11 settings.
+ * @throws VaultLockedError when no PIN source is configured or the PIN cannot be read (names the variable)
+ * @throws VaultError naming the missing or wrong setting
+ */
+export function pkcs11SettingsFromEnv(env: Env): Pkcs11Settings {
+  const library = present(env, PKCS11_ENV.LIBRARY);
+  if (library === undefined) {
+    throw new VaultError(`${PKCS11_ENV.LIBRARY} is not set: give the path of the HSM's PKCS#11 library.`);
+  }
+  if (!existsSync(library)) {
+    throw new VaultError(`${PKCS11_ENV.LIBRARY} names a file that does not exist: ${library}.`);
+  }
+  return {
+    library,
+    token: tokenSelector(env),
+    pin: readPin(env),
+    sessionPoolSize: sessionPoolSize(env),
+  };
+}
+
+function tokenSelector(env: Env): TokenSelector {
+  const label = present(env, PKCS11_ENV.TOKEN_LABEL);
+  const slot = present(env, PKCS11_ENV.SLOT);
+  if (label !== undefined && slot !== undefined) {
+    throw new VaultError(`Set ${PKCS11_ENV.TOKEN_LABEL} or ${PKCS11_ENV.SLOT}, not both.`);
+  }
+  if (label !== undefined) return { label: label.trimEnd() };
+  if (slot === undefined) {
+    throw new VaultError(
+      `${PKCS11_ENV.TOKEN_LABEL} (or ${PKCS11_ENV.SLOT}) is not set: say which token to use.`,
+    );
+  }
+  if (!/^\d{1,20}$/.test(slot.trim())) {
+    throw new VaultError(`${PKCS11_ENV.SLOT} must be a decimal slot ID; got ${JSON.stringify(slot)}.`);
+  }
+  return { slotId: BigInt(slot.trim()) };
+}
+
+function readPin(env: Env): string {
+  const pinFile = present(env, PKCS11_ENV.PIN_FILE);
+  const pinEnv = present(env, PKCS11_ENV.PIN_SECRET_ENV);
+  if (pinFile !== undefined && pinEnv !== undefined) {
+    throw new VaultError(`Set ${PKCS11_ENV.PIN_FILE} or ${PKCS11_ENV.PIN_SECRET_ENV}, not both.`);
+  }
+  if (pinFile !== undefined) {
+    let pin: string;
+    try {
+      pin = readFileSync(pinFile, "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      throw new VaultLockedError(
+        `The PIN file named by ${PKCS11_ENV.PIN_FILE} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"}).`,
+      );
+    }
+    if (pin === "") throw new VaultLockedError(`The PIN file named by ${PKCS11_ENV.PIN_FILE} is empty.`);
+    return pin;
+  }
+  if (pinEnv !== undefined) {
+    const name = pinEnv.trim();
+    const pin = env[name];
+    if (pin === undefined || pin === "") {
+      throw new VaultLockedError(
+        `${name} (named by ${PKCS11_ENV.PIN_SECRET_ENV}) is not set: it must hold the token's user PIN.`,
+      );
+    }
+    return pin;
+  }
+  throw new VaultLockedError(
+    `The HSM is locked: set ${PKCS11_ENV.PIN_FILE} (a file holding the user PIN) or ${PKCS11_ENV.PIN_SECRET_ENV} (the name of an environment variable holding it).`,
+  );
+}
+
+function sessionPoolSize(env: Env): number {
+  const raw = present(env, PKCS11_ENV.SESSION_POOL);
+  if (raw === undefined) return DEFAULT_SESSION_POOL;
+  const size = Number(raw);
+  if (!Number.isInteger(size) || size < 1 || size > MAX_SESSION_POOL) {
+    throw new VaultError(
+      `${PKCS11_ENV.SESSION_POOL} must be a whole number from 1 to ${MAX_SESSION_POOL}; got ${JSON.stringify(raw)}.`,
+    );
+  }
+  return size;
+}
