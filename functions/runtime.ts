@@ -2,7 +2,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { loadConfig } from "../lib/config.js";
 import type { LifecycleDeps } from "../lib/lifecycle/ports.js";
 import { createLifecycleDeps } from "../lib/runtime.js";
-import { fileVaultFromEnv } from "../lib/vault/file-vault.js";
+import { vaultFromEnv } from "../lib/vault/from-config.js";
 
 /**
  * What every function shares, built once per cold start: configuration (validated, failing with the
@@ -16,7 +16,7 @@ let deps: LifecycleDeps | undefined;
 /** The use cases' ports; built on first use so a handler's tests can inject their own first. */
 export function lifecycleDeps(): LifecycleDeps {
   deps ??= createLifecycleDeps(config, {
-    vault: fileVaultFromEnv(process.env),
+    vault: vaultFromEnv(process.env),
     workerId: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
     log: (level, message, fields) => logger[level](message, fields),
   });

@@ -19,7 +19,8 @@ const schema = z.object({
   AWS_REGION: z.string().min(1),
   TETHER_TABLE_NAME: z.string().min(3).max(255),
   TETHER_AUDIT_BUS_NAME: z.string().min(1).max(256),
-  TETHER_VAULT: z.enum(["file"]).default("file"),
+  /** Which vault adapter holds the material (see {@link VaultProvider}); its settings are checked below. */
+  TETHER_VAULT: z.enum(["file", "pkcs11", "secrets-manager", "hashicorp"]).default("file"),
   /** ARN patterns (`*` matches any run of characters) of Tether's own roles, comma-separated. */
   TETHER_SELF_PRINCIPALS: z.string().default(""),
   /** Admin API roles: IAM principal ARN patterns, comma-separated. Admins may change keys and read. */
@@ -53,7 +54,9 @@ export interface TetherConfig {
   readonly region: string;
   readonly tableName: string;
   readonly auditBusName: string;
-  readonly vault: "file";
+  readonly vault: VaultProviderName;
+  /** The chosen vault's settings, checked at cold start (secrets such as tokens are read by the adapter). */
+  readonly vaultSettings: VaultSettings;
   readonly isTether: (principalArn: string) => boolean;
   /** Whether a caller of the admin API may change state (and read). */
   readonly isAdmin: (principalArn: string) => boolean;
@@ -94,6 +97,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     tableName: e.TETHER_TABLE_NAME,
     auditBusName: e.TETHER_AUDIT_BUS_NAME,
     vault: e.TETHER_VAULT,
+    vaultSettings: loadVaultSettings(env),
     isTether,
     isAdmin: principalMatcher(e.TETHER_ADMIN_PRINCIPALS),
     isReader: principalMatcher(e.TETHER_READER_PRINCIPALS),
@@ -149,4 +153,197 @@ function principalMatcher(list: string): (principalArn: string) => boolean {
 function globToRegExp(pattern: string): RegExp {
   const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
   return new RegExp(`^${escaped}$`);
+}
+
+/**
+ * The vault adapters Tether can use, chosen by TETHER_VAULT. The issue calls this setting
+ * VAULT_PROVIDER; Tether keeps every setting under its TETHER_ prefix and accepts only TETHER_VAULT.
+ */
+export const VaultProvider = {
+  File: "file",
+  Pkcs11: "pkcs11",
+  SecretsManager: "secrets-manager",
+  HashiCorp: "hashicorp",
+} as const;
+export type VaultProviderName = (typeof VaultProvider)[keyof typeof VaultProvider];
+
+/** Environment variables of the Secrets Manager vault (material in another account, behind a role). */
+export const SecretsManagerVaultEnv = {
+  RoleArn: "TETHER_SM_ROLE_ARN",
+  ExternalId: "TETHER_SM_EXTERNAL_ID",
+  Region: "TETHER_SM_REGION",
+  SecretPrefix: "TETHER_SM_SECRET_PREFIX",
+  SessionName: "TETHER_SM_SESSION_NAME",
+  Endpoint: "TETHER_SM_ENDPOINT",
+  StsEndpoint: "TETHER_SM_STS_ENDPOINT",
+} as const;
+
+/** Environment variables of the HashiCorp Vault (KV version 2) vault. */
+export const HashiCorpVaultEnv = {
+  Address: "TETHER_HCV_ADDR",
+  Namespace: "TETHER_HCV_NAMESPACE",
+  KvMount: "TETHER_HCV_KV_MOUNT",
+  PathPrefix: "TETHER_HCV_PATH_PREFIX",
+  KvVersion: "TETHER_HCV_KV_VERSION",
+  AuthMethod: "TETHER_HCV_AUTH_METHOD",
+  /** The token itself (token auth). A secret: read by the adapter, never kept in the configuration. */
+  Token: "TETHER_HCV_TOKEN",
+  AwsRole: "TETHER_HCV_AWS_ROLE",
+  AwsAuthMount: "TETHER_HCV_AWS_AUTH_MOUNT",
+  AwsServerId: "TETHER_HCV_AWS_SERVER_ID",
+  AwsStsRegion: "TETHER_HCV_AWS_STS_REGION",
+  AwsStsEndpoint: "TETHER_HCV_AWS_STS_ENDPOINT",
+} as const;
+
+export interface SecretsManagerVaultSettings {
+  readonly provider: "secrets-manager";
+  readonly roleArn: string;
+  readonly externalId: string;
+  readonly region: string;
+  /** Prepended to a material reference to make the secret's name, e.g. `tether/` + `team/key-1`. */
+  readonly secretPrefix: string;
+  readonly sessionName: string;
+  readonly endpoint?: string;
+  readonly stsEndpoint?: string;
+}
+
+export type HashiCorpAuthSettings =
+  | { readonly method: "token" }
+  | {
+      readonly method: "aws";
+      readonly role: string;
+      readonly mount: string;
+      readonly serverId?: string;
+      readonly stsRegion: string;
+      readonly stsEndpoint?: string;
+    };
+
+export interface HashiCorpVaultSettings {
+  readonly provider: "hashicorp";
+  readonly address: string;
+  readonly namespace?: string;
+  readonly kvMount: string;
+  readonly pathPrefix: string;
+  /** The KV v2 version read: material is written once, with check-and-set 0, so it is version 1. */
+  readonly kvVersion: number;
+  readonly auth: HashiCorpAuthSettings;
+}
+
+export type VaultSettings =
+  | { readonly provider: "file" }
+  /** The PKCS#11 adapter reads and checks its own settings (lib/vault/pkcs11, pkcs11VaultFromEnv). */
+  | { readonly provider: "pkcs11" }
+  | SecretsManagerVaultSettings
+  | HashiCorpVaultSettings;
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{0,256}$/;
+const KV_PATH = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+/**
+ * The vault settings of TETHER_VAULT's provider, checked without reading secrets or making calls.
+ * The file vault's settings (TETHER_FILE_VAULT_DIR and its passphrase) are checked by fileVaultFromEnv
+ * when the vault is built; the PKCS#11 vault's by pkcs11VaultFromEnv.
+ * @throws ConfigError naming the missing or malformed variable
+ */
+export function loadVaultSettings(env: Readonly<Record<string, string | undefined>>): VaultSettings {
+  const provider = env.TETHER_VAULT === undefined || env.TETHER_VAULT === "" ? "file" : env.TETHER_VAULT;
+  const problems: string[] = [];
+  const read = (name: string, pattern: RegExp, what: string, fallback?: string): string => {
+    const value = env[name];
+    if (value === undefined || value === "") {
+      if (fallback !== undefined) return fallback;
+      problems.push(`${name} is not set (${what})`);
+      return "";
+    }
+    if (!pattern.test(value)) problems.push(`${name}: not ${what}`);
+    return value;
+  };
+  const optional = (name: string, pattern: RegExp, what: string): string | undefined =>
+    env[name] === undefined || env[name] === "" ? undefined : read(name, pattern, what);
+  const url = (name: string, required: boolean): string | undefined => {
+    const value = env[name];
+    if (value === undefined || value === "") {
+      if (required) problems.push(`${name} is not set (a URL)`);
+      return undefined;
+    }
+    if (!z.string().url().safeParse(value).success || !/^https?:\/\//.test(value)) {
+      problems.push(`${name}: not an http(s) URL`);
+    }
+    return value;
+  };
+  let settings: VaultSettings;
+  switch (provider) {
+    case "file":
+    case "pkcs11":
+      return { provider };
+    case "secrets-manager": {
+      const s = SecretsManagerVaultEnv;
+      const endpoint = url(s.Endpoint, false);
+      const stsEndpoint = url(s.StsEndpoint, false);
+      settings = {
+        provider,
+        roleArn: read(s.RoleArn, ROLE_ARN, "an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
+        externalId: read(s.ExternalId, EXTERNAL_ID, "an external id (2 to 1224 characters)"),
+        region: read(s.Region, REGION, "an AWS Region such as eu-west-1", env.AWS_REGION),
+        secretPrefix: read(s.SecretPrefix, SECRET_PREFIX, "a secret name prefix", "tether/"),
+        sessionName: read(s.SessionName, SESSION_NAME, "a role session name", "tether-vault"),
+        ...(endpoint === undefined ? {} : { endpoint }),
+        ...(stsEndpoint === undefined ? {} : { stsEndpoint }),
+      };
+      break;
+    }
+    case "hashicorp": {
+      const h = HashiCorpVaultEnv;
+      const address = url(h.Address, true) ?? "";
+      const namespace = optional(h.Namespace, KV_PATH, "a namespace path");
+      const kvMount = read(h.KvMount, KV_PATH, "a mount path", "secret");
+      const rawPrefix = env[h.PathPrefix] ?? "tether";
+      const pathPrefix = rawPrefix === "" ? "" : read(h.PathPrefix, KV_PATH, "a path prefix", "tether");
+      const versionText = env[h.KvVersion] ?? "1";
+      const kvVersion = Number(versionText);
+      if (!/^\d+$/.test(versionText) || !Number.isSafeInteger(kvVersion) || kvVersion < 1) {
+        problems.push(`${h.KvVersion}: not a positive integer`);
+      }
+      const method = env[h.AuthMethod] ?? "token";
+      let auth: HashiCorpAuthSettings = { method: "token" };
+      if (method === "token") {
+        if (env[h.Token] === undefined || env[h.Token] === "") {
+          problems.push(`${h.Token} is not set (token auth needs a Vault token)`);
+        }
+      } else if (method === "aws") {
+        const serverId = optional(h.AwsServerId, /^[\x21-\x7e]{1,255}$/, "a header value");
+        const stsEndpoint = url(h.AwsStsEndpoint, false);
+        auth = {
+          method,
+          role: read(h.AwsRole, /^[\w.@-]{1,128}$/, "a Vault role name"),
+          mount: read(h.AwsAuthMount, KV_PATH, "a mount path", "aws"),
+          stsRegion: read(h.AwsStsRegion, REGION, "an AWS Region", "us-east-1"),
+          ...(serverId === undefined ? {} : { serverId }),
+          ...(stsEndpoint === undefined ? {} : { stsEndpoint }),
+        };
+      } else {
+        problems.push(`${h.AuthMethod}: must be "token" or "aws"`);
+      }
+      settings = {
+        provider,
+        address,
+        ...(namespace === undefined ? {} : { namespace }),
+        kvMount,
+        pathPrefix,
+        kvVersion,
+        auth,
+      };
+      break;
+    }
+    default:
+      throw new ConfigError(
+        `Tether is misconfigured: TETHER_VAULT: must be one of ${Object.values(VaultProvider).join(", ")}.`,
+      );
+  }
+  if (problems.length > 0) throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
+  return settings;
 }

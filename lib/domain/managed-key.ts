@@ -95,6 +95,12 @@ export interface ManagedKey {
   readonly regions: readonly RegionRecord[];
   readonly materialRef: MaterialRef;
   readonly checkValue: CheckValue;
+  /**
+   * The kind of vault (Vault.kind: "file", "pkcs11", ...) holding the material; undefined for keys
+   * registered before Tether recorded it. A key moves to another vault only when that vault's material
+   * under the reference has the recorded check value.
+   */
+  readonly vaultKind?: string | undefined;
   readonly policy: ImportPolicy;
   readonly status: KeyStatus;
   readonly alias?: string | undefined;
@@ -115,6 +121,8 @@ export interface NewManagedKey {
   readonly replicaArns?: readonly string[] | undefined;
   readonly materialRef: MaterialRef;
   readonly checkValue: CheckValue;
+  /** The vault adapter's kind. */
+  readonly vaultKind?: string | undefined;
   /** From parseImportPolicy. */
   readonly policy: ImportPolicy;
   readonly alias?: string | undefined;
@@ -172,6 +180,7 @@ export function newManagedKey(input: NewManagedKey, now: Date): ManagedKey {
     regions: [primary, ...replicas].map((arn) => newRegionRecord(arn.region, arn.arn, now)),
     materialRef: input.materialRef,
     checkValue: input.checkValue,
+    vaultKind: input.vaultKind,
     policy,
     status: { state: KeyStatusState.Active },
     alias: input.alias,

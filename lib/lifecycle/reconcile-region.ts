@@ -284,6 +284,7 @@ class RegionRun {
       if (vaultCheck !== key.checkValue) {
         throw new CheckValueMismatchError({ keyId: key.id, materialRef: key.materialRef });
       }
+      if (key.vaultKind !== deps.vault.kind) await this.#moveVault(key, now);
       const validTo = computeValidTo(key.policy, now);
       const intent: ImportInFlight = {
         kind,
@@ -401,6 +402,28 @@ class RegionRun {
     this.#events.push(
       buildFactEvent(detailType, this.#context(now), { ...this.#subject(key, record), reason }),
     );
+  }
+
+  /**
+   * The configured vault is another kind than the key's, and its material under the reference has the
+   * recorded check value: the same bytes, so the key now lives in this vault. A lost race with another
+   * writer of the key record only delays the move to the next import.
+   */
+  async #moveVault(key: ManagedKey, now: Date): Promise<void> {
+    const { deps } = this;
+    try {
+      await deps.keys.saveKey({ ...key, vaultKind: deps.vault.kind, updatedAt: now });
+      deps.log?.("info", "key moved to another vault (same check value)", {
+        keyId: key.id,
+        from: key.vaultKind ?? "unrecorded",
+        to: deps.vault.kind,
+      });
+    } catch (error) {
+      deps.log?.("warn", "key's vault move not recorded; retried at the next import", {
+        keyId: key.id,
+        error: errorName(error),
+      });
+    }
   }
 
   #alert(key: ManagedKey, record: RegionRecord, finding: AlertFinding, now: Date): void {

@@ -166,6 +166,7 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
       replicaArns,
       materialRef,
       checkValue,
+      vaultKind: deps.vault.kind,
       policy,
       alias: request.mode === "create" ? request.alias : undefined,
       description: request.mode === "create" ? request.description : undefined,

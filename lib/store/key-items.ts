@@ -32,6 +32,7 @@ export function keyMutableAttributes(key: ManagedKey): { set: Item; remove: stri
   for (const [name, value] of [
     ["alias", key.alias],
     ["description", key.description],
+    ["vaultKind", key.vaultKind],
   ] as const) {
     if (value === undefined) remove.push(name);
     else set[name] = value;
@@ -164,6 +165,7 @@ export function managedKeyFromItems(keyItem: Item, regionItems: readonly Item[])
     regions,
     materialRef: read.parse("materialRef", parseMaterialRef),
     checkValue: read.parse("checkValue", parseCheckValue),
+    vaultKind: read.optionalString("vaultKind"),
     policy: read.parse("policy", parseImportPolicy),
     status: statusFromAttribute(read),
     alias: read.optionalString("alias"),
