@@ -110,17 +110,37 @@ export function allowedWrappings(keySpec: KeySpec): WrappingChoice[] {
 /**
  * The wrapping pair to request: the policy's preference where given, otherwise the strongest the
  * material allows (RSA_4096; RSAES_OAEP_SHA_256, or RSA_AES_KEY_WRAP_SHA_256 for RSA material).
+ * With `vaultCan` (what the vault can produce, e.g. an HSM's mechanisms), the strongest pair both KMS and
+ * the vault support.
  * @throws ValidationError (field `wrappingAlgorithm` or `wrappingKeySpec`) when the preference cannot
- *   carry this material
+ *   carry this material, or the vault cannot produce it (naming what it can do)
  */
-export function chooseWrapping(keySpec: KeySpec, preference: WrappingPreference = {}): WrappingChoice {
+export function chooseWrapping(
+  keySpec: KeySpec,
+  preference: WrappingPreference = {},
+  vaultCan?: readonly WrappingChoice[],
+): WrappingChoice {
   const candidates = allowedWrappings(keySpec).filter(
     (choice) =>
       (preference.algorithm === undefined || choice.wrappingAlgorithm === preference.algorithm) &&
       (preference.keySpec === undefined || choice.wrappingKeySpec === preference.keySpec),
   );
-  const chosen = candidates[0];
+  const chosen =
+    vaultCan === undefined
+      ? candidates[0]
+      : candidates.find((c) =>
+          vaultCan.some(
+            (v) => v.wrappingAlgorithm === c.wrappingAlgorithm && v.wrappingKeySpec === c.wrappingKeySpec,
+          ),
+        );
   if (chosen !== undefined) return chosen;
+  if (vaultCan !== undefined && candidates.length > 0) {
+    const can = vaultCan.map((v) => `${v.wrappingAlgorithm}/${v.wrappingKeySpec}`).join(", ") || "nothing";
+    throw new ValidationError(
+      preference.algorithm !== undefined ? "wrappingAlgorithm" : "wrappingKeySpec",
+      `the vault cannot produce ${preference.algorithm ?? "an allowed wrapping"}${preference.keySpec ? ` with ${preference.keySpec}` : ""} for ${keySpec}; it can do ${can}`,
+    );
+  }
   const algorithm = preference.algorithm ?? allowedWrappings(keySpec)[0]?.wrappingAlgorithm;
   const wrappingKeySpec = preference.keySpec ?? WrappingKeySpec.RSA_4096;
   const why =

@@ -285,6 +285,13 @@ class RegionRun {
         throw new CheckValueMismatchError({ keyId: key.id, materialRef: key.materialRef });
       }
       if (key.vaultKind !== deps.vault.kind) await this.#moveVault(key, now);
+      // The strongest wrapping KMS accepts, the policy prefers and the vault can produce (an HSM may not
+      // do OAEP with SHA-256, say).
+      const wrapping = chooseWrapping(
+        key.keySpec,
+        key.policy.wrapping,
+        await deps.vault.supportedWrappings?.(key.keySpec),
+      );
       const validTo = computeValidTo(key.policy, now);
       const intent: ImportInFlight = {
         kind,
@@ -300,7 +307,11 @@ class RegionRun {
         region: lease.region,
         keyId: record.keyArn,
         materialRef: key.materialRef,
-        wrapping: chooseWrapping(key.keySpec, key.policy.wrapping),
+        wrapping: chooseWrapping(
+          key.keySpec,
+          key.policy.wrapping,
+          await deps.vault.supportedWrappings?.(key.keySpec),
+        ),
         expirationModel: key.policy.expirationModel,
         validTo,
       });

@@ -1,4 +1,6 @@
 import { HashiCorpVaultEnv, loadVaultSettings } from "../config.js";
+import { allowedWrappings } from "../domain/wrapping.js";
+import { VaultError } from "./errors.js";
 import { fileVaultFromEnv } from "./file-vault.js";
 import { hashiCorpVault } from "./hashicorp/hashicorp-vault.js";
 import type { Vault } from "./port.js";
@@ -31,10 +33,22 @@ export function vaultFromEnv(env: Readonly<Record<string, string | undefined>> =
  * which the other providers must not need. Its settings are therefore checked by pkcs11VaultFromEnv at
  * the first vault call, not at cold start.
  */
+const PKCS11_MODULE: string = ["./pkcs11", "index.js"].join("/");
+
 function deferredPkcs11Vault(env: Readonly<Record<string, string | undefined>>): Vault {
   let loading: Promise<Vault> | undefined;
   const vault = (): Promise<Vault> => {
-    loading ??= import("./pkcs11/index.js").then((m) => m.pkcs11VaultFromEnv(env));
+    // A specifier the bundler cannot follow: the native addon (pkcs11js) stays out of every Lambda bundle,
+    // and only a process that chose the PKCS#11 vault loads it.
+    loading ??= (import(PKCS11_MODULE) as Promise<typeof import("./pkcs11/index.js")>).then(
+      (m) => m.pkcs11VaultFromEnv(env),
+      (error: unknown) => {
+        throw new VaultError(
+          "The PKCS#11 vault is not available in this build (lib/vault/pkcs11 and the pkcs11js addon are not bundled).",
+          { cause: error },
+        );
+      },
+    );
     return loading;
   };
   return {
@@ -43,5 +57,11 @@ function deferredPkcs11Vault(env: Readonly<Record<string, string | undefined>>):
     checkValue: async (ref) => (await vault()).checkValue(ref),
     generate: async (ref, keySpec) => (await vault()).generate(ref, keySpec),
     has: async (ref) => (await vault()).has(ref),
+    supportedWrappings: async (keySpec) => {
+      const loaded = await vault();
+      return loaded.supportedWrappings === undefined
+        ? allowedWrappings(keySpec)
+        : loaded.supportedWrappings(keySpec);
+    },
   };
 }

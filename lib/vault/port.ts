@@ -1,4 +1,5 @@
 import type { KeySpec, WrappingAlgorithm } from "../domain/kms-constants.js";
+import type { WrappingChoice } from "../domain/wrapping.js";
 
 /**
  * Where the customer's key material lives. Lifecycle use cases see only this port: they ask the vault to
@@ -31,6 +32,12 @@ export interface Vault {
    * @throws InvalidMaterialRefError, VaultError
    */
   has(materialRef: string): Promise<boolean>;
+
+  /**
+   * The wrappings this vault can produce for material of this key spec, strongest first; absent when it
+   * can produce every wrapping KMS accepts (software vaults). An HSM answers from its mechanisms.
+   */
+  supportedWrappings?(keySpec: KeySpec): Promise<readonly WrappingChoice[]>;
 
   /** Which adapter this is ("file", "pkcs11", ...), for audit records and diagnostics. */
   readonly kind: string;
