@@ -1,0 +1,249 @@
+/**
+ * The local AWS (started in this process) with Tether's table, audit bus and a file vault, and Tether's
+ * lifecycle deps wired to it the way lib/runtime.ts's createLifecycleDeps wires them — same classes, same
+ * config — except that the SDK clients carry the benchmark's counting middleware (createLifecycleDeps
+ * builds its clients inside, where no middleware can be added). Tether's clock follows the KMS emulator's.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { KMSClient } from "@aws-sdk/client-kms";
+import { type LocalAws, startLocalAws } from "../../infra/local/index.js";
+import { AuditTrail } from "../../lib/audit/audit-trail.js";
+import { EventBridgePublisher } from "../../lib/audit/eventbridge-publisher.js";
+import { loadConfig, type TetherConfig } from "../../lib/config.js";
+import type { ManagedKey } from "../../lib/domain/managed-key.js";
+import type { KmsClients } from "../../lib/kms/clients.js";
+import type { ImportParametersCache } from "../../lib/kms/import-parameters.js";
+import { KmsAdapter } from "../../lib/kms/kms-adapter.js";
+import { RateLimiter } from "../../lib/kms/rate-limiter.js";
+import type { LifecycleDeps } from "../../lib/lifecycle/ports.js";
+import { registerKey } from "../../lib/lifecycle/register.js";
+import { DynamoAuditLog } from "../../lib/store/dynamo-audit-log.js";
+import { DynamoKeyRepository } from "../../lib/store/dynamo-key-repository.js";
+import { ensureTable } from "../../lib/store/ensure-table.js";
+import { FileVault } from "../../lib/vault/file-vault.js";
+import type { Vault } from "../../lib/vault/port.js";
+import {
+  type DynamoCounter,
+  instrumentDynamo,
+  instrumentKms,
+  type KmsTiming,
+  newDynamoCounter,
+  newKmsTiming,
+} from "./instrument.js";
+
+export const REGION = "eu-west-1";
+export const AUDIT_BUS = "tether-audit";
+export const CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
+export const PASSPHRASE = "bench-passphrase";
+
+export interface DepsOptions {
+  /** TETHER_KMS_QUOTA_SHARE; default Tether's own default (0.8). */
+  readonly quotaShare?: number;
+  /** No client-side rate limiter at all (setup only: seeding keys fast with the emulator's quotas off). */
+  readonly unlimited?: boolean;
+  /** Share import parameters with other deps (as one warm Lambda keeps them across invocations). */
+  readonly parametersCache?: ImportParametersCache;
+}
+
+export interface BenchDeps {
+  readonly deps: LifecycleDeps;
+  readonly config: TetherConfig;
+  readonly dynamo: DynamoCounter;
+  readonly kms: KmsTiming;
+  readonly dynamodbClient: DynamoDBClient;
+  close(): void;
+}
+
+export interface Bed {
+  readonly aws: LocalAws;
+  readonly tableName: string;
+  readonly vault: FileVault;
+  readonly vaultDir: string;
+  readonly env: Record<string, string>;
+  /** Milliseconds each KMS request took inside the emulator (its own log), in arrival order. */
+  readonly emulatorMs: number[];
+  /** Tether's now (equal to the emulator's). */
+  now(): Date;
+  /** Moves the emulator's clock and Tether's together. */
+  advance(ms: number): Promise<void>;
+  deps(options?: DepsOptions): BenchDeps;
+  /** Registers `count` new symmetric keys through Tether (quotas off, no limiter), `concurrency` at once. */
+  registerMany(
+    count: number,
+    policy: Record<string, unknown>,
+    setup: BenchDeps,
+    concurrency?: number,
+  ): Promise<ManagedKey[]>;
+  close(): Promise<void>;
+}
+
+export async function startBed(): Promise<Bed> {
+  const emulatorMs: number[] = [];
+  // The emulator logs `kms <region> <operation> <status> [<type>] <n>ms` per request: its own handling time.
+  const logger = (line: string) => {
+    const match = /^kms \S+ \S+ \d{3} (?:\S+ )?(\d+)ms$/.exec(line);
+    if (match?.[1] !== undefined) emulatorMs.push(Number(match[1]));
+  };
+  const aws = await startLocalAws({ ports: { kms: 0, dynamodb: 0, events: 0 }, logger });
+  const dir = await mkdtemp(join(tmpdir(), "tether-bench-"));
+  const tableName = `tether-bench-${randomUUID().slice(0, 8)}`;
+  aws.events.createEventBus(AUDIT_BUS);
+  const admin = new DynamoDBClient({
+    endpoint: aws.endpoints.dynamodb,
+    region: REGION,
+    credentials: CREDENTIALS,
+  });
+  await ensureTable(admin, tableName);
+  admin.destroy();
+  const vault = new FileVault({
+    directory: join(dir, "vault"),
+    passphrase: PASSPHRASE,
+    scrypt: { N: 2 ** 14, r: 8, p: 1 },
+  });
+  const env: Record<string, string> = {
+    AWS_REGION: REGION,
+    TETHER_TABLE_NAME: tableName,
+    TETHER_AUDIT_BUS_NAME: AUDIT_BUS,
+    TETHER_KMS_ENDPOINT: aws.endpoints.kms,
+    TETHER_DYNAMODB_ENDPOINT: aws.endpoints.dynamodb,
+    TETHER_EVENTS_ENDPOINT: aws.endpoints.events,
+    TETHER_SELF_PRINCIPALS: "arn:aws:sts::*:assumed-role/tether-*",
+  };
+  let offsetMs = (await aws.kms.admin.now()).getTime() - Date.now();
+  const clock = () => new Date(Date.now() + offsetMs);
+
+  const deps = (options: DepsOptions = {}) => buildDeps(env, vault, clock, options);
+
+  return {
+    aws,
+    tableName,
+    vault,
+    vaultDir: join(dir, "vault"),
+    env,
+    emulatorMs,
+    now: clock,
+    async advance(ms) {
+      // Tether's clock moves first: work started by the emulator's events during the advance (an expiry)
+      // must not run on the old time.
+      offsetMs += ms;
+      const view = await aws.kms.admin.advanceClock(ms);
+      offsetMs = view.epochMs - Date.now();
+    },
+    deps,
+    async registerMany(count, policy, setup, concurrency = 8) {
+      const keys: ManagedKey[] = new Array(count);
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < count; i = next++) {
+          const ref = `bench/${randomUUID()}`;
+          const material = randomBytes(32);
+          try {
+            await vault.put(ref, material, "SYMMETRIC_DEFAULT");
+          } finally {
+            material.fill(0);
+          }
+          const result = await registerKey(setup.deps, {
+            mode: "create",
+            region: REGION,
+            keySpec: "SYMMETRIC_DEFAULT",
+            materialRef: ref,
+            // RSA_2048 wrapping keys unless the benchmark asks otherwise: the emulator makes a real RSA pair
+            // per GetParametersForImport, and RSA_4096 generation (seconds each on this machine) would
+            // measure the emulator's key generation, which AWS does not make callers wait for.
+            policy: { wrappingKeySpec: "RSA_2048", ...policy },
+            actor: "bench:setup",
+            correlationId: `bench-register-${i}`,
+          });
+          keys[i] = result.key;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+      return keys;
+    },
+    async close() {
+      await aws.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Tether's lifecycle deps for `env` (a Tether environment), built as createLifecycleDeps builds them, with
+ * counting middleware on the DynamoDB and KMS clients. Also used by the sweep worker in its own process.
+ */
+export function buildDeps(
+  env: Record<string, string>,
+  vault: Vault,
+  clock: () => Date,
+  options: DepsOptions = {},
+): BenchDeps {
+  const config = loadConfig({
+    ...env,
+    ...(options.quotaShare === undefined ? {} : { TETHER_KMS_QUOTA_SHARE: String(options.quotaShare) }),
+  });
+  const common = { region: config.region, credentials: CREDENTIALS };
+  const dynamo = newDynamoCounter();
+  const kms = newKmsTiming();
+  const dynamodbClient = new DynamoDBClient({ ...common, endpoint: config.endpoints.dynamodb });
+  instrumentDynamo(dynamodbClient, dynamo);
+  const events = new EventBridgeClient({ ...common, endpoint: config.endpoints.events });
+  const kmsByRegion = new Map<string, KMSClient>();
+  // As lib/kms/clients.ts builds them (maxAttempts 4), plus the timing middleware.
+  const clients: KmsClients = {
+    forRegion(region) {
+      let client = kmsByRegion.get(region);
+      if (client === undefined) {
+        client = new KMSClient({
+          credentials: CREDENTIALS,
+          region,
+          maxAttempts: 4,
+          endpoint: config.endpoints.kms,
+        });
+        instrumentKms(client, kms);
+        kmsByRegion.set(region, client);
+      }
+      return client;
+    },
+  };
+  const store = { client: dynamodbClient, tableName: config.tableName, clock };
+  const auditLog = new DynamoAuditLog(store);
+  const lifecycle: LifecycleDeps = {
+    kms: new KmsAdapter({
+      clients,
+      vault,
+      rateLimiter: options.unlimited ? undefined : new RateLimiter({ quotas: config.kmsQuotas }),
+      parametersCache: options.parametersCache,
+      now: clock,
+    }),
+    keys: new DynamoKeyRepository(store),
+    audit: new AuditTrail({
+      log: auditLog,
+      publisher: new EventBridgePublisher({ client: events, busName: config.auditBusName }),
+    }),
+    history: auditLog,
+    vault,
+    clock,
+    newId: randomUUID,
+    workerId: `bench-${randomUUID().slice(0, 8)}`,
+    leaseTtlMs: config.leaseTtlMs,
+    policyDefaults: config.policyDefaults,
+    allowedRegions: config.allowedRegions,
+  };
+  return {
+    deps: lifecycle,
+    config,
+    dynamo,
+    kms,
+    dynamodbClient,
+    close() {
+      dynamodbClient.destroy();
+      events.destroy();
+      for (const client of kmsByRegion.values()) client.destroy();
+    },
+  };
+}
