@@ -208,3 +208,15 @@ export class VersionConflictError extends TetherError {
 function inRegion(region: string | undefined): string {
   return region === undefined ? "" : ` in ${region}`;
 }
+
+/**
+ * How an unexpected input value appears in an error message: a short identifier-like string is quoted,
+ * anything else (bytes passed by mistake where a key spec was expected, long or odd text) is described by
+ * its type only — so a miswired call can never put key material into an error or a log line.
+ */
+export function quoteUnknown(value: unknown): string {
+  if (typeof value === "string" && /^[A-Za-z0-9_.:/-]{0,64}$/.test(value)) return JSON.stringify(value);
+  if (typeof value === "string") return `(a string of ${value.length} characters, not shown)`;
+  if (value instanceof Uint8Array) return "(bytes, not shown)";
+  return `(a ${value === null ? "null" : typeof value}, not shown)`;
+}

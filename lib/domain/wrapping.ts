@@ -1,4 +1,4 @@
-import { ValidationError } from "./errors.js";
+import { quoteUnknown, ValidationError } from "./errors.js";
 import { KeySpec, WrappingAlgorithm, WrappingKeySpec } from "./kms-constants.js";
 
 /**
@@ -71,9 +71,9 @@ export function wrappingRefusal(
   algorithm: WrappingAlgorithm,
   wrappingKeySpec: WrappingKeySpec,
 ): string | undefined {
-  if (!Object.hasOwn(KeySpec, keySpec)) return `unknown key spec ${JSON.stringify(keySpec)}`;
+  if (!Object.hasOwn(KeySpec, keySpec)) return `unknown key spec ${quoteUnknown(keySpec)}`;
   if (!Object.hasOwn(WrappingAlgorithm, algorithm)) {
-    return `unknown wrapping algorithm ${JSON.stringify(algorithm)} (RSAES_PKCS1_V1_5 is no longer accepted)`;
+    return `unknown wrapping algorithm ${quoteUnknown(algorithm)} (RSAES_PKCS1_V1_5 is no longer accepted)`;
   }
   if (!Object.hasOwn(WrappingKeySpec, wrappingKeySpec)) {
     return `unknown wrapping key spec ${JSON.stringify(wrappingKeySpec)}`;
@@ -145,7 +145,7 @@ export function chooseWrapping(
   const wrappingKeySpec = preference.keySpec ?? WrappingKeySpec.RSA_4096;
   const why =
     algorithm === undefined
-      ? `no wrapping is known for key spec ${JSON.stringify(keySpec)}`
+      ? `no wrapping is known for key spec ${quoteUnknown(keySpec)}`
       : (wrappingRefusal(keySpec, algorithm, wrappingKeySpec) ?? "no allowed combination");
   const field =
     preference.algorithm !== undefined &&

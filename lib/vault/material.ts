@@ -1,5 +1,6 @@
 import { createPrivateKey, generateKeyPair, randomBytes } from "node:crypto";
 import { promisify } from "node:util";
+import { quoteUnknown } from "../domain/errors.js";
 import { KeySpec } from "../domain/kms-constants.js";
 import { InvalidMaterialError } from "./errors.js";
 
@@ -51,7 +52,7 @@ export function materialFamily(keySpec: KeySpec): MaterialFamily {
   if (Object.hasOwn(HMAC_KEY_LENGTHS, keySpec)) return "HMAC";
   if (Object.hasOwn(RSA_MODULUS_BITS, keySpec)) return "RSA";
   if (Object.hasOwn(EC_CURVES, keySpec)) return "ECC";
-  throw new InvalidMaterialError(`Unknown key spec ${JSON.stringify(keySpec)}.`, { keySpec });
+  throw new InvalidMaterialError(`Unknown key spec ${quoteUnknown(keySpec)}.`, { keySpec });
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   publicEncrypt,
   randomBytes,
 } from "node:crypto";
+import { quoteUnknown } from "../domain/errors.js";
 import { type KeySpec, WrappingAlgorithm, type WrappingKeySpec } from "../domain/kms-constants.js";
 import { allowedWrappings, wrappingRefusal } from "../domain/wrapping.js";
 import { UnsupportedWrappingError } from "./errors.js";
@@ -127,7 +128,7 @@ export function assertWrappable(
 ): void {
   if (!isWrappingAlgorithm(algorithm)) {
     throw new UnsupportedWrappingError(
-      `Unsupported wrapping algorithm ${JSON.stringify(algorithm)}; use one of ${Object.keys(WrappingAlgorithm).join(", ")} (AWS KMS no longer accepts RSAES_PKCS1_V1_5).`,
+      `Unsupported wrapping algorithm ${quoteUnknown(algorithm)}; use one of ${Object.keys(WrappingAlgorithm).join(", ")} (AWS KMS no longer accepts RSAES_PKCS1_V1_5).`,
       { algorithm, keySpec },
     );
   }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import pkcs11js from "pkcs11js";
+import { quoteUnknown } from "../../domain/errors.js";
 import { type KeySpec, WrappingAlgorithm } from "../../domain/kms-constants.js";
 import type { WrappingChoice } from "../../domain/wrapping.js";
 import { CheckValueScheme } from "../check-value.js";
@@ -122,7 +123,7 @@ export class Pkcs11Vault implements Vault {
     parseMaterialRef(materialRef);
     if (!isWrappingAlgorithm(algorithm)) {
       throw new UnsupportedWrappingError(
-        `Unsupported wrapping algorithm ${JSON.stringify(algorithm)}; use one of ${Object.keys(WrappingAlgorithm).join(", ")}.`,
+        `Unsupported wrapping algorithm ${quoteUnknown(algorithm)}; use one of ${Object.keys(WrappingAlgorithm).join(", ")}.`,
         { algorithm },
       );
     }
@@ -184,7 +185,7 @@ export class Pkcs11Vault implements Vault {
 
   async generate(materialRef: string, keySpec: KeySpec): Promise<{ checkValue: string }> {
     parseMaterialRef(materialRef);
-    if (!isKeySpec(keySpec)) throw new VaultError(`PKCS#11: unknown key spec ${JSON.stringify(keySpec)}.`);
+    if (!isKeySpec(keySpec)) throw new VaultError(`PKCS#11: unknown key spec ${quoteUnknown(keySpec)}.`);
     if (this.#generating.has(materialRef)) throw new MaterialAlreadyExistsError(materialRef);
     this.#generating.add(materialRef);
     try {

@@ -10,6 +10,7 @@ import {
   KmsThrottledError,
   LeaseNotAcquiredError,
   NotFoundError,
+  quoteUnknown,
   StateConflictError,
   TetherError,
   ValidationError,
@@ -81,5 +82,25 @@ describe("errors", () => {
       cause,
     );
     expect(new TetherError("x", { cause }).cause).toBe(cause);
+  });
+});
+
+describe("quoteUnknown", () => {
+  it("quotes short identifier-like strings and hides everything else", () => {
+    expect(quoteUnknown("RSAES_PKCS1_V1_5")).toBe('"RSAES_PKCS1_V1_5"');
+    const material = Buffer.from("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", "hex");
+    for (const value of [
+      material,
+      material.toString("latin1"),
+      material.toString("base64"),
+      "x".repeat(65),
+      {},
+      null,
+    ]) {
+      const shown = quoteUnknown(value);
+      expect(shown).toMatch(/not shown/);
+      expect(shown).not.toContain(material.toString("hex"));
+      expect(shown).not.toContain(material.toString("base64"));
+    }
   });
 });
