@@ -307,11 +307,7 @@ class RegionRun {
         region: lease.region,
         keyId: record.keyArn,
         materialRef: key.materialRef,
-        wrapping: chooseWrapping(
-          key.keySpec,
-          key.policy.wrapping,
-          await deps.vault.supportedWrappings?.(key.keySpec),
-        ),
+        wrapping,
         expirationModel: key.policy.expirationModel,
         validTo,
       });
