@@ -1,0 +1,761 @@
+/**
+ * The model-based fault test of the lifecycle: steps (plain JSON, so a shrunk failing sequence can be
+ * pasted into regressions.test.ts), their fast-check commands driving the real use cases against the local
+ * AWS, and the invariants checked after every step against a small model of what Tether was asked to do.
+ */
+import { readFileSync } from "node:fs";
+import {
+  DeleteImportedKeyMaterialCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+} from "@aws-sdk/client-kms";
+import fc from "fast-check";
+import { AuditDetailType } from "../../lib/domain/audit-types.js";
+import type { TetherKeyId } from "../../lib/domain/ids.js";
+import { parseKmsEvent } from "../../lib/kms/kms-events.js";
+import { changeKeyPolicy } from "../../lib/lifecycle/key-admin.js";
+import { handleKmsSignal } from "../../lib/lifecycle/kms-signal.js";
+import { reimport, restore, revoke } from "../../lib/lifecycle/operator-actions.js";
+import type { LifecycleDeps } from "../../lib/lifecycle/ports.js";
+import { registerKey } from "../../lib/lifecycle/register.js";
+import { sweep } from "../../lib/lifecycle/sweep.js";
+import { DynamoAuditLog } from "../../lib/store/dynamo-audit-log.js";
+import {
+  type CrashPlan,
+  countingKms,
+  depsCrashing,
+  depsWithRefusingBus,
+  type ImportCounter,
+} from "../support/fault-deps.js";
+import { AUDIT_RECORDER, decrypt, encrypt, type LifecycleTestbed } from "../support/lifecycle-testbed.js";
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+/** validityPeriod P2D, renewBefore PT12H, reconcileInterval PT1H: renewals, expiries and checks all
+ *  happen within a few clock moves. */
+const POLICY = {
+  validityPeriod: "P2D",
+  renewBefore: "PT12H",
+  reconcileInterval: "PT1H",
+  // RSA_4096 (the default, strongest) costs the emulator seconds per fresh wrapping key pair.
+  wrappingKeySpec: "RSA_2048",
+} as const;
+const RECONCILE_MS = HOUR;
+export const PRIMARY = "eu-west-1";
+export const REPLICA = "eu-central-1";
+const ACTOR = "operator:model";
+
+export type KeyName = "A" | "B";
+type Action = "sweep" | "reimport" | "restore" | "revoke" | "signal";
+
+/** One step of a sequence: plain data, printed on failure, replayable. */
+export type Step =
+  | { t: "advance"; ms: number }
+  | { t: "sweep" }
+  | { t: "sweeps2" }
+  | { t: "lose"; region: string }
+  | { t: "oob"; key: KeyName; region: string; signal: "now" | "dup" | "late" | "never" }
+  | { t: "deliver"; order: "fifo" | "reverse"; dup: boolean }
+  | { t: "disable" | "enable"; key: KeyName; region: string }
+  | { t: "reimport" | "revoke" | "restore"; key: KeyName }
+  | { t: "policy"; key: KeyName; restoreOob: boolean; concurrentSweep: boolean }
+  | {
+      t: "kmsFault";
+      op: string;
+      error: string;
+      count: number;
+      action: Action;
+      key: KeyName;
+      advanceMs: number;
+    }
+  | { t: "busDown"; action: Action; key: KeyName; advanceMs: number }
+  | { t: "crash"; plan: CrashPlan; action: Action; key: KeyName; advanceMs: number }
+  | { t: "settle" };
+
+interface ModelKey {
+  revoked: boolean;
+  restoreOob: boolean;
+  disabled: Record<string, boolean>;
+  /** Revoked and KMS showed the material gone: it must stay gone until restore. */
+  revokeDone: Record<string, boolean>;
+}
+
+export interface Model {
+  keys: Record<KeyName, ModelKey>;
+}
+
+interface RealKey {
+  id: TetherKeyId;
+  regions: Array<{ region: string; arn: string }>;
+}
+
+export interface Real {
+  bed: LifecycleTestbed;
+  tableName: string;
+  deps: LifecycleDeps;
+  counter: ImportCounter;
+  auditLog: DynamoAuditLog;
+  keys: Record<KeyName, RealKey>;
+  ciphertexts: Map<string, Array<{ blob: Uint8Array; text: string }>>;
+  queue: unknown[];
+  seenServiceEvents: number;
+  /** Crashes that fired in this sequence: each may leave at most one import that KMS took unrecorded
+   *  (the intent is dropped when KMS no longer shows it, e.g. deleted before the next run). */
+  crashes: number;
+}
+
+/** What the runs tried and what held, printed at the end. */
+export const figures = {
+  sequences: 0,
+  steps: 0,
+  crashesFired: 0,
+  kmsErrorsInjected: 0,
+  busRefusals: 0,
+  regionsLost: 0,
+  outOfBandDeletes: 0,
+  signalsDelivered: 0,
+  settles: 0,
+  decryptsChecked: 0,
+  violations: 0,
+  refusedAsExpected: {} as Record<string, number>,
+};
+
+const CLOUDTRAIL_DELETE = JSON.parse(
+  readFileSync(
+    new URL("../fixtures/kms-events/cloudtrail-delete-imported-key-material.json", import.meta.url),
+    "utf8",
+  ),
+) as Record<string, unknown>;
+
+/** The CloudTrail event KMS sends for someone else's DeleteImportedKeyMaterial (EventBridge shape). */
+function outOfBandDeleteEvent(arn: string, region: string): unknown {
+  const account = arn.split(":")[4] ?? "000000000000";
+  const event = structuredClone(CLOUDTRAIL_DELETE) as Record<string, unknown> & {
+    detail: Record<string, unknown>;
+  };
+  event.id = crypto.randomUUID();
+  event.account = account;
+  event.region = region;
+  event.detail.awsRegion = region;
+  event.detail.requestParameters = { keyId: arn.split("/")[1] };
+  event.detail.responseElements = { keyId: arn };
+  event.detail.resources = [{ accountId: account, type: "AWS::KMS::Key", ARN: arn }];
+  event.detail.userIdentity = {
+    type: "AssumedRole",
+    arn: `arn:aws:sts::${account}:assumed-role/BreakGlass/someone`,
+  };
+  return event;
+}
+
+class InvariantViolation extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvariantViolation";
+  }
+}
+
+function violated(message: string): never {
+  figures.violations++;
+  throw new InvariantViolation(message);
+}
+
+/** Errors a step may end with: refusals Tether documents, and the simulated faults themselves. */
+const EXPECTED_ERRORS = new Set(["StateConflictError", "SimulatedCrashError", "RegionBusyError"]);
+
+async function tolerate(step: Step, action: () => Promise<unknown>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    const name = error instanceof Error ? error.name : String(error);
+    if (!EXPECTED_ERRORS.has(name)) {
+      violated(`${JSON.stringify(step)} threw ${name}: ${error instanceof Error ? error.message : ""}`);
+    }
+    figures.refusedAsExpected[name] = (figures.refusedAsExpected[name] ?? 0) + 1;
+  }
+}
+
+/**
+ * Starts one sequence: two registered keys (A Multi-Region and keep-alive, B single Region). The table is
+ * the testbed's; the previous sequence's keys were unmanaged (endSequence), so only these two are due.
+ */
+export async function setupSequence(bed: LifecycleTestbed): Promise<{ model: Model; real: Real }> {
+  const tableName = bed.config.tableName;
+  const base = bed.deps;
+  const { kms, counter } = countingKms(base.kms);
+  const deps: LifecycleDeps = { ...base, kms };
+  const register = async (restoreOob: boolean, replicas: string[]): Promise<RealKey> => {
+    const { ref } = await bed.putMaterial();
+    const { key } = await registerKey(deps, {
+      mode: "create",
+      region: PRIMARY,
+      keySpec: "SYMMETRIC_DEFAULT",
+      materialRef: ref,
+      policy: { ...POLICY, restoreAfterOutOfBandDelete: restoreOob },
+      ...(replicas.length > 0 ? { multiRegion: true, replicaRegions: replicas } : {}),
+      actor: ACTOR,
+      correlationId: `model-register-${ref}`,
+    });
+    return { id: key.id, regions: key.regions.map((r) => ({ region: r.region, arn: r.keyArn })) };
+  };
+  const [A, B] = await Promise.all([register(true, [REPLICA]), register(false, [])]);
+  const keys = { A, B };
+  const modelKey = (restoreOob: boolean): ModelKey => ({
+    revoked: false,
+    restoreOob,
+    disabled: {},
+    revokeDone: {},
+  });
+  figures.sequences++;
+  const real: Real = {
+    bed,
+    tableName,
+    deps,
+    counter,
+    auditLog: new DynamoAuditLog({ client: bed.dynamodb, tableName, clock: bed.now }),
+    keys,
+    ciphertexts: new Map(),
+    queue: [],
+    crashes: 0,
+    seenServiceEvents: (await bed.aws.kms.admin.events()).length,
+  };
+  await checkAfter(real, { keys: { A: modelKey(true), B: modelKey(false) } }, { t: "sweep" }, undefined);
+  return { model: { keys: { A: modelKey(true), B: modelKey(false) } }, real };
+}
+
+async function describeState(bed: LifecycleTestbed, region: string, arn: string) {
+  const out = await bed.kms(region).send(new DescribeKeyCommand({ KeyId: arn }));
+  return { state: out.KeyMetadata?.KeyState ?? "?", validTo: out.KeyMetadata?.ValidTo };
+}
+
+async function history(real: Real, keyId: string) {
+  const all = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await real.auditLog.history(keyId, { limit: 100, nextToken });
+    all.push(...page.items);
+    nextToken = page.nextToken;
+  } while (nextToken !== undefined);
+  return all;
+}
+
+/** Successful ImportKeyMaterial calls per Region as the emulator counted them. */
+async function emulatorImports(bed: LifecycleTestbed): Promise<Record<string, number>> {
+  const stats = await bed.aws.kms.admin.stats();
+  const out: Record<string, number> = {};
+  for (const region of [PRIMARY, REPLICA]) {
+    const op = "ImportKeyMaterial";
+    // Quotas are off here, so every throttle is an injected one, which the emulator counts in both tables.
+    out[region] = (stats.calls[region]?.[op] ?? 0) - (stats.injectedErrors[region]?.[op] ?? 0);
+  }
+  return out;
+}
+
+/** Moves both clocks and queues the expiry events KMS sent meanwhile (delivered later by "deliver"). */
+async function advance(real: Real, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  await real.bed.advance(ms);
+  await collectServiceEvents(real);
+}
+
+async function collectServiceEvents(real: Real): Promise<void> {
+  const events = await real.bed.aws.kms.admin.events();
+  const ours = new Set(Object.values(real.keys).flatMap((k) => k.regions.map((r) => r.arn)));
+  for (const event of events.slice(real.seenServiceEvents)) {
+    if (event.resources.some((arn) => ours.has(arn))) real.queue.push(event);
+  }
+  real.seenServiceEvents = events.length;
+}
+
+async function deliver(real: Real, event: unknown): Promise<void> {
+  const signal = parseKmsEvent(event);
+  if (signal === null) return;
+  figures.signalsDelivered++;
+  await handleKmsSignal(real.deps, signal, {
+    correlationId: `model-signal-${crypto.randomUUID()}`,
+    isTether: real.bed.config.isTether,
+  }).catch((error: unknown) => {
+    // The region stayed busy (a lease a crash left behind): EventBridge would deliver it again.
+    if (error instanceof Error && error.name === "RegionBusyError") {
+      real.queue.push(event);
+      return;
+    }
+    throw error;
+  });
+}
+
+async function runAction(
+  real: Real,
+  deps: LifecycleDeps,
+  action: Action,
+  key: KeyName,
+  step: Step,
+): Promise<void> {
+  const ref = real.keys[key].id;
+  const request = { key: ref, actor: ACTOR, correlationId: `model-${action}-${crypto.randomUUID()}` };
+  switch (action) {
+    case "sweep":
+      return tolerate(step, () => sweep(deps, { correlationId: request.correlationId }));
+    case "reimport":
+      return tolerate(step, () => reimport(deps, request));
+    case "restore":
+      return tolerate(step, () => restore(deps, { ...request, reason: "model restore" }));
+    case "revoke":
+      return tolerate(step, () => revoke(deps, { ...request, reason: "model revoke" }));
+    case "signal": {
+      const region = real.keys[key].regions[0];
+      if (region === undefined) return;
+      const signal = parseKmsEvent(outOfBandDeleteEvent(region.arn, region.region));
+      if (signal === null) return;
+      return tolerate(step, () =>
+        handleKmsSignal(deps, signal, {
+          correlationId: request.correlationId,
+          isTether: real.bed.config.isTether,
+        }),
+      );
+    }
+  }
+}
+
+/** Runs one step against the real system and updates the model with what was asked. */
+export async function runStep(model: Model, real: Real, step: Step): Promise<void> {
+  const { bed } = real;
+  const before = new Map(real.counter.counts);
+  const emulatorBefore = await emulatorImports(bed);
+  const revokedBefore = { A: model.keys.A.revoked, B: model.keys.B.revoked };
+  let adoptStoredStatus = false;
+  switch (step.t) {
+    case "advance":
+      await advance(real, step.ms);
+      break;
+    case "sweep":
+      await tolerate(step, () => sweep(real.deps, { correlationId: "model-sweep" }));
+      break;
+    case "sweeps2":
+      // Two workers at once: DynamoDB's conditional writes (leases) decide who acts in each region.
+      await tolerate(step, () =>
+        Promise.all([
+          sweep(real.deps, { correlationId: "model-sweep-1" }),
+          sweep({ ...real.deps, workerId: "second-worker" }, { correlationId: "model-sweep-2" }),
+        ]),
+      );
+      break;
+    case "lose":
+      figures.regionsLost++;
+      await bed.aws.kms.admin.loseRegion(step.region);
+      break;
+    case "oob": {
+      const region = real.keys[step.key].regions.find((r) => r.region === step.region);
+      if (region === undefined) break;
+      try {
+        await bed.kms(step.region).send(new DeleteImportedKeyMaterialCommand({ KeyId: region.arn }));
+        figures.outOfBandDeletes++;
+      } catch {
+        break; // KMS refused (e.g. already PendingImport or Disabled): nothing happened, nothing to tell
+      }
+      const event = outOfBandDeleteEvent(region.arn, step.region);
+      if (step.signal === "now" || step.signal === "dup") await tolerate(step, () => deliver(real, event));
+      if (step.signal === "dup") await tolerate(step, () => deliver(real, event));
+      if (step.signal === "late") real.queue.push(event);
+      break;
+    }
+    case "deliver": {
+      const events = real.queue.splice(0);
+      if (step.order === "reverse") events.reverse();
+      for (const event of events) {
+        await tolerate(step, () => deliver(real, event));
+        if (step.dup) await tolerate(step, () => deliver(real, event));
+      }
+      break;
+    }
+    case "disable":
+    case "enable": {
+      const region = real.keys[step.key].regions.find((r) => r.region === step.region);
+      if (region === undefined) break;
+      const command =
+        step.t === "disable"
+          ? new DisableKeyCommand({ KeyId: region.arn })
+          : new EnableKeyCommand({ KeyId: region.arn });
+      try {
+        await bed.kms(step.region).send(command);
+        model.keys[step.key].disabled[step.region] = step.t === "disable";
+      } catch {
+        // Refused in this key state: the model stays as it was.
+      }
+      break;
+    }
+    case "reimport":
+    case "revoke":
+    case "restore":
+      await runAction(real, real.deps, step.t, step.key, step);
+      if (step.t === "revoke") model.keys[step.key].revoked = true;
+      if (step.t === "restore") {
+        model.keys[step.key].revoked = false;
+        model.keys[step.key].revokeDone = {};
+      }
+      break;
+    case "policy": {
+      const change = changeKeyPolicy(real.deps, {
+        key: real.keys[step.key].id,
+        policy: { restoreAfterOutOfBandDelete: step.restoreOob },
+        actor: ACTOR,
+        correlationId: "model-policy",
+      });
+      const work: Promise<unknown>[] = [change];
+      if (step.concurrentSweep) work.push(sweep(real.deps, { correlationId: "model-policy-sweep" }));
+      await tolerate(step, () => Promise.all(work));
+      model.keys[step.key].restoreOob = step.restoreOob;
+      break;
+    }
+    case "kmsFault":
+      await advance(real, step.advanceMs);
+      await bed.aws.kms.admin.injectFault({
+        operation: step.op,
+        error: step.error as "ThrottlingException",
+        count: step.count,
+      });
+      try {
+        await runAction(real, real.deps, step.action, step.key, step);
+      } finally {
+        await bed.aws.kms.admin.clearFaults();
+      }
+      if (step.action === "revoke") adoptStoredStatus = true;
+      if (step.action === "restore") adoptStoredStatus = true;
+      break;
+    case "busDown": {
+      await advance(real, step.advanceMs);
+      figures.busRefusals++;
+      const broken = depsWithRefusingBus(real.deps, { client: bed.dynamodb, tableName: real.tableName });
+      await runAction(real, broken, step.action, step.key, step);
+      if (step.action === "revoke") model.keys[step.key].revoked = true;
+      if (step.action === "restore") {
+        model.keys[step.key].revoked = false;
+        model.keys[step.key].revokeDone = {};
+      }
+      break;
+    }
+    case "crash": {
+      await advance(real, step.advanceMs);
+      const crashing = depsCrashing(real.deps, step.plan);
+      await runAction(real, crashing.target, step.action, step.key, step);
+      if (crashing.fired()) {
+        figures.crashesFired++;
+        real.crashes++;
+      }
+      // Where the crash fell decides whether the status change was written; the store is asked, and
+      // then held to it from the next step on.
+      if (step.action === "revoke" || step.action === "restore") adoptStoredStatus = true;
+      break;
+    }
+    case "settle":
+      await settle(model, real);
+      break;
+  }
+  figures.steps++;
+  if (adoptStoredStatus) {
+    for (const name of ["A", "B"] as const) {
+      const stored = await real.deps.keys.get(real.keys[name].id);
+      const revoked = stored?.status.state === "revoked";
+      if (revoked !== model.keys[name].revoked && !revoked) model.keys[name].revokeDone = {};
+      model.keys[name].revoked = revoked;
+    }
+  }
+  await checkAfter(real, model, step, { before, emulatorBefore, revokedBefore });
+}
+
+/** Tether could have acted: faults gone, every region due once (one reconcile interval), one sweep. */
+async function settle(model: Model, real: Real): Promise<void> {
+  figures.settles++;
+  const { bed } = real;
+  await bed.aws.kms.admin.clearFaults();
+  await advance(real, RECONCILE_MS + MINUTE);
+  await sweep(real.deps, { correlationId: "model-settle" });
+  for (const name of ["A", "B"] as const) {
+    const mk = model.keys[name];
+    const stored = await real.deps.keys.get(real.keys[name].id);
+    for (const { region, arn } of real.keys[name].regions) {
+      const kms = await describeState(bed, region, arn);
+      const record = stored?.regions.find((r) => r.region === region);
+      const where = `key ${name} in ${region}`;
+      const keepAlive = !mk.revoked && mk.restoreOob && mk.disabled[region] !== true;
+      if (keepAlive && kms.state !== "Enabled") {
+        violated(`${where}: keep-alive key is ${kms.state} one sweep after Tether could have acted`);
+      }
+      if (mk.revoked && kms.state === "Enabled") violated(`${where}: revoked but Enabled after a sweep`);
+      if (record?.importInFlight !== undefined) violated(`${where}: an import intent outlived a sweep`);
+      if (kms.state === "Enabled" && !mk.revoked) {
+        const recorded = record?.importedValidTo?.getTime();
+        const actual = kms.validTo?.getTime();
+        if (recorded === undefined || actual === undefined || Math.abs(recorded - actual) > 1000) {
+          violated(`${where}: the record says ValidTo ${recorded}, KMS says ${actual} (a lost update)`);
+        }
+      }
+    }
+  }
+  // The outbox: flush until empty, then every history id is on the bus and nothing else of ours is.
+  for (let i = 0; i < 20; i++) {
+    const { waiting } = await real.deps.audit.flush();
+    if (waiting === 0) break;
+  }
+  await bed.aws.events.drain();
+  const onBus = new Set(
+    bed.aws.events.recorded(AUDIT_RECORDER).map((e) => (e.detail as { id?: string }).id ?? ""),
+  );
+  const IMPORT_FACTS = new Set<string>([
+    AuditDetailType.KeyMaterialImported,
+    AuditDetailType.KeyMaterialRenewed,
+    AuditDetailType.KeyMaterialRestored,
+  ]);
+  for (const name of ["A", "B"] as const) {
+    const events = await history(real, real.keys[name].id);
+    // Every import KMS took through Tether is in the history once (crashes aside, see Real.crashes).
+    for (const { region, arn } of real.keys[name].regions) {
+      const recorded = events.filter((e) => e.region === region && IMPORT_FACTS.has(e.detailType)).length;
+      const imported = real.counter.counts.get(`${region}|${arn}`) ?? 0;
+      if (recorded > imported || imported - recorded > real.crashes) {
+        violated(
+          `key ${name} in ${region}: ${imported} imports, ${recorded} in the history (${real.crashes} crashes)`,
+        );
+      }
+    }
+    const ids = events.map((e) => e.id);
+    const missing = ids.filter((id) => !onBus.has(id));
+    if (missing.length > 0) violated(`key ${name}: ${missing.length} history events never reached the bus`);
+  }
+}
+
+async function checkAfter(
+  real: Real,
+  model: Model,
+  step: Step,
+  around:
+    | {
+        before: Map<string, number>;
+        emulatorBefore: Record<string, number>;
+        revokedBefore: Record<KeyName, boolean>;
+      }
+    | undefined,
+): Promise<void> {
+  const { bed } = real;
+  const label = JSON.stringify(step);
+  for (const name of ["A", "B"] as const) {
+    const mk = model.keys[name];
+    const rk = real.keys[name];
+    const stored = await real.deps.keys.get(rk.id);
+    if (stored === undefined) violated(`${label}: key ${name} vanished from the table`);
+    if ((stored.status.state === "revoked") !== mk.revoked) {
+      violated(
+        `${label}: key ${name} is ${stored.status.state} in the table, the model says revoked=${mk.revoked}`,
+      );
+    }
+    if (stored.policy.restoreAfterOutOfBandDelete !== mk.restoreOob) {
+      violated(`${label}: key ${name}'s policy change was lost`);
+    }
+    const events = await history(real, rk.id);
+    if (new Set(events.map((e) => e.id)).size !== events.length) {
+      violated(`${label}: key ${name}'s history holds an event twice`);
+    }
+    for (const { region, arn } of rk.regions) {
+      const where = `${label}: key ${name} in ${region}`;
+      if (around !== undefined) {
+        const k = `${region}|${arn}`;
+        const imports = (real.counter.counts.get(k) ?? 0) - (around.before.get(k) ?? 0);
+        if (imports > 1) violated(`${where}: ${imports} imports in one step (one decision)`);
+        const restoreAsked = step.t === "restore" || ("action" in step && step.action === "restore");
+        if (imports > 0 && around.revokedBefore[name] && !restoreAsked) {
+          violated(`${where}: a revoked key was imported without a restore`);
+        }
+      }
+      const kms = await describeState(bed, region, arn);
+      if (mk.revoked && kms.state !== "Enabled") mk.revokeDone[region] = true;
+      if (mk.revoked && mk.revokeDone[region] === true && kms.state === "Enabled") {
+        violated(`${where}: material came back after the revoke completed`);
+      }
+      if (kms.state === "Enabled") {
+        const key = `${region}|${arn}`;
+        const kept = real.ciphertexts.get(key) ?? [];
+        // The first ciphertext and the latest few: data from any earlier point must decrypt.
+        for (const item of kept.length > 6 ? [kept[0], ...kept.slice(-5)] : kept) {
+          if (item === undefined) continue;
+          const text = await decrypt(bed.kms(region), arn, item.blob);
+          figures.decryptsChecked++;
+          if (text !== item.text) violated(`${where}: data encrypted earlier no longer decrypts`);
+        }
+        const text = `${name}-${region}-${figures.steps}`;
+        kept.push({ blob: await encrypt(bed.kms(region), arn, text), text });
+        real.ciphertexts.set(key, kept);
+      }
+    }
+  }
+  if (around !== undefined) {
+    // Imports KMS accepted ≥ imports Tether saw accepted (DescribeKey after it may fail), and at most one
+    // per managed key-region in each Region.
+    const after = await emulatorImports(bed);
+    const perRegion: Record<string, number> = {};
+    for (const [k, n] of real.counter.counts) {
+      const region = k.split("|")[0] ?? "";
+      perRegion[region] = (perRegion[region] ?? 0) + n - (around.before.get(k) ?? 0);
+    }
+    for (const region of [PRIMARY, REPLICA]) {
+      const kmsSide = (after[region] ?? 0) - (around.emulatorBefore[region] ?? 0);
+      const ours = perRegion[region] ?? 0;
+      const keyRegions = Object.values(real.keys).filter((k) =>
+        k.regions.some((r) => r.region === region),
+      ).length;
+      if (kmsSide < ours || kmsSide > keyRegions) {
+        violated(
+          `${label}: KMS counted ${kmsSide} imports in ${region}, Tether ${ours}, for ${keyRegions} keys`,
+        );
+      }
+    }
+  }
+}
+
+// ---- generation -------------------------------------------------------------------------------------
+
+const keyName = fc.constantFrom<KeyName>("A", "B");
+const region = fc.constantFrom(PRIMARY, REPLICA);
+const actionArb = fc.constantFrom<Action>("sweep", "reimport", "restore", "revoke", "signal");
+/** Moves that matter with a 2-day validity and a 12-hour renew window. */
+const advanceMs = fc.constantFrom(0, 10 * MINUTE, 2 * HOUR, 37 * HOUR, 49 * HOUR);
+
+/** Every step of the import protocol a crash can hit, through the ports. */
+const crashPlan: fc.Arbitrary<CrashPlan> = fc.oneof(
+  fc.record({
+    port: fc.constant("keys" as const),
+    method: fc.constantFrom("saveRegion", "acquireLease", "releaseLease", "get", "saveKey"),
+    nth: fc.integer({ min: 1, max: 3 }),
+    when: fc.constantFrom("before" as const, "after" as const),
+  }),
+  fc.record({
+    port: fc.constant("kms" as const),
+    method: fc.constantFrom("importMaterial", "describeKey", "deleteImportedKeyMaterial"),
+    nth: fc.integer({ min: 1, max: 2 }),
+    when: fc.constantFrom("before" as const, "after" as const),
+  }),
+  fc.record({
+    port: fc.constant("audit" as const),
+    method: fc.constant("record"),
+    nth: fc.integer({ min: 1, max: 2 }),
+    when: fc.constantFrom("before" as const, "after" as const),
+  }),
+  fc.record({
+    port: fc.constant("vault" as const),
+    method: fc.constant("checkValue"),
+    nth: fc.constant(1),
+    when: fc.constant("before" as const),
+  }),
+);
+
+export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ t: fc.constant("advance" as const), ms: advanceMs }) },
+  { weight: 3, arbitrary: fc.constant<Step>({ t: "sweep" }) },
+  { weight: 1, arbitrary: fc.constant<Step>({ t: "sweeps2" }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("lose" as const), region }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant("oob" as const),
+      key: keyName,
+      region,
+      signal: fc.constantFrom("now" as const, "dup" as const, "late" as const, "never" as const),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant("deliver" as const),
+      order: fc.constantFrom("fifo" as const, "reverse" as const),
+      dup: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constantFrom("disable" as const, "enable" as const), key: keyName, region }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constantFrom("reimport" as const, "revoke" as const, "restore" as const),
+      key: keyName,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant("policy" as const),
+      key: keyName,
+      restoreOob: fc.boolean(),
+      concurrentSweep: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant("kmsFault" as const),
+      op: fc.constantFrom(
+        "ImportKeyMaterial",
+        "GetParametersForImport",
+        "DescribeKey",
+        "DeleteImportedKeyMaterial",
+      ),
+      error: fc.constantFrom("ThrottlingException", "KMSInternalException", "DependencyTimeoutException"),
+      count: fc.integer({ min: 1, max: 5 }),
+      action: actionArb,
+      key: keyName,
+      advanceMs,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant("busDown" as const), action: actionArb, key: keyName, advanceMs }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant("crash" as const),
+      plan: crashPlan,
+      action: actionArb,
+      key: keyName,
+      advanceMs,
+    }),
+  },
+  { weight: 2, arbitrary: fc.constant<Step>({ t: "settle" }) },
+);
+
+/** A fast-check command for one step; its printed form is the step's JSON. */
+export class StepCommand implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly step: Step) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: Model, real: Real): Promise<void> {
+    if (this.step.t === "kmsFault") figures.kmsErrorsInjected += this.step.count;
+    const started = Date.now();
+    await runStep(model, real, this.step);
+    if (process.env.TETHER_RELIABILITY_TRACE === "1")
+      console.log(`${Date.now() - started} ms ${this.toString()}`);
+  }
+  toString(): string {
+    return JSON.stringify(this.step);
+  }
+}
+
+/** Runs one sequence of commands, then a settle, so that the outbox and keep-alive checks always run. */
+export async function runSequence(
+  bed: LifecycleTestbed,
+  commands: Iterable<fc.AsyncCommand<Model, Real>>,
+): Promise<void> {
+  const started = Date.now();
+  const { model, real } = await setupSequence(bed);
+  if (process.env.TETHER_RELIABILITY_TRACE === "1") console.log(`${Date.now() - started} ms setup`);
+  await fc.asyncModelRun(() => ({ model, real }), commands);
+  await runStep(model, real, { t: "settle" });
+  // Stop managing this sequence's keys so the next one starts with an empty due-work index.
+  for (const key of Object.values(real.keys)) await real.deps.keys.remove(key.id);
+}
+
+/** Commands for a fixed list of steps (the regression cases). */
+export function commandsOf(steps: readonly Step[]): StepCommand[] {
+  return steps.map((s) => new StepCommand(s));
+}
