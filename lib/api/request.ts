@@ -3,9 +3,11 @@
  * bounded, no control characters), the query string (strict: unknown parameters are refused), and the body
  * (JSON only, size-limited, strict schema).
  */
+
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from "aws-lambda";
 import { z } from "zod";
 import { ValidationError } from "../domain/errors.js";
+import { duplicateMemberName } from "./duplicate-keys.js";
 import { HttpError } from "./http-error.js";
 import type { Route } from "./route.js";
 import { ErrorCode, KeyReference } from "./schemas.js";
@@ -68,10 +70,16 @@ export function readBody(
     });
   }
   let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    value = JSON.parse(text);
   } catch (error) {
     throw new ValidationError("body", "is not valid JSON", { cause: error });
+  }
+  const duplicate = duplicateMemberName(text);
+  if (duplicate !== undefined) {
+    throw new ValidationError(`body.${duplicate.slice(0, 64)}`, "appears more than once in one object");
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ValidationError("body", "must be a JSON object");
