@@ -112,6 +112,7 @@ describe("bad input over HTTP gets a clean 4xx", () => {
       400,
       "ValidationError",
     ],
+    ["a duplicated member name", { rawBody: '{"mode":"adopt","mode":"create"}' }, 400, "ValidationError"],
     [
       "an oversized body",
       { rawBody: JSON.stringify({ description: "x".repeat(200_000) }) },
