@@ -123,6 +123,19 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     });
   });
 
+  // Requests Node refuses before any handler runs (a request line or headers over its limit) get the
+  // gateway's JSON body too, not Node's bare status line. API Gateway's own limit is 10,240 bytes for the
+  // request line and each header (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html).
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+    const [status, reason] = tooLarge ? [431, "Request Header Fields Too Large"] : [400, "Bad Request"];
+    const body = JSON.stringify({ message: reason });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
     const requestId = newRequestId();
