@@ -157,6 +157,36 @@ export const RegionView = z.strictObject({
   lastFailure: z.string().optional(),
 });
 
+/** One material Tether records for a key (oldest first, the current one last). */
+export const MaterialRecordView = z.strictObject({
+  materialRef: z.string(),
+  checkValue: z.string(),
+  keyMaterialId: z.string().optional(),
+  rotatedAt: isoTimestamp.optional(),
+});
+
+/** A rotation started and not finished: `POST /keys/{id}/rotate` again finishes it. */
+export const PendingRotationView = z.strictObject({
+  materialRef: z.string(),
+  checkValue: z.string(),
+  keyMaterialId: z.string().optional(),
+  startedAt: isoTimestamp,
+  actor: z.string(),
+  reason: z.string(),
+});
+
+/** One material of a key as KMS lists it in one Region (ListKeyRotations, ALL_KEY_MATERIAL). */
+export const KeyMaterialView = z.strictObject({
+  keyMaterialId: z.string(),
+  description: z.string().optional(),
+  state: z
+    .string()
+    .describe("CURRENT, NON_CURRENT, PENDING_ROTATION or PENDING_MULTI_REGION_IMPORT_AND_ROTATION"),
+  validTo: isoTimestamp.optional(),
+  importState: z.string().optional(),
+  rotationDate: isoTimestamp.optional(),
+});
+
 /** A managed key as the API shows it. */
 export const KeyView = z.strictObject({
   id: z.string(),
@@ -169,6 +199,8 @@ export const KeyView = z.strictObject({
   description: z.string().optional(),
   materialRef: z.string(),
   checkValue: z.string(),
+  materials: z.array(MaterialRecordView).optional().describe("Every material, once the key was rotated"),
+  pendingRotation: PendingRotationView.optional(),
   policy: ImportPolicyInput,
   status: KeyStatusView,
   version: z.number().int(),
@@ -187,6 +219,14 @@ export const RegionOutcomeView = z.strictObject({
 export const KeyActionResponse = z.strictObject({
   key: KeyView,
   regions: z.record(z.string(), RegionOutcomeView),
+});
+
+/** POST /keys/{id}/rotate. */
+export const RotateResponse = z.strictObject({
+  key: KeyView,
+  materials: z.array(KeyMaterialView).describe("The primary's materials after the rotation, oldest first"),
+  resumed: z.boolean().describe("True when this request finished a rotation an earlier one had started"),
+  rotations: z.number().int().min(0).describe("On-demand rotations the key has had (AWS allows 25)"),
 });
 
 /** GET /keys. */
@@ -229,6 +269,7 @@ export const KeyDetailResponse = z.strictObject({
       region: z.string(),
       observed: ObservedView,
       nextAction: PlannedActionView,
+      materials: z.array(KeyMaterialView).optional(),
     }),
   ),
 });
@@ -306,6 +347,8 @@ export type PolicyPatchBody = z.infer<typeof PolicyPatchBody>;
 export type KeyView = z.infer<typeof KeyView>;
 export type RegionView = z.infer<typeof RegionView>;
 export type KeyActionResponse = z.infer<typeof KeyActionResponse>;
+export type KeyMaterialView = z.infer<typeof KeyMaterialView>;
+export type RotateResponse = z.infer<typeof RotateResponse>;
 export type KeyListResponse = z.infer<typeof KeyListResponse>;
 export type KeyDetailResponse = z.infer<typeof KeyDetailResponse>;
 export type AuditEventView = z.infer<typeof AuditEventView>;

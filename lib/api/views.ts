@@ -5,12 +5,13 @@
  */
 import type { AuditEvent } from "../domain/audit-types.js";
 import { toImportPolicyInput } from "../domain/import-policy.js";
+import type { KeyMaterialInfo } from "../domain/key-material.js";
 import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
 import type { ObservedKeyState } from "../domain/observed.js";
 import { keyArnOf } from "../lifecycle/key-admin.js";
 import type { KeyInsight, PlannedAction } from "../lifecycle/queries.js";
 import type { RegionOutcome } from "../lifecycle/reconcile-region.js";
-import type { AuditEventView, KeyDetailResponse, KeyView, RegionView } from "./schemas.js";
+import type { AuditEventView, KeyDetailResponse, KeyMaterialView, KeyView, RegionView } from "./schemas.js";
 
 export function keyView(key: ManagedKey): KeyView {
   const status = key.status;
@@ -25,6 +26,25 @@ export function keyView(key: ManagedKey): KeyView {
     description: key.description,
     materialRef: key.materialRef,
     checkValue: key.checkValue,
+    materials: key.materials?.map((m) =>
+      compact({
+        materialRef: m.materialRef,
+        checkValue: m.checkValue,
+        keyMaterialId: m.keyMaterialId,
+        rotatedAt: isoOrUndefined(m.rotatedAt),
+      }),
+    ),
+    pendingRotation:
+      key.pendingRotation === undefined
+        ? undefined
+        : compact({
+            materialRef: key.pendingRotation.materialRef,
+            checkValue: key.pendingRotation.checkValue,
+            keyMaterialId: key.pendingRotation.keyMaterialId,
+            startedAt: iso(key.pendingRotation.startedAt),
+            actor: key.pendingRotation.actor,
+            reason: key.pendingRotation.reason,
+          }),
     policy: toImportPolicyInput(key.policy),
     status:
       status.state === "active"
@@ -72,6 +92,7 @@ export function keyDetailView(insight: KeyInsight): KeyDetailResponse {
       region: r.region,
       observed: observedView(r.observed),
       nextAction: plannedView(r.nextAction),
+      ...(r.materials === undefined ? {} : { materials: materialsView(r.materials) }),
     })),
   };
 }
@@ -119,4 +140,19 @@ function isoOrUndefined(date: Date | undefined): string | undefined {
 /** Drops undefined fields, so the JSON has no nulls and strict schemas see only what is there. */
 function compact<T extends Record<string, unknown>>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** KMS's list of a key's materials in one Region. */
+export function materialsView(materials: readonly KeyMaterialInfo[]): KeyMaterialView[] {
+  return materials.map(
+    (m) =>
+      compact({
+        keyMaterialId: m.keyMaterialId,
+        description: m.description,
+        state: m.state,
+        validTo: isoOrUndefined(m.validTo),
+        importState: m.importState,
+        rotationDate: isoOrUndefined(m.rotationDate),
+      }) as KeyMaterialView,
+  );
 }

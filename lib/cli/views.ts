@@ -4,6 +4,7 @@ import type {
   KeyActionResponse,
   KeyDetailResponse,
   KeyView,
+  RotateResponse,
 } from "../api/schemas.js";
 import { formatTime, formatWhen, paint, renderFields, renderTable, Style } from "./render.js";
 
@@ -165,7 +166,36 @@ export function keyDetail(detail: KeyDetailResponse, options: ViewOptions): stri
     rows,
     options.color,
   );
-  return `${keyFields(key, options)}\n\n${table}`;
+  const materials = detail.regions.flatMap((entry) =>
+    (entry.materials ?? []).map((m) => [
+      entry.region,
+      m.keyMaterialId.slice(0, 16),
+      m.state,
+      m.importState ?? "-",
+      formatTime(m.validTo),
+      formatTime(m.rotationDate),
+    ]),
+  );
+  const materialTable =
+    materials.length === 0
+      ? ""
+      : `\n\n${renderTable(["REGION", "MATERIAL", "STATE", "IMPORT", "VALID TO", "ROTATED"], materials, options.color)}`;
+  return `${keyFields(key, options)}\n\n${table}${materialTable}`;
+}
+
+/** POST /keys/{id}/rotate: the primary's materials after the rotation. */
+export function rotationResult(result: RotateResponse, options: ViewOptions): string {
+  const { key } = result;
+  const name = key.alias === undefined ? key.id : `${key.id} (${key.alias})`;
+  const rows = result.materials.map((m) => [
+    m.keyMaterialId.slice(0, 16),
+    m.state,
+    formatTime(m.validTo),
+    formatTime(m.rotationDate),
+  ]);
+  const table = renderTable(["MATERIAL", "STATE", "VALID TO", "ROTATED"], rows, options.color);
+  const verb = result.resumed ? "Finished the interrupted rotation of" : "Rotated";
+  return `${verb} ${name} — ${result.rotations} of 25 on-demand rotations used; material ref ${key.materialRef}\n\n${table}`;
 }
 
 /** What an action did in each Region, then the key as it is now. */

@@ -30,6 +30,10 @@ export const AlertReason = {
   CheckValueMismatch: "CHECK_VALUE_MISMATCH",
   ImportFailing: "IMPORT_FAILING",
   VaultUnavailable: "VAULT_UNAVAILABLE",
+  /** A key nears (or reached) AWS's limit of on-demand rotations. */
+  RotationLimitNear: "ROTATION_LIMIT_NEAR",
+  /** A rotation stopped between steps; the next rotate request finishes it. */
+  RotationIncomplete: "ROTATION_INCOMPLETE",
 } as const;
 export type AlertReason = (typeof AlertReason)[keyof typeof AlertReason];
 

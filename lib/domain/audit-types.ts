@@ -20,6 +20,7 @@ export const AuditDetailType = {
   KeyResumed: "Key Resumed",
   KeyUnmanaged: "Key Unmanaged",
   TetherAlert: "Tether Alert",
+  KeyMaterialRotated: "Key Material Rotated",
 } as const;
 export type AuditDetailType = (typeof AuditDetailType)[keyof typeof AuditDetailType];
 

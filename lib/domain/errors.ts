@@ -143,6 +143,21 @@ export class KmsThrottledError extends KmsError {
   }
 }
 
+/**
+ * LimitExceededException from RotateKeyOnDemand: the key had its 25 on-demand rotations. Not retryable;
+ * the way on is a key swap.
+ */
+export class KmsRotationLimitError extends KmsError {
+  constructor(context: KmsErrorContext, options?: ErrorOptions) {
+    super(
+      `KMS key ${context.keyId}${inRegion(context.region)} reached the limit of on-demand rotations.`,
+      context,
+      options,
+    );
+    this.name = "KmsRotationLimitError";
+  }
+}
+
 /** NotFoundException: KMS has no such key in that region. */
 export class KmsNotFoundError extends KmsError {
   constructor(context: KmsErrorContext, options?: ErrorOptions) {

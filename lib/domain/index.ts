@@ -6,6 +6,7 @@ export * from "./errors.js";
 export * from "./ids.js";
 export * from "./import-policy.js";
 export * from "./key-arn.js";
+export * from "./key-material.js";
 export * from "./key-status.js";
 export * from "./kms-constants.js";
 export * from "./managed-key.js";

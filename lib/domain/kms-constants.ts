@@ -69,8 +69,23 @@ export const KeyMaterialState = {
   CURRENT: "CURRENT",
   NON_CURRENT: "NON_CURRENT",
   PENDING_ROTATION: "PENDING_ROTATION",
+  /** New material in a Multi-Region primary that some replica does not hold yet. */
+  PENDING_MULTI_REGION_IMPORT_AND_ROTATION: "PENDING_MULTI_REGION_IMPORT_AND_ROTATION",
 } as const;
 export type KeyMaterialState = (typeof KeyMaterialState)[keyof typeof KeyMaterialState];
+
+/** ListKeyRotations' IncludeKeyMaterial values. */
+export const IncludeKeyMaterial = {
+  ALL_KEY_MATERIAL: "ALL_KEY_MATERIAL",
+  ROTATIONS_ONLY: "ROTATIONS_ONLY",
+} as const;
+export type IncludeKeyMaterial = (typeof IncludeKeyMaterial)[keyof typeof IncludeKeyMaterial];
+
+/**
+ * At most this many on-demand rotations per key (RotateKeyOnDemand then answers LimitExceededException).
+ * https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html#on-demand-rotation-resource-quota
+ */
+export const MAX_ON_DEMAND_ROTATIONS = 25;
 
 /** AWS's default request quotas (per account and Region, requests per second) for the calls Tether makes. */
 export const DefaultKmsQuotas = {

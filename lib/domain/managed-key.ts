@@ -2,6 +2,7 @@ import { ValidationError } from "./errors.js";
 import type { AwsRegion, CheckValue, MaterialRef, TetherKeyId } from "./ids.js";
 import type { ImportPolicy } from "./import-policy.js";
 import { parseKmsKeyArn } from "./key-arn.js";
+import type { KeyMaterialRecord, PendingRotation } from "./key-material.js";
 import { KeySpec, KeyState } from "./kms-constants.js";
 import { chooseWrapping } from "./wrapping.js";
 
@@ -93,8 +94,17 @@ export interface ManagedKey {
   readonly multiRegion: boolean;
   /** The primary first, then replicas; one record per region. */
   readonly regions: readonly RegionRecord[];
+  /** The current material (the last of `materials` once the key was rotated). */
   readonly materialRef: MaterialRef;
   readonly checkValue: CheckValue;
+  /**
+   * Every material permanently associated with the key, oldest first, the current one last. Absent until
+   * the first on-demand rotation: then the key's only material is materialRef/checkValue. Read it through
+   * {@link keyMaterials}.
+   */
+  readonly materials?: readonly KeyMaterialRecord[] | undefined;
+  /** A rotation started and not finished (see lib/lifecycle/rotate.ts). */
+  readonly pendingRotation?: PendingRotation | undefined;
   /**
    * The kind of vault (Vault.kind: "file", "pkcs11", ...) holding the material; undefined for keys
    * registered before Tether recorded it. A key moves to another vault only when that vault's material
@@ -249,4 +259,10 @@ export function keyNextCheckAt(key: ManagedKey): Date | undefined {
 /** KeyStates in which an EXTERNAL key holds material. */
 export function holdsMaterial(keyState: string): boolean {
   return keyState === KeyState.Enabled || keyState === KeyState.Disabled;
+}
+
+/** Every material of the key, oldest first, the current one last. */
+export function keyMaterials(key: ManagedKey): readonly KeyMaterialRecord[] {
+  if (key.materials !== undefined && key.materials.length > 0) return key.materials;
+  return [{ materialRef: key.materialRef, checkValue: key.checkValue }];
 }

@@ -5,6 +5,7 @@ import {
   KmsImportTokenError,
   KmsInvalidStateError,
   KmsNotFoundError,
+  KmsRotationLimitError,
   KmsThrottledError,
 } from "../domain/errors.js";
 
@@ -30,8 +31,12 @@ export function translateKmsError(error: unknown, context: KmsErrorContext & { o
       return new KmsInvalidStateError(context, options);
     case "NotFoundException":
       return new KmsNotFoundError(context, options);
-    case "ThrottlingException":
     case "LimitExceededException":
+      // RotateKeyOnDemand's LimitExceededException is the per-key rotation limit, not a rate: see
+      // https://docs.aws.amazon.com/kms/latest/APIReference/API_RotateKeyOnDemand.html
+      if (context.operation === "RotateKeyOnDemand") return new KmsRotationLimitError(context, options);
+      return new KmsThrottledError(context, options);
+    case "ThrottlingException":
       return new KmsThrottledError(context, options);
     default:
       return error;

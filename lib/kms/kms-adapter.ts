@@ -7,14 +7,17 @@ import {
   ImportKeyMaterialCommand,
   type KeyMetadata,
   type KMSClient,
+  ListKeyRotationsCommand,
   ListResourceTagsCommand,
   ReplicateKeyCommand,
+  RotateKeyOnDemandCommand,
 } from "@aws-sdk/client-kms";
 import { KmsError, KmsImportTokenError, KmsNotFoundError } from "../domain/errors.js";
 import type { AwsRegion } from "../domain/ids.js";
-import { ExpirationModel } from "../domain/kms-constants.js";
+import type { KeyMaterialInfo } from "../domain/key-material.js";
+import { ExpirationModel, IncludeKeyMaterial, KeyMaterialState } from "../domain/kms-constants.js";
 import type { ObservedKeyState } from "../domain/observed.js";
-import type { ImportRequest, KmsPort, NewKmsKey, Vault } from "../lifecycle/ports.js";
+import type { ImportRequest, ImportResult, KmsPort, NewKmsKey, Vault } from "../lifecycle/ports.js";
 import type { KmsClients } from "./clients.js";
 import { callKms } from "./errors.js";
 import { type ImportParameters, ImportParametersCache } from "./import-parameters.js";
@@ -63,7 +66,7 @@ export class KmsAdapter implements KmsPort {
     }
   }
 
-  async importMaterial(request: ImportRequest): Promise<ObservedKeyState> {
+  async importMaterial(request: ImportRequest): Promise<ImportResult> {
     const { region, keyId, wrapping } = request;
     if (
       (request.expirationModel === ExpirationModel.KEY_MATERIAL_EXPIRES) !==
@@ -71,6 +74,7 @@ export class KmsAdapter implements KmsPort {
     ) {
       throw new RangeError("validTo is required with KEY_MATERIAL_EXPIRES and forbidden otherwise");
     }
+    let importedKeyMaterialId: string | undefined;
     // One retry with fresh parameters: the cached pair may have been refused (expired, or KMS no longer
     // knows it). A second refusal is real and goes to the caller.
     for (let attempt = 1; ; attempt++) {
@@ -81,7 +85,7 @@ export class KmsAdapter implements KmsPort {
         wrapping.wrappingAlgorithm,
       );
       try {
-        await this.#send(region, keyId, "ImportKeyMaterial", (c) =>
+        const output = await this.#send(region, keyId, "ImportKeyMaterial", (c) =>
           c.send(
             new ImportKeyMaterialCommand({
               KeyId: keyId,
@@ -89,9 +93,15 @@ export class KmsAdapter implements KmsPort {
               EncryptedKeyMaterial: wrapped,
               ExpirationModel: request.expirationModel,
               ...(request.validTo === undefined ? {} : { ValidTo: request.validTo }),
+              ...(request.importType === undefined ? {} : { ImportType: request.importType }),
+              ...(request.keyMaterialId === undefined ? {} : { KeyMaterialId: request.keyMaterialId }),
+              ...(request.keyMaterialDescription === undefined
+                ? {}
+                : { KeyMaterialDescription: request.keyMaterialDescription }),
             }),
           ),
         );
+        importedKeyMaterialId = output.KeyMaterialId;
         break;
       } catch (error) {
         if (error instanceof KmsImportTokenError) {
@@ -103,7 +113,48 @@ export class KmsAdapter implements KmsPort {
         wrapped.fill(0);
       }
     }
-    return this.describeKey(region, keyId);
+    return { ...(await this.describeKey(region, keyId)), importedKeyMaterialId };
+  }
+
+  async rotateKeyOnDemand(region: AwsRegion, keyId: string): Promise<void> {
+    await this.#send(region, keyId, "RotateKeyOnDemand", (c) =>
+      c.send(new RotateKeyOnDemandCommand({ KeyId: keyId })),
+    );
+  }
+
+  async listKeyMaterials(region: AwsRegion, keyId: string): Promise<KeyMaterialInfo[]> {
+    const materials: KeyMaterialInfo[] = [];
+    let marker: string | undefined;
+    do {
+      const output = await this.#send(region, keyId, "ListKeyRotations", (c) =>
+        c.send(
+          new ListKeyRotationsCommand({
+            KeyId: keyId,
+            IncludeKeyMaterial: IncludeKeyMaterial.ALL_KEY_MATERIAL,
+            ...(marker === undefined ? {} : { Marker: marker }),
+          }),
+        ),
+      );
+      for (const rotation of output.Rotations ?? []) {
+        const state = rotation.KeyMaterialState;
+        if (rotation.KeyMaterialId === undefined || state === undefined || !isKeyMaterialState(state)) {
+          throw new KmsError("ListKeyRotations answered a material without an id or a known state.", {
+            keyId,
+            region,
+          });
+        }
+        materials.push({
+          keyMaterialId: rotation.KeyMaterialId,
+          description: rotation.KeyMaterialDescription,
+          state,
+          validTo: rotation.ValidTo,
+          importState: rotation.ImportState,
+          rotationDate: rotation.RotationDate,
+        });
+      }
+      marker = output.Truncated ? output.NextMarker : undefined;
+    } while (marker !== undefined);
+    return materials;
   }
 
   async deleteImportedKeyMaterial(region: AwsRegion, keyId: string): Promise<void> {
@@ -244,4 +295,8 @@ export function observedFrom(metadata: KeyMetadata): ObservedKeyState {
     currentKeyMaterialId: metadata.CurrentKeyMaterialId,
     deletionDate: metadata.DeletionDate,
   };
+}
+
+function isKeyMaterialState(value: string): value is KeyMaterialState {
+  return (Object.values(KeyMaterialState) as string[]).includes(value);
 }

@@ -3,4 +3,5 @@ export * from "./operator-actions.js";
 export type * from "./ports.js";
 export * from "./reconcile-region.js";
 export * from "./register.js";
+export * from "./rotate.js";
 export * from "./sweep.js";

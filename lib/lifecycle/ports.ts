@@ -5,7 +5,8 @@
  */
 import type { AuditEvent } from "../domain/audit-types.js";
 import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
-import type { ExpirationModel, KeySpec, KeyUsage } from "../domain/kms-constants.js";
+import type { KeyMaterialInfo } from "../domain/key-material.js";
+import type { ExpirationModel, ImportType, KeySpec, KeyUsage } from "../domain/kms-constants.js";
 import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
 import type { ObservedKeyState } from "../domain/observed.js";
 import type { WrappingChoice } from "../domain/wrapping.js";
@@ -22,7 +23,16 @@ export interface ImportRequest {
   readonly expirationModel: ExpirationModel;
   /** Required with KEY_MATERIAL_EXPIRES, absent otherwise. */
   readonly validTo?: Date | undefined;
+  /** Symmetric keys only (asymmetric and HMAC keys reject it); absent = KMS's default. */
+  readonly importType?: ImportType | undefined;
+  /** With EXISTING_KEY_MATERIAL: which of the key's materials this is (64 hex). Symmetric only. */
+  readonly keyMaterialId?: string | undefined;
+  /** Symmetric only. */
+  readonly keyMaterialDescription?: string | undefined;
 }
+
+/** What an import observed: DescribeKey afterwards, and the KeyMaterialId KMS gave the imported bytes. */
+export type ImportResult = ObservedKeyState & { readonly importedKeyMaterialId?: string | undefined };
 
 export interface NewKmsKey {
   readonly region: AwsRegion;
@@ -43,7 +53,19 @@ export interface KmsPort {
    * @throws IncorrectKeyMaterialError (never retry), KmsImportTokenError (after one fresh retry),
    *   KmsInvalidStateError, KmsThrottledError, KmsNotFoundError, vault errors
    */
-  importMaterial(request: ImportRequest): Promise<ObservedKeyState>;
+  importMaterial(request: ImportRequest): Promise<ImportResult>;
+  /**
+   * RotateKeyOnDemand (on the primary of a Multi-Region key): the material PENDING_ROTATION becomes CURRENT.
+   * @throws KmsRotationLimitError (25 rotations done), KmsInvalidStateError (nothing pending, or a replica
+   *   still lacks the new material), KmsNotFoundError, KmsThrottledError
+   */
+  rotateKeyOnDemand(region: AwsRegion, keyId: string): Promise<void>;
+  /**
+   * Every material of the key in that Region, oldest first (ListKeyRotations with
+   * IncludeKeyMaterial=ALL_KEY_MATERIAL, every page).
+   * @throws KmsNotFoundError, KmsThrottledError, KmsError
+   */
+  listKeyMaterials(region: AwsRegion, keyId: string): Promise<KeyMaterialInfo[]>;
   /** DeleteImportedKeyMaterial: the key goes to PendingImport. */
   deleteImportedKeyMaterial(region: AwsRegion, keyId: string): Promise<void>;
   createKey(request: NewKmsKey): Promise<{ keyId: string; keyArn: string }>;

@@ -6,7 +6,8 @@ import type { AuditEvent } from "../domain/audit-types.js";
 import { decide, type RegionDecision } from "../domain/decision.js";
 import { NotFoundError } from "../domain/errors.js";
 import { isTetherKeyId } from "../domain/ids.js";
-import { ExpirationModel } from "../domain/kms-constants.js";
+import type { KeyMaterialInfo } from "../domain/key-material.js";
+import { ExpirationModel, KeySpec } from "../domain/kms-constants.js";
 import type { KeyStatusState, ManagedKey, RegionRecord } from "../domain/managed-key.js";
 import type { ObservedKeyState } from "../domain/observed.js";
 import { loadKey } from "./operator-actions.js";
@@ -73,6 +74,11 @@ export interface RegionInsight {
   /** The live DescribeKey, or the error class name when KMS could not be asked. */
   readonly observed: ObservedKeyState | { readonly error: string };
   readonly nextAction: PlannedAction;
+  /**
+   * Every material of a symmetric key in this Region, oldest first, with its state and ValidTo
+   * (ListKeyRotations); absent for other key specs, which KMS does not rotate, or when KMS could not say.
+   */
+  readonly materials?: readonly KeyMaterialInfo[] | undefined;
 }
 
 export interface PlannedAction {
@@ -119,7 +125,11 @@ export async function showKey(deps: LifecycleDeps, reference: string): Promise<K
           },
         };
       }
-      return { region: record.region, observed, nextAction: plan(key, record, observed, now) };
+      const materials =
+        key.keySpec === KeySpec.SYMMETRIC_DEFAULT
+          ? await deps.kms.listKeyMaterials(record.region, record.keyArn).catch(() => undefined)
+          : undefined;
+      return { region: record.region, observed, nextAction: plan(key, record, observed, now), materials };
     }),
   );
   return { key, regions };

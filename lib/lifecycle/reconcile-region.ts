@@ -17,10 +17,11 @@ import {
 } from "../domain/errors.js";
 import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
 import { computeValidTo } from "../domain/import-policy.js";
-import { KeyState } from "../domain/kms-constants.js";
+import { ImportType, KeyState } from "../domain/kms-constants.js";
 import {
   findRegion,
   type ImportInFlight,
+  keyMaterials,
   LossCause,
   type ManagedKey,
   type RegionRecord,
@@ -56,6 +57,9 @@ export type RegionOutcome =
   | { readonly kind: "lease-lost" }
   | { readonly kind: "failed"; readonly errorName: string }
   | { readonly kind: RegionDecision["kind"] | "imported" | "renewed" | "restored" | "revoked" };
+
+/** A rotation still unfinished this long after it started is reported (it normally takes seconds). */
+const UNFINISHED_ROTATION_GRACE_MS = 15 * 60 * 1000;
 
 /** After this many failures in a row an import problem pages someone. */
 const ALERT_AFTER_FAILURES = 3;
@@ -155,6 +159,7 @@ class RegionRun {
 
     const decision = this.#operatorOverride(decide(key, record, observed, now), key, record, observed, now);
     this.#log("info", decision.summary, { decision: decision.kind });
+    this.#reportUnfinishedRotation(key, record, now);
     switch (decision.kind) {
       case "none":
         if (decision.warning !== undefined) this.#alert(key, record, decision.warning, now);
@@ -255,6 +260,26 @@ class RegionRun {
     return decision;
   }
 
+  /**
+   * A rotation that started and did not finish (a crash between its steps) is finished by calling rotate
+   * again; the sweep does not rotate on its own, but it tells people, once per visit of the primary.
+   */
+  #reportUnfinishedRotation(key: ManagedKey, record: RegionRecord, now: Date): void {
+    const pending = key.pendingRotation;
+    if (pending === undefined || record.region !== key.primaryRegion) return;
+    if (now.getTime() - pending.startedAt.getTime() < UNFINISHED_ROTATION_GRACE_MS) return;
+    this.#alert(
+      key,
+      record,
+      {
+        severity: AlertSeverity.Warning,
+        reason: AlertReason.RotationIncomplete,
+        summary: `key ${key.id}: a rotation started at ${pending.startedAt.toISOString()} by ${pending.actor} has not finished; call rotate again to finish it`,
+      },
+      now,
+    );
+  }
+
   /** A previous run crashed mid-import: KMS says whether the import happened. */
   #settleImportInFlight(key: ManagedKey, record: RegionRecord, observed: ObservedKeyState): RegionRecord {
     const intent = record.importInFlight;
@@ -280,9 +305,13 @@ class RegionRun {
     const { deps, lease } = this;
     let record = before;
     try {
-      const vaultCheck = await deps.vault.checkValue(key.materialRef);
-      if (vaultCheck !== key.checkValue) {
-        throw new CheckValueMismatchError({ keyId: key.id, materialRef: key.materialRef });
+      // Every material permanently associated with the key: the loss or expiry of any one of them puts the
+      // whole key in PendingImport (DESIGN.md, KMS fact 8), so each is checked and re-imported.
+      const materials = keyMaterials(key);
+      for (const material of materials) {
+        if ((await deps.vault.checkValue(material.materialRef)) !== material.checkValue) {
+          throw new CheckValueMismatchError({ keyId: key.id, materialRef: material.materialRef });
+        }
       }
       if (key.vaultKind !== deps.vault.kind) await this.#moveVault(key, now);
       // The strongest wrapping KMS accepts, the policy prefers and the vault can produce (an HSM may not
@@ -303,14 +332,24 @@ class RegionRun {
       };
       record = recordImportStarted(record, intent);
       await deps.keys.saveRegion(key.id, record, lease);
-      const after = await deps.kms.importMaterial({
-        region: lease.region,
-        keyId: record.keyArn,
-        materialRef: key.materialRef,
-        wrapping,
-        expirationModel: key.policy.expirationModel,
-        validTo,
-      });
+      let after: ObservedKeyState = { found: false };
+      // Oldest first, the current material last, each with the same ValidTo: DescribeKey then reports it
+      // (KMS reports the earliest ValidTo of the key's materials).
+      for (const material of materials) {
+        after = await deps.kms.importMaterial({
+          region: lease.region,
+          keyId: record.keyArn,
+          materialRef: material.materialRef,
+          wrapping,
+          expirationModel: key.policy.expirationModel,
+          validTo,
+          // A rotated key names which of its materials each import is; a key never rotated imports as it
+          // always did (asymmetric and HMAC keys reject ImportType).
+          ...(key.materials !== undefined && material.keyMaterialId !== undefined
+            ? { importType: ImportType.EXISTING_KEY_MATERIAL, keyMaterialId: material.keyMaterialId }
+            : {}),
+        });
+      }
       if (!(after.found && after.keyState === KeyState.Enabled && sameTime(after.validTo, validTo))) {
         // KMS accepted the call but does not show the result: keep the intent; the next run settles it.
         throw new ImportNotConfirmedError(key.id, lease.region, after.found ? after.keyState : "NotFound");

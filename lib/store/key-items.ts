@@ -1,6 +1,7 @@
 import type { TetherKeyId } from "../domain/ids.js";
 import { parseAwsRegion, parseCheckValue, parseMaterialRef, parseTetherKeyId } from "../domain/ids.js";
 import { parseImportPolicy, toImportPolicyInput } from "../domain/import-policy.js";
+import type { KeyMaterialRecord, PendingRotation } from "../domain/key-material.js";
 import { KeySpec } from "../domain/kms-constants.js";
 import {
   type ImportInFlight,
@@ -27,8 +28,24 @@ export function keyMutableAttributes(key: ManagedKey): { set: Item; remove: stri
     policy: toImportPolicyInput(key.policy),
     status: statusAttribute(key.status),
     updatedAt: key.updatedAt.toISOString(),
+    // The current material changes on a rotation.
+    materialRef: key.materialRef,
+    checkValue: key.checkValue,
   };
   const remove: string[] = [];
+  if (key.materials === undefined) remove.push("materials");
+  else set.materials = key.materials.map(materialAttribute);
+  if (key.pendingRotation === undefined) remove.push("pendingRotation");
+  else {
+    set.pendingRotation = {
+      ...materialAttribute(key.pendingRotation),
+      startedAt: key.pendingRotation.startedAt.toISOString(),
+      eventId: key.pendingRotation.eventId,
+      correlationId: key.pendingRotation.correlationId,
+      actor: key.pendingRotation.actor,
+      reason: key.pendingRotation.reason,
+    };
+  }
   for (const [name, value] of [
     ["alias", key.alias],
     ["description", key.description],
@@ -53,11 +70,49 @@ export function keyRecordItem(key: ManagedKey): Item {
     primaryRegion: key.primaryRegion,
     keySpec: key.keySpec,
     multiRegion: key.multiRegion,
-    materialRef: key.materialRef,
-    checkValue: key.checkValue,
     version: key.version,
     createdAt: key.createdAt.toISOString(),
     ...set,
+  };
+}
+
+function materialAttribute(material: KeyMaterialRecord): Item {
+  const map: Item = { materialRef: material.materialRef, checkValue: material.checkValue };
+  if (material.keyMaterialId !== undefined) map.keyMaterialId = material.keyMaterialId;
+  if (material.rotatedAt !== undefined) map.rotatedAt = material.rotatedAt.toISOString();
+  return map;
+}
+
+function materialFromAttribute(value: unknown, name: string, read: Reader): KeyMaterialRecord {
+  if (typeof value !== "object" || value === null) throw read.corrupt(name, "not a map");
+  const inner = reader(value as Item, read.item);
+  return {
+    materialRef: inner.parse("materialRef", parseMaterialRef),
+    checkValue: inner.parse("checkValue", parseCheckValue),
+    keyMaterialId: inner.optionalString("keyMaterialId"),
+    rotatedAt: inner.optionalDate("rotatedAt"),
+  };
+}
+
+function materialsFromAttribute(read: Reader): KeyMaterialRecord[] | undefined {
+  const value = read.value("materials");
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw read.corrupt("materials", "not a list");
+  return value.map((entry, i) => materialFromAttribute(entry, `materials[${i}]`, read));
+}
+
+function pendingRotationFromAttribute(read: Reader): PendingRotation | undefined {
+  const value = read.value("pendingRotation");
+  if (value === undefined) return undefined;
+  const material = materialFromAttribute(value, "pendingRotation", read);
+  const inner = reader(value as Item, read.item);
+  return {
+    ...material,
+    startedAt: inner.date("startedAt"),
+    eventId: inner.string("eventId"),
+    correlationId: inner.string("correlationId"),
+    actor: inner.string("actor"),
+    reason: inner.string("reason"),
   };
 }
 
@@ -165,6 +220,8 @@ export function managedKeyFromItems(keyItem: Item, regionItems: readonly Item[])
     regions,
     materialRef: read.parse("materialRef", parseMaterialRef),
     checkValue: read.parse("checkValue", parseCheckValue),
+    materials: materialsFromAttribute(read),
+    pendingRotation: pendingRotationFromAttribute(read),
     vaultKind: read.optionalString("vaultKind"),
     policy: read.parse("policy", parseImportPolicy),
     status: statusFromAttribute(read),

@@ -1,6 +1,6 @@
 import { openApiDocument } from "../openapi.js";
 import type { Route } from "../route.js";
-import { reimportRoute, restoreRoute, revokeRoute } from "./key-actions.js";
+import { reimportRoute, restoreRoute, revokeRoute, rotateRoute } from "./key-actions.js";
 import { changePolicyRoute, historyRoute } from "./key-policy.js";
 import { listKeysRoute, registerKeyRoute, showKeyRoute, unmanageKeyRoute } from "./keys.js";
 import { healthRoute, openApiRoute } from "./meta.js";
@@ -22,5 +22,6 @@ export const apiRoutes: readonly Route[] = [
   reimportRoute,
   revokeRoute,
   restoreRoute,
+  rotateRoute,
   changePolicyRoute,
 ];

@@ -1,8 +1,9 @@
-/** Imports and the kill switch on one key: re-import now, revoke, restore. */
+/** Imports and the kill switch on one key: re-import now, revoke, restore, rotate. */
 import { reimport, restore, revoke } from "../../lifecycle/operator-actions.js";
+import { rotateKey } from "../../lifecycle/rotate.js";
 import { Access, defineRoute } from "../route.js";
-import { KeyActionResponse, ReasonBody, ReimportBody } from "../schemas.js";
-import { keyView, outcomesView } from "../views.js";
+import { KeyActionResponse, ReasonBody, ReimportBody, RotateResponse } from "../schemas.js";
+import { keyView, materialsView, outcomesView } from "../views.js";
 
 const response = {
   status: 200,
@@ -67,5 +68,42 @@ export const restoreRoute = defineRoute({
       correlationId: requestId,
     });
     return { status: 200, body: { key: keyView(result.key), regions: outcomesView(result.regions) } };
+  },
+});
+
+export const rotateRoute = defineRoute({
+  method: "POST",
+  path: "/keys/{id}/rotate",
+  operationId: "rotateKey",
+  summary:
+    "Rotate a symmetric key's material on demand: new material from the vault into every Region, then " +
+    "RotateKeyOnDemand. Older material keeps decrypting and keeps being renewed. 409 for other key specs " +
+    "(a key swap is needed) and at AWS's limit of 25 rotations. Repeating it finishes an interrupted rotation.",
+  access: Access.Admin,
+  body: ReasonBody,
+  bodyRequired: true,
+  idempotent: true,
+  response: {
+    status: 200,
+    description: "The key and its materials after the rotation",
+    schema: RotateResponse,
+  },
+  errors: [400, 403, 404, 409, 413, 415],
+  async handle({ deps, params, body, caller, requestId }) {
+    const result = await rotateKey(deps, {
+      key: params.id ?? "",
+      reason: body.reason,
+      actor: caller,
+      correlationId: requestId,
+    });
+    return {
+      status: 200,
+      body: {
+        key: keyView(result.key),
+        materials: materialsView(result.materials),
+        resumed: result.resumed,
+        rotations: result.rotations,
+      },
+    };
   },
 });

@@ -1,9 +1,9 @@
-import { KeyActionResponse, MAX_REASON_LENGTH, UnmanageResponse } from "../../api/schemas.js";
+import { KeyActionResponse, MAX_REASON_LENGTH, RotateResponse, UnmanageResponse } from "../../api/schemas.js";
 import { route } from "../client.js";
 import { type CommandSpec, IDEMPOTENCY_FLAG } from "../command.js";
 import { UsageError } from "../errors.js";
 import { required, textFlag } from "../flags.js";
-import { actionResult } from "../views.js";
+import { actionResult, rotationResult } from "../views.js";
 import { print } from "./output.js";
 import { ID_ARG } from "./show.js";
 
@@ -75,6 +75,31 @@ export const restoreCommand: CommandSpec = {
     });
     print(context, KeyActionResponse, body, "POST /keys/{id}/restore", (result) =>
       actionResult("Restored", result, { now: context.now(), color: context.color }),
+    );
+    return undefined;
+  },
+};
+
+export const rotateCommand: CommandSpec = {
+  name: "rotate",
+  summary: "Rotate a symmetric key's material on demand: new material from the vault, in every Region",
+  args: [ID_ARG],
+  flags: { reason: REASON_FLAG, ...IDEMPOTENCY_FLAG },
+  fieldFlags: { reason: "--reason" },
+  notes: [
+    "Older material stays for decryption and keeps being renewed. AWS allows 25 rotations per key.",
+    "Asymmetric and HMAC keys cannot rotate inside the key (409): they need a key swap.",
+    "Repeating the command finishes a rotation that was interrupted.",
+  ],
+  async run(context, { flags, args }) {
+    const [id = ""] = args;
+    const reason = reasonOf(flags, "keys rotate");
+    const body = await (await context.client()).request("POST", route("keys", id, "rotate"), {
+      body: { reason },
+      idempotencyKey: context.idempotencyKey,
+    });
+    print(context, RotateResponse, body, "POST /keys/{id}/rotate", (result) =>
+      rotationResult(result, { now: context.now(), color: context.color }),
     );
     return undefined;
   },

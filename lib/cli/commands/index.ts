@@ -1,5 +1,5 @@
 import type { CommandSpec } from "../command.js";
-import { reimportCommand, restoreCommand, revokeCommand, unmanageCommand } from "./actions.js";
+import { reimportCommand, restoreCommand, revokeCommand, rotateCommand, unmanageCommand } from "./actions.js";
 import { historyCommand } from "./history.js";
 import { listCommand } from "./list.js";
 import { policyCommand } from "./policy.js";
@@ -14,6 +14,7 @@ export const KEY_COMMANDS: readonly CommandSpec[] = [
   reimportCommand,
   revokeCommand,
   restoreCommand,
+  rotateCommand,
   policyCommand,
   historyCommand,
   unmanageCommand,

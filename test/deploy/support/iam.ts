@@ -35,6 +35,7 @@ export function roleIdOf(fn: CfnResource): string {
 const KMS_READ_ACTIONS = new Set([
   "kms:DescribeKey",
   "kms:ListResourceTags",
+  "kms:ListKeyRotations",
   "kms:ListAliases",
   "kms:GetKeyPolicy",
 ]);

@@ -30,6 +30,7 @@ describe("AuditDetailType", () => {
       "Key Resumed",
       "Key Unmanaged",
       "Tether Alert",
+      "Key Material Rotated",
     ]);
   });
 });

@@ -1,0 +1,42 @@
+import type { CheckValue, MaterialRef } from "./ids.js";
+import type { KeyMaterialState } from "./kms-constants.js";
+
+/**
+ * Tether's memory of one material of a key: where the vault keeps it and its fingerprint. A key rotated
+ * on demand holds several; the expiry or loss of any of them puts the whole key in PendingImport, so every
+ * one is re-imported on renew and restore.
+ */
+export interface KeyMaterialRecord {
+  readonly materialRef: MaterialRef;
+  readonly checkValue: CheckValue;
+  /** KMS's KeyMaterialId (64 hex); undefined for a key's first material until a rotation learns it. */
+  readonly keyMaterialId?: string | undefined;
+  /** When it became the key's current material (rotation time); undefined for the first material. */
+  readonly rotatedAt?: Date | undefined;
+}
+
+/**
+ * A rotation Tether started and has not finished: the vault made new material; it may already be in KMS
+ * (PENDING_ROTATION) in some Regions. The next rotate request finishes it.
+ */
+export interface PendingRotation extends KeyMaterialRecord {
+  readonly startedAt: Date;
+  /** The id of the "Key Material Rotated" event, fixed up front so finishing twice is one fact. */
+  readonly eventId: string;
+  readonly correlationId: string;
+  readonly actor: string;
+  readonly reason: string;
+}
+
+/** One material of a key as KMS reports it (ListKeyRotations with IncludeKeyMaterial=ALL_KEY_MATERIAL). */
+export interface KeyMaterialInfo {
+  readonly keyMaterialId: string;
+  readonly description?: string | undefined;
+  readonly state: KeyMaterialState;
+  /** Undefined for KEY_MATERIAL_DOES_NOT_EXPIRE. */
+  readonly validTo?: Date | undefined;
+  /** IMPORTED or PENDING_IMPORT (the material is associated with the key but gone from this Region). */
+  readonly importState?: string | undefined;
+  /** When it became current by an on-demand rotation; undefined for the first material. */
+  readonly rotationDate?: Date | undefined;
+}

@@ -1,0 +1,387 @@
+/**
+ * On-demand rotation of imported material inside one symmetric key (AWS's rotation of EXTERNAL keys):
+ * the vault makes new material, Tether imports it with NEW_KEY_MATERIAL into the primary, the same bytes
+ * with EXISTING_KEY_MATERIAL and the same KeyMaterialId into every replica, then RotateKeyOnDemand on the
+ * primary. https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys-import-key-material.html
+ */
+import { type AlertFinding, AlertReason, AlertSeverity } from "../domain/alerts.js";
+import { AuditDetailType, type AuditEvent, buildAlertEvent, buildFactEvent } from "../domain/audit-types.js";
+import {
+  IncorrectKeyMaterialError,
+  LeaseNotAcquiredError,
+  StateConflictError,
+  TetherError,
+  ValidationError,
+  VersionConflictError,
+} from "../domain/errors.js";
+import { type MaterialRef, parseMaterialRef } from "../domain/ids.js";
+import { computeValidTo } from "../domain/import-policy.js";
+import type { KeyMaterialInfo, KeyMaterialRecord, PendingRotation } from "../domain/key-material.js";
+import { assertImportAllowed } from "../domain/key-status.js";
+import { ImportType, KeyMaterialState, KeySpec, MAX_ON_DEMAND_ROTATIONS } from "../domain/kms-constants.js";
+import { findRegion, keyMaterials, type ManagedKey, type RegionRecord } from "../domain/managed-key.js";
+import { chooseWrapping } from "../domain/wrapping.js";
+import { loadKey } from "./operator-actions.js";
+import type { Lease, LifecycleDeps } from "./ports.js";
+
+/** From this many completed rotations on, each rotation also raises a warning alert. */
+export const ROTATION_WARNING_THRESHOLD = 20;
+
+export interface RotateRequest {
+  /** A Tether id, a key ARN or an alias. */
+  readonly key: string;
+  readonly reason: string;
+  readonly actor: string;
+  readonly correlationId: string;
+}
+
+export interface RotateResult {
+  readonly key: ManagedKey;
+  /** The primary's materials after the rotation, as KMS lists them (oldest first). */
+  readonly materials: readonly KeyMaterialInfo[];
+  /** True when this call finished a rotation an earlier, interrupted call had started. */
+  readonly resumed: boolean;
+  /** On-demand rotations the key has had, this one included. */
+  readonly rotations: number;
+}
+
+/** A Region busy with another worker is tried again this many times, this far apart. */
+const BUSY_RETRIES = 10;
+const BUSY_WAIT_MS = 200;
+
+/**
+ * Rotates the key's material on demand, in every Region, and records the new material as current while
+ * keeping every older one (renewals and restores re-import them all).
+ *
+ * Crash safety: the new material is recorded on the key (`pendingRotation`) before anything reaches KMS,
+ * under a material reference derived from the key's first one (`<first ref>/r<generation>`), so a rerun
+ * finds the same vault material rather than making another. A rerun — this function called again, e.g. the
+ * operator repeating the request — asks KMS how far the rotation got (ListKeyRotations on the primary)
+ * and finishes it: imports into the primary if nothing is pending there, into the replicas, rotates, and
+ * records. The audit event's id is fixed when the rotation starts, so finishing twice is one fact.
+ * @throws NotFoundError; ValidationError (empty reason); StateConflictError (not symmetric: a key swap is
+ *   needed; revoked; 25 rotations done; material pending rotation in KMS that Tether did not put there;
+ *   the primary busy with another worker); KmsRotationLimitError, Kms*Error, vault errors
+ */
+export async function rotateKey(deps: LifecycleDeps, request: RotateRequest): Promise<RotateResult> {
+  if (typeof request.reason !== "string" || request.reason.trim() === "") {
+    throw new ValidationError("reason", "must not be empty");
+  }
+  const key = await loadKey(deps, request.key);
+  if (key.keySpec !== KeySpec.SYMMETRIC_DEFAULT) {
+    throw new StateConflictError(
+      `Key ${key.id} is ${key.keySpec}: KMS rotates imported material on demand only in symmetric keys; a key swap is needed.`,
+      { keyId: key.id, state: key.keySpec },
+    );
+  }
+  assertImportAllowed(key, "operator");
+  const primary = findRegion(key, key.primaryRegion);
+  if (primary === undefined) {
+    throw new StateConflictError(`Key ${key.id} has no record of its primary Region.`, {
+      keyId: key.id,
+      state: "no-primary",
+    });
+  }
+  const lease = await leasePrimary(deps, key);
+  try {
+    return await new Rotation(deps, request, primary).run(key);
+  } finally {
+    await deps.keys.releaseLease(lease).catch(() => undefined);
+  }
+}
+
+async function leasePrimary(deps: LifecycleDeps, key: ManagedKey): Promise<Lease> {
+  const owner = `${deps.workerId}:rotate:${deps.newId()}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await deps.keys.acquireLease(key.id, key.primaryRegion, owner, deps.leaseTtlMs, deps.clock());
+    } catch (error) {
+      if (!(error instanceof LeaseNotAcquiredError)) throw error;
+      if (attempt >= BUSY_RETRIES) {
+        throw new StateConflictError(
+          `Key ${key.id}'s primary Region is busy with another worker; try again.`,
+          {
+            keyId: key.id,
+            state: "busy",
+          },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, BUSY_WAIT_MS));
+    }
+  }
+}
+
+const PENDING_STATES: readonly string[] = [
+  KeyMaterialState.PENDING_ROTATION,
+  KeyMaterialState.PENDING_MULTI_REGION_IMPORT_AND_ROTATION,
+];
+
+/** Completed on-demand rotations: every associated (not pending) material but the first. */
+export function completedRotations(materials: readonly KeyMaterialInfo[]): number {
+  return Math.max(0, materials.filter((m) => !PENDING_STATES.includes(m.state)).length - 1);
+}
+
+class Rotation {
+  readonly #events: AuditEvent[] = [];
+
+  constructor(
+    private readonly deps: LifecycleDeps,
+    private readonly request: RotateRequest,
+    private readonly primary: RegionRecord,
+  ) {}
+
+  async run(start: ManagedKey): Promise<RotateResult> {
+    const { deps, primary } = this;
+    let key = start;
+    const listed = await deps.kms.listKeyMaterials(primary.region, primary.keyArn);
+    const resumed = key.pendingRotation !== undefined;
+    if (key.pendingRotation === undefined) key = await this.#begin(key, listed);
+    const pending = key.pendingRotation as PendingRotation;
+
+    const recorded =
+      pending.keyMaterialId === undefined
+        ? undefined
+        : listed.find((m) => m.keyMaterialId === pending.keyMaterialId);
+    if (recorded?.state !== KeyMaterialState.CURRENT) {
+      key = await this.#importIntoPrimary(key, pending, listed);
+      await this.#importIntoReplicas(key, key.pendingRotation as PendingRotation);
+      await deps.kms.rotateKeyOnDemand(primary.region, primary.keyArn);
+    }
+    const after = await deps.kms.listKeyMaterials(primary.region, primary.keyArn);
+    const rotations = completedRotations(after);
+    key = await this.#finish(key, rotations);
+    return { key, materials: after, resumed, rotations };
+  }
+
+  /** Refuses at the limit, makes the new material in the vault, records the intent. */
+  async #begin(key: ManagedKey, listed: readonly KeyMaterialInfo[]): Promise<ManagedKey> {
+    const { deps, request } = this;
+    const now = deps.clock();
+    const rotations = completedRotations(listed);
+    if (rotations >= MAX_ON_DEMAND_ROTATIONS) {
+      const summary = `key ${key.id} had ${rotations} on-demand rotations, AWS's limit; rotate by a key swap`;
+      await deps.audit.record(
+        this.#alertEvent(key, {
+          severity: AlertSeverity.Critical,
+          reason: AlertReason.RotationLimitNear,
+          summary,
+        }),
+      );
+      throw new StateConflictError(
+        `Key ${key.id} reached AWS's limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations; a key swap is needed.`,
+        { keyId: key.id, state: "rotation-limit-reached" },
+      );
+    }
+    const foreign = listed.find((m) => PENDING_STATES.includes(m.state));
+    if (foreign !== undefined) {
+      throw new StateConflictError(
+        `Key ${key.id} has material pending rotation in KMS that Tether did not import; resolve it first.`,
+        { keyId: key.id, state: foreign.state },
+      );
+    }
+    const materials = withCurrentId(keyMaterials(key), listed);
+    const materialRef = nextMaterialRef(materials);
+    // A crash after generate and before the record below leaves the material in the vault under the same
+    // deterministic reference: take it rather than fail on "already exists".
+    const checkValue = (await deps.vault.has(materialRef))
+      ? await deps.vault.checkValue(materialRef)
+      : (await deps.vault.generate(materialRef, key.keySpec)).checkValue;
+    const pendingRotation: PendingRotation = {
+      materialRef,
+      checkValue: checkValue as PendingRotation["checkValue"],
+      startedAt: now,
+      eventId: deps.newId(),
+      correlationId: request.correlationId,
+      actor: request.actor,
+      reason: request.reason,
+    };
+    return deps.keys.saveKey({ ...key, materials, pendingRotation, updatedAt: now });
+  }
+
+  /** NEW_KEY_MATERIAL into the primary, unless an earlier run already put it there. */
+  async #importIntoPrimary(
+    key: ManagedKey,
+    pending: PendingRotation,
+    listed: readonly KeyMaterialInfo[],
+  ): Promise<ManagedKey> {
+    const { primary } = this;
+    const inKms = listed.find((m) => PENDING_STATES.includes(m.state));
+    if (
+      inKms !== undefined &&
+      pending.keyMaterialId !== undefined &&
+      inKms.keyMaterialId !== pending.keyMaterialId
+    ) {
+      throw new StateConflictError(
+        `Key ${key.id} has other material pending rotation in KMS than Tether imported; resolve it first.`,
+        { keyId: key.id, state: inKms.state },
+      );
+    }
+    if (inKms !== undefined && pending.keyMaterialId !== undefined) return key;
+    let keyMaterialId: string | undefined;
+    if (inKms === undefined) {
+      const result = await this.#import(key, primary, pending, {
+        importType: ImportType.NEW_KEY_MATERIAL,
+        keyMaterialDescription: `Tether rotation ${pending.materialRef}`,
+      });
+      keyMaterialId = result.importedKeyMaterialId;
+    } else {
+      // A crash after the import and before it was recorded: the pending material is ours only if KMS
+      // takes our bytes under its id.
+      try {
+        await this.#import(key, primary, pending, {
+          importType: ImportType.EXISTING_KEY_MATERIAL,
+          keyMaterialId: inKms.keyMaterialId,
+        });
+      } catch (error) {
+        if (!(error instanceof IncorrectKeyMaterialError)) throw error;
+        throw new StateConflictError(
+          `Key ${key.id} has material pending rotation in KMS that is not Tether's; resolve it first.`,
+          { keyId: key.id, state: inKms.state },
+          { cause: error },
+        );
+      }
+      keyMaterialId = inKms.keyMaterialId;
+    }
+    if (keyMaterialId === undefined) {
+      throw new TetherError(`KMS did not say which KeyMaterialId it gave the new material of key ${key.id}.`);
+    }
+    return this.#save(key, (current) =>
+      current.pendingRotation === undefined
+        ? current
+        : { ...current, pendingRotation: { ...current.pendingRotation, keyMaterialId } },
+    );
+  }
+
+  /** The same bytes into every replica as EXISTING_KEY_MATERIAL with the primary's KeyMaterialId. */
+  async #importIntoReplicas(key: ManagedKey, pending: PendingRotation): Promise<void> {
+    for (const record of key.regions) {
+      if (record.region === key.primaryRegion) continue;
+      await this.#import(key, record, pending, {
+        importType: ImportType.EXISTING_KEY_MATERIAL,
+        keyMaterialId: pending.keyMaterialId,
+      });
+    }
+  }
+
+  async #import(
+    key: ManagedKey,
+    record: RegionRecord,
+    material: KeyMaterialRecord,
+    extra: { importType: ImportType; keyMaterialId?: string | undefined; keyMaterialDescription?: string },
+  ) {
+    const { deps } = this;
+    const wrapping = chooseWrapping(
+      key.keySpec,
+      key.policy.wrapping,
+      await deps.vault.supportedWrappings?.(key.keySpec),
+    );
+    return deps.kms.importMaterial({
+      region: record.region,
+      keyId: record.keyArn,
+      materialRef: material.materialRef,
+      wrapping,
+      expirationModel: key.policy.expirationModel,
+      validTo: computeValidTo(key.policy, deps.clock()),
+      ...extra,
+    });
+  }
+
+  /** The new material becomes current; audit (the id fixed at the start), then the record. */
+  async #finish(key: ManagedKey, rotations: number): Promise<ManagedKey> {
+    const { deps } = this;
+    const pending = key.pendingRotation as PendingRotation;
+    const now = deps.clock();
+    this.#events.push(
+      buildFactEvent(
+        AuditDetailType.KeyMaterialRotated,
+        { id: pending.eventId, time: now, actor: pending.actor, correlationId: pending.correlationId },
+        {
+          keyId: key.id,
+          keyArn: this.primary.keyArn,
+          region: this.primary.region,
+          checkValue: pending.checkValue,
+          reason: pending.reason,
+        },
+      ),
+    );
+    if (rotations >= ROTATION_WARNING_THRESHOLD) {
+      this.#events.push(
+        this.#alertEvent(key, {
+          severity: AlertSeverity.Warning,
+          reason: AlertReason.RotationLimitNear,
+          summary: `key ${key.id} had ${rotations} of AWS's ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations`,
+        }),
+      );
+    }
+    await deps.audit.record(...this.#events);
+    return this.#save(key, (current) => {
+      const intent = current.pendingRotation;
+      if (intent === undefined) return current;
+      const material: KeyMaterialRecord = {
+        materialRef: intent.materialRef,
+        checkValue: intent.checkValue,
+        keyMaterialId: intent.keyMaterialId,
+        rotatedAt: now,
+      };
+      return {
+        ...current,
+        materials: [...keyMaterials(current), material],
+        materialRef: intent.materialRef,
+        checkValue: intent.checkValue,
+        pendingRotation: undefined,
+        updatedAt: now,
+      };
+    });
+  }
+
+  /** Re-reads on a concurrent write (a policy change, a vault move) and applies the change again. */
+  async #save(key: ManagedKey, change: (key: ManagedKey) => ManagedKey): Promise<ManagedKey> {
+    let current = key;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.deps.keys.saveKey(change(current));
+      } catch (error) {
+        if (!(error instanceof VersionConflictError) || attempt >= 5) throw error;
+        current = await loadKey(this.deps, key.id);
+      }
+    }
+  }
+
+  #alertEvent(key: ManagedKey, finding: AlertFinding): AuditEvent {
+    return buildAlertEvent(
+      AuditDetailType.TetherAlert,
+      {
+        id: this.deps.newId(),
+        time: this.deps.clock(),
+        actor: this.request.actor,
+        correlationId: this.request.correlationId,
+      },
+      { keyId: key.id, keyArn: this.primary.keyArn, region: this.primary.region, checkValue: key.checkValue },
+      finding,
+    );
+  }
+}
+
+/** The key's materials with the current one's KeyMaterialId filled in from KMS, where not yet known. */
+function withCurrentId(
+  materials: readonly KeyMaterialRecord[],
+  listed: readonly KeyMaterialInfo[],
+): KeyMaterialRecord[] {
+  const current = listed.find((m) => m.state === KeyMaterialState.CURRENT);
+  return materials.map((material, i) =>
+    i === materials.length - 1 && material.keyMaterialId === undefined && current !== undefined
+      ? { ...material, keyMaterialId: current.keyMaterialId }
+      : material,
+  );
+}
+
+/**
+ * `<first material's ref>/r<generation>`: the first material is generation 1, so the first rotation makes
+ * `/r2`. Deterministic, so an interrupted rotation finds its material again; based on the first reference
+ * so references do not grow with every rotation.
+ * @throws ValidationError when the reference would be too long
+ */
+export function nextMaterialRef(materials: readonly KeyMaterialRecord[]): MaterialRef {
+  const first = materials[0]?.materialRef ?? "";
+  return parseMaterialRef(`${first}/r${materials.length + 1}`);
+}

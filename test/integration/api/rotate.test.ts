@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KeyActionResponse, KeyDetailResponse, RotateResponse } from "../../../lib/api/schemas.js";
+import { describeKey } from "../lifecycle/helpers.js";
+import { ADMIN, type ApiBed, keyPath, READER, startApiBed } from "./support.js";
+
+/** POST /keys/{id}/rotate and the materials in GET /keys/{id}, through the handler, against the local AWS. */
+let api: ApiBed;
+
+beforeAll(async () => {
+  api = await startApiBed();
+}, 60_000);
+
+afterAll(async () => {
+  await api?.close();
+});
+
+describe("POST /keys/{id}/rotate", () => {
+  it("rotates, and GET /keys/{id} shows both materials with state and expiry", async () => {
+    const key = KeyActionResponse.parse((await api.register({ validityPeriod: "P30D" })).body).key;
+    const answer = await api.call("POST", keyPath(key.id, "/rotate"), { body: { reason: "yearly" } });
+    expect(answer.status).toBe(200);
+    const body = RotateResponse.parse(answer.body);
+    expect(body.rotations).toBe(1);
+    expect(body.resumed).toBe(false);
+    expect(body.materials.map((m) => m.state)).toEqual(["NON_CURRENT", "CURRENT"]);
+    expect(body.key.materialRef).toBe(`${key.materialRef}/r2`);
+    expect(body.key.materials?.map((m) => m.keyMaterialId)).toEqual(
+      body.materials.map((m) => m.keyMaterialId),
+    );
+    expect((await describeKey(api.bed, "eu-west-1", key.keyArn)).CurrentKeyMaterialId).toBe(
+      body.materials[1]?.keyMaterialId,
+    );
+
+    const detail = KeyDetailResponse.parse((await api.call("GET", keyPath(key.id))).body);
+    const materials = detail.regions[0]?.materials ?? [];
+    expect(materials.map((m) => [m.keyMaterialId, m.state, m.importState])).toEqual([
+      [body.materials[0]?.keyMaterialId, "NON_CURRENT", "IMPORTED"],
+      [body.materials[1]?.keyMaterialId, "CURRENT", "IMPORTED"],
+    ]);
+    for (const material of materials) expect(material.validTo).toMatch(/^\d{4}-\d\d-\d\dT/);
+
+    const rotated = (await api.bed.history(key.id)).filter((e) => e.detailType === "Key Material Rotated");
+    expect(rotated).toHaveLength(1);
+    expect(rotated[0]).toMatchObject({ actor: ADMIN, reason: "yearly" });
+  });
+
+  it("honours Idempotency-Key: the repeat answers the same and rotates once", async () => {
+    const key = KeyActionResponse.parse((await api.register()).body).key;
+    const headers = { "Idempotency-Key": `rotate-${key.id}` };
+    const first = await api.call("POST", keyPath(key.id, "/rotate"), { headers, body: { reason: "once" } });
+    const again = await api.call("POST", keyPath(key.id, "/rotate"), { headers, body: { reason: "once" } });
+    expect(first.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(RotateResponse.parse(again.body).rotations).toBe(1);
+    const rotated = (await api.bed.history(key.id)).filter((e) => e.detailType === "Key Material Rotated");
+    expect(rotated).toHaveLength(1);
+  });
+
+  it("requires a reason (400) and an admin (403)", async () => {
+    const key = KeyActionResponse.parse((await api.register()).body).key;
+    const noReason = await api.call("POST", keyPath(key.id, "/rotate"), { body: {} });
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.error.field).toBe("reason");
+    const reader = await api.call("POST", keyPath(key.id, "/rotate"), {
+      body: { reason: "not mine" },
+      caller: READER,
+    });
+    expect(reader.status).toBe(403);
+    expect((await describeKey(api.bed, "eu-west-1", key.keyArn)).CurrentKeyMaterialId).toBe(
+      (await api.bed.deps.kms.listKeyMaterials("eu-west-1" as never, key.keyArn))[0]?.keyMaterialId,
+    );
+    expect(await api.bed.deps.kms.listKeyMaterials("eu-west-1" as never, key.keyArn)).toHaveLength(1);
+  });
+
+  it("refuses a revoked key with 409", async () => {
+    const key = KeyActionResponse.parse((await api.register()).body).key;
+    await api.call("POST", keyPath(key.id, "/revoke"), { body: { reason: "test" } });
+    const refused = await api.call("POST", keyPath(key.id, "/rotate"), { body: { reason: "rotate" } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/revoked/);
+  });
+});
