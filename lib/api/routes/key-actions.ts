@@ -27,48 +27,48 @@ export const reimportRoute = defineRoute({
   },
 });
 
-export const revokeRoute = defineRoute({
-  method: "POST",
-  path: "/keys/{id}/revoke",
+/** A POST that takes a reason and runs one operator action in every Region (revoke, restore). */
+function reasonActionRoute(spec: {
+  action: "revoke" | "restore";
+  operationId: string;
+  summary: string;
+  run: typeof revoke;
+}) {
+  return defineRoute({
+    method: "POST",
+    path: `/keys/{id}/${spec.action}`,
+    operationId: spec.operationId,
+    summary: spec.summary,
+    access: Access.Admin,
+    body: ReasonBody,
+    bodyRequired: true,
+    idempotent: true,
+    response,
+    errors: [400, 403, 404, 409, 413, 415],
+    async handle({ deps, params, body, caller, requestId }) {
+      const result = await spec.run(deps, {
+        key: params.id ?? "",
+        reason: body.reason,
+        actor: caller,
+        correlationId: requestId,
+      });
+      return { status: 200, body: { key: keyView(result.key), regions: outcomesView(result.regions) } };
+    },
+  });
+}
+
+export const revokeRoute = reasonActionRoute({
+  action: "revoke",
   operationId: "revokeKey",
   summary: "The kill switch: delete the imported material everywhere and stop automatic re-import.",
-  access: Access.Admin,
-  body: ReasonBody,
-  bodyRequired: true,
-  idempotent: true,
-  response,
-  errors: [400, 403, 404, 409, 413, 415],
-  async handle({ deps, params, body, caller, requestId }) {
-    const result = await revoke(deps, {
-      key: params.id ?? "",
-      reason: body.reason,
-      actor: caller,
-      correlationId: requestId,
-    });
-    return { status: 200, body: { key: keyView(result.key), regions: outcomesView(result.regions) } };
-  },
+  run: revoke,
 });
 
-export const restoreRoute = defineRoute({
-  method: "POST",
-  path: "/keys/{id}/restore",
+export const restoreRoute = reasonActionRoute({
+  action: "restore",
   operationId: "restoreKey",
   summary: "Make a revoked key active again and import missing material in every Region.",
-  access: Access.Admin,
-  body: ReasonBody,
-  bodyRequired: true,
-  idempotent: true,
-  response,
-  errors: [400, 403, 404, 409, 413, 415],
-  async handle({ deps, params, body, caller, requestId }) {
-    const result = await restore(deps, {
-      key: params.id ?? "",
-      reason: body.reason,
-      actor: caller,
-      correlationId: requestId,
-    });
-    return { status: 200, body: { key: keyView(result.key), regions: outcomesView(result.regions) } };
-  },
+  run: restore,
 });
 
 export const rotateRoute = defineRoute({
