@@ -73,6 +73,9 @@ export const ImportPolicyInput = z.strictObject({
   restoreAfterLoss: z.boolean().optional(),
   restoreAfterOutOfBandDelete: z.boolean().optional(),
   reconcileInterval: isoDuration.optional(),
+  rotateEvery: isoDuration
+    .optional()
+    .describe("Rotate the material on demand this often (P1D to P3650D); SYMMETRIC_DEFAULT keys only"),
 });
 
 const registerCommon = {

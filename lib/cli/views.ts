@@ -103,6 +103,7 @@ export function policySummary(policy: ImportPolicyInputBody): string {
   parts.push(`restore after loss: ${yesNo(policy.restoreAfterLoss)}`);
   parts.push(`restore after out-of-band delete: ${yesNo(policy.restoreAfterOutOfBandDelete)}`);
   if (policy.reconcileInterval !== undefined) parts.push(`checked every ${policy.reconcileInterval}`);
+  if (policy.rotateEvery !== undefined) parts.push(`rotated every ${policy.rotateEvery}`);
   if (policy.wrappingAlgorithm !== undefined || policy.wrappingKeySpec !== undefined) {
     parts.push(`wrapping ${policy.wrappingAlgorithm ?? "auto"}/${policy.wrappingKeySpec ?? "auto"}`);
   }

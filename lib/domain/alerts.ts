@@ -34,6 +34,8 @@ export const AlertReason = {
   RotationLimitNear: "ROTATION_LIMIT_NEAR",
   /** A rotation stopped between steps; the next rotate request finishes it. */
   RotationIncomplete: "ROTATION_INCOMPLETE",
+  /** A rotation the key's schedule asked for failed; the next sweep tries again. */
+  RotationFailed: "ROTATION_FAILED",
 } as const;
 export type AlertReason = (typeof AlertReason)[keyof typeof AlertReason];
 

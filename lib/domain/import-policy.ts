@@ -1,6 +1,12 @@
 import { DAY_MS, formatDuration, HOUR_MS, MINUTE_MS, parseDuration, SECOND_MS } from "./duration.js";
 import { ValidationError } from "./errors.js";
-import { ExpirationModel, MAX_VALID_TO_MS, WrappingAlgorithm, WrappingKeySpec } from "./kms-constants.js";
+import {
+  ExpirationModel,
+  KeySpec,
+  MAX_VALID_TO_MS,
+  WrappingAlgorithm,
+  WrappingKeySpec,
+} from "./kms-constants.js";
 import type { WrappingPreference } from "./wrapping.js";
 
 /**
@@ -17,6 +23,11 @@ interface ImportPolicyCommon {
   readonly restoreAfterOutOfBandDelete: boolean;
   /** How often a healthy key is re-checked with DescribeKey even when nothing is due. */
   readonly reconcileIntervalMs: number;
+  /**
+   * Rotate the material on demand (a new material becomes current) this long after the current one
+   * became current; undefined: no scheduled rotation. Symmetric keys only (see checkRotationSchedule).
+   */
+  readonly rotateEveryMs?: number | undefined;
 }
 
 export interface ExpiringImportPolicy extends ImportPolicyCommon {
@@ -53,6 +64,8 @@ export interface ImportPolicyInput {
   restoreAfterOutOfBandDelete?: boolean;
   /** ISO 8601 duration, e.g. `PT6H`. */
   reconcileInterval?: string;
+  /** ISO 8601 duration, e.g. `P365D`: rotate the material on demand this often. Symmetric keys only. */
+  rotateEvery?: string;
 }
 
 /** The limits a policy must keep. */
@@ -67,6 +80,16 @@ export const ImportPolicyLimits = {
   maxReconcileIntervalMs: DAY_MS,
   /** A fixed ValidTo must be at least this far ahead at import time, or the import is pointless. */
   minValidToLeadMs: MINUTE_MS,
+  /**
+   * AWS allows 25 on-demand rotations per key over its whole life, and every rotation adds a material
+   * that each renewal and restore must re-import; the sweep also looks at a healthy key only once per
+   * reconcile interval (at most a day). Faster than daily would use up the key in under a month and
+   * could not be kept on time anyway.
+   * https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys-import-key-material.html
+   */
+  minRotateEveryMs: DAY_MS,
+  /** Ten years: a longer schedule is no schedule. */
+  maxRotateEveryMs: 3650 * DAY_MS,
 } as const;
 
 /** Defaults, applied in parseImportPolicy and nowhere else. */
@@ -91,6 +114,7 @@ const INPUT_FIELDS = new Set<string>([
   "restoreAfterLoss",
   "restoreAfterOutOfBandDelete",
   "reconcileInterval",
+  "rotateEvery",
 ]);
 
 /**
@@ -98,7 +122,8 @@ const INPUT_FIELDS = new Set<string>([
  * material is checked separately, with the key spec (chooseWrapping).
  * @throws ValidationError naming the field: unknown fields, wrong types, a validity outside 1 hour..365
  *   days, validityPeriod together with validTo, expiry settings with KEY_MATERIAL_DOES_NOT_EXPIRE, a
- *   renew window not shorter than the validity, a reconcile interval outside 1 minute..24 hours
+ *   renew window not shorter than the validity, a reconcile interval outside 1 minute..24 hours, a
+ *   rotation schedule outside 1..3650 days
  */
 export function parseImportPolicy(input: unknown): ImportPolicy {
   const raw = input ?? {};
@@ -124,6 +149,7 @@ export function parseImportPolicy(input: unknown): ImportPolicy {
     parseDuration(v, "reconcileInterval"),
   );
   const fixedValidTo = optional(fields.validTo, (v) => parseTimestamp(v, "validTo"));
+  const rotateEveryMs = optional(fields.rotateEvery, (v) => parseDuration(v, "rotateEvery"));
 
   const common = {
     wrapping: { algorithm: wrappingAlgorithm, keySpec: wrappingKeySpec },
@@ -131,8 +157,18 @@ export function parseImportPolicy(input: unknown): ImportPolicy {
     restoreAfterOutOfBandDelete:
       restoreAfterOutOfBandDelete ?? ImportPolicyDefaults.restoreAfterOutOfBandDelete,
     reconcileIntervalMs: reconcileIntervalMs ?? ImportPolicyDefaults.reconcileIntervalMs,
+    ...(rotateEveryMs === undefined ? {} : { rotateEveryMs }),
   };
   const limits = ImportPolicyLimits;
+  if (rotateEveryMs !== undefined && rotateEveryMs < limits.minRotateEveryMs) {
+    throw new ValidationError(
+      "rotateEvery",
+      "must be at least P1D (AWS allows 25 on-demand rotations per key, and each adds material to keep alive)",
+    );
+  }
+  if (rotateEveryMs !== undefined && rotateEveryMs > limits.maxRotateEveryMs) {
+    throw new ValidationError("rotateEvery", "must be at most P3650D");
+  }
   if (common.reconcileIntervalMs < limits.minReconcileIntervalMs) {
     throw new ValidationError("reconcileInterval", "must be at least PT1M");
   }
@@ -214,6 +250,7 @@ export function toImportPolicyInput(policy: ImportPolicy): ImportPolicyInput {
   };
   if (policy.wrapping.algorithm !== undefined) input.wrappingAlgorithm = policy.wrapping.algorithm;
   if (policy.wrapping.keySpec !== undefined) input.wrappingKeySpec = policy.wrapping.keySpec;
+  if (policy.rotateEveryMs !== undefined) input.rotateEvery = formatDuration(policy.rotateEveryMs);
   if (policy.expirationModel === ExpirationModel.KEY_MATERIAL_EXPIRES) {
     if (policy.validity.kind === "period") input.validityPeriod = formatDuration(policy.validity.periodMs);
     else input.validTo = policy.validity.validTo.toISOString();
@@ -249,6 +286,21 @@ export function computeValidTo(policy: ImportPolicy, now: Date): Date | undefine
     );
   }
   return new Date(floorToSecond(Math.min(fixedMs, latest)));
+}
+
+/**
+ * Refuses a rotation schedule for a key KMS cannot rotate on demand: only symmetric keys with imported
+ * material are (asymmetric and HMAC keys are rotated by a key swap).
+ * https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys-import-key-material.html
+ * @throws ValidationError (`rotateEvery`) when the policy has one and the key spec is not SYMMETRIC_DEFAULT
+ */
+export function checkRotationSchedule(keySpec: string, policy: ImportPolicy): void {
+  if (policy.rotateEveryMs !== undefined && keySpec !== KeySpec.SYMMETRIC_DEFAULT) {
+    throw new ValidationError(
+      "rotateEvery",
+      `only a ${KeySpec.SYMMETRIC_DEFAULT} key is rotated on demand; ${keySpec} keys are rotated by a key swap`,
+    );
+  }
 }
 
 /** Whether the policy's fixed ValidTo is too close or past, so no import can be made at `now`. */

@@ -1,5 +1,5 @@
 import { StateConflictError, ValidationError } from "./errors.js";
-import type { ImportPolicy } from "./import-policy.js";
+import { checkRotationSchedule, type ImportPolicy } from "./import-policy.js";
 import { KeyStatusState, type ManagedKey } from "./managed-key.js";
 import { chooseWrapping } from "./wrapping.js";
 
@@ -108,10 +108,11 @@ export function assertImportAllowed(key: ManagedKey, trigger: ImportTrigger): vo
  * Replaces a key's import policy and makes every region due now, so the new policy takes effect at the
  * next sweep.
  * @throws ValidationError (`wrappingAlgorithm`/`wrappingKeySpec`) when the policy's wrapping preference
- *   cannot carry this key's material
+ *   cannot carry this key's material; (`rotateEvery`) when it schedules rotation of a key that is not symmetric
  */
 export function changePolicy(key: ManagedKey, policy: ImportPolicy, now: Date): ManagedKey {
   chooseWrapping(key.keySpec, policy.wrapping);
+  checkRotationSchedule(key.keySpec, policy);
   return {
     ...key,
     policy,

@@ -1,6 +1,6 @@
 import { ValidationError } from "./errors.js";
 import type { AwsRegion, CheckValue, MaterialRef, TetherKeyId } from "./ids.js";
-import type { ImportPolicy } from "./import-policy.js";
+import { checkRotationSchedule, type ImportPolicy } from "./import-policy.js";
 import { parseKmsKeyArn } from "./key-arn.js";
 import type { KeyMaterialRecord, PendingRotation } from "./key-material.js";
 import { KeySpec, KeyState } from "./kms-constants.js";
@@ -147,7 +147,7 @@ const MAX_DESCRIPTION_LENGTH = 8192;
  * A new managed key, active, every region due for its first check now (never imported yet).
  * @throws ValidationError naming the field: bad ARNs, replicas of a single-Region key, a replica with
  *   another key id or a repeated region, an unknown key spec, a policy whose wrapping preference cannot
- *   carry this key spec's material, a bad alias or an over-long description
+ *   carry this key spec's material, a rotation schedule for a key that is not symmetric, a bad alias or an over-long description
  */
 export function newManagedKey(input: NewManagedKey, now: Date): ManagedKey {
   const primary = parseKmsKeyArn(input.keyArn, "keyArn");
@@ -172,6 +172,7 @@ export function newManagedKey(input: NewManagedKey, now: Date): ManagedKey {
   });
   const { policy } = input;
   chooseWrapping(input.keySpec, policy.wrapping);
+  checkRotationSchedule(input.keySpec, policy);
   if (input.alias !== undefined && (!ALIAS.test(input.alias) || input.alias.startsWith("alias/aws/"))) {
     throw new ValidationError(
       "alias",

@@ -36,6 +36,7 @@ import {
   recordObservation,
   scheduleCheck,
 } from "../domain/region-transitions.js";
+import { rotationDue, scheduleRotationCheck } from "../domain/rotation-schedule.js";
 import { chooseWrapping } from "../domain/wrapping.js";
 import type { Lease, LifecycleDeps } from "./ports.js";
 
@@ -51,12 +52,22 @@ export interface Trigger {
 }
 
 /** What happened in one region, for the sweep's report and the API's answer. */
-export type RegionOutcome =
+export type RegionOutcome = (
   | { readonly kind: "busy" }
   | { readonly kind: "gone" }
   | { readonly kind: "lease-lost" }
   | { readonly kind: "failed"; readonly errorName: string }
-  | { readonly kind: RegionDecision["kind"] | "imported" | "renewed" | "restored" | "revoked" };
+  | { readonly kind: RegionDecision["kind"] | "imported" | "renewed" | "restored" | "revoked" }
+) & {
+  /**
+   * Set on a healthy visit of the primary of an active key whose scheduled rotation is due: the sweep
+   * then rotates it (lib/domain/rotation-schedule.ts).
+   */
+  readonly rotationDue?: boolean;
+};
+
+/** Outcomes after which the key is in order for a scheduled rotation. */
+const ROTATABLE_OUTCOMES: readonly string[] = ["none", "imported", "renewed", "restored"];
 
 /** A rotation still unfinished this long after it started is reported (it normally takes seconds). */
 const UNFINISHED_ROTATION_GRACE_MS = 15 * 60 * 1000;
@@ -130,6 +141,8 @@ export async function reconcileWhenFree(
 
 class RegionRun {
   readonly #events: AuditEvent[] = [];
+  /** The key as read at the start of the run (for the rotation schedule). */
+  #key: ManagedKey | undefined;
 
   constructor(
     private readonly deps: LifecycleDeps,
@@ -142,6 +155,7 @@ class RegionRun {
     const key = await deps.keys.get(lease.keyId);
     const start = key === undefined ? undefined : findRegion(key, lease.region);
     if (key === undefined || start === undefined) return { kind: "gone" };
+    this.#key = key;
 
     const now = deps.clock();
     let record = start;
@@ -262,7 +276,8 @@ class RegionRun {
 
   /**
    * A rotation that started and did not finish (a crash between its steps) is finished by calling rotate
-   * again; the sweep does not rotate on its own, but it tells people, once per visit of the primary.
+   * again (the sweep does so itself only for a key whose rotation schedule is due); it tells people, once
+   * per visit of the primary.
    */
   #reportUnfinishedRotation(key: ManagedKey, record: RegionRecord, now: Date): void {
     const pending = key.pendingRotation;
@@ -410,9 +425,17 @@ class RegionRun {
 
   /** Audit first (history = outbox, idempotent per id), then the record: see reconcileRegion. */
   async #finish(record: RegionRecord, outcome: RegionOutcome): Promise<RegionOutcome> {
+    const key = this.#key;
+    const now = this.deps.clock();
+    const scheduled = key === undefined ? record : scheduleRotationCheck(key, record, now);
     await this.deps.audit.record(...this.#events);
-    await this.deps.keys.saveRegion(this.lease.keyId, record, this.lease);
-    return outcome;
+    await this.deps.keys.saveRegion(this.lease.keyId, scheduled, this.lease);
+    const rotate =
+      key !== undefined &&
+      record.region === key.primaryRegion &&
+      ROTATABLE_OUTCOMES.includes(outcome.kind) &&
+      rotationDue(key, now);
+    return rotate ? { ...outcome, rotationDue: true } : outcome;
   }
 
   #importedEvent(

@@ -1,5 +1,11 @@
+import { AlertReason, AlertSeverity } from "../domain/alerts.js";
+import { AuditDetailType, buildAlertEvent } from "../domain/audit-types.js";
+import { formatDuration } from "../domain/duration.js";
+import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
+import { findRegion } from "../domain/managed-key.js";
 import type { LifecycleDeps } from "./ports.js";
 import { type RegionOutcome, reconcileRegion } from "./reconcile-region.js";
+import { rotateKey } from "./rotate.js";
 
 export interface SweepOptions {
   /** Most regions one run takes from the due-work index. */
@@ -18,6 +24,7 @@ export interface SweepReport {
   readonly processed: number;
   /** Due regions left for the next run because time ran out. */
   readonly deferred: number;
+  /** Region outcomes by kind, plus scheduled rotations: `rotated` and `rotation-failed`. */
   readonly outcomes: Readonly<Record<string, number>>;
   readonly outbox: { readonly published: number; readonly waiting: number };
 }
@@ -28,7 +35,9 @@ export const SWEEP_ACTOR = "tether:sweep";
  * One scheduled run: re-sends audit events waiting in the outbox, then works through the regions whose
  * next check is due — found with the due-work index, never a scan, so the cost follows the work due, not
  * the keys managed. Periodic reconciliation needs nothing extra: every region's next check is at most one
- * reconcile interval ahead, which is how a regional loss (no event) is found. Stops taking work when the
+ * reconcile interval ahead, which is how a regional loss (no event) is found. A key whose rotation
+ * schedule is due is rotated after its primary was reconciled (renewals first; a failed rotation is
+ * alerted and tried again by a later run, see scheduleRotationCheck). Stops taking work when the
  * Lambda's time runs short; what is left stays due for the next run.
  */
 export async function sweep(deps: LifecycleDeps, options: SweepOptions): Promise<SweepReport> {
@@ -62,8 +71,81 @@ export async function sweep(deps: LifecycleDeps, options: SweepOptions): Promise
       }
       processed++;
       outcomes[outcome.kind] = (outcomes[outcome.kind] ?? 0) + 1;
+      if (outcome.rotationDue === true) {
+        const rotated = await rotateOnSchedule(deps, item.keyId, item.region, options.correlationId);
+        const kind = rotated ? "rotated" : "rotation-failed";
+        outcomes[kind] = (outcomes[kind] ?? 0) + 1;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(due.length, 1)) }, worker));
   return { due: due.length, processed, deferred: due.length - processed, outcomes, outbox };
+}
+
+/**
+ * The scheduled rotation of one key. A failure is logged and alerted (warning), never thrown: the
+ * renewals of this run go on, and the region's next check (at most a retry interval ahead) retries it.
+ */
+async function rotateOnSchedule(
+  deps: LifecycleDeps,
+  keyId: TetherKeyId,
+  region: AwsRegion,
+  correlationId: string,
+): Promise<boolean> {
+  let every = "";
+  try {
+    const key = await deps.keys.get(keyId);
+    if (key?.policy.rotateEveryMs === undefined) return false;
+    every = formatDuration(key.policy.rotateEveryMs);
+    await rotateKey(deps, {
+      key: keyId,
+      reason: `scheduled rotation (every ${every})`,
+      actor: SWEEP_ACTOR,
+      correlationId,
+    });
+    return true;
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "UnknownError";
+    deps.log?.("warn", "scheduled rotation failed", { keyId, region, error: name });
+    await alertRotationFailed(deps, keyId, region, correlationId, name, every).catch(
+      (alertError: unknown) => {
+        deps.log?.("error", "could not record the rotation alert", {
+          keyId,
+          region,
+          error: alertError instanceof Error ? alertError.name : "UnknownError",
+        });
+      },
+    );
+    return false;
+  }
+}
+
+async function alertRotationFailed(
+  deps: LifecycleDeps,
+  keyId: TetherKeyId,
+  region: AwsRegion,
+  correlationId: string,
+  errorName: string,
+  every: string,
+): Promise<void> {
+  const key = await deps.keys.get(keyId);
+  if (key === undefined) return;
+  const now = deps.clock();
+  await deps.audit.record(
+    buildAlertEvent(
+      AuditDetailType.TetherAlert,
+      { id: deps.newId(), time: now, actor: SWEEP_ACTOR, correlationId },
+      {
+        keyId: key.id,
+        keyArn: findRegion(key, region)?.keyArn ?? key.kmsKeyId,
+        region,
+        checkValue: key.checkValue,
+      },
+      {
+        severity: AlertSeverity.Warning,
+        reason: AlertReason.RotationFailed,
+        summary: `key ${key.id}: the scheduled rotation${every === "" ? "" : ` (every ${every})`} failed with ${errorName}; the next sweep tries again`,
+      },
+    ),
+  );
 }

@@ -40,6 +40,11 @@ export const POLICY_FLAGS: FlagSpecs = {
     value: "DURATION",
     description: "how often a healthy key is re-checked in KMS (PT1M to P1D)",
   },
+  "rotate-every": {
+    type: "string",
+    value: "DURATION",
+    description: "rotate the material on demand this often (P1D to P3650D, e.g. P365D); symmetric keys only",
+  },
 };
 
 /** API policy field names (as errors report them) mapped to the flags. */
@@ -51,6 +56,7 @@ export const POLICY_FIELD_FLAGS: Readonly<Record<string, string>> = {
   wrappingAlgorithm: "--wrapping-algorithm",
   wrappingKeySpec: "--wrapping-key-spec",
   reconcileInterval: "--reconcile-interval",
+  rotateEvery: "--rotate-every",
   restoreAfterLoss: "--restore-after-loss",
   restoreAfterOutOfBandDelete: "--restore-after-out-of-band-delete",
 };
@@ -67,6 +73,7 @@ export function policyFromFlags(flags: FlagValues, command: string): ImportPolic
   const validTo = timestampFlag(flags, "valid-to", command);
   const renewBefore = durationFlag(flags, "renew-before", command);
   const reconcileInterval = durationFlag(flags, "reconcile-interval", command);
+  const rotateEvery = durationFlag(flags, "rotate-every", command);
   const expirationModel = choiceFlag(flags, "expiration-model", command, Object.values(ExpirationModel));
   const wrappingAlgorithm = choiceFlag(
     flags,
@@ -80,6 +87,7 @@ export function policyFromFlags(flags: FlagValues, command: string): ImportPolic
   if (validTo !== undefined) policy.validTo = validTo;
   if (renewBefore !== undefined) policy.renewBefore = renewBefore;
   if (reconcileInterval !== undefined) policy.reconcileInterval = reconcileInterval;
+  if (rotateEvery !== undefined) policy.rotateEvery = rotateEvery;
   if (wrappingAlgorithm !== undefined) policy.wrappingAlgorithm = wrappingAlgorithm;
   if (wrappingKeySpec !== undefined) policy.wrappingKeySpec = wrappingKeySpec;
   return policy;
