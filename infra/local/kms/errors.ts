@@ -49,6 +49,7 @@ export const KmsErrorType = {
   KmsInvalidSignature: "KMSInvalidSignatureException",
   KmsInvalidState: "KMSInvalidStateException",
   LimitExceeded: "LimitExceededException",
+  MalformedPolicyDocument: "MalformedPolicyDocumentException",
   MissingAuthenticationToken: "MissingAuthenticationTokenException",
   NotAuthorized: "NotAuthorizedException",
   NotFound: "NotFoundException",

@@ -50,6 +50,8 @@ export interface KeyRecord {
   materials: MaterialRecord[];
   onDemandRotations: number;
   tags: { TagKey: string; TagValue: string }[];
+  /** The key policy document (JSON); absent in state saved before the emulator kept policies. */
+  policy?: string;
 }
 
 export interface AliasRecord {

@@ -6,6 +6,7 @@ import { keyMaterialId } from "../domain/material.js";
 import { type KeyRecord, keyArn } from "../domain/model.js";
 import { KmsErrorType, kmsError } from "../errors.js";
 import type { RequestReader } from "../validation.js";
+import { defaultKeyPolicy, readPolicy } from "./key-policy.js";
 import { keyMetadata } from "./shared.js";
 import { mergeTags, readTags } from "./tag-rules.js";
 
@@ -34,7 +35,7 @@ export const createKey: KmsOperation = {
     const cmkSpec = input.enumOf("CustomerMasterKeySpec", KEY_SPECS);
     const origin = input.enumOf("Origin", ORIGINS) ?? "AWS_KMS";
     const multiRegion = input.bool("MultiRegion") ?? false;
-    input.string("Policy", { min: 1, max: 32768 });
+    const policy = readPolicy(input, { required: false });
     input.bool("BypassPolicyLockoutSafetyCheck");
     input.string("CustomKeyStoreId", { min: 1, max: 64 });
     input.string("XksKeyId", { min: 1, max: 128 });
@@ -83,6 +84,7 @@ export const createKey: KmsOperation = {
       materials: [],
       onDemandRotations: 0,
       tags: mergeTags([], tags),
+      policy: policy ?? defaultKeyPolicy(ctx.accountId),
     };
     if (origin === "AWS_KMS") {
       const material = await generateMaterial(spec);

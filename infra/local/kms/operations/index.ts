@@ -9,6 +9,7 @@ import { decrypt, encrypt, generateDataKeyOp, generateDataKeyWithoutPlaintext } 
 import { getParametersForImport } from "./get-parameters-for-import.js";
 import { importKeyMaterial } from "./import-key-material.js";
 import { cancelKeyDeletion, scheduleKeyDeletion } from "./key-deletion.js";
+import { getKeyPolicy, putKeyPolicy } from "./key-policy.js";
 import { listKeyRotations, rotateKeyOnDemand } from "./key-rotations.js";
 import { listKeys } from "./list-keys.js";
 import { generateMac, verifyMac } from "./mac.js";
@@ -31,6 +32,7 @@ export const OPERATIONS: Readonly<Record<string, KmsOperation>> = {
   GenerateDataKey: generateDataKeyOp,
   GenerateDataKeyWithoutPlaintext: generateDataKeyWithoutPlaintext,
   GenerateMac: generateMac,
+  GetKeyPolicy: getKeyPolicy,
   GetParametersForImport: getParametersForImport,
   GetPublicKey: getPublicKey,
   ImportKeyMaterial: importKeyMaterial,
@@ -38,6 +40,7 @@ export const OPERATIONS: Readonly<Record<string, KmsOperation>> = {
   ListKeyRotations: listKeyRotations,
   ListKeys: listKeys,
   ListResourceTags: listResourceTags,
+  PutKeyPolicy: putKeyPolicy,
   ReplicateKey: replicateKey,
   RotateKeyOnDemand: rotateKeyOnDemand,
   ScheduleKeyDeletion: scheduleKeyDeletion,

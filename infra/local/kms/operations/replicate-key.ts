@@ -8,6 +8,7 @@
 import type { KmsOperation } from "../context.js";
 import { type KeyRecord, keyArn } from "../domain/model.js";
 import { KmsErrorType, kmsError } from "../errors.js";
+import { defaultKeyPolicy, policyOf, readPolicy } from "./key-policy.js";
 import { KEY_ID_CONSTRAINT, keyMetadata, requireNotPendingDeletion } from "./shared.js";
 import { mergeTags, readTags } from "./tag-rules.js";
 
@@ -22,7 +23,9 @@ export const replicateKey: KmsOperation = {
       pattern: /^([a-z]+-){2,3}\d+$/,
     });
     const description = input.string("Description", { max: 8192 });
-    input.string("Policy", { min: 1, max: 32768 });
+    // Without a policy the replica gets the default key policy, not the primary's:
+    // https://docs.aws.amazon.com/kms/latest/APIReference/API_ReplicateKey.html#KMS-ReplicateKey-request-Policy
+    const policy = readPolicy(input, { required: false });
     input.bool("BypassPolicyLockoutSafetyCheck");
     const tags = readTags(input, "Tags") ?? [];
     input.done();
@@ -69,11 +72,12 @@ export const replicateKey: KmsOperation = {
         })),
       onDemandRotations: primary.onDemandRotations,
       tags: mergeTags([], tags),
+      policy: policy ?? defaultKeyPolicy(ctx.accountId),
     };
     ctx.store.putKey(replica);
     return {
       ReplicaKeyMetadata: keyMetadata(ctx.store, replica, { currentMaterialId: false }),
-      ReplicaPolicy: "",
+      ReplicaPolicy: policyOf(replica),
       ReplicaTags: replica.tags,
     };
   },
