@@ -6,6 +6,7 @@
  * Objects are strict (`z.strictObject`): an unknown field is a 400 naming it, never silently dropped.
  */
 import { z } from "zod";
+import { RotationMethod } from "../domain/import-policy.js";
 import {
   ExpirationModel,
   KeySpec,
@@ -75,7 +76,13 @@ export const ImportPolicyInput = z.strictObject({
   reconcileInterval: isoDuration.optional(),
   rotateEvery: isoDuration
     .optional()
-    .describe("Rotate the material on demand this often (P1D to P3650D); SYMMETRIC_DEFAULT keys only"),
+    .describe("Rotate this often (P1D to P3650D), the way rotationMethod says"),
+  rotationMethod: z
+    .enum(values(RotationMethod))
+    .optional()
+    .describe(
+      "in-key: new material inside the key, RotateKeyOnDemand (SYMMETRIC_DEFAULT only). key-swap: a new key takes the alias, the old one stays managed for decryption. Default: in-key where KMS allows it",
+    ),
 });
 
 const registerCommon = {
@@ -126,9 +133,16 @@ export const ReimportBody = z.strictObject({});
 /**
  * PATCH /keys/{id}/policy: the policy fields to change (merged into the current policy), and/or
  * `paused` to pause or resume automatic actions. `validityPeriod` and `validTo` replace each other;
- * KEY_MATERIAL_DOES_NOT_EXPIRE drops the expiry settings. `reason` is required with `paused`.
+ * KEY_MATERIAL_DOES_NOT_EXPIRE drops the expiry settings; `null` removes `rotateEvery` or `rotationMethod`.
+ * `reason` is required with `paused`.
  */
 export const PolicyPatchBody = ImportPolicyInput.extend({
+  rotateEvery: isoDuration.nullable().optional().describe("null ends the rotation schedule"),
+  rotationMethod: z
+    .enum(values(RotationMethod))
+    .nullable()
+    .optional()
+    .describe("null goes back to the default (in-key where KMS allows it)"),
   paused: z.boolean().optional(),
   reason: reason.optional(),
 }).refine((body) => Object.keys(body).some((k) => k !== "reason"), {
@@ -178,6 +192,18 @@ export const PendingRotationView = z.strictObject({
   reason: z.string(),
 });
 
+/** A key swap started and not finished: `POST /keys/{id}/rotate` again finishes it. */
+export const PendingSwapView = z.strictObject({
+  materialRef: z.string(),
+  checkValue: z.string(),
+  successorId: z.string().describe("The Tether id the new key gets"),
+  alias: z.string(),
+  newKeyArn: z.string().optional().describe("The new key, once created"),
+  startedAt: isoTimestamp,
+  actor: z.string(),
+  reason: z.string(),
+});
+
 /** One material of a key as KMS lists it in one Region (ListKeyRotations, ALL_KEY_MATERIAL). */
 export const KeyMaterialView = z.strictObject({
   keyMaterialId: z.string(),
@@ -204,6 +230,12 @@ export const KeyView = z.strictObject({
   checkValue: z.string(),
   materials: z.array(MaterialRecordView).optional().describe("Every material, once the key was rotated"),
   pendingRotation: PendingRotationView.optional(),
+  pendingSwap: PendingSwapView.optional(),
+  supersededBy: z
+    .string()
+    .optional()
+    .describe("The key that took this key's alias in a key swap; this one stays managed until retired"),
+  supersedes: z.string().optional().describe("The key this one replaced in a key swap"),
   policy: ImportPolicyInput,
   status: KeyStatusView,
   version: z.number().int(),
@@ -226,10 +258,20 @@ export const KeyActionResponse = z.strictObject({
 
 /** POST /keys/{id}/rotate. */
 export const RotateResponse = z.strictObject({
-  key: KeyView,
-  materials: z.array(KeyMaterialView).describe("The primary's materials after the rotation, oldest first"),
+  method: z.enum(values(RotationMethod)),
+  key: KeyView.describe("The key rotated; after a key swap, the old key (superseded, still managed)"),
+  successor: KeyView.optional().describe("key-swap: the new key, which now holds the alias"),
+  materials: z
+    .array(KeyMaterialView)
+    .optional()
+    .describe("in-key: the primary's materials after the rotation, oldest first"),
   resumed: z.boolean().describe("True when this request finished a rotation an earlier one had started"),
-  rotations: z.number().int().min(0).describe("On-demand rotations the key has had (AWS allows 25)"),
+  rotations: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("in-key: on-demand rotations the key has had (AWS allows 25)"),
 });
 
 /** GET /keys. */
@@ -296,6 +338,8 @@ export const AuditEventView = z.strictObject({
   summary: z.string().optional(),
   errorName: z.string().optional(),
   attempt: z.number().int().optional(),
+  relatedKeyId: z.string().optional().describe("The other key of a key swap"),
+  step: z.string().optional().describe("Key Rotation Step events: which step"),
 });
 
 /** GET /keys/{id}/history, newest first. */

@@ -45,6 +45,21 @@ export function keyView(key: ManagedKey): KeyView {
             actor: key.pendingRotation.actor,
             reason: key.pendingRotation.reason,
           }),
+    pendingSwap:
+      key.pendingSwap === undefined
+        ? undefined
+        : compact({
+            materialRef: key.pendingSwap.materialRef,
+            checkValue: key.pendingSwap.checkValue,
+            successorId: key.pendingSwap.successorId,
+            alias: key.pendingSwap.alias,
+            newKeyArn: key.pendingSwap.newKeyArn,
+            startedAt: iso(key.pendingSwap.startedAt),
+            actor: key.pendingSwap.actor,
+            reason: key.pendingSwap.reason,
+          }),
+    supersededBy: key.supersededBy,
+    supersedes: key.supersedes,
     policy: toImportPolicyInput(key.policy),
     status:
       status.state === "active"

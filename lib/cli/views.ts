@@ -184,11 +184,24 @@ export function keyDetail(detail: KeyDetailResponse, options: ViewOptions): stri
   return `${keyFields(key, options)}\n\n${table}${materialTable}`;
 }
 
-/** POST /keys/{id}/rotate: the primary's materials after the rotation. */
+/** POST /keys/{id}/rotate: the primary's materials after an in-key rotation, or the two keys of a swap. */
 export function rotationResult(result: RotateResponse, options: ViewOptions): string {
   const { key } = result;
   const name = key.alias === undefined ? key.id : `${key.id} (${key.alias})`;
-  const rows = result.materials.map((m) => [
+  if (result.successor !== undefined) {
+    const successor = result.successor;
+    const verb = result.resumed ? "Finished the interrupted key swap of" : "Swapped";
+    const table = renderTable(
+      ["", "KEY", "KEY ARN", "ALIAS", "MATERIAL REF"],
+      [
+        ["old", key.id, key.keyArn, key.alias ?? "-", key.materialRef],
+        ["new", successor.id, successor.keyArn, successor.alias ?? "-", successor.materialRef],
+      ],
+      options.color,
+    );
+    return `${verb} ${key.id}: ${successor.alias ?? "the alias"} now names ${successor.id}; the old key stays managed for decryption until you retire it (tether keys unmanage / revoke)\n\n${table}`;
+  }
+  const rows = (result.materials ?? []).map((m) => [
     m.keyMaterialId.slice(0, 16),
     m.state,
     formatTime(m.validTo),
@@ -196,7 +209,7 @@ export function rotationResult(result: RotateResponse, options: ViewOptions): st
   ]);
   const table = renderTable(["MATERIAL", "STATE", "VALID TO", "ROTATED"], rows, options.color);
   const verb = result.resumed ? "Finished the interrupted rotation of" : "Rotated";
-  return `${verb} ${name} — ${result.rotations} of 25 on-demand rotations used; material ref ${key.materialRef}\n\n${table}`;
+  return `${verb} ${name} — ${result.rotations ?? 0} of 25 on-demand rotations used; material ref ${key.materialRef}\n\n${table}`;
 }
 
 /** What an action did in each Region, then the key as it is now. */

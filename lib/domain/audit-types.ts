@@ -21,6 +21,10 @@ export const AuditDetailType = {
   KeyUnmanaged: "Key Unmanaged",
   TetherAlert: "Tether Alert",
   KeyMaterialRotated: "Key Material Rotated",
+  /** One step of a rotation or key swap (`step` says which), so a half-done one can be followed. */
+  KeyRotationStep: "Key Rotation Step",
+  /** A key swap finished: `relatedKeyId` took over the alias (on the old key) or was replaced (on the new). */
+  KeySwapped: "Key Swapped",
 } as const;
 export type AuditDetailType = (typeof AuditDetailType)[keyof typeof AuditDetailType];
 
@@ -46,7 +50,30 @@ interface AuditEventBase {
   /** Ties together everything one request or sweep run did. */
   readonly correlationId: string;
   readonly schemaVersion: typeof AUDIT_SCHEMA_VERSION;
+  /** The other key of a key swap (the Tether id). */
+  readonly relatedKeyId?: string;
+  /** Which step of a rotation (Key Rotation Step events). */
+  readonly step?: RotationStep;
 }
+
+/** The steps of a rotation (in-key) and of a key swap, as Key Rotation Step events name them. */
+export const RotationStep = {
+  /** The vault made the new material. */
+  MaterialGenerated: "material-generated",
+  /** In-key: the new material is in this Region, pending rotation. */
+  MaterialStaged: "material-staged",
+  /** In-key: RotateKeyOnDemand made the new material current. */
+  MaterialActivated: "material-activated",
+  /** Swap: the new KMS key exists in the primary Region. */
+  KeyCreated: "key-created",
+  /** Swap: the new key's replica exists in this Region. */
+  ReplicaCreated: "replica-created",
+  /** Swap: the new key holds its material in every Region. */
+  SuccessorReady: "successor-ready",
+  /** Swap: the alias names the new key in this Region. */
+  AliasRepointed: "alias-repointed",
+} as const;
+export type RotationStep = (typeof RotationStep)[keyof typeof RotationStep];
 
 type FactDetailType = Exclude<AuditDetailType, "Tether Alert" | "Drift Detected" | "Import Failed">;
 
@@ -89,6 +116,8 @@ export interface AuditSubject {
   readonly checkValue?: string | undefined;
   readonly validTo?: Date | undefined;
   readonly reason?: string | undefined;
+  readonly relatedKeyId?: string | undefined;
+  readonly step?: RotationStep | undefined;
 }
 
 /** Free text (reasons, summaries) is cut to this length and stripped of control characters. */
@@ -161,6 +190,8 @@ function base(context: AuditContext, subject: AuditSubject): AuditEventBase {
   if (subject.checkValue !== undefined) event.checkValue = subject.checkValue;
   if (subject.validTo !== undefined) event.validTo = isoTime(subject.validTo, "validTo");
   if (subject.reason !== undefined) event.reason = text(subject.reason);
+  if (subject.relatedKeyId !== undefined) event.relatedKeyId = subject.relatedKeyId;
+  if (subject.step !== undefined) event.step = subject.step;
   return event;
 }
 

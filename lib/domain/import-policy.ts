@@ -10,6 +10,18 @@ import {
 import type { WrappingPreference } from "./wrapping.js";
 
 /**
+ * How a key is rotated. `in-key`: new material inside the same key, RotateKeyOnDemand (symmetric keys
+ * only). `key-swap`: a new EXTERNAL key with new material takes over the key's alias; the old key stays
+ * managed, for decryption, until an operator retires it (the only way for asymmetric and HMAC keys).
+ * https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys-import-key-material.html
+ */
+export const RotationMethod = {
+  InKey: "in-key",
+  KeySwap: "key-swap",
+} as const;
+export type RotationMethod = (typeof RotationMethod)[keyof typeof RotationMethod];
+
+/**
  * How Tether imports a key's material: whether and when it expires, when to renew, how to wrap, and
  * what to do after a loss. Durations are milliseconds; the input form (ImportPolicyInput) uses ISO 8601.
  */
@@ -24,10 +36,12 @@ interface ImportPolicyCommon {
   /** How often a healthy key is re-checked with DescribeKey even when nothing is due. */
   readonly reconcileIntervalMs: number;
   /**
-   * Rotate the material on demand (a new material becomes current) this long after the current one
-   * became current; undefined: no scheduled rotation. Symmetric keys only (see checkRotationSchedule).
+   * Rotate (a new material becomes current, or a new key takes over) this long after the current material
+   * became current; undefined: no scheduled rotation.
    */
   readonly rotateEveryMs?: number | undefined;
+  /** How to rotate; undefined: in-key for symmetric keys, key-swap for others (see rotationMethodOf). */
+  readonly rotationMethod?: RotationMethod | undefined;
 }
 
 export interface ExpiringImportPolicy extends ImportPolicyCommon {
@@ -64,8 +78,10 @@ export interface ImportPolicyInput {
   restoreAfterOutOfBandDelete?: boolean;
   /** ISO 8601 duration, e.g. `PT6H`. */
   reconcileInterval?: string;
-  /** ISO 8601 duration, e.g. `P365D`: rotate the material on demand this often. Symmetric keys only. */
+  /** ISO 8601 duration, e.g. `P365D`: rotate this often. */
   rotateEvery?: string;
+  /** `in-key` (symmetric keys only) or `key-swap`; absent: in-key where KMS allows it. */
+  rotationMethod?: RotationMethod;
 }
 
 /** The limits a policy must keep. */
@@ -115,6 +131,7 @@ const INPUT_FIELDS = new Set<string>([
   "restoreAfterOutOfBandDelete",
   "reconcileInterval",
   "rotateEvery",
+  "rotationMethod",
 ]);
 
 /**
@@ -150,6 +167,7 @@ export function parseImportPolicy(input: unknown): ImportPolicy {
   );
   const fixedValidTo = optional(fields.validTo, (v) => parseTimestamp(v, "validTo"));
   const rotateEveryMs = optional(fields.rotateEvery, (v) => parseDuration(v, "rotateEvery"));
+  const rotationMethod = oneOf(fields.rotationMethod, RotationMethodByName, "rotationMethod");
 
   const common = {
     wrapping: { algorithm: wrappingAlgorithm, keySpec: wrappingKeySpec },
@@ -158,6 +176,7 @@ export function parseImportPolicy(input: unknown): ImportPolicy {
       restoreAfterOutOfBandDelete ?? ImportPolicyDefaults.restoreAfterOutOfBandDelete,
     reconcileIntervalMs: reconcileIntervalMs ?? ImportPolicyDefaults.reconcileIntervalMs,
     ...(rotateEveryMs === undefined ? {} : { rotateEveryMs }),
+    ...(rotationMethod === undefined ? {} : { rotationMethod }),
   };
   const limits = ImportPolicyLimits;
   if (rotateEveryMs !== undefined && rotateEveryMs < limits.minRotateEveryMs) {
@@ -251,6 +270,7 @@ export function toImportPolicyInput(policy: ImportPolicy): ImportPolicyInput {
   if (policy.wrapping.algorithm !== undefined) input.wrappingAlgorithm = policy.wrapping.algorithm;
   if (policy.wrapping.keySpec !== undefined) input.wrappingKeySpec = policy.wrapping.keySpec;
   if (policy.rotateEveryMs !== undefined) input.rotateEvery = formatDuration(policy.rotateEveryMs);
+  if (policy.rotationMethod !== undefined) input.rotationMethod = policy.rotationMethod;
   if (policy.expirationModel === ExpirationModel.KEY_MATERIAL_EXPIRES) {
     if (policy.validity.kind === "period") input.validityPeriod = formatDuration(policy.validity.periodMs);
     else input.validTo = policy.validity.validTo.toISOString();
@@ -289,18 +309,25 @@ export function computeValidTo(policy: ImportPolicy, now: Date): Date | undefine
 }
 
 /**
- * Refuses a rotation schedule for a key KMS cannot rotate on demand: only symmetric keys with imported
- * material are (asymmetric and HMAC keys are rotated by a key swap).
+ * Refuses in-key rotation for a key KMS cannot rotate on demand: only symmetric keys with imported
+ * material are; asymmetric and HMAC keys are rotated by a key swap.
  * https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys-import-key-material.html
- * @throws ValidationError (`rotateEvery`) when the policy has one and the key spec is not SYMMETRIC_DEFAULT
+ * @throws ValidationError (`rotationMethod`) when the policy asks for in-key rotation of a key that is not
+ *   SYMMETRIC_DEFAULT
  */
 export function checkRotationSchedule(keySpec: string, policy: ImportPolicy): void {
-  if (policy.rotateEveryMs !== undefined && keySpec !== KeySpec.SYMMETRIC_DEFAULT) {
+  if (policy.rotationMethod === RotationMethod.InKey && keySpec !== KeySpec.SYMMETRIC_DEFAULT) {
     throw new ValidationError(
-      "rotateEvery",
-      `only a ${KeySpec.SYMMETRIC_DEFAULT} key is rotated on demand; ${keySpec} keys are rotated by a key swap`,
+      "rotationMethod",
+      `only a ${KeySpec.SYMMETRIC_DEFAULT} key is rotated in-key (on demand); ${keySpec} keys are rotated by a key swap`,
     );
   }
+}
+
+/** How the key is rotated: its policy's method, else in-key where KMS allows it, else a key swap. */
+export function rotationMethodOf(keySpec: string, policy: ImportPolicy): RotationMethod {
+  if (policy.rotationMethod !== undefined) return policy.rotationMethod;
+  return keySpec === KeySpec.SYMMETRIC_DEFAULT ? RotationMethod.InKey : RotationMethod.KeySwap;
 }
 
 /** Whether the policy's fixed ValidTo is too close or past, so no import can be made at `now`. */
@@ -340,6 +367,12 @@ function oneOf<T extends Record<string, string>>(
   }
   throw new ValidationError(field, `must be one of ${Object.values(allowed).join(", ")}`);
 }
+
+/** oneOf's shape for RotationMethod: its values are its names. */
+const RotationMethodByName = {
+  [RotationMethod.InKey]: RotationMethod.InKey,
+  [RotationMethod.KeySwap]: RotationMethod.KeySwap,
+} as const;
 
 /** ISO 8601 with a date, a time and an offset (Z or ±hh:mm), so a ValidTo never depends on the server's zone. */
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;

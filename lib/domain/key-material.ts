@@ -1,4 +1,4 @@
-import type { CheckValue, MaterialRef } from "./ids.js";
+import type { CheckValue, MaterialRef, TetherKeyId } from "./ids.js";
 import type { KeyMaterialState } from "./kms-constants.js";
 
 /**
@@ -22,6 +22,32 @@ export interface KeyMaterialRecord {
 export interface PendingRotation extends KeyMaterialRecord {
   readonly startedAt: Date;
   /** The id of the "Key Material Rotated" event, fixed up front so finishing twice is one fact. */
+  readonly eventId: string;
+  readonly correlationId: string;
+  readonly actor: string;
+  readonly reason: string;
+}
+
+/**
+ * A key swap Tether started and has not finished: the vault made the new key's material; the new KMS key
+ * may exist (in some Regions), may be managed, and may already hold the alias. Kept on the old key; the
+ * next rotate request (or scheduled sweep) finishes it from wherever it stopped.
+ */
+export interface PendingSwap extends KeyMaterialRecord {
+  /** The Tether id the new key gets, fixed up front so a rerun finds the same record. */
+  readonly successorId: TetherKeyId;
+  /** The alias that moves to the new key (recorded here: the old key's record gives it up mid-swap). */
+  readonly alias: string;
+  /** The new key's primary ARN, once CreateKey returned. */
+  readonly newKeyArn?: string | undefined;
+  readonly startedAt: Date;
+  /**
+   * The steps done so far (e.g. `key-created`, `alias-repointed:eu-west-1`) and when. Each step's audit
+   * event is written with this time and an id derived from the swap's, so writing it again after a crash
+   * is the same fact, not a second one.
+   */
+  readonly steps: Readonly<Record<string, Date>>;
+  /** The id of the "Key Swapped" event. */
   readonly eventId: string;
   readonly correlationId: string;
   readonly actor: string;

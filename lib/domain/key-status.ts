@@ -108,7 +108,7 @@ export function assertImportAllowed(key: ManagedKey, trigger: ImportTrigger): vo
  * Replaces a key's import policy and makes every region due now, so the new policy takes effect at the
  * next sweep.
  * @throws ValidationError (`wrappingAlgorithm`/`wrappingKeySpec`) when the policy's wrapping preference
- *   cannot carry this key's material; (`rotateEvery`) when it schedules rotation of a key that is not symmetric
+ *   cannot carry this key's material; (`rotationMethod`) when it asks for in-key rotation of a key that is not symmetric
  */
 export function changePolicy(key: ManagedKey, policy: ImportPolicy, now: Date): ManagedKey {
   chooseWrapping(key.keySpec, policy.wrapping);

@@ -2,7 +2,7 @@ import { ValidationError } from "./errors.js";
 import type { AwsRegion, CheckValue, MaterialRef, TetherKeyId } from "./ids.js";
 import { checkRotationSchedule, type ImportPolicy } from "./import-policy.js";
 import { parseKmsKeyArn } from "./key-arn.js";
-import type { KeyMaterialRecord, PendingRotation } from "./key-material.js";
+import type { KeyMaterialRecord, PendingRotation, PendingSwap } from "./key-material.js";
 import { KeySpec, KeyState } from "./kms-constants.js";
 import { chooseWrapping } from "./wrapping.js";
 
@@ -105,6 +105,15 @@ export interface ManagedKey {
   readonly materials?: readonly KeyMaterialRecord[] | undefined;
   /** A rotation started and not finished (see lib/lifecycle/rotate.ts). */
   readonly pendingRotation?: PendingRotation | undefined;
+  /** A key swap started and not finished (see lib/lifecycle/swap.ts). */
+  readonly pendingSwap?: PendingSwap | undefined;
+  /**
+   * The key that replaced this one in a key swap (it took the alias). This key stays managed, kept alive
+   * for decrypting and verifying what it protected, until an operator retires it; it is not rotated again.
+   */
+  readonly supersededBy?: TetherKeyId | undefined;
+  /** The key this one replaced in a key swap. */
+  readonly supersedes?: TetherKeyId | undefined;
   /**
    * The kind of vault (Vault.kind: "file", "pkcs11", ...) holding the material; undefined for keys
    * registered before Tether recorded it. A key moves to another vault only when that vault's material
@@ -137,6 +146,8 @@ export interface NewManagedKey {
   readonly policy: ImportPolicy;
   readonly alias?: string | undefined;
   readonly description?: string | undefined;
+  /** The key this one replaces (a key swap). */
+  readonly supersedes?: TetherKeyId | undefined;
 }
 
 /** `alias/` + 1..250 of letters, digits, `/ _ -`; `alias/aws/` is reserved for AWS managed keys. */
@@ -147,7 +158,7 @@ const MAX_DESCRIPTION_LENGTH = 8192;
  * A new managed key, active, every region due for its first check now (never imported yet).
  * @throws ValidationError naming the field: bad ARNs, replicas of a single-Region key, a replica with
  *   another key id or a repeated region, an unknown key spec, a policy whose wrapping preference cannot
- *   carry this key spec's material, a rotation schedule for a key that is not symmetric, a bad alias or an over-long description
+ *   carry this key spec's material, in-key rotation for a key that is not symmetric, a bad alias or an over-long description
  */
 export function newManagedKey(input: NewManagedKey, now: Date): ManagedKey {
   const primary = parseKmsKeyArn(input.keyArn, "keyArn");
@@ -196,6 +207,7 @@ export function newManagedKey(input: NewManagedKey, now: Date): ManagedKey {
     status: { state: KeyStatusState.Active },
     alias: input.alias,
     description: input.description,
+    ...(input.supersedes === undefined ? {} : { supersedes: input.supersedes }),
     version: 0,
     createdAt: now,
     updatedAt: now,

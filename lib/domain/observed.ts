@@ -1,4 +1,4 @@
-import type { ExpirationModel, KeySpec, KeyState } from "./kms-constants.js";
+import type { ExpirationModel, KeySpec, KeyState, KeyUsage } from "./kms-constants.js";
 
 /**
  * KMS key origins as DescribeKey reports them. Tether manages EXTERNAL keys only.
@@ -36,6 +36,7 @@ export interface KeyFound {
   /** The earliest expiry of the key's materials; absent when none expires. */
   readonly validTo?: Date | undefined;
   readonly keySpec?: OrUnknown<KeySpec> | undefined;
+  readonly keyUsage?: OrUnknown<KeyUsage> | undefined;
   readonly currentKeyMaterialId?: string | undefined;
   /** Set while the key is PendingDeletion. */
   readonly deletionDate?: Date | undefined;

@@ -1,4 +1,5 @@
 import { MINUTE_MS } from "./duration.js";
+import { RotationMethod, rotationMethodOf } from "./import-policy.js";
 import { KeySpec, MAX_ON_DEMAND_ROTATIONS } from "./kms-constants.js";
 import { KeyStatusState, keyMaterials, type ManagedKey, type RegionRecord } from "./managed-key.js";
 
@@ -12,22 +13,26 @@ export function currentMaterialSince(key: ManagedKey): Date {
 }
 
 /**
- * When the policy's rotation schedule wants the next rotation; undefined when the key has no schedule or
- * cannot be rotated on demand (not symmetric).
+ * When the policy's rotation schedule wants the next rotation; undefined when the key has no schedule, was
+ * superseded by a key swap (its successor carries the schedule on), or is to be rotated in-key and cannot
+ * be (not symmetric, or at AWS's limit).
  */
 export function rotationDueAt(key: ManagedKey): Date | undefined {
   const every = key.policy.rotateEveryMs;
-  if (every === undefined || key.keySpec !== KeySpec.SYMMETRIC_DEFAULT) return undefined;
-  // At AWS's limit of on-demand rotations the schedule ends: rotateKey would only refuse (and alert)
-  // every retry. Tether already alerted when the limit was reached and warned from the 20th.
-  if (keyMaterials(key).length - 1 >= MAX_ON_DEMAND_ROTATIONS && key.pendingRotation === undefined) {
+  if (every === undefined || key.supersededBy !== undefined) return undefined;
+  const inKey =
+    key.pendingSwap === undefined && rotationMethodOf(key.keySpec, key.policy) === RotationMethod.InKey;
+  if (inKey && key.keySpec !== KeySpec.SYMMETRIC_DEFAULT) return undefined;
+  // At AWS's limit of on-demand rotations the in-key schedule ends: rotateKey would only refuse (and
+  // alert) every retry. Tether already alerted when the limit was reached and warned from the 20th.
+  if (inKey && keyMaterials(key).length - 1 >= MAX_ON_DEMAND_ROTATIONS && key.pendingRotation === undefined) {
     return undefined;
   }
   return new Date(currentMaterialSince(key).getTime() + every);
 }
 
 /**
- * Whether the sweep should rotate the key now: it has a schedule, is symmetric and active (a paused or
+ * Whether the sweep should rotate the key now: it has a schedule it can keep, is active (a paused or
  * revoked key is left alone), and its current material has been current for the scheduled time. A
  * rotation that was started and not finished keeps it due, so the next sweep finishes it.
  */

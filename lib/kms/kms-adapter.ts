@@ -3,6 +3,7 @@ import {
   CreateKeyCommand,
   DeleteImportedKeyMaterialCommand,
   DescribeKeyCommand,
+  GetKeyPolicyCommand,
   GetParametersForImportCommand,
   ImportKeyMaterialCommand,
   type KeyMetadata,
@@ -11,6 +12,7 @@ import {
   ListResourceTagsCommand,
   ReplicateKeyCommand,
   RotateKeyOnDemandCommand,
+  UpdateAliasCommand,
 } from "@aws-sdk/client-kms";
 import { KmsError, KmsImportTokenError, KmsNotFoundError } from "../domain/errors.js";
 import type { AwsRegion } from "../domain/ids.js";
@@ -172,6 +174,7 @@ export class KmsAdapter implements KmsPort {
           KeyUsage: request.keyUsage,
           MultiRegion: request.multiRegion,
           ...(request.description === undefined ? {} : { Description: request.description }),
+          ...(request.policy === undefined ? {} : { Policy: request.policy }),
           Tags: Object.entries(request.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
         }),
       ),
@@ -192,6 +195,7 @@ export class KmsAdapter implements KmsPort {
     replicaRegion: AwsRegion;
     description?: string | undefined;
     tags: Readonly<Record<string, string>>;
+    policy?: string | undefined;
   }): Promise<{ keyArn: string }> {
     const output = await this.#send(request.primaryRegion, request.keyId, "ReplicateKey", (c) =>
       c.send(
@@ -199,6 +203,7 @@ export class KmsAdapter implements KmsPort {
           KeyId: request.keyId,
           ReplicaRegion: request.replicaRegion,
           ...(request.description === undefined ? {} : { Description: request.description }),
+          ...(request.policy === undefined ? {} : { Policy: request.policy }),
           Tags: Object.entries(request.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
         }),
       ),
@@ -218,6 +223,37 @@ export class KmsAdapter implements KmsPort {
     await this.#send(region, keyId, "CreateAlias", (c) =>
       c.send(new CreateAliasCommand({ AliasName: name, TargetKeyId: keyId })),
     );
+  }
+
+  async updateAlias(region: AwsRegion, aliasName: string, keyId: string): Promise<void> {
+    const name = aliasName.startsWith("alias/") ? aliasName : `alias/${aliasName}`;
+    await this.#send(region, keyId, "UpdateAlias", (c) =>
+      c.send(new UpdateAliasCommand({ AliasName: name, TargetKeyId: keyId })),
+    );
+  }
+
+  async aliasTarget(region: AwsRegion, aliasName: string): Promise<string | undefined> {
+    const name = aliasName.startsWith("alias/") ? aliasName : `alias/${aliasName}`;
+    // DescribeKey takes an alias name and answers for its target; NotFound means no such alias.
+    try {
+      const output = await this.#send(region, name, "DescribeKey", (c) =>
+        c.send(new DescribeKeyCommand({ KeyId: name })),
+      );
+      return output.KeyMetadata?.Arn;
+    } catch (error) {
+      if (error instanceof KmsNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  async getKeyPolicy(region: AwsRegion, keyId: string): Promise<string> {
+    const output = await this.#send(region, keyId, "GetKeyPolicy", (c) =>
+      c.send(new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: "default" })),
+    );
+    if (output.Policy === undefined) {
+      throw new KmsError("GetKeyPolicy answered without a policy.", { keyId, region });
+    }
+    return output.Policy;
   }
 
   async listTags(region: AwsRegion, keyId: string): Promise<Record<string, string>> {
@@ -292,6 +328,7 @@ export function observedFrom(metadata: KeyMetadata): ObservedKeyState {
     expirationModel: metadata.ExpirationModel,
     validTo: metadata.ValidTo,
     keySpec: metadata.KeySpec,
+    keyUsage: metadata.KeyUsage,
     currentKeyMaterialId: metadata.CurrentKeyMaterialId,
     deletionDate: metadata.DeletionDate,
   };

@@ -5,3 +5,4 @@ export * from "./reconcile-region.js";
 export * from "./register.js";
 export * from "./rotate.js";
 export * from "./sweep.js";
+export * from "./swap.js";

@@ -18,9 +18,12 @@ export interface KeyAdminRequest {
   readonly correlationId: string;
 }
 
+/** Policy fields to change; `null` removes an optional field (e.g. ends the rotation schedule). */
+export type ImportPolicyPatch = { [K in keyof ImportPolicyInput]?: ImportPolicyInput[K] | null | undefined };
+
 export interface ChangeKeyPolicyRequest extends KeyAdminRequest {
   /** Policy fields to change; the rest of the current policy stays. */
-  readonly policy?: ImportPolicyInput | undefined;
+  readonly policy?: ImportPolicyPatch | undefined;
   /** true pauses automatic actions, false resumes them; absent leaves the status alone. */
   readonly paused?: boolean | undefined;
   /** Why; required with `paused`, recorded in the audit events. */
@@ -142,7 +145,7 @@ export function keyArnOf(key: ManagedKey): string {
 
 const VALIDITY_FIELDS = ["validityPeriod", "validTo", "expirationModel"] as const;
 
-function mergePolicy(current: ImportPolicyInput, patch: ImportPolicyInput): ImportPolicyInput {
+function mergePolicy(current: ImportPolicyInput, patch: ImportPolicyPatch): ImportPolicyInput {
   const merged: ImportPolicyInput = { ...current };
   if (patch.validityPeriod !== undefined) delete merged.validTo;
   if (patch.validTo !== undefined) delete merged.validityPeriod;
@@ -154,7 +157,8 @@ function mergePolicy(current: ImportPolicyInput, patch: ImportPolicyInput): Impo
     delete merged.renewBefore;
   }
   for (const [name, value] of Object.entries(patch)) {
-    if (value !== undefined) (merged as Record<string, unknown>)[name] = value;
+    if (value === null) delete (merged as Record<string, unknown>)[name];
+    else if (value !== undefined) (merged as Record<string, unknown>)[name] = value;
   }
   return merged;
 }

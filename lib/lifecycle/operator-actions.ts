@@ -1,9 +1,10 @@
-import { NotFoundError, VersionConflictError } from "../domain/errors.js";
+import { NotFoundError } from "../domain/errors.js";
 import type { TetherKeyId } from "../domain/ids.js";
 import { assertImportAllowed, restoreKey, revokeKey } from "../domain/key-status.js";
 import { KeyStatusState, type ManagedKey } from "../domain/managed-key.js";
 import type { LifecycleDeps } from "./ports.js";
 import { type RegionOutcome, reconcileWhenFree, type Trigger } from "./reconcile-region.js";
+import { saveKeyChange } from "./save-key.js";
 
 export interface OperatorRequest {
   /** A Tether id, a key ARN or an alias. */
@@ -85,16 +86,7 @@ async function updateKey(
   reference: string,
   change: (key: ManagedKey) => ManagedKey,
 ): Promise<ManagedKey> {
-  for (let attempt = 1; ; attempt++) {
-    const current = await loadKey(deps, reference);
-    const next = change(current);
-    if (next === current) return current;
-    try {
-      return await deps.keys.saveKey(next);
-    } catch (error) {
-      if (!(error instanceof VersionConflictError) || attempt >= 5) throw error;
-    }
-  }
+  return saveKeyChange(deps, await loadKey(deps, reference), change);
 }
 
 async function everyRegion(deps: LifecycleDeps, key: ManagedKey, trigger: Trigger): Promise<OperatorResult> {

@@ -41,6 +41,8 @@ export interface NewKmsKey {
   readonly multiRegion: boolean;
   readonly description?: string | undefined;
   readonly tags: Readonly<Record<string, string>>;
+  /** The key policy document (JSON); absent: KMS's default key policy. */
+  readonly policy?: string | undefined;
 }
 
 /** KMS, one call per Region. Errors are the domain's Kms*Error classes (see lib/domain/errors.ts). */
@@ -76,9 +78,17 @@ export interface KmsPort {
     replicaRegion: AwsRegion;
     description?: string | undefined;
     tags: Readonly<Record<string, string>>;
+    /** The replica's key policy; absent: KMS's default key policy (not the primary's). */
+    policy?: string | undefined;
   }): Promise<{ keyArn: string }>;
   /** CreateAlias (name with or without the `alias/` prefix). */
   createAlias(region: AwsRegion, aliasName: string, keyId: string): Promise<void>;
+  /** UpdateAlias: points an existing alias at another key of the same type and usage in that Region. */
+  updateAlias(region: AwsRegion, aliasName: string, keyId: string): Promise<void>;
+  /** The key ARN of the alias's target in that Region, or undefined when the alias does not exist. */
+  aliasTarget(region: AwsRegion, aliasName: string): Promise<string | undefined>;
+  /** GetKeyPolicy (the `default` policy, the only one KMS has). */
+  getKeyPolicy(region: AwsRegion, keyId: string): Promise<string>;
   /** ListResourceTags as a record. */
   listTags(region: AwsRegion, keyId: string): Promise<Record<string, string>>;
 }
@@ -89,6 +99,12 @@ export interface Lease {
   readonly region: AwsRegion;
   readonly owner: string;
   readonly expiresAt: Date;
+  /**
+   * The Region's record as the write that took the lease left it, when the store can return it (DynamoDB:
+   * the conditional UpdateItem's ALL_NEW, strongly consistent, no read capacity). A worker starts from it
+   * instead of reading the Region again; absent, it reads the key whole.
+   */
+  readonly record?: RegionRecord | undefined;
 }
 
 /** One page of a listing. */
@@ -96,6 +112,14 @@ export interface Page<T> {
   readonly items: readonly T[];
   /** Opaque; absent on the last page. */
   readonly nextToken?: string | undefined;
+}
+
+export interface GetKeyOptions {
+  /**
+   * "none": the key record alone, `regions` empty (one item read) — for a worker on one Region that has
+   * that Region's record from its lease (Lease.record). Default "all".
+   */
+  readonly regions?: "all" | "none" | undefined;
 }
 
 /** A Region whose next check is due. */
@@ -116,7 +140,7 @@ export interface KeyRepository {
    */
   create(key: ManagedKey): Promise<void>;
   /** The key with every Region, or undefined. */
-  get(id: TetherKeyId): Promise<ManagedKey | undefined>;
+  get(id: TetherKeyId, options?: GetKeyOptions): Promise<ManagedKey | undefined>;
   /** Resolves a Tether id, a key ARN (any Region) or an alias name to the Tether id. */
   resolve(reference: string): Promise<TetherKeyId | undefined>;
   /**

@@ -12,10 +12,9 @@ import {
   StateConflictError,
   TetherError,
   ValidationError,
-  VersionConflictError,
 } from "../domain/errors.js";
 import { type MaterialRef, parseMaterialRef } from "../domain/ids.js";
-import { computeValidTo } from "../domain/import-policy.js";
+import { computeValidTo, RotationMethod, rotationMethodOf } from "../domain/import-policy.js";
 import type { KeyMaterialInfo, KeyMaterialRecord, PendingRotation } from "../domain/key-material.js";
 import { assertImportAllowed } from "../domain/key-status.js";
 import { ImportType, KeyMaterialState, KeySpec, MAX_ON_DEMAND_ROTATIONS } from "../domain/kms-constants.js";
@@ -23,6 +22,8 @@ import { findRegion, keyMaterials, type ManagedKey, type RegionRecord } from "..
 import { chooseWrapping } from "../domain/wrapping.js";
 import { loadKey } from "./operator-actions.js";
 import type { Lease, LifecycleDeps } from "./ports.js";
+import { saveKeyChange } from "./save-key.js";
+import { type SwapResult, swapKey } from "./swap.js";
 
 /** From this many completed rotations on, each rotation also raises a warning alert. */
 export const ROTATION_WARNING_THRESHOLD = 20;
@@ -35,7 +36,9 @@ export interface RotateRequest {
   readonly correlationId: string;
 }
 
-export interface RotateResult {
+/** What an in-key rotation did. */
+export interface InKeyRotateResult {
+  readonly method: typeof RotationMethod.InKey;
   readonly key: ManagedKey;
   /** The primary's materials after the rotation, as KMS lists them (oldest first). */
   readonly materials: readonly KeyMaterialInfo[];
@@ -45,46 +48,71 @@ export interface RotateResult {
   readonly rotations: number;
 }
 
+/** What a key swap did: `key` is the old key (superseded, still managed), `successor` the new one. */
+export type SwapRotateResult = { readonly method: typeof RotationMethod.KeySwap } & SwapResult;
+
+export type RotateResult = InKeyRotateResult | SwapRotateResult;
+
 /** A Region busy with another worker is tried again this many times, this far apart. */
 const BUSY_RETRIES = 10;
 const BUSY_WAIT_MS = 200;
 
 /**
- * Rotates the key's material on demand, in every Region, and records the new material as current while
- * keeping every older one (renewals and restores re-import them all).
+ * Rotates the key the way its policy says (rotationMethodOf): in-key, or by a key swap (lib/lifecycle/
+ * swap.ts). A rotation or swap that an earlier call started and did not finish is finished first, whatever
+ * the policy says now. Holds the lease on the key's primary Region throughout, so two rotations of one key
+ * never run at once.
  *
- * Crash safety: the new material is recorded on the key (`pendingRotation`) before anything reaches KMS,
- * under a material reference derived from the key's first one (`<first ref>/r<generation>`), so a rerun
+ * In-key rotation. Crash safety: the new material is recorded on the key (`pendingRotation`) before
+ * anything reaches KMS, under a material reference derived from the key's first one (`<first ref>/r<generation>`), so a rerun
  * finds the same vault material rather than making another. A rerun — this function called again, e.g. the
  * operator repeating the request — asks KMS how far the rotation got (ListKeyRotations on the primary)
  * and finishes it: imports into the primary if nothing is pending there, into the replicas, rotates, and
  * records. The audit event's id is fixed when the rotation starts, so finishing twice is one fact.
- * @throws NotFoundError; ValidationError (empty reason); StateConflictError (not symmetric: a key swap is
- *   needed; revoked; 25 rotations done; material pending rotation in KMS that Tether did not put there;
- *   the primary busy with another worker); KmsRotationLimitError, Kms*Error, vault errors
+ * @throws NotFoundError; ValidationError (empty reason); StateConflictError (in-key rotation of a key that
+ *   is not symmetric; revoked; superseded by a swap; 25 rotations done; material pending rotation in KMS
+ *   that Tether did not put there; a swap without an alias, or not finished; the primary busy with
+ *   another worker); KmsRotationLimitError, Kms*Error, vault errors
  */
 export async function rotateKey(deps: LifecycleDeps, request: RotateRequest): Promise<RotateResult> {
   if (typeof request.reason !== "string" || request.reason.trim() === "") {
     throw new ValidationError("reason", "must not be empty");
   }
-  const key = await loadKey(deps, request.key);
-  if (key.keySpec !== KeySpec.SYMMETRIC_DEFAULT) {
-    throw new StateConflictError(
-      `Key ${key.id} is ${key.keySpec}: KMS rotates imported material on demand only in symmetric keys; a key swap is needed.`,
-      { keyId: key.id, state: key.keySpec },
-    );
-  }
-  assertImportAllowed(key, "operator");
-  const primary = findRegion(key, key.primaryRegion);
+  const found = await loadKey(deps, request.key);
+  assertImportAllowed(found, "operator");
+  const primary = findRegion(found, found.primaryRegion);
   if (primary === undefined) {
-    throw new StateConflictError(`Key ${key.id} has no record of its primary Region.`, {
-      keyId: key.id,
+    throw new StateConflictError(`Key ${found.id} has no record of its primary Region.`, {
+      keyId: found.id,
       state: "no-primary",
     });
   }
-  const lease = await leasePrimary(deps, key);
+  const lease = await leasePrimary(deps, found);
   try {
-    return await new Rotation(deps, request, primary).run(key);
+    // Read again under the lease: another rotation may have finished while this one waited for it.
+    const key = await loadKey(deps, found.id);
+    if (
+      key.pendingSwap !== undefined ||
+      (key.pendingRotation === undefined &&
+        rotationMethodOf(key.keySpec, key.policy) === RotationMethod.KeySwap)
+    ) {
+      const result = await swapKey(deps, key, request);
+      return { method: RotationMethod.KeySwap, ...result };
+    }
+    if (key.supersededBy !== undefined) {
+      throw new StateConflictError(
+        `Key ${key.id} was swapped for ${key.supersededBy}; rotate that key instead.`,
+        { keyId: key.id, state: "superseded" },
+      );
+    }
+    if (key.keySpec !== KeySpec.SYMMETRIC_DEFAULT) {
+      throw new StateConflictError(
+        `Key ${key.id} is ${key.keySpec}: KMS rotates imported material on demand only in symmetric keys; a key swap is needed.`,
+        { keyId: key.id, state: key.keySpec },
+      );
+    }
+    const result = await new Rotation(deps, request, primary).run(key);
+    return { method: RotationMethod.InKey, ...result };
   } finally {
     await deps.keys.releaseLease(lease).catch(() => undefined);
   }
@@ -130,7 +158,7 @@ class Rotation {
     private readonly primary: RegionRecord,
   ) {}
 
-  async run(start: ManagedKey): Promise<RotateResult> {
+  async run(start: ManagedKey): Promise<Omit<InKeyRotateResult, "method">> {
     const { deps, primary } = this;
     let key = start;
     const listed = await deps.kms.listKeyMaterials(primary.region, primary.keyArn);
@@ -149,7 +177,7 @@ class Rotation {
     }
     const after = await deps.kms.listKeyMaterials(primary.region, primary.keyArn);
     const rotations = completedRotations(after);
-    key = await this.#finish(key, rotations);
+    key = await this.#finish(key, rotations, after);
     return { key, materials: after, resumed, rotations };
   }
 
@@ -245,7 +273,7 @@ class Rotation {
     if (keyMaterialId === undefined) {
       throw new TetherError(`KMS did not say which KeyMaterialId it gave the new material of key ${key.id}.`);
     }
-    return this.#save(key, (current) =>
+    return saveKeyChange(this.deps, key, (current) =>
       current.pendingRotation === undefined
         ? current
         : { ...current, pendingRotation: { ...current.pendingRotation, keyMaterialId } },
@@ -287,14 +315,18 @@ class Rotation {
   }
 
   /** The new material becomes current; audit (the id fixed at the start), then the record. */
-  async #finish(key: ManagedKey, rotations: number): Promise<ManagedKey> {
+  async #finish(key: ManagedKey, rotations: number, listed: readonly KeyMaterialInfo[]): Promise<ManagedKey> {
     const { deps } = this;
     const pending = key.pendingRotation as PendingRotation;
     const now = deps.clock();
+    // The event's time is KMS's rotation date: a rerun after a crash between the event and the record
+    // writes the same event (same id and time), not a second one.
+    const rotatedAt =
+      listed.find((m) => m.keyMaterialId === pending.keyMaterialId)?.rotationDate ?? pending.startedAt;
     this.#events.push(
       buildFactEvent(
         AuditDetailType.KeyMaterialRotated,
-        { id: pending.eventId, time: now, actor: pending.actor, correlationId: pending.correlationId },
+        { id: pending.eventId, time: rotatedAt, actor: pending.actor, correlationId: pending.correlationId },
         {
           keyId: key.id,
           keyArn: this.primary.keyArn,
@@ -314,7 +346,7 @@ class Rotation {
       );
     }
     await deps.audit.record(...this.#events);
-    return this.#save(key, (current) => {
+    return saveKeyChange(this.deps, key, (current) => {
       const intent = current.pendingRotation;
       if (intent === undefined) return current;
       const material: KeyMaterialRecord = {
@@ -332,19 +364,6 @@ class Rotation {
         updatedAt: now,
       };
     });
-  }
-
-  /** Re-reads on a concurrent write (a policy change, a vault move) and applies the change again. */
-  async #save(key: ManagedKey, change: (key: ManagedKey) => ManagedKey): Promise<ManagedKey> {
-    let current = key;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.deps.keys.saveKey(change(current));
-      } catch (error) {
-        if (!(error instanceof VersionConflictError) || attempt >= 5) throw error;
-        current = await loadKey(this.deps, key.id);
-      }
-    }
   }
 
   #alertEvent(key: ManagedKey, finding: AlertFinding): AuditEvent {

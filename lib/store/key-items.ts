@@ -1,7 +1,7 @@
 import type { TetherKeyId } from "../domain/ids.js";
 import { parseAwsRegion, parseCheckValue, parseMaterialRef, parseTetherKeyId } from "../domain/ids.js";
 import { parseImportPolicy, toImportPolicyInput } from "../domain/import-policy.js";
-import type { KeyMaterialRecord, PendingRotation } from "../domain/key-material.js";
+import type { KeyMaterialRecord, PendingRotation, PendingSwap } from "../domain/key-material.js";
 import { KeySpec } from "../domain/kms-constants.js";
 import {
   type ImportInFlight,
@@ -46,10 +46,28 @@ export function keyMutableAttributes(key: ManagedKey): { set: Item; remove: stri
       reason: key.pendingRotation.reason,
     };
   }
+  if (key.pendingSwap === undefined) remove.push("pendingSwap");
+  else {
+    const swap = key.pendingSwap;
+    set.pendingSwap = {
+      ...materialAttribute(swap),
+      successorId: swap.successorId,
+      alias: swap.alias,
+      ...(swap.newKeyArn === undefined ? {} : { newKeyArn: swap.newKeyArn }),
+      startedAt: swap.startedAt.toISOString(),
+      steps: Object.fromEntries(Object.entries(swap.steps).map(([name, at]) => [name, at.toISOString()])),
+      eventId: swap.eventId,
+      correlationId: swap.correlationId,
+      actor: swap.actor,
+      reason: swap.reason,
+    };
+  }
   for (const [name, value] of [
     ["alias", key.alias],
     ["description", key.description],
     ["vaultKind", key.vaultKind],
+    ["supersededBy", key.supersededBy],
+    ["supersedes", key.supersedes],
   ] as const) {
     if (value === undefined) remove.push(name);
     else set[name] = value;
@@ -109,6 +127,25 @@ function pendingRotationFromAttribute(read: Reader): PendingRotation | undefined
   return {
     ...material,
     startedAt: inner.date("startedAt"),
+    eventId: inner.string("eventId"),
+    correlationId: inner.string("correlationId"),
+    actor: inner.string("actor"),
+    reason: inner.string("reason"),
+  };
+}
+
+function pendingSwapFromAttribute(read: Reader): PendingSwap | undefined {
+  const value = read.value("pendingSwap");
+  if (value === undefined) return undefined;
+  const material = materialFromAttribute(value, "pendingSwap", read);
+  const inner = reader(value as Item, read.item);
+  return {
+    ...material,
+    successorId: inner.parse("successorId", parseTetherKeyId),
+    alias: inner.string("alias"),
+    newKeyArn: inner.optionalString("newKeyArn"),
+    startedAt: inner.date("startedAt"),
+    steps: stepsFromAttribute(inner.value("steps"), read),
     eventId: inner.string("eventId"),
     correlationId: inner.string("correlationId"),
     actor: inner.string("actor"),
@@ -222,6 +259,9 @@ export function managedKeyFromItems(keyItem: Item, regionItems: readonly Item[])
     checkValue: read.parse("checkValue", parseCheckValue),
     materials: materialsFromAttribute(read),
     pendingRotation: pendingRotationFromAttribute(read),
+    pendingSwap: pendingSwapFromAttribute(read),
+    supersededBy: optionalKeyId(read, "supersededBy"),
+    supersedes: optionalKeyId(read, "supersedes"),
     vaultKind: read.optionalString("vaultKind"),
     policy: read.parse("policy", parseImportPolicy),
     status: statusFromAttribute(read),
@@ -231,6 +271,22 @@ export function managedKeyFromItems(keyItem: Item, regionItems: readonly Item[])
     createdAt: read.date("createdAt"),
     updatedAt: read.date("updatedAt"),
   };
+}
+
+function stepsFromAttribute(value: unknown, read: Reader): Record<string, Date> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null) throw read.corrupt("pendingSwap.steps", "not a map");
+  const steps: Record<string, Date> = {};
+  for (const [name, at] of Object.entries(value)) {
+    const date = typeof at === "string" ? new Date(at) : new Date(Number.NaN);
+    if (Number.isNaN(date.getTime())) throw read.corrupt(`pendingSwap.steps.${name}`, "not a time");
+    steps[name] = date;
+  }
+  return steps;
+}
+
+function optionalKeyId(read: Reader, name: string): TetherKeyId | undefined {
+  return read.value(name) === undefined ? undefined : read.parse(name, parseTetherKeyId);
 }
 
 function statusFromAttribute(read: Reader): KeyStatus {

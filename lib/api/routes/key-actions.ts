@@ -76,9 +76,12 @@ export const rotateRoute = defineRoute({
   path: "/keys/{id}/rotate",
   operationId: "rotateKey",
   summary:
-    "Rotate a symmetric key's material on demand: new material from the vault into every Region, then " +
-    "RotateKeyOnDemand. Older material keeps decrypting and keeps being renewed. 409 for other key specs " +
-    "(a key swap is needed) and at AWS's limit of 25 rotations. Repeating it finishes an interrupted rotation.",
+    "Rotate the key the way its policy's rotationMethod says. in-key (symmetric keys): new material from " +
+    "the vault into every Region, then RotateKeyOnDemand; older material keeps decrypting and keeps being " +
+    "renewed; 409 at AWS's limit of 25 rotations. key-swap (the default for asymmetric and HMAC keys): a " +
+    "new key with the same spec, usage, tags, key policy and replicas gets new material and takes the alias " +
+    "(409 without one); the old key stays managed for decryption until it is retired. Repeating the request " +
+    "finishes an interrupted rotation or swap.",
   access: Access.Admin,
   body: ReasonBody,
   bodyRequired: true,
@@ -98,12 +101,21 @@ export const rotateRoute = defineRoute({
     });
     return {
       status: 200,
-      body: {
-        key: keyView(result.key),
-        materials: materialsView(result.materials),
-        resumed: result.resumed,
-        rotations: result.rotations,
-      },
+      body:
+        result.method === "key-swap"
+          ? {
+              method: result.method,
+              key: keyView(result.key),
+              successor: keyView(result.successor),
+              resumed: result.resumed,
+            }
+          : {
+              method: result.method,
+              key: keyView(result.key),
+              materials: materialsView(result.materials),
+              resumed: result.resumed,
+              rotations: result.rotations,
+            },
     };
   },
 });

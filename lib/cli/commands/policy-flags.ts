@@ -1,4 +1,5 @@
 import type { ImportPolicyInputBody } from "../../api/schemas.js";
+import { RotationMethod } from "../../domain/import-policy.js";
 import { ExpirationModel, WrappingAlgorithm, WrappingKeySpec } from "../../domain/kms-constants.js";
 import type { FlagSpecs, FlagValues } from "../command.js";
 import { choiceFlag, durationFlag, exclusive, timestampFlag } from "../flags.js";
@@ -43,7 +44,14 @@ export const POLICY_FLAGS: FlagSpecs = {
   "rotate-every": {
     type: "string",
     value: "DURATION",
-    description: "rotate the material on demand this often (P1D to P3650D, e.g. P365D); symmetric keys only",
+    description:
+      "rotate this often (P1D to P3650D, e.g. P365D), the way --rotation-method says; `keys policy` takes none to end the schedule",
+  },
+  "rotation-method": {
+    type: "string",
+    value: "METHOD",
+    description:
+      "in-key (new material inside the key; symmetric keys only) or key-swap (a new key takes the alias); default: in-key where KMS allows it",
   },
 };
 
@@ -57,23 +65,31 @@ export const POLICY_FIELD_FLAGS: Readonly<Record<string, string>> = {
   wrappingKeySpec: "--wrapping-key-spec",
   reconcileInterval: "--reconcile-interval",
   rotateEvery: "--rotate-every",
+  rotationMethod: "--rotation-method",
   restoreAfterLoss: "--restore-after-loss",
   restoreAfterOutOfBandDelete: "--restore-after-out-of-band-delete",
 };
 
 /**
  * The policy fields given on the command line (restore flags are added by each command: their spelling
- * differs). Only what was given is sent, so the API's defaults (or the current policy) apply to the rest.
+ * differs). `rotateEveryNone` lets `--rotate-every none` through for the caller to send as null. Only what was given is sent, so the API's defaults (or the current policy) apply to the rest.
  * @throws UsageError on a malformed value or --validity with --valid-to
  */
-export function policyFromFlags(flags: FlagValues, command: string): ImportPolicyInputBody {
+export function policyFromFlags(
+  flags: FlagValues,
+  command: string,
+  options: { rotateEveryNone?: boolean } = {},
+): ImportPolicyInputBody {
   exclusive(flags, ["validity", "valid-to"], command);
   const policy: ImportPolicyInputBody = {};
   const validityPeriod = durationFlag(flags, "validity", command);
   const validTo = timestampFlag(flags, "valid-to", command);
   const renewBefore = durationFlag(flags, "renew-before", command);
   const reconcileInterval = durationFlag(flags, "reconcile-interval", command);
-  const rotateEvery = durationFlag(flags, "rotate-every", command);
+  // `--rotate-every none` (ending a schedule) is the caller's to send, where it means something.
+  const none = options.rotateEveryNone === true && flags["rotate-every"] === "none";
+  const rotateEvery = none ? undefined : durationFlag(flags, "rotate-every", command);
+  const rotationMethod = choiceFlag(flags, "rotation-method", command, Object.values(RotationMethod));
   const expirationModel = choiceFlag(flags, "expiration-model", command, Object.values(ExpirationModel));
   const wrappingAlgorithm = choiceFlag(
     flags,
@@ -88,6 +104,7 @@ export function policyFromFlags(flags: FlagValues, command: string): ImportPolic
   if (renewBefore !== undefined) policy.renewBefore = renewBefore;
   if (reconcileInterval !== undefined) policy.reconcileInterval = reconcileInterval;
   if (rotateEvery !== undefined) policy.rotateEvery = rotateEvery;
+  if (rotationMethod !== undefined) policy.rotationMethod = rotationMethod;
   if (wrappingAlgorithm !== undefined) policy.wrappingAlgorithm = wrappingAlgorithm;
   if (wrappingKeySpec !== undefined) policy.wrappingKeySpec = wrappingKeySpec;
   return policy;

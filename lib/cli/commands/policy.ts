@@ -40,7 +40,9 @@ export const policyCommand: CommandSpec = {
   async run(context, { flags, args }) {
     const [id = ""] = args;
     exclusive(flags, ["pause", "resume"], NAME);
-    const body: Record<string, unknown> = { ...policyFromFlags(flags, NAME) };
+    const body: Record<string, unknown> = { ...policyFromFlags(flags, NAME, { rotateEveryNone: true }) };
+    // `none` ends the rotation schedule (the API's null).
+    if (flags["rotate-every"] === "none") body.rotateEvery = null;
     const restoreAfterLoss = trueFalseFlag(flags, "restore-after-loss", NAME);
     if (restoreAfterLoss !== undefined) body.restoreAfterLoss = restoreAfterLoss;
     const restoreAfterOutOfBandDelete = trueFalseFlag(flags, "restore-after-out-of-band-delete", NAME);

@@ -59,7 +59,8 @@ describe("tether keys rotate", () => {
       json(await cli(["keys", "rotate", keyId, "--reason", "yearly", "--json"])),
     );
     expect(rotated.rotations).toBe(1);
-    expect(rotated.materials.map((m) => m.state)).toEqual(["NON_CURRENT", "CURRENT"]);
+    expect(rotated.method).toBe("in-key");
+    expect((rotated.materials ?? []).map((m) => m.state)).toEqual(["NON_CURRENT", "CURRENT"]);
     expect(rotated.key.materialRef).toBe("cli/rotate-1/r2");
 
     const human = await cli(["keys", "rotate", keyId, "--reason", "again"]);

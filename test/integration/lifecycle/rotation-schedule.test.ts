@@ -1,7 +1,7 @@
 /**
  * The rotation schedule in a key's policy, honoured by the sweep against the local AWS over HTTP: a due
  * key is rotated once (actor tether:sweep), not again by the next sweep; a paused key is left alone; a
- * key that cannot rotate on demand is refused a schedule; a failed rotation is alerted and retried.
+ * key that cannot rotate on demand is refused in-key rotation; a failed rotation is alerted and retried.
  */
 
 import { ListKeyRotationsCommand } from "@aws-sdk/client-kms";
@@ -151,20 +151,20 @@ describe("a failed scheduled rotation", () => {
   });
 });
 
-describe("a schedule for a key KMS cannot rotate on demand", () => {
-  it("is refused at registration with a ValidationError naming rotateEvery, before anything is created", async () => {
+describe("in-key rotation for a key KMS cannot rotate on demand", () => {
+  it("is refused at registration with a ValidationError naming rotationMethod, before anything is created", async () => {
     const { ref } = await bed.putMaterial();
     const attempt = registerKey(bed.deps, {
       mode: "create",
       region: PRIMARY,
       keySpec: "HMAC_256",
       materialRef: ref,
-      policy: { rotateEvery: "P365D" },
+      policy: { rotateEvery: "P365D", rotationMethod: "in-key" },
       actor: ACTOR,
       correlationId: "register-hmac",
     });
     await expect(attempt).rejects.toBeInstanceOf(ValidationError);
-    await expect(attempt).rejects.toMatchObject({ field: "rotateEvery" });
+    await expect(attempt).rejects.toMatchObject({ field: "rotationMethod" });
   });
 
   it("is refused on a policy change of an HMAC key", async () => {
@@ -180,11 +180,11 @@ describe("a schedule for a key KMS cannot rotate on demand", () => {
     });
     const attempt = changeKeyPolicy(bed.deps, {
       key: key.id,
-      policy: { rotateEvery: "P365D" },
+      policy: { rotateEvery: "P365D", rotationMethod: "in-key" },
       actor: ACTOR,
       correlationId: "patch-hmac",
     });
-    await expect(attempt).rejects.toMatchObject({ name: "ValidationError", field: "rotateEvery" });
+    await expect(attempt).rejects.toMatchObject({ name: "ValidationError", field: "rotationMethod" });
     expect((await load(key)).policy.rotateEveryMs).toBeUndefined();
   });
 });

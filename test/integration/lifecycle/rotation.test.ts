@@ -16,7 +16,7 @@ import { reimport } from "../../../lib/lifecycle/operator-actions.js";
 import type { KmsPort, LifecycleDeps } from "../../../lib/lifecycle/ports.js";
 import { reconcileRegion } from "../../../lib/lifecycle/reconcile-region.js";
 import { registerKey } from "../../../lib/lifecycle/register.js";
-import { rotateKey } from "../../../lib/lifecycle/rotate.js";
+import { type InKeyRotateResult, rotateKey } from "../../../lib/lifecycle/rotate.js";
 import {
   decrypt,
   encrypt,
@@ -36,13 +36,16 @@ afterAll(async () => {
 const PRIMARY = "eu-west-1";
 const REPLICA = "us-east-2";
 
-function rotate(key: ManagedKey, deps: LifecycleDeps = bed.deps) {
-  return rotateKey(deps, {
+/** An in-key rotation (these keys are symmetric, so that is what their policy means). */
+async function rotate(key: ManagedKey, deps: LifecycleDeps = bed.deps): Promise<InKeyRotateResult> {
+  const result = await rotateKey(deps, {
     key: key.id,
     reason: "yearly rotation",
     actor: ACTOR,
     correlationId: `rotate-${key.id}`,
   });
+  if (result.method !== "in-key") throw new Error(`expected an in-key rotation, got ${result.method}`);
+  return result;
 }
 
 async function materialsIn(kms: KMSClient, keyArn: string) {
@@ -272,7 +275,7 @@ describe("the 25-rotation limit", () => {
 });
 
 describe("keys that cannot rotate inside", () => {
-  it("refuses an HMAC key with a conflict naming the key swap, before any KMS call", async () => {
+  it("rotates an HMAC key by a key swap, never in-key: without an alias to move, refused before any KMS call", async () => {
     const ref = `test/hmac-${Date.now()}`;
     const { key } = await registerKey(bed.deps, {
       mode: "create",
@@ -285,10 +288,17 @@ describe("keys that cannot rotate inside", () => {
       actor: ACTOR,
       correlationId: `register-${ref}`,
     });
-    const refused = await rotate(key).catch((error: unknown) => error);
+    const refused = await rotateKey(bed.deps, {
+      key: key.id,
+      reason: "yearly rotation",
+      actor: ACTOR,
+      correlationId: `rotate-${key.id}`,
+    }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(StateConflictError);
-    expect((refused as Error).message).toContain("a key swap is needed");
+    expect(refused).toMatchObject({ state: "no-alias" });
+    expect((refused as Error).message).toContain("a key swap moves the alias");
     expect(await bed.vault.has(`${ref}/r2`)).toBe(false);
+    expect(await bed.vault.has(`${ref}/s2`)).toBe(false);
     expect(types(await bed.history(key.id))).not.toContain(AuditDetailType.KeyMaterialRotated);
   });
 });

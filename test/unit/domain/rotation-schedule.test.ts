@@ -7,6 +7,7 @@ import {
   parseCheckValue,
   parseImportPolicy,
   parseMaterialRef,
+  rotationMethodOf,
   toImportPolicyInput,
   ValidationError,
 } from "../../../lib/domain/index.js";
@@ -67,8 +68,8 @@ describe("policy field rotateEvery", () => {
     expect(parseImportPolicy(toImportPolicyInput(policy))).toEqual(policy);
   });
 
-  it("is refused for keys that are not symmetric, at registration and on a policy change", () => {
-    const register = (keySpec: KeySpec) =>
+  it("is kept by a key swap for keys that are not symmetric; in-key rotation is refused for them", () => {
+    const register = (keySpec: KeySpec, policy: Record<string, unknown>) =>
       newManagedKey(
         {
           id: KEY_ID,
@@ -76,26 +77,39 @@ describe("policy field rotateEvery", () => {
           keySpec,
           materialRef: parseMaterialRef("customers/acme/mac"),
           checkValue: parseCheckValue("kcv:1"),
-          policy: parseImportPolicy({ rotateEvery: "P365D" }),
+          policy: parseImportPolicy(policy),
         },
         NOW,
       );
-    expect(validationField(() => register(KeySpec.HMAC_256))).toBe("rotateEvery");
-    expect(validationField(() => register(KeySpec.RSA_2048))).toBe("rotateEvery");
-    expect(register(KeySpec.SYMMETRIC_DEFAULT).policy.rotateEveryMs).toBe(365 * DAY);
+    const inKey = { rotateEvery: "P365D", rotationMethod: "in-key" };
+    expect(validationField(() => register(KeySpec.HMAC_256, inKey))).toBe("rotationMethod");
+    expect(validationField(() => register(KeySpec.RSA_2048, inKey))).toBe("rotationMethod");
+    expect(register(KeySpec.SYMMETRIC_DEFAULT, inKey).policy.rotateEveryMs).toBe(365 * DAY);
+    const hmacScheduled = register(KeySpec.HMAC_256, { rotateEvery: "P365D" });
+    expect(hmacScheduled.policy.rotateEveryMs).toBe(365 * DAY);
+    expect(rotationMethodOf(hmacScheduled.keySpec, hmacScheduled.policy)).toBe("key-swap");
+    expect(rotationMethodOf(KeySpec.SYMMETRIC_DEFAULT, parseImportPolicy({}))).toBe("in-key");
+    expect(
+      rotationMethodOf(KeySpec.SYMMETRIC_DEFAULT, parseImportPolicy({ rotationMethod: "key-swap" })),
+    ).toBe("key-swap");
 
     const hmac = {
       ...makeKey(),
       keySpec: KeySpec.HMAC_256,
     };
-    expect(validationField(() => changePolicy(hmac, parseImportPolicy({ rotateEvery: "P30D" }), NOW))).toBe(
-      "rotateEvery",
+    expect(
+      validationField(() =>
+        changePolicy(hmac, parseImportPolicy({ rotateEvery: "P30D", rotationMethod: "in-key" }), NOW),
+      ),
+    ).toBe("rotationMethod");
+    expect(changePolicy(hmac, parseImportPolicy({ rotateEvery: "P30D" }), NOW).policy.rotateEveryMs).toBe(
+      30 * DAY,
     );
-    expect(changePolicy(hmac, parseImportPolicy({}), NOW).policy.rotateEveryMs).toBeUndefined();
     expect(
       changePolicy(makeKey(), parseImportPolicy({ rotateEvery: "P30D" }), NOW).policy.rotateEveryMs,
     ).toBe(30 * DAY);
   });
+
 });
 
 describe("rotationDue", () => {
@@ -157,7 +171,11 @@ describe("rotationDue", () => {
       false,
     );
     // A hand-built record (the policy check refuses this at registration): still never due.
-    expect(rotationDue({ ...scheduled, keySpec: KeySpec.HMAC_256 }, later)).toBe(false);
+    const inKeyHmac = makeKey({ rotateEvery: "P1D", rotationMethod: "in-key" });
+    expect(rotationDue({ ...inKeyHmac, keySpec: KeySpec.HMAC_256 }, later)).toBe(false);
+    // An HMAC key is rotated by a key swap: due like any other; a superseded key never again.
+    expect(rotationDue({ ...scheduled, keySpec: KeySpec.HMAC_256 }, later)).toBe(true);
+    expect(rotationDue({ ...scheduled, supersededBy: KEY_ID }, later)).toBe(false);
     expect(rotationDue(scheduled, later)).toBe(true);
   });
 });
