@@ -33,7 +33,15 @@ import {
 const run = promisify(execFile);
 const FUNCTIONS = ["api", "sweep", "kms-events"] as const;
 /** Only the register path (the api) may create keys, replicas, tags and aliases. */
-const CREATE_ACTIONS = ["kms:CreateKey", "kms:ReplicateKey", "kms:TagResource", "kms:CreateAlias"];
+const CREATE_ACTIONS = [
+  "kms:CreateKey",
+  "kms:ReplicateKey",
+  "kms:TagResource",
+  "kms:CreateAlias",
+  "kms:UpdateAlias",
+];
+/** Functions that create keys: the api (register, key swap) and the sweep (scheduled key swap). */
+const CREATORS = ["api", "sweep"];
 /** Writes on existing key material: only on keys tagged as managed by Tether. */
 const MATERIAL_WRITES = [
   "kms:GetParametersForImport",
@@ -145,12 +153,12 @@ describe("IAM", () => {
     expect(seen).toBe(FUNCTIONS.length);
   });
 
-  it("lets only the api create keys, replicas, tags and aliases, and only with Tether's tag", () => {
+  it("lets only the api and the sweep create keys, replicas, tags and aliases, and only with Tether's tag", () => {
     for (const { fn, statement } of allowStatements()) {
       const creates = actions(statement).filter((a) => CREATE_ACTIONS.includes(a));
       if (creates.length === 0) continue;
-      expect(fn).toBe("api");
-      if (creates.includes("kms:CreateAlias")) {
+      expect(CREATORS).toContain(fn);
+      if (creates.includes("kms:CreateAlias") || creates.includes("kms:UpdateAlias")) {
         // Authorised on the key (must be managed) and on the alias name (an alias ARN, never "*").
         const onKey = resources(statement).some((r) => JSON.stringify(r).includes(":key/"));
         if (onKey) {
@@ -170,10 +178,23 @@ describe("IAM", () => {
         MANAGED_BY_TAG.key,
       ]);
     }
-    const apiCreates = statementsOf("api").flatMap(actions);
-    for (const action of CREATE_ACTIONS) expect(apiCreates).toContain(action);
-    const createKey = statementsOf("api").find((s) => actions(s).includes("kms:CreateKey"));
-    expect(conditionValue(createKey as Statement, "StringEquals", "kms:KeyOrigin")).toBe("EXTERNAL");
+    for (const fn of CREATORS) {
+      const creates = statementsOf(fn).flatMap(actions);
+      for (const action of [...CREATE_ACTIONS, "kms:GetKeyPolicy", "kms:PutKeyPolicy"]) {
+        expect(creates, `${fn}: ${action}`).toContain(action);
+      }
+      const createKey = statementsOf(fn).find((s) => actions(s).includes("kms:CreateKey"));
+      expect(conditionValue(createKey as Statement, "StringEquals", "kms:KeyOrigin")).toBe("EXTERNAL");
+    }
+    expect(statementsOf("kms-events").flatMap(actions)).not.toContain("kms:CreateKey");
+    // Key policies are read and (for KMS's lockout check) writable only on managed keys.
+    for (const { fn, statement } of allowStatements()) {
+      if (!actions(statement).some((a) => a === "kms:PutKeyPolicy" || a === "kms:GetKeyPolicy")) continue;
+      expect(
+        conditionValue(statement, "StringEquals", `aws:ResourceTag/${MANAGED_BY_TAG.key}`),
+        `${fn}: ${statement.Sid}`,
+      ).toBe(MANAGED_BY_TAG.value);
+    }
   });
 
   it("conditions every KMS write on a Tether tag, of the key or of the request", () => {
