@@ -104,6 +104,7 @@ export function policySummary(policy: ImportPolicyInputBody): string {
   parts.push(`restore after out-of-band delete: ${yesNo(policy.restoreAfterOutOfBandDelete)}`);
   if (policy.reconcileInterval !== undefined) parts.push(`checked every ${policy.reconcileInterval}`);
   if (policy.rotateEvery !== undefined) parts.push(`rotated every ${policy.rotateEvery}`);
+  if (policy.rotationMethod !== undefined) parts.push(`rotation by ${policy.rotationMethod}`);
   if (policy.wrappingAlgorithm !== undefined || policy.wrappingKeySpec !== undefined) {
     parts.push(`wrapping ${policy.wrappingAlgorithm ?? "auto"}/${policy.wrappingKeySpec ?? "auto"}`);
   }
@@ -133,6 +134,13 @@ export function keyFields(key: KeyView, options: ViewOptions): string {
     ["Material ref", key.materialRef],
     ["Check value", key.checkValue],
     ["Policy", policySummary(key.policy)],
+    ["Replaced by", key.supersededBy && `${key.supersededBy} (key swap; this key is kept for decryption)`],
+    ["Replaces", key.supersedes],
+    [
+      "Unfinished swap",
+      key.pendingSwap &&
+        `to ${key.pendingSwap.successorId}, started ${formatTime(key.pendingSwap.startedAt)} by ${key.pendingSwap.actor}; rotate again to finish it`,
+    ],
     ["Description", key.description],
     ["Created", formatTime(key.createdAt)],
     ["Updated", formatTime(key.updatedAt)],
