@@ -6,7 +6,9 @@ import {
   LossCause,
   type ManagedKey,
   NotFoundError,
+  parseCheckValue,
   parseImportPolicy,
+  parseMaterialRef,
   pauseKey,
   type RegionRecord,
   recordFailure,
@@ -97,6 +99,50 @@ describe("DynamoKeyRepository.create / get", () => {
     };
     for (const item of scanned.Items ?? []) for (const v of Object.values(item)) collect(v);
     expect([...types].sort()).toEqual(["BOOL", "M", "N", "S"]);
+  });
+
+  it("round-trips a key swap under way and the lineage of a finished one", async () => {
+    const { repository } = await newRepository();
+    const base = makeKey({
+      alias: "alias/swapping",
+      policy: { rotateEvery: "P365D", rotationMethod: "key-swap" },
+    });
+    await repository.create(base);
+    const stored = (await repository.get(base.id)) as ManagedKey;
+    const successorId = "tk_01J0000000000000000000SWAP" as ManagedKey["id"];
+    const swapping: ManagedKey = {
+      ...stored,
+      supersedes: "tk_01J0000000000000000000PREV" as ManagedKey["id"],
+      pendingSwap: {
+        materialRef: parseMaterialRef("customers/acme/payments/s2"),
+        checkValue: parseCheckValue("kcv-aes:ABCDEF"),
+        successorId,
+        alias: "alias/swapping",
+        newKeyArn: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        startedAt: new Date(T0.getTime() + 10),
+        steps: {
+          "material-generated": new Date(T0.getTime() + 10),
+          "alias-repointed:eu-west-1": new Date(T0.getTime() + 11),
+        },
+        eventId: "evt-swap",
+        correlationId: "corr-swap",
+        actor: "operator:alice",
+        reason: "yearly",
+      },
+    };
+    const saved = await repository.saveKey(swapping);
+    expect(await repository.get(base.id)).toEqual(saved);
+    expect(saved.policy.rotationMethod).toBe("key-swap");
+
+    const finished = await repository.saveKey({
+      ...saved,
+      pendingSwap: undefined,
+      supersededBy: successorId,
+    });
+    const read = await repository.get(base.id);
+    expect(read).toEqual(finished);
+    expect(read?.pendingSwap).toBeUndefined();
+    expect(read?.supersededBy).toBe(successorId);
   });
 
   it("returns undefined for a key it does not have", async () => {
