@@ -21,6 +21,8 @@ export interface KeyMaterialRecord {
  */
 export interface PendingRotation extends KeyMaterialRecord {
   readonly startedAt: Date;
+  /** The steps done so far (see PendingSwap.steps); absent in records written before steps were kept. */
+  readonly steps?: Readonly<Record<string, Date>> | undefined;
   /** The id of the "Key Material Rotated" event, fixed up front so finishing twice is one fact. */
   readonly eventId: string;
   readonly correlationId: string;

@@ -5,7 +5,13 @@
  * primary. https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys-import-key-material.html
  */
 import { type AlertFinding, AlertReason, AlertSeverity } from "../domain/alerts.js";
-import { AuditDetailType, type AuditEvent, buildAlertEvent, buildFactEvent } from "../domain/audit-types.js";
+import {
+  AuditDetailType,
+  type AuditEvent,
+  buildAlertEvent,
+  buildFactEvent,
+  RotationStep,
+} from "../domain/audit-types.js";
 import {
   IncorrectKeyMaterialError,
   LeaseNotAcquiredError,
@@ -22,6 +28,7 @@ import { findRegion, keyMaterials, type ManagedKey, type RegionRecord } from "..
 import { chooseWrapping } from "../domain/wrapping.js";
 import { loadKey } from "./operator-actions.js";
 import type { Lease, LifecycleDeps } from "./ports.js";
+import { markStep, recordSteps, stepName } from "./rotation-steps.js";
 import { saveKeyChange } from "./save-key.js";
 import { type SwapResult, swapKey } from "./swap.js";
 
@@ -164,6 +171,8 @@ class Rotation {
     const listed = await deps.kms.listKeyMaterials(primary.region, primary.keyArn);
     const resumed = key.pendingRotation !== undefined;
     if (key.pendingRotation === undefined) key = await this.#begin(key, listed);
+    // Steps an interrupted run recorded but may not have audited (same ids and times: no duplicates).
+    await recordSteps(deps, key, "rotation");
     const pending = key.pendingRotation as PendingRotation;
 
     const recorded =
@@ -172,9 +181,11 @@ class Rotation {
         : listed.find((m) => m.keyMaterialId === pending.keyMaterialId);
     if (recorded?.state !== KeyMaterialState.CURRENT) {
       key = await this.#importIntoPrimary(key, pending, listed);
-      await this.#importIntoReplicas(key, key.pendingRotation as PendingRotation);
+      key = await markStep(deps, key, "rotation", stepName(RotationStep.MaterialStaged, primary.region));
+      key = await this.#importIntoReplicas(key, key.pendingRotation as PendingRotation);
       await deps.kms.rotateKeyOnDemand(primary.region, primary.keyArn);
     }
+    key = await markStep(deps, key, "rotation", stepName(RotationStep.MaterialActivated));
     const after = await deps.kms.listKeyMaterials(primary.region, primary.keyArn);
     const rotations = completedRotations(after);
     key = await this.#finish(key, rotations, after);
@@ -218,6 +229,7 @@ class Rotation {
       materialRef,
       checkValue: checkValue as PendingRotation["checkValue"],
       startedAt: now,
+      steps: { [RotationStep.MaterialGenerated]: now },
       eventId: deps.newId(),
       correlationId: request.correlationId,
       actor: request.actor,
@@ -281,14 +293,19 @@ class Rotation {
   }
 
   /** The same bytes into every replica as EXISTING_KEY_MATERIAL with the primary's KeyMaterialId. */
-  async #importIntoReplicas(key: ManagedKey, pending: PendingRotation): Promise<void> {
+  async #importIntoReplicas(start: ManagedKey, pending: PendingRotation): Promise<ManagedKey> {
+    let key = start;
     for (const record of key.regions) {
       if (record.region === key.primaryRegion) continue;
+      // Imported again on a rerun even when recorded: EXISTING_KEY_MATERIAL of the same bytes is harmless,
+      // and KMS, not the record, is the truth about what each replica holds.
       await this.#import(key, record, pending, {
         importType: ImportType.EXISTING_KEY_MATERIAL,
         keyMaterialId: pending.keyMaterialId,
       });
+      key = await markStep(this.deps, key, "rotation", stepName(RotationStep.MaterialStaged, record.region));
     }
+    return key;
   }
 
   async #import(

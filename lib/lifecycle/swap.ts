@@ -25,7 +25,6 @@ import { randomBytes } from "node:crypto";
 import { AuditDetailType, buildFactEvent, RotationStep } from "../domain/audit-types.js";
 import { StateConflictError } from "../domain/errors.js";
 import { type AwsRegion, type MaterialRef, newTetherKeyId, parseMaterialRef } from "../domain/ids.js";
-import { parseKmsKeyArn } from "../domain/key-arn.js";
 import type { PendingSwap } from "../domain/key-material.js";
 import { KeyState, KeyUsage } from "../domain/kms-constants.js";
 import { findRegion, keyMaterials, type ManagedKey, newManagedKey } from "../domain/managed-key.js";
@@ -33,6 +32,7 @@ import { loadKey } from "./operator-actions.js";
 import type { LifecycleDeps } from "./ports.js";
 import { reconcileWhenFree } from "./reconcile-region.js";
 import { MANAGED_BY_TAG } from "./register.js";
+import { arnIn, markStep, recordSteps, stepName } from "./rotation-steps.js";
 import { saveKeyChange } from "./save-key.js";
 
 /** The tag naming the key a swap replaced, on the new KMS key (so an orphan of step 2 can be found). */
@@ -75,7 +75,7 @@ export async function swapKey(
   const resumed = start.pendingSwap !== undefined;
   let key = start.pendingSwap === undefined ? await begin(deps, start, request) : start;
   // Steps an interrupted run recorded but may not have audited yet (same ids and times: no duplicates).
-  await recordSteps(deps, key);
+  await recordSteps(deps, key, "swap");
   key = await createPrimary(deps, key);
   key = await createReplicas(deps, key);
   const successor = await manageSuccessor(deps, key);
@@ -147,7 +147,7 @@ async function createPrimary(deps: LifecycleDeps, key: ManagedKey): Promise<Mana
           },
         },
   );
-  await recordSteps(deps, saved, [RotationStep.KeyCreated]);
+  await recordSteps(deps, saved, "swap", [RotationStep.KeyCreated]);
   return saved;
 }
 
@@ -169,7 +169,7 @@ async function createReplicas(deps: LifecycleDeps, start: ManagedKey): Promise<M
         policy: await deps.kms.getKeyPolicy(record.region, record.keyArn),
       });
     }
-    key = await markStep(deps, key, name);
+    key = await markStep(deps, key, "swap", name);
   }
   return key;
 }
@@ -260,7 +260,7 @@ async function importIntoSuccessor(
       { keyId: key.id, state: "swap-incomplete" },
     );
   }
-  return markStep(deps, key, RotationStep.SuccessorReady);
+  return markStep(deps, key, "swap", RotationStep.SuccessorReady);
 }
 
 /** Step 5: the alias names the new key in every Region of the old one (created where it was missing). */
@@ -274,7 +274,7 @@ async function repointAlias(deps: LifecycleDeps, start: ManagedKey): Promise<Man
     const current = await deps.kms.aliasTarget(record.region, alias);
     if (current === undefined) await deps.kms.createAlias(record.region, alias, target);
     else if (current !== target) await deps.kms.updateAlias(record.region, alias, target);
-    key = await markStep(deps, key, name);
+    key = await markStep(deps, key, "swap", name);
   }
   return key;
 }
@@ -284,15 +284,19 @@ async function repointAlias(deps: LifecycleDeps, start: ManagedKey): Promise<Man
  * the old key marked superseded.
  */
 async function finish(deps: LifecycleDeps, start: ManagedKey, resumed: boolean): Promise<SwapResult> {
-  const swap = pending(start);
   let key = start;
-  if (key.alias !== undefined)
+  if (key.alias !== undefined) {
     key = await saveKeyChange(deps, key, (current) => ({ ...current, alias: undefined }));
-  let successor = await loadKey(deps, swap.successorId);
-  if (successor.alias !== swap.alias) {
-    successor = await saveKeyChange(deps, successor, (current) => ({ ...current, alias: swap.alias }));
   }
-  const now = deps.clock();
+  const alias = pending(key).alias;
+  let successor = await loadKey(deps, pending(key).successorId);
+  if (successor.alias !== alias) {
+    successor = await saveKeyChange(deps, successor, (current) => ({ ...current, alias }));
+  }
+  // The events' time is recorded first, so events written again after a crash are the same facts.
+  if (pending(key).steps[FINISHED] === undefined) key = await markStep(deps, key, "swap", FINISHED);
+  const swap = pending(key);
+  const now = swap.steps[FINISHED] as Date;
   const context = (id: string) => ({ id, time: now, actor: swap.actor, correlationId: swap.correlationId });
   await deps.audit.record(
     buildFactEvent(AuditDetailType.KeySwapped, context(swap.eventId), {
@@ -322,64 +326,7 @@ async function finish(deps: LifecycleDeps, start: ManagedKey, resumed: boolean):
 }
 
 /** The step that fixes the time of the "Key Swapped" events (it has no event of its own). */
-const FINISHED = "finished";
-
-/** `step` or `step:region`: the key of a step in PendingSwap.steps. */
-function stepName(step: RotationStep, region?: AwsRegion): string {
-  return region === undefined ? step : `${step}:${region}`;
-}
-
-/** Records that a step is done (time now) on the old key, then its audit event. */
-async function markStep(
-  deps: LifecycleDeps,
-  key: ManagedKey,
-  name: string,
-  options: { audit?: boolean } = {},
-): Promise<ManagedKey> {
-  const now = deps.clock();
-  const saved = await saveKeyChange(deps, key, (current) =>
-    current.pendingSwap === undefined || current.pendingSwap.steps[name] !== undefined
-      ? current
-      : {
-          ...current,
-          pendingSwap: { ...current.pendingSwap, steps: { ...current.pendingSwap.steps, [name]: now } },
-        },
-  );
-  if (options.audit !== false) await recordSteps(deps, saved, [name]);
-  return saved;
-}
-
-/**
- * The Key Rotation Step events of recorded steps (all of them, or the named ones), each with the time
- * the step was recorded and an id derived from the swap's: writing one twice is one fact.
- */
-async function recordSteps(deps: LifecycleDeps, key: ManagedKey, names?: readonly string[]): Promise<void> {
-  const swap = pending(key);
-  const events = Object.entries(swap.steps)
-    .filter(([name]) => name !== FINISHED && (names === undefined || names.includes(name)))
-    .map(([name, at]) => {
-      const [which, region] = name.split(":") as [RotationStep, AwsRegion | undefined];
-      const inRegion = region ?? key.primaryRegion;
-      const keyArn =
-        swap.newKeyArn !== undefined && which !== RotationStep.MaterialGenerated
-          ? arnIn(swap.newKeyArn, inRegion)
-          : primaryArn(key);
-      return buildFactEvent(
-        AuditDetailType.KeyRotationStep,
-        { id: `${swap.eventId}:${name}`, time: at, actor: swap.actor, correlationId: swap.correlationId },
-        {
-          keyId: key.id,
-          keyArn,
-          region: inRegion,
-          checkValue: swap.checkValue,
-          reason: swap.reason,
-          relatedKeyId: swap.successorId,
-          step: which,
-        },
-      );
-    });
-  if (events.length > 0) await deps.audit.record(...events);
-}
+const FINISHED = stepName("finished");
 
 /** The old key's tags for the new key in a Region: Tether's own tags name the new key and the swap. */
 async function successorTags(
@@ -422,10 +369,4 @@ function pending(key: ManagedKey): PendingSwap {
 
 function primaryArn(key: ManagedKey): string {
   return findRegion(key, key.primaryRegion)?.keyArn ?? key.kmsKeyId;
-}
-
-/** The same key id's ARN in another Region (Multi-Region keys share their id). */
-function arnIn(arn: string, region: string): string {
-  const parsed = parseKmsKeyArn(arn);
-  return parsed.arn.replace(`:${parsed.region}:`, `:${region}:`);
 }

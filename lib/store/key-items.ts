@@ -40,6 +40,7 @@ export function keyMutableAttributes(key: ManagedKey): { set: Item; remove: stri
     set.pendingRotation = {
       ...materialAttribute(key.pendingRotation),
       startedAt: key.pendingRotation.startedAt.toISOString(),
+      ...(key.pendingRotation.steps === undefined ? {} : { steps: stepsAttribute(key.pendingRotation.steps) }),
       eventId: key.pendingRotation.eventId,
       correlationId: key.pendingRotation.correlationId,
       actor: key.pendingRotation.actor,
@@ -55,7 +56,7 @@ export function keyMutableAttributes(key: ManagedKey): { set: Item; remove: stri
       alias: swap.alias,
       ...(swap.newKeyArn === undefined ? {} : { newKeyArn: swap.newKeyArn }),
       startedAt: swap.startedAt.toISOString(),
-      steps: Object.fromEntries(Object.entries(swap.steps).map(([name, at]) => [name, at.toISOString()])),
+      steps: stepsAttribute(swap.steps),
       eventId: swap.eventId,
       correlationId: swap.correlationId,
       actor: swap.actor,
@@ -127,6 +128,7 @@ function pendingRotationFromAttribute(read: Reader): PendingRotation | undefined
   return {
     ...material,
     startedAt: inner.date("startedAt"),
+    steps: inner.value("steps") === undefined ? undefined : stepsFromAttribute(inner.value("steps"), read),
     eventId: inner.string("eventId"),
     correlationId: inner.string("correlationId"),
     actor: inner.string("actor"),
@@ -271,6 +273,10 @@ export function managedKeyFromItems(keyItem: Item, regionItems: readonly Item[])
     createdAt: read.date("createdAt"),
     updatedAt: read.date("updatedAt"),
   };
+}
+
+function stepsAttribute(steps: Readonly<Record<string, Date>>): Item {
+  return Object.fromEntries(Object.entries(steps).map(([name, at]) => [name, at.toISOString()]));
 }
 
 function stepsFromAttribute(value: unknown, read: Reader): Record<string, Date> {

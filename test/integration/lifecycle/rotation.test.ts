@@ -113,6 +113,12 @@ describe("single-Region rotation", () => {
       actor: ACTOR,
       checkValue: result.key.checkValue,
     });
+    const steps = (await bed.history(key.id)).filter((e) => e.detailType === AuditDetailType.KeyRotationStep);
+    expect(steps.map((e) => [e.step, e.region])).toEqual([
+      ["material-generated", PRIMARY],
+      ["material-staged", PRIMARY],
+      ["material-activated", PRIMARY],
+    ]);
   });
 
   it("renews every material: a re-import moves the ValidTo of both", async () => {
@@ -242,6 +248,16 @@ describe("Multi-Region rotation", () => {
       (e) => e.detailType === AuditDetailType.KeyMaterialRotated,
     );
     expect(rotated).toHaveLength(1);
+    // Each step once, although the rerun went through the imports again.
+    const steps = (await bed.history(key.id)).filter((e) => e.detailType === AuditDetailType.KeyRotationStep);
+    expect(steps.map((e) => `${e.step}:${e.region}`).sort()).toEqual(
+      [
+        `material-activated:${PRIMARY}`,
+        `material-generated:${PRIMARY}`,
+        `material-staged:${PRIMARY}`,
+        `material-staged:${REPLICA}`,
+      ].sort(),
+    );
   });
 });
 

@@ -1,0 +1,105 @@
+/**
+ * The steps of a rotation or key swap under way, kept on the key (PendingRotation.steps,
+ * PendingSwap.steps) before their "Key Rotation Step" audit events are written. Each event takes the time
+ * its step was recorded and an id derived from the rotation's, so a run that writes it again after a crash
+ * (or a rerun that writes every recorded step again) adds no second fact to the history.
+ */
+import { AuditDetailType, buildFactEvent, RotationStep } from "../domain/audit-types.js";
+import type { AwsRegion } from "../domain/ids.js";
+import { parseKmsKeyArn } from "../domain/key-arn.js";
+import { findRegion, type ManagedKey } from "../domain/managed-key.js";
+import type { LifecycleDeps } from "./ports.js";
+import { saveKeyChange } from "./save-key.js";
+
+/** Which kind of rotation the steps belong to. */
+export type StepsOf = "rotation" | "swap";
+
+/** A step that fixes a time without an event of its own (e.g. the time of the final events). */
+export const UNAUDITED_STEPS: readonly string[] = ["finished"];
+
+/** `step` or `step:region`: the key of a step in `steps`. */
+export function stepName(step: RotationStep | "finished", region?: AwsRegion): string {
+  return region === undefined ? step : `${step}:${region}`;
+}
+
+/** The recorded steps of the rotation or swap under way (empty when none is). */
+export function stepsOf(key: ManagedKey, of: StepsOf): Readonly<Record<string, Date>> {
+  return (of === "swap" ? key.pendingSwap?.steps : key.pendingRotation?.steps) ?? {};
+}
+
+/**
+ * Records that a step is done (now), unless it already is, then writes its audit event.
+ * @throws VersionConflictError after repeated concurrent changes
+ */
+export async function markStep(
+  deps: LifecycleDeps,
+  key: ManagedKey,
+  of: StepsOf,
+  name: string,
+): Promise<ManagedKey> {
+  const now = deps.clock();
+  const saved = await saveKeyChange(deps, key, (current) => {
+    if (stepsOf(current, of)[name] !== undefined) return current;
+    if (of === "swap" && current.pendingSwap !== undefined) {
+      const steps = { ...current.pendingSwap.steps, [name]: now };
+      return { ...current, pendingSwap: { ...current.pendingSwap, steps } };
+    }
+    if (of === "rotation" && current.pendingRotation !== undefined) {
+      const steps = { ...current.pendingRotation.steps, [name]: now };
+      return { ...current, pendingRotation: { ...current.pendingRotation, steps } };
+    }
+    return current;
+  });
+  await recordSteps(deps, saved, of, [name]);
+  return saved;
+}
+
+/**
+ * Writes the Key Rotation Step events of recorded steps (all, or the named ones). For a swap the event
+ * names the new key in `relatedKeyId` and, once it exists, its ARN in the step's Region.
+ */
+export async function recordSteps(
+  deps: LifecycleDeps,
+  key: ManagedKey,
+  of: StepsOf,
+  names?: readonly string[],
+): Promise<void> {
+  const pending = of === "swap" ? key.pendingSwap : key.pendingRotation;
+  if (pending === undefined) return;
+  const swap = of === "swap" ? key.pendingSwap : undefined;
+  const events = Object.entries(pending.steps ?? {})
+    .filter(([name]) => !UNAUDITED_STEPS.includes(name) && (names === undefined || names.includes(name)))
+    .map(([name, at]) => {
+      const [step, region] = name.split(":") as [RotationStep, AwsRegion | undefined];
+      const inRegion = region ?? key.primaryRegion;
+      const keyArn =
+        swap?.newKeyArn !== undefined && step !== RotationStep.MaterialGenerated
+          ? arnIn(swap.newKeyArn, inRegion)
+          : (findRegion(key, inRegion)?.keyArn ?? key.kmsKeyId);
+      return buildFactEvent(
+        AuditDetailType.KeyRotationStep,
+        {
+          id: `${pending.eventId}:${name}`,
+          time: at,
+          actor: pending.actor,
+          correlationId: pending.correlationId,
+        },
+        {
+          keyId: key.id,
+          keyArn,
+          region: inRegion,
+          checkValue: pending.checkValue,
+          reason: pending.reason,
+          relatedKeyId: swap?.successorId,
+          step,
+        },
+      );
+    });
+  if (events.length > 0) await deps.audit.record(...events);
+}
+
+/** The same key id's ARN in another Region (Multi-Region keys share their id). */
+export function arnIn(arn: string, region: string): string {
+  const parsed = parseKmsKeyArn(arn);
+  return parsed.arn.replace(`:${parsed.region}:`, `:${region}:`);
+}
