@@ -1,16 +1,17 @@
 /**
  * Benchmark 4: cold start. Each function is bundled as serverless-esbuild bundles it (custom.esbuild in
- * serverless.yml: bundle, minify, sourcemap, esm, node22, platform node, .mjs, the createRequire banner),
- * zipped, and loaded by fresh `node` processes with the function's environment set; module-init time is
- * the dynamic import() of the bundle. The baseline is a bare handler bundled the same way that imports and
- * constructs the same AWS SDK clients (found in the function bundle's metafile) and nothing else.
+ * serverless.yml, passed to esbuild the way the plugin passes it), zipped, and loaded by fresh `node`
+ * processes with the function's environment set; module-init time is the dynamic import() of the bundle.
+ * The baseline is a bare handler bundled the same way that imports and constructs the AWS SDK clients the
+ * function's bundle evaluates at init (found in its metafile: reachable from the entry without crossing a
+ * dynamic import()) and nothing else.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { promisify } from "node:util";
-import { build } from "esbuild";
+import { type BuildOptions, build, type Metafile } from "esbuild";
 import { parse } from "yaml";
 import { PROJECT_DIR, runNode } from "./lib/child.js";
 import { type Summary, summarize } from "./lib/stats.js";
@@ -27,6 +28,32 @@ const CLIENT_CLASSES: Readonly<Record<string, string>> = {
   "@aws-sdk/client-sts": "STSClient",
 };
 
+/**
+ * Options of custom.esbuild that are serverless-esbuild's own, not esbuild's: the plugin removes them before
+ * calling esbuild (node_modules/serverless-esbuild/dist/bundle.js), and so does this benchmark.
+ */
+const PLUGIN_OPTIONS = new Set([
+  "concurrency",
+  "zipConcurrency",
+  "exclude",
+  "nativeZip",
+  "packager",
+  "packagePath",
+  "watch",
+  "keepOutputDirectory",
+  "packagerOptions",
+  "installExtraArgs",
+  "outputFileExtension",
+  "outputBuildFolder",
+  "outputWorkFolder",
+  "nodeExternals",
+  "skipBuild",
+  "skipRebuild",
+  "skipBuildExcludeFns",
+  "stripEntryResolveExtensions",
+  "disposeContext",
+]);
+
 export interface ColdStartOptions {
   readonly initRuns: number;
   readonly log?: (line: string) => void;
@@ -34,28 +61,36 @@ export interface ColdStartOptions {
 
 export interface ColdStartRow {
   readonly name: string;
+  /** Every code file of the build (the bundle, and chunks if custom.esbuild splits). */
   readonly bundleKb: number;
   readonly zipKb: number;
-  /** The zip as serverless-esbuild packages it: bundle and its source map. */
+  /** The zip as serverless-esbuild packages it: code and source maps. */
   readonly zipWithMapKb: number;
+  /** Wall time of the import(). */
   readonly initMs: Summary;
-  readonly bare: { readonly clients: readonly string[]; readonly zipKb: number; readonly initMs: Summary };
+  /** CPU time (user + system) of the import(): less sensitive than wall time to other work on the machine. */
+  readonly initCpuMs: Summary;
+  readonly bare: {
+    readonly clients: readonly string[];
+    readonly zipKb: number;
+    readonly initMs: Summary;
+    readonly initCpuMs: Summary;
+  };
+  /** SDK clients in the bundle that only a dynamic import() reaches (a vault adapter's), not evaluated at init. */
+  readonly lazyClients: readonly string[];
   /** initMs.median / bare.initMs.median */
   readonly initRatio: number;
+  /** initCpuMs.median / bare.initCpuMs.median */
+  readonly initCpuRatio: number;
 }
 
-interface EsbuildCustom {
-  minify?: boolean;
-  sourcemap?: boolean;
-  target?: string;
-  platform?: "node";
-  format?: "esm" | "cjs";
+type EsbuildCustom = Record<string, unknown> & {
+  exclude?: string[];
+  external?: string[];
   outputFileExtension?: string;
-  banner?: { js?: string };
-}
+};
 
 async function esbuildSettings(): Promise<EsbuildCustom> {
-  const { readFile } = await import("node:fs/promises");
   // serverless.yml has ${...} variables but custom.esbuild is plain YAML: parse the whole file as data.
   const doc = parse(await readFile(join(PROJECT_DIR, "serverless.yml"), "utf8")) as {
     custom?: { esbuild?: EsbuildCustom };
@@ -65,44 +100,93 @@ async function esbuildSettings(): Promise<EsbuildCustom> {
   return settings;
 }
 
-async function bundle(entry: string, outDir: string, name: string, settings: EsbuildCustom) {
-  const outfile = join(outDir, `${name}${settings.outputFileExtension ?? ".js"}`);
+/** custom.esbuild as serverless-esbuild hands it to esbuild: plugin options out, `exclude` made external. */
+function buildOptions(settings: EsbuildCustom): BuildOptions {
+  const options: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(settings)) if (!PLUGIN_OPTIONS.has(name)) options[name] = value;
+  const exclude = settings.exclude ?? [];
+  options.external = [...(settings.external ?? []), ...(exclude.includes("*") ? [] : exclude)];
+  const extension = settings.outputFileExtension ?? ".js";
+  if (extension !== ".js") options.outExtension = { ".js": extension };
+  return options as BuildOptions;
+}
+
+interface Bundle {
+  readonly outDir: string;
+  readonly entryFile: string;
+  readonly codeFiles: readonly string[];
+  readonly mapFiles: readonly string[];
+  readonly clients: readonly string[];
+  readonly lazyClients: readonly string[];
+}
+
+async function bundle(entry: string, outDir: string, name: string, settings: EsbuildCustom): Promise<Bundle> {
   const result = await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    minify: settings.minify ?? false,
-    sourcemap: settings.sourcemap ?? false,
-    target: settings.target ?? "node22",
-    platform: settings.platform ?? "node",
-    format: settings.format ?? "esm",
-    banner: settings.banner?.js === undefined ? {} : { js: settings.banner.js },
-    // Not in custom.esbuild: pkcs11js (the HSM vault) loads a native .node addon that esbuild cannot bundle
-    // without a loader; "file" copies it beside the bundle so the bundle loads. serverless-esbuild would
-    // need the same (or pkcs11js as external) — reported, not changed here.
-    loader: { ".node": "file" },
+    ...buildOptions(settings),
+    entryPoints: { [name]: entry },
+    outdir: outDir,
     metafile: true,
     logLevel: "silent",
     absWorkingDir: PROJECT_DIR,
   });
+  const files = (await readdir(outDir, { recursive: true }))
+    .filter((file) => !file.endsWith(".json"))
+    .map((file) => join(outDir, file));
+  const regular = (await Promise.all(files.map(async (f) => ((await stat(f)).isFile() ? f : "")))).filter(
+    (f) => f !== "",
+  );
+  const atInit = clientsOf(staticInputs(result.metafile, entry));
+  const all = clientsOf(Object.keys(result.metafile.inputs));
+  return {
+    outDir,
+    entryFile: join(outDir, `${name}${settings.outputFileExtension ?? ".js"}`),
+    codeFiles: regular.filter((f) => !f.endsWith(".map")),
+    mapFiles: regular.filter((f) => f.endsWith(".map")),
+    clients: atInit,
+    lazyClients: all.filter((client) => !atInit.includes(client)),
+  };
+}
+
+/** The inputs a bundle evaluates when it is imported: reachable from the entry by static imports and require(). */
+function staticInputs(metafile: Metafile, entry: string): string[] {
+  const root = Object.keys(metafile.inputs).find((input) => join(PROJECT_DIR, input) === entry);
+  if (root === undefined) throw new Error(`${entry} is not an input of its own metafile`);
+  const seen = new Set<string>([root]);
+  const queue = [root];
+  for (let input = queue.shift(); input !== undefined; input = queue.shift()) {
+    for (const imported of metafile.inputs[input]?.imports ?? []) {
+      if (imported.kind === "dynamic-import" || imported.external === true || seen.has(imported.path))
+        continue;
+      seen.add(imported.path);
+      queue.push(imported.path);
+    }
+  }
+  return [...seen];
+}
+
+function clientsOf(inputs: readonly string[]): string[] {
   const clients = new Set<string>();
-  for (const input of Object.keys(result.metafile?.inputs ?? {})) {
+  for (const input of inputs) {
     const match = /node_modules\/(@aws-sdk\/client-[a-z0-9-]+)\//.exec(input);
     if (match?.[1] !== undefined) clients.add(match[1]);
   }
-  return { outfile, clients: [...clients].sort() };
+  return [...clients].sort();
 }
 
-async function zipKb(dir: string, files: readonly string[], name: string): Promise<number> {
+async function zipKb(dir: string, root: string, files: readonly string[], name: string): Promise<number> {
   const zip = join(dir, `${name}.zip`);
-  await run("zip", ["-q", "-X", "-j", zip, ...files]);
+  // Paths relative to the build directory, as in the packaged zip (chunks keep their folder).
+  await run("zip", ["-q", "-X", zip, ...files.map((f) => relative(root, f))], { cwd: root });
   return (await stat(zip)).size / 1024;
 }
 
-async function initMs(file: string, env: NodeJS.ProcessEnv): Promise<number> {
+async function initMs(file: string, env: NodeJS.ProcessEnv): Promise<{ wall: number; cpu: number }> {
   const script =
-    "const t0 = performance.now(); await import(process.argv[1]); process.stdout.write(String(performance.now() - t0));";
-  return Number(await runNode(["--input-type=module", "-e", script, file], env));
+    "const c0 = process.cpuUsage(); const t0 = performance.now(); await import(process.argv[1]); const c = process.cpuUsage(c0); process.stdout.write(String(performance.now() - t0) + ' ' + String((c.user + c.system) / 1000));";
+  const [wall, cpu] = (await runNode(["--input-type=module", "-e", script, file], env))
+    .split(" ")
+    .map(Number);
+  return { wall: wall ?? Number.NaN, cpu: cpu ?? Number.NaN };
 }
 
 /** What every function reads at init (lib/config.ts, the file vault); endpoints are never contacted. */
@@ -139,35 +223,44 @@ export async function benchColdStart(options: ColdStartOptions): Promise<ColdSta
       ].join("\n");
       const bareEntry = join(PROJECT_DIR, "bench", "results", `.bare-${name}.mjs`);
       await writeFile(bareEntry, bareSource);
-      let bare: Awaited<ReturnType<typeof bundle>>;
+      let bare: Bundle;
       try {
-        bare = await bundle(bareEntry, join(dir, `bare-${name}`), `bare-${name}`, settings);
+        bare = await bundle(bareEntry, join(dir, `bare-${name}`), name, settings);
       } finally {
         await rm(bareEntry, { force: true });
       }
-      const fnTimes: number[] = [];
-      const bareTimes: number[] = [];
+      const fnTimes: Array<{ wall: number; cpu: number }> = [];
+      const bareTimes: Array<{ wall: number; cpu: number }> = [];
       // Interleaved, so drift in the machine's load falls on both alike.
       for (let i = 0; i < options.initRuns; i++) {
-        fnTimes.push(await initMs(fn.outfile, env));
-        bareTimes.push(await initMs(bare.outfile, env));
+        fnTimes.push(await initMs(fn.entryFile, env));
+        bareTimes.push(await initMs(bare.entryFile, env));
       }
+      const sizes = await Promise.all(fn.codeFiles.map(async (f) => (await stat(f)).size));
+      const fnWall = summarize(fnTimes.map((t) => t.wall));
+      const fnCpu = summarize(fnTimes.map((t) => t.cpu));
+      const bareWall = summarize(bareTimes.map((t) => t.wall));
+      const bareCpu = summarize(bareTimes.map((t) => t.cpu));
       const row: ColdStartRow = {
         name,
-        bundleKb: (await stat(fn.outfile)).size / 1024,
-        zipKb: await zipKb(dir, [fn.outfile], `${name}-code`),
-        zipWithMapKb: await zipKb(dir, [fn.outfile, `${fn.outfile}.map`], `${name}-deployed`),
-        initMs: summarize(fnTimes),
+        bundleKb: sizes.reduce((a, b) => a + b, 0) / 1024,
+        zipKb: await zipKb(dir, fn.outDir, fn.codeFiles, `${name}-code`),
+        zipWithMapKb: await zipKb(dir, fn.outDir, [...fn.codeFiles, ...fn.mapFiles], `${name}-deployed`),
+        initMs: fnWall,
+        initCpuMs: fnCpu,
         bare: {
           clients: known,
-          zipKb: await zipKb(dir, [bare.outfile], `bare-${name}`),
-          initMs: summarize(bareTimes),
+          zipKb: await zipKb(dir, bare.outDir, bare.codeFiles, `bare-${name}`),
+          initMs: bareWall,
+          initCpuMs: bareCpu,
         },
-        initRatio: summarize(fnTimes).median / summarize(bareTimes).median,
+        lazyClients: fn.lazyClients,
+        initRatio: fnWall.median / bareWall.median,
+        initCpuRatio: fnCpu.median / bareCpu.median,
       };
       rows.push(row);
       log(
-        `cold-start: ${name}: zip ${row.zipKb.toFixed(0)} KB, init ${row.initMs.median.toFixed(1)} ms (bare ${row.bare.initMs.median.toFixed(1)} ms)`,
+        `cold-start: ${name}: zip ${row.zipKb.toFixed(0)} KB, init ${row.initMs.median.toFixed(1)} ms (bare ${row.bare.initMs.median.toFixed(1)} ms), CPU ${row.initCpuMs.median.toFixed(1)} ms (bare ${row.bare.initCpuMs.median.toFixed(1)} ms)`,
       );
     }
   } finally {

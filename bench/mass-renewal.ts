@@ -34,6 +34,11 @@ export interface RenewalRow {
   readonly idealPerSecond: number;
   /** importsPerSecond.median / idealPerSecond. */
   readonly shareOfIdeal: number;
+  /**
+   * importsPerSecond.median / (idealPerSecond × quotaShare): how much of the rate Tether allows itself
+   * (TETHER_KMS_QUOTA_SHARE leaves the rest of the account's quota to its other callers) it achieves.
+   */
+  readonly shareOfAllowed: number;
   readonly wallMs: Summary;
   readonly renewed: Summary;
   readonly failed: Summary;
@@ -148,6 +153,7 @@ function row(label: string, share: number, keys: number, ideal: number, runs: Ro
     importsPerSecond,
     idealPerSecond: ideal,
     shareOfIdeal: importsPerSecond.median / ideal,
+    shareOfAllowed: importsPerSecond.median / (ideal * share),
     wallMs: field(runs, (r) => r.wallMs),
     renewed: field(runs, (r) => r.renewed),
     failed: field(runs, (r) => r.failed),

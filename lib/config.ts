@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { ValidationError } from "./domain/errors.js";
 import { parseImportPolicy } from "./domain/import-policy.js";
 import { DefaultKmsQuotas } from "./domain/kms-constants.js";
@@ -12,43 +11,118 @@ export class ConfigError extends Error {
   }
 }
 
-const optionalUrl = z.string().url().optional();
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-
-const schema = z.object({
-  AWS_REGION: z.string().min(1),
-  TETHER_TABLE_NAME: z.string().min(3).max(255),
-  TETHER_AUDIT_BUS_NAME: z.string().min(1).max(256),
+/**
+ * The environment Tether reads, checked by hand rather than with a schema library: this runs at every cold
+ * start of every function, and a validation library's module and schema set-up cost more init time than
+ * the checks themselves (bench/README.md, cold start).
+ */
+interface Environment {
+  readonly AWS_REGION: string;
+  readonly TETHER_TABLE_NAME: string;
+  readonly TETHER_AUDIT_BUS_NAME: string;
   /** Which vault adapter holds the material (see {@link VaultProvider}); its settings are checked below. */
-  TETHER_VAULT: z.enum(["file", "pkcs11", "secrets-manager", "hashicorp"]).default("file"),
+  readonly TETHER_VAULT: VaultProviderName;
   /** ARN patterns (`*` matches any run of characters) of Tether's own roles, comma-separated. */
-  TETHER_SELF_PRINCIPALS: z.string().default(""),
+  readonly TETHER_SELF_PRINCIPALS: string;
   /** Admin API roles: IAM principal ARN patterns, comma-separated. Admins may change keys and read. */
-  TETHER_ADMIN_PRINCIPALS: z.string().default(""),
+  readonly TETHER_ADMIN_PRINCIPALS: string;
   /** Principals that may only read (list, show, history). */
-  TETHER_READER_PRINCIPALS: z.string().default(""),
+  readonly TETHER_READER_PRINCIPALS: string;
   /** Largest request body the admin API accepts (bytes); larger is a 413. */
-  TETHER_MAX_BODY_BYTES: z.coerce
-    .number()
-    .int()
-    .min(256)
-    .max(6 * 1024 * 1024)
-    .default(64 * 1024),
+  readonly TETHER_MAX_BODY_BYTES: number;
   /** Endpoint overrides for the local AWS; absent on AWS. */
-  TETHER_KMS_ENDPOINT: optionalUrl,
-  TETHER_DYNAMODB_ENDPOINT: optionalUrl,
-  TETHER_EVENTS_ENDPOINT: optionalUrl,
+  readonly TETHER_KMS_ENDPOINT: string | undefined;
+  readonly TETHER_DYNAMODB_ENDPOINT: string | undefined;
+  readonly TETHER_EVENTS_ENDPOINT: string | undefined;
   /** Share of AWS's default KMS request quotas Tether may use (other clients share the account's quota). */
-  TETHER_KMS_QUOTA_SHARE: z.coerce.number().gt(0).max(1).default(0.8),
-  TETHER_LEASE_TTL_SECONDS: positiveInt(120),
-  TETHER_SWEEP_LIMIT: positiveInt(500),
-  TETHER_SWEEP_CONCURRENCY: positiveInt(8),
+  readonly TETHER_KMS_QUOTA_SHARE: number;
+  readonly TETHER_LEASE_TTL_SECONDS: number;
+  readonly TETHER_SWEEP_LIMIT: number;
+  readonly TETHER_SWEEP_CONCURRENCY: number;
   /** Stage defaults for new keys' import policies (ISO 8601 durations); a request's own policy wins. */
-  TETHER_DEFAULT_VALIDITY_PERIOD: z.string().optional(),
-  TETHER_DEFAULT_RENEW_BEFORE: z.string().optional(),
+  readonly TETHER_DEFAULT_VALIDITY_PERIOD: string | undefined;
+  readonly TETHER_DEFAULT_RENEW_BEFORE: string | undefined;
   /** The Regions keys may live in (primary and replicas), comma-separated; empty = any. */
-  TETHER_REGIONS: z.string().default(""),
-});
+  readonly TETHER_REGIONS: string;
+}
+
+/** Reads the variables, collecting one problem per missing or malformed one. */
+function readEnvironment(env: Readonly<Record<string, string | undefined>>): Environment {
+  const problems: string[] = [];
+  const text = (name: string, min: number, max: number): string => {
+    const value = env[name];
+    if (value === undefined) problems.push(`${name} is not set`);
+    else if (value.length < min || value.length > max) {
+      problems.push(`${name}: must be ${min} to ${max} characters`);
+    }
+    return value ?? "";
+  };
+  const number = (name: string, fallback: number, ok: (n: number) => boolean, what: string): number => {
+    const value = env[name];
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!ok(n)) problems.push(`${name}: not ${what}`);
+    return n;
+  };
+  const positiveInt = (name: string, fallback: number) =>
+    number(name, fallback, (n) => Number.isSafeInteger(n) && n > 0, "a positive integer");
+  const optionalUrl = (name: string): string | undefined => {
+    const value = env[name];
+    if (value === undefined) return undefined;
+    const url = normalizeUrl(value);
+    if (url === undefined) problems.push(`${name}: not a URL`);
+    return url;
+  };
+  const vault = env.TETHER_VAULT ?? VaultProvider.File;
+  if (!isVaultProvider(vault)) {
+    problems.push(`TETHER_VAULT: must be one of ${Object.values(VaultProvider).join(", ")}`);
+  }
+  const parsed: Environment = {
+    AWS_REGION: text("AWS_REGION", 1, Number.POSITIVE_INFINITY),
+    TETHER_TABLE_NAME: text("TETHER_TABLE_NAME", 3, 255),
+    TETHER_AUDIT_BUS_NAME: text("TETHER_AUDIT_BUS_NAME", 1, 256),
+    TETHER_VAULT: isVaultProvider(vault) ? vault : VaultProvider.File,
+    TETHER_SELF_PRINCIPALS: env.TETHER_SELF_PRINCIPALS ?? "",
+    TETHER_ADMIN_PRINCIPALS: env.TETHER_ADMIN_PRINCIPALS ?? "",
+    TETHER_READER_PRINCIPALS: env.TETHER_READER_PRINCIPALS ?? "",
+    TETHER_MAX_BODY_BYTES: number(
+      "TETHER_MAX_BODY_BYTES",
+      64 * 1024,
+      (n) => Number.isSafeInteger(n) && n >= 256 && n <= 6 * 1024 * 1024,
+      "an integer from 256 to 6291456",
+    ),
+    TETHER_KMS_ENDPOINT: optionalUrl("TETHER_KMS_ENDPOINT"),
+    TETHER_DYNAMODB_ENDPOINT: optionalUrl("TETHER_DYNAMODB_ENDPOINT"),
+    TETHER_EVENTS_ENDPOINT: optionalUrl("TETHER_EVENTS_ENDPOINT"),
+    TETHER_KMS_QUOTA_SHARE: number(
+      "TETHER_KMS_QUOTA_SHARE",
+      0.8,
+      (n) => n > 0 && n <= 1,
+      "a number greater than 0 and at most 1",
+    ),
+    TETHER_LEASE_TTL_SECONDS: positiveInt("TETHER_LEASE_TTL_SECONDS", 120),
+    TETHER_SWEEP_LIMIT: positiveInt("TETHER_SWEEP_LIMIT", 500),
+    TETHER_SWEEP_CONCURRENCY: positiveInt("TETHER_SWEEP_CONCURRENCY", 8),
+    TETHER_DEFAULT_VALIDITY_PERIOD: env.TETHER_DEFAULT_VALIDITY_PERIOD,
+    TETHER_DEFAULT_RENEW_BEFORE: env.TETHER_DEFAULT_RENEW_BEFORE,
+    TETHER_REGIONS: env.TETHER_REGIONS ?? "",
+  };
+  if (problems.length > 0) throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
+  return parsed;
+}
+
+function isVaultProvider(value: string): value is VaultProviderName {
+  return (Object.values(VaultProvider) as string[]).includes(value);
+}
+
+/**
+ * A URL as the WHATWG parser reads it (surrounding whitespace trimmed, tabs and newlines dropped, as the
+ * parser itself does), or undefined when it does not parse.
+ */
+function normalizeUrl(value: string): string | undefined {
+  const trimmed = value.trim();
+  return URL.canParse(trimmed) ? trimmed.replace(/[\t\n\r]/g, "") : undefined;
+}
 
 export interface TetherConfig {
   readonly region: string;
@@ -79,15 +153,7 @@ export interface TetherConfig {
  * @throws ConfigError naming every missing or malformed variable
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): TetherConfig {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? "environment");
-      return env[name] === undefined ? `${name} is not set` : `${name}: ${issue.message}`;
-    });
-    throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
-  }
-  const e = parsed.data;
+  const e = readEnvironment(env);
   const isTether = principalMatcher(e.TETHER_SELF_PRINCIPALS);
   const kmsQuotas = Object.fromEntries(
     Object.entries(DefaultKmsQuotas).map(([operation, rate]) => [operation, rate * e.TETHER_KMS_QUOTA_SHARE]),
@@ -270,7 +336,7 @@ export function loadVaultSettings(env: Readonly<Record<string, string | undefine
       if (required) problems.push(`${name} is not set (a URL)`);
       return undefined;
     }
-    if (!z.string().url().safeParse(value).success || !/^https?:\/\//.test(value)) {
+    if (normalizeUrl(value) === undefined || !/^https?:\/\//.test(value)) {
       problems.push(`${name}: not an http(s) URL`);
     }
     return value;

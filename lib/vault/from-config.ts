@@ -1,24 +1,26 @@
 import { HashiCorpVaultEnv, loadVaultSettings } from "../config.js";
 import { allowedWrappings } from "../domain/wrapping.js";
-import { VaultError } from "./errors.js";
-import { fileVaultFromEnv } from "./file-vault.js";
+import { VaultError, VaultLockedError } from "./errors.js";
 import type { Vault } from "./port.js";
 
 /**
  * The vault TETHER_VAULT names, built from its settings. Makes no calls: a vault is reached on first use,
  * but every setting is checked here, at cold start.
  *
- * Only the file vault is built at once. The others are loaded on first use, so a function does not pay
- * at cold start for SDK clients and modules of vaults it does not use (esbuild evaluates a module reached
- * only through a dynamic import lazily); the PKCS#11 module is not even bundled (see PKCS11_MODULE).
- * @throws ConfigError naming a missing or malformed setting; VaultError / VaultLockedError from the
- *   file vault (e.g. a missing passphrase); the other adapters' own refusals come at first use
+ * Every adapter is loaded on first use, so a function does not pay at cold start for the modules and SDK
+ * clients of a vault: most invocations (a sweep with nothing due, a KMS event about another key, an API
+ * read) never reach the vault, and esbuild evaluates a module reached only through a dynamic import
+ * lazily. The PKCS#11 module is not even bundled (see PKCS11_MODULE). The file vault's two variables are
+ * still checked here, at cold start.
+ * @throws ConfigError naming a missing or malformed setting; VaultError / VaultLockedError when the file
+ *   vault's directory or passphrase is not set; the other adapters' own refusals come at first use
  */
 export function vaultFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Vault {
   const settings = loadVaultSettings(env);
   switch (settings.provider) {
     case "file":
-      return fileVaultFromEnv(env);
+      requireFileVaultEnv(env);
+      return deferredVault("file", async () => (await import("./file-vault.js")).fileVaultFromEnv(env));
     case "pkcs11":
       return deferredVault("pkcs11", () =>
         (import(PKCS11_MODULE) as Promise<typeof import("./pkcs11/index.js")>).then(
@@ -44,6 +46,24 @@ export function vaultFromEnv(env: Readonly<Record<string, string | undefined>> =
         ),
       );
     }
+  }
+}
+
+/**
+ * The file vault's variables (FILE_VAULT_DIR_ENV and FILE_VAULT_PASSPHRASE_ENV of file-vault.ts, spelled
+ * out so this module does not import the adapter), checked as fileVaultFromEnv checks them.
+ * @throws VaultError when the directory is not set; VaultLockedError when the passphrase is not
+ */
+function requireFileVaultEnv(env: Readonly<Record<string, string | undefined>>): void {
+  const directory = env.TETHER_FILE_VAULT_DIR;
+  if (directory === undefined || directory.trim() === "") {
+    throw new VaultError("TETHER_FILE_VAULT_DIR is not set; it must name the file vault's directory.");
+  }
+  const passphrase = env.TETHER_FILE_VAULT_PASSPHRASE;
+  if (passphrase === undefined || passphrase === "") {
+    throw new VaultLockedError(
+      "TETHER_FILE_VAULT_PASSPHRASE is not set or is empty; the file vault cannot be unlocked without it.",
+    );
   }
 }
 

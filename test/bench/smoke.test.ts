@@ -42,6 +42,7 @@ describe("benchmarks (smoke size)", () => {
       expect(row.importsPerSecond.median).toBeGreaterThan(0);
       sane(row.importsPerSecond);
       expect(Number.isFinite(row.shareOfIdeal)).toBe(true);
+      expect(row.shareOfAllowed).toBeCloseTo(row.shareOfIdeal / row.quotaShare, 6);
     }
 
     const restore = results.restore;
@@ -63,7 +64,12 @@ describe("benchmarks (smoke size)", () => {
       expect(row.zipKb).toBeLessThan(row.bundleKb);
       expect(row.bare.clients.length).toBeGreaterThan(0);
       sane(row.initMs);
+      sane(row.initCpuMs);
+      sane(row.bare.initCpuMs);
       expect(Number.isFinite(row.initRatio)).toBe(true);
+      expect(Number.isFinite(row.initCpuRatio)).toBe(true);
+      // A client is either evaluated at init (and in the bare handler) or loaded on first use, not both.
+      expect(row.lazyClients.filter((client) => row.bare.clients.includes(client))).toEqual([]);
     }
 
     const markdown = toMarkdown(results);

@@ -77,3 +77,65 @@ describe("loadConfig stage defaults", () => {
     ).toThrow(/TETHER_DEFAULT_RENEW_BEFORE/);
   });
 });
+
+describe("loadConfig reads the environment as the schema did", () => {
+  it("names every malformed variable at once, each with what it must be", () => {
+    let message = "";
+    try {
+      loadConfig({
+        ...base,
+        TETHER_TABLE_NAME: "t",
+        TETHER_LEASE_TTL_SECONDS: "1.5",
+        TETHER_SWEEP_LIMIT: "0",
+        TETHER_SWEEP_CONCURRENCY: "eight",
+        TETHER_KMS_QUOTA_SHARE: "0",
+      });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^Tether is misconfigured: /);
+    for (const name of [
+      "TETHER_TABLE_NAME",
+      "TETHER_LEASE_TTL_SECONDS",
+      "TETHER_SWEEP_LIMIT",
+      "TETHER_SWEEP_CONCURRENCY",
+      "TETHER_KMS_QUOTA_SHARE",
+    ]) {
+      expect(message).toContain(`${name}: `);
+    }
+  });
+
+  it("coerces numbers, keeps a share of exactly 1 and applies defaults only to unset variables", () => {
+    const config = loadConfig({
+      ...base,
+      TETHER_KMS_QUOTA_SHARE: "1",
+      TETHER_LEASE_TTL_SECONDS: "30",
+      TETHER_SWEEP_LIMIT: "1e3",
+    });
+    expect(config.kmsQuotas.ImportKeyMaterial).toBe(15);
+    expect(config.leaseTtlMs).toBe(30_000);
+    expect(config.sweepLimit).toBe(1000);
+    expect(config.sweepConcurrency).toBe(8);
+    // Set but empty is not unset: "" is not a number of seconds.
+    expect(() => loadConfig({ ...base, TETHER_LEASE_TTL_SECONDS: "" })).toThrow(/TETHER_LEASE_TTL_SECONDS/);
+  });
+
+  it("takes the vault only from the known providers; an empty TETHER_VAULT is not the default", () => {
+    expect(loadConfig({ ...base, TETHER_VAULT: "file" }).vault).toBe("file");
+    expect(() => loadConfig({ ...base, TETHER_VAULT: "" })).toThrow(/TETHER_VAULT: must be one of file, /);
+    expect(() => loadConfig({ ...base, TETHER_VAULT: "keychain" })).toThrow(ConfigError);
+  });
+
+  it("reads endpoint URLs as the URL parser does, trimmed", () => {
+    const config = loadConfig({
+      ...base,
+      TETHER_KMS_ENDPOINT: " http://127.0.0.1:4566 ",
+      TETHER_DYNAMODB_ENDPOINT: "http://localhost:8000",
+    });
+    expect(config.endpoints).toEqual({ kms: "http://127.0.0.1:4566", dynamodb: "http://localhost:8000" });
+    expect(() => loadConfig({ ...base, TETHER_EVENTS_ENDPOINT: "//no-scheme" })).toThrow(
+      /TETHER_EVENTS_ENDPOINT: not a URL/,
+    );
+  });
+});
