@@ -78,7 +78,7 @@ describe("tether keys rotate", () => {
     expect(shown.stdout).toMatch(new RegExp(`^${stack.region} +[0-9a-f]{16} +CURRENT +IMPORTED `, "m"));
   });
 
-  it("refuses without --reason (usage, nothing sent) and an HMAC key with a conflict", async () => {
+  it("refuses without --reason (usage, nothing sent) and an HMAC key without an alias to swap (conflict)", async () => {
     const missing = await cli(["keys", "rotate", "tk_01JZ0000000000000000000000"]);
     expect(missing.code).toBe(ExitCode.Usage);
     expect(missing.stderr).toMatch(/--reason is required/);
@@ -103,6 +103,34 @@ describe("tether keys rotate", () => {
     ).key.id;
     const refused = await cli(["keys", "rotate", hmac, "--reason", "x"]);
     expect(refused.code).toBe(ExitCode.Conflict);
-    expect(refused.stderr).toMatch(/key swap is needed/);
+    expect(refused.stderr).toMatch(/a key swap moves the alias/);
+  });
+
+  it("swaps an HMAC key with an alias, and says where the alias went and that the old key is kept", async () => {
+    const alias = `alias/cli-swap-${Date.now()}`;
+    const old = KeyActionResponse.parse(
+      json(
+        await cli([
+          "keys",
+          "register",
+          "--region",
+          stack.region,
+          "--key-spec",
+          "HMAC_256",
+          "--material-ref",
+          `cli/swap-${Date.now()}`,
+          "--generate",
+          "--alias",
+          alias,
+          "--json",
+        ]),
+      ),
+    ).key.id;
+    const swapped = await cli(["keys", "rotate", old, "--reason", "yearly"]);
+    expect(swapped.code).toBe(ExitCode.Ok);
+    expect(swapped.stdout).toMatch(new RegExp(`^Swapped ${old}: ${alias} now names tk_\\w+;`, "m"));
+    expect(swapped.stdout).toContain("the old key stays managed for decryption");
+    const shown = await cli(["keys", "show", old]);
+    expect(shown.stdout).toMatch(/Replaced by: +tk_\w+ \(key swap/);
   });
 });

@@ -8,6 +8,7 @@ import {
   buildFactEvent,
   buildImportFailedEvent,
   MAX_AUDIT_TEXT_LENGTH,
+  RotationStep,
   ValidationError,
 } from "../../../lib/domain/index.js";
 import { at, DAY, KEY_ID, NOW, PRIMARY_ARN } from "./support.js";
@@ -31,7 +32,21 @@ describe("AuditDetailType", () => {
       "Key Unmanaged",
       "Tether Alert",
       "Key Material Rotated",
+      "Key Rotation Step",
+      "Key Swapped",
     ]);
+  });
+
+  it("carries a swap's other key and a step's name, nothing more", () => {
+    const event = buildFactEvent(AuditDetailType.KeyRotationStep, CONTEXT, {
+      keyId: KEY_ID,
+      relatedKeyId: "tk_01J0000000000000000000NEXT",
+      step: RotationStep.AliasRepointed,
+    });
+    expect(event).toMatchObject({ relatedKeyId: "tk_01J0000000000000000000NEXT", step: "alias-repointed" });
+    const plain = buildFactEvent(AuditDetailType.KeySwapped, CONTEXT, { keyId: KEY_ID });
+    expect(plain).not.toHaveProperty("relatedKeyId");
+    expect(plain).not.toHaveProperty("step");
   });
 });
 
