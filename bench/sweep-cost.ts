@@ -8,8 +8,12 @@
  * a key that is not due, and the naive sweep's DescribeKey of such a key still costs one KMS call (the
  * emulator counts it; it answers NotFoundException), so call counts are exact without 99,000 real keys.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadConfig } from "../lib/config.js";
 import type { Bed } from "./lib/bed.js";
+import { bundleEntry, lambdaNodeOptions } from "./lib/bundle.js";
 import { runNode } from "./lib/child.js";
 import { forEachBounded, makeDue, seedIdleKeys } from "./lib/seed.js";
 import { field, repeat, type Summary } from "./lib/stats.js";
@@ -28,7 +32,13 @@ export interface SweepSide {
   readonly readCapacityUnits: Summary;
   readonly kmsCalls: Summary;
   readonly wallMs: Summary;
+  /** Peak RSS of the worker process (VmHWM; maxRSS where there is no /proc: peakRssSource). */
   readonly peakRssMb: Summary;
+  readonly peakRssSource: string;
+  /** getrusage's maxRSS of the worker, which on Linux carries over memory of the process that spawned it. */
+  readonly ruMaxRssMb: Summary;
+  /** RSS of the worker once loaded, before the sweep (runtime, SDK and Tether's code): the fixed part of the peak. */
+  readonly loadedRssMb: Summary;
   readonly processed: number;
   readonly itemsByOperation: Record<string, number>;
   readonly outcomes: Record<string, number>;
@@ -57,7 +67,12 @@ export async function benchSweepCost(bed: Bed, options: SweepCostOptions): Promi
   const dueKeys: string[] = [];
   let idle = 0;
   const rows: SweepCostRow[] = [];
+  // Each sweep runs from a bundle, with the functions' NODE_OPTIONS, as the sweep Lambda runs: its peak RSS
+  // is then the sweep's, not that of a TypeScript loader compiling the sources in the process (README).
+  const bundleDir = await mkdtemp(join(tmpdir(), "tether-sweep-worker-"));
   try {
+    const worker = await bundleEntry("bench/sweep-worker.ts", bundleDir, "sweep-worker");
+    const nodeOptions = await lambdaNodeOptions();
     for (const size of [...options.sizes].sort((a, b) => a - b)) {
       const due = Math.max(1, Math.round(size * dueShare));
       const seedStarted = performance.now();
@@ -99,7 +114,7 @@ export async function benchSweepCost(bed: Bed, options: SweepCostOptions): Promi
             concurrency: loadConfig(bed.env).sweepConcurrency,
           };
           const output = JSON.parse(
-            await runNode(["--import", "tsx", "bench/sweep-worker.ts", JSON.stringify(input)], {
+            await runNode([...nodeOptions, worker, JSON.stringify(input)], {
               ...process.env,
               AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
             }),
@@ -117,7 +132,10 @@ export async function benchSweepCost(bed: Bed, options: SweepCostOptions): Promi
           readCapacityUnits: field(runs, (r) => r.readCapacityUnits),
           kmsCalls: field(runs, (r) => r.kmsCalls),
           wallMs: field(runs, (r) => r.wallMs),
-          peakRssMb: field(runs, (r) => r.maxRssMb),
+          peakRssMb: field(runs, (r) => r.peakRssMb),
+          peakRssSource: last.peakRssSource,
+          ruMaxRssMb: field(runs, (r) => r.ruMaxRssMb),
+          loadedRssMb: field(runs, (r) => r.loadedRssMb),
           processed: last.processed,
           itemsByOperation: last.itemsByOperation,
           outcomes: last.outcomes,
@@ -145,6 +163,7 @@ export async function benchSweepCost(bed: Bed, options: SweepCostOptions): Promi
     }
   } finally {
     setup.close();
+    await rm(bundleDir, { recursive: true, force: true });
   }
   return rows;
 }

@@ -1,15 +1,19 @@
 /**
  * One sweep in a process of its own, so its peak RSS is the sweep's alone (as in a Lambda), not that of
- * the benchmark process that also hosts dynalite and the KMS emulator. Prints one JSON line.
+ * the benchmark process that also hosts dynalite and the KMS emulator (measured as VmHWM: lib/peak-rss.ts). Prints one JSON line. It imports
+ * nothing of the local AWS (lib/deps.ts, not lib/bed.ts), so its bundle holds what a sweep Lambda's does
+ * plus the counting middleware and the naive sweep.
  *
- * Usage: node --import tsx bench/sweep-worker.ts '<json WorkerInput>'
+ * Usage (sweep-cost.ts bundles it first, lib/bundle.ts): node --enable-source-maps <bundle>.mjs '<json WorkerInput>'
+ * or, unbundled: node --import tsx bench/sweep-worker.ts '<json WorkerInput>'
  */
 import { DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { sweep } from "../lib/lifecycle/sweep.js";
 import { FileVault } from "../lib/vault/file-vault.js";
-import { buildDeps, CREDENTIALS, PASSPHRASE, REGION } from "./lib/bed.js";
+import { buildDeps, CREDENTIALS, PASSPHRASE, REGION } from "./lib/deps.js";
 import { instrumentKms, newKmsTiming } from "./lib/instrument.js";
+import { type PeakRss, peakRss } from "./lib/peak-rss.js";
 
 export interface WorkerInput {
   readonly mode: "tether" | "naive";
@@ -29,10 +33,18 @@ export interface WorkerOutput {
   /** Regions the sweep worked on (Tether), or Region items found (naive). */
   readonly processed: number;
   readonly outcomes: Record<string, number>;
-  readonly maxRssMb: number;
+  /** This process's peak RSS (lib/peak-rss.ts: VmHWM, not getrusage's maxRSS). */
+  readonly peakRssMb: number;
+  readonly peakRssSource: PeakRss["source"];
+  /** getrusage's ru_maxrss, for comparison: on Linux it includes memory of the benchmark process that forked this one. */
+  readonly ruMaxRssMb: number;
+  /** RSS once the modules are loaded, before the sweep starts: the process's fixed cost. */
+  readonly loadedRssMb: number;
 }
 
-async function runTether(input: WorkerInput): Promise<Omit<WorkerOutput, "maxRssMb">> {
+type Measured = Omit<WorkerOutput, "peakRssMb" | "peakRssSource" | "ruMaxRssMb" | "loadedRssMb">;
+
+async function runTether(input: WorkerInput): Promise<Measured> {
   const vault = new FileVault({ directory: input.vaultDir, passphrase: PASSPHRASE });
   const bench = buildDeps(input.env, vault, () => new Date(Date.now() + input.offsetMs));
   const started = performance.now();
@@ -57,7 +69,7 @@ async function runTether(input: WorkerInput): Promise<Omit<WorkerOutput, "maxRss
  * What a cron script or a Terraform refresh does: read every item of the table (page by page, never all
  * in memory), and DescribeKey every Region item's key ARN, `concurrency` at once, without a limiter.
  */
-async function runNaive(input: WorkerInput): Promise<Omit<WorkerOutput, "maxRssMb">> {
+async function runNaive(input: WorkerInput): Promise<Measured> {
   const bench = buildDeps(
     input.env,
     new FileVault({ directory: input.vaultDir, passphrase: PASSPHRASE }),
@@ -113,8 +125,16 @@ async function runNaive(input: WorkerInput): Promise<Omit<WorkerOutput, "maxRssM
   };
 }
 
+const loadedRssMb = process.memoryUsage().rss / (1024 * 1024);
 const input = JSON.parse(process.argv[2] ?? "{}") as WorkerInput;
 const result = input.mode === "tether" ? await runTether(input) : await runNaive(input);
-// maxRSS is in kilobytes (https://nodejs.org/api/process.html#processresourceusage).
-const output: WorkerOutput = { ...result, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+const peak = peakRss();
+const output: WorkerOutput = {
+  ...result,
+  peakRssMb: peak.mb,
+  peakRssSource: peak.source,
+  // In kilobytes (https://nodejs.org/api/process.html#processresourceusage).
+  ruMaxRssMb: process.resourceUsage().maxRSS / 1024,
+  loadedRssMb,
+};
 process.stdout.write(`${JSON.stringify(output)}\n`);

@@ -1,63 +1,28 @@
 /**
  * The local AWS (started in this process) with Tether's table, audit bus and a file vault, and Tether's
- * lifecycle deps wired to it the way lib/runtime.ts's createLifecycleDeps wires them — same classes, same
- * config — except that the SDK clients carry the benchmark's counting middleware (createLifecycleDeps
- * builds its clients inside, where no middleware can be added). Tether's clock follows the KMS emulator's.
+ * lifecycle deps wired to it (deps.ts). Tether's clock follows the KMS emulator's.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { KMSClient } from "@aws-sdk/client-kms";
 import { type LocalAws, startLocalAws } from "../../infra/local/index.js";
-import { AuditTrail } from "../../lib/audit/audit-trail.js";
-import { EventBridgePublisher } from "../../lib/audit/eventbridge-publisher.js";
-import { loadConfig, type TetherConfig } from "../../lib/config.js";
 import type { ManagedKey } from "../../lib/domain/managed-key.js";
-import type { KmsClients } from "../../lib/kms/clients.js";
-import type { ImportParametersCache } from "../../lib/kms/import-parameters.js";
-import { KmsAdapter } from "../../lib/kms/kms-adapter.js";
-import { RateLimiter } from "../../lib/kms/rate-limiter.js";
-import type { LifecycleDeps } from "../../lib/lifecycle/ports.js";
 import { registerKey } from "../../lib/lifecycle/register.js";
-import { DynamoAuditLog } from "../../lib/store/dynamo-audit-log.js";
-import { DynamoKeyRepository } from "../../lib/store/dynamo-key-repository.js";
 import { ensureTable } from "../../lib/store/ensure-table.js";
 import { FileVault } from "../../lib/vault/file-vault.js";
-import type { Vault } from "../../lib/vault/port.js";
 import {
-  type DynamoCounter,
-  instrumentDynamo,
-  instrumentKms,
-  type KmsTiming,
-  newDynamoCounter,
-  newKmsTiming,
-} from "./instrument.js";
+  AUDIT_BUS,
+  type BenchDeps,
+  buildDeps,
+  CREDENTIALS,
+  type DepsOptions,
+  PASSPHRASE,
+  REGION,
+} from "./deps.js";
 
-export const REGION = "eu-west-1";
-export const AUDIT_BUS = "tether-audit";
-export const CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
-export const PASSPHRASE = "bench-passphrase";
-
-export interface DepsOptions {
-  /** TETHER_KMS_QUOTA_SHARE; default Tether's own default (0.8). */
-  readonly quotaShare?: number;
-  /** No client-side rate limiter at all (setup only: seeding keys fast with the emulator's quotas off). */
-  readonly unlimited?: boolean;
-  /** Share import parameters with other deps (as one warm Lambda keeps them across invocations). */
-  readonly parametersCache?: ImportParametersCache;
-}
-
-export interface BenchDeps {
-  readonly deps: LifecycleDeps;
-  readonly config: TetherConfig;
-  readonly dynamo: DynamoCounter;
-  readonly kms: KmsTiming;
-  readonly dynamodbClient: DynamoDBClient;
-  close(): void;
-}
+export { AUDIT_BUS, type BenchDeps, buildDeps, CREDENTIALS, type DepsOptions, PASSPHRASE, REGION };
 
 export interface Bed {
   readonly aws: LocalAws;
@@ -168,82 +133,6 @@ export async function startBed(): Promise<Bed> {
     async close() {
       await aws.close();
       await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/**
- * Tether's lifecycle deps for `env` (a Tether environment), built as createLifecycleDeps builds them, with
- * counting middleware on the DynamoDB and KMS clients. Also used by the sweep worker in its own process.
- */
-export function buildDeps(
-  env: Record<string, string>,
-  vault: Vault,
-  clock: () => Date,
-  options: DepsOptions = {},
-): BenchDeps {
-  const config = loadConfig({
-    ...env,
-    ...(options.quotaShare === undefined ? {} : { TETHER_KMS_QUOTA_SHARE: String(options.quotaShare) }),
-  });
-  const common = { region: config.region, credentials: CREDENTIALS };
-  const dynamo = newDynamoCounter();
-  const kms = newKmsTiming();
-  const dynamodbClient = new DynamoDBClient({ ...common, endpoint: config.endpoints.dynamodb });
-  instrumentDynamo(dynamodbClient, dynamo);
-  const events = new EventBridgeClient({ ...common, endpoint: config.endpoints.events });
-  const kmsByRegion = new Map<string, KMSClient>();
-  // As lib/kms/clients.ts builds them (maxAttempts 4), plus the timing middleware.
-  const clients: KmsClients = {
-    forRegion(region) {
-      let client = kmsByRegion.get(region);
-      if (client === undefined) {
-        client = new KMSClient({
-          credentials: CREDENTIALS,
-          region,
-          maxAttempts: 4,
-          endpoint: config.endpoints.kms,
-        });
-        instrumentKms(client, kms);
-        kmsByRegion.set(region, client);
-      }
-      return client;
-    },
-  };
-  const store = { client: dynamodbClient, tableName: config.tableName, clock };
-  const auditLog = new DynamoAuditLog(store);
-  const lifecycle: LifecycleDeps = {
-    kms: new KmsAdapter({
-      clients,
-      vault,
-      rateLimiter: options.unlimited ? undefined : new RateLimiter({ quotas: config.kmsQuotas }),
-      parametersCache: options.parametersCache,
-      now: clock,
-    }),
-    keys: new DynamoKeyRepository(store),
-    audit: new AuditTrail({
-      log: auditLog,
-      publisher: new EventBridgePublisher({ client: events, busName: config.auditBusName }),
-    }),
-    history: auditLog,
-    vault,
-    clock,
-    newId: randomUUID,
-    workerId: `bench-${randomUUID().slice(0, 8)}`,
-    leaseTtlMs: config.leaseTtlMs,
-    policyDefaults: config.policyDefaults,
-    allowedRegions: config.allowedRegions,
-  };
-  return {
-    deps: lifecycle,
-    config,
-    dynamo,
-    kms,
-    dynamodbClient,
-    close() {
-      dynamodbClient.destroy();
-      events.destroy();
-      for (const client of kmsByRegion.values()) client.destroy();
     },
   };
 }

@@ -152,7 +152,7 @@ class RegionRun {
 
   async run(): Promise<RegionOutcome> {
     const { deps, lease } = this;
-    const key = await deps.keys.get(lease.keyId);
+    const key = await this.#load();
     const start = key === undefined ? undefined : findRegion(key, lease.region);
     if (key === undefined || start === undefined) return { kind: "gone" };
     this.#key = key;
@@ -214,6 +214,20 @@ class RegionRun {
         return this.#import(key, record, kind, now, decision.summary);
       }
     }
+  }
+
+  /**
+   * The key as this run needs it, read after the lease was taken. When the lease carries the Region's
+   * record (as the lease's own conditional write left it), only the key record is read (consistently), and
+   * `regions` holds that one Region: nothing in a run looks at the key's other Regions. Otherwise the key
+   * is read whole. Either way every write of the run stays conditioned as before: the Region's on the
+   * lease, the key record's on its version.
+   */
+  async #load(): Promise<ManagedKey | undefined> {
+    const { deps, lease } = this;
+    if (lease.record === undefined) return deps.keys.get(lease.keyId);
+    const key = await deps.keys.get(lease.keyId, { regions: "none" });
+    return key === undefined ? undefined : { ...key, regions: [lease.record] };
   }
 
   /** An operator's request widens what the table allows: never for a revoked or paused-by-policy key. */
@@ -280,7 +294,7 @@ class RegionRun {
    * per visit of the primary.
    */
   #reportUnfinishedRotation(key: ManagedKey, record: RegionRecord, now: Date): void {
-    const pending = key.pendingRotation;
+    const pending = key.pendingRotation ?? key.pendingSwap;
     if (pending === undefined || record.region !== key.primaryRegion) return;
     if (now.getTime() - pending.startedAt.getTime() < UNFINISHED_ROTATION_GRACE_MS) return;
     this.#alert(
@@ -289,7 +303,7 @@ class RegionRun {
       {
         severity: AlertSeverity.Warning,
         reason: AlertReason.RotationIncomplete,
-        summary: `key ${key.id}: a rotation started at ${pending.startedAt.toISOString()} by ${pending.actor} has not finished; call rotate again to finish it`,
+        summary: `key ${key.id}: a ${key.pendingRotation === undefined ? "key swap" : "rotation"} started at ${pending.startedAt.toISOString()} by ${pending.actor} has not finished; call rotate again to finish it`,
       },
       now,
     );

@@ -14,7 +14,7 @@ import {
   type TetherKeyId,
 } from "../domain/ids.js";
 import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
-import type { DueRegion, KeyRepository, Lease, Page } from "../lifecycle/ports.js";
+import type { DueRegion, GetKeyOptions, KeyRepository, Lease, Page } from "../lifecycle/ports.js";
 import { checkLimit, isConditionFailed, mapBounded, updateExpression } from "./dynamo-helpers.js";
 import { CorruptRecordError } from "./errors.js";
 import {
@@ -36,6 +36,7 @@ import {
   keyRecordItem,
   managedKeyFromItems,
   regionAttributes,
+  regionFromItem,
   regionItem,
 } from "./key-items.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
@@ -125,7 +126,15 @@ export class DynamoKeyRepository implements KeyRepository {
     }
   }
 
-  async get(id: TetherKeyId): Promise<ManagedKey | undefined> {
+  /**
+   * The key record and its Regions, read consistently (one Query); with `regions: "none"` the key record
+   * alone (one GetItem), `regions` empty.
+   */
+  async get(id: TetherKeyId, options: GetKeyOptions = {}): Promise<ManagedKey | undefined> {
+    if (options.regions === "none") {
+      const keyItem = await this.#keyItem(id);
+      return keyItem === undefined ? undefined : managedKeyFromItems(keyItem, []);
+    }
     const items: Item[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -310,6 +319,10 @@ export class DynamoKeyRepository implements KeyRepository {
    * Regions whose nextCheckAt <= now, earliest first across all shards, at most `limit`. One Query per
    * shard of the `due` index: items read are the due ones (at most shards × limit), never the whole table.
    * A Region of a key removed or half-registered may appear; its key record is missing, so the caller skips it.
+   * The index is eventually consistent ("all reads from GSIs and streams are eventually consistent",
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html), and
+   * KEYS_ONLY on purpose: it says which Regions to look at, never what they hold. A worker takes the Region's
+   * record from the write that leases it (acquireLease) and the key record from a consistent read.
    * @throws ValidationError (`limit`, `now`)
    */
   async due(now: Date, limit: number): Promise<DueRegion[]> {
@@ -377,7 +390,13 @@ export class DynamoKeyRepository implements KeyRepository {
   }
 
   /**
-   * The lease lives on the Region item: taken if free, expired, or already ours (then extended).
+   * The lease lives on the Region item: taken if free, expired, or already ours (then extended). The lease
+   * carries the Region's record as that conditional write left it (ReturnValues ALL_NEW: "strongly
+   * consistent", and "no read capacity units are consumed",
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html#DDB-UpdateItem-request-ReturnValues
+   * https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/dynamodb/aws.sdk.kotlin.services.dynamodb.model/-update-item-request/return-values.html),
+   * so the worker holding it need not read the Region again: it is the record every later write of the
+   * Region is conditioned on (the lease), not an eventually consistent copy such as the due index holds.
    * @throws LeaseNotAcquiredError when another owner holds it, or the Region does not exist;
    *   ValidationError on an empty owner or a ttl that is not a positive integer
    */
@@ -394,8 +413,9 @@ export class DynamoKeyRepository implements KeyRepository {
     if (!Number.isInteger(ttlMs) || ttlMs <= 0)
       throw new ValidationError("ttlMs", "must be a positive integer");
     const expiresAt = new Date(now.getTime() + ttlMs);
+    let attributes: Item | undefined;
     try {
-      await this.#o.doc.send(
+      const output = await this.#o.doc.send(
         new UpdateCommand({
           TableName: this.#o.tableName,
           Key: { pk: keyPk(keyId), sk: regionSk(region) },
@@ -408,13 +428,15 @@ export class DynamoKeyRepository implements KeyRepository {
             ":expires": expiresAt.getTime(),
             ":now": now.getTime(),
           },
+          ReturnValues: "ALL_NEW",
         }),
       );
+      attributes = output.Attributes;
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
       throw new LeaseNotAcquiredError(leaseId(keyId, region), { cause: error });
     }
-    return { keyId, region, owner, expiresAt };
+    return { keyId, region, owner, expiresAt, record: leasedRecord(attributes, region) };
   }
 
   /** Removes the lease only while `lease.owner` still holds it; otherwise nothing happens. */
@@ -562,6 +584,21 @@ export class DynamoKeyRepository implements KeyRepository {
 
   async #deleteItem(pk: string, sk: string): Promise<void> {
     await this.#o.doc.send(new DeleteCommand({ TableName: this.#o.tableName, Key: { pk, sk } }));
+  }
+}
+
+/**
+ * The Region's record from the lease write's ALL_NEW, or undefined when it does not parse (or names another
+ * Region): the worker then reads the key whole, and that read reports the corrupt item while the worker
+ * holds the lease and gives it back — taking the lease itself must not fail after it was taken.
+ */
+function leasedRecord(attributes: Item | undefined, region: AwsRegion): RegionRecord | undefined {
+  if (attributes === undefined) return undefined;
+  try {
+    const record = regionFromItem(attributes);
+    return record.region === region ? record : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -40,7 +40,9 @@ export function keyMutableAttributes(key: ManagedKey): { set: Item; remove: stri
     set.pendingRotation = {
       ...materialAttribute(key.pendingRotation),
       startedAt: key.pendingRotation.startedAt.toISOString(),
-      ...(key.pendingRotation.steps === undefined ? {} : { steps: stepsAttribute(key.pendingRotation.steps) }),
+      ...(key.pendingRotation.steps === undefined
+        ? {}
+        : { steps: stepsAttribute(key.pendingRotation.steps) }),
       eventId: key.pendingRotation.eventId,
       correlationId: key.pendingRotation.correlationId,
       actor: key.pendingRotation.actor,

@@ -34,6 +34,7 @@ describe("DynamoKeyRepository leases", () => {
       region,
       owner: "worker-a",
       expiresAt: new Date(T0.getTime() + TTL),
+      record: (await repository.get(key.id))?.regions[1],
     });
 
     const refused = await repository
