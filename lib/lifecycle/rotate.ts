@@ -12,9 +12,11 @@ import {
   buildFactEvent,
   RotationStep,
 } from "../domain/audit-types.js";
+import { formatDuration } from "../domain/duration.js";
 import {
   IncorrectKeyMaterialError,
   LeaseNotAcquiredError,
+  NotFoundError,
   StateConflictError,
   TetherError,
   ValidationError,
@@ -41,6 +43,11 @@ export interface RotateRequest {
   readonly reason: string;
   readonly actor: string;
   readonly correlationId: string;
+  /**
+   * The key's rotation schedule asked for it (the sweep), rather than an operator: every failure is then
+   * alerted, refusals included, since nobody is there to read the error.
+   */
+  readonly scheduled?: boolean | undefined;
 }
 
 /** What an in-key rotation did. */
@@ -82,6 +89,66 @@ const BUSY_WAIT_MS = 200;
  *   another worker); KmsRotationLimitError, Kms*Error, vault errors
  */
 export async function rotateKey(deps: LifecycleDeps, request: RotateRequest): Promise<RotateResult> {
+  try {
+    return await rotateOnce(deps, request);
+  } catch (error) {
+    await alertRotationFailure(deps, request, error).catch((alertError: unknown) => {
+      deps.log?.("error", "could not record the rotation alert", {
+        error: alertError instanceof Error ? alertError.name : "UnknownError",
+      });
+    });
+    throw error;
+  }
+}
+
+/**
+ * Conflicts that leave work half-done or need a look at KMS, alerted whoever asked; every other conflict is
+ * a refusal before anything was done, which an operator reads in the answer (409).
+ */
+const FAILED_CONFLICTS: readonly string[] = ["swap-incomplete", "kms-key-gone"];
+
+/**
+ * A warning alert for a rotation that failed: always for a scheduled one; for an operator's, when the
+ * failure is not a refusal the answer already explains (KMS, vault or store errors; a swap left
+ * incomplete). AWS's rotation limit has its own critical alert, and bad input none.
+ */
+async function alertRotationFailure(
+  deps: LifecycleDeps,
+  request: RotateRequest,
+  error: unknown,
+): Promise<void> {
+  if (error instanceof ValidationError || error instanceof NotFoundError) return;
+  if (error instanceof StateConflictError) {
+    if (error.state === "rotation-limit-reached") return;
+    if (!FAILED_CONFLICTS.includes(error.state) && request.scheduled !== true) return;
+  }
+  const id = await deps.keys.resolve(request.key);
+  const key = id === undefined ? undefined : await deps.keys.get(id);
+  if (key === undefined) return;
+  const name = error instanceof Error ? error.name : "UnknownError";
+  const every =
+    key.policy.rotateEveryMs === undefined ? "" : ` (every ${formatDuration(key.policy.rotateEveryMs)})`;
+  const next = request.scheduled === true ? "the next sweep tries again" : "repeat the request to finish it";
+  await deps.audit.record(
+    buildAlertEvent(
+      AuditDetailType.TetherAlert,
+      { id: deps.newId(), time: deps.clock(), actor: request.actor, correlationId: request.correlationId },
+      {
+        keyId: key.id,
+        keyArn: findRegion(key, key.primaryRegion)?.keyArn ?? key.kmsKeyId,
+        region: key.primaryRegion,
+        checkValue: key.checkValue,
+      },
+      {
+        severity: AlertSeverity.Warning,
+        reason: AlertReason.RotationFailed,
+        summary: `key ${key.id}: the ${request.scheduled === true ? `scheduled rotation${every}` : "rotation"} failed with ${name}; ${next}`,
+      },
+    ),
+  );
+}
+
+async function rotateOnce(deps: LifecycleDeps, request: RotateRequest): Promise<RotateResult> {
   if (typeof request.reason !== "string" || request.reason.trim() === "") {
     throw new ValidationError("reason", "must not be empty");
   }

@@ -1,8 +1,5 @@
-import { AlertReason, AlertSeverity } from "../domain/alerts.js";
-import { AuditDetailType, buildAlertEvent } from "../domain/audit-types.js";
 import { formatDuration } from "../domain/duration.js";
 import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
-import { findRegion } from "../domain/managed-key.js";
 import type { LifecycleDeps } from "./ports.js";
 import { type RegionOutcome, reconcileRegion } from "./reconcile-region.js";
 import { rotateKey } from "./rotate.js";
@@ -83,8 +80,8 @@ export async function sweep(deps: LifecycleDeps, options: SweepOptions): Promise
 }
 
 /**
- * The scheduled rotation of one key. A failure is logged and alerted (warning), never thrown: the
- * renewals of this run go on, and the region's next check (at most a retry interval ahead) retries it.
+ * The scheduled rotation of one key. A failure is logged, never thrown: the renewals of this run go on, and
+ * the region's next check (at most a retry interval ahead) retries it; rotateKey itself alerts (warning).
  */
 async function rotateOnSchedule(
   deps: LifecycleDeps,
@@ -92,60 +89,20 @@ async function rotateOnSchedule(
   region: AwsRegion,
   correlationId: string,
 ): Promise<boolean> {
-  let every = "";
   try {
     const key = await deps.keys.get(keyId);
     if (key?.policy.rotateEveryMs === undefined) return false;
-    every = formatDuration(key.policy.rotateEveryMs);
     await rotateKey(deps, {
       key: keyId,
-      reason: `scheduled rotation (every ${every})`,
+      reason: `scheduled rotation (every ${formatDuration(key.policy.rotateEveryMs)})`,
       actor: SWEEP_ACTOR,
       correlationId,
+      scheduled: true,
     });
     return true;
   } catch (error) {
     const name = error instanceof Error ? error.name : "UnknownError";
     deps.log?.("warn", "scheduled rotation failed", { keyId, region, error: name });
-    await alertRotationFailed(deps, keyId, region, correlationId, name, every).catch(
-      (alertError: unknown) => {
-        deps.log?.("error", "could not record the rotation alert", {
-          keyId,
-          region,
-          error: alertError instanceof Error ? alertError.name : "UnknownError",
-        });
-      },
-    );
     return false;
   }
-}
-
-async function alertRotationFailed(
-  deps: LifecycleDeps,
-  keyId: TetherKeyId,
-  region: AwsRegion,
-  correlationId: string,
-  errorName: string,
-  every: string,
-): Promise<void> {
-  const key = await deps.keys.get(keyId);
-  if (key === undefined) return;
-  const now = deps.clock();
-  await deps.audit.record(
-    buildAlertEvent(
-      AuditDetailType.TetherAlert,
-      { id: deps.newId(), time: now, actor: SWEEP_ACTOR, correlationId },
-      {
-        keyId: key.id,
-        keyArn: findRegion(key, region)?.keyArn ?? key.kmsKeyId,
-        region,
-        checkValue: key.checkValue,
-      },
-      {
-        severity: AlertSeverity.Warning,
-        reason: AlertReason.RotationFailed,
-        summary: `key ${key.id}: the scheduled rotation${every === "" ? "" : ` (every ${every})`} failed with ${errorName}; the next sweep tries again`,
-      },
-    ),
-  );
 }

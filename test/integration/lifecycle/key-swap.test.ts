@@ -229,6 +229,40 @@ describe("key swap of an ECC signing key", () => {
 });
 
 describe("key swap refused", () => {
+  it("alerts a failed swap (a KMS error mid-way), not a refusal the operator reads in the answer", async () => {
+    const alias = `alias/swap-fails-${Date.now()}`;
+    const old = await registerGenerated("HMAC_256", { alias });
+    const failing = depsCrashing(bed.deps, { port: "kms", method: "getKeyPolicy", nth: 1, when: "before" });
+    await expect(swap(old, failing.target)).rejects.toBeInstanceOf(SimulatedCrashError);
+    const alerts = (await bed.history(old.id)).filter(
+      (e) => "reasonCode" in e && e.reasonCode === "ROTATION_FAILED",
+    );
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ severity: "warning", actor: ACTOR });
+    expect((alerts[0] as { summary: string }).summary).toContain("failed with SimulatedCrashError");
+    // The next call finishes it.
+    expect((await swap(old)).key.supersededBy).toBeDefined();
+
+    const noAlias = await registerGenerated("HMAC_256");
+    await expect(swap(noAlias)).rejects.toMatchObject({ state: "no-alias" });
+    const refusedAlerts = (await bed.history(noAlias.id)).filter((e) => "reasonCode" in e);
+    expect(refusedAlerts).toEqual([]);
+    // The same refusal of a scheduled rotation is alerted: nobody reads the answer.
+    await expect(
+      rotateKey(bed.deps, {
+        key: noAlias.id,
+        reason: "schedule",
+        actor: SWEEP_ACTOR,
+        correlationId: "s",
+        scheduled: true,
+      }),
+    ).rejects.toMatchObject({ state: "no-alias" });
+    const scheduledAlerts = (await bed.history(noAlias.id)).filter(
+      (e) => "reasonCode" in e && e.reasonCode === "ROTATION_FAILED",
+    );
+    expect(scheduledAlerts).toHaveLength(1);
+  });
+
   it("for a key without an alias, before anything is made", async () => {
     const old = await registerGenerated("HMAC_256");
     const before = await keyCount(PRIMARY);
