@@ -30,7 +30,7 @@ import { findRegion, keyMaterials, type ManagedKey, type RegionRecord } from "..
 import { chooseWrapping } from "../domain/wrapping.js";
 import { loadKey } from "./operator-actions.js";
 import type { Lease, LifecycleDeps } from "./ports.js";
-import { markStep, recordSteps, stepName } from "./rotation-steps.js";
+import { markStep, materialUnder, recordSteps, stepName } from "./rotation-steps.js";
 import { saveKeyChange } from "./save-key.js";
 import { type SwapResult, swapKey } from "./swap.js";
 
@@ -287,14 +287,9 @@ class Rotation {
     }
     const materials = withCurrentId(keyMaterials(key), listed);
     const materialRef = nextMaterialRef(materials);
-    // A crash after generate and before the record below leaves the material in the vault under the same
-    // deterministic reference: take it rather than fail on "already exists".
-    const checkValue = (await deps.vault.has(materialRef))
-      ? await deps.vault.checkValue(materialRef)
-      : (await deps.vault.generate(materialRef, key.keySpec)).checkValue;
     const pendingRotation: PendingRotation = {
       materialRef,
-      checkValue: checkValue as PendingRotation["checkValue"],
+      checkValue: await materialUnder(deps, materialRef, key.keySpec),
       startedAt: now,
       steps: { [RotationStep.MaterialGenerated]: now },
       eventId: deps.newId(),

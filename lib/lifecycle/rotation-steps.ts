@@ -5,8 +5,9 @@
  * (or a rerun that writes every recorded step again) adds no second fact to the history.
  */
 import { AuditDetailType, buildFactEvent, RotationStep } from "../domain/audit-types.js";
-import type { AwsRegion } from "../domain/ids.js";
+import { type AwsRegion, type CheckValue, parseCheckValue } from "../domain/ids.js";
 import { parseKmsKeyArn } from "../domain/key-arn.js";
+import type { KeySpec } from "../domain/kms-constants.js";
 import { findRegion, type ManagedKey } from "../domain/managed-key.js";
 import type { LifecycleDeps } from "./ports.js";
 import { saveKeyChange } from "./save-key.js";
@@ -96,6 +97,22 @@ export async function recordSteps(
       );
     });
   if (events.length > 0) await deps.audit.record(...events);
+}
+
+/**
+ * New material for a rotation or swap under a deterministic reference: made by the vault, or, when a run
+ * crashed after the vault made it and before the intent was recorded, the material already there.
+ * @throws vault errors
+ */
+export async function materialUnder(
+  deps: LifecycleDeps,
+  materialRef: string,
+  keySpec: KeySpec,
+): Promise<CheckValue> {
+  const checkValue = (await deps.vault.has(materialRef))
+    ? await deps.vault.checkValue(materialRef)
+    : (await deps.vault.generate(materialRef, keySpec)).checkValue;
+  return parseCheckValue(checkValue);
 }
 
 /** The same key id's ARN in another Region (Multi-Region keys share their id). */

@@ -32,7 +32,7 @@ import { loadKey } from "./operator-actions.js";
 import type { LifecycleDeps } from "./ports.js";
 import { reconcileWhenFree } from "./reconcile-region.js";
 import { MANAGED_BY_TAG } from "./register.js";
-import { arnIn, markStep, recordSteps, stepName } from "./rotation-steps.js";
+import { arnIn, markStep, materialUnder, recordSteps, stepName } from "./rotation-steps.js";
 import { saveKeyChange } from "./save-key.js";
 
 /** The tag naming the key a swap replaced, on the new KMS key (so an orphan of step 2 can be found). */
@@ -94,13 +94,9 @@ async function begin(deps: LifecycleDeps, key: ManagedKey, request: SwapRequest)
   }
   const now = deps.clock();
   const materialRef = swapMaterialRef(key);
-  // A crash after generate and before the record leaves the material under the same reference: take it.
-  const checkValue = (await deps.vault.has(materialRef))
-    ? await deps.vault.checkValue(materialRef)
-    : (await deps.vault.generate(materialRef, key.keySpec)).checkValue;
   const pendingSwap: PendingSwap = {
     materialRef,
-    checkValue: checkValue as PendingSwap["checkValue"],
+    checkValue: await materialUnder(deps, materialRef, key.keySpec),
     successorId: newTetherKeyId(now, randomBytes(10)),
     alias: key.alias,
     startedAt: now,
