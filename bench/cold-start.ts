@@ -8,7 +8,7 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { type BuildOptions, build, type Metafile } from "esbuild";
@@ -82,6 +82,11 @@ export interface ColdStartRow {
   readonly initRatio: number;
   /** initCpuMs.median / bare.initCpuMs.median */
   readonly initCpuRatio: number;
+  /**
+   * The machine's 1-minute load average when this function's runs began and ended: other work on the machine
+   * inflates wall times (and, less, CPU times) of both sides; above the core count, trust the CPU ratio.
+   */
+  readonly machineLoad: { readonly before: number; readonly after: number };
 }
 
 type EsbuildCustom = Record<string, unknown> & {
@@ -231,6 +236,7 @@ export async function benchColdStart(options: ColdStartOptions): Promise<ColdSta
       }
       const fnTimes: Array<{ wall: number; cpu: number }> = [];
       const bareTimes: Array<{ wall: number; cpu: number }> = [];
+      const loadBefore = loadavg()[0] ?? Number.NaN;
       // Interleaved, so drift in the machine's load falls on both alike.
       for (let i = 0; i < options.initRuns; i++) {
         fnTimes.push(await initMs(fn.entryFile, env));
@@ -257,10 +263,11 @@ export async function benchColdStart(options: ColdStartOptions): Promise<ColdSta
         lazyClients: fn.lazyClients,
         initRatio: fnWall.median / bareWall.median,
         initCpuRatio: fnCpu.median / bareCpu.median,
+        machineLoad: { before: loadBefore, after: loadavg()[0] ?? Number.NaN },
       };
       rows.push(row);
       log(
-        `cold-start: ${name}: zip ${row.zipKb.toFixed(0)} KB, init ${row.initMs.median.toFixed(1)} ms (bare ${row.bare.initMs.median.toFixed(1)} ms), CPU ${row.initCpuMs.median.toFixed(1)} ms (bare ${row.bare.initCpuMs.median.toFixed(1)} ms)`,
+        `cold-start: ${name}: zip ${row.zipKb.toFixed(0)} KB, init ${row.initMs.median.toFixed(1)} ms (bare ${row.bare.initMs.median.toFixed(1)} ms), CPU ${row.initCpuMs.median.toFixed(1)} ms (bare ${row.bare.initCpuMs.median.toFixed(1)} ms), load ${row.machineLoad.before.toFixed(1)}→${row.machineLoad.after.toFixed(1)}`,
       );
     }
   } finally {

@@ -7,13 +7,13 @@ import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyResultV2, 
 import type { LifecycleDeps } from "../lifecycle/ports.js";
 import { authorize, type Roles } from "./authorization.js";
 import { type BoundaryLog, errorResult } from "./error-boundary.js";
+import { ErrorCode } from "./error-code.js";
 import { HttpError } from "./http-error.js";
 import { IDEMPOTENCY_HEADER, type IdempotencyGuard, parseIdempotencyKey } from "./idempotency.js";
 import { header, readBody, readParams, readQuery } from "./request.js";
-import type { Route, RouteResult } from "./route.js";
+import type { RequestSchemas, Route, RouteResult } from "./route.js";
 import { Router } from "./router.js";
 import { apiRoutes } from "./routes/index.js";
-import { ErrorCode } from "./schemas.js";
 
 export interface ApiOptions {
   /** The use cases' ports (built on first use). */
@@ -31,9 +31,14 @@ export type ApiHandler = (
   context: Context,
 ) => Promise<APIGatewayProxyResultV2>;
 
-/** Builds the API handler (once, at cold start). It never throws: every failure is an HTTP answer. */
+/**
+ * Builds the API handler (once, at cold start). It never throws: every failure is an HTTP answer.
+ * zod and the request schemas are loaded on the first request that reaches validation, and each route's
+ * schemas are built on the first request to that route: a cold start builds none of them.
+ */
 export function createApi(options: ApiOptions): ApiHandler {
   const router = new Router(options.routes ?? apiRoutes);
+  let requestSchemas: RequestSchemas | undefined;
   return async function api(event, context) {
     const requestId = requestIdOf(event, context);
     let result: RouteResult;
@@ -66,9 +71,10 @@ export function createApi(options: ApiOptions): ApiHandler {
     }
     const { route } = match;
     const caller = authorize(event, route.access, options.roles);
-    const params = readParams(match.params);
-    const query = readQuery(event, route);
-    const body = readBody(event, route, options.maxBodyBytes);
+    requestSchemas ??= (await import("./request-schemas.js")).requestSchemas;
+    const params = readParams(match.params, requestSchemas);
+    const query = readQuery(event, route, requestSchemas);
+    const body = readBody(event, route, options.maxBodyBytes, requestSchemas);
     const execute = () => route.handle({ deps: options.deps(), caller, requestId, params, query, body });
 
     const idempotencyKey = header(event, IDEMPOTENCY_HEADER);

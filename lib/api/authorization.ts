@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from "aws-lambda";
+import { ErrorCode } from "./error-code.js";
 import { HttpError } from "./http-error.js";
 import { Access } from "./route.js";
-import { ErrorCode } from "./schemas.js";
 
 /** The two roles, each a test on an IAM principal ARN (lib/config.ts builds them from ARN patterns). */
 export interface Roles {

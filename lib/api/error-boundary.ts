@@ -10,9 +10,9 @@ import {
   ValidationError,
   VersionConflictError,
 } from "../domain/errors.js";
+import { ErrorCode } from "./error-code.js";
 import { HttpError } from "./http-error.js";
 import type { RouteResult } from "./route.js";
-import { ErrorCode } from "./schemas.js";
 
 export interface BoundaryLog {
   info(message: string, fields: Record<string, unknown>): void;

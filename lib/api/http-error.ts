@@ -1,5 +1,5 @@
 import { TetherError } from "../domain/errors.js";
-import type { ErrorCode } from "./schemas.js";
+import type { ErrorCode } from "./error-code.js";
 
 /**
  * A refusal decided at the HTTP edge (403, 404 of a route, 405, 413, 415, 409 of an idempotency key):

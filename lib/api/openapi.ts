@@ -1,9 +1,10 @@
 /**
  * The OpenAPI 3.1 description, generated from the route table and the same zod schemas that validate
  * requests (zod 4's JSON Schema output is draft 2020-12, the dialect OpenAPI 3.1 uses). docs/openapi.json
- * is this document, written by `npm run openapi`; GET /openapi.json serves it.
+ * is this document, written by `npm run openapi`; GET /openapi.json serves it (the API function loads this
+ * module, and with it every response schema, on the first such request).
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { Route } from "./route.js";
 import * as S from "./schemas.js";
 
@@ -82,8 +83,9 @@ export function openApiDocument(routes: readonly Route[]): Json {
         schema: clean(z.toJSONSchema(S.KeyReference) as Json),
       });
     }
-    if (route.query instanceof z.ZodObject) {
-      for (const [name, schema] of Object.entries(route.query.shape as Record<string, z.ZodType>)) {
+    const query = route.query?.(S);
+    if (query instanceof z.ZodObject) {
+      for (const [name, schema] of Object.entries(query.shape as Record<string, z.ZodType>)) {
         parameters.push({
           name,
           in: "query",
@@ -112,13 +114,13 @@ export function openApiDocument(routes: readonly Route[]): Json {
     if (route.body !== undefined) {
       operation.requestBody = {
         required: route.bodyRequired === true,
-        content: { "application/json": { schema: ref(route.body) } },
+        content: { "application/json": { schema: ref(route.body(S)) } },
       };
     }
     const responses: Json = {
       [String(route.response.status)]: {
         description: route.response.description,
-        content: { "application/json": { schema: ref(route.response.schema) } },
+        content: { "application/json": { schema: ref(route.response.schema(S)) } },
       },
     };
     for (const status of [...route.errors, 500].sort((a, b) => a - b)) {

@@ -1,25 +1,26 @@
 /**
  * Turns the untrusted parts of an API Gateway event into validated inputs: path parameters (URL-decoded,
  * bounded, no control characters), the query string (strict: unknown parameters are refused), and the body
- * (JSON only, size-limited, strict schema).
+ * (JSON only, size-limited, strict schema). The schemas come from lib/api/request-schemas.ts, which the
+ * caller loads (app.ts, on the API's first request).
  */
 
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from "aws-lambda";
-import { z } from "zod";
 import { ValidationError } from "../domain/errors.js";
 import { duplicateMemberName } from "./duplicate-keys.js";
+import { ErrorCode } from "./error-code.js";
 import { HttpError } from "./http-error.js";
-import type { Route } from "./route.js";
-import { ErrorCode, KeyReference } from "./schemas.js";
+import type { RequestSchemas, Route } from "./route.js";
 import { parseInput } from "./validate.js";
-
-const NO_QUERY = z.strictObject({});
 
 /**
  * Decodes each path parameter once and validates it (`id`: KeyReference).
  * @throws ValidationError naming the parameter
  */
-export function readParams(raw: Readonly<Record<string, string>>): Record<string, string> {
+export function readParams(
+  raw: Readonly<Record<string, string>>,
+  schemas: RequestSchemas,
+): Record<string, string> {
   const params: Record<string, string> = {};
   for (const [name, encoded] of Object.entries(raw)) {
     let decoded: string;
@@ -28,7 +29,7 @@ export function readParams(raw: Readonly<Record<string, string>>): Record<string
     } catch (error) {
       throw new ValidationError(name, "is not correctly URL-encoded", { cause: error });
     }
-    params[name] = parseInput(KeyReference, decoded, name);
+    params[name] = parseInput(schemas.KeyReference, decoded, name);
   }
   return params;
 }
@@ -37,9 +38,13 @@ export function readParams(raw: Readonly<Record<string, string>>): Record<string
  * The query string against the route's schema (none: no parameters allowed).
  * @throws ValidationError naming the parameter
  */
-export function readQuery(event: APIGatewayProxyEventV2WithIAMAuthorizer, route: Route): unknown {
+export function readQuery(
+  event: APIGatewayProxyEventV2WithIAMAuthorizer,
+  route: Route,
+  schemas: RequestSchemas,
+): unknown {
   const query = event.queryStringParameters ?? {};
-  return parseInput(route.query ?? NO_QUERY, { ...query });
+  return parseInput(route.query?.(schemas) ?? schemas.NoQuery, { ...query });
 }
 
 /**
@@ -51,8 +56,10 @@ export function readBody(
   event: APIGatewayProxyEventV2WithIAMAuthorizer,
   route: Route,
   maxBytes: number,
+  schemas: RequestSchemas,
 ): unknown {
   if (route.body === undefined) return undefined;
+  const schema = route.body(schemas);
   const raw = typeof event.body === "string" ? event.body : "";
   const bytes = event.isBase64Encoded === true ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
   if (bytes.length > maxBytes) {
@@ -60,7 +67,7 @@ export function readBody(
   }
   if (bytes.length === 0) {
     if (route.bodyRequired === true) throw new ValidationError("body", "is required (a JSON object)");
-    return parseInput(route.body, {});
+    return parseInput(schema, {});
   }
   const contentType = header(event, "content-type");
   const mediaType = contentType?.split(";")[0]?.trim().toLowerCase();
@@ -84,7 +91,7 @@ export function readBody(
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ValidationError("body", "must be a JSON object");
   }
-  return parseInput(route.body, value);
+  return parseInput(schema, value);
 }
 
 /** A header by name, whatever its case (HTTP API lower-cases them; local callers may not). */

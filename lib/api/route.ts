@@ -1,11 +1,21 @@
 import type { z } from "zod";
 import type { LifecycleDeps } from "../lifecycle/ports.js";
+import type { requestSchemas } from "./request-schemas.js";
+import type * as ResponseSchemaModule from "./response-schemas.js";
 
 /** Who may call a route: anyone (health, the API description), readers and admins, or admins only. */
 export const Access = { Public: "public", Read: "read", Admin: "admin" } as const;
 export type Access = (typeof Access)[keyof typeof Access];
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
+
+/**
+ * The request schemas (lib/api/request-schemas.ts): the API loads them on its first request, and reading
+ * one builds it, so each route's schemas are built on the first request to that route.
+ */
+export type RequestSchemas = typeof requestSchemas;
+/** The response schemas module (lib/api/response-schemas.ts), loaded only for the OpenAPI document. */
+export type ResponseSchemas = typeof ResponseSchemaModule;
 
 /** What a route's handler gets: inputs already validated against the route's schemas. */
 export interface RouteContext<Query = unknown, Body = unknown> {
@@ -27,7 +37,12 @@ export interface RouteResult {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** One route: where it lives, who may call it, its schemas (validation and OpenAPI), and what it does. */
+/**
+ * One route: where it lives, who may call it, its schemas (validation and OpenAPI), and what it does.
+ * Schemas are named by a function of where they live, not held, so a route table costs no zod at cold
+ * start: the API reads a route's request schemas when a request to it comes, the OpenAPI document reads
+ * the response schemas when it is written.
+ */
 export interface Route {
   readonly method: HttpMethod;
   /** `/keys/{id}/history`: literal segments and `{name}` parameters, one segment each. */
@@ -35,11 +50,15 @@ export interface Route {
   readonly operationId: string;
   readonly summary: string;
   readonly access: Access;
-  readonly query?: z.ZodType | undefined;
-  readonly body?: z.ZodType | undefined;
+  readonly query?: ((schemas: RequestSchemas) => z.ZodType) | undefined;
+  readonly body?: ((schemas: RequestSchemas) => z.ZodType) | undefined;
   /** Whether a body must be sent (otherwise an absent body is parsed as `{}`). */
   readonly bodyRequired?: boolean | undefined;
-  readonly response: { readonly status: number; readonly description: string; readonly schema: z.ZodType };
+  readonly response: {
+    readonly status: number;
+    readonly description: string;
+    readonly schema: (schemas: ResponseSchemas) => z.ZodType;
+  };
   /** Error statuses this route can answer with, for the API description. */
   readonly errors: readonly number[];
   /** A POST that honours the Idempotency-Key header. */
@@ -53,8 +72,8 @@ export function defineRoute<
   B extends z.ZodType = z.ZodType<undefined>,
 >(
   route: Omit<Route, "handle" | "query" | "body"> & {
-    readonly query?: Q;
-    readonly body?: B;
+    readonly query?: (schemas: RequestSchemas) => Q;
+    readonly body?: (schemas: RequestSchemas) => B;
     handle(context: RouteContext<z.output<Q>, z.output<B>>): Promise<RouteResult>;
   },
 ): Route {

@@ -20,7 +20,7 @@ import type { KeyMaterialInfo } from "../domain/key-material.js";
 import { ExpirationModel, IncludeKeyMaterial, KeyMaterialState } from "../domain/kms-constants.js";
 import type { ObservedKeyState } from "../domain/observed.js";
 import type { ImportRequest, ImportResult, KmsPort, NewKmsKey, Vault } from "../lifecycle/ports.js";
-import type { KmsClients } from "./clients.js";
+import { type KmsClients, paceAttempts } from "./clients.js";
 import { callKms } from "./errors.js";
 import { type ImportParameters, ImportParametersCache } from "./import-parameters.js";
 import type { RateLimiter } from "./rate-limiter.js";
@@ -28,7 +28,10 @@ import type { RateLimiter } from "./rate-limiter.js";
 export interface KmsAdapterOptions {
   readonly clients: KmsClients;
   readonly vault: Vault;
-  /** Keeps calls inside KMS's request quotas; absent = no client-side limit. */
+  /**
+   * Keeps calls inside KMS's request quotas, every SDK attempt paced (installed on each Region's client the
+   * adapter uses; the same limiter may also be given to kmsClients); absent = no client-side limit.
+   */
   readonly rateLimiter?: RateLimiter | undefined;
   readonly parametersCache?: ImportParametersCache | undefined;
   readonly now?: () => Date;
@@ -305,15 +308,18 @@ export class KmsAdapter implements KmsPort {
     return parameters;
   }
 
-  /** Waits for the Region's quota, sends, and translates the SDK's error. */
+  /**
+   * Sends and translates the SDK's error. The Region's quota is waited for by the client, once per HTTP
+   * attempt (paceAttempts), not here once per call: the SDK's retries must wait their turn too.
+   */
   async #send<T>(
     region: AwsRegion,
     keyId: string,
     operation: string,
     call: (client: KMSClient) => Promise<T>,
   ): Promise<T> {
-    await this.#limiter?.acquire(region, operation);
     const client = this.#clients.forRegion(region);
+    if (this.#limiter !== undefined) paceAttempts(client, region, this.#limiter);
     return callKms({ keyId, region, operation }, () => call(client));
   }
 }

@@ -1,5 +1,3 @@
-import { z } from "zod";
-
 /**
  * What a KMS event means for Tether, parsed from the EventBridge envelope. Everything else in the event
  * is ignored; nothing here is trusted before it passed the schema.
@@ -35,30 +33,7 @@ export class UnusableKmsEventError extends Error {
 const ACCOUNT = /^\d{12}$/;
 const KEY_ID = /^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(?:mrk-[0-9a-f]{32}|[0-9a-f-]{36})$/;
-
-const envelope = z.object({
-  source: z.literal("aws.kms"),
-  "detail-type": z.string(),
-  account: z.string().regex(ACCOUNT),
-  region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/),
-  resources: z.array(z.string()).default([]),
-  detail: z.record(z.string(), z.unknown()),
-});
-
-const kmsOwnDetail = z.object({ "key-id": z.string().regex(KEY_ID) });
-
-const cloudTrailDetail = z.object({
-  eventSource: z.literal("kms.amazonaws.com"),
-  eventName: z.string(),
-  userIdentity: z
-    .object({ arn: z.string().optional(), invokedBy: z.string().optional() })
-    .passthrough()
-    .optional(),
-  requestParameters: z.object({ keyId: z.string().optional() }).passthrough().nullable().optional(),
-  resources: z.array(z.object({ ARN: z.string().optional() }).passthrough()).optional(),
-  serviceEventDetails: z.object({ keyId: z.string().optional() }).passthrough().optional(),
-  errorCode: z.string().optional(),
-});
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 
 /** CloudTrail events that change a key's state and deserve a look now. */
 const KEY_CHANGING_CALLS = new Set([
@@ -76,10 +51,7 @@ const KEY_CHANGING_CALLS = new Set([
  * @throws UnusableKmsEventError when the event is malformed (dropped with the reason, never retried)
  */
 export function parseKmsEvent(event: unknown): KmsSignal | null {
-  const parsed = envelope.safeParse(event);
-  if (!parsed.success) throw new UnusableKmsEventError(`not a KMS event: ${describe(parsed.error)}`);
-  const { region, account, resources, detail } = parsed.data;
-  const detailType = parsed.data["detail-type"];
+  const { region, account, resources, detail, detailType } = readEnvelope(event);
   const arnFor = (keyRef: string | undefined): string => {
     const candidates = [...resources, keyRef ?? ""];
     const found = candidates.find((value) => KEY_ARN.test(value));
@@ -89,24 +61,19 @@ export function parseKmsEvent(event: unknown): KmsSignal | null {
   };
 
   switch (detailType) {
-    case "KMS Imported Key Material Expiration": {
-      const own = kmsOwnDetail.safeParse(detail);
-      if (!own.success) throw new UnusableKmsEventError(`${detailType}: ${describe(own.error)}`);
-      return { kind: "material-expired", keyArn: arnFor(own.data["key-id"]), region };
-    }
+    case "KMS Imported Key Material Expiration":
+      return { kind: "material-expired", keyArn: arnFor(readKmsKeyId(detail, detailType)), region };
     case "KMS CMK Deletion":
     case "KMS CMK Rotation": {
-      const own = kmsOwnDetail.safeParse(detail);
-      if (!own.success) throw new UnusableKmsEventError(`${detailType}: ${describe(own.error)}`);
-      return { kind: "key-changed", keyArn: arnFor(own.data["key-id"]), region, what: detailType };
+      const keyId = readKmsKeyId(detail, detailType);
+      return { kind: "key-changed", keyArn: arnFor(keyId), region, what: detailType };
     }
     case "AWS API Call via CloudTrail":
     case "AWS Service Event via CloudTrail": {
-      const trail = cloudTrailDetail.safeParse(detail);
-      if (!trail.success) throw new UnusableKmsEventError(`${detailType}: ${describe(trail.error)}`);
-      const { eventName, errorCode, userIdentity, requestParameters, serviceEventDetails } = trail.data;
+      const trail = readCloudTrailDetail(detail, detailType);
+      const { eventName, errorCode, userIdentity, requestParameters, serviceEventDetails } = trail;
       if (errorCode !== undefined) return null; // a refused call changed nothing
-      const trailArn = trail.data.resources?.find((r) => r.ARN !== undefined && KEY_ARN.test(r.ARN))?.ARN;
+      const trailArn = trail.resources?.find((r) => r.ARN !== undefined && KEY_ARN.test(r.ARN))?.ARN;
       const keyRef = trailArn ?? requestParameters?.keyId ?? serviceEventDetails?.keyId;
       const actorArn = userIdentity?.arn ?? userIdentity?.invokedBy ?? "unknown";
       switch (eventName) {
@@ -127,9 +94,162 @@ export function parseKmsEvent(event: unknown): KmsSignal | null {
   }
 }
 
-function describe(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.join(".") || "(event)"}: ${issue.message}`)
-    .join("; ");
+/**
+ * The EventBridge envelope. Checked by hand rather than with a schema library: this runs on every KMS event
+ * and the function's cold start should not pay for building schemas (bench/README.md, cold start).
+ * @throws UnusableKmsEventError naming what is wrong
+ */
+function readEnvelope(event: unknown): {
+  region: string;
+  account: string;
+  resources: readonly string[];
+  detail: Record<string, unknown>;
+  detailType: string;
+} {
+  if (!isObject(event)) throw new UnusableKmsEventError("not a KMS event: (event): expected an object");
+  const problems = new Problems();
+  problems.check(event.source === "aws.kms", "source", 'expected "aws.kms"');
+  const detailType = problems.string(event["detail-type"], "detail-type");
+  const account = problems.string(event.account, "account", ACCOUNT);
+  const region = problems.string(event.region, "region", REGION);
+  const resources = event.resources === undefined ? [] : event.resources;
+  problems.check(
+    Array.isArray(resources) && isStringArray(resources),
+    "resources",
+    "expected an array of strings",
+  );
+  const detail = event.detail;
+  problems.check(isPlainObject(detail), "detail", "expected an object");
+  problems.throwIfAny("not a KMS event");
+  return {
+    region: region as string,
+    account: account as string,
+    resources: resources as string[],
+    detail: detail as Record<string, unknown>,
+    detailType: detailType as string,
+  };
+}
+
+/**
+ * `detail["key-id"]` of KMS's own events.
+ * @throws UnusableKmsEventError when it is not a key id
+ */
+function readKmsKeyId(detail: Record<string, unknown>, detailType: string): string {
+  const problems = new Problems();
+  const keyId = problems.string(detail["key-id"], "key-id", KEY_ID);
+  problems.throwIfAny(detailType);
+  return keyId as string;
+}
+
+interface CloudTrailDetail {
+  readonly eventName: string;
+  readonly errorCode: string | undefined;
+  readonly userIdentity: { readonly arn?: string; readonly invokedBy?: string } | undefined;
+  readonly requestParameters: { readonly keyId?: string } | null | undefined;
+  readonly resources: ReadonlyArray<{ readonly ARN?: string }> | undefined;
+  readonly serviceEventDetails: { readonly keyId?: string } | undefined;
+}
+
+/**
+ * The CloudTrail record in `detail` (API calls and service events): only the fields Tether reads, each
+ * checked for its type; anything else in the record is ignored.
+ * @throws UnusableKmsEventError naming what is wrong
+ */
+function readCloudTrailDetail(detail: Record<string, unknown>, detailType: string): CloudTrailDetail {
+  const problems = new Problems();
+  problems.check(detail.eventSource === "kms.amazonaws.com", "eventSource", 'expected "kms.amazonaws.com"');
+  const eventName = problems.string(detail.eventName, "eventName");
+  const errorCode = problems.optionalString(detail.errorCode, "errorCode");
+  const userIdentity = problems.optionalObject(detail.userIdentity, "userIdentity", ["arn", "invokedBy"]);
+  const requestParameters =
+    detail.requestParameters === null
+      ? null
+      : problems.optionalObject(detail.requestParameters, "requestParameters", ["keyId"]);
+  const serviceEventDetails = problems.optionalObject(detail.serviceEventDetails, "serviceEventDetails", [
+    "keyId",
+  ]);
+  let resources: Array<{ ARN?: string }> | undefined;
+  if (Array.isArray(detail.resources)) {
+    const list: unknown[] = detail.resources;
+    resources = [];
+    // An index loop, not map(): map skips the holes of a sparse array, which must be refused too.
+    for (let i = 0; i < list.length; i++) resources.push(problems.object(list[i], `resources.${i}`, ["ARN"]));
+  } else problems.check(detail.resources === undefined, "resources", "expected an array");
+  problems.throwIfAny(detailType);
+  return {
+    eventName: eventName as string,
+    errorCode,
+    userIdentity,
+    requestParameters,
+    resources,
+    serviceEventDetails,
+  };
+}
+
+/** What is wrong with an event, as `path: problem`; the first three make the reason it is dropped for. */
+class Problems {
+  readonly #found: string[] = [];
+
+  check(ok: boolean, path: string, problem: string): void {
+    if (!ok) this.#found.push(`${path}: ${problem}`);
+  }
+
+  string(value: unknown, path: string, pattern?: RegExp): string | undefined {
+    if (typeof value !== "string") {
+      this.check(false, path, "expected a string");
+      return undefined;
+    }
+    this.check(pattern === undefined || pattern.test(value), path, "has the wrong format");
+    return value;
+  }
+
+  optionalString(value: unknown, path: string): string | undefined {
+    return value === undefined ? undefined : this.string(value, path);
+  }
+
+  /** An object whose listed fields are strings or absent; its other fields are not looked at. */
+  object<K extends string>(value: unknown, path: string, fields: readonly K[]): { [F in K]?: string } {
+    const read: { [F in K]?: string } = {};
+    if (!isObject(value)) {
+      this.check(false, path, "expected an object");
+      return read;
+    }
+    for (const field of fields) {
+      const text = this.optionalString(value[field], `${path}.${field}`);
+      if (text !== undefined) read[field] = text;
+    }
+    return read;
+  }
+
+  optionalObject<K extends string>(
+    value: unknown,
+    path: string,
+    fields: readonly K[],
+  ): { [F in K]?: string } | undefined {
+    return value === undefined ? undefined : this.object(value, path, fields);
+  }
+
+  /** @throws UnusableKmsEventError with `prefix: ` and the first three problems, if there are any */
+  throwIfAny(prefix: string): void {
+    if (this.#found.length > 0)
+      throw new UnusableKmsEventError(`${prefix}: ${this.#found.slice(0, 3).join("; ")}`);
+  }
+}
+
+/** Every element a string; an index loop, as every() skips the holes of a sparse array. */
+function isStringArray(list: readonly unknown[]): boolean {
+  for (let i = 0; i < list.length; i++) if (typeof list[i] !== "string") return false;
+  return true;
+}
+
+/** What JSON.parse makes of `{...}`: an object that is not an array. */
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** An object made by `{...}` or JSON.parse, not a class instance (a Date, a Map) passed by mistake. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (!isObject(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }

@@ -9,7 +9,7 @@ import {
 } from "node:crypto";
 import { constants, type FileHandle, link, lstat, mkdir, open, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import type { KeySpec } from "../domain/kms-constants.js";
 import { InvalidMaterialError, InvalidMaterialRefError, VaultError, VaultLockedError } from "./errors.js";
 import { isKeySpec } from "./material.js";

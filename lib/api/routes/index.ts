@@ -1,4 +1,3 @@
-import { openApiDocument } from "../openapi.js";
 import type { Route } from "../route.js";
 import { reimportRoute, restoreRoute, revokeRoute, rotateRoute } from "./key-actions.js";
 import { changePolicyRoute, historyRoute } from "./key-policy.js";
@@ -10,8 +9,9 @@ let document: Record<string, unknown> | undefined;
 /** Every route of the admin API, in the order of serverless.yml. */
 export const apiRoutes: readonly Route[] = [
   healthRoute,
-  openApiRoute(() => {
-    document ??= openApiDocument(apiRoutes);
+  // The generator and every response schema are loaded on the first GET /openapi.json, not at cold start.
+  openApiRoute(async () => {
+    document ??= (await import("../openapi.js")).openApiDocument(apiRoutes);
     return document;
   }),
   listKeysRoute,

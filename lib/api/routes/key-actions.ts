@@ -1,14 +1,13 @@
 /** Imports and the kill switch on one key: re-import now, revoke, restore, rotate. */
 import { reimport, restore, revoke } from "../../lifecycle/operator-actions.js";
 import { rotateKey } from "../../lifecycle/rotate.js";
-import { Access, defineRoute } from "../route.js";
-import { KeyActionResponse, ReasonBody, ReimportBody, RotateResponse } from "../schemas.js";
+import { Access, defineRoute, type ResponseSchemas } from "../route.js";
 import { keyView, materialsView, outcomesView } from "../views.js";
 
 const response = {
   status: 200,
   description: "The key and what happened in each Region",
-  schema: KeyActionResponse,
+  schema: (s: ResponseSchemas) => s.KeyActionResponse,
 } as const;
 
 export const reimportRoute = defineRoute({
@@ -17,7 +16,7 @@ export const reimportRoute = defineRoute({
   operationId: "reimportKey",
   summary: "Re-import the material now in every Region (moves ValidTo forward). Refused for a revoked key.",
   access: Access.Admin,
-  body: ReimportBody,
+  body: (s) => s.ReimportBody,
   idempotent: true,
   response,
   errors: [400, 403, 404, 409, 413, 415],
@@ -40,7 +39,7 @@ function reasonActionRoute(spec: {
     operationId: spec.operationId,
     summary: spec.summary,
     access: Access.Admin,
-    body: ReasonBody,
+    body: (s) => s.ReasonBody,
     bodyRequired: true,
     idempotent: true,
     response,
@@ -83,13 +82,13 @@ export const rotateRoute = defineRoute({
     "(409 without one); the old key stays managed for decryption until it is retired. Repeating the request " +
     "finishes an interrupted rotation or swap.",
   access: Access.Admin,
-  body: ReasonBody,
+  body: (s) => s.ReasonBody,
   bodyRequired: true,
   idempotent: true,
   response: {
     status: 200,
     description: "The key and its materials after the rotation",
-    schema: RotateResponse,
+    schema: (s) => s.RotateResponse,
   },
   errors: [400, 403, 404, 409, 413, 415],
   async handle({ deps, params, body, caller, requestId }) {

@@ -2,7 +2,6 @@
 import { changeKeyPolicy } from "../../lifecycle/key-admin.js";
 import { keyHistory } from "../../lifecycle/queries.js";
 import { Access, defineRoute } from "../route.js";
-import { HistoryQuery, HistoryResponse, PolicyPatchBody, PolicyResponse } from "../schemas.js";
 import { auditEventView, keyView } from "../views.js";
 
 export const changePolicyRoute = defineRoute({
@@ -12,9 +11,9 @@ export const changePolicyRoute = defineRoute({
   summary:
     "Change the import policy (validity, renew window, automatic restore, reconcile interval) and/or pause or resume automatic actions.",
   access: Access.Admin,
-  body: PolicyPatchBody,
+  body: (s) => s.PolicyPatchBody,
   bodyRequired: true,
-  response: { status: 200, description: "The key after the change", schema: PolicyResponse },
+  response: { status: 200, description: "The key after the change", schema: (s) => s.PolicyResponse },
   errors: [400, 403, 404, 409, 413, 415],
   async handle({ deps, params, body, caller, requestId }) {
     const { paused, reason, ...policy } = body;
@@ -36,8 +35,8 @@ export const historyRoute = defineRoute({
   operationId: "keyHistory",
   summary: "A key's audit history, newest first (also after the key is no longer managed, by its Tether id).",
   access: Access.Read,
-  query: HistoryQuery,
-  response: { status: 200, description: "A page of audit events", schema: HistoryResponse },
+  query: (s) => s.HistoryQuery,
+  response: { status: 200, description: "A page of audit events", schema: (s) => s.HistoryResponse },
   errors: [400, 403, 404],
   async handle({ deps, params, query }) {
     const page = await keyHistory(deps, params.id ?? "", { limit: query.limit, nextToken: query.nextToken });

@@ -4,15 +4,6 @@ import { unmanageKey } from "../../lifecycle/key-admin.js";
 import { listKeys, showKey } from "../../lifecycle/queries.js";
 import { registerKey } from "../../lifecycle/register.js";
 import { Access, defineRoute } from "../route.js";
-import {
-  KeyActionResponse,
-  KeyDetailResponse,
-  KeyListResponse,
-  ListKeysQuery,
-  RegisterKeyBody,
-  UnmanageBody,
-  UnmanageResponse,
-} from "../schemas.js";
 import { keyDetailView, keyView, outcomesView } from "../views.js";
 
 export const listKeysRoute = defineRoute({
@@ -22,8 +13,8 @@ export const listKeysRoute = defineRoute({
   summary:
     "List managed keys. Filters (status, expiringBefore) apply to each page read, so a filtered page may be short or empty and still carry a nextToken.",
   access: Access.Read,
-  query: ListKeysQuery,
-  response: { status: 200, description: "A page of keys", schema: KeyListResponse },
+  query: (s) => s.ListKeysQuery,
+  response: { status: 200, description: "A page of keys", schema: (s) => s.KeyListResponse },
   errors: [400, 403],
   async handle({ deps, query }) {
     const page = await listKeys(deps, {
@@ -48,13 +39,13 @@ export const registerKeyRoute = defineRoute({
   operationId: "registerKey",
   summary: "Register a key: create a new EXTERNAL key or adopt an existing one, and import its material.",
   access: Access.Admin,
-  body: RegisterKeyBody,
+  body: (s) => s.RegisterKeyBody,
   bodyRequired: true,
   idempotent: true,
   response: {
     status: 201,
     description: "The key, registered, and what the import did per Region",
-    schema: KeyActionResponse,
+    schema: (s) => s.KeyActionResponse,
   },
   errors: [400, 403, 409, 413, 415],
   async handle({ deps, body, caller, requestId }) {
@@ -73,7 +64,7 @@ export const showKeyRoute = defineRoute({
   operationId: "showKey",
   summary: "A managed key, each Region's live DescribeKey, and the next planned action and when.",
   access: Access.Read,
-  response: { status: 200, description: "The key and its Regions", schema: KeyDetailResponse },
+  response: { status: 200, description: "The key and its Regions", schema: (s) => s.KeyDetailResponse },
   errors: [400, 403, 404],
   async handle({ deps, params }) {
     return { status: 200, body: keyDetailView(await showKey(deps, params.id ?? "")) };
@@ -86,8 +77,8 @@ export const unmanageKeyRoute = defineRoute({
   operationId: "unmanageKey",
   summary: "Stop managing a key. The KMS key and its material are left as they are; the history stays.",
   access: Access.Admin,
-  body: UnmanageBody,
-  response: { status: 200, description: "The key is no longer managed", schema: UnmanageResponse },
+  body: (s) => s.UnmanageBody,
+  response: { status: 200, description: "The key is no longer managed", schema: (s) => s.UnmanageResponse },
   errors: [400, 403, 404, 413, 415],
   async handle({ deps, params, body, caller, requestId }) {
     const result = await unmanageKey(deps, {

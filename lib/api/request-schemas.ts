@@ -1,0 +1,191 @@
+/**
+ * The admin API's inputs: path parameters, query strings and bodies. Each schema is built the first time
+ * it is read from {@link requestSchemas}, so the API function builds a route's schemas on the first request
+ * to that route (lib/api/app.ts loads this module then, not at cold start). lib/api/schemas.ts reads them
+ * all and exports them as constants for everyone else (the CLI, the OpenAPI document, tests).
+ * Objects are strict (`z.strictObject`): an unknown field is a 400 naming it, never silently dropped.
+ */
+import * as z from "zod";
+import { RotationMethod } from "../domain/import-policy.js";
+import {
+  ExpirationModel,
+  KeySpec,
+  KeyUsage,
+  WrappingAlgorithm,
+  WrappingKeySpec,
+} from "../domain/kms-constants.js";
+import { KeyStatusState } from "../domain/managed-key.js";
+import { isoDuration, isoTimestamp, NO_CONTROL_CHARACTERS, once, values } from "./schema-primitives.js";
+
+/** Longest `{id}` accepted: a key ARN is under 150 characters, an alias at most 256. */
+export const MAX_KEY_REFERENCE_LENGTH = 512;
+export const MAX_REASON_LENGTH = 1024;
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 25;
+
+const reason = once(() => z.string().trim().min(1).max(MAX_REASON_LENGTH).regex(NO_CONTROL_CHARACTERS));
+
+// ---------------------------------------------------------------- path and query
+
+/** `{id}` after URL-decoding: a Tether id (tk_…), a key ARN (any Region) or an alias (alias/name). */
+const keyReference = once(() =>
+  z
+    .string()
+    .min(1)
+    .max(MAX_KEY_REFERENCE_LENGTH)
+    .regex(NO_CONTROL_CHARACTERS, "must not contain control characters")
+    .describe("A Tether key id (tk_…), a KMS key ARN, or an alias (alias/name); URL-encoded in the path"),
+);
+
+const keyPathParams = once(() => z.strictObject({ id: keyReference() }));
+
+const pageSize = once(() => z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE));
+const nextToken = once(() => z.string().min(1).max(4096).regex(NO_CONTROL_CHARACTERS));
+
+/** The query of a route that takes none: any parameter is refused. */
+const noQuery = once(() => z.strictObject({}));
+
+/** GET /keys query. */
+const listKeysQuery = once(() =>
+  z.strictObject({
+    status: z.enum(values(KeyStatusState)).optional(),
+    /** Only keys with a Region whose ValidTo (as Tether imported it) is before this time. */
+    expiringBefore: isoTimestamp().optional(),
+    limit: pageSize(),
+    nextToken: nextToken().optional(),
+  }),
+);
+
+/** GET /keys/{id}/history query. */
+const historyQuery = once(() =>
+  z.strictObject({
+    limit: pageSize(),
+    nextToken: nextToken().optional(),
+  }),
+);
+
+// ---------------------------------------------------------------- bodies
+
+/** The import policy as callers write it (lib/domain/import-policy.ts ImportPolicyInput). */
+const importPolicyInput = once(() =>
+  z.strictObject({
+    expirationModel: z.enum(values(ExpirationModel)).optional(),
+    validityPeriod: isoDuration().optional(),
+    validTo: isoTimestamp().optional(),
+    renewBefore: isoDuration().optional(),
+    wrappingAlgorithm: z.enum(values(WrappingAlgorithm)).optional(),
+    wrappingKeySpec: z.enum(values(WrappingKeySpec)).optional(),
+    restoreAfterLoss: z.boolean().optional(),
+    restoreAfterOutOfBandDelete: z.boolean().optional(),
+    reconcileInterval: isoDuration().optional(),
+    rotateEvery: isoDuration()
+      .optional()
+      .describe("Rotate this often (P1D to P3650D), the way rotationMethod says"),
+    rotationMethod: z
+      .enum(values(RotationMethod))
+      .optional()
+      .describe(
+        "in-key: new material inside the key, RotateKeyOnDemand (SYMMETRIC_DEFAULT only). key-swap: a new key takes the alias, the old one stays managed for decryption. Default: in-key where KMS allows it",
+      ),
+  }),
+);
+
+const registerCommon = once(() => ({
+  materialRef: z.string().min(1).max(256).describe("Where the vault keeps the material (never the material)"),
+  checkValue: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe("The check value the vault's material must have"),
+  policy: importPolicyInput().optional(),
+}));
+
+/** POST /keys, mode "create": a new EXTERNAL key (and replicas), material imported from the vault. */
+const createKeyBody = once(() =>
+  z.strictObject({
+    mode: z.literal("create"),
+    region: z.string().min(1).max(64),
+    keySpec: z.enum(values(KeySpec)),
+    keyUsage: z.enum(values(KeyUsage)).optional(),
+    multiRegion: z.boolean().optional(),
+    replicaRegions: z.array(z.string().min(1).max(64)).max(20).optional(),
+    alias: z.string().min(1).max(256).optional(),
+    description: z.string().max(8192).optional(),
+    tags: z.record(z.string().min(1).max(128), z.string().max(256)).optional(),
+    generateMaterial: z.boolean().optional(),
+    ...registerCommon(),
+  }),
+);
+
+/** POST /keys, mode "adopt": manage an existing EXTERNAL key. */
+const adoptKeyBody = once(() =>
+  z.strictObject({
+    mode: z.literal("adopt"),
+    keyArn: z.string().min(1).max(2048),
+    replicaRegions: z.array(z.string().min(1).max(64)).max(20).optional(),
+    ...registerCommon(),
+  }),
+);
+
+const registerKeyBody = once(() => z.discriminatedUnion("mode", [createKeyBody(), adoptKeyBody()]));
+
+/** POST /keys/{id}/revoke and /restore: why, for the audit trail. */
+const reasonBody = once(() => z.strictObject({ reason: reason() }));
+
+/** DELETE /keys/{id}: optionally why, for the audit trail; an empty body is the same as `{}`. */
+const unmanageBody = once(() => z.strictObject({ reason: reason().optional() }));
+
+/** POST /keys/{id}/reimport: no fields; an empty body is the same as `{}`. */
+const reimportBody = once(() => z.strictObject({}));
+
+/**
+ * PATCH /keys/{id}/policy: the policy fields to change (merged into the current policy), and/or
+ * `paused` to pause or resume automatic actions. `validityPeriod` and `validTo` replace each other;
+ * KEY_MATERIAL_DOES_NOT_EXPIRE drops the expiry settings; `null` removes `rotateEvery` or `rotationMethod`.
+ * `reason` is required with `paused`.
+ */
+const policyPatchBody = once(() =>
+  importPolicyInput()
+    .extend({
+      rotateEvery: isoDuration().nullable().optional().describe("null ends the rotation schedule"),
+      rotationMethod: z
+        .enum(values(RotationMethod))
+        .nullable()
+        .optional()
+        .describe("null goes back to the default (in-key where KMS allows it)"),
+      paused: z.boolean().optional(),
+      reason: reason().optional(),
+    })
+    .refine((body) => Object.keys(body).some((k) => k !== "reason"), {
+      message: "give at least one policy field or paused",
+    }),
+);
+
+/** Every request schema, each built on first read (and the same instance on every later read). */
+export const requestSchemas = lazily({
+  KeyReference: keyReference,
+  KeyPathParams: keyPathParams,
+  NoQuery: noQuery,
+  ListKeysQuery: listKeysQuery,
+  HistoryQuery: historyQuery,
+  ImportPolicyInput: importPolicyInput,
+  CreateKeyBody: createKeyBody,
+  AdoptKeyBody: adoptKeyBody,
+  RegisterKeyBody: registerKeyBody,
+  ReasonBody: reasonBody,
+  UnmanageBody: unmanageBody,
+  ReimportBody: reimportBody,
+  PolicyPatchBody: policyPatchBody,
+});
+
+/** An object whose properties are getters calling the builders (built once each, by `once`). */
+function lazily<B extends Record<string, () => unknown>>(
+  builders: B,
+): { readonly [K in keyof B]: ReturnType<B[K]> } {
+  const target = {};
+  for (const [name, build] of Object.entries(builders)) {
+    Object.defineProperty(target, name, { get: build, enumerable: true });
+  }
+  return target as { readonly [K in keyof B]: ReturnType<B[K]> };
+}

@@ -1,0 +1,249 @@
+/**
+ * The admin API's answers. Only the OpenAPI document (lib/api/openapi.ts) and clients (the CLI) need them:
+ * the API function builds them on the first GET /openapi.json, never to answer other requests.
+ */
+import * as z from "zod";
+import { RotationMethod } from "../domain/import-policy.js";
+import { KeyStatusState, LossCause } from "../domain/managed-key.js";
+import { ErrorCode } from "./error-code.js";
+import { requestSchemas } from "./request-schemas.js";
+import { isoTimestamp, values } from "./schema-primitives.js";
+
+// ---------------------------------------------------------------- responses
+
+export const KeyStatusView = z.strictObject({
+  state: z.enum(values(KeyStatusState)),
+  reason: z.string().optional(),
+  actor: z.string().optional(),
+  at: isoTimestamp().optional(),
+});
+
+/** Tether's record of one Region. */
+export const RegionView = z.strictObject({
+  region: z.string(),
+  keyArn: z.string(),
+  materialExpected: z.boolean(),
+  lastImportedAt: isoTimestamp().optional(),
+  importedValidTo: isoTimestamp().optional(),
+  lossCause: z.enum(values(LossCause)).optional(),
+  lossDetectedAt: isoTimestamp().optional(),
+  lastObservedKeyState: z.string().optional(),
+  lastObservedAt: isoTimestamp().optional(),
+  nextCheckAt: isoTimestamp(),
+  consecutiveFailures: z.number().int().min(0),
+  lastFailure: z.string().optional(),
+});
+
+/** One material Tether records for a key (oldest first, the current one last). */
+export const MaterialRecordView = z.strictObject({
+  materialRef: z.string(),
+  checkValue: z.string(),
+  keyMaterialId: z.string().optional(),
+  rotatedAt: isoTimestamp().optional(),
+});
+
+/** A rotation started and not finished: `POST /keys/{id}/rotate` again finishes it. */
+export const PendingRotationView = z.strictObject({
+  materialRef: z.string(),
+  checkValue: z.string(),
+  keyMaterialId: z.string().optional(),
+  startedAt: isoTimestamp(),
+  actor: z.string(),
+  reason: z.string(),
+});
+
+/** A key swap started and not finished: `POST /keys/{id}/rotate` again finishes it. */
+export const PendingSwapView = z.strictObject({
+  materialRef: z.string(),
+  checkValue: z.string(),
+  successorId: z.string().describe("The Tether id the new key gets"),
+  alias: z.string(),
+  newKeyArn: z.string().optional().describe("The new key, once created"),
+  startedAt: isoTimestamp(),
+  actor: z.string(),
+  reason: z.string(),
+});
+
+/** One material of a key as KMS lists it in one Region (ListKeyRotations, ALL_KEY_MATERIAL). */
+export const KeyMaterialView = z.strictObject({
+  keyMaterialId: z.string(),
+  description: z.string().optional(),
+  state: z
+    .string()
+    .describe("CURRENT, NON_CURRENT, PENDING_ROTATION or PENDING_MULTI_REGION_IMPORT_AND_ROTATION"),
+  validTo: isoTimestamp().optional(),
+  importState: z.string().optional(),
+  rotationDate: isoTimestamp().optional(),
+});
+
+/** A managed key as the API shows it. */
+export const KeyView = z.strictObject({
+  id: z.string(),
+  kmsKeyId: z.string(),
+  keyArn: z.string(),
+  primaryRegion: z.string(),
+  keySpec: z.string(),
+  multiRegion: z.boolean(),
+  alias: z.string().optional(),
+  description: z.string().optional(),
+  materialRef: z.string(),
+  checkValue: z.string(),
+  materials: z.array(MaterialRecordView).optional().describe("Every material, once the key was rotated"),
+  pendingRotation: PendingRotationView.optional(),
+  pendingSwap: PendingSwapView.optional(),
+  supersededBy: z
+    .string()
+    .optional()
+    .describe("The key that took this key's alias in a key swap; this one stays managed until retired"),
+  supersedes: z.string().optional().describe("The key this one replaced in a key swap"),
+  policy: requestSchemas.ImportPolicyInput,
+  status: KeyStatusView,
+  version: z.number().int(),
+  createdAt: isoTimestamp(),
+  updatedAt: isoTimestamp(),
+  regions: z.array(RegionView),
+});
+
+/** What one Region's action did (lib/lifecycle RegionOutcome). */
+export const RegionOutcomeView = z.strictObject({
+  kind: z.string(),
+  errorName: z.string().optional(),
+});
+
+/** POST /keys, /reimport, /revoke, /restore. */
+export const KeyActionResponse = z.strictObject({
+  key: KeyView,
+  regions: z.record(z.string(), RegionOutcomeView),
+});
+
+/** POST /keys/{id}/rotate. */
+export const RotateResponse = z.strictObject({
+  method: z.enum(values(RotationMethod)),
+  key: KeyView.describe("The key rotated; after a key swap, the old key (superseded, still managed)"),
+  successor: KeyView.optional().describe("key-swap: the new key, which now holds the alias"),
+  materials: z
+    .array(KeyMaterialView)
+    .optional()
+    .describe("in-key: the primary's materials after the rotation, oldest first"),
+  resumed: z.boolean().describe("True when this request finished a rotation an earlier one had started"),
+  rotations: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("in-key: on-demand rotations the key has had (AWS allows 25)"),
+});
+
+/** GET /keys. */
+export const KeyListResponse = z.strictObject({
+  items: z.array(KeyView),
+  nextToken: z.string().optional(),
+});
+
+/** One live DescribeKey, translated; `error` names the error class when KMS could not be asked. */
+export const ObservedView = z.strictObject({
+  found: z.boolean().optional(),
+  keyState: z.string().optional(),
+  origin: z.string().optional(),
+  enabled: z.boolean().optional(),
+  expirationModel: z.string().optional(),
+  validTo: isoTimestamp().optional(),
+  keySpec: z.string().optional(),
+  currentKeyMaterialId: z.string().optional(),
+  deletionDate: isoTimestamp().optional(),
+  error: z.string().optional(),
+});
+
+/** What Tether would do in a Region if it looked now, and when it next looks. Nothing is done. */
+export const PlannedActionView = z.strictObject({
+  kind: z.enum(["none", "renew", "restore", "revoke", "alert", "standstill", "unknown"]),
+  summary: z.string(),
+  /** When the sweep next looks at this Region (renew/restore/revoke: the action happens then). */
+  at: isoTimestamp(),
+  /** Whether `at` has come: the next sweep acts. */
+  due: z.boolean(),
+  /** For "none" on expiring material: when the renew window opens. */
+  renewAt: isoTimestamp().optional(),
+});
+
+/** GET /keys/{id}. */
+export const KeyDetailResponse = z.strictObject({
+  key: KeyView,
+  regions: z.array(
+    z.strictObject({
+      region: z.string(),
+      observed: ObservedView,
+      nextAction: PlannedActionView,
+      materials: z.array(KeyMaterialView).optional(),
+    }),
+  ),
+});
+
+/** One audit event (lib/domain/audit-types.ts); alert and failure events carry their extra fields. */
+export const AuditEventView = z.strictObject({
+  id: z.string(),
+  detailType: z.string(),
+  time: isoTimestamp(),
+  keyId: z.string(),
+  keyArn: z.string().optional(),
+  region: z.string().optional(),
+  checkValue: z.string().optional(),
+  validTo: isoTimestamp().optional(),
+  reason: z.string().optional(),
+  actor: z.string(),
+  correlationId: z.string(),
+  schemaVersion: z.number().int(),
+  severity: z.string().optional(),
+  reasonCode: z.string().optional(),
+  summary: z.string().optional(),
+  errorName: z.string().optional(),
+  attempt: z.number().int().optional(),
+  relatedKeyId: z.string().optional().describe("The other key of a key swap"),
+  step: z.string().optional().describe("Key Rotation Step events: which step"),
+});
+
+/** GET /keys/{id}/history, newest first. */
+export const HistoryResponse = z.strictObject({
+  items: z.array(AuditEventView),
+  nextToken: z.string().optional(),
+});
+
+/** PATCH /keys/{id}/policy. */
+export const PolicyResponse = z.strictObject({ key: KeyView });
+
+/** DELETE /keys/{id}: Tether no longer manages the key; KMS key and material are untouched. */
+export const UnmanageResponse = z.strictObject({
+  id: z.string(),
+  keyArn: z.string(),
+  unmanaged: z.literal(true),
+});
+
+/** GET /health. */
+export const HealthResponse = z.strictObject({ status: z.literal("ok") });
+
+/** GET /openapi.json: an OpenAPI document (described loosely; docs/openapi.json is the document itself). */
+export const OpenApiResponse = z.looseObject({ openapi: z.string() });
+
+/** Every 4xx/5xx body. */
+export const ErrorResponse = z.strictObject({
+  error: z.strictObject({
+    code: z.enum(values(ErrorCode)),
+    message: z.string(),
+    field: z.string().optional(),
+    requestId: z.string(),
+  }),
+});
+
+export type KeyView = z.infer<typeof KeyView>;
+export type RegionView = z.infer<typeof RegionView>;
+export type KeyActionResponse = z.infer<typeof KeyActionResponse>;
+export type KeyMaterialView = z.infer<typeof KeyMaterialView>;
+export type RotateResponse = z.infer<typeof RotateResponse>;
+export type KeyListResponse = z.infer<typeof KeyListResponse>;
+export type KeyDetailResponse = z.infer<typeof KeyDetailResponse>;
+export type AuditEventView = z.infer<typeof AuditEventView>;
+export type HistoryResponse = z.infer<typeof HistoryResponse>;
+export type PolicyResponse = z.infer<typeof PolicyResponse>;
+export type UnmanageResponse = z.infer<typeof UnmanageResponse>;
+export type HealthResponse = z.infer<typeof HealthResponse>;
+export type ErrorResponse = z.infer<typeof ErrorResponse>;
