@@ -1,7 +1,9 @@
 /**
  * Benchmark 4: cold start. Each function is bundled as serverless-esbuild bundles it (custom.esbuild in
- * serverless.yml, passed to esbuild the way the plugin passes it), zipped, and loaded by fresh `node`
- * processes with the function's environment set; module-init time is the dynamic import() of the bundle.
+ * serverless.yml, passed to esbuild the way the plugin passes it, its `define` of the vault resolved for
+ * the default stage as osls resolves it, so only the file vault's adapter is bundled), zipped, and loaded
+ * by fresh `node` processes with the function's environment set; module-init time is the dynamic import()
+ * of the bundle.
  * The baseline is a bare handler bundled the same way that imports and constructs the AWS SDK clients the
  * function's bundle evaluates at init (found in its metafile: reachable from the entry without crossing a
  * dynamic import()) and nothing else.
@@ -95,14 +97,42 @@ type EsbuildCustom = Record<string, unknown> & {
   outputFileExtension?: string;
 };
 
-async function esbuildSettings(): Promise<EsbuildCustom> {
-  // serverless.yml has ${...} variables but custom.esbuild is plain YAML: parse the whole file as data.
+/**
+ * custom.esbuild of serverless.yml, its `${param:…}` variables resolved as osls resolves them for the default
+ * stage (params.default): `define` names the stage's vault, so the bundles hold the adapter a default-stage
+ * deployment holds (the file vault) and no other.
+ * @throws Error when custom.esbuild is missing or holds a variable this benchmark cannot resolve
+ */
+export async function esbuildSettings(): Promise<EsbuildCustom> {
+  // serverless.yml has ${...} variables elsewhere; custom.esbuild has only ${param:…}: parse the file as data.
   const doc = parse(await readFile(join(PROJECT_DIR, "serverless.yml"), "utf8")) as {
+    params?: { default?: Record<string, unknown> };
     custom?: { esbuild?: EsbuildCustom };
   };
   const settings = doc.custom?.esbuild;
   if (settings === undefined) throw new Error("serverless.yml has no custom.esbuild");
-  return settings;
+  const params = doc.params?.default ?? {};
+  const resolve = (value: unknown): unknown => {
+    if (typeof value === "string") {
+      const resolved = value.replace(/\$\{param:([\w-]+)\}/g, (variable, name: string) => {
+        const param = params[name];
+        if (typeof param !== "string" && typeof param !== "number") {
+          throw new Error(
+            `serverless.yml: custom.esbuild uses ${variable}, which params.default does not set`,
+          );
+        }
+        return String(param);
+      });
+      if (resolved.includes("${")) throw new Error(`serverless.yml: custom.esbuild: cannot resolve ${value}`);
+      return resolved;
+    }
+    if (Array.isArray(value)) return value.map(resolve);
+    if (typeof value === "object" && value !== null) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v)]));
+    }
+    return value;
+  };
+  return resolve(settings) as EsbuildCustom;
 }
 
 /** custom.esbuild as serverless-esbuild hands it to esbuild: plugin options out, `exclude` made external. */
@@ -198,6 +228,8 @@ async function initMs(file: string, env: NodeJS.ProcessEnv): Promise<{ wall: num
 function functionEnv(vaultDir: string): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
+    // The default stage's vault, which the bundles were built for (custom.esbuild.define).
+    TETHER_VAULT: "file",
     AWS_REGION: "eu-west-1",
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",

@@ -302,6 +302,24 @@ export type VaultSettings =
   | SecretsManagerVaultSettings
   | HashiCorpVaultSettings;
 
+/**
+ * Refuses a vault other than the one this bundle was built for. A deployed bundle holds one vault adapter:
+ * esbuild replaces `process.env.TETHER_VAULT_BUILD` with serverless.yml's `vault` parameter
+ * (custom.esbuild.define), so lib/vault/from-config.ts's other adapters are dead code and left out. Unbundled
+ * (tests, tsx, `npm start`) the constant is not defined and every vault is available.
+ * @param builtFor the vault the bundle was built for; by default the build constant
+ * @throws ConfigError naming both vaults when they differ
+ */
+export function assertVaultBuild(
+  vault: VaultProviderName,
+  builtFor: string | undefined = process.env.TETHER_VAULT_BUILD,
+): void {
+  if (builtFor === undefined || builtFor === vault) return;
+  throw new ConfigError(
+    `Tether is misconfigured: TETHER_VAULT is "${vault}" but this bundle was built for the "${builtFor}" vault, the only adapter it contains; deploy again with the vault parameter set to "${vault}" (docs/deploy.md).`,
+  );
+}
+
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -341,6 +359,7 @@ export function loadVaultSettings(env: Readonly<Record<string, string | undefine
     }
     return value;
   };
+  if (isVaultProvider(provider)) assertVaultBuild(provider);
   let settings: VaultSettings;
   switch (provider) {
     case "file":

@@ -9,7 +9,6 @@ import {
 } from "node:crypto";
 import { constants, type FileHandle, link, lstat, mkdir, open, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import * as z from "zod";
 import type { KeySpec } from "../domain/kms-constants.js";
 import { InvalidMaterialError, InvalidMaterialRefError, VaultError, VaultLockedError } from "./errors.js";
 import { isKeySpec } from "./material.js";
@@ -60,29 +59,83 @@ const GCM_IV_BYTES = 12;
 const GCM_TAG_BYTES = 16;
 const SALT_BYTES = 32;
 
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const VERIFIER = /^[0-9a-f]{64}$/;
 
-const metaSchema = z.object({
-  format: z.literal(META_FORMAT),
-  kdf: z.object({
-    name: z.literal("scrypt"),
-    N: z.number().int(),
-    r: z.number().int(),
-    p: z.number().int(),
-    salt: base64,
-  }),
-  verifier: z.string().regex(/^[0-9a-f]{64}$/),
-});
+/** The vault's metadata file, `.tether-file-vault.json`. */
+interface MetaFile {
+  readonly format: typeof META_FORMAT;
+  readonly kdf: {
+    readonly name: "scrypt";
+    readonly N: number;
+    readonly r: number;
+    readonly p: number;
+    readonly salt: string;
+  };
+  readonly verifier: string;
+}
 
-const materialFileSchema = z.object({
-  format: z.literal(MATERIAL_FORMAT),
-  materialRef: z.string(),
-  keySpec: z.string(),
-  checkValue: z.string(),
-  iv: base64,
-  tag: base64,
-  ciphertext: base64,
-});
+/** A material file, `<reference>.material.json`. */
+interface MaterialFile {
+  readonly format: typeof MATERIAL_FORMAT;
+  readonly materialRef: string;
+  readonly keySpec: string;
+  readonly checkValue: string;
+  readonly iv: string;
+  readonly tag: string;
+  readonly ciphertext: string;
+}
+
+/*
+ * The two shapes are checked by hand rather than with a schema library: they do not justify loading and
+ * parsing one at every cold start of a function that bundles this adapter. Unknown members are ignored.
+ * A problem names the member at fault, never its value (a material file holds ciphertext).
+ */
+
+/** What is wrong with a parsed metadata file, or undefined when it is a MetaFile. */
+function metaProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return "it is not a JSON object";
+  if (value.format !== META_FORMAT) return `format is not "${META_FORMAT}"`;
+  const kdf = value.kdf;
+  if (!isObject(kdf)) return "kdf is not a JSON object";
+  if (kdf.name !== "scrypt") return 'kdf.name is not "scrypt"';
+  for (const name of ["N", "r", "p"]) {
+    if (!Number.isSafeInteger(kdf[name])) return `kdf.${name} is not an integer`;
+  }
+  if (!matches(kdf.salt, BASE64)) return "kdf.salt is not base64";
+  if (!matches(value.verifier, VERIFIER)) return "verifier is not 64 hexadecimal digits";
+  return undefined;
+}
+
+/** What is wrong with a parsed material file, or undefined when it is a MaterialFile. */
+function materialFileProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return "it is not a JSON object";
+  if (value.format !== MATERIAL_FORMAT) return `format is not "${MATERIAL_FORMAT}"`;
+  for (const name of ["materialRef", "keySpec", "checkValue"]) {
+    if (typeof value[name] !== "string") return `${name} is not a string`;
+  }
+  for (const name of ["iv", "tag", "ciphertext"]) {
+    if (!matches(value[name], BASE64)) return `${name} is not base64`;
+  }
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function matches(value: unknown, pattern: RegExp): boolean {
+  return typeof value === "string" && pattern.test(value);
+}
+
+/** JSON.parse without its message, which quotes the text it choked on. @returns undefined when not JSON */
+function parseJson(text: string): { value: unknown } | undefined {
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return undefined;
+  }
+}
 
 interface VaultKeys {
   readonly encryptionKey: Buffer;
@@ -159,14 +212,15 @@ export class FileVault extends StoredMaterialVault {
     const text = await readFileNoFollow(this.#fileOf(dir, segments));
     if (text === undefined) return undefined;
 
-    let parsed: z.infer<typeof materialFileSchema>;
-    try {
-      parsed = materialFileSchema.parse(JSON.parse(text));
-    } catch {
-      throw new InvalidMaterialError(`The vault file of "${materialRef}" is not a valid material file.`, {
-        materialRef,
-      });
+    const json = parseJson(text);
+    const problem = json === undefined ? "it is not JSON" : materialFileProblem(json.value);
+    if (problem !== undefined) {
+      throw new InvalidMaterialError(
+        `The vault file of "${materialRef}" is not a valid material file: ${problem}.`,
+        { materialRef },
+      );
     }
+    const parsed = (json as { value: MaterialFile }).value;
     const { keySpec, checkValue } = parsed;
     if (!isKeySpec(keySpec)) {
       throw new InvalidMaterialError(`The vault file of "${materialRef}" records an unknown key spec.`, {
@@ -219,7 +273,7 @@ export class FileVault extends StoredMaterialVault {
       iv: iv.toString("base64"),
       tag: cipher.getAuthTag().toString("base64"),
       ciphertext: ciphertext.toString("base64"),
-    } satisfies z.infer<typeof materialFileSchema>;
+    } satisfies MaterialFile;
     const dir = (await this.#directoryOf(segments, true)) as string;
     return writeFileExclusive(dir, this.#fileOf(dir, segments), `${JSON.stringify(file, null, 2)}\n`);
   }
@@ -243,7 +297,7 @@ export class FileVault extends StoredMaterialVault {
         format: META_FORMAT,
         kdf: { name: "scrypt", ...this.#scrypt, salt: salt.toString("base64") },
         verifier: keys.verifier,
-      } satisfies z.infer<typeof metaSchema>;
+      } satisfies MetaFile;
       if (await writeFileExclusive(this.directory, metaPath, `${JSON.stringify(created, null, 2)}\n`)) {
         return this.#unlocked(keys);
       }
@@ -285,14 +339,15 @@ export class FileVault extends StoredMaterialVault {
     }
   }
 
-  async #readMeta(metaPath: string): Promise<z.infer<typeof metaSchema> | undefined> {
+  async #readMeta(metaPath: string): Promise<MetaFile | undefined> {
     const text = await readFileNoFollow(metaPath);
     if (text === undefined) return undefined;
-    try {
-      return metaSchema.parse(JSON.parse(text));
-    } catch (error) {
-      throw new VaultError(`The file vault metadata ${metaPath} is not valid.`, { cause: error });
+    const json = parseJson(text);
+    const problem = json === undefined ? "it is not JSON" : metaProblem(json.value);
+    if (problem !== undefined) {
+      throw new VaultError(`The file vault metadata ${metaPath} is not valid: ${problem}.`);
     }
+    return (json as { value: MetaFile }).value;
   }
 
   async #ensureRoot(): Promise<void> {

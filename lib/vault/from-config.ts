@@ -1,4 +1,4 @@
-import { HashiCorpVaultEnv, loadVaultSettings } from "../config.js";
+import { ConfigError, HashiCorpVaultEnv, loadVaultSettings } from "../config.js";
 import { allowedWrappings } from "../domain/wrapping.js";
 import { VaultError, VaultLockedError } from "./errors.js";
 import type { Vault } from "./port.js";
@@ -12,41 +12,67 @@ import type { Vault } from "./port.js";
  * read) never reach the vault, and esbuild evaluates a module reached only through a dynamic import
  * lazily. The PKCS#11 module is not even bundled (see PKCS11_MODULE). The file vault's two variables are
  * still checked here, at cold start.
- * @throws ConfigError naming a missing or malformed setting; VaultError / VaultLockedError when the file
- *   vault's directory or passphrase is not set; the other adapters' own refusals come at first use
+ *
+ * A deployed bundle holds only the adapter of the vault it was built for: esbuild replaces
+ * `process.env.TETHER_VAULT_BUILD` with serverless.yml's `vault` parameter (custom.esbuild.define), each
+ * branch below then folds to a constant, and esbuild leaves out the dynamic imports of the dead ones (their
+ * modules, zod and SDK clients are neither shipped nor parsed at cold start). The expression is spelled out
+ * in each branch because esbuild folds it there even without minification. Unbundled the constant is
+ * undefined and every adapter is available; loadVaultSettings refuses a TETHER_VAULT the bundle lacks.
+ * @throws ConfigError naming a missing or malformed setting, or a vault this bundle was not built for;
+ *   VaultError / VaultLockedError when the file vault's directory or passphrase is not set; the other
+ *   adapters' own refusals come at first use
  */
 export function vaultFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Vault {
   const settings = loadVaultSettings(env);
   switch (settings.provider) {
     case "file":
-      requireFileVaultEnv(env);
-      return deferredVault("file", async () => (await import("./file-vault.js")).fileVaultFromEnv(env));
+      if (process.env.TETHER_VAULT_BUILD === undefined || process.env.TETHER_VAULT_BUILD === "file") {
+        requireFileVaultEnv(env);
+        return deferredVault("file", async () => (await import("./file-vault.js")).fileVaultFromEnv(env));
+      }
+      break;
     case "pkcs11":
-      return deferredVault("pkcs11", () =>
-        (import(PKCS11_MODULE) as Promise<typeof import("./pkcs11/index.js")>).then(
-          (m) => m.pkcs11VaultFromEnv(env),
-          (error: unknown) => {
-            throw new VaultError(
-              "The PKCS#11 vault is not available in this build (lib/vault/pkcs11 and the pkcs11js addon are not bundled).",
-              { cause: error },
-            );
-          },
-        ),
-      );
+      if (process.env.TETHER_VAULT_BUILD === undefined || process.env.TETHER_VAULT_BUILD === "pkcs11") {
+        return deferredVault("pkcs11", () =>
+          (import(PKCS11_MODULE) as Promise<typeof import("./pkcs11/index.js")>).then(
+            (m) => m.pkcs11VaultFromEnv(env),
+            (error: unknown) => {
+              throw new VaultError(
+                "The PKCS#11 vault is not available in this build (lib/vault/pkcs11 and the pkcs11js addon are not bundled).",
+                { cause: error },
+              );
+            },
+          ),
+        );
+      }
+      break;
     case "secrets-manager":
-      return deferredVault("secrets-manager", async () =>
-        (await import("./secrets-manager/secrets-manager-vault.js")).secretsManagerVault(settings),
-      );
-    case "hashicorp": {
-      const token = env[HashiCorpVaultEnv.Token];
-      return deferredVault("hashicorp", async () =>
-        (await import("./hashicorp/hashicorp-vault.js")).hashiCorpVault(
-          settings,
-          token === undefined ? {} : { token },
-        ),
-      );
-    }
+      if (
+        process.env.TETHER_VAULT_BUILD === undefined ||
+        process.env.TETHER_VAULT_BUILD === "secrets-manager"
+      ) {
+        return deferredVault("secrets-manager", async () =>
+          (await import("./secrets-manager/secrets-manager-vault.js")).secretsManagerVault(settings),
+        );
+      }
+      break;
+    case "hashicorp":
+      if (process.env.TETHER_VAULT_BUILD === undefined || process.env.TETHER_VAULT_BUILD === "hashicorp") {
+        const token = env[HashiCorpVaultEnv.Token];
+        return deferredVault("hashicorp", async () =>
+          (await import("./hashicorp/hashicorp-vault.js")).hashiCorpVault(
+            settings,
+            token === undefined ? {} : { token },
+          ),
+        );
+      }
+      break;
   }
+  // Unreachable: loadVaultSettings refuses a vault this bundle was not built for.
+  throw new ConfigError(
+    `Tether is misconfigured: TETHER_VAULT is "${settings.provider}" but this bundle was built for the "${process.env.TETHER_VAULT_BUILD}" vault.`,
+  );
 }
 
 /**

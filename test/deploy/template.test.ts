@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -454,6 +454,83 @@ describe("bundles", () => {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
+    },
+    60_000,
+  );
+});
+
+/** A marker each vault adapter's code carries (a string literal minification keeps), and its sources. */
+const ADAPTERS = {
+  file: { marker: "tether-file-vault-material/v1", sources: ["lib/vault/file-vault.ts"] },
+  hashicorp: { marker: "X-Vault-Token", sources: ["lib/vault/hashicorp/"] },
+  "secrets-manager": {
+    marker: "tether:key-spec",
+    sources: ["lib/vault/secrets-manager/", "@aws-sdk/client-secrets-manager/", "@aws-sdk/client-sts/"],
+  },
+  pkcs11: { marker: "CKM_RSA_PKCS_KEY_PAIR_GEN", sources: ["lib/vault/pkcs11/", "pkcs11js"] },
+} as const;
+
+describe("bundles built for the stage's vault (ci: the file vault)", () => {
+  const dirs = new Map<string, string>();
+
+  beforeAll(async () => {
+    for (const name of FUNCTIONS) {
+      const dir = await mkdtemp(join(tmpdir(), `tether-bundle-vault-${name}-`));
+      dirs.set(name, dir);
+      await run("unzip", ["-q", packaged.zip(name), "-d", dir]);
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const dir of dirs.values()) await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each(FUNCTIONS)("%s holds the file vault's adapter and no other's", async (name) => {
+    const dir = dirs.get(name) as string;
+    const code = await readFile(join(dir, "functions", `${name}.mjs`), "utf8");
+    const map = JSON.parse(await readFile(join(dir, "functions", `${name}.mjs.map`), "utf8")) as {
+      sources: string[];
+    };
+    for (const [vault, { marker, sources }] of Object.entries(ADAPTERS)) {
+      const bundled = map.sources.filter((source) => sources.some((s) => source.includes(s)));
+      if (vault === "file") {
+        expect(code, `${name}: the file vault's marker`).toContain(marker);
+        expect(bundled, `${name}: the file vault's sources`).not.toEqual([]);
+      } else {
+        expect(code, `${name}: ${vault}'s marker`).not.toContain(marker);
+        expect(bundled, `${name}: ${vault}'s sources`).toEqual([]);
+      }
+    }
+  });
+
+  it.each(FUNCTIONS)(
+    "%s refuses at cold start a TETHER_VAULT it was not built for, naming both",
+    async (name) => {
+      const variables = environmentOf(functions.get(name) as CfnResource);
+      const env = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, placeholderValue(v)]));
+      expect(env.TETHER_VAULT).toBe("file");
+      const probe = `import(${JSON.stringify(`./functions/${name}.mjs`)}).then(
+        (m) => console.log(JSON.stringify({ handler: typeof m.handler })),
+        (e) => console.log(JSON.stringify({ error: e.name, message: String(e.message) })))`;
+      const { stdout } = await run(process.execPath, ["--input-type=module", "-e", probe], {
+        cwd: dirs.get(name) as string,
+        env: {
+          PATH: process.env.PATH,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+          ...env,
+          AWS_REGION: "eu-west-1",
+          // Complete HashiCorp settings: what fails is the bundle's vault, not a missing variable.
+          TETHER_VAULT: "hashicorp",
+          TETHER_HCV_ADDR: "https://vault.example.com:8200",
+          TETHER_HCV_TOKEN: "not-a-real-token",
+        },
+      });
+      const result = JSON.parse(stdout.trim().split("\n").pop() as string) as Record<string, string>;
+      expect(result.error).toBe("ConfigError");
+      expect(result.message).toContain(
+        'TETHER_VAULT is "hashicorp" but this bundle was built for the "file" vault',
+      );
+      expect(result.message).not.toContain("not-a-real-token");
     },
     60_000,
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../lib/config.js";
+import { assertVaultBuild, ConfigError, loadConfig } from "../../lib/config.js";
 
 const base = { AWS_REGION: "eu-west-1", TETHER_TABLE_NAME: "tether", TETHER_AUDIT_BUS_NAME: "tether-audit" };
 
@@ -137,5 +137,43 @@ describe("loadConfig reads the environment as the schema did", () => {
     expect(() => loadConfig({ ...base, TETHER_EVENTS_ENDPOINT: "//no-scheme" })).toThrow(
       /TETHER_EVENTS_ENDPOINT: not a URL/,
     );
+  });
+});
+
+describe("the vault a bundle was built for (custom.esbuild.define of serverless.yml)", () => {
+  const hashicorp = {
+    ...base,
+    TETHER_VAULT: "hashicorp",
+    TETHER_HCV_ADDR: "https://vault.example.com:8200",
+    TETHER_HCV_TOKEN: "token",
+  };
+
+  it("accepts the vault the bundle was built for, and any vault when not bundled", () => {
+    expect(() => assertVaultBuild("file", "file")).not.toThrow();
+    expect(() => assertVaultBuild("hashicorp", "hashicorp")).not.toThrow();
+    expect(() => assertVaultBuild("secrets-manager", undefined)).not.toThrow();
+    // Under the test runner the build constant is undefined: every vault is available.
+    expect(process.env.TETHER_VAULT_BUILD).toBeUndefined();
+    expect(loadConfig(hashicorp).vault).toBe("hashicorp");
+  });
+
+  it("refuses another vault with a configuration error naming both", () => {
+    expect(() => assertVaultBuild("hashicorp", "file")).toThrow(ConfigError);
+    expect(() => assertVaultBuild("hashicorp", "file")).toThrow(
+      /TETHER_VAULT is "hashicorp" but this bundle was built for the "file" vault/,
+    );
+  });
+
+  it("is checked by loadConfig, before the vault's own settings", () => {
+    // Unbundled, the constant is read from the environment: set it as a bundle's define would.
+    process.env.TETHER_VAULT_BUILD = "file";
+    try {
+      expect(() => loadConfig(hashicorp)).toThrow(/"hashicorp" but this bundle was built for the "file"/);
+      // Even with the HashiCorp settings missing, the mismatch is what is reported.
+      expect(() => loadConfig({ ...base, TETHER_VAULT: "hashicorp" })).toThrow(/built for the "file" vault/);
+      expect(loadConfig({ ...base, TETHER_VAULT: "file" }).vault).toBe("file");
+    } finally {
+      delete process.env.TETHER_VAULT_BUILD;
+    }
   });
 });

@@ -255,6 +255,45 @@ describe("FileVault", () => {
       await expect(reopened.unlock()).rejects.toThrow(/scrypt parameters/);
     });
 
+    it("names the member at fault in malformed metadata, never its value", async () => {
+      await vault.unlock();
+      const metaPath = path.join(vault.directory, ".tether-file-vault.json");
+      const meta = JSON.parse(readFileSync(metaPath, "utf8"));
+      const reopen = () =>
+        new FileVault({ directory: vault.directory, passphrase: PASSPHRASE, scrypt: FAST_SCRYPT }).unlock();
+      const cases: Array<[unknown, RegExp]> = [
+        [{ ...meta, format: "other" }, /format is not "tether-file-vault\/v1"/],
+        [{ ...meta, kdf: "scrypt" }, /kdf is not a JSON object/],
+        [{ ...meta, kdf: { ...meta.kdf, name: "argon2" } }, /kdf.name is not "scrypt"/],
+        [{ ...meta, kdf: { ...meta.kdf, N: "16384" } }, /kdf.N is not an integer/],
+        [{ ...meta, kdf: { ...meta.kdf, r: 8.5 } }, /kdf.r is not an integer/],
+        [{ ...meta, kdf: { ...meta.kdf, p: null } }, /kdf.p is not an integer/],
+        [{ ...meta, kdf: { ...meta.kdf, salt: "not base64!" } }, /kdf.salt is not base64/],
+        [{ ...meta, verifier: meta.verifier.toUpperCase() }, /verifier is not 64 hexadecimal digits/],
+      ];
+      for (const [content, message] of cases) {
+        writeFileSync(metaPath, JSON.stringify(content));
+        const error = await reopen().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(VaultError);
+        expect((error as Error).message).toMatch(/metadata .* is not valid/);
+        expect((error as Error).message).toMatch(message);
+        expect((error as Error).message).not.toContain(meta.verifier.slice(0, 16).toUpperCase());
+        expect((error as Error).message).not.toContain(meta.kdf.salt.slice(0, 16));
+      }
+      writeFileSync(metaPath, `{"format": "tether-file-vault/v1", "verifier": "${meta.verifier}"`);
+      const error = await reopen().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((error as Error).message).toMatch(/is not valid: it is not JSON\.$/);
+      expect((error as Error).message).not.toContain(meta.verifier.slice(0, 16));
+      writeFileSync(metaPath, JSON.stringify({ ...meta, note: "unknown members are ignored" }));
+      await expect(reopen()).resolves.toBeUndefined();
+    });
+
     it("refuses an empty passphrase and weak scrypt parameters at construction", () => {
       expect(() => new FileVault({ directory, passphrase: "" })).toThrow(VaultLockedError);
       expect(() => new FileVault({ directory, passphrase: "x", scrypt: { N: 2 ** 10, r: 8, p: 1 } })).toThrow(
@@ -400,7 +439,34 @@ describe("FileVault", () => {
 
     it("reports a file that is not a material file", async () => {
       writeFileSync(file(), "not json");
-      await expect(vault.checkValue("k")).rejects.toThrow(/not a valid material file/);
+      await expect(vault.checkValue("k")).rejects.toThrow(/not a valid material file: it is not JSON/);
+    });
+
+    it("names the member at fault in a malformed material file, never its value", async () => {
+      const record = JSON.parse(readFileSync(file(), "utf8"));
+      const cases: Array<[Record<string, unknown>, RegExp]> = [
+        [{ format: "tether-file-vault-material/v0" }, /format is not "tether-file-vault-material\/v1"/],
+        [{ keySpec: 7 }, /keySpec is not a string/],
+        [{ materialRef: undefined }, /materialRef is not a string/],
+        [{ iv: "secret-looking!value" }, /iv is not base64/],
+        [{ ciphertext: ["x"] }, /ciphertext is not base64/],
+      ];
+      for (const [change, message] of cases) {
+        writeFileSync(file(), JSON.stringify({ ...record, ...change }));
+        const error = await vault.checkValue("k").then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(InvalidMaterialError);
+        expect((error as Error).message).toMatch(message);
+        expect((error as Error).message).not.toContain("secret-looking");
+        expect((error as Error).message).not.toContain(record.ciphertext.slice(0, 12));
+      }
+      writeFileSync(file(), JSON.stringify([record]));
+      await expect(vault.checkValue("k")).rejects.toThrow(/it is not a JSON object/);
+      // Members the shape does not know are ignored, as before.
+      writeFileSync(file(), JSON.stringify({ ...record, comment: "added by hand" }));
+      expect(await vault.checkValue("k")).toBe(record.checkValue);
     });
   });
 

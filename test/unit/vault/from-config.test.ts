@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError } from "../../../lib/config.js";
 import { KeySpec, WrappingAlgorithm } from "../../../lib/domain/kms-constants.js";
 import { VaultError, VaultLockedError } from "../../../lib/vault/errors.js";
 import { FILE_VAULT_DIR_ENV, FILE_VAULT_PASSPHRASE_ENV } from "../../../lib/vault/file-vault.js";
@@ -52,5 +53,30 @@ describe("vaultFromEnv: the file vault", () => {
     const pair = rsaPair(2048);
     const wrapped = await vault.wrap("team/key-1", pair.publicKeyDer, WrappingAlgorithm.RSAES_OAEP_SHA_256);
     expect(unwrapWithNode(wrapped, WrappingAlgorithm.RSAES_OAEP_SHA_256, pair)).toHaveLength(32);
+  });
+});
+
+/** A bundle keeps only the adapter of the vault it was built for (TETHER_VAULT_BUILD, an esbuild define). */
+describe("vaultFromEnv: the vault the bundle was built for", () => {
+  it("builds that vault, and refuses another with a configuration error naming both", () => {
+    const fileEnv = { [FILE_VAULT_DIR_ENV]: root, [FILE_VAULT_PASSPHRASE_ENV]: "p" };
+    // Unbundled, the constant is read from the environment: set it as a bundle's define would.
+    process.env.TETHER_VAULT_BUILD = "file";
+    try {
+      expect(vaultFromEnv({ ...fileEnv, TETHER_VAULT: "file" }).kind).toBe("file");
+      for (const vault of ["hashicorp", "secrets-manager", "pkcs11"]) {
+        expect(() => vaultFromEnv({ ...fileEnv, TETHER_VAULT: vault })).toThrow(ConfigError);
+        expect(() => vaultFromEnv({ ...fileEnv, TETHER_VAULT: vault })).toThrow(
+          `TETHER_VAULT is "${vault}" but this bundle was built for the "file" vault`,
+        );
+      }
+      process.env.TETHER_VAULT_BUILD = "pkcs11";
+      expect(vaultFromEnv({ TETHER_VAULT: "pkcs11" }).kind).toBe("pkcs11");
+      expect(() => vaultFromEnv(fileEnv)).toThrow(
+        /TETHER_VAULT is "file" but this bundle was built for the "pkcs11" vault/,
+      );
+    } finally {
+      delete process.env.TETHER_VAULT_BUILD;
+    }
   });
 });

@@ -1,0 +1,127 @@
+/**
+ * A bundle holds only the adapter of the vault its stage uses: serverless.yml's custom.esbuild.define turns
+ * `process.env.TETHER_VAULT_BUILD` into the stage's `vault` parameter, and lib/vault/from-config.ts's other
+ * branches become dead code esbuild leaves out. template.test.ts checks the packaged ci stage (the file
+ * vault) through osls; this builds one function with esbuild for every vault, faster than four packagings.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { build } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { VaultProvider, type VaultProviderName } from "../../lib/config.js";
+import { REPO_ROOT } from "./support/packaged-service.js";
+
+const run = promisify(execFile);
+const BUILD_CONSTANT = "process.env.TETHER_VAULT_BUILD";
+// biome-ignore lint/suspicious/noTemplateCurlyInString: an osls variable of serverless.yml, not a template
+const VAULT_VARIABLE = "${param:vault}";
+
+/** Each adapter's own modules (and the SDK clients only it uses), as esbuild's metafile names them. */
+const ADAPTER_INPUTS: Readonly<Record<VaultProviderName, readonly string[]>> = {
+  file: ["lib/vault/file-vault.ts"],
+  hashicorp: ["lib/vault/hashicorp/"],
+  "secrets-manager": [
+    "lib/vault/secrets-manager/",
+    "node_modules/@aws-sdk/client-secrets-manager/",
+    "node_modules/@aws-sdk/client-sts/",
+  ],
+  // Never bundled (a specifier esbuild cannot follow, and pkcs11js is excluded): nothing to find.
+  pkcs11: ["lib/vault/pkcs11/"],
+};
+
+interface EsbuildCustom {
+  readonly define?: Record<string, string>;
+  readonly exclude?: string[];
+  readonly mainFields?: string[];
+  readonly banner?: { js?: string };
+}
+
+let esbuild: EsbuildCustom;
+let vaultParam: unknown;
+let dir: string;
+
+beforeAll(async () => {
+  const doc = parse(await readFile(join(REPO_ROOT, "serverless.yml"), "utf8")) as {
+    params: { default: { vault?: unknown } };
+    custom: { esbuild: EsbuildCustom };
+  };
+  esbuild = doc.custom.esbuild;
+  vaultParam = doc.params.default.vault;
+  dir = await mkdtemp(join(tmpdir(), "tether-vault-build-"));
+});
+
+afterAll(async () => {
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+/** functions/sweep.ts built as serverless-esbuild builds it, for the stage whose `vault` is `vault`. */
+async function buildFor(vault: VaultProviderName): Promise<{ inputs: string[]; outfile: string }> {
+  const define = Object.fromEntries(
+    Object.entries(esbuild.define ?? {}).map(([name, value]) => [name, value.replace(VAULT_VARIABLE, vault)]),
+  );
+  const outfile = join(dir, vault, "sweep.mjs");
+  const result = await build({
+    entryPoints: [join(REPO_ROOT, "functions", "sweep.ts")],
+    outfile,
+    bundle: true,
+    minify: true,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    ...(esbuild.mainFields === undefined ? {} : { mainFields: esbuild.mainFields }),
+    external: esbuild.exclude ?? [],
+    banner: esbuild.banner?.js === undefined ? {} : { js: esbuild.banner.js },
+    define,
+    metafile: true,
+    logLevel: "silent",
+    absWorkingDir: REPO_ROOT,
+  });
+  return { inputs: Object.keys(result.metafile?.inputs ?? {}), outfile };
+}
+
+describe("custom.esbuild.define", () => {
+  it("gives esbuild the stage's vault parameter as the constant from-config.ts branches on", () => {
+    expect(esbuild.define).toEqual({ [BUILD_CONSTANT]: `"${VAULT_VARIABLE}"` });
+    expect(vaultParam).toBe(VaultProvider.File);
+  });
+
+  it.each(Object.values(VaultProvider))(
+    "a bundle built for the %s vault holds no other adapter",
+    async (vault) => {
+      const { inputs } = await buildFor(vault);
+      for (const [other, prefixes] of Object.entries(ADAPTER_INPUTS)) {
+        const found = inputs.filter((input) => prefixes.some((prefix) => input.startsWith(prefix)));
+        if (other === vault && vault !== VaultProvider.Pkcs11) expect(found, other).not.toEqual([]);
+        else expect(found, other).toEqual([]);
+      }
+    },
+  );
+
+  it("a bundle built for the HashiCorp vault refuses the file vault at cold start, naming both", async () => {
+    const { outfile } = await buildFor(VaultProvider.HashiCorp);
+    const probe = `import(${JSON.stringify(outfile)}).then(
+      (m) => console.log(JSON.stringify({ handler: typeof m.handler })),
+      (e) => console.log(JSON.stringify({ error: e.name, message: String(e.message) })))`;
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", probe], {
+      env: {
+        PATH: process.env.PATH,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+        AWS_REGION: "eu-west-1",
+        TETHER_TABLE_NAME: "tether-test",
+        TETHER_AUDIT_BUS_NAME: "tether-test-audit",
+        TETHER_VAULT: "file",
+        TETHER_FILE_VAULT_DIR: join(dir, "vault"),
+        TETHER_FILE_VAULT_PASSPHRASE: "passphrase",
+      },
+    });
+    const result = JSON.parse(stdout.trim().split("\n").pop() as string) as Record<string, string>;
+    expect(result).toMatchObject({ error: "ConfigError" });
+    expect(result.message).toContain(
+      'TETHER_VAULT is "file" but this bundle was built for the "hashicorp" vault',
+    );
+  }, 60_000);
+});
