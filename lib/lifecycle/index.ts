@@ -4,5 +4,5 @@ export type * from "./ports.js";
 export * from "./reconcile-region.js";
 export * from "./register.js";
 export * from "./rotate.js";
-export * from "./sweep.js";
 export * from "./swap.js";
+export * from "./sweep.js";

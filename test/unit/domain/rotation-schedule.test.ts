@@ -109,7 +109,6 @@ describe("policy field rotateEvery", () => {
       changePolicy(makeKey(), parseImportPolicy({ rotateEvery: "P30D" }), NOW).policy.rotateEveryMs,
     ).toBe(30 * DAY);
   });
-
 });
 
 describe("rotationDue", () => {
