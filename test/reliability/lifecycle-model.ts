@@ -9,6 +9,7 @@ import {
   DescribeKeyCommand,
   DisableKeyCommand,
   EnableKeyCommand,
+  ScheduleKeyDeletionCommand,
 } from "@aws-sdk/client-kms";
 import fc from "fast-check";
 import { AuditDetailType } from "../../lib/domain/audit-types.js";
@@ -21,14 +22,10 @@ import type { LifecycleDeps } from "../../lib/lifecycle/ports.js";
 import { registerKey } from "../../lib/lifecycle/register.js";
 import { sweep } from "../../lib/lifecycle/sweep.js";
 import { DynamoAuditLog } from "../../lib/store/dynamo-audit-log.js";
-import {
-  type CrashPlan,
-  countingKms,
-  depsCrashing,
-  depsWithRefusingBus,
-  type ImportCounter,
-} from "../support/fault-deps.js";
+import { type CrashPlan, depsCrashing, depsWithRefusingBus } from "../support/fault-deps.js";
 import { AUDIT_RECORDER, decrypt, encrypt, type LifecycleTestbed } from "../support/lifecycle-testbed.js";
+import { type ModelPorts, modelPorts } from "./model-ports.js";
+import type { ImportCounter, SdkCrashPlan } from "./sdk-faults.js";
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -70,7 +67,7 @@ export type Step =
       advanceMs: number;
     }
   | { t: "busDown"; action: Action; key: KeyName; advanceMs: number }
-  | { t: "crash"; plan: CrashPlan; action: Action; key: KeyName; advanceMs: number }
+  | { t: "crash"; plan: CrashPlan | SdkCrashPlan; action: Action; key: KeyName; advanceMs: number }
   | { t: "settle" };
 
 interface ModelKey {
@@ -92,6 +89,7 @@ interface RealKey {
 
 export interface Real {
   bed: LifecycleTestbed;
+  ports: ModelPorts;
   tableName: string;
   deps: LifecycleDeps;
   counter: ImportCounter;
@@ -103,6 +101,8 @@ export interface Real {
   /** Crashes that fired in this sequence: each may leave at most one import that KMS took unrecorded
    *  (the intent is dropped when KMS no longer shows it, e.g. deleted before the next run). */
   crashes: number;
+  /** The emulator's import counts after the last check (nothing runs between a check and the next step). */
+  emulatorImports?: Record<string, number>;
 }
 
 /** What the runs tried and what held, printed at the end. */
@@ -110,6 +110,9 @@ export const figures = {
   sequences: 0,
   steps: 0,
   crashesFired: 0,
+  /** Fired crashes by point: port (keys, kms, audit, vault; dynamodb and kms-sdk below the ports),
+   *  method, before/after. */
+  crashesByPoint: {} as Record<string, number>,
   kmsErrorsInjected: 0,
   busRefusals: 0,
   regionsLost: 0,
@@ -181,9 +184,10 @@ async function tolerate(step: Step, action: () => Promise<unknown>): Promise<voi
  */
 export async function setupSequence(bed: LifecycleTestbed): Promise<{ model: Model; real: Real }> {
   const tableName = bed.config.tableName;
-  const base = bed.deps;
-  const { kms, counter } = countingKms(base.kms);
-  const deps: LifecycleDeps = { ...base, kms };
+  const ports = modelPorts(bed);
+  const { deps, counter } = ports;
+  // Counts are per key ARN, and every sequence has new keys: only this sequence's matter.
+  counter.counts.clear();
   const register = async (restoreOob: boolean, replicas: string[]): Promise<RealKey> => {
     const { ref } = await bed.putMaterial();
     const { key } = await registerKey(deps, {
@@ -209,6 +213,7 @@ export async function setupSequence(bed: LifecycleTestbed): Promise<{ model: Mod
   figures.sequences++;
   const real: Real = {
     bed,
+    ports,
     tableName,
     deps,
     counter,
@@ -317,11 +322,15 @@ async function runAction(
   }
 }
 
+function isSdkCrashPlan(plan: CrashPlan | SdkCrashPlan): plan is SdkCrashPlan {
+  return plan.port === "dynamodb" || plan.port === "kms-sdk";
+}
+
 /** Runs one step against the real system and updates the model with what was asked. */
 export async function runStep(model: Model, real: Real, step: Step): Promise<void> {
   const { bed } = real;
   const before = new Map(real.counter.counts);
-  const emulatorBefore = await emulatorImports(bed);
+  const emulatorBefore = real.emulatorImports ?? (await emulatorImports(bed));
   const revokedBefore = { A: model.keys.A.revoked, B: model.keys.B.revoked };
   let adoptStoredStatus = false;
   switch (step.t) {
@@ -436,10 +445,25 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
     }
     case "crash": {
       await advance(real, step.advanceMs);
-      const crashing = depsCrashing(real.deps, step.plan);
-      await runAction(real, crashing.target, step.action, step.key, step);
-      if (crashing.fired()) {
+      const { plan } = step;
+      let fired: boolean;
+      if (isSdkCrashPlan(plan)) {
+        const deps = plan.port === "dynamodb" ? { ...real.deps, ...real.ports.crashingStore } : real.deps;
+        real.ports.crash.arm(plan);
+        try {
+          await runAction(real, deps, step.action, step.key, step);
+        } finally {
+          fired = real.ports.crash.disarm();
+        }
+      } else {
+        const crashing = depsCrashing(real.deps, plan);
+        await runAction(real, crashing.target, step.action, step.key, step);
+        fired = crashing.fired();
+      }
+      if (fired) {
         figures.crashesFired++;
+        const point = `${plan.port}.${plan.method} ${plan.when}`;
+        figures.crashesByPoint[point] = (figures.crashesByPoint[point] ?? 0) + 1;
         real.crashes++;
       }
       // Where the crash fell decides whether the status change was written; the store is asked, and
@@ -591,6 +615,7 @@ async function checkAfter(
     // Imports KMS accepted ≥ imports Tether saw accepted (DescribeKey after it may fail), and at most one
     // per managed key-region in each Region.
     const after = await emulatorImports(bed);
+    real.emulatorImports = after;
     const perRegion: Record<string, number> = {};
     for (const [k, n] of real.counter.counts) {
       const region = k.split("|")[0] ?? "";
@@ -619,8 +644,9 @@ const actionArb = fc.constantFrom<Action>("sweep", "reimport", "restore", "revok
 /** Moves that matter with a 2-day validity and a 12-hour renew window. */
 const advanceMs = fc.constantFrom(0, 10 * MINUTE, 2 * HOUR, 37 * HOUR, 49 * HOUR);
 
-/** Every step of the import protocol a crash can hit, through the ports. */
-const crashPlan: fc.Arbitrary<CrashPlan> = fc.oneof(
+/** Every step of the import protocol a crash can hit: at the ports, and below them at single SDK requests
+ *  (between the DynamoDB writes of one store call; around each KMS request of one port call). */
+const crashPlan: fc.Arbitrary<CrashPlan | SdkCrashPlan> = fc.oneof(
   fc.record({
     port: fc.constant("keys" as const),
     method: fc.constantFrom("saveRegion", "acquireLease", "releaseLease", "get", "saveKey"),
@@ -644,6 +670,26 @@ const crashPlan: fc.Arbitrary<CrashPlan> = fc.oneof(
     method: fc.constant("checkValue"),
     nth: fc.constant(1),
     when: fc.constant("before" as const),
+  }),
+  fc.record({
+    port: fc.constant("dynamodb" as const),
+    // "write": the nth write of the action, whichever store call makes it (a region save, a lease, one
+    // of several history events, an outbox mark).
+    method: fc.constantFrom("write", "write", "PutItem", "UpdateItem"),
+    nth: fc.integer({ min: 1, max: 8 }),
+    when: fc.constantFrom("before" as const, "after" as const),
+  }),
+  fc.record({
+    port: fc.constant("kms-sdk" as const),
+    method: fc.constantFrom(
+      "ImportKeyMaterial",
+      "ImportKeyMaterial",
+      "GetParametersForImport",
+      "DescribeKey",
+      "DeleteImportedKeyMaterial",
+    ),
+    nth: fc.integer({ min: 1, max: 2 }),
+    when: fc.constantFrom("before" as const, "after" as const),
   }),
 );
 
@@ -711,13 +757,35 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({ t: fc.constant("busDown" as const), action: actionArb, key: keyName, advanceMs }),
   },
   {
-    weight: 3,
+    weight: 4,
     arbitrary: fc.record({
       t: fc.constant("crash" as const),
       plan: crashPlan,
       action: actionArb,
       key: keyName,
       advanceMs,
+    }),
+  },
+  {
+    // The import itself, cut at its KMS requests, with an action and a clock move that make it happen:
+    // the general crash steps above reach these points only when the action happens to import.
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant("crash" as const),
+      plan: fc.record({
+        port: fc.constant("kms-sdk" as const),
+        method: fc.constantFrom(
+          "ImportKeyMaterial",
+          "ImportKeyMaterial",
+          "GetParametersForImport",
+          "DescribeKey",
+        ),
+        nth: fc.constantFrom(1, 1, 2),
+        when: fc.constantFrom("before" as const, "after" as const),
+      }),
+      action: fc.constantFrom<Action>("reimport", "restore", "sweep", "signal"),
+      key: keyName,
+      advanceMs: fc.constantFrom(0, 37 * HOUR, 49 * HOUR),
     }),
   },
   { weight: 2, arbitrary: fc.constant<Step>({ t: "settle" }) },
@@ -749,10 +817,31 @@ export async function runSequence(
   const started = Date.now();
   const { model, real } = await setupSequence(bed);
   if (process.env.TETHER_RELIABILITY_TRACE === "1") console.log(`${Date.now() - started} ms setup`);
-  await fc.asyncModelRun(() => ({ model, real }), commands);
-  await runStep(model, real, { t: "settle" });
-  // Stop managing this sequence's keys so the next one starts with an empty due-work index.
-  for (const key of Object.values(real.keys)) await real.deps.keys.remove(key.id);
+  try {
+    await fc.asyncModelRun(() => ({ model, real }), commands);
+    await runStep(model, real, { t: "settle" });
+  } finally {
+    // Also after a violation: fast-check replays sequences on this testbed while it shrinks, and keys
+    // left managed would be swept, imported and counted in the replays.
+    await endSequence(real);
+  }
+}
+
+/**
+ * Stops managing the sequence's keys so the next one starts with an empty due-work index, and deletes
+ * them in KMS (after the shortest waiting period, which the next sequences' clock moves pass): the
+ * emulator looks at every key it holds on every request, so hundreds of sequences would slow down.
+ */
+async function endSequence(real: Real): Promise<void> {
+  for (const key of Object.values(real.keys)) {
+    await real.deps.keys.remove(key.id).catch(() => undefined); // a failed run may have left it half-done
+    for (const { region, arn } of [...key.regions].reverse()) {
+      await real.bed
+        .kms(region)
+        .send(new ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: 7 }))
+        .catch(() => undefined); // already pending deletion: nothing to clean up
+    }
+  }
 }
 
 /** Commands for a fixed list of steps (the regression cases). */

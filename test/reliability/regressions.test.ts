@@ -4,141 +4,197 @@
  * against the local AWS with every invariant checked after every step, plus a final settle.
  * To add one: paste the "Counterexample" JSON steps the failing run printed.
  */
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SHARED_PRIME_ENV } from "../../infra/local/kms/wrapping-key-pool.js";
 import { type LifecycleTestbed, startLifecycleTestbed } from "../support/lifecycle-testbed.js";
 import { commandsOf, figures, runSequence, type Step } from "./lifecycle-model.js";
+import { closeModelPorts } from "./model-ports.js";
 
 const H = 3_600_000;
 
-const CASES: ReadonlyArray<{ name: string; steps: Step[] }> = [
-  {
-    // Found by the model run (seed 572254035): an injected ThrottlingException is counted by the emulator
-    // both as injected and as a throttle; the SDK's retry then imports once, which must be recorded once.
-    name: "a throttled import retried by the SDK is one import, recorded once",
-    steps: [
-      {
-        t: "kmsFault",
-        op: "ImportKeyMaterial",
-        error: "ThrottlingException",
-        count: 1,
-        action: "reimport",
-        key: "A",
-        advanceMs: 0,
-      },
-    ],
-  },
-  {
-    name: "crash after ImportKeyMaterial answered (answer lost), then a revoke: the import is settled, never repeated",
-    steps: [
-      { t: "advance", ms: 49 * H },
-      {
-        t: "crash",
-        plan: { port: "kms", method: "importMaterial", nth: 1, when: "after" },
-        action: "sweep",
-        key: "A",
-        advanceMs: 0,
-      },
-      { t: "revoke", key: "A" },
-      { t: "sweep" },
-    ],
-  },
-  {
-    name: "crash between the import and the record, then an out-of-band deletion before the next run",
-    steps: [
-      { t: "advance", ms: 37 * H },
-      {
-        t: "crash",
-        plan: { port: "keys", method: "saveRegion", nth: 2, when: "before" },
-        action: "sweep",
-        key: "B",
-        advanceMs: 0,
-      },
-      { t: "oob", key: "B", region: "eu-west-1", signal: "never" },
-    ],
-  },
-  {
-    name: "crash while writing the audit events of an import: same event ids on the next run, none lost",
-    steps: [
-      { t: "advance", ms: 37 * H },
-      {
-        t: "crash",
-        plan: { port: "audit", method: "record", nth: 1, when: "after" },
-        action: "sweep",
-        key: "A",
-        advanceMs: 0,
-      },
-      { t: "busDown", action: "sweep", key: "A", advanceMs: 10 * 60_000 },
-    ],
-  },
-  {
-    name: "late expiry and deletion events, reversed and duplicated, after Tether already restored",
-    steps: [
-      { t: "advance", ms: 49 * H },
-      { t: "sweep" },
-      { t: "oob", key: "B", region: "eu-west-1", signal: "late" },
-      { t: "oob", key: "A", region: "eu-central-1", signal: "late" },
-      { t: "sweep" },
-      { t: "deliver", order: "reverse", dup: true },
-    ],
-  },
-  {
-    name: "revoke while the audit bus is down, regional loss, two sweeps at once, then restore",
-    steps: [
-      { t: "busDown", action: "revoke", key: "A", advanceMs: 0 },
-      { t: "lose", region: "eu-central-1" },
-      { t: "sweeps2" },
-      { t: "advance", ms: 2 * H },
-      { t: "sweeps2" },
-      { t: "restore", key: "A" },
-    ],
-  },
-  {
-    name: "a policy change racing a sweep in the renew window is not lost",
-    steps: [
-      { t: "advance", ms: 37 * H },
-      { t: "policy", key: "A", restoreOob: false, concurrentSweep: true },
-      { t: "oob", key: "A", region: "eu-west-1", signal: "now" },
-      { t: "policy", key: "A", restoreOob: true, concurrentSweep: true },
-    ],
-  },
-  {
-    name: "a lease left behind by a crash: the KMS event waits for it (busy, delivered again), nothing doubles",
-    steps: [
-      {
-        t: "crash",
-        plan: { port: "keys", method: "releaseLease", nth: 1, when: "before" },
-        action: "reimport",
-        key: "B",
-        advanceMs: 0,
-      },
-      { t: "oob", key: "B", region: "eu-west-1", signal: "late" },
-      { t: "deliver", order: "fifo", dup: false },
-      { t: "advance", ms: 10 * 60_000 },
-      { t: "deliver", order: "fifo", dup: true },
-    ],
-  },
-  {
-    name: "disabled during expiry, enabled later: restored within one sweep, old ciphertexts decrypt",
-    steps: [
-      { t: "disable", key: "A", region: "eu-west-1" },
-      { t: "advance", ms: 49 * H },
-      { t: "sweep" },
-      { t: "enable", key: "A", region: "eu-west-1" },
-    ],
-  },
-];
+/**
+ * `knownBug`: a violation reported and not fixed yet. The case passes only while the sequence still ends
+ * in that violation; once lib is fixed it fails, and the field goes.
+ */
+const CASES: ReadonlyArray<{ name: string; steps: Step[]; knownBug?: { what: string; violation: RegExp } }> =
+  [
+    {
+      // Found by the model run (seed 1677841543, 300 runs, 2 lanes). The reimport's ImportKeyMaterial fails
+      // on every SDK attempt with KMSInternalException (not translated, so "may have imported": the intent is
+      // kept); the next run sees KMS's ValidTo equal to the intent's, because the registration's import a
+      // moment earlier, in the same second, set that very ValidTo, and records "Key Material Renewed" for an
+      // import KMS never took (history: 2 imports in eu-west-1, KMS: 1). Fixed: a new import's ValidTo is
+      // kept two seconds apart from the one KMS reports (import-policy.ts distinctValidTo).
+      name: "an import that failed in the same second as the previous import is not recorded as a renewal",
+      steps: [
+        {
+          t: "kmsFault",
+          op: "ImportKeyMaterial",
+          error: "KMSInternalException",
+          count: 4,
+          action: "reimport",
+          key: "A",
+          advanceMs: 0,
+        },
+        { t: "settle" },
+      ],
+    },
+    {
+      // The same flaw reached by a crash (seed 852528537, 300 runs, 2 lanes): the process dies after the
+      // intent is saved and before ImportKeyMaterial is sent; the next run records a renewal that never was.
+      name: "a crash before ImportKeyMaterial, in the same second as the previous import, is not recorded as a renewal",
+      steps: [
+        {
+          t: "crash",
+          plan: { port: "kms-sdk", method: "ImportKeyMaterial", nth: 1, when: "before" },
+          action: "reimport",
+          key: "A",
+          advanceMs: 0,
+        },
+        { t: "settle" },
+      ],
+    },
+    {
+      // Found by the model run (seed 572254035): an injected ThrottlingException is counted by the emulator
+      // both as injected and as a throttle; the SDK's retry then imports once, which must be recorded once.
+      name: "a throttled import retried by the SDK is one import, recorded once",
+      steps: [
+        {
+          t: "kmsFault",
+          op: "ImportKeyMaterial",
+          error: "ThrottlingException",
+          count: 1,
+          action: "reimport",
+          key: "A",
+          advanceMs: 0,
+        },
+      ],
+    },
+    {
+      name: "crash after ImportKeyMaterial answered (answer lost), then a revoke: the import is settled, never repeated",
+      steps: [
+        { t: "advance", ms: 49 * H },
+        {
+          t: "crash",
+          plan: { port: "kms", method: "importMaterial", nth: 1, when: "after" },
+          action: "sweep",
+          key: "A",
+          advanceMs: 0,
+        },
+        { t: "revoke", key: "A" },
+        { t: "sweep" },
+      ],
+    },
+    {
+      name: "crash between the import and the record, then an out-of-band deletion before the next run",
+      steps: [
+        { t: "advance", ms: 37 * H },
+        {
+          t: "crash",
+          plan: { port: "keys", method: "saveRegion", nth: 2, when: "before" },
+          action: "sweep",
+          key: "B",
+          advanceMs: 0,
+        },
+        { t: "oob", key: "B", region: "eu-west-1", signal: "never" },
+      ],
+    },
+    {
+      name: "crash while writing the audit events of an import: same event ids on the next run, none lost",
+      steps: [
+        { t: "advance", ms: 37 * H },
+        {
+          t: "crash",
+          plan: { port: "audit", method: "record", nth: 1, when: "after" },
+          action: "sweep",
+          key: "A",
+          advanceMs: 0,
+        },
+        { t: "busDown", action: "sweep", key: "A", advanceMs: 10 * 60_000 },
+      ],
+    },
+    {
+      name: "late expiry and deletion events, reversed and duplicated, after Tether already restored",
+      steps: [
+        { t: "advance", ms: 49 * H },
+        { t: "sweep" },
+        { t: "oob", key: "B", region: "eu-west-1", signal: "late" },
+        { t: "oob", key: "A", region: "eu-central-1", signal: "late" },
+        { t: "sweep" },
+        { t: "deliver", order: "reverse", dup: true },
+      ],
+    },
+    {
+      name: "revoke while the audit bus is down, regional loss, two sweeps at once, then restore",
+      steps: [
+        { t: "busDown", action: "revoke", key: "A", advanceMs: 0 },
+        { t: "lose", region: "eu-central-1" },
+        { t: "sweeps2" },
+        { t: "advance", ms: 2 * H },
+        { t: "sweeps2" },
+        { t: "restore", key: "A" },
+      ],
+    },
+    {
+      name: "a policy change racing a sweep in the renew window is not lost",
+      steps: [
+        { t: "advance", ms: 37 * H },
+        { t: "policy", key: "A", restoreOob: false, concurrentSweep: true },
+        { t: "oob", key: "A", region: "eu-west-1", signal: "now" },
+        { t: "policy", key: "A", restoreOob: true, concurrentSweep: true },
+      ],
+    },
+    {
+      name: "a lease left behind by a crash: the KMS event waits for it (busy, delivered again), nothing doubles",
+      steps: [
+        {
+          t: "crash",
+          plan: { port: "keys", method: "releaseLease", nth: 1, when: "before" },
+          action: "reimport",
+          key: "B",
+          advanceMs: 0,
+        },
+        { t: "oob", key: "B", region: "eu-west-1", signal: "late" },
+        { t: "deliver", order: "fifo", dup: false },
+        { t: "advance", ms: 10 * 60_000 },
+        { t: "deliver", order: "fifo", dup: true },
+      ],
+    },
+    {
+      name: "disabled during expiry, enabled later: restored within one sweep, old ciphertexts decrypt",
+      steps: [
+        { t: "disable", key: "A", region: "eu-west-1" },
+        { t: "advance", ms: 49 * H },
+        { t: "sweep" },
+        { t: "enable", key: "A", region: "eu-west-1" },
+      ],
+    },
+  ];
 
 let bed: LifecycleTestbed;
+const sharedPrimes = process.env[SHARED_PRIME_ENV];
 beforeAll(async () => {
+  // Cheap RSA wrapping keys in this file's emulator, as in the model runs (model-run.ts).
+  process.env[SHARED_PRIME_ENV] = "1";
   bed = await startLifecycleTestbed();
 });
 afterAll(async () => {
   console.log(`[reliability] regressions: ${JSON.stringify(figures)}`);
+  if (bed !== undefined) closeModelPorts(bed);
   await bed?.close();
+  if (sharedPrimes === undefined) delete process.env[SHARED_PRIME_ENV];
+  else process.env[SHARED_PRIME_ENV] = sharedPrimes;
 });
 
 describe("kept sequences", () => {
-  for (const { name, steps } of CASES) {
-    it(name, async () => runSequence(bed, commandsOf(steps)), 120_000);
+  for (const { name, steps, knownBug } of CASES) {
+    if (knownBug === undefined) {
+      it(name, async () => runSequence(bed, commandsOf(steps)), 120_000);
+      continue;
+    }
+    it(`${name} [known bug: ${knownBug.what}]`, async () => {
+      console.warn(`[reliability] known bug, the sequence still violates an invariant: ${knownBug.what}`);
+      await expect(runSequence(bed, commandsOf(steps))).rejects.toThrow(knownBug.violation);
+    }, 120_000);
   }
 });
