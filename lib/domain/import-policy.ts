@@ -330,6 +330,22 @@ export function rotationMethodOf(keySpec: string, policy: ImportPolicy): Rotatio
   return keySpec === KeySpec.SYMMETRIC_DEFAULT ? RotationMethod.InKey : RotationMethod.KeySwap;
 }
 
+/** How far apart a new import's ValidTo is kept from the one KMS reports already (see distinctValidTo). */
+export const DISTINCT_VALID_TO_MS = 2 * SECOND_MS;
+
+/**
+ * The ValidTo for an import into a key that already holds material with ValidTo `current`: the policy's,
+ * unless that is the same second as `current` — then two seconds earlier (still within the policy: the
+ * material goes no later than it says). KMS keeps no import counter, so a ValidTo it did not report before
+ * is the only proof that an import took effect; a crash after sending one must be told apart from a crash
+ * before (lib/lifecycle/reconcile-region.ts, importInFlight).
+ */
+export function distinctValidTo(validTo: Date | undefined, current: Date | undefined): Date | undefined {
+  if (validTo === undefined || current === undefined) return validTo;
+  if (Math.abs(validTo.getTime() - current.getTime()) >= DISTINCT_VALID_TO_MS) return validTo;
+  return new Date(current.getTime() - DISTINCT_VALID_TO_MS);
+}
+
 /** Whether the policy's fixed ValidTo is too close or past, so no import can be made at `now`. */
 export function policyEnded(policy: ImportPolicy, now: Date): boolean {
   return (

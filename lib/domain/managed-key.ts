@@ -82,6 +82,11 @@ export interface ImportInFlight {
   readonly eventId: string;
   readonly correlationId: string;
   readonly actor: string;
+  /**
+   * KMS already held material that does not expire when this import started: the import cannot change
+   * anything KMS reports, so whether it happened cannot be proven afterwards.
+   */
+  readonly unprovable?: boolean | undefined;
 }
 
 /** A KMS key (and its replicas) that Tether keeps alive. */

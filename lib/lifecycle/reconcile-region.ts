@@ -16,10 +16,11 @@ import {
   VaultError,
 } from "../domain/errors.js";
 import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
-import { computeValidTo } from "../domain/import-policy.js";
+import { computeValidTo, distinctValidTo } from "../domain/import-policy.js";
 import { ImportType, KeyState } from "../domain/kms-constants.js";
 import {
   findRegion,
+  holdsMaterial,
   type ImportInFlight,
   keyMaterials,
   LossCause,
@@ -193,7 +194,7 @@ class RegionRun {
         return this.#revoke(key, record, now);
       case "renew":
         if (decision.warning !== undefined) this.#alert(key, record, decision.warning, now);
-        return this.#import(key, record, "renew", now, decision.summary);
+        return this.#import(key, record, "renew", now, decision.summary, observed);
       case "restore": {
         const kind = decision.cause === "never-imported" ? "import" : "restore";
         if (kind === "restore") {
@@ -211,7 +212,7 @@ class RegionRun {
             );
           }
         }
-        return this.#import(key, record, kind, now, decision.summary);
+        return this.#import(key, record, kind, now, decision.summary, observed);
       }
     }
   }
@@ -313,6 +314,16 @@ class RegionRun {
   #settleImportInFlight(key: ManagedKey, record: RegionRecord, observed: ObservedKeyState): RegionRecord {
     const intent = record.importInFlight;
     if (intent === undefined) return record;
+    if (intent.unprovable === true) {
+      // A re-import of material that does not expire into a key that held it: KMS looks the same whether it
+      // happened or not, and nothing depends on it. Not claimed in the history.
+      this.#log(
+        "warn",
+        "an earlier re-import may or may not have completed; KMS looks the same either way",
+        {},
+      );
+      return clearImportInFlight(record);
+    }
     const happened =
       observed.found && observed.keyState === KeyState.Enabled && sameTime(observed.validTo, intent.validTo);
     if (!happened) {
@@ -330,6 +341,7 @@ class RegionRun {
     kind: ImportInFlight["kind"],
     now: Date,
     reason: string,
+    observed: ObservedKeyState,
   ): Promise<RegionOutcome> {
     const { deps, lease } = this;
     let record = before;
@@ -350,7 +362,11 @@ class RegionRun {
         key.policy.wrapping,
         await deps.vault.supportedWrappings?.(key.keySpec),
       );
-      const validTo = computeValidTo(key.policy, now);
+      const present = observed.found && holdsMaterial(observed.keyState);
+      const validTo = distinctValidTo(
+        computeValidTo(key.policy, now),
+        present ? observed.validTo : undefined,
+      );
       const intent: ImportInFlight = {
         kind,
         startedAt: now,
@@ -358,6 +374,7 @@ class RegionRun {
         eventId: deps.newId(),
         correlationId: this.trigger.correlationId,
         actor: this.trigger.actor,
+        ...(present && validTo === undefined && observed.validTo === undefined ? { unprovable: true } : {}),
       };
       record = recordImportStarted(record, intent);
       await deps.keys.saveRegion(key.id, record, lease);

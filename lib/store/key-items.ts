@@ -208,6 +208,7 @@ function importInFlightAttribute(intent: ImportInFlight): Item {
     actor: intent.actor,
   };
   if (intent.validTo !== undefined) map.validTo = intent.validTo.toISOString();
+  if (intent.unprovable === true) map.unprovable = true;
   return map;
 }
 
@@ -227,6 +228,7 @@ function importInFlightFromAttribute(read: Reader): ImportInFlight | undefined {
     eventId: inner.string("eventId"),
     correlationId: inner.string("correlationId"),
     actor: inner.string("actor"),
+    ...(inner.value("unprovable") === true ? { unprovable: true } : {}),
   };
 }
 
