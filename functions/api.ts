@@ -4,6 +4,7 @@ import middy from "@middy/core";
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyResultV2 } from "aws-lambda";
 import { createApi } from "../lib/api/app.js";
 import { dynamoIdempotency, type IdempotencyGuard } from "../lib/api/idempotency.js";
+import { withDeadline } from "../lib/kms/deadline.js";
 import { config, lifecycleDeps, logger } from "./runtime.js";
 
 let guard: IdempotencyGuard | undefined;
@@ -34,6 +35,15 @@ const api = createApi({
   idempotency,
 });
 
+/** Left for answering after the last KMS turn the limiter grants: writing the records and the response. */
+const ANSWER_RESERVE_MS = 3_000;
+
 export const handler = middy<APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyResultV2>()
   .use(injectLambdaContext(logger))
-  .handler((event, context) => api(event, context));
+  .handler((event, context) =>
+    // A KMS turn that would come too late is refused as a throttle, so the request ends in time with
+    // the Regions it could not reach reported as failed (and due again), rather than in API Gateway's 500.
+    withDeadline(Date.now() + context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS, () =>
+      api(event, context),
+    ),
+  );

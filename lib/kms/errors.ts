@@ -37,6 +37,8 @@ export function translateKmsError(error: unknown, context: KmsErrorContext & { o
       if (context.operation === "RotateKeyOnDemand") return new KmsRotationLimitError(context, options);
       return new KmsThrottledError(context, options);
     case "ThrottlingException":
+    // Tether's own limiter: the turn would come after the invocation's deadline (lib/kms/rate-limiter.ts).
+    case "RateLimitDeadlineError":
       return new KmsThrottledError(context, options);
     default:
       return error;

@@ -3,6 +3,7 @@
  * quotas (per account and Region) instead of discovering them through ThrottlingException. A token bucket
  * refilled continuously at `ratePerSecond`, holding at most `burst` tokens; callers queue in order.
  */
+import { currentDeadline } from "./deadline.js";
 
 export interface RateLimiterOptions {
   /** Requests per second per Region, by KMS operation name; operations not listed are not limited. */
@@ -13,9 +14,24 @@ export interface RateLimiterOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
+/**
+ * The wait for a turn would end after the current work's deadline (lib/kms/deadline.ts): refused at once
+ * rather than waited for. Translated to KmsThrottledError, like a throttle from KMS itself.
+ */
+export class RateLimitDeadlineError extends Error {
+  constructor(region: string, operation: string, waitMs: number) {
+    super(
+      `A turn for ${operation} in ${region} is about ${Math.ceil(waitMs / 1000)} s away, past the deadline.`,
+    );
+    this.name = "RateLimitDeadlineError";
+  }
+}
+
 interface Bucket {
   tokens: number;
   updatedAt: number;
+  /** Callers queued and not yet served: how long a new caller would wait. */
+  waiting: number;
   /** The tail of the queue of callers waiting on this bucket. */
   tail: Promise<void>;
 }
@@ -40,18 +56,35 @@ export class RateLimiter {
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
-  /** Waits until `operation` may be called in `region`. Resolves at once for operations without a quota. */
+  /**
+   * Waits until `operation` may be called in `region`. Resolves at once for operations without a quota.
+   * Rejects at once with RateLimitDeadlineError when the caller's deadline (currentDeadline) would pass
+   * before its turn.
+   */
   acquire(region: string, operation: string): Promise<void> {
     const rate = this.#quotas[operation];
     if (rate === undefined) return Promise.resolve();
     const id = `${region}\u0000${operation}`;
     let bucket = this.#buckets.get(id);
     if (bucket === undefined) {
-      bucket = { tokens: this.#burst, updatedAt: this.#now(), tail: Promise.resolve() };
+      bucket = { tokens: this.#burst, updatedAt: this.#now(), tail: Promise.resolve(), waiting: 0 };
       this.#buckets.set(id, bucket);
     }
     const own = bucket;
-    const turn = own.tail.then(() => this.#take(own, rate));
+    const deadline = currentDeadline();
+    if (deadline !== undefined) {
+      const now = this.#now();
+      const tokens = Math.min(this.#burst, own.tokens + ((now - own.updatedAt) * rate) / 1000);
+      const waitMs = (Math.max(0, own.waiting + 1 - tokens) * 1000) / rate;
+      if (now + waitMs > deadline)
+        return Promise.reject(new RateLimitDeadlineError(region, operation, waitMs));
+    }
+    own.waiting++;
+    const turn = own.tail
+      .then(() => this.#take(own, rate))
+      .finally(() => {
+        own.waiting--;
+      });
     own.tail = turn.catch(() => undefined);
     return turn;
   }
