@@ -30,7 +30,7 @@ import { findRegion, keyMaterials, type ManagedKey, type RegionRecord } from "..
 import { chooseWrapping } from "../domain/wrapping.js";
 import { loadKey } from "./operator-actions.js";
 import type { Lease, LifecycleDeps } from "./ports.js";
-import { markStep, materialUnder, recordSteps, stepName } from "./rotation-steps.js";
+import { markStep, recordSteps, startIntent, stepName } from "./rotation-steps.js";
 import { saveKeyChange } from "./save-key.js";
 import { type SwapResult, swapKey } from "./swap.js";
 
@@ -287,16 +287,7 @@ class Rotation {
     }
     const materials = withCurrentId(keyMaterials(key), listed);
     const materialRef = nextMaterialRef(materials);
-    const pendingRotation: PendingRotation = {
-      materialRef,
-      checkValue: await materialUnder(deps, materialRef, key.keySpec),
-      startedAt: now,
-      steps: { [RotationStep.MaterialGenerated]: now },
-      eventId: deps.newId(),
-      correlationId: request.correlationId,
-      actor: request.actor,
-      reason: request.reason,
-    };
+    const pendingRotation: PendingRotation = await startIntent(deps, request, materialRef, key.keySpec);
     return deps.keys.saveKey({ ...key, materials, pendingRotation, updatedAt: now });
   }
 

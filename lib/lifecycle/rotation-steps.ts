@@ -5,8 +5,9 @@
  * (or a rerun that writes every recorded step again) adds no second fact to the history.
  */
 import { AuditDetailType, buildFactEvent, RotationStep } from "../domain/audit-types.js";
-import { type AwsRegion, type CheckValue, parseCheckValue } from "../domain/ids.js";
+import { type AwsRegion, type CheckValue, type MaterialRef, parseCheckValue } from "../domain/ids.js";
 import { parseKmsKeyArn } from "../domain/key-arn.js";
+import type { KeyMaterialRecord } from "../domain/key-material.js";
 import type { KeySpec } from "../domain/kms-constants.js";
 import { findRegion, type ManagedKey } from "../domain/managed-key.js";
 import type { LifecycleDeps } from "./ports.js";
@@ -97,6 +98,40 @@ export async function recordSteps(
       );
     });
   if (events.length > 0) await deps.audit.record(...events);
+}
+
+/** What every rotation or swap intent starts with: its new material, its first step, who and why. */
+export interface IntentStart extends KeyMaterialRecord {
+  readonly startedAt: Date;
+  readonly steps: Readonly<Record<string, Date>>;
+  readonly eventId: string;
+  readonly correlationId: string;
+  readonly actor: string;
+  readonly reason: string;
+}
+
+/**
+ * The start of a rotation's or swap's intent: new material under `materialRef` (see materialUnder), the
+ * material-generated step, and the request's actor, correlation and reason.
+ * @throws vault errors
+ */
+export async function startIntent(
+  deps: LifecycleDeps,
+  request: { readonly actor: string; readonly correlationId: string; readonly reason: string },
+  materialRef: MaterialRef,
+  keySpec: KeySpec,
+): Promise<IntentStart> {
+  const now = deps.clock();
+  return {
+    materialRef,
+    checkValue: await materialUnder(deps, materialRef, keySpec),
+    startedAt: now,
+    steps: { [RotationStep.MaterialGenerated]: now },
+    eventId: deps.newId(),
+    correlationId: request.correlationId,
+    actor: request.actor,
+    reason: request.reason,
+  };
 }
 
 /**

@@ -32,7 +32,7 @@ import { loadKey } from "./operator-actions.js";
 import type { LifecycleDeps } from "./ports.js";
 import { reconcileWhenFree } from "./reconcile-region.js";
 import { MANAGED_BY_TAG } from "./register.js";
-import { arnIn, markStep, materialUnder, recordSteps, stepName } from "./rotation-steps.js";
+import { arnIn, markStep, recordSteps, startIntent, stepName } from "./rotation-steps.js";
 import { saveKeyChange } from "./save-key.js";
 
 /** The tag naming the key a swap replaced, on the new KMS key (so an orphan of step 2 can be found). */
@@ -95,16 +95,9 @@ async function begin(deps: LifecycleDeps, key: ManagedKey, request: SwapRequest)
   const now = deps.clock();
   const materialRef = swapMaterialRef(key);
   const pendingSwap: PendingSwap = {
-    materialRef,
-    checkValue: await materialUnder(deps, materialRef, key.keySpec),
+    ...(await startIntent(deps, request, materialRef, key.keySpec)),
     successorId: newTetherKeyId(now, randomBytes(10)),
     alias: key.alias,
-    startedAt: now,
-    steps: { [RotationStep.MaterialGenerated]: now },
-    eventId: deps.newId(),
-    correlationId: request.correlationId,
-    actor: request.actor,
-    reason: request.reason,
   };
   return deps.keys.saveKey({ ...key, pendingSwap, updatedAt: now });
 }
