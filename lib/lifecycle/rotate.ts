@@ -181,7 +181,7 @@ async function rotateOnce(deps: LifecycleDeps, request: RotateRequest): Promise<
     }
     if (key.keySpec !== KeySpec.SYMMETRIC_DEFAULT) {
       throw new StateConflictError(
-        `Key ${key.id} is ${key.keySpec}: KMS rotates imported material on demand only in symmetric keys; a key swap is needed.`,
+        `Key ${key.id} is ${key.keySpec}: KMS rotates imported material on demand only in symmetric keys; its policy's rotationMethod must be key-swap.`,
         { keyId: key.id, state: key.keySpec },
       );
     }
@@ -274,7 +274,7 @@ class Rotation {
         }),
       );
       throw new StateConflictError(
-        `Key ${key.id} reached AWS's limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations; a key swap is needed.`,
+        `Key ${key.id} reached AWS's limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations; rotate it by a key swap (PATCH its policy with rotationMethod key-swap; the key needs an alias).`,
         { keyId: key.id, state: "rotation-limit-reached" },
       );
     }
