@@ -10,6 +10,7 @@ export const REGION_PREFIX = "REGION#";
 export const REGION_UPPER_BOUND = "REGION$";
 export const EVENT_PREFIX = "EVENT#";
 export const SYSTEM_PREFIX = "SYSTEM#";
+export const HISTORY_PREFIX = "HISTORY#";
 export const CLAIM_SK = "CLAIM";
 export const LIST_PARTITION = "KEYS";
 
@@ -19,12 +20,14 @@ export const arnClaimPk = (keyArn: string): string => `ARN#${keyArn}`;
 export const aliasClaimPk = (alias: string): string => `ALIAS#${alias}`;
 
 /**
- * The partition of a key's history. Events about a Tether key live with it; anything else (an event whose
- * keyId is a KMS key id or a placeholder, e.g. an alert about an unmanaged key) goes to `SYSTEM#<keyId>`,
- * never into a `KEY#` partition a malformed id could collide with.
+ * The partition of a key's history: `HISTORY#<id>` for a Tether key; anything else (an event whose keyId is a
+ * KMS key id or a placeholder, e.g. an alert about an unmanaged key) goes to `SYSTEM#<keyId>`. History never
+ * shares a partition with items Tether deletes (key records, Region items, claims), so the functions' IAM
+ * policies can deny DeleteItem on these partitions (dynamodb:LeadingKeys, infra/iam-statements.yml).
+ * Events recorded before this layout stay under `KEY#<id>` (see docs/deploy.md, upgrade).
  */
 export function historyPk(keyId: string): string {
-  return isTetherKeyId(keyId) ? keyPk(keyId) : `${SYSTEM_PREFIX}${keyId}`;
+  return isTetherKeyId(keyId) ? `${HISTORY_PREFIX}${keyId}` : `${SYSTEM_PREFIX}${keyId}`;
 }
 
 /** `EVENT#<ISO time>#<id>`: ISO 8601 in UTC from toISOString sorts as time does. */

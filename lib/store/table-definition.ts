@@ -8,13 +8,14 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * Items (pk / sk):
  *   KEY#<tetherId>    KEY                        the key record; in the `keys` index
  *   KEY#<tetherId>    REGION#<region>            one Region's record + its lease; in the `due` index
- *   KEY#<tetherId>    EVENT#<time ISO>#<eventId> an audit event; in the `outbox` index until published
+ *   HISTORY#<tetherId> EVENT#<time ISO>#<eventId> an audit event; in the `outbox` index until published
  *   SYSTEM#<subject>  EVENT#<time ISO>#<eventId> an audit event whose keyId is not a Tether key id
+ *   (history has partitions of its own, which the functions' roles may not delete from)
  *   ARN#<keyArn>      CLAIM                      a KMS key ARN claimed by a Tether key
  *   ALIAS#<name>      CLAIM                      an alias name claimed by a Tether key
  *
- * Sort keys within a key's partition order as EVENT# < KEY < REGION#, so the key record and its Regions
- * are read with one Query (`sk BETWEEN "KEY" AND "REGION$"`) that never touches the history.
+ * The key record and its Regions are read with one Query (`sk BETWEEN "KEY" AND "REGION$"`); events written
+ * before history had its own partitions sort before them (EVENT# < KEY) and are never read by it.
  */
 
 /** Attribute names with a role in a key or an index. */

@@ -24,7 +24,7 @@ describe("history keys", () => {
     const earlier = eventSk(new Date("2026-01-01T00:00:00.000Z").toISOString(), "b");
     const later = eventSk(new Date("2026-01-01T00:00:00.001Z").toISOString(), "a");
     expect(earlier < later).toBe(true);
-    expect(historyPk("tk_01JX0000000000000000000000")).toBe("KEY#tk_01JX0000000000000000000000");
+    expect(historyPk("tk_01JX0000000000000000000000")).toBe("HISTORY#tk_01JX0000000000000000000000");
     expect(historyPk("tk_bad#KEY")).toBe("SYSTEM#tk_bad#KEY");
   });
 });
