@@ -1,3 +1,4 @@
+import { parseDeployment } from "./domain/deployment.js";
 import { ValidationError } from "./domain/errors.js";
 import { parseImportPolicy } from "./domain/import-policy.js";
 import { DefaultKmsQuotas } from "./domain/kms-constants.js";
@@ -44,6 +45,12 @@ interface Environment {
   readonly TETHER_DEFAULT_RENEW_BEFORE: string | undefined;
   /** The Regions keys may live in (primary and replicas), comma-separated; empty = any. */
   readonly TETHER_REGIONS: string;
+  /**
+   * The deployment's identity, `tether/<stage>/<home Region>`: the value of the `tether:managed-by` tag its
+   * IAM policies scope KMS writes to (lib/domain/deployment.ts). Unset: `tether/local/<AWS_REGION>`, the
+   * local stack's and the tests' (a deployed stage always sets it; serverless.yml).
+   */
+  readonly TETHER_DEPLOYMENT: string;
 }
 
 /** Reads the variables, collecting one problem per missing or malformed one. */
@@ -106,9 +113,20 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
     TETHER_DEFAULT_VALIDITY_PERIOD: env.TETHER_DEFAULT_VALIDITY_PERIOD,
     TETHER_DEFAULT_RENEW_BEFORE: env.TETHER_DEFAULT_RENEW_BEFORE,
     TETHER_REGIONS: env.TETHER_REGIONS ?? "",
+    TETHER_DEPLOYMENT: deployment(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
   return parsed;
+}
+
+function deployment(env: Readonly<Record<string, string | undefined>>, problems: string[]): string {
+  const value = env.TETHER_DEPLOYMENT ?? `tether/local/${env.AWS_REGION ?? ""}`;
+  try {
+    return parseDeployment(value);
+  } catch (error) {
+    problems.push(`TETHER_DEPLOYMENT: ${(error as Error).message}`);
+    return value;
+  }
 }
 
 function isVaultProvider(value: string): value is VaultProviderName {
@@ -146,6 +164,8 @@ export interface TetherConfig {
   readonly policyDefaults: PolicyDefaults;
   /** Regions keys may be created or replicated in; empty = any. */
   readonly allowedRegions: readonly string[];
+  /** The deployment's `tether:managed-by` value (TETHER_DEPLOYMENT). */
+  readonly deployment: string;
 }
 
 /**
@@ -181,6 +201,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     allowedRegions: e.TETHER_REGIONS.split(",")
       .map((r) => r.trim())
       .filter((r) => r.length > 0),
+    deployment: e.TETHER_DEPLOYMENT,
   };
 }
 

@@ -72,6 +72,7 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     leaseTtlMs: config.leaseTtlMs,
     policyDefaults: config.policyDefaults,
     allowedRegions: config.allowedRegions,
+    deployment: config.deployment,
     ...(log === undefined ? {} : { log }),
   };
 }

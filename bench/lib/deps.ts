@@ -113,6 +113,7 @@ export function buildDeps(
     leaseTtlMs: config.leaseTtlMs,
     policyDefaults: config.policyDefaults,
     allowedRegions: config.allowedRegions,
+    deployment: config.deployment,
   };
   return {
     deps: lifecycle,

@@ -12,6 +12,7 @@ import {
   ListResourceTagsCommand,
   ReplicateKeyCommand,
   RotateKeyOnDemandCommand,
+  UntagResourceCommand,
   UpdateAliasCommand,
 } from "@aws-sdk/client-kms";
 import { KmsError, KmsImportTokenError, KmsNotFoundError } from "../domain/errors.js";
@@ -274,6 +275,12 @@ export class KmsAdapter implements KmsPort {
       marker = output.Truncated ? output.NextMarker : undefined;
     } while (marker !== undefined);
     return tags;
+  }
+
+  async untagKey(region: AwsRegion, keyId: string, tagKeys: readonly string[]): Promise<void> {
+    await this.#send(region, keyId, "UntagResource", (c) =>
+      c.send(new UntagResourceCommand({ KeyId: keyId, TagKeys: [...tagKeys] })),
+    );
   }
 
   async #importParameters(request: ImportRequest): Promise<ImportParameters> {

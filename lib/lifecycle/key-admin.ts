@@ -3,7 +3,13 @@
  * stopping management (DELETE). Each is audited with the operator's identity as actor.
  */
 import { AuditDetailType, buildFactEvent, type FactEvent } from "../domain/audit-types.js";
-import { ValidationError, VersionConflictError } from "../domain/errors.js";
+import { MANAGED_BY_TAG_KEY, ownershipOf } from "../domain/deployment.js";
+import {
+  KmsInvalidStateError,
+  KmsNotFoundError,
+  ValidationError,
+  VersionConflictError,
+} from "../domain/errors.js";
 import { type ImportPolicyInput, parseImportPolicy, toImportPolicyInput } from "../domain/import-policy.js";
 import { changePolicy, pauseKey, resumeKey } from "../domain/key-status.js";
 import { ExpirationModel } from "../domain/kms-constants.js";
@@ -127,6 +133,7 @@ export async function unmanageKey(
 ): Promise<{ id: string; keyArn: string }> {
   const key = await loadKey(deps, request.key);
   const keyArn = keyArnOf(key);
+  await removeManagedMark(deps, key);
   await deps.audit.record(
     buildFactEvent(
       AuditDetailType.KeyUnmanaged,
@@ -136,6 +143,28 @@ export async function unmanageKey(
   );
   await deps.keys.remove(key.id);
   return { id: key.id, keyArn };
+}
+
+/**
+ * Takes this deployment's `tether:managed-by` tag off the key in every Region, so its IAM policies no longer
+ * reach it (lib/domain/deployment.ts). Before the record goes, so a failure is loud rather than a key left in
+ * reach: a throttle leaves the key managed (perhaps without its mark in some Regions, which makes Tether's
+ * writes there fail until the call is repeated, and repeating it finishes). A key KMS no longer knows, one
+ * pending deletion (KMS refuses to untag it: KMSInvalidStateException), or one whose tag is gone or is another
+ * deployment's, is left as it is.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
+ */
+async function removeManagedMark(deps: LifecycleDeps, key: ManagedKey): Promise<void> {
+  for (const region of key.regions) {
+    try {
+      const tags = await deps.kms.listTags(region.region, region.keyArn);
+      if (ownershipOf(tags, deps.deployment).kind !== "ours") continue;
+      await deps.kms.untagKey(region.region, region.keyArn, [MANAGED_BY_TAG_KEY]);
+    } catch (error) {
+      if (error instanceof KmsNotFoundError || error instanceof KmsInvalidStateError) continue;
+      throw error;
+    }
+  }
 }
 
 /** The primary Region's key ARN. */

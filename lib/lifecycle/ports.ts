@@ -91,6 +91,8 @@ export interface KmsPort {
   getKeyPolicy(region: AwsRegion, keyId: string): Promise<string>;
   /** ListResourceTags as a record. */
   listTags(region: AwsRegion, keyId: string): Promise<Record<string, string>>;
+  /** UntagResource: removes these tag keys (only Tether's mark: IAM allows no other). */
+  untagKey(region: AwsRegion, keyId: string, tagKeys: readonly string[]): Promise<void>;
 }
 
 /** A claim on one Region of one key for a short time, so two workers never act on it at once. */
@@ -234,6 +236,8 @@ export interface LifecycleDeps {
   readonly policyDefaults?: PolicyDefaults | undefined;
   /** Regions keys may be created or replicated in; absent or empty = any. */
   readonly allowedRegions?: readonly string[] | undefined;
+  /** This deployment's `tether:managed-by` value (lib/domain/deployment.ts): written on the keys it creates. */
+  readonly deployment: string;
   /** Optional structured log sink; never receives material, tokens or wrapped bytes. */
   readonly log?: (level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>) => void;
 }

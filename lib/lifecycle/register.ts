@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { AuditDetailType, buildFactEvent } from "../domain/audit-types.js";
+import { assertAdoptable, managedByTag } from "../domain/deployment.js";
 import { CheckValueMismatchError, StateConflictError, ValidationError } from "../domain/errors.js";
 import {
   type AwsRegion,
@@ -17,8 +18,8 @@ import { KeyOrigin } from "../domain/observed.js";
 import type { LifecycleDeps, PolicyDefaults } from "./ports.js";
 import { type RegionOutcome, reconcileWhenFree } from "./reconcile-region.js";
 
-/** The tag Tether puts on every KMS key it creates; IAM conditions (aws:ResourceTag) key on it. */
-export const MANAGED_BY_TAG = { key: "tether:managed-by", value: "tether" } as const;
+/** The tag Tether puts on every KMS key it creates, valued with the deployment (lib/domain/deployment.ts). */
+export { MANAGED_BY_TAG_KEY } from "../domain/deployment.js";
 
 interface RegisterCommon {
   readonly materialRef: string;
@@ -64,9 +65,9 @@ export interface RegisterResult {
  * the KMS key (and replicas), records it, then imports into every Region.
  *
  * If the process stops after the KMS key is created but before it is recorded, the key is left tagged
- * `tether:managed-by` and unmanaged; registering it again with mode "adopt" picks it up.
+ * `tether:managed-by` (this deployment's) and unmanaged; registering it again with mode "adopt" picks it up.
  * @throws ValidationError naming the field; CheckValueMismatchError; StateConflictError when the key is
- *   not EXTERNAL or already managed; Kms*Error and vault errors from the calls
+ *   not EXTERNAL, already managed, or another deployment's; Kms*Error and vault errors from the calls
  */
 export async function registerKey(deps: LifecycleDeps, request: RegisterRequest): Promise<RegisterResult> {
   const now = deps.clock();
@@ -107,7 +108,7 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
       now,
     );
     checkValue = await materialCheckValue(deps, request, materialRef, keySpec, expected, id);
-    const tags = { ...request.tags, [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value, "tether:key-id": id };
+    const tags = { ...request.tags, ...managedByTag(deps.deployment), "tether:key-id": id };
     const created = await deps.kms.createKey({
       region,
       keySpec,
@@ -143,6 +144,7 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
         { keyId: arn.arn, state: observed.origin },
       );
     }
+    assertAdoptable(arn.arn, await deps.kms.listTags(arn.region, arn.arn), deps.deployment);
     keySpec = parseKeySpec(observed.keySpec ?? "");
     const replicaRegions = parseReplicaRegions(request.replicaRegions, arn.region);
     assertRegionsAllowed(deps, arn.region, replicaRegions);

@@ -23,6 +23,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { AuditDetailType, buildFactEvent, RotationStep } from "../domain/audit-types.js";
+import { managedByTag } from "../domain/deployment.js";
 import { StateConflictError } from "../domain/errors.js";
 import { type AwsRegion, type MaterialRef, newTetherKeyId, parseMaterialRef } from "../domain/ids.js";
 import type { PendingSwap } from "../domain/key-material.js";
@@ -31,7 +32,6 @@ import { findRegion, keyMaterials, type ManagedKey, newManagedKey } from "../dom
 import { loadKey } from "./operator-actions.js";
 import type { LifecycleDeps } from "./ports.js";
 import { reconcileWhenFree } from "./reconcile-region.js";
-import { MANAGED_BY_TAG } from "./register.js";
 import { arnIn, markStep, recordSteps, startIntent, stepName } from "./rotation-steps.js";
 import { saveKeyChange } from "./save-key.js";
 
@@ -327,7 +327,7 @@ async function successorTags(
   const swap = pending(key);
   return {
     ...(await deps.kms.listTags(region, oldArn)),
-    [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value,
+    ...managedByTag(deps.deployment),
     [KEY_ID_TAG]: swap.successorId,
     [SWAP_OF_TAG]: key.id,
   };

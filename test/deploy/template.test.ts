@@ -7,8 +7,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IDEMPOTENCY_EXPIRY_ATTRIBUTE } from "../../lib/api/idempotency.js";
 import { loadConfig } from "../../lib/config.js";
+import { MANAGED_BY_TAG_KEY } from "../../lib/domain/deployment.js";
 import { METRIC_DIMENSION, METRIC_NAMESPACE } from "../../lib/lifecycle/expiry-metric.js";
-import { MANAGED_BY_TAG } from "../../lib/lifecycle/register.js";
 import { StoreIndex, TABLE_DEFINITION } from "../../lib/store/table-definition.js";
 import {
   actions,
@@ -42,7 +42,9 @@ const CREATE_ACTIONS = [
 ];
 /** Functions that create keys: the api (register, key swap) and the sweep (scheduled key swap). */
 const CREATORS = ["api", "sweep"];
-/** Writes on existing key material: only on keys tagged as managed by Tether. */
+/** This deployment's tether:managed-by value (serverless.yml custom.names.deployment, stage ci). */
+const DEPLOYMENT = "tether/ci/eu-west-1";
+/** Writes on existing key material: only on keys tagged as managed by this deployment. */
 const MATERIAL_WRITES = [
   "kms:GetParametersForImport",
   "kms:ImportKeyMaterial",
@@ -139,15 +141,18 @@ describe("IAM", () => {
     }
   });
 
-  it("allows material writes only on keys tagged as managed by Tether", () => {
+  it("allows material writes only on EXTERNAL keys tagged as managed by this deployment", () => {
     let seen = 0;
     for (const { fn, statement } of allowStatements()) {
       if (!actions(statement).some((a) => MATERIAL_WRITES.includes(a))) continue;
       seen++;
       expect(
-        conditionValue(statement, "StringEquals", `aws:ResourceTag/${MANAGED_BY_TAG.key}`),
+        conditionValue(statement, "StringEquals", `aws:ResourceTag/${MANAGED_BY_TAG_KEY}`),
         `${fn}: ${statement.Sid}`,
-      ).toBe(MANAGED_BY_TAG.value);
+      ).toBe(DEPLOYMENT);
+      expect(conditionValue(statement, "StringEquals", "kms:KeyOrigin"), `${fn}: ${statement.Sid}`).toBe(
+        "EXTERNAL",
+      );
     }
     // The import path exists in all three functions.
     expect(seen).toBe(FUNCTIONS.length);
@@ -162,21 +167,30 @@ describe("IAM", () => {
         // Authorised on the key (must be managed) and on the alias name (an alias ARN, never "*").
         const onKey = resources(statement).some((r) => JSON.stringify(r).includes(":key/"));
         if (onKey) {
-          expect(conditionValue(statement, "StringEquals", `aws:ResourceTag/${MANAGED_BY_TAG.key}`)).toBe(
-            MANAGED_BY_TAG.value,
+          expect(conditionValue(statement, "StringEquals", `aws:ResourceTag/${MANAGED_BY_TAG_KEY}`)).toBe(
+            DEPLOYMENT,
           );
         } else {
-          for (const r of resources(statement)) expect(JSON.stringify(r)).toMatch(/:alias\/\*"/);
+          // Only under the deployment's alias prefix (the ci stage's: tether/ci/), never alias/*.
+          for (const r of resources(statement)) expect(JSON.stringify(r)).toMatch(/:alias\/tether\/ci\/\*"/);
         }
         continue;
       }
+      if (creates.includes("kms:ReplicateKey")) {
+        // ReplicateKey has no aws:RequestTag condition key: the replica's tags go through TagResource.
+        expect(conditionValue(statement, "StringEquals", `aws:ResourceTag/${MANAGED_BY_TAG_KEY}`)).toBe(
+          DEPLOYMENT,
+        );
+        continue;
+      }
       expect(
-        conditionValue(statement, "StringEquals", `aws:RequestTag/${MANAGED_BY_TAG.key}`),
+        conditionValue(statement, "StringEquals", `aws:RequestTag/${MANAGED_BY_TAG_KEY}`),
         statement.Sid,
-      ).toBe(MANAGED_BY_TAG.value);
-      expect(conditionValue(statement, "ForAnyValue:StringEquals", "aws:TagKeys"), statement.Sid).toEqual([
-        MANAGED_BY_TAG.key,
-      ]);
+      ).toBe(DEPLOYMENT);
+      // ForAllValues: every tag key of the request must be one the stage allows (ci: tether:*, team).
+      expect(conditionValue(statement, "ForAllValues:StringLike", "aws:TagKeys"), statement.Sid).toEqual({
+        "Fn::Split": [",", "tether:*,team"],
+      });
     }
     for (const fn of CREATORS) {
       const creates = statementsOf(fn).flatMap(actions);
@@ -186,27 +200,54 @@ describe("IAM", () => {
       const createKey = statementsOf(fn).find((s) => actions(s).includes("kms:CreateKey"));
       expect(conditionValue(createKey as Statement, "StringEquals", "kms:KeyOrigin")).toBe("EXTERNAL");
     }
-    expect(statementsOf("kms-events").flatMap(actions)).not.toContain("kms:CreateKey");
+    expect(
+      statementsOf("kms-events")
+        .filter((s) => s.Effect === "Allow")
+        .flatMap(actions),
+    ).not.toContain("kms:CreateKey");
     // Key policies are read and (for KMS's lockout check) writable only on managed keys.
     for (const { fn, statement } of allowStatements()) {
       if (!actions(statement).some((a) => a === "kms:PutKeyPolicy" || a === "kms:GetKeyPolicy")) continue;
       expect(
-        conditionValue(statement, "StringEquals", `aws:ResourceTag/${MANAGED_BY_TAG.key}`),
+        conditionValue(statement, "StringEquals", `aws:ResourceTag/${MANAGED_BY_TAG_KEY}`),
         `${fn}: ${statement.Sid}`,
-      ).toBe(MANAGED_BY_TAG.value);
+      ).toBe(DEPLOYMENT);
     }
   });
 
-  it("conditions every KMS write on a Tether tag, of the key or of the request", () => {
+  it("conditions every KMS write on the deployment's tag, of the key or of the request", () => {
     for (const { fn, statement } of allowStatements()) {
       if (!actions(statement).some(isKmsWrite)) continue;
       const onAliasOnly = resources(statement).every((r) => JSON.stringify(r).includes(":alias/"));
       if (onAliasOnly) continue;
       const tagged =
-        conditionValue(statement, "StringEquals", `aws:ResourceTag/${MANAGED_BY_TAG.key}`) ??
-        conditionValue(statement, "StringEquals", `aws:RequestTag/${MANAGED_BY_TAG.key}`);
-      expect(tagged, `${fn}: ${statement.Sid}`).toBe(MANAGED_BY_TAG.value);
+        conditionValue(statement, "StringEquals", `aws:ResourceTag/${MANAGED_BY_TAG_KEY}`) ??
+        conditionValue(statement, "StringEquals", `aws:RequestTag/${MANAGED_BY_TAG_KEY}`);
+      expect(tagged, `${fn}: ${statement.Sid}`).toBe(DEPLOYMENT);
     }
+  });
+
+  it("gives every role the boundary's explicit denies (test/deploy/iam-boundary.test.ts evaluates them)", () => {
+    for (const fn of functions.keys()) {
+      const denies = statementsOf(fn)
+        .filter((s) => s.Effect === "Deny")
+        .map((s) => s.Sid);
+      expect(denies, fn).toEqual(
+        expect.arrayContaining([
+          "KeepHistory",
+          "DenyOtherDeploymentsKeys",
+          "DenyTaggingUnmarkedKeys",
+          "DenyNonExternalKeys",
+          "DenyPolicyLockoutBypass",
+        ]),
+      );
+    }
+    // kms-events never rotates, so it may not.
+    expect(
+      statementsOf("kms-events")
+        .filter((s) => s.Effect === "Allow")
+        .flatMap(actions),
+    ).not.toContain("kms:RotateKeyOnDemand");
   });
 
   it("limits DynamoDB to the table and its indexes, PutEvents to the audit bus, SendMessage to the queue", () => {
@@ -262,6 +303,45 @@ describe("the table", () => {
     expect((table as { DeletionPolicy?: string }).DeletionPolicy).toBe("Retain");
   });
 
+  it("is encrypted with a customer managed key of its own by default, used only through DynamoDB by Tether", () => {
+    const parameter = template.Parameters?.TableEncryption as { Default?: unknown; AllowedValues?: unknown };
+    expect(parameter.Default).toBe("customer-managed");
+    expect(parameter.AllowedValues).toEqual(["customer-managed", "aws-managed"]);
+    expect(resource("TetherTable").Properties?.SSESpecification).toEqual({
+      SSEEnabled: true,
+      SSEType: "KMS",
+      KMSMasterKeyId: {
+        "Fn::If": ["TableKeyIsCustomerManaged", { Ref: "TetherTableKey" }, { Ref: "AWS::NoValue" }],
+      },
+    });
+    const key = resource("TetherTableKey");
+    expect(key.Condition).toBe("TableKeyIsCustomerManaged");
+    expect((key as { DeletionPolicy?: string }).DeletionPolicy).toBe("Retain");
+    expect(key.Properties?.EnableKeyRotation).toBe(true);
+    const statements = property<{ Statement: Array<Statement & { Principal: { AWS: unknown } }> }>(
+      key,
+      "KeyPolicy",
+    ).Statement;
+    const use = statements.find((s) => s.Sid === "TetherThroughDynamoDB");
+    // Anyone of the account, through DynamoDB, and only Tether's three roles.
+    expect(use?.Principal.AWS).toBe("*");
+    expect(
+      (conditionValue(use as Statement, "StringEquals", "aws:PrincipalArn") as unknown[])
+        .map(placeholderValue)
+        .sort(),
+    ).toEqual(
+      [...rolesByFunction(template, functions).values()]
+        .map(({ role }) => `arn:aws:iam::123456789012:role/${String(role.Properties?.RoleName)}`)
+        .sort(),
+    );
+    expect(conditionValue(use as Statement, "StringEquals", "kms:CallerAccount")).toEqual({
+      Ref: "AWS::AccountId",
+    });
+    expect(conditionValue(use as Statement, "StringEquals", "kms:ViaService")).toEqual({
+      "Fn::Sub": `dynamodb.\${AWS::Region}.amazonaws.com`,
+    });
+  });
+
   it("expires the admin API's idempotency records through TTL on the attribute Powertools writes", () => {
     const p = resource("TetherTable").Properties ?? {};
     expect(p.TimeToLiveSpecification).toEqual({ AttributeName: IDEMPOTENCY_EXPIRY_ATTRIBUTE, Enabled: true });
@@ -295,7 +375,61 @@ describe("function environments", () => {
       const roleName = String(template.Resources[roleIdOfFunction(fn)]?.Properties?.RoleName);
       expect(config.isTether(`arn:aws:sts::123456789012:assumed-role/${roleName}/${name}`)).toBe(true);
       expect(config.isTether("arn:aws:sts::123456789012:assumed-role/BreakGlass/someone")).toBe(false);
+      // Exactly Tether's three roles: a role whose name only starts like one of them is not Tether.
+      expect(config.isTether(`arn:aws:sts::123456789012:assumed-role/${roleName}-admin/${name}`)).toBe(false);
+      expect(config.isTether("arn:aws:sts::123456789012:assumed-role/tether-ci-eu-west-1-x/s")).toBe(false);
+      // The deployment whose tag its IAM policies scope KMS writes to.
+      expect(config.deployment).toBe(DEPLOYMENT);
     }
+    const selfPrincipals = placeholderValue(
+      environmentOf(functions.get("api") as CfnResource).TETHER_SELF_PRINCIPALS,
+    );
+    expect(selfPrincipals.split(",").sort()).toEqual(
+      [...rolesByFunction(template, functions).values()]
+        .map(({ role }) => `arn:aws:sts::123456789012:assumed-role/${String(role.Properties?.RoleName)}/*`)
+        .sort(),
+    );
+  });
+});
+
+describe("the admin API under abuse", () => {
+  it("throttles the stage, and the public and state-changing routes each more tightly", () => {
+    const stage = resource("HttpApiStage").Properties ?? {};
+    const defaults = stage.DefaultRouteSettings as Record<string, number>;
+    expect(defaults.ThrottlingRateLimit).toBeGreaterThan(0);
+    expect(defaults.ThrottlingBurstLimit).toBeGreaterThanOrEqual(defaults.ThrottlingRateLimit as number);
+    const routes = stage.RouteSettings as Record<string, Record<string, number>>;
+    const routeKeys = resourcesOfType(template, "AWS::ApiGatewayV2::Route").map(([, r]) =>
+      String(r.Properties?.RouteKey),
+    );
+    const tight = routeKeys.filter((k) => !k.startsWith("GET ") || !k.includes("/keys"));
+    expect(tight.length).toBeGreaterThan(2);
+    for (const key of tight) {
+      expect(routes[key], key).toBeDefined();
+      expect(routes[key]?.ThrottlingRateLimit, key).toBeLessThan(defaults.ThrottlingRateLimit as number);
+      expect(routes[key]?.ThrottlingBurstLimit, key).toBeLessThan(defaults.ThrottlingBurstLimit as number);
+    }
+    // Every throttled route is a real route (a typo would throttle nothing).
+    for (const key of Object.keys(routes)) expect(routeKeys, key).toContain(key);
+  });
+
+  it("writes access logs that name the caller's IAM identity", () => {
+    const settings = resource("HttpApiStage").Properties?.AccessLogSettings as { Format: string };
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      userArn: "$context.authorizer.iam.userArn",
+      routeKey: "$context.routeKey",
+      status: "$context.status",
+      requestId: "$context.requestId",
+    });
+    expect(resource("HttpApiLogGroup").Properties?.RetentionInDays).toBeGreaterThan(0);
+  });
+
+  it("keeps concurrency for kms-events, so a flood elsewhere cannot starve KMS event handling", () => {
+    const kmsEvents = functions.get("kms-events") as CfnResource;
+    const reserved = kmsEvents.Properties?.ReservedConcurrentExecutions as number;
+    expect(reserved).toBeGreaterThanOrEqual(5);
+    expect(functions.get("sweep")?.Properties?.ReservedConcurrentExecutions).toBe(1);
   });
 });
 

@@ -75,7 +75,8 @@ export const unmanageKeyRoute = defineRoute({
   method: "DELETE",
   path: "/keys/{id}",
   operationId: "unmanageKey",
-  summary: "Stop managing a key. The KMS key and its material are left as they are; the history stays.",
+  summary:
+    "Stop managing a key. The KMS key and its material are left as they are, without Tether's tether:managed-by mark; the history stays.",
   access: Access.Admin,
   body: (s) => s.UnmanageBody,
   response: { status: 200, description: "The key is no longer managed", schema: (s) => s.UnmanageResponse },

@@ -149,7 +149,7 @@ describe("key swap of an HMAC key", () => {
     );
     expect(await tagsOf(PRIMARY, newArn)).toEqual({
       team: "payments",
-      "tether:managed-by": "tether",
+      "tether:managed-by": bed.deps.deployment,
       "tether:key-id": successor.id,
       "tether:swap-of": old.id,
     });
