@@ -1,4 +1,4 @@
-import { parseDeployment } from "./domain/deployment.js";
+import { parseAliasPrefix, parseDeployment } from "./domain/deployment.js";
 import { ValidationError } from "./domain/errors.js";
 import { parseImportPolicy } from "./domain/import-policy.js";
 import { DefaultKmsQuotas } from "./domain/kms-constants.js";
@@ -51,6 +51,8 @@ interface Environment {
    * local stack's and the tests' (a deployed stage always sets it; serverless.yml).
    */
   readonly TETHER_DEPLOYMENT: string;
+  /** What every alias Tether creates or moves starts with, after `alias/` (its IAM policies allow no other); empty: any. */
+  readonly TETHER_ALIAS_PREFIX: string;
 }
 
 /** Reads the variables, collecting one problem per missing or malformed one. */
@@ -114,6 +116,7 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
     TETHER_DEFAULT_RENEW_BEFORE: env.TETHER_DEFAULT_RENEW_BEFORE,
     TETHER_REGIONS: env.TETHER_REGIONS ?? "",
     TETHER_DEPLOYMENT: deployment(env, problems),
+    TETHER_ALIAS_PREFIX: aliasPrefix(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
   return parsed;
@@ -125,6 +128,16 @@ function deployment(env: Readonly<Record<string, string | undefined>>, problems:
     return parseDeployment(value);
   } catch (error) {
     problems.push(`TETHER_DEPLOYMENT: ${(error as Error).message}`);
+    return value;
+  }
+}
+
+function aliasPrefix(env: Readonly<Record<string, string | undefined>>, problems: string[]): string {
+  const value = env.TETHER_ALIAS_PREFIX ?? "";
+  try {
+    return parseAliasPrefix(value);
+  } catch (error) {
+    problems.push(`TETHER_ALIAS_PREFIX: ${(error as Error).message}`);
     return value;
   }
 }
@@ -166,6 +179,8 @@ export interface TetherConfig {
   readonly allowedRegions: readonly string[];
   /** The deployment's `tether:managed-by` value (TETHER_DEPLOYMENT). */
   readonly deployment: string;
+  /** Aliases Tether may create or move start with `alias/` + this (TETHER_ALIAS_PREFIX); empty: any. */
+  readonly aliasPrefix: string;
 }
 
 /**
@@ -202,6 +217,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       .map((r) => r.trim())
       .filter((r) => r.length > 0),
     deployment: e.TETHER_DEPLOYMENT,
+    aliasPrefix: e.TETHER_ALIAS_PREFIX,
   };
 }
 

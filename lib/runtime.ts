@@ -73,6 +73,7 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     policyDefaults: config.policyDefaults,
     allowedRegions: config.allowedRegions,
     deployment: config.deployment,
+    aliasPrefix: config.aliasPrefix,
     ...(log === undefined ? {} : { log }),
   };
 }

@@ -114,6 +114,7 @@ export function buildDeps(
     policyDefaults: config.policyDefaults,
     allowedRegions: config.allowedRegions,
     deployment: config.deployment,
+    aliasPrefix: config.aliasPrefix,
   };
   return {
     deps: lifecycle,

@@ -1,4 +1,4 @@
-import { StateConflictError } from "./errors.js";
+import { StateConflictError, ValidationError } from "./errors.js";
 
 /**
  * Which deployment of Tether manages a KMS key: the value of the `tether:managed-by` tag, `tether/<stage>/<home
@@ -67,4 +67,35 @@ export function assertAdoptable(
       { keyId: keyArn, state: "other-deployment" },
     );
   }
+}
+
+/** A deployment's alias prefix: what follows `alias/`, letters, digits, `/ _ -`; empty allows any alias. */
+const ALIAS_PREFIX = /^[A-Za-z0-9/_-]{0,200}$/;
+
+/** @throws Error when it is not an alias prefix */
+export function parseAliasPrefix(value: string): string {
+  if (!ALIAS_PREFIX.test(value) || value.startsWith("aws/")) {
+    throw new Error(
+      `an alias prefix is what follows alias/ (letters, digits, '/', '_', '-'), not "${value}"`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Whether Tether's roles may create or move this alias: its IAM policies allow alias writes only on
+ * `alias/<prefix>*` (infra/iam-statements.yml), so an alias outside is refused before any key is created.
+ */
+export function aliasInScope(alias: string, prefix: string | undefined): boolean {
+  return prefix === undefined || prefix === "" || alias.startsWith(`alias/${prefix}`);
+}
+
+/** @throws ValidationError naming `field` when the alias is outside the deployment's prefix */
+export function assertAliasInScope(
+  alias: string | undefined,
+  prefix: string | undefined,
+  field = "alias",
+): void {
+  if (alias === undefined || aliasInScope(alias, prefix)) return;
+  throw new ValidationError(field, `must start with alias/${prefix} (this deployment's alias prefix)`);
 }

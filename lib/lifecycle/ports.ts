@@ -238,6 +238,8 @@ export interface LifecycleDeps {
   readonly allowedRegions?: readonly string[] | undefined;
   /** This deployment's `tether:managed-by` value (lib/domain/deployment.ts): written on the keys it creates. */
   readonly deployment: string;
+  /** Aliases Tether may create or move start with `alias/` + this; absent or empty: any. */
+  readonly aliasPrefix?: string | undefined;
   /** Optional structured log sink; never receives material, tokens or wrapped bytes. */
   readonly log?: (level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>) => void;
 }

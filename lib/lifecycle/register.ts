@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { AuditDetailType, buildFactEvent } from "../domain/audit-types.js";
-import { assertAdoptable, managedByTag } from "../domain/deployment.js";
+import { assertAdoptable, assertAliasInScope, managedByTag } from "../domain/deployment.js";
 import { CheckValueMismatchError, StateConflictError, ValidationError } from "../domain/errors.js";
 import {
   type AwsRegion,
@@ -107,6 +107,7 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
       },
       now,
     );
+    assertAliasInScope(request.alias, deps.aliasPrefix);
     checkValue = await materialCheckValue(deps, request, materialRef, keySpec, expected, id);
     const tags = { ...request.tags, ...managedByTag(deps.deployment), "tether:key-id": id };
     const created = await deps.kms.createKey({

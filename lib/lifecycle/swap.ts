@@ -23,7 +23,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { AuditDetailType, buildFactEvent, RotationStep } from "../domain/audit-types.js";
-import { managedByTag } from "../domain/deployment.js";
+import { aliasInScope, managedByTag } from "../domain/deployment.js";
 import { StateConflictError } from "../domain/errors.js";
 import { type AwsRegion, type MaterialRef, newTetherKeyId, parseMaterialRef } from "../domain/ids.js";
 import type { PendingSwap } from "../domain/key-material.js";
@@ -90,6 +90,12 @@ async function begin(deps: LifecycleDeps, key: ManagedKey, request: SwapRequest)
     throw new StateConflictError(
       `Key ${key.id} has no alias: a key swap moves the alias callers use to the new key. Give the key an alias, or rotate in-key.`,
       { keyId: key.id, state: "no-alias" },
+    );
+  }
+  if (!aliasInScope(key.alias, deps.aliasPrefix)) {
+    throw new StateConflictError(
+      `Key ${key.id}'s alias ${key.alias} is outside this deployment's alias prefix (alias/${deps.aliasPrefix}): Tether's roles may not move it. Give the key an alias under the prefix, or rotate in-key.`,
+      { keyId: key.id, state: "alias-outside-prefix" },
     );
   }
   const now = deps.clock();

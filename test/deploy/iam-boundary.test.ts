@@ -108,6 +108,8 @@ let template: CfnTemplate;
 /** This deployment's tether:managed-by value, from the functions' TETHER_DEPLOYMENT ("tether" before it). */
 let deployment: string;
 let aliasPrefix: string;
+/** The prefix the functions refuse aliases outside of (TETHER_ALIAS_PREFIX). */
+let codeAliasPrefix: unknown;
 const policiesOf = new Map<Fn, Array<{ name: string; policy: unknown }>>();
 const roleNameOf = new Map<Fn, string>();
 
@@ -139,6 +141,7 @@ beforeAll(async () => {
     | undefined;
   const env = environment?.Variables ?? {};
   deployment = typeof env.TETHER_DEPLOYMENT === "string" ? env.TETHER_DEPLOYMENT : "tether";
+  codeAliasPrefix = env.TETHER_ALIAS_PREFIX;
   // The alias statement's resource names the prefix: arn:aws:kms:*:<account>:alias/<prefix>*
   const aliasResources = JSON.stringify(policiesOf.get("api")).match(/:alias\/([^"*]*)\*"/);
   aliasPrefix = aliasResources?.[1] ?? "";
@@ -367,6 +370,8 @@ describe("every KMS write stays inside the deployment", () => {
 
   it.each(CREATORS)("%s writes aliases only under the deployment's prefix", async (fn) => {
     expect(aliasPrefix).toBe("tether/ci/");
+    // The code refuses up front what IAM would refuse after CreateKey: the same prefix.
+    expect(codeAliasPrefix).toBe(aliasPrefix);
     const alias = (name: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:alias/${name}`;
     for (const action of ["kms:CreateAlias", "kms:UpdateAlias"]) {
       expect(await decide(fn, action, alias(`${aliasPrefix}payments`), {}), action).toBe("Allowed");

@@ -6,9 +6,10 @@
 import { CreateKeyCommand, ListResourceTagsCommand, ScheduleKeyDeletionCommand } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MANAGED_BY_TAG_KEY } from "../../../lib/domain/deployment.js";
-import { StateConflictError } from "../../../lib/domain/errors.js";
+import { StateConflictError, ValidationError } from "../../../lib/domain/errors.js";
 import { unmanageKey } from "../../../lib/lifecycle/key-admin.js";
 import { registerKey } from "../../../lib/lifecycle/register.js";
+import { rotateKey } from "../../../lib/lifecycle/rotate.js";
 import { type LifecycleTestbed, startLifecycleTestbed } from "../../support/lifecycle-testbed.js";
 import { ACTOR, arnIn, registerNew } from "./helpers.js";
 
@@ -61,6 +62,66 @@ describe("the deployment's mark", () => {
     expect((await tagsOf("eu-west-1", arnIn(key, "eu-west-1")))[MANAGED_BY_TAG_KEY]).toBe(
       "tether/dev/eu-west-1",
     );
+  });
+});
+
+describe("the alias prefix", () => {
+  async function createKeyCalls(): Promise<number> {
+    return (await bed.aws.kms.admin.stats()).calls["eu-west-1"]?.CreateKey ?? 0;
+  }
+
+  it("refuses a registration whose alias is outside it before KMS is called, naming the field", async () => {
+    const scoped = { ...bed.deps, aliasPrefix: "tether/local/" };
+    const { ref } = await bed.putMaterial();
+    const before = await createKeyCalls();
+    const attempt = registerKey(scoped, {
+      mode: "create",
+      region: "eu-west-1",
+      keySpec: "SYMMETRIC_DEFAULT",
+      materialRef: ref,
+      alias: "alias/payments-outside",
+      actor: ACTOR,
+      correlationId: "alias-outside",
+    });
+    await expect(attempt).rejects.toBeInstanceOf(ValidationError);
+    await expect(attempt).rejects.toThrow(/^alias: must start with alias\/tether\/local\//);
+    expect(await createKeyCalls()).toBe(before);
+
+    const { key } = await registerKey(scoped, {
+      mode: "create",
+      region: "eu-west-1",
+      keySpec: "SYMMETRIC_DEFAULT",
+      materialRef: ref,
+      alias: "alias/tether/local/payments-inside",
+      actor: ACTOR,
+      correlationId: "alias-inside",
+    });
+    expect(key.alias).toBe("alias/tether/local/payments-inside");
+  });
+
+  it("refuses a key swap that would move an alias outside it, before anything is created", async () => {
+    const { ref } = await bed.putMaterial();
+    const { key } = await registerKey(bed.deps, {
+      mode: "create",
+      region: "eu-west-1",
+      keySpec: "SYMMETRIC_DEFAULT",
+      materialRef: ref,
+      alias: "alias/swap-outside-prefix",
+      policy: { rotationMethod: "key-swap" },
+      actor: ACTOR,
+      correlationId: "swap-outside",
+    });
+    const scoped = { ...bed.deps, aliasPrefix: "tether/local/" };
+    const before = await createKeyCalls();
+    const attempt = rotateKey(scoped, {
+      key: key.id,
+      reason: "test",
+      actor: ACTOR,
+      correlationId: "swap-outside-2",
+    });
+    await expect(attempt).rejects.toBeInstanceOf(StateConflictError);
+    await expect(attempt).rejects.toThrow(/outside this deployment's alias prefix/);
+    expect(await createKeyCalls()).toBe(before);
   });
 });
 

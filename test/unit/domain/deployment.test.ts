@@ -1,13 +1,15 @@
 import { describe, expect, it } from "vitest";
 import {
+  aliasInScope,
   assertAdoptable,
+  assertAliasInScope,
   deploymentTagValue,
   MANAGED_BY_TAG_KEY,
   managedByTag,
   ownershipOf,
   parseDeployment,
 } from "../../../lib/domain/deployment.js";
-import { StateConflictError } from "../../../lib/domain/errors.js";
+import { StateConflictError, ValidationError } from "../../../lib/domain/errors.js";
 
 const OURS = "tether/prod/eu-west-1";
 const ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -75,5 +77,33 @@ describe("TETHER_DEPLOYMENT", () => {
     expect(loadConfig(base).deployment).toBe("tether/local/eu-west-1");
     expect(loadConfig({ ...base, TETHER_DEPLOYMENT: OURS }).deployment).toBe(OURS);
     expect(() => loadConfig({ ...base, TETHER_DEPLOYMENT: "tether" })).toThrow(/TETHER_DEPLOYMENT: /);
+  });
+});
+
+describe("the deployment's alias prefix", () => {
+  it("lets through aliases under it, or any alias when it is empty", () => {
+    expect(aliasInScope("alias/tether/prod/payments", "tether/prod/")).toBe(true);
+    expect(aliasInScope("alias/payments", "")).toBe(true);
+    expect(aliasInScope("alias/payments", undefined)).toBe(true);
+    expect(() => assertAliasInScope(undefined, "tether/prod/")).not.toThrow();
+  });
+
+  it("refuses an alias outside it, naming the field and the prefix", () => {
+    expect(aliasInScope("alias/payments", "tether/prod/")).toBe(false);
+    expect(aliasInScope("alias/tether/dev/payments", "tether/prod/")).toBe(false);
+    expect(() => assertAliasInScope("alias/payments", "tether/prod/")).toThrow(ValidationError);
+    expect(() => assertAliasInScope("alias/payments", "tether/prod/", "alias")).toThrow(
+      /^alias: must start with alias\/tether\/prod\//,
+    );
+  });
+
+  it("is checked at cold start", async () => {
+    const { loadConfig } = await import("../../../lib/config.js");
+    const base = { AWS_REGION: "eu-west-1", TETHER_TABLE_NAME: "tether-x", TETHER_AUDIT_BUS_NAME: "bus" };
+    expect(loadConfig(base).aliasPrefix).toBe("");
+    expect(loadConfig({ ...base, TETHER_ALIAS_PREFIX: "tether/prod/" }).aliasPrefix).toBe("tether/prod/");
+    for (const bad of ["aws/", "with space", "alias*"]) {
+      expect(() => loadConfig({ ...base, TETHER_ALIAS_PREFIX: bad }), bad).toThrow(/TETHER_ALIAS_PREFIX: /);
+    }
   });
 });
