@@ -236,7 +236,7 @@ function functionEnv(vaultDir: string): NodeJS.ProcessEnv {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     TETHER_TABLE_NAME: "tether-bench",
     TETHER_AUDIT_BUS_NAME: "tether-bench-audit",
-    TETHER_SELF_PRINCIPALS: "arn:aws:sts::*:assumed-role/tether-*",
+    TETHER_SELF_PRINCIPALS: "arn:aws:iam::111122223333:role/tether-test-sweep",
     TETHER_FILE_VAULT_DIR: vaultDir,
     TETHER_FILE_VAULT_PASSPHRASE: "bench-passphrase",
     POWERTOOLS_LOG_LEVEL: "ERROR",

@@ -1,6 +1,7 @@
 import { ValidationError } from "./domain/errors.js";
 import { parseImportPolicy } from "./domain/import-policy.js";
 import { DefaultKmsQuotas } from "./domain/kms-constants.js";
+import { parsePrincipalList } from "./domain/principal-arn.js";
 import type { PolicyDefaults } from "./lifecycle/ports.js";
 
 /** A setting is missing or malformed: the function fails at cold start, naming it, not mid-import. */
@@ -22,9 +23,9 @@ interface Environment {
   readonly TETHER_AUDIT_BUS_NAME: string;
   /** Which vault adapter holds the material (see {@link VaultProvider}); its settings are checked below. */
   readonly TETHER_VAULT: VaultProviderName;
-  /** ARN patterns (`*` matches any run of characters) of Tether's own roles, comma-separated. */
+  /** Tether's own roles, comma-separated IAM ARNs (lib/domain/principal-arn.ts says which forms). */
   readonly TETHER_SELF_PRINCIPALS: string;
-  /** Admin API roles: IAM principal ARN patterns, comma-separated. Admins may change keys and read. */
+  /** Admin API roles: IAM role, assumed-role or user ARNs, comma-separated. Admins may change keys and read. */
   readonly TETHER_ADMIN_PRINCIPALS: string;
   /** Principals that may only read (list, show, history). */
   readonly TETHER_READER_PRINCIPALS: string;
@@ -154,7 +155,7 @@ export interface TetherConfig {
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): TetherConfig {
   const e = readEnvironment(env);
-  const isTether = principalMatcher(e.TETHER_SELF_PRINCIPALS);
+  const isTether = principalMatcher("TETHER_SELF_PRINCIPALS", e.TETHER_SELF_PRINCIPALS);
   const kmsQuotas = Object.fromEntries(
     Object.entries(DefaultKmsQuotas).map(([operation, rate]) => [operation, rate * e.TETHER_KMS_QUOTA_SHARE]),
   );
@@ -165,8 +166,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     vault: e.TETHER_VAULT,
     vaultSettings: loadVaultSettings(env),
     isTether,
-    isAdmin: principalMatcher(e.TETHER_ADMIN_PRINCIPALS),
-    isReader: principalMatcher(e.TETHER_READER_PRINCIPALS),
+    isAdmin: principalMatcher("TETHER_ADMIN_PRINCIPALS", e.TETHER_ADMIN_PRINCIPALS),
+    isReader: principalMatcher("TETHER_READER_PRINCIPALS", e.TETHER_READER_PRINCIPALS),
     maxBodyBytes: e.TETHER_MAX_BODY_BYTES,
     endpoints: {
       ...(e.TETHER_KMS_ENDPOINT === undefined ? {} : { kms: e.TETHER_KMS_ENDPOINT }),
@@ -205,20 +206,19 @@ function parsePolicyDefaults(
   return defaults;
 }
 
-/** A comma-separated list of ARN patterns → a test; an empty list matches nobody. */
-function principalMatcher(list: string): (principalArn: string) => boolean {
-  const patterns = list
-    .split(",")
-    .map((p) => p.trim())
-    .filter((p) => p.length > 0)
-    .map(globToRegExp);
-  return (arn) => typeof arn === "string" && patterns.some((pattern) => pattern.test(arn));
-}
-
-/** `arn:aws:sts::*:assumed-role/tether-*` → an anchored RegExp; only `*` is special. */
-function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
-  return new RegExp(`^${escaped}$`);
+/**
+ * A principal list variable → a test on a caller's ARN (an empty list admits nobody). Entries are parsed as
+ * IAM ARNs, not globbed (lib/domain/principal-arn.ts).
+ * @throws ConfigError naming the variable and every entry it refuses
+ */
+function principalMatcher(name: string, list: string): (principalArn: string) => boolean {
+  const parsed = parsePrincipalList(list);
+  if ("refused" in parsed) {
+    throw new ConfigError(
+      `Tether is misconfigured: ${parsed.refused.map((e) => `${name}: "${e.entry}": ${e.message}`).join("; ")}.`,
+    );
+  }
+  return parsed.matches;
 }
 
 /**

@@ -70,7 +70,7 @@ async function invoke(name: string, event: unknown): Promise<Record<string, unkn
         TETHER_KMS_ENDPOINT: bed.aws.endpoints.kms,
         TETHER_DYNAMODB_ENDPOINT: bed.aws.endpoints.dynamodb,
         TETHER_EVENTS_ENDPOINT: bed.aws.endpoints.events,
-        TETHER_SELF_PRINCIPALS: "arn:aws:sts::*:assumed-role/tether-*",
+        TETHER_SELF_PRINCIPALS: "arn:aws:iam::111122223333:role/tether-test-sweep",
         TETHER_FILE_VAULT_DIR: bed.vault.directory,
         TETHER_FILE_VAULT_PASSPHRASE: "lifecycle-test-passphrase",
         POWERTOOLS_LOG_LEVEL: "ERROR",

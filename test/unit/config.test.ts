@@ -24,22 +24,41 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ...base, TETHER_KMS_QUOTA_SHARE: "2" })).toThrow(/TETHER_KMS_QUOTA_SHARE/);
   });
 
-  it("recognises Tether's own principals by pattern", () => {
-    const config = loadConfig({ ...base, TETHER_SELF_PRINCIPALS: "arn:aws:sts::*:assumed-role/tether-*" });
-    expect(config.isTether("arn:aws:sts::210987654321:assumed-role/tether-sweep/abc")).toBe(true);
+  it("recognises Tether's own roles' sessions, exactly", () => {
+    const config = loadConfig({
+      ...base,
+      TETHER_SELF_PRINCIPALS:
+        "arn:aws:iam::210987654321:role/tether-prod-eu-west-1-sweep,arn:aws:iam::210987654321:role/tether-prod-eu-west-1-api",
+    });
+    expect(config.isTether("arn:aws:sts::210987654321:assumed-role/tether-prod-eu-west-1-sweep/abc")).toBe(
+      true,
+    );
+    expect(config.isTether("arn:aws:sts::210987654321:assumed-role/tether-prod-eu-west-1-api/x1")).toBe(true);
+    expect(config.isTether("arn:aws:sts::210987654321:assumed-role/tether-prod-eu-west-1-sweeper/abc")).toBe(
+      false,
+    );
     expect(config.isTether("arn:aws:sts::210987654321:assumed-role/BreakGlass/someone")).toBe(false);
-    expect(config.isTether("xarn:aws:sts::1:assumed-role/tether-a")).toBe(false);
+    expect(config.isTether("xarn:aws:sts::210987654321:assumed-role/tether-prod-eu-west-1-sweep/a")).toBe(
+      false,
+    );
+    // The glob Tether used to accept here now fails at cold start.
+    expect(() =>
+      loadConfig({ ...base, TETHER_SELF_PRINCIPALS: "arn:aws:sts::*:assumed-role/tether-*" }),
+    ).toThrow(
+      /TETHER_SELF_PRINCIPALS: "arn:aws:sts::\*:assumed-role\/tether-\*": wildcards are not allowed in the partition, service or account/,
+    );
   });
 
   it("reads the admin API's roles and body limit", () => {
     const config = loadConfig({
       ...base,
       TETHER_ADMIN_PRINCIPALS:
-        "arn:aws:iam::111122223333:user/admin-*, arn:aws:sts::111122223333:assumed-role/Ops/*",
+        "arn:aws:iam::111122223333:user/admin-alice, arn:aws:sts::111122223333:assumed-role/Ops/*",
       TETHER_READER_PRINCIPALS: "arn:aws:iam::111122223333:user/reader",
       TETHER_MAX_BODY_BYTES: "1024",
     });
     expect(config.isAdmin("arn:aws:iam::111122223333:user/admin-alice")).toBe(true);
+    expect(config.isAdmin("arn:aws:iam::111122223333:user/admin-alicia")).toBe(false);
     expect(config.isAdmin("arn:aws:sts::111122223333:assumed-role/Ops/bob")).toBe(true);
     expect(config.isAdmin("arn:aws:iam::111122223333:user/reader")).toBe(false);
     expect(config.isReader("arn:aws:iam::111122223333:user/reader")).toBe(true);
@@ -175,5 +194,110 @@ describe("the vault a bundle was built for (custom.esbuild.define of serverless.
     } finally {
       delete process.env.TETHER_VAULT_BUILD;
     }
+  });
+});
+
+describe("loadConfig principal lists: ARNs, parsed, never globbed", () => {
+  const admins = (list: string) => loadConfig({ ...base, TETHER_ADMIN_PRINCIPALS: list }).isAdmin;
+  const session = (role: string, name = "alice", account = "123456789012", partition = "aws") =>
+    `arn:${partition}:sts::${account}:assumed-role/${role}/${name}`;
+
+  it("admits every session of a listed role, and no other role however alike its name", () => {
+    const isAdmin = admins("arn:aws:iam::123456789012:role/KeyAdmins");
+    expect(isAdmin(session("KeyAdmins"))).toBe(true);
+    expect(isAdmin(session("KeyAdmins", "i-0123456789abcdef0"))).toBe(true);
+    expect(isAdmin(session("KeyAdminsReadOnly"))).toBe(false);
+    expect(isAdmin(session("keyadmins"))).toBe(false);
+    expect(isAdmin(session("XKeyAdmins"))).toBe(false);
+    // The role ARN itself is not a caller; an IAM user of the same name is someone else.
+    expect(isAdmin("arn:aws:iam::123456789012:role/KeyAdmins")).toBe(false);
+    expect(isAdmin("arn:aws:iam::123456789012:user/KeyAdmins")).toBe(false);
+  });
+
+  it("matches a role with a path by its name (assumed-role ARNs carry no path)", () => {
+    const isAdmin = admins("arn:aws:iam::123456789012:role/security/keys/KeyAdmins");
+    expect(isAdmin(session("KeyAdmins"))).toBe(true);
+    expect(isAdmin(session("keys/KeyAdmins"))).toBe(false);
+    expect(isAdmin(session("KeyAdminsReadOnly"))).toBe(false);
+  });
+
+  it("keeps accounts and partitions apart", () => {
+    const isAdmin = admins("arn:aws:iam::123456789012:role/KeyAdmins");
+    expect(isAdmin(session("KeyAdmins", "alice", "210987654321"))).toBe(false);
+    expect(isAdmin(session("KeyAdmins", "alice", "123456789012", "aws-cn"))).toBe(false);
+    expect(isAdmin(session("KeyAdmins", "alice", "123456789012", "aws-us-gov"))).toBe(false);
+    const china = admins("arn:aws-cn:iam::123456789012:role/KeyAdmins");
+    expect(china(session("KeyAdmins", "alice", "123456789012", "aws-cn"))).toBe(true);
+    expect(china(session("KeyAdmins"))).toBe(false);
+  });
+
+  it("takes * only as the whole session of an assumed-role ARN, and named sessions exactly", () => {
+    const any = admins("arn:aws:sts::123456789012:assumed-role/KeyAdmins/*");
+    expect(any(session("KeyAdmins", "bob"))).toBe(true);
+    expect(any(session("KeyAdminsReadOnly", "bob"))).toBe(false);
+    const one = admins("arn:aws:sts::123456789012:assumed-role/KeyAdmins/alice");
+    expect(one(session("KeyAdmins", "alice"))).toBe(true);
+    expect(one(session("KeyAdmins", "alice2"))).toBe(false);
+    expect(one(session("KeyAdmins", "bob"))).toBe(false);
+  });
+
+  it("matches IAM users exactly, path included", () => {
+    const isAdmin = admins("arn:aws:iam::123456789012:user/ops/alice");
+    expect(isAdmin("arn:aws:iam::123456789012:user/ops/alice")).toBe(true);
+    expect(isAdmin("arn:aws:iam::123456789012:user/alice")).toBe(false);
+    expect(isAdmin("arn:aws:iam::123456789012:user/ops/alice2")).toBe(false);
+  });
+
+  it.each([
+    ["*", /a lone \* would admit every principal/],
+    [
+      "arn:aws:sts::123456789012:assumed-role/KeyAdmins*",
+      /a wildcard is allowed only as the whole session part/,
+    ],
+    [
+      "arn:aws:sts::123456789012:assumed-role/KeyAdmins*/*",
+      /a wildcard is allowed only as the whole session part/,
+    ],
+    [
+      "arn:aws:sts::123456789012:assumed-role/KeyAdmins/ali*",
+      /a wildcard is allowed only as the whole session part/,
+    ],
+    [
+      "arn:aws:sts::*:assumed-role/KeyAdmins/*",
+      /wildcards are not allowed in the partition, service or account/,
+    ],
+    ["arn:aws:sts::12345678901?:assumed-role/KeyAdmins/*", /wildcards are not allowed/],
+    ["arn:*:iam::123456789012:role/KeyAdmins", /wildcards are not allowed/],
+    ["arn:aws:iam::123456789012:role/Key*", /wildcards are not allowed in a role ARN's name or path/],
+    ["arn:aws:iam::123456789012:role/*/KeyAdmins", /wildcards are not allowed in a role ARN's name or path/],
+    ["arn:aws:iam::123456789012:user/admin-*", /wildcards are not allowed in a user ARN's name or path/],
+    ["arn:aws:iam::123456789012:root", /root user may not be listed/],
+    ["arn:aws:iam::1234:role/KeyAdmins", /the account must be 12 digits/],
+    ["arn:aws:iam:eu-west-1:123456789012:role/KeyAdmins", /have no Region/],
+    ["arn:aws:iam::123456789012:group/KeyAdmins", /not a role, assumed-role or user ARN/],
+    ["arn:aws:sts::123456789012:federated-user/alice", /not a role, assumed-role or user ARN/],
+    ["arn:aws:sts::123456789012:assumed-role/KeyAdmins", /not a role session name/],
+    ["arn:aws:iam::123456789012:role/", /is not an IAM role name/],
+    ["role/KeyAdmins", /not an ARN/],
+    ["arn:aws:iam::123456789012:role/KeyAdmins extra", /is not an IAM role name/],
+  ])("refuses %s at cold start, naming the entry", (entry, reason) => {
+    for (const variable of [
+      "TETHER_ADMIN_PRINCIPALS",
+      "TETHER_READER_PRINCIPALS",
+      "TETHER_SELF_PRINCIPALS",
+    ]) {
+      const load = () => loadConfig({ ...base, [variable]: `arn:aws:iam::123456789012:role/Fine, ${entry}` });
+      expect(load).toThrow(ConfigError);
+      expect(load).toThrow(`${variable}: "${entry}"`);
+      expect(load).toThrow(reason);
+    }
+  });
+
+  it("names every refused entry at once", () => {
+    expect(() =>
+      loadConfig({ ...base, TETHER_ADMIN_PRINCIPALS: "*, arn:aws:iam::123456789012:role/Key*" }),
+    ).toThrow(
+      /TETHER_ADMIN_PRINCIPALS: "\*".*TETHER_ADMIN_PRINCIPALS: "arn:aws:iam::123456789012:role\/Key\*"/,
+    );
   });
 });
