@@ -31,7 +31,7 @@ interface Environment {
   readonly TETHER_READER_PRINCIPALS: string;
   /** Largest request body the admin API accepts (bytes); larger is a 413. */
   readonly TETHER_MAX_BODY_BYTES: number;
-  /** Endpoint overrides for the local AWS; absent on AWS. */
+  /** Endpoint overrides for the local AWS; refused by a bundle built for AWS (assertNoEndpointOverrides). */
   readonly TETHER_KMS_ENDPOINT: string | undefined;
   readonly TETHER_DYNAMODB_ENDPOINT: string | undefined;
   readonly TETHER_EVENTS_ENDPOINT: string | undefined;
@@ -150,10 +150,53 @@ export interface TetherConfig {
 }
 
 /**
+ * Variables that send an AWS client somewhere other than AWS: Tether's own, and the AWS SDK's
+ * (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, honoured by SDK v3 clients:
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
+ */
+export const ENDPOINT_OVERRIDES = [
+  "TETHER_KMS_ENDPOINT",
+  "TETHER_DYNAMODB_ENDPOINT",
+  "TETHER_EVENTS_ENDPOINT",
+  "TETHER_SM_ENDPOINT",
+  "TETHER_SM_STS_ENDPOINT",
+  "TETHER_HCV_AWS_STS_ENDPOINT",
+] as const;
+const SDK_ENDPOINT_OVERRIDE = /^AWS_ENDPOINT_URL(_[A-Z0-9_]+)?$/;
+
+/**
+ * Refuses endpoint overrides in a bundle built for AWS. Whoever may change a function's configuration could
+ * otherwise point KMS at their own server and receive the material wrapped under their own public key, or
+ * the vault's requests and credentials. Like the vault, this is fixed at build time: esbuild replaces
+ * `process.env.TETHER_ENDPOINTS_BUILD` with serverless.yml's `endpoints` parameter (custom.esbuild.define),
+ * `aws` unless a test packages with `--param endpoints=local`. Unbundled (tests, tsx, `npm start`) the
+ * constant is not defined and the overrides reach the local AWS.
+ * @param builtFor what the bundle was built for; by default the build constant
+ * @throws ConfigError naming every override that is set
+ */
+export function assertNoEndpointOverrides(
+  env: Readonly<Record<string, string | undefined>>,
+  builtFor: string | undefined = process.env.TETHER_ENDPOINTS_BUILD,
+): void {
+  if (builtFor === undefined || builtFor === "local") return;
+  const set = Object.keys(env).filter(
+    (name) =>
+      env[name] !== undefined &&
+      ((ENDPOINT_OVERRIDES as readonly string[]).includes(name) || SDK_ENDPOINT_OVERRIDE.test(name)),
+  );
+  if (set.length === 0) return;
+  throw new ConfigError(
+    `Tether is misconfigured: ${set.join(", ")} ${set.length === 1 ? "is" : "are"} set, but this bundle was built for AWS, which refuses endpoint overrides (they would send requests, and key material wrapped for KMS, to another server); remove ${set.length === 1 ? "it" : "them"}. Only local and test builds honour endpoint overrides (docs/deploy.md).`,
+  );
+}
+
+/**
  * Reads and validates the environment once (call at module scope, at cold start).
- * @throws ConfigError naming every missing or malformed variable
+ * @throws ConfigError naming every missing or malformed variable, or an endpoint override a bundle built
+ *   for AWS refuses
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): TetherConfig {
+  assertNoEndpointOverrides(env);
   const e = readEnvironment(env);
   const isTether = principalMatcher("TETHER_SELF_PRINCIPALS", e.TETHER_SELF_PRINCIPALS);
   const kmsQuotas = Object.fromEntries(
@@ -360,6 +403,7 @@ export function loadVaultSettings(env: Readonly<Record<string, string | undefine
     return value;
   };
   if (isVaultProvider(provider)) assertVaultBuild(provider);
+  assertNoEndpointOverrides(env);
   let settings: VaultSettings;
   switch (provider) {
     case "file":

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { assertVaultBuild, ConfigError, loadConfig } from "../../lib/config.js";
+import {
+  assertNoEndpointOverrides,
+  assertVaultBuild,
+  ConfigError,
+  loadConfig,
+  loadVaultSettings,
+} from "../../lib/config.js";
 
 const base = { AWS_REGION: "eu-west-1", TETHER_TABLE_NAME: "tether", TETHER_AUDIT_BUS_NAME: "tether-audit" };
 
@@ -299,5 +305,47 @@ describe("loadConfig principal lists: ARNs, parsed, never globbed", () => {
     ).toThrow(
       /TETHER_ADMIN_PRINCIPALS: "\*".*TETHER_ADMIN_PRINCIPALS: "arn:aws:iam::123456789012:role\/Key\*"/,
     );
+  });
+});
+
+describe("assertNoEndpointOverrides", () => {
+  it("lets unbundled code and local builds use endpoint overrides", () => {
+    expect(() =>
+      assertNoEndpointOverrides({ TETHER_KMS_ENDPOINT: "http://127.0.0.1:4599" }, undefined),
+    ).not.toThrow();
+    expect(() =>
+      assertNoEndpointOverrides({ AWS_ENDPOINT_URL_KMS: "http://127.0.0.1:4599" }, "local"),
+    ).not.toThrow();
+  });
+
+  it("refuses every override in a bundle built for AWS, naming each", () => {
+    const env = {
+      TETHER_KMS_ENDPOINT: "http://198.51.100.7",
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: "http://198.51.100.7",
+      TETHER_TABLE_NAME: "t",
+    };
+    expect(() => assertNoEndpointOverrides(env, "aws")).toThrow(ConfigError);
+    expect(() => assertNoEndpointOverrides(env, "aws")).toThrow(
+      /TETHER_KMS_ENDPOINT, AWS_ENDPOINT_URL_SECRETS_MANAGER are set, but this bundle was built for AWS/,
+    );
+    expect(() => assertNoEndpointOverrides({ TETHER_TABLE_NAME: "t" }, "aws")).not.toThrow();
+    // Anything but an explicit local build refuses (a misspelt parameter is not a way in).
+    expect(() => assertNoEndpointOverrides({ AWS_ENDPOINT_URL: "http://x" }, "Local")).toThrow(
+      /AWS_ENDPOINT_URL is set/,
+    );
+  });
+
+  it("is checked by loadConfig and loadVaultSettings in a bundle built for AWS", () => {
+    process.env.TETHER_ENDPOINTS_BUILD = "aws";
+    try {
+      expect(() => loadConfig({ ...base, TETHER_KMS_ENDPOINT: "http://198.51.100.7" })).toThrow(
+        /TETHER_KMS_ENDPOINT is set/,
+      );
+      expect(() =>
+        loadVaultSettings({ TETHER_VAULT: "hashicorp", TETHER_HCV_AWS_STS_ENDPOINT: "http://198.51.100.7" }),
+      ).toThrow(/TETHER_HCV_AWS_STS_ENDPOINT is set/);
+    } finally {
+      delete process.env.TETHER_ENDPOINTS_BUILD;
+    }
   });
 });
