@@ -112,6 +112,16 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
   return parsed;
 }
 
+/** `https:`, or `http:` to this machine itself (127.0.0.0/8, ::1, localhost): nothing crosses a network in clear. */
+function isHttpsOrLoopback(address: string): boolean {
+  if (!URL.canParse(address.trim())) return false;
+  const url = new URL(address.trim());
+  if (url.protocol === "https:") return true;
+  if (url.protocol !== "http:") return false;
+  const host = url.hostname;
+  return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 function isVaultProvider(value: string): value is VaultProviderName {
   return (Object.values(VaultProvider) as string[]).includes(value);
 }
@@ -322,7 +332,8 @@ export type HashiCorpAuthSettings =
       readonly method: "aws";
       readonly role: string;
       readonly mount: string;
-      readonly serverId?: string;
+      /** X-Vault-AWS-IAM-Server-ID: binds a signed login to this Vault server, so it cannot be replayed to another. */
+      readonly serverId: string;
       readonly stsRegion: string;
       readonly stsEndpoint?: string;
     };
@@ -428,6 +439,11 @@ export function loadVaultSettings(env: Readonly<Record<string, string | undefine
     case "hashicorp": {
       const h = HashiCorpVaultEnv;
       const address = url(h.Address, true) ?? "";
+      if (address !== "" && !isHttpsOrLoopback(address)) {
+        problems.push(
+          `${h.Address}: must be an https:// URL (http:// only to a loopback address): the token and the material cross this connection`,
+        );
+      }
       const namespace = optional(h.Namespace, KV_PATH, "a namespace path");
       const kvMount = read(h.KvMount, KV_PATH, "a mount path", "secret");
       const rawPrefix = env[h.PathPrefix] ?? "tether";
@@ -444,14 +460,18 @@ export function loadVaultSettings(env: Readonly<Record<string, string | undefine
           problems.push(`${h.Token} is not set (token auth needs a Vault token)`);
         }
       } else if (method === "aws") {
-        const serverId = optional(h.AwsServerId, /^[\x21-\x7e]{1,255}$/, "a header value");
+        const serverId = read(
+          h.AwsServerId,
+          /^[\x21-\x7e]{1,255}$/,
+          "the X-Vault-AWS-IAM-Server-ID value, required with AWS IAM auth (the role's iam_server_id_header_value)",
+        );
         const stsEndpoint = url(h.AwsStsEndpoint, false);
         auth = {
           method,
           role: read(h.AwsRole, /^[\w.@-]{1,128}$/, "a Vault role name"),
           mount: read(h.AwsAuthMount, KV_PATH, "a mount path", "aws"),
           stsRegion: read(h.AwsStsRegion, REGION, "an AWS Region", "us-east-1"),
-          ...(serverId === undefined ? {} : { serverId }),
+          serverId,
           ...(stsEndpoint === undefined ? {} : { stsEndpoint }),
         };
       } else {
