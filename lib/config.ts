@@ -314,6 +314,12 @@ export const HashiCorpVaultEnv = {
   AwsStsEndpoint: "TETHER_HCV_AWS_STS_ENDPOINT",
 } as const;
 
+/**
+ * What a function may do with the vault account's secrets: kms-events only reads; the api (registration)
+ * and the sweep (scheduled rotations make new material) also create. Nothing overwrites or deletes.
+ */
+export type SecretsManagerVaultAccess = "read" | "read-create";
+
 export interface SecretsManagerVaultSettings {
   readonly provider: "secrets-manager";
   readonly roleArn: string;
@@ -321,7 +327,12 @@ export interface SecretsManagerVaultSettings {
   readonly region: string;
   /** Prepended to a material reference to make the secret's name, e.g. `tether/` + `team/key-1`. */
   readonly secretPrefix: string;
+  /** The role session's name: the function's name unless TETHER_SM_SESSION_NAME says otherwise. */
   readonly sessionName: string;
+  /** AssumeRole's SourceIdentity, the function's name: the vault account's CloudTrail names it on every call. */
+  readonly sourceIdentity: string;
+  /** The session policy's scope for this function. */
+  readonly access: SecretsManagerVaultAccess;
   readonly endpoint?: string;
   readonly stsEndpoint?: string;
 }
@@ -374,6 +385,33 @@ export function assertVaultBuild(
   );
 }
 
+/** The name a process outside Lambda (tests, scripts) gives its vault sessions. */
+export const LOCAL_VAULT_IDENTITY = "tether-local";
+
+/**
+ * Which function this is, from the name Lambda gives it (AWS_LAMBDA_FUNCTION_NAME, `tether-<stage>-<fn>`), and
+ * so what it may do in the vault. Outside Lambda (tests, scripts) the process is the operator's own: it may
+ * read and create, as `tether-local`. A Lambda name that is none of Tether's functions is refused rather than
+ * guessed at.
+ */
+function vaultIdentity(
+  functionName: string | undefined,
+): { functionName: string; access: SecretsManagerVaultAccess } | { problem: string } {
+  if (functionName === undefined || functionName === "") {
+    return { functionName: LOCAL_VAULT_IDENTITY, access: "read-create" };
+  }
+  // STS: RoleSessionName and SourceIdentity take 2 to 64 of [\w+=,.@-]; Lambda names are [\w-], up to 64.
+  if (/^[\w-]{2,64}$/.test(functionName)) {
+    if (functionName.endsWith("-kms-events")) return { functionName, access: "read" };
+    if (functionName.endsWith("-api") || functionName.endsWith("-sweep")) {
+      return { functionName, access: "read-create" };
+    }
+  }
+  return {
+    problem: `AWS_LAMBDA_FUNCTION_NAME: "${functionName}" is not one of Tether's functions (<service>-<stage>-api, -sweep or -kms-events), so its vault access cannot be chosen`,
+  };
+}
+
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -424,13 +462,18 @@ export function loadVaultSettings(env: Readonly<Record<string, string | undefine
       const s = SecretsManagerVaultEnv;
       const endpoint = url(s.Endpoint, false);
       const stsEndpoint = url(s.StsEndpoint, false);
+      const identity = vaultIdentity(env.AWS_LAMBDA_FUNCTION_NAME);
+      if ("problem" in identity) problems.push(identity.problem);
+      const functionName = "problem" in identity ? "" : identity.functionName;
       settings = {
         provider,
         roleArn: read(s.RoleArn, ROLE_ARN, "an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
         externalId: read(s.ExternalId, EXTERNAL_ID, "an external id (2 to 1224 characters)"),
         region: read(s.Region, REGION, "an AWS Region such as eu-west-1", env.AWS_REGION),
         secretPrefix: read(s.SecretPrefix, SECRET_PREFIX, "a secret name prefix", "tether/"),
-        sessionName: read(s.SessionName, SESSION_NAME, "a role session name", "tether-vault"),
+        sessionName: read(s.SessionName, SESSION_NAME, "a role session name", functionName),
+        sourceIdentity: functionName,
+        access: "problem" in identity ? "read" : identity.access,
         ...(endpoint === undefined ? {} : { endpoint }),
         ...(stsEndpoint === undefined ? {} : { stsEndpoint }),
       };
