@@ -178,15 +178,15 @@ const SDK_ENDPOINT_OVERRIDE = /^AWS_ENDPOINT_URL(_[A-Z0-9_]+)?$/;
  * Refuses endpoint overrides in a bundle built for AWS. Whoever may change a function's configuration could
  * otherwise point KMS at their own server and receive the material wrapped under their own public key, or
  * the vault's requests and credentials. Like the vault, this is fixed at build time: esbuild replaces
- * `process.env.TETHER_ENDPOINTS_BUILD` with serverless.yml's `endpoints` parameter (custom.esbuild.define),
- * `aws` unless a test packages with `--param endpoints=local`. Unbundled (tests, tsx, `npm start`) the
+ * `process.env.TETHER_BUILD_TARGET` with serverless.yml's `endpoints` parameter (custom.esbuild.define),
+ * `aws` unless a test packages with `--param buildTarget=local`. Unbundled (tests, tsx, `npm start`) the
  * constant is not defined and the overrides reach the local AWS.
  * @param builtFor what the bundle was built for; by default the build constant
  * @throws ConfigError naming every override that is set
  */
 export function assertNoEndpointOverrides(
   env: Readonly<Record<string, string | undefined>>,
-  builtFor: string | undefined = process.env.TETHER_ENDPOINTS_BUILD,
+  builtFor: string | undefined = process.env.TETHER_BUILD_TARGET,
 ): void {
   if (builtFor === undefined || builtFor === "local") return;
   const set = Object.keys(env).filter(
@@ -201,6 +201,108 @@ export function assertNoEndpointOverrides(
 }
 
 /**
+ * The variable that names where the vault's one secret is kept: an SSM Parameter Store SecureString
+ * parameter's ARN or a Secrets Manager secret's ARN. Read at cold start (lib/vault/secret-reference.ts) and
+ * given to the vault as the plain variable it replaces ({@link VAULT_SECRET_VARIABLE}).
+ */
+export const VAULT_SECRET_REF = "TETHER_VAULT_SECRET_REF";
+
+/** Which plain variable the referenced secret stands for, per vault (the Secrets Manager vault has none). */
+export const VAULT_SECRET_VARIABLE: Readonly<Partial<Record<VaultProviderName, string>>> = {
+  file: "TETHER_FILE_VAULT_PASSPHRASE",
+  hashicorp: "TETHER_HCV_TOKEN",
+  // The PKCS#11 vault reads its PIN from the variable TETHER_PKCS11_PIN_SECRET_ENV names; the reference
+  // resolves into this one and names it there.
+  pkcs11: "TETHER_PKCS11_PIN",
+};
+
+/** Variables that hold a vault secret in plain text, refused by a bundle built for AWS. */
+const PLAIN_VAULT_SECRETS = [
+  "TETHER_FILE_VAULT_PASSPHRASE",
+  "TETHER_HCV_TOKEN",
+  "TETHER_PKCS11_PIN",
+  "TETHER_PKCS11_PIN_SECRET_ENV",
+] as const;
+
+/** A parsed {@link VAULT_SECRET_REF}: where the secret is, and the Region its ARN names. */
+export type VaultSecretReference =
+  | { readonly service: "ssm"; readonly arn: string; readonly region: string; readonly name: string }
+  | { readonly service: "secretsmanager"; readonly arn: string; readonly region: string };
+
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html (parameter ARNs)
+// https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html (secret ARNs)
+const SSM_PARAMETER_ARN =
+  /^arn:aws[a-z-]*:ssm:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):parameter\/([A-Za-z0-9_.\-/]{1,2047})$/;
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):secret:[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6}$/;
+
+/**
+ * Parses a vault secret reference: the full ARN of an SSM parameter (a SecureString) or of a Secrets Manager
+ * secret (with its six-character suffix), so the IAM grant can name exactly that resource.
+ * @returns the reference, or undefined when it is neither
+ */
+export function parseVaultSecretReference(value: string): VaultSecretReference | undefined {
+  const ssm = SSM_PARAMETER_ARN.exec(value);
+  if (ssm !== null) {
+    const path = ssm[3] as string;
+    // A hierarchical name (/a/b) appears in its ARN without its leading "/": parameter/a/b.
+    return {
+      service: "ssm",
+      arn: value,
+      region: ssm[1] as string,
+      name: path.includes("/") ? `/${path}` : path,
+    };
+  }
+  const secret = SECRET_ARN.exec(value);
+  if (secret !== null) return { service: "secretsmanager", arn: value, region: secret[1] as string };
+  return undefined;
+}
+
+/**
+ * Checks where the vault's secret comes from: by reference ({@link VAULT_SECRET_REF}) or, only in local and
+ * test builds, in plain text. A bundle built for AWS refuses a plain secret: anyone who may read the function's
+ * configuration (lambda:GetFunctionConfiguration, the console) would read it.
+ * @param builtFor what the bundle was built for; by default the build constant
+ * @throws ConfigError naming the variables at fault
+ */
+export function assertVaultSecretSource(
+  env: Readonly<Record<string, string | undefined>>,
+  builtFor: string | undefined = process.env.TETHER_BUILD_TARGET,
+): void {
+  const set = (name: string) => env[name] !== undefined && env[name] !== "";
+  const problems: string[] = [];
+  const vault = env.TETHER_VAULT === undefined || env.TETHER_VAULT === "" ? "file" : env.TETHER_VAULT;
+  if (builtFor !== undefined && builtFor !== "local") {
+    for (const name of PLAIN_VAULT_SECRETS.filter(set)) {
+      problems.push(
+        `${name} is set, but this bundle was built for AWS, which takes vault secrets only by reference: put the secret in an SSM SecureString parameter or a Secrets Manager secret and set ${VAULT_SECRET_REF} to its ARN`,
+      );
+    }
+  }
+  const ref = env[VAULT_SECRET_REF];
+  if (ref !== undefined && ref !== "") {
+    const plain = isVaultProvider(vault) ? VAULT_SECRET_VARIABLE[vault] : undefined;
+    if (plain === undefined) {
+      problems.push(`${VAULT_SECRET_REF}: the ${vault} vault has no secret to read by reference`);
+    } else if (builtFor === undefined || builtFor === "local") {
+      const both = [
+        plain,
+        ...(vault === "pkcs11" ? ["TETHER_PKCS11_PIN_SECRET_ENV", "TETHER_PKCS11_PIN_FILE"] : []),
+      ];
+      for (const name of both.filter(set)) problems.push(`set ${VAULT_SECRET_REF} or ${name}, not both`);
+    } else if (vault === "pkcs11" && set("TETHER_PKCS11_PIN_FILE")) {
+      problems.push(`set ${VAULT_SECRET_REF} or TETHER_PKCS11_PIN_FILE, not both`);
+    }
+    if (parseVaultSecretReference(ref) === undefined) {
+      problems.push(
+        `${VAULT_SECRET_REF}: not the ARN of an SSM parameter (arn:aws:ssm:<region>:<account>:parameter/<name>) or of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
+}
+
+/**
  * Reads and validates the environment once (call at module scope, at cold start).
  * @throws ConfigError naming every missing or malformed variable, or an endpoint override a bundle built
  *   for AWS refuses
@@ -208,6 +310,8 @@ export function assertNoEndpointOverrides(
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): TetherConfig {
   assertNoEndpointOverrides(env);
   const e = readEnvironment(env);
+  const vaultSettings = loadVaultSettings(env);
+  assertVaultSecretSource(env);
   const isTether = principalMatcher("TETHER_SELF_PRINCIPALS", e.TETHER_SELF_PRINCIPALS);
   const kmsQuotas = Object.fromEntries(
     Object.entries(DefaultKmsQuotas).map(([operation, rate]) => [operation, rate * e.TETHER_KMS_QUOTA_SHARE]),
@@ -217,7 +321,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     tableName: e.TETHER_TABLE_NAME,
     auditBusName: e.TETHER_AUDIT_BUS_NAME,
     vault: e.TETHER_VAULT,
-    vaultSettings: loadVaultSettings(env),
+    vaultSettings,
     isTether,
     isAdmin: principalMatcher("TETHER_ADMIN_PRINCIPALS", e.TETHER_ADMIN_PRINCIPALS),
     isReader: principalMatcher("TETHER_READER_PRINCIPALS", e.TETHER_READER_PRINCIPALS),
@@ -499,8 +603,9 @@ export function loadVaultSettings(env: Readonly<Record<string, string | undefine
       const method = env[h.AuthMethod] ?? "token";
       let auth: HashiCorpAuthSettings = { method: "token" };
       if (method === "token") {
-        if (env[h.Token] === undefined || env[h.Token] === "") {
-          problems.push(`${h.Token} is not set (token auth needs a Vault token)`);
+        const byReference = env[VAULT_SECRET_REF] !== undefined && env[VAULT_SECRET_REF] !== "";
+        if ((env[h.Token] === undefined || env[h.Token] === "") && !byReference) {
+          problems.push(`${h.Token} is not set, nor ${VAULT_SECRET_REF} (token auth needs a Vault token)`);
         }
       } else if (method === "aws") {
         const serverId = read(

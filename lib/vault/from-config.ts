@@ -1,4 +1,4 @@
-import { ConfigError, HashiCorpVaultEnv, loadVaultSettings } from "../config.js";
+import { ConfigError, HashiCorpVaultEnv, loadVaultSettings, VAULT_SECRET_REF } from "../config.js";
 import { allowedWrappings } from "../domain/wrapping.js";
 import { VaultError, VaultLockedError } from "./errors.js";
 import type { Vault } from "./port.js";
@@ -72,6 +72,40 @@ export function vaultFromEnv(env: Readonly<Record<string, string | undefined>> =
   // Unreachable: loadVaultSettings refuses a vault this bundle was not built for.
   throw new ConfigError(
     `Tether is misconfigured: TETHER_VAULT is "${settings.provider}" but this bundle was built for the "${process.env.TETHER_VAULT_BUILD}" vault.`,
+  );
+}
+
+/**
+ * The environment the vault is built from: `env` itself, or, when TETHER_VAULT_SECRET_REF is set, a copy
+ * holding the secret it names, read from SSM or Secrets Manager (lib/vault/secret-reference.ts). Await it at
+ * cold start.
+ *
+ * The reference is fixed at build time, like the vault: esbuild replaces `process.env.TETHER_VAULT_SECRET_REF_BUILD`
+ * with serverless.yml's `vaultSecretRef` parameter. A bundle built without one holds neither the resolver nor
+ * the SSM and Secrets Manager clients, and refuses a reference; a bundle built with one refuses any other, so
+ * a configuration change cannot make a function read a secret of someone else's choosing. Unbundled the
+ * constant is undefined and any reference is read.
+ * @throws ConfigError naming the reference when it cannot be read or is not the one the bundle was built for
+ */
+export async function withVaultSecret(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<Readonly<Record<string, string | undefined>>> {
+  const ref = env[VAULT_SECRET_REF];
+  if (ref === undefined || ref === "") return env;
+  if (
+    process.env.TETHER_VAULT_SECRET_REF_BUILD === undefined ||
+    process.env.TETHER_VAULT_SECRET_REF_BUILD !== ""
+  ) {
+    const builtFor = process.env.TETHER_VAULT_SECRET_REF_BUILD;
+    if (builtFor !== undefined && builtFor !== ref) {
+      throw new ConfigError(
+        `Tether is misconfigured: ${VAULT_SECRET_REF} is not the reference this bundle was built for (${builtFor}); deploy again with the vaultSecretRef parameter to change it (docs/deploy.md).`,
+      );
+    }
+    return (await import("./secret-reference.js")).resolveVaultSecret(env);
+  }
+  throw new ConfigError(
+    `Tether is misconfigured: ${VAULT_SECRET_REF} is set, but this bundle was built without a vault secret reference; deploy with the vaultSecretRef parameter (docs/deploy.md).`,
   );
 }
 

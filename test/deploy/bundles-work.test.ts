@@ -1,6 +1,7 @@
 /**
  * The packaged bundles do their work, not only load: the sweep and kms-events zips that `osls package`
- * writes (with `--param endpoints=local`, the one build-time difference from a deployment), unzipped and run by a plain `node` against the local AWS, restore a key whose material KMS lost.
+ * writes (with `--param buildTarget=local`, the one build-time difference from a deployment), unzipped and
+ * run by a plain `node` against the local AWS, restore a key whose material KMS lost.
  * This covers what the bundler chooses (the SDK's ES module build, custom.esbuild mainFields; the vault
  * adapter reached through a dynamic import) with real requests to KMS, DynamoDB and EventBridge.
  */
@@ -32,10 +33,10 @@ let bed: LifecycleTestbed;
 let unzipped: string;
 
 beforeAll(async () => {
-  // Built for the local AWS (`endpoints=local`): a bundle built for AWS refuses the endpoint overrides that
+  // Built for the local AWS (`buildTarget=local`): a bundle built for AWS refuses the endpoint overrides that
   // reach it (endpoint-overrides.test.ts); everything else is the ci stage's packaging.
   [packaged, bed] = await Promise.all([
-    packageService("ci", { endpoints: "local" }),
+    packageService("ci", { buildTarget: "local" }),
     startLifecycleTestbed(),
   ]);
   unzipped = await mkdtemp(join(tmpdir(), "tether-bundles-work-"));

@@ -17,6 +17,9 @@ const FUNCTIONS = ["api", "sweep", "kms-events"] as const;
 
 let dir: string;
 const bundles = new Map<string, string>();
+let refInputs: string[] = [];
+let defaultInputs: string[] = [];
+const SECRET_REF = "arn:aws:ssm:eu-west-1:123456789012:parameter/tether/prod/file-vault-passphrase";
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "tether-endpoint-overrides-"));
@@ -25,8 +28,14 @@ beforeAll(async () => {
   }
   bundles.set(
     "sweep-local",
-    (await bundleFunction("sweep", join(dir, "local", "sweep.mjs"), { endpoints: "local" })).outfile,
+    (await bundleFunction("sweep", join(dir, "local", "sweep.mjs"), { buildTarget: "local" })).outfile,
   );
+  const withRef = await bundleFunction("sweep", join(dir, "ref", "sweep.mjs"), {
+    vaultSecretRef: SECRET_REF,
+  });
+  bundles.set("sweep-ref", withRef.outfile);
+  refInputs = withRef.inputs;
+  defaultInputs = (await bundleFunction("sweep", join(dir, "plain", "sweep.mjs"))).inputs;
 }, 120_000);
 
 afterAll(async () => {
@@ -50,7 +59,6 @@ async function coldStart(
       TETHER_AUDIT_BUS_NAME: "tether-test-audit",
       TETHER_VAULT: "file",
       TETHER_FILE_VAULT_DIR: join(dir, "vault"),
-      TETHER_FILE_VAULT_PASSPHRASE: "passphrase",
       ...extra,
     },
     timeout: 60_000,
@@ -62,8 +70,8 @@ describe("a bundle built for AWS", () => {
   it("is what a stage builds by default", async () => {
     const { esbuild, params } = await serverlessBuildSettings();
     // biome-ignore lint/suspicious/noTemplateCurlyInString: an osls variable of serverless.yml
-    expect(esbuild.define?.["process.env.TETHER_ENDPOINTS_BUILD"]).toBe('"${param:endpoints}"');
-    expect(params.endpoints).toBe("aws");
+    expect(esbuild.define?.["process.env.TETHER_BUILD_TARGET"]).toBe('"${param:buildTarget}"');
+    expect(params.buildTarget).toBe("aws");
   });
 
   it.each(FUNCTIONS)(
@@ -107,7 +115,57 @@ describe("a bundle built for AWS", () => {
   );
 });
 
-describe("a bundle built for the local AWS (endpoints=local, test packagings only)", () => {
+describe("a bundle built for AWS and vault secrets", () => {
+  it.each([
+    ["TETHER_FILE_VAULT_PASSPHRASE", "a passphrase"],
+    ["TETHER_HCV_TOKEN", "hvs.token"],
+    ["TETHER_PKCS11_PIN_SECRET_ENV", "HSM_PIN"],
+  ])(
+    "refuses %s in plain text, naming it and the reference that replaces it",
+    async (variable, value) => {
+      const result = await coldStart(bundles.get("api") as string, { [variable]: value });
+      expect(result.error).toBe("ConfigError");
+      expect(result.message).toContain(`${variable} is set, but this bundle was built for AWS`);
+      expect(result.message).toContain("TETHER_VAULT_SECRET_REF");
+      expect(result.message).not.toContain(value);
+    },
+    60_000,
+  );
+
+  it("holds the resolver and its SDK clients only when built with a reference", () => {
+    const resolver = (inputs: string[]) =>
+      inputs.filter((i) => i.includes("secret-reference") || i.includes("@aws-sdk/client-ssm/"));
+    expect(resolver(defaultInputs)).toEqual([]);
+    expect(resolver(refInputs)).not.toEqual([]);
+  });
+
+  it("refuses a reference when built without one", async () => {
+    const result = await coldStart(bundles.get("sweep") as string, { TETHER_VAULT_SECRET_REF: SECRET_REF });
+    expect(result.error).toBe("ConfigError");
+    expect(result.message).toContain("built without a vault secret reference");
+  }, 60_000);
+
+  it("refuses a reference other than the one it was built with", async () => {
+    const other = "arn:aws:ssm:eu-west-1:123456789012:parameter/someone/elses";
+    const result = await coldStart(bundles.get("sweep-ref") as string, { TETHER_VAULT_SECRET_REF: other });
+    expect(result.error).toBe("ConfigError");
+    expect(result.message).toContain("is not the reference this bundle was built for");
+  }, 60_000);
+
+  it("reads its reference at init: an unreachable store fails the cold start, naming the reference", async () => {
+    const result = await coldStart(bundles.get("sweep-ref") as string, {
+      TETHER_VAULT_SECRET_REF: SECRET_REF,
+      // No credentials and no instance metadata: the read fails at once instead of reaching AWS.
+      AWS_EC2_METADATA_DISABLED: "true",
+    });
+    expect(result.error).toBe("ConfigError");
+    expect(result.message).toContain(
+      `TETHER_VAULT_SECRET_REF: ${SECRET_REF} could not be read from SSM Parameter Store`,
+    );
+  }, 60_000);
+});
+
+describe("a bundle built for the local AWS (buildTarget=local, test packagings only)", () => {
   it("starts with the overrides that reach the local AWS", async () => {
     const result = await coldStart(bundles.get("sweep-local") as string, {
       TETHER_KMS_ENDPOINT: "http://127.0.0.1:4599",

@@ -2,9 +2,11 @@ import { describe, expect, it } from "vitest";
 import {
   assertNoEndpointOverrides,
   assertVaultBuild,
+  assertVaultSecretSource,
   ConfigError,
   loadConfig,
   loadVaultSettings,
+  parseVaultSecretReference,
 } from "../../lib/config.js";
 
 const base = { AWS_REGION: "eu-west-1", TETHER_TABLE_NAME: "tether", TETHER_AUDIT_BUS_NAME: "tether-audit" };
@@ -336,7 +338,7 @@ describe("assertNoEndpointOverrides", () => {
   });
 
   it("is checked by loadConfig and loadVaultSettings in a bundle built for AWS", () => {
-    process.env.TETHER_ENDPOINTS_BUILD = "aws";
+    process.env.TETHER_BUILD_TARGET = "aws";
     try {
       expect(() => loadConfig({ ...base, TETHER_KMS_ENDPOINT: "http://198.51.100.7" })).toThrow(
         /TETHER_KMS_ENDPOINT is set/,
@@ -345,7 +347,86 @@ describe("assertNoEndpointOverrides", () => {
         loadVaultSettings({ TETHER_VAULT: "hashicorp", TETHER_HCV_AWS_STS_ENDPOINT: "http://198.51.100.7" }),
       ).toThrow(/TETHER_HCV_AWS_STS_ENDPOINT is set/);
     } finally {
-      delete process.env.TETHER_ENDPOINTS_BUILD;
+      delete process.env.TETHER_BUILD_TARGET;
     }
+  });
+});
+
+describe("vault secrets by reference", () => {
+  const SSM = "arn:aws:ssm:eu-west-1:123456789012:parameter/tether/prod/passphrase";
+  const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tether/prod/hcv-token-AbC123";
+
+  it("parses the ARN of an SSM parameter or of a Secrets Manager secret, and nothing else", () => {
+    expect(parseVaultSecretReference(SSM)).toEqual({
+      service: "ssm",
+      arn: SSM,
+      region: "eu-west-1",
+      name: "/tether/prod/passphrase",
+    });
+    expect(parseVaultSecretReference("arn:aws:ssm:eu-west-1:123456789012:parameter/flat")).toMatchObject({
+      name: "flat",
+    });
+    expect(parseVaultSecretReference(SECRET)).toEqual({
+      service: "secretsmanager",
+      arn: SECRET,
+      region: "eu-west-1",
+    });
+    for (const bad of [
+      "ssm:/tether/prod/passphrase",
+      "/tether/prod/passphrase",
+      "arn:aws:ssm:eu-west-1:123456789012:parameter/tether/*",
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tether/prod/hcv-token",
+      "arn:aws:s3:::bucket/key",
+    ]) {
+      expect(parseVaultSecretReference(bad), bad).toBeUndefined();
+    }
+  });
+
+  it("refuses plain-text vault secrets in a bundle built for AWS, without repeating them", () => {
+    for (const name of [
+      "TETHER_FILE_VAULT_PASSPHRASE",
+      "TETHER_HCV_TOKEN",
+      "TETHER_PKCS11_PIN_SECRET_ENV",
+      "TETHER_PKCS11_PIN",
+    ]) {
+      const check = () => assertVaultSecretSource({ [name]: "s3cr3t-value" }, "aws");
+      expect(check).toThrow(ConfigError);
+      expect(check).toThrow(`${name} is set, but this bundle was built for AWS`);
+      expect(check).not.toThrow(/s3cr3t-value/);
+    }
+    expect(() => assertVaultSecretSource({ TETHER_VAULT_SECRET_REF: SSM }, "aws")).not.toThrow();
+    expect(() => assertVaultSecretSource({ TETHER_FILE_VAULT_PASSPHRASE: "local" }, undefined)).not.toThrow();
+    expect(() => assertVaultSecretSource({ TETHER_FILE_VAULT_PASSPHRASE: "local" }, "local")).not.toThrow();
+  });
+
+  it("names a malformed reference, a reference beside the plain value, and a vault with no secret", () => {
+    expect(() => assertVaultSecretSource({ TETHER_VAULT_SECRET_REF: "ssm:/x" }, "aws")).toThrow(
+      /TETHER_VAULT_SECRET_REF: not the ARN of an SSM parameter/,
+    );
+    expect(() =>
+      assertVaultSecretSource(
+        { TETHER_VAULT: "hashicorp", TETHER_VAULT_SECRET_REF: SECRET, TETHER_HCV_TOKEN: "t" },
+        "local",
+      ),
+    ).toThrow(/set TETHER_VAULT_SECRET_REF or TETHER_HCV_TOKEN, not both/);
+    expect(() =>
+      assertVaultSecretSource(
+        { TETHER_VAULT: "pkcs11", TETHER_VAULT_SECRET_REF: SSM, TETHER_PKCS11_PIN_FILE: "/opt/pin" },
+        "aws",
+      ),
+    ).toThrow(/set TETHER_VAULT_SECRET_REF or TETHER_PKCS11_PIN_FILE, not both/);
+    expect(() =>
+      assertVaultSecretSource({ TETHER_VAULT: "secrets-manager", TETHER_VAULT_SECRET_REF: SSM }),
+    ).toThrow(/the secrets-manager vault has no secret to read by reference/);
+  });
+
+  it("lets HashiCorp token auth take its token by reference", () => {
+    expect(
+      loadVaultSettings({
+        TETHER_VAULT: "hashicorp",
+        TETHER_HCV_ADDR: "https://vault.example.com",
+        TETHER_VAULT_SECRET_REF: SECRET,
+      }),
+    ).toMatchObject({ auth: { method: "token" } });
   });
 });
