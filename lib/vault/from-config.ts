@@ -122,7 +122,7 @@ function requireFileVaultEnv(env: Readonly<Record<string, string | undefined>>):
   const passphrase = env.TETHER_FILE_VAULT_PASSPHRASE;
   if (passphrase === undefined || passphrase === "") {
     throw new VaultLockedError(
-      "TETHER_FILE_VAULT_PASSPHRASE is not set or is empty; the file vault cannot be unlocked without it.",
+      "TETHER_FILE_VAULT_PASSPHRASE is not set or is empty, and TETHER_VAULT_SECRET_REF names no passphrase; the file vault cannot be unlocked without it.",
     );
   }
 }

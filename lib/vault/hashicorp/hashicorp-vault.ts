@@ -201,7 +201,11 @@ export interface VaultTokenSource {
 
 /** A fixed token (token auth). */
 export function staticToken(token: string): VaultTokenSource {
-  if (token === "") throw new VaultLockedError("The HashiCorp Vault token is empty (TETHER_HCV_TOKEN).");
+  if (token === "") {
+    throw new VaultLockedError(
+      "The HashiCorp Vault token is empty (TETHER_HCV_TOKEN, or the secret TETHER_VAULT_SECRET_REF names).",
+    );
+  }
   return { renewable: false, token: async () => token, forget: () => undefined };
 }
 
