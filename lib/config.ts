@@ -178,7 +178,7 @@ const SDK_ENDPOINT_OVERRIDE = /^AWS_ENDPOINT_URL(_[A-Z0-9_]+)?$/;
  * Refuses endpoint overrides in a bundle built for AWS. Whoever may change a function's configuration could
  * otherwise point KMS at their own server and receive the material wrapped under their own public key, or
  * the vault's requests and credentials. Like the vault, this is fixed at build time: esbuild replaces
- * `process.env.TETHER_BUILD_TARGET` with serverless.yml's `endpoints` parameter (custom.esbuild.define),
+ * `process.env.TETHER_BUILD_TARGET` with serverless.yml's `buildTarget` parameter (custom.esbuild.define),
  * `aws` unless a test packages with `--param buildTarget=local`. Unbundled (tests, tsx, `npm start`) the
  * constant is not defined and the overrides reach the local AWS.
  * @param builtFor what the bundle was built for; by default the build constant
