@@ -376,7 +376,7 @@ export class Pkcs11Vault implements Vault {
   /**
    * Checks a reference's form and that it lies under the deployment's label prefix (a `cka-id/` reference is
    * checked on its object's label, by {@link #find}).
-   * @throws InvalidMaterialRefError (a 400 at the API)
+   * @throws InvalidMaterialRefError, as for a malformed reference
    */
   #parseOwnedRef(materialRef: string): void {
     parseMaterialRef(materialRef);
