@@ -224,7 +224,10 @@ async function initMs(file: string, env: NodeJS.ProcessEnv): Promise<{ wall: num
   return { wall: wall ?? Number.NaN, cpu: cpu ?? Number.NaN };
 }
 
-/** What every function reads at init (lib/config.ts, the file vault); endpoints are never contacted. */
+/**
+ * What every function reads at init (lib/config.ts); endpoints are never contacted. No passphrase: a bundle built
+ * for AWS takes vault secrets only by reference, and the vault is built on first use, not at init.
+ */
 function functionEnv(vaultDir: string): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
@@ -236,9 +239,8 @@ function functionEnv(vaultDir: string): NodeJS.ProcessEnv {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     TETHER_TABLE_NAME: "tether-bench",
     TETHER_AUDIT_BUS_NAME: "tether-bench-audit",
-    TETHER_SELF_PRINCIPALS: "arn:aws:sts::*:assumed-role/tether-*",
+    TETHER_SELF_PRINCIPALS: "arn:aws:iam::111122223333:role/tether-test-sweep",
     TETHER_FILE_VAULT_DIR: vaultDir,
-    TETHER_FILE_VAULT_PASSPHRASE: "bench-passphrase",
     POWERTOOLS_LOG_LEVEL: "ERROR",
   };
 }

@@ -2,7 +2,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { loadConfig } from "../lib/config.js";
 import type { LifecycleDeps } from "../lib/lifecycle/ports.js";
 import { createLifecycleDeps } from "../lib/runtime.js";
-import { vaultFromEnv } from "../lib/vault/from-config.js";
+import { vaultFromEnv, withVaultSecret } from "../lib/vault/from-config.js";
 
 /**
  * What every function shares, built once per cold start: configuration (validated, failing with the
@@ -10,13 +10,15 @@ import { vaultFromEnv } from "../lib/vault/from-config.js";
  */
 export const logger = new Logger({ serviceName: "tether" });
 export const config = loadConfig();
+/** The vault's secret, when given by reference (TETHER_VAULT_SECRET_REF), read now, during init. */
+const vaultEnv = await withVaultSecret(process.env);
 
 let deps: LifecycleDeps | undefined;
 
 /** The use cases' ports; built on first use so a handler's tests can inject their own first. */
 export function lifecycleDeps(): LifecycleDeps {
   deps ??= createLifecycleDeps(config, {
-    vault: vaultFromEnv(process.env),
+    vault: vaultFromEnv(vaultEnv),
     workerId: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
     log: (level, message, fields) => logger[level](message, fields),
   });

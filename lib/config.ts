@@ -2,6 +2,7 @@ import { parseAliasPrefix, parseDeployment } from "./domain/deployment.js";
 import { ValidationError } from "./domain/errors.js";
 import { parseImportPolicy } from "./domain/import-policy.js";
 import { DefaultKmsQuotas } from "./domain/kms-constants.js";
+import { parsePrincipalList } from "./domain/principal-arn.js";
 import type { PolicyDefaults } from "./lifecycle/ports.js";
 
 /** A setting is missing or malformed: the function fails at cold start, naming it, not mid-import. */
@@ -23,15 +24,15 @@ interface Environment {
   readonly TETHER_AUDIT_BUS_NAME: string;
   /** Which vault adapter holds the material (see {@link VaultProvider}); its settings are checked below. */
   readonly TETHER_VAULT: VaultProviderName;
-  /** ARN patterns (`*` matches any run of characters) of Tether's own roles, comma-separated. */
+  /** Tether's own roles, comma-separated IAM ARNs (lib/domain/principal-arn.ts says which forms). */
   readonly TETHER_SELF_PRINCIPALS: string;
-  /** Admin API roles: IAM principal ARN patterns, comma-separated. Admins may change keys and read. */
+  /** Admin API roles: IAM role, assumed-role or user ARNs, comma-separated. Admins may change keys and read. */
   readonly TETHER_ADMIN_PRINCIPALS: string;
   /** Principals that may only read (list, show, history). */
   readonly TETHER_READER_PRINCIPALS: string;
   /** Largest request body the admin API accepts (bytes); larger is a 413. */
   readonly TETHER_MAX_BODY_BYTES: number;
-  /** Endpoint overrides for the local AWS; absent on AWS. */
+  /** Endpoint overrides for the local AWS; refused by a bundle built for AWS (assertNoEndpointOverrides). */
   readonly TETHER_KMS_ENDPOINT: string | undefined;
   readonly TETHER_DYNAMODB_ENDPOINT: string | undefined;
   readonly TETHER_EVENTS_ENDPOINT: string | undefined;
@@ -142,6 +143,16 @@ function aliasPrefix(env: Readonly<Record<string, string | undefined>>, problems
   }
 }
 
+/** `https:`, or `http:` to this machine itself (127.0.0.0/8, ::1, localhost): nothing crosses a network in clear. */
+function isHttpsOrLoopback(address: string): boolean {
+  if (!URL.canParse(address.trim())) return false;
+  const url = new URL(address.trim());
+  if (url.protocol === "https:") return true;
+  if (url.protocol !== "http:") return false;
+  const host = url.hostname;
+  return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 function isVaultProvider(value: string): value is VaultProviderName {
   return (Object.values(VaultProvider) as string[]).includes(value);
 }
@@ -184,12 +195,159 @@ export interface TetherConfig {
 }
 
 /**
+ * Variables that send an AWS client somewhere other than AWS: Tether's own, and the AWS SDK's
+ * (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, honoured by SDK v3 clients:
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
+ */
+export const ENDPOINT_OVERRIDES = [
+  "TETHER_KMS_ENDPOINT",
+  "TETHER_DYNAMODB_ENDPOINT",
+  "TETHER_EVENTS_ENDPOINT",
+  "TETHER_SM_ENDPOINT",
+  "TETHER_SM_STS_ENDPOINT",
+  "TETHER_HCV_AWS_STS_ENDPOINT",
+] as const;
+const SDK_ENDPOINT_OVERRIDE = /^AWS_ENDPOINT_URL(_[A-Z0-9_]+)?$/;
+
+/**
+ * Refuses endpoint overrides in a bundle built for AWS. Whoever may change a function's configuration could
+ * otherwise point KMS at their own server and receive the material wrapped under their own public key, or
+ * the vault's requests and credentials. Like the vault, this is fixed at build time: esbuild replaces
+ * `process.env.TETHER_BUILD_TARGET` with serverless.yml's `buildTarget` parameter (custom.esbuild.define),
+ * `aws` unless a test packages with `--param buildTarget=local`. Unbundled (tests, tsx, `npm start`) the
+ * constant is not defined and the overrides reach the local AWS.
+ * @param builtFor what the bundle was built for; by default the build constant
+ * @throws ConfigError naming every override that is set
+ */
+export function assertNoEndpointOverrides(
+  env: Readonly<Record<string, string | undefined>>,
+  builtFor: string | undefined = process.env.TETHER_BUILD_TARGET,
+): void {
+  if (builtFor === undefined || builtFor === "local") return;
+  const set = Object.keys(env).filter(
+    (name) =>
+      env[name] !== undefined &&
+      ((ENDPOINT_OVERRIDES as readonly string[]).includes(name) || SDK_ENDPOINT_OVERRIDE.test(name)),
+  );
+  if (set.length === 0) return;
+  throw new ConfigError(
+    `Tether is misconfigured: ${set.join(", ")} ${set.length === 1 ? "is" : "are"} set, but this bundle was built for AWS, which refuses endpoint overrides (they would send requests, and key material wrapped for KMS, to another server); remove ${set.length === 1 ? "it" : "them"}. Only local and test builds honour endpoint overrides (docs/deploy.md).`,
+  );
+}
+
+/**
+ * The variable that names where the vault's one secret is kept: an SSM Parameter Store SecureString
+ * parameter's ARN or a Secrets Manager secret's ARN. Read at cold start (lib/vault/secret-reference.ts) and
+ * given to the vault as the plain variable it replaces ({@link VAULT_SECRET_VARIABLE}).
+ */
+export const VAULT_SECRET_REF = "TETHER_VAULT_SECRET_REF";
+
+/** Which plain variable the referenced secret stands for, per vault (the Secrets Manager vault has none). */
+export const VAULT_SECRET_VARIABLE: Readonly<Partial<Record<VaultProviderName, string>>> = {
+  file: "TETHER_FILE_VAULT_PASSPHRASE",
+  hashicorp: "TETHER_HCV_TOKEN",
+  // The PKCS#11 vault reads its PIN from the variable TETHER_PKCS11_PIN_SECRET_ENV names; the reference
+  // resolves into this one and names it there.
+  pkcs11: "TETHER_PKCS11_PIN",
+};
+
+/** Variables that hold a vault secret in plain text, refused by a bundle built for AWS. */
+const PLAIN_VAULT_SECRETS = [
+  "TETHER_FILE_VAULT_PASSPHRASE",
+  "TETHER_HCV_TOKEN",
+  "TETHER_PKCS11_PIN",
+  "TETHER_PKCS11_PIN_SECRET_ENV",
+] as const;
+
+/** A parsed {@link VAULT_SECRET_REF}: where the secret is, and the Region its ARN names. */
+export type VaultSecretReference =
+  | { readonly service: "ssm"; readonly arn: string; readonly region: string; readonly name: string }
+  | { readonly service: "secretsmanager"; readonly arn: string; readonly region: string };
+
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html (parameter ARNs)
+// https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html (secret ARNs)
+const SSM_PARAMETER_ARN =
+  /^arn:aws[a-z-]*:ssm:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):parameter\/([A-Za-z0-9_.\-/]{1,2047})$/;
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):secret:[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6}$/;
+
+/**
+ * Parses a vault secret reference: the full ARN of an SSM parameter (a SecureString) or of a Secrets Manager
+ * secret (with its six-character suffix), so the IAM grant can name exactly that resource.
+ * @returns the reference, or undefined when it is neither
+ */
+export function parseVaultSecretReference(value: string): VaultSecretReference | undefined {
+  const ssm = SSM_PARAMETER_ARN.exec(value);
+  if (ssm !== null) {
+    const path = ssm[3] as string;
+    // A hierarchical name (/a/b) appears in its ARN without its leading "/": parameter/a/b.
+    return {
+      service: "ssm",
+      arn: value,
+      region: ssm[1] as string,
+      name: path.includes("/") ? `/${path}` : path,
+    };
+  }
+  const secret = SECRET_ARN.exec(value);
+  if (secret !== null) return { service: "secretsmanager", arn: value, region: secret[1] as string };
+  return undefined;
+}
+
+/**
+ * Checks where the vault's secret comes from: by reference ({@link VAULT_SECRET_REF}) or, only in local and
+ * test builds, in plain text. A bundle built for AWS refuses a plain secret: anyone who may read the function's
+ * configuration (lambda:GetFunctionConfiguration, the console) would read it.
+ * @param builtFor what the bundle was built for; by default the build constant
+ * @throws ConfigError naming the variables at fault
+ */
+export function assertVaultSecretSource(
+  env: Readonly<Record<string, string | undefined>>,
+  builtFor: string | undefined = process.env.TETHER_BUILD_TARGET,
+): void {
+  const set = (name: string) => env[name] !== undefined && env[name] !== "";
+  const problems: string[] = [];
+  const vault = env.TETHER_VAULT === undefined || env.TETHER_VAULT === "" ? "file" : env.TETHER_VAULT;
+  if (builtFor !== undefined && builtFor !== "local") {
+    for (const name of PLAIN_VAULT_SECRETS.filter(set)) {
+      problems.push(
+        `${name} is set, but this bundle was built for AWS, which takes vault secrets only by reference: put the secret in an SSM SecureString parameter or a Secrets Manager secret and set ${VAULT_SECRET_REF} to its ARN`,
+      );
+    }
+  }
+  const ref = env[VAULT_SECRET_REF];
+  if (ref !== undefined && ref !== "") {
+    const plain = isVaultProvider(vault) ? VAULT_SECRET_VARIABLE[vault] : undefined;
+    if (plain === undefined) {
+      problems.push(`${VAULT_SECRET_REF}: the ${vault} vault has no secret to read by reference`);
+    } else if (builtFor === undefined || builtFor === "local") {
+      const both = [
+        plain,
+        ...(vault === "pkcs11" ? ["TETHER_PKCS11_PIN_SECRET_ENV", "TETHER_PKCS11_PIN_FILE"] : []),
+      ];
+      for (const name of both.filter(set)) problems.push(`set ${VAULT_SECRET_REF} or ${name}, not both`);
+    } else if (vault === "pkcs11" && set("TETHER_PKCS11_PIN_FILE")) {
+      problems.push(`set ${VAULT_SECRET_REF} or TETHER_PKCS11_PIN_FILE, not both`);
+    }
+    if (parseVaultSecretReference(ref) === undefined) {
+      problems.push(
+        `${VAULT_SECRET_REF}: not the ARN of an SSM parameter (arn:aws:ssm:<region>:<account>:parameter/<name>) or of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
+}
+
+/**
  * Reads and validates the environment once (call at module scope, at cold start).
- * @throws ConfigError naming every missing or malformed variable
+ * @throws ConfigError naming every missing or malformed variable, or an endpoint override a bundle built
+ *   for AWS refuses
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): TetherConfig {
+  assertNoEndpointOverrides(env);
   const e = readEnvironment(env);
-  const isTether = principalMatcher(e.TETHER_SELF_PRINCIPALS);
+  const vaultSettings = loadVaultSettings(env);
+  assertVaultSecretSource(env);
+  const isTether = principalMatcher("TETHER_SELF_PRINCIPALS", e.TETHER_SELF_PRINCIPALS);
   const kmsQuotas = Object.fromEntries(
     Object.entries(DefaultKmsQuotas).map(([operation, rate]) => [operation, rate * e.TETHER_KMS_QUOTA_SHARE]),
   );
@@ -198,10 +356,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     tableName: e.TETHER_TABLE_NAME,
     auditBusName: e.TETHER_AUDIT_BUS_NAME,
     vault: e.TETHER_VAULT,
-    vaultSettings: loadVaultSettings(env),
+    vaultSettings,
     isTether,
-    isAdmin: principalMatcher(e.TETHER_ADMIN_PRINCIPALS),
-    isReader: principalMatcher(e.TETHER_READER_PRINCIPALS),
+    isAdmin: principalMatcher("TETHER_ADMIN_PRINCIPALS", e.TETHER_ADMIN_PRINCIPALS),
+    isReader: principalMatcher("TETHER_READER_PRINCIPALS", e.TETHER_READER_PRINCIPALS),
     maxBodyBytes: e.TETHER_MAX_BODY_BYTES,
     endpoints: {
       ...(e.TETHER_KMS_ENDPOINT === undefined ? {} : { kms: e.TETHER_KMS_ENDPOINT }),
@@ -242,20 +400,19 @@ function parsePolicyDefaults(
   return defaults;
 }
 
-/** A comma-separated list of ARN patterns → a test; an empty list matches nobody. */
-function principalMatcher(list: string): (principalArn: string) => boolean {
-  const patterns = list
-    .split(",")
-    .map((p) => p.trim())
-    .filter((p) => p.length > 0)
-    .map(globToRegExp);
-  return (arn) => typeof arn === "string" && patterns.some((pattern) => pattern.test(arn));
-}
-
-/** `arn:aws:sts::*:assumed-role/tether-*` → an anchored RegExp; only `*` is special. */
-function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
-  return new RegExp(`^${escaped}$`);
+/**
+ * A principal list variable → a test on a caller's ARN (an empty list admits nobody). Entries are parsed as
+ * IAM ARNs, not globbed (lib/domain/principal-arn.ts).
+ * @throws ConfigError naming the variable and every entry it refuses
+ */
+function principalMatcher(name: string, list: string): (principalArn: string) => boolean {
+  const parsed = parsePrincipalList(list);
+  if ("refused" in parsed) {
+    throw new ConfigError(
+      `Tether is misconfigured: ${parsed.refused.map((e) => `${name}: "${e.entry}": ${e.message}`).join("; ")}.`,
+    );
+  }
+  return parsed.matches;
 }
 
 /**
@@ -298,6 +455,12 @@ export const HashiCorpVaultEnv = {
   AwsStsEndpoint: "TETHER_HCV_AWS_STS_ENDPOINT",
 } as const;
 
+/**
+ * What a function may do with the vault account's secrets: kms-events only reads; the api (registration)
+ * and the sweep (scheduled rotations make new material) also create. Nothing overwrites or deletes.
+ */
+export type SecretsManagerVaultAccess = "read" | "read-create";
+
 export interface SecretsManagerVaultSettings {
   readonly provider: "secrets-manager";
   readonly roleArn: string;
@@ -305,7 +468,12 @@ export interface SecretsManagerVaultSettings {
   readonly region: string;
   /** Prepended to a material reference to make the secret's name, e.g. `tether/` + `team/key-1`. */
   readonly secretPrefix: string;
+  /** The role session's name: the function's name unless TETHER_SM_SESSION_NAME says otherwise. */
   readonly sessionName: string;
+  /** AssumeRole's SourceIdentity, the function's name: the vault account's CloudTrail names it on every call. */
+  readonly sourceIdentity: string;
+  /** The session policy's scope for this function. */
+  readonly access: SecretsManagerVaultAccess;
   readonly endpoint?: string;
   readonly stsEndpoint?: string;
 }
@@ -316,7 +484,8 @@ export type HashiCorpAuthSettings =
       readonly method: "aws";
       readonly role: string;
       readonly mount: string;
-      readonly serverId?: string;
+      /** X-Vault-AWS-IAM-Server-ID: binds a signed login to this Vault server, so it cannot be replayed to another. */
+      readonly serverId: string;
       readonly stsRegion: string;
       readonly stsEndpoint?: string;
     };
@@ -355,6 +524,33 @@ export function assertVaultBuild(
   throw new ConfigError(
     `Tether is misconfigured: TETHER_VAULT is "${vault}" but this bundle was built for the "${builtFor}" vault, the only adapter it contains; deploy again with the vault parameter set to "${vault}" (docs/deploy.md).`,
   );
+}
+
+/** The name a process outside Lambda (tests, scripts) gives its vault sessions. */
+export const LOCAL_VAULT_IDENTITY = "tether-local";
+
+/**
+ * Which function this is, from the name Lambda gives it (AWS_LAMBDA_FUNCTION_NAME, `tether-<stage>-<fn>`), and
+ * so what it may do in the vault. Outside Lambda (tests, scripts) the process is the operator's own: it may
+ * read and create, as `tether-local`. A Lambda name that is none of Tether's functions is refused rather than
+ * guessed at.
+ */
+function vaultIdentity(
+  functionName: string | undefined,
+): { functionName: string; access: SecretsManagerVaultAccess } | { problem: string } {
+  if (functionName === undefined || functionName === "") {
+    return { functionName: LOCAL_VAULT_IDENTITY, access: "read-create" };
+  }
+  // STS: RoleSessionName and SourceIdentity take 2 to 64 of [\w+=,.@-]; Lambda names are [\w-], up to 64.
+  if (/^[\w-]{2,64}$/.test(functionName)) {
+    if (functionName.endsWith("-kms-events")) return { functionName, access: "read" };
+    if (functionName.endsWith("-api") || functionName.endsWith("-sweep")) {
+      return { functionName, access: "read-create" };
+    }
+  }
+  return {
+    problem: `AWS_LAMBDA_FUNCTION_NAME: "${functionName}" is not one of Tether's functions (<service>-<stage>-api, -sweep or -kms-events), so its vault access cannot be chosen`,
+  };
 }
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
@@ -397,6 +593,7 @@ export function loadVaultSettings(env: Readonly<Record<string, string | undefine
     return value;
   };
   if (isVaultProvider(provider)) assertVaultBuild(provider);
+  assertNoEndpointOverrides(env);
   let settings: VaultSettings;
   switch (provider) {
     case "file":
@@ -406,13 +603,18 @@ export function loadVaultSettings(env: Readonly<Record<string, string | undefine
       const s = SecretsManagerVaultEnv;
       const endpoint = url(s.Endpoint, false);
       const stsEndpoint = url(s.StsEndpoint, false);
+      const identity = vaultIdentity(env.AWS_LAMBDA_FUNCTION_NAME);
+      if ("problem" in identity) problems.push(identity.problem);
+      const functionName = "problem" in identity ? "" : identity.functionName;
       settings = {
         provider,
         roleArn: read(s.RoleArn, ROLE_ARN, "an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
         externalId: read(s.ExternalId, EXTERNAL_ID, "an external id (2 to 1224 characters)"),
         region: read(s.Region, REGION, "an AWS Region such as eu-west-1", env.AWS_REGION),
         secretPrefix: read(s.SecretPrefix, SECRET_PREFIX, "a secret name prefix", "tether/"),
-        sessionName: read(s.SessionName, SESSION_NAME, "a role session name", "tether-vault"),
+        sessionName: read(s.SessionName, SESSION_NAME, "a role session name", functionName),
+        sourceIdentity: functionName,
+        access: "problem" in identity ? "read" : identity.access,
         ...(endpoint === undefined ? {} : { endpoint }),
         ...(stsEndpoint === undefined ? {} : { stsEndpoint }),
       };
@@ -421,6 +623,11 @@ export function loadVaultSettings(env: Readonly<Record<string, string | undefine
     case "hashicorp": {
       const h = HashiCorpVaultEnv;
       const address = url(h.Address, true) ?? "";
+      if (address !== "" && !isHttpsOrLoopback(address)) {
+        problems.push(
+          `${h.Address}: must be an https:// URL (http:// only to a loopback address): the token and the material cross this connection`,
+        );
+      }
       const namespace = optional(h.Namespace, KV_PATH, "a namespace path");
       const kvMount = read(h.KvMount, KV_PATH, "a mount path", "secret");
       const rawPrefix = env[h.PathPrefix] ?? "tether";
@@ -433,18 +640,23 @@ export function loadVaultSettings(env: Readonly<Record<string, string | undefine
       const method = env[h.AuthMethod] ?? "token";
       let auth: HashiCorpAuthSettings = { method: "token" };
       if (method === "token") {
-        if (env[h.Token] === undefined || env[h.Token] === "") {
-          problems.push(`${h.Token} is not set (token auth needs a Vault token)`);
+        const byReference = env[VAULT_SECRET_REF] !== undefined && env[VAULT_SECRET_REF] !== "";
+        if ((env[h.Token] === undefined || env[h.Token] === "") && !byReference) {
+          problems.push(`${h.Token} is not set, nor ${VAULT_SECRET_REF} (token auth needs a Vault token)`);
         }
       } else if (method === "aws") {
-        const serverId = optional(h.AwsServerId, /^[\x21-\x7e]{1,255}$/, "a header value");
+        const serverId = read(
+          h.AwsServerId,
+          /^[\x21-\x7e]{1,255}$/,
+          "the X-Vault-AWS-IAM-Server-ID value, required with AWS IAM auth (the role's iam_server_id_header_value)",
+        );
         const stsEndpoint = url(h.AwsStsEndpoint, false);
         auth = {
           method,
           role: read(h.AwsRole, /^[\w.@-]{1,128}$/, "a Vault role name"),
           mount: read(h.AwsAuthMount, KV_PATH, "a mount path", "aws"),
           stsRegion: read(h.AwsStsRegion, REGION, "an AWS Region", "us-east-1"),
-          ...(serverId === undefined ? {} : { serverId }),
+          serverId,
           ...(stsEndpoint === undefined ? {} : { stsEndpoint }),
         };
       } else {

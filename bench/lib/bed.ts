@@ -77,7 +77,7 @@ export async function startBed(): Promise<Bed> {
     TETHER_KMS_ENDPOINT: aws.endpoints.kms,
     TETHER_DYNAMODB_ENDPOINT: aws.endpoints.dynamodb,
     TETHER_EVENTS_ENDPOINT: aws.endpoints.events,
-    TETHER_SELF_PRINCIPALS: "arn:aws:sts::*:assumed-role/tether-*",
+    TETHER_SELF_PRINCIPALS: "arn:aws:iam::111122223333:role/tether-test-sweep",
   };
   let offsetMs = (await aws.kms.admin.now()).getTime() - Date.now();
   const clock = () => new Date(Date.now() + offsetMs);

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyResultV2, Context } from "aws-lambda";
 import type { LifecycleDeps } from "../lifecycle/ports.js";
-import { authorize, type Roles } from "./authorization.js";
+import { authorize, callerArnOf, type Roles } from "./authorization.js";
 import { type BoundaryLog, errorResult } from "./error-boundary.js";
 import { ErrorCode } from "./error-code.js";
 import { HttpError } from "./http-error.js";
@@ -70,7 +70,18 @@ export function createApi(options: ApiOptions): ApiHandler {
       });
     }
     const { route } = match;
-    const caller = authorize(event, route.access, options.roles);
+    let caller: string;
+    try {
+      caller = authorize(event, route.access, options.roles);
+    } catch (error) {
+      // Who was turned away, for whoever investigates: the ARN API Gateway verified (or none).
+      options.log.info("access refused", {
+        requestId,
+        callerArn: callerArnOf(event) ?? "none",
+        route: `${route.method} ${route.path}`,
+      });
+      throw error;
+    }
     requestSchemas ??= (await import("./request-schemas.js")).requestSchemas;
     const params = readParams(match.params, requestSchemas);
     const query = readQuery(event, route, requestSchemas);

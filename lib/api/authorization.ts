@@ -3,7 +3,7 @@ import { ErrorCode } from "./error-code.js";
 import { HttpError } from "./http-error.js";
 import { Access } from "./route.js";
 
-/** The two roles, each a test on an IAM principal ARN (lib/config.ts builds them from ARN patterns). */
+/** The two roles, each a test on an IAM principal ARN (lib/config.ts builds them from parsed ARNs). */
 export interface Roles {
   readonly isAdmin: (principalArn: string) => boolean;
   readonly isReader: (principalArn: string) => boolean;
@@ -24,8 +24,8 @@ export function authorize(
   roles: Roles,
 ): string {
   if (access === Access.Public) return ANONYMOUS;
-  const arn: unknown = event?.requestContext?.authorizer?.iam?.userArn;
-  if (typeof arn !== "string" || arn.trim() === "") {
+  const arn = callerArnOf(event);
+  if (arn === undefined) {
     throw new HttpError(403, ErrorCode.Unauthorized, "No IAM identity: sign the request with SigV4.");
   }
   if (roles.isAdmin(arn)) return arn;
@@ -37,4 +37,10 @@ export function authorize(
       ? "Readers may not change keys; this needs an admin."
       : "This identity is not allowed to use the Tether API.",
   );
+}
+
+/** The principal ARN API Gateway's IAM authorizer verified, or undefined when the request carries none. */
+export function callerArnOf(event: APIGatewayProxyEventV2WithIAMAuthorizer): string | undefined {
+  const arn: unknown = event?.requestContext?.authorizer?.iam?.userArn;
+  return typeof arn === "string" && arn.trim() !== "" ? arn : undefined;
 }

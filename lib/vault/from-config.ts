@@ -1,4 +1,4 @@
-import { ConfigError, HashiCorpVaultEnv, loadVaultSettings } from "../config.js";
+import { ConfigError, HashiCorpVaultEnv, loadVaultSettings, VAULT_SECRET_REF } from "../config.js";
 import { allowedWrappings } from "../domain/wrapping.js";
 import { VaultError, VaultLockedError } from "./errors.js";
 import type { Vault } from "./port.js";
@@ -76,6 +76,40 @@ export function vaultFromEnv(env: Readonly<Record<string, string | undefined>> =
 }
 
 /**
+ * The environment the vault is built from: `env` itself, or, when TETHER_VAULT_SECRET_REF is set, a copy
+ * holding the secret it names, read from SSM or Secrets Manager (lib/vault/secret-reference.ts). Await it at
+ * cold start.
+ *
+ * The reference is fixed at build time, like the vault: esbuild replaces `process.env.TETHER_VAULT_SECRET_REF_BUILD`
+ * with serverless.yml's `vaultSecretRef` parameter. A bundle built without one holds neither the resolver nor
+ * the SSM and Secrets Manager clients, and refuses a reference; a bundle built with one refuses any other, so
+ * a configuration change cannot make a function read a secret of someone else's choosing. Unbundled the
+ * constant is undefined and any reference is read.
+ * @throws ConfigError naming the reference when it cannot be read or is not the one the bundle was built for
+ */
+export async function withVaultSecret(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<Readonly<Record<string, string | undefined>>> {
+  const ref = env[VAULT_SECRET_REF];
+  if (ref === undefined || ref === "") return env;
+  if (
+    process.env.TETHER_VAULT_SECRET_REF_BUILD === undefined ||
+    process.env.TETHER_VAULT_SECRET_REF_BUILD !== ""
+  ) {
+    const builtFor = process.env.TETHER_VAULT_SECRET_REF_BUILD;
+    if (builtFor !== undefined && builtFor !== ref) {
+      throw new ConfigError(
+        `Tether is misconfigured: ${VAULT_SECRET_REF} is not the reference this bundle was built for (${builtFor}); deploy again with the vaultSecretRef parameter to change it (docs/deploy.md).`,
+      );
+    }
+    return (await import("./secret-reference.js")).resolveVaultSecret(env);
+  }
+  throw new ConfigError(
+    `Tether is misconfigured: ${VAULT_SECRET_REF} is set, but this bundle was built without a vault secret reference; deploy with the vaultSecretRef parameter (docs/deploy.md).`,
+  );
+}
+
+/**
  * The file vault's variables (FILE_VAULT_DIR_ENV and FILE_VAULT_PASSPHRASE_ENV of file-vault.ts, spelled
  * out so this module does not import the adapter), checked as fileVaultFromEnv checks them.
  * @throws VaultError when the directory is not set; VaultLockedError when the passphrase is not
@@ -88,7 +122,7 @@ function requireFileVaultEnv(env: Readonly<Record<string, string | undefined>>):
   const passphrase = env.TETHER_FILE_VAULT_PASSPHRASE;
   if (passphrase === undefined || passphrase === "") {
     throw new VaultLockedError(
-      "TETHER_FILE_VAULT_PASSPHRASE is not set or is empty; the file vault cannot be unlocked without it.",
+      "TETHER_FILE_VAULT_PASSPHRASE is not set or is empty, and TETHER_VAULT_SECRET_REF names no passphrase; the file vault cannot be unlocked without it.",
     );
   }
 }

@@ -21,7 +21,7 @@ const missing = softHsmMissingReason();
 if (missing !== undefined) console.warn(`Skipping the PKCS#11 canary: ${missing}.`);
 
 const TOKEN = "tether-canary";
-const LABEL = "canary/aes-256";
+const LABEL = "tether-test/canary/aes-256";
 
 describe.skipIf(missing !== undefined)("canary: PKCS#11 vault on SoftHSM2", () => {
   const material = randomBytes(32);

@@ -38,6 +38,8 @@ describe.skipIf(!available)("canary: Secrets Manager vault on moto", () => {
         region: MOTO_REGION,
         secretPrefix: `tether-canary-${randomUUID().slice(0, 8)}/`,
         sessionName: "tether-canary",
+        sourceIdentity: "tether-canary",
+        access: "read-create",
         endpoint: moto.url,
         stsEndpoint: moto.url,
       },

@@ -1,6 +1,7 @@
 /**
  * The packaged bundles do their work, not only load: the sweep and kms-events zips that `osls package`
- * writes, unzipped and run by a plain `node` against the local AWS, restore a key whose material KMS lost.
+ * writes (with `--param buildTarget=local`, the one build-time difference from a deployment), unzipped and
+ * run by a plain `node` against the local AWS, restore a key whose material KMS lost.
  * This covers what the bundler chooses (the SDK's ES module build, custom.esbuild mainFields; the vault
  * adapter reached through a dynamic import) with real requests to KMS, DynamoDB and EventBridge.
  */
@@ -32,7 +33,12 @@ let bed: LifecycleTestbed;
 let unzipped: string;
 
 beforeAll(async () => {
-  [packaged, bed] = await Promise.all([packageService("ci"), startLifecycleTestbed()]);
+  // Built for the local AWS (`buildTarget=local`): a bundle built for AWS refuses the endpoint overrides that
+  // reach it (endpoint-overrides.test.ts); everything else is the ci stage's packaging.
+  [packaged, bed] = await Promise.all([
+    packageService("ci", { buildTarget: "local" }),
+    startLifecycleTestbed(),
+  ]);
   unzipped = await mkdtemp(join(tmpdir(), "tether-bundles-work-"));
   for (const name of ["sweep", "kms-events"]) {
     await run("unzip", ["-q", packaged.zip(name), "-d", join(unzipped, name)]);
@@ -70,7 +76,7 @@ async function invoke(name: string, event: unknown): Promise<Record<string, unkn
         TETHER_KMS_ENDPOINT: bed.aws.endpoints.kms,
         TETHER_DYNAMODB_ENDPOINT: bed.aws.endpoints.dynamodb,
         TETHER_EVENTS_ENDPOINT: bed.aws.endpoints.events,
-        TETHER_SELF_PRINCIPALS: "arn:aws:sts::*:assumed-role/tether-*",
+        TETHER_SELF_PRINCIPALS: "arn:aws:iam::111122223333:role/tether-test-sweep",
         TETHER_FILE_VAULT_DIR: bed.vault.directory,
         TETHER_FILE_VAULT_PASSPHRASE: "lifecycle-test-passphrase",
         POWERTOOLS_LOG_LEVEL: "ERROR",

@@ -5,15 +5,13 @@
  * vault) through osls; this builds one function with esbuild for every vault, faster than four packagings.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import { VaultProvider, type VaultProviderName } from "../../lib/config.js";
-import { REPO_ROOT } from "./support/packaged-service.js";
+import { bundleFunction, type EsbuildCustom, serverlessBuildSettings } from "./support/function-bundle.js";
 
 const run = promisify(execFile);
 const BUILD_CONSTANT = "process.env.TETHER_VAULT_BUILD";
@@ -33,24 +31,14 @@ const ADAPTER_INPUTS: Readonly<Record<VaultProviderName, readonly string[]>> = {
   pkcs11: ["lib/vault/pkcs11/"],
 };
 
-interface EsbuildCustom {
-  readonly define?: Record<string, string>;
-  readonly exclude?: string[];
-  readonly mainFields?: string[];
-  readonly banner?: { js?: string };
-}
-
 let esbuild: EsbuildCustom;
 let vaultParam: unknown;
 let dir: string;
 
 beforeAll(async () => {
-  const doc = parse(await readFile(join(REPO_ROOT, "serverless.yml"), "utf8")) as {
-    params: { default: { vault?: unknown } };
-    custom: { esbuild: EsbuildCustom };
-  };
-  esbuild = doc.custom.esbuild;
-  vaultParam = doc.params.default.vault;
+  const settings = await serverlessBuildSettings();
+  esbuild = settings.esbuild;
+  vaultParam = settings.params.vault;
   dir = await mkdtemp(join(tmpdir(), "tether-vault-build-"));
 });
 
@@ -59,33 +47,13 @@ afterAll(async () => {
 });
 
 /** functions/sweep.ts built as serverless-esbuild builds it, for the stage whose `vault` is `vault`. */
-async function buildFor(vault: VaultProviderName): Promise<{ inputs: string[]; outfile: string }> {
-  const define = Object.fromEntries(
-    Object.entries(esbuild.define ?? {}).map(([name, value]) => [name, value.replace(VAULT_VARIABLE, vault)]),
-  );
-  const outfile = join(dir, vault, "sweep.mjs");
-  const result = await build({
-    entryPoints: [join(REPO_ROOT, "functions", "sweep.ts")],
-    outfile,
-    bundle: true,
-    minify: true,
-    platform: "node",
-    format: "esm",
-    target: "node22",
-    ...(esbuild.mainFields === undefined ? {} : { mainFields: esbuild.mainFields }),
-    external: esbuild.exclude ?? [],
-    banner: esbuild.banner?.js === undefined ? {} : { js: esbuild.banner.js },
-    define,
-    metafile: true,
-    logLevel: "silent",
-    absWorkingDir: REPO_ROOT,
-  });
-  return { inputs: Object.keys(result.metafile?.inputs ?? {}), outfile };
+function buildFor(vault: VaultProviderName): Promise<{ inputs: string[]; outfile: string }> {
+  return bundleFunction("sweep", join(dir, vault, "sweep.mjs"), { vault });
 }
 
 describe("custom.esbuild.define", () => {
   it("gives esbuild the stage's vault parameter as the constant from-config.ts branches on", () => {
-    expect(esbuild.define).toEqual({ [BUILD_CONSTANT]: `"${VAULT_VARIABLE}"` });
+    expect(esbuild.define?.[BUILD_CONSTANT]).toBe(`"${VAULT_VARIABLE}"`);
     expect(vaultParam).toBe(VaultProvider.File);
   });
 

@@ -137,7 +137,7 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryReport> {
       TETHER_KMS_ENDPOINT: wire.url,
       TETHER_DYNAMODB_ENDPOINT: bed.aws.endpoints.dynamodb,
       TETHER_EVENTS_ENDPOINT: bed.aws.endpoints.events,
-      TETHER_SELF_PRINCIPALS: "arn:aws:sts::*:assumed-role/tether-*",
+      TETHER_SELF_PRINCIPALS: "arn:aws:iam::111122223333:role/tether-test-sweep",
       TETHER_ADMIN_PRINCIPALS: ADMIN,
       TETHER_READER_PRINCIPALS: ADMIN,
     });

@@ -36,6 +36,10 @@ export interface HashiCorpVaultServer {
   /** Every accepted AWS IAM login. */
   readonly logins: VaultLogin[];
   sealed: boolean;
+  /** When set, every request is answered 307 Temporary Redirect to this origin (same path and query). */
+  redirectTo: string | undefined;
+  /** When set, every request is answered 200 with this text as its body (not JSON). */
+  notJson: string | undefined;
   /** Lease of tokens issued by the AWS login, seconds. */
   loginLeaseSeconds: number;
   /** Soft-deletes one version (KV v2 DELETE of a version). */
@@ -59,6 +63,8 @@ export async function startHashiCorpVaultServer(
     responses: [] as string[],
     logins: [] as VaultLogin[],
     sealed: false,
+    redirectTo: undefined as string | undefined,
+    notJson: undefined as string | undefined,
     loginLeaseSeconds: 3600,
   };
 
@@ -100,6 +106,15 @@ export async function startHashiCorpVaultServer(
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString("utf8");
     const url = new URL(req.url ?? "/", "http://vault");
+    if (state.redirectTo !== undefined) {
+      res.writeHead(307, { location: `${state.redirectTo}${req.url ?? "/"}` });
+      return res.end();
+    }
+    if (state.notJson !== undefined) {
+      state.responses.push(state.notJson);
+      res.writeHead(200, { "content-type": "text/html" });
+      return res.end(state.notJson);
+    }
     if (state.sealed) return errors(res, 503, "Vault is sealed");
     const parts = url.pathname.split("/").filter((p) => p !== "");
     if (parts[0] !== "v1") return errors(res, 404);

@@ -11,6 +11,8 @@ import path from "node:path";
 export const SOFTHSM_LIBRARY = process.env.SOFTHSM_LIBRARY ?? "/usr/lib/softhsm/libsofthsm2.so";
 export const USER_PIN = "1234";
 export const SO_PIN = "5678";
+/** The label prefix the tests' deployment owns on the token (TETHER_PKCS11_LABEL_PREFIX). */
+export const SOFTHSM_LABEL_PREFIX = "tether-test/";
 
 /** Why SoftHSM tests cannot run here, or undefined when they can. */
 export function softHsmMissingReason(): string | undefined {
@@ -67,6 +69,7 @@ export function createSoftHsm(labels: readonly string[]): SoftHsm {
       TETHER_PKCS11_LIBRARY: SOFTHSM_LIBRARY,
       TETHER_PKCS11_TOKEN_LABEL: label,
       TETHER_PKCS11_PIN_FILE: pinFile,
+      TETHER_PKCS11_LABEL_PREFIX: SOFTHSM_LABEL_PREFIX,
       ...extra,
     }),
     cleanup: () => rmSync(directory, { recursive: true, force: true }),

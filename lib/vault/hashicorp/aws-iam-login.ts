@@ -15,7 +15,8 @@ export interface AwsIamLoginOptions {
   readonly stsRegion: string;
   /** The STS URL signed for; Vault's default sts_endpoint is https://sts.amazonaws.com. */
   readonly stsEndpoint?: string;
-  readonly serverId?: string;
+  /** Signed with the request, so Vault accepts the login only where iam_server_id_header_value matches. */
+  readonly serverId: string;
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
 }
 
@@ -33,7 +34,7 @@ export async function awsIamLoginBody(options: AwsIamLoginOptions): Promise<Reco
     "content-type": "application/x-www-form-urlencoded; charset=utf-8",
     "content-length": String(Buffer.byteLength(GET_CALLER_IDENTITY_BODY)),
   };
-  if (options.serverId !== undefined) headers[VAULT_SERVER_ID_HEADER] = options.serverId;
+  headers[VAULT_SERVER_ID_HEADER] = options.serverId;
   const request = new HttpRequest({
     method: "POST",
     protocol: url.protocol,

@@ -108,11 +108,7 @@ export class HashiCorpVault extends StoredMaterialVault {
       return undefined;
     }
     await this.#expectOk(response, materialRef, "read");
-    try {
-      return await response.json();
-    } catch (error) {
-      throw new VaultError(`Vault's answer for "${materialRef}" is not JSON.`, { cause: error });
-    }
+    return readJson(response, `Vault's answer for "${materialRef}"`);
   }
 
   #dataUrl(materialRef: string): string {
@@ -142,6 +138,8 @@ export class HashiCorpVault extends StoredMaterialVault {
             ...(body === undefined ? {} : { "content-type": "application/json" }),
           },
           ...(body === undefined ? {} : { body }),
+          // Never follow a redirect: fetch would resend the token (and stored material) wherever it points.
+          redirect: "error",
         });
       } catch (error) {
         throw new VaultError(
@@ -179,6 +177,20 @@ export class HashiCorpVault extends StoredMaterialVault {
   }
 }
 
+/**
+ * A response body parsed as JSON. A body that is not JSON is an error that carries no part of it, not even as
+ * its cause: JSON.parse's message quotes the text, and the text may hold material or a token.
+ * @throws VaultError naming only what was being read
+ */
+async function readJson(response: Response, what: string): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new VaultError(`${what} is not JSON (HTTP ${response.status}, ${text.length} characters).`);
+  }
+}
+
 /** Where requests get their Vault token. */
 export interface VaultTokenSource {
   /** Whether a 403 may mean an expired login worth repeating. */
@@ -189,7 +201,11 @@ export interface VaultTokenSource {
 
 /** A fixed token (token auth). */
 export function staticToken(token: string): VaultTokenSource {
-  if (token === "") throw new VaultLockedError("The HashiCorp Vault token is empty (TETHER_HCV_TOKEN).");
+  if (token === "") {
+    throw new VaultLockedError(
+      "The HashiCorp Vault token is empty (TETHER_HCV_TOKEN, or the secret TETHER_VAULT_SECRET_REF names).",
+    );
+  }
   return { renewable: false, token: async () => token, forget: () => undefined };
 }
 
@@ -220,6 +236,7 @@ export function awsIamToken(
           ...(settings.namespace === undefined ? {} : { "X-Vault-Namespace": settings.namespace }),
         },
         body,
+        redirect: "error",
       });
     } catch (error) {
       throw new VaultError(`Vault at ${settings.address} could not be reached to log in.`, { cause: error });
@@ -232,11 +249,13 @@ export function awsIamToken(
         `Vault refused the AWS IAM login for role "${settings.role}" at auth/${settings.mount} (HTTP ${response.status}).`,
       );
     }
-    const json = (await response.json()) as { auth?: { client_token?: unknown; lease_duration?: unknown } };
-    const token = json.auth?.client_token;
+    const json = (await readJson(response, "Vault's login answer")) as {
+      auth?: { client_token?: unknown; lease_duration?: unknown } | null;
+    } | null;
+    const token = json?.auth?.client_token;
     if (typeof token !== "string" || token === "")
       throw new VaultError("Vault's login answer holds no token.");
-    const lease = typeof json.auth?.lease_duration === "number" ? json.auth.lease_duration : 0;
+    const lease = typeof json?.auth?.lease_duration === "number" ? json.auth.lease_duration : 0;
     cached = { token, until: lease > 0 ? now() + lease * 1000 - LOGIN_MARGIN_MS : Number.POSITIVE_INFINITY };
     return token;
   };
@@ -276,7 +295,7 @@ export function hashiCorpVault(
             role: auth.role,
             stsRegion: auth.stsRegion,
             ...(auth.stsEndpoint === undefined ? {} : { stsEndpoint: auth.stsEndpoint }),
-            ...(auth.serverId === undefined ? {} : { serverId: auth.serverId }),
+            serverId: auth.serverId,
             ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
           },
           options,

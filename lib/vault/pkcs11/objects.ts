@@ -22,6 +22,17 @@ export const EC_CURVE_PARAMS = {
 } as const;
 type EcKeySpec = keyof typeof EC_CURVE_PARAMS;
 
+/** Whether a reference names its object by CKA_ID (`cka-id/<hex>`) rather than by label. */
+export function isCkaIdRef(materialRef: string): boolean {
+  return materialRef.startsWith(CKA_ID_PREFIX);
+}
+
+/** An object's CKA_LABEL (empty when it has none). */
+export function labelOf(module: pkcs11js.PKCS11, session: Handle, handle: Handle): string {
+  const [attribute] = module.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_LABEL }]);
+  return (attribute?.value as Buffer | undefined)?.toString("utf8") ?? "";
+}
+
 /** The search template that finds a reference's objects. */
 export function locator(materialRef: string): pkcs11js.Template {
   if (materialRef.startsWith(CKA_ID_PREFIX)) {

@@ -5,6 +5,7 @@ import { type KeySpec, WrappingAlgorithm } from "../../domain/kms-constants.js";
 import type { WrappingChoice } from "../../domain/wrapping.js";
 import { CheckValueScheme } from "../check-value.js";
 import {
+  InvalidMaterialRefError,
   MaterialAlreadyExistsError,
   MaterialNotFoundError,
   UnsupportedWrappingError,
@@ -33,12 +34,14 @@ import {
   EC_CURVE_PARAMS,
   findMaterial,
   findObjects,
+  isCkaIdRef,
+  labelOf,
   locator,
   type MaterialObject,
   publicKeySpki,
 } from "./objects.js";
 import { pkcs11Code, pkcs11Failure, SessionPool } from "./session-pool.js";
-import type { Pkcs11Settings } from "./settings.js";
+import { PKCS11_ENV, type Pkcs11Settings } from "./settings.js";
 
 type Handle = Buffer;
 
@@ -111,8 +114,8 @@ export class Pkcs11Vault implements Vault {
   }
 
   async has(materialRef: string): Promise<boolean> {
-    parseMaterialRef(materialRef);
-    return this.#use((session) => findMaterial(this.#module, session, materialRef) !== undefined);
+    this.#parseOwnedRef(materialRef);
+    return this.#use((session) => this.#find(session, materialRef) !== undefined);
   }
 
   async wrap(
@@ -120,7 +123,7 @@ export class Pkcs11Vault implements Vault {
     publicKeyDer: Uint8Array,
     algorithm: WrappingAlgorithm,
   ): Promise<Uint8Array> {
-    parseMaterialRef(materialRef);
+    this.#parseOwnedRef(materialRef);
     if (!isWrappingAlgorithm(algorithm)) {
       throw new UnsupportedWrappingError(
         `Unsupported wrapping algorithm ${quoteUnknown(algorithm)}; use one of ${Object.keys(WrappingAlgorithm).join(", ")}.`,
@@ -177,14 +180,20 @@ export class Pkcs11Vault implements Vault {
   }
 
   async checkValue(materialRef: string): Promise<string> {
-    parseMaterialRef(materialRef);
+    this.#parseOwnedRef(materialRef);
     return this.#use((session) =>
       this.#checkValueOf(session, this.#material(session, materialRef), materialRef),
     );
   }
 
   async generate(materialRef: string, keySpec: KeySpec): Promise<{ checkValue: string }> {
-    parseMaterialRef(materialRef);
+    this.#parseOwnedRef(materialRef);
+    if (isCkaIdRef(materialRef)) {
+      throw new InvalidMaterialRefError(
+        materialRef,
+        `new material needs a label under "${this.#settings.labelPrefix}"; cka-id/ references name existing objects only`,
+      );
+    }
     if (!isKeySpec(keySpec)) throw new VaultError(`PKCS#11: unknown key spec ${quoteUnknown(keySpec)}.`);
     if (this.#generating.has(materialRef)) throw new MaterialAlreadyExistsError(materialRef);
     this.#generating.add(materialRef);
@@ -364,8 +373,39 @@ export class Pkcs11Vault implements Vault {
     }
   }
 
-  #material(session: Handle, materialRef: string): MaterialObject {
+  /**
+   * Checks a reference's form and that it lies under the deployment's label prefix (a `cka-id/` reference is
+   * checked on its object's label, by {@link #find}).
+   * @throws InvalidMaterialRefError, as for a malformed reference
+   */
+  #parseOwnedRef(materialRef: string): void {
+    parseMaterialRef(materialRef);
+    if (isCkaIdRef(materialRef) || materialRef.startsWith(this.#settings.labelPrefix)) return;
+    throw new InvalidMaterialRefError(materialRef, this.#outsidePrefix());
+  }
+
+  #outsidePrefix(): string {
+    return `it is outside this deployment's label prefix "${this.#settings.labelPrefix}" (${PKCS11_ENV.LABEL_PREFIX}); Tether uses only token objects labelled under it`;
+  }
+
+  /** The reference's material object, or undefined; a `cka-id/` object must carry a label under the prefix. */
+  #find(session: Handle, materialRef: string): MaterialObject | undefined {
     const found = findMaterial(this.#module, session, materialRef);
+    if (
+      found !== undefined &&
+      isCkaIdRef(materialRef) &&
+      !labelOf(this.#module, session, found.handle).startsWith(this.#settings.labelPrefix)
+    ) {
+      throw new InvalidMaterialRefError(
+        materialRef,
+        `the object it names is labelled outside; ${this.#outsidePrefix()}`,
+      );
+    }
+    return found;
+  }
+
+  #material(session: Handle, materialRef: string): MaterialObject {
+    const found = this.#find(session, materialRef);
     if (found === undefined) throw new MaterialNotFoundError(materialRef);
     return found;
   }

@@ -11,6 +11,9 @@ import { VaultError, VaultLockedError } from "../errors.js";
  *   The PIN itself is never a plain configuration value, so it is not in serverless.yml, CloudFormation
  *   outputs or the config dump of a cold start.
  * - TETHER_PKCS11_SESSION_POOL: how many sessions to keep open (default 2, 1..32).
+ * - TETHER_PKCS11_LABEL_PREFIX (required): the label prefix this deployment owns, e.g. `tether-prod/`. A
+ *   material reference must start with it (a `cka-id/` reference must name an object whose label does), so
+ *   Tether never registers, wraps or exports another key of a shared token.
  */
 export const PKCS11_ENV = {
   LIBRARY: "TETHER_PKCS11_LIBRARY",
@@ -19,6 +22,7 @@ export const PKCS11_ENV = {
   PIN_FILE: "TETHER_PKCS11_PIN_FILE",
   PIN_SECRET_ENV: "TETHER_PKCS11_PIN_SECRET_ENV",
   SESSION_POOL: "TETHER_PKCS11_SESSION_POOL",
+  LABEL_PREFIX: "TETHER_PKCS11_LABEL_PREFIX",
 } as const;
 
 export const DEFAULT_SESSION_POOL = 2;
@@ -32,6 +36,8 @@ export interface Pkcs11Settings {
   readonly token: TokenSelector;
   readonly pin: string;
   readonly sessionPoolSize: number;
+  /** Every material reference (every object label) Tether touches starts with this. */
+  readonly labelPrefix: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -59,7 +65,26 @@ export function pkcs11SettingsFromEnv(env: Env): Pkcs11Settings {
     token: tokenSelector(env),
     pin: readPin(env),
     sessionPoolSize: sessionPoolSize(env),
+    labelPrefix: labelPrefix(env),
   };
+}
+
+/** Letters, digits, `.`, `_`, `-` and `/`, starting with a letter or digit: a material reference's characters. */
+const LABEL_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
+
+function labelPrefix(env: Env): string {
+  const prefix = present(env, PKCS11_ENV.LABEL_PREFIX);
+  if (prefix === undefined) {
+    throw new VaultError(
+      `${PKCS11_ENV.LABEL_PREFIX} is not set: give the label prefix this deployment owns on the token (e.g. "tether-prod/"); material outside it is refused.`,
+    );
+  }
+  if (!LABEL_PREFIX.test(prefix) || prefix.includes("..")) {
+    throw new VaultError(
+      `${PKCS11_ENV.LABEL_PREFIX} must start with a letter or digit and hold only letters, digits, ".", "_", "-" and "/" (at most 128); got ${JSON.stringify(prefix)}.`,
+    );
+  }
+  return prefix;
 }
 
 function tokenSelector(env: Env): TokenSelector {

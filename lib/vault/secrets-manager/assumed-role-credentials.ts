@@ -10,6 +10,10 @@ export interface AssumedRoleOptions {
   readonly roleArn: string;
   readonly externalId: string;
   readonly sessionName: string;
+  /** Kept on the session and in the vault account's CloudTrail, even through role chaining. */
+  readonly sourceIdentity?: string;
+  /** A session policy (JSON): the session may do only what both it and the role's policies allow. */
+  readonly policy?: string;
   /** Seconds the session lasts (STS default 3600, minimum 900). */
   readonly durationSeconds?: number;
   readonly now?: () => Date;
@@ -36,12 +40,14 @@ export function assumedRoleCredentials(options: AssumedRoleOptions): () => Promi
           RoleArn: options.roleArn,
           ExternalId: options.externalId,
           RoleSessionName: options.sessionName,
+          ...(options.sourceIdentity === undefined ? {} : { SourceIdentity: options.sourceIdentity }),
+          ...(options.policy === undefined ? {} : { Policy: options.policy }),
           DurationSeconds: options.durationSeconds ?? 3600,
         }),
       );
     } catch (error) {
       throw new VaultError(
-        `Tether could not assume the vault account's role ${options.roleArn} (${errorName(error)}); check the role's trust policy and TETHER_SM_EXTERNAL_ID.`,
+        `Tether could not assume the vault account's role ${options.roleArn} (${errorName(error)}); check the role's trust policy (sts:AssumeRole and sts:SetSourceIdentity for Tether's roles) and TETHER_SM_EXTERNAL_ID.`,
         { cause: error },
       );
     }

@@ -12,6 +12,7 @@ import { InvalidMaterialError, VaultError } from "../errors.js";
 import { isKeySpec } from "../material.js";
 import { type MaterialRecord, type StoredMaterial, StoredMaterialVault } from "../stored-material-vault.js";
 import { assumedRoleCredentials, errorName } from "./assumed-role-credentials.js";
+import { secretsManagerSessionPolicy } from "./session-policy.js";
 
 /**
  * Tags Tether puts on a secret beside the bytes. Neither is secret: the key spec and the check value
@@ -160,7 +161,8 @@ export class SecretsManagerVault extends StoredMaterialVault {
 
 /**
  * Builds the Secrets Manager vault from checked settings: an STS client (default credentials) assumes the
- * vault account's role, and the Secrets Manager client uses the role's cached credentials.
+ * vault account's role — with this function's session name, SourceIdentity and session policy — and the
+ * Secrets Manager client uses the role's cached credentials.
  */
 export function secretsManagerVault(
   settings: SecretsManagerVaultSettings,
@@ -179,6 +181,8 @@ export function secretsManagerVault(
       roleArn: settings.roleArn,
       externalId: settings.externalId,
       sessionName: settings.sessionName,
+      sourceIdentity: settings.sourceIdentity,
+      policy: secretsManagerSessionPolicy(settings),
     }),
   });
   return new SecretsManagerVault({ client, secretPrefix: settings.secretPrefix });

@@ -37,12 +37,15 @@ export interface PackagedService {
 }
 
 /**
- * Runs `npx osls package --stage <stage>` offline, as CI does, in a temporary working copy whose entries are
+ * Runs `npx osls package --stage <stage> [--param=<name>=<value>...]` offline, as CI does, in a temporary working copy whose entries are
  * symbolic links to the repository (so the sources packaged are the repository's own) and whose build
  * outputs (.serverless, .esbuild) are its own. No credentials: osls must not need any to package.
  * @throws Error with osls's output when packaging fails
  */
-export async function packageService(stage = "ci"): Promise<PackagedService> {
+export async function packageService(
+  stage = "ci",
+  params: Readonly<Record<string, string>> = {},
+): Promise<PackagedService> {
   const dir = await mkdtemp(join(tmpdir(), "tether-package-"));
   for (const entry of await readdir(REPO_ROOT)) {
     if (BUILD_OUTPUTS.has(entry)) continue;
@@ -61,7 +64,8 @@ export async function packageService(stage = "ci"): Promise<PackagedService> {
     AWS_SHARED_CREDENTIALS_FILE: join(dir, "no-aws-credentials"),
   };
   try {
-    await run("npx", ["osls", "package", "--stage", stage], {
+    const paramArgs = Object.entries(params).map(([name, value]) => `--param=${name}=${value}`);
+    await run("npx", ["osls", "package", "--stage", stage, ...paramArgs], {
       cwd: dir,
       env,
       maxBuffer: 16 * 1024 * 1024,

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   CreateKeyCommand,
   DecryptCommand,
@@ -206,5 +208,120 @@ describe("HashiCorpVault with the contract server and the local KMS", () => {
     ).toThrow(/TETHER_HCV_AWS_ROLE is not set/);
     expect(() => loadVaultSettings({ ...env, TETHER_HCV_KV_VERSION: "0" })).toThrow(ConfigError);
     expect(() => loadVaultSettings({ ...env, TETHER_HCV_KV_VERSION: "0" })).toThrow(/TETHER_HCV_KV_VERSION/);
+  });
+
+  it("requires https:// except to a loopback address, naming TETHER_HCV_ADDR", () => {
+    const env = { TETHER_VAULT: "hashicorp", TETHER_HCV_TOKEN: TOKEN };
+    for (const address of [
+      "https://vault.example.com:8200",
+      "http://127.0.0.1:8200",
+      "http://localhost:8200",
+      "http://[::1]:8200",
+    ]) {
+      expect(loadVaultSettings({ ...env, TETHER_HCV_ADDR: address })).toMatchObject({ address });
+    }
+    for (const address of [
+      "http://vault.example.com:8200",
+      "http://10.0.0.5:8200",
+      "http://127.0.0.1.example.com",
+    ]) {
+      expect(() => loadVaultSettings({ ...env, TETHER_HCV_ADDR: address })).toThrow(
+        /TETHER_HCV_ADDR: must be an https:\/\/ URL \(http:\/\/ only to a loopback address\)/,
+      );
+    }
+  });
+
+  it("requires the server-id header with AWS IAM auth", () => {
+    const env = {
+      TETHER_VAULT: "hashicorp",
+      TETHER_HCV_ADDR: "https://vault.example.com",
+      TETHER_HCV_AUTH_METHOD: "aws",
+      TETHER_HCV_AWS_ROLE: "tether",
+    };
+    expect(() => loadVaultSettings(env)).toThrow(/TETHER_HCV_AWS_SERVER_ID is not set/);
+    expect(loadVaultSettings({ ...env, TETHER_HCV_AWS_SERVER_ID: "vault.example.com" })).toMatchObject({
+      auth: { method: "aws", serverId: "vault.example.com" },
+    });
+  });
+
+  describe("a Vault that answers 307 to another origin", () => {
+    let other: { url: string; received: IncomingMessage[]; close: () => Promise<void> };
+
+    beforeAll(async () => {
+      const received: IncomingMessage[] = [];
+      const listener = createServer((req, res) => {
+        received.push(req);
+        req.resume();
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end("{}");
+      });
+      await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+      other = {
+        url: `http://127.0.0.1:${(listener.address() as AddressInfo).port}`,
+        received,
+        close: () => new Promise<void>((resolve) => listener.close(() => resolve())),
+      };
+    });
+    afterAll(async () => {
+      server.redirectTo = undefined;
+      await other?.close();
+    });
+
+    it("is not followed: every call fails and the other origin receives nothing", async () => {
+      const vault = hashiCorpVault(settings(), { token: TOKEN });
+      await vault.generate("team/redirected", KeySpec.SYMMETRIC_DEFAULT);
+      const material = randomBytes(32);
+      server.redirectTo = other.url;
+      try {
+        await expect(vault.has("team/redirected")).rejects.toThrow(VaultError);
+        await expect(vault.checkValue("team/redirected")).rejects.toThrow(VaultError);
+        await expect(vault.put("team/redirected-put", material, KeySpec.SYMMETRIC_DEFAULT)).rejects.toThrow(
+          VaultError,
+        );
+        const aws = hashiCorpVault(
+          settings({
+            auth: {
+              method: "aws",
+              role: "tether",
+              mount: "aws",
+              stsRegion: "us-east-1",
+              serverId: "vault.example.com",
+            },
+          }),
+          {},
+          { credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "example-secret" } },
+        );
+        await expect(aws.has("team/redirected")).rejects.toThrow(VaultError);
+      } finally {
+        server.redirectTo = undefined;
+      }
+      expect(other.received).toHaveLength(0);
+    });
+  });
+
+  it("an answer that is not JSON is an error that holds no part of it", async () => {
+    const vault = hashiCorpVault(settings(), { token: TOKEN });
+    const body = `<html>proxy error ${randomBytes(16).toString("base64")}</html>`;
+    server.notJson = body;
+    let error: unknown;
+    try {
+      await vault.checkValue("team/key-1");
+    } catch (e) {
+      error = e;
+    } finally {
+      server.notJson = undefined;
+    }
+    expect(error).toBeInstanceOf(VaultError);
+    expect((error as Error).message).toMatch(/is not JSON/);
+    // Nothing of the body anywhere in the error, its cause chain included.
+    const seen = new Set<unknown>();
+    const parts: string[] = [];
+    for (let e: unknown = error; e !== undefined && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+      seen.add(e);
+      parts.push(String((e as Error).message), String((e as Error).stack));
+    }
+    for (const fragment of ["proxy error", body.slice(19, 40), "<html>"]) {
+      expect(parts.join("\n")).not.toContain(fragment);
+    }
   });
 });

@@ -50,6 +50,8 @@ const TOKEN = "tether-test";
 const OTHER_TOKEN = "tether-other";
 /** Known AES-256 material, imported into the HSM to compare check values with the file vault's scheme. */
 const KNOWN_AES = Buffer.from("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "hex");
+/** Another team's AES-256 key on the same token, outside the deployment's label prefix. */
+const OTHER_AES = randomBytes(32);
 /** Known HMAC_256 material, to compare the HSM's HMAC check value with the file vault's. */
 const KNOWN_HMAC = Buffer.from("f0e1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff", "hex");
 /** Generating a 3072/4096-bit wrapping key in the emulator takes seconds on a slow machine. */
@@ -63,12 +65,32 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
   beforeAll(() => {
     hsm = createSoftHsm([TOKEN, OTHER_TOKEN]);
     importKnownSecrets([
-      { label: "known/aes-256", keyType: pkcs11js.CKK_AES, value: KNOWN_AES, use: pkcs11js.CKA_ENCRYPT },
       {
-        label: "known/hmac-256",
+        label: "tether-test/known/aes-256",
+        keyType: pkcs11js.CKK_AES,
+        value: KNOWN_AES,
+        use: pkcs11js.CKA_ENCRYPT,
+      },
+      {
+        label: "tether-test/known/hmac-256",
         keyType: pkcs11js.CKK_GENERIC_SECRET,
         value: KNOWN_HMAC,
         use: pkcs11js.CKA_SIGN,
+      },
+      // Another team's key on the same (shared) token, outside this deployment's label prefix.
+      {
+        label: "payments/aes-256",
+        keyType: pkcs11js.CKK_AES,
+        value: OTHER_AES,
+        use: pkcs11js.CKA_ENCRYPT,
+        id: "0a0b",
+      },
+      {
+        label: "tether-test/by-id",
+        keyType: pkcs11js.CKK_AES,
+        value: KNOWN_AES,
+        use: pkcs11js.CKA_ENCRYPT,
+        id: "0c0d",
       },
     ]);
     vault = pkcs11VaultFromEnv(hsm.env(TOKEN, { TETHER_PKCS11_SESSION_POOL: "2" }));
@@ -81,7 +103,7 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
 
   /** C_CreateObject of known material, before the vault loads the library (SoftHSM reads its conf once). */
   function importKnownSecrets(
-    secrets: { label: string; keyType: number; value: Buffer; use: number }[],
+    secrets: { label: string; keyType: number; value: Buffer; use: number; id?: string }[],
   ): void {
     const module = new pkcs11js.PKCS11();
     module.load(SOFTHSM_LIBRARY);
@@ -92,7 +114,7 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
         .find((s) => module.C_GetTokenInfo(s).label.trimEnd() === TOKEN) as Buffer;
       const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
       module.C_Login(session, pkcs11js.CKU_USER, USER_PIN);
-      for (const { label, keyType, value, use } of secrets) {
+      for (const { label, keyType, value, use, id } of secrets) {
         module.C_CreateObject(session, [
           { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
           { type: pkcs11js.CKA_KEY_TYPE, value: keyType },
@@ -103,6 +125,7 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
           { type: use, value: true },
           { type: pkcs11js.CKA_LABEL, value: label },
           { type: pkcs11js.CKA_VALUE, value },
+          ...(id === undefined ? [] : [{ type: pkcs11js.CKA_ID, value: Buffer.from(id, "hex") }]),
         ]);
       }
       module.C_Logout(session);
@@ -177,21 +200,28 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
 
   describe("check values computed in the HSM", () => {
     it("gives known AES material the same kcv-aes value as the file vault", async () => {
-      expect(await vault.checkValue("known/aes-256")).toBe(
+      expect(await vault.checkValue("tether-test/known/aes-256")).toBe(
         computeCheckValue(KeySpec.SYMMETRIC_DEFAULT, KNOWN_AES),
       );
-      expect(await vault.checkValue("known/aes-256")).toMatch(/^kcv-aes:[0-9A-F]{6}$/);
+      expect(await vault.checkValue("tether-test/known/aes-256")).toMatch(/^kcv-aes:[0-9A-F]{6}$/);
     });
 
     it("gives known HMAC material the same hmac-sha256 value as the file vault", async () => {
-      expect(await vault.checkValue("known/hmac-256")).toBe(computeCheckValue(KeySpec.HMAC_256, KNOWN_HMAC));
+      expect(await vault.checkValue("tether-test/known/hmac-256")).toBe(
+        computeCheckValue(KeySpec.HMAC_256, KNOWN_HMAC),
+      );
     });
 
     it("fingerprints an EC key by the SHA-256 of its public key, which equals KMS's GetPublicKey", async () => {
-      const { checkValue } = await vault.generate("ecc/fingerprint", KeySpec.ECC_NIST_P256);
+      const { checkValue } = await vault.generate("tether-test/ecc/fingerprint", KeySpec.ECC_NIST_P256);
       expect(checkValue).toMatch(/^spki-sha256:[0-9a-f]{64}$/);
       const keyId = await createExternalKey("ECC_NIST_P256", "SIGN_VERIFY");
-      await importFromHsm(keyId, "ecc/fingerprint", WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1, "RSA_2048");
+      await importFromHsm(
+        keyId,
+        "tether-test/ecc/fingerprint",
+        WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1,
+        "RSA_2048",
+      );
       const { PublicKey } = await testbed.kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
       expect(
         `spki-sha256:${createHash("sha256")
@@ -205,7 +235,7 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
     it.each(["RSA_2048", "RSA_3072", "RSA_4096"] as const)(
       "symmetric material from the HSM with RSAES_OAEP_SHA_1 and an %s wrapping key decrypts old ciphertext after a restore",
       async (wrappingKeySpec) => {
-        const ref = `symmetric/oaep-sha1-${wrappingKeySpec}`;
+        const ref = `tether-test/symmetric/oaep-sha1-${wrappingKeySpec}`;
         const { checkValue } = await vault.generate(ref, KeySpec.SYMMETRIC_DEFAULT);
         expect(checkValue).toMatch(/^kcv-aes:[0-9A-F]{6}$/);
         const keyId = await createExternalKey("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT");
@@ -234,7 +264,7 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
       );
       await deleteMaterial(keyId);
 
-      await importFromHsm(keyId, "known/aes-256", WrappingAlgorithm.RSAES_OAEP_SHA_1, "RSA_2048");
+      await importFromHsm(keyId, "tether-test/known/aes-256", WrappingAlgorithm.RSAES_OAEP_SHA_1, "RSA_2048");
 
       const decrypted = await testbed.kms.send(new DecryptCommand({ KeyId: keyId, CiphertextBlob }));
       expect(Buffer.from(decrypted.Plaintext as Uint8Array).equals(plaintext)).toBe(true);
@@ -243,16 +273,16 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
     it(
       "HMAC material (a generic secret) verifies an old MAC after a restore, with the file vault's check value scheme",
       async () => {
-        const { checkValue } = await vault.generate("hmac/256", KeySpec.HMAC_256);
+        const { checkValue } = await vault.generate("tether-test/hmac/256", KeySpec.HMAC_256);
         expect(checkValue).toMatch(/^hmac-sha256:[0-9a-f]{32}$/);
         const keyId = await createExternalKey("HMAC_256", "GENERATE_VERIFY_MAC");
-        await importFromHsm(keyId, "hmac/256", WrappingAlgorithm.RSAES_OAEP_SHA_1, "RSA_2048");
+        await importFromHsm(keyId, "tether-test/hmac/256", WrappingAlgorithm.RSAES_OAEP_SHA_1, "RSA_2048");
         const message = randomBytes(40);
         const { Mac } = await testbed.kms.send(
           new GenerateMacCommand({ KeyId: keyId, Message: message, MacAlgorithm: "HMAC_SHA_256" }),
         );
         await deleteMaterial(keyId);
-        await importFromHsm(keyId, "hmac/256", WrappingAlgorithm.RSAES_OAEP_SHA_1, "RSA_4096");
+        await importFromHsm(keyId, "tether-test/hmac/256", WrappingAlgorithm.RSAES_OAEP_SHA_1, "RSA_4096");
         const verified = await testbed.kms.send(
           new VerifyMacCommand({ KeyId: keyId, Message: message, Mac, MacAlgorithm: "HMAC_SHA_256" }),
         );
@@ -268,7 +298,7 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
     ] as const)(
       "%s private key generated in the HSM, RSA_AES_KEY_WRAP_SHA_1 (%s, %s wrapping key): signs, and verifies after a restore",
       async (keySpec, signingAlgorithm, wrappingKeySpec) => {
-        const ref = `asymmetric/${keySpec}`;
+        const ref = `tether-test/asymmetric/${keySpec}`;
         const { checkValue } = await vault.generate(ref, keySpec);
         const keyId = await createExternalKey(keySpec, "SIGN_VERIFY");
         await importFromHsm(keyId, ref, WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1, wrappingKeySpec);
@@ -320,7 +350,7 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
 
   describe("refusals", () => {
     it("refuses RSAES_OAEP_SHA_256 on SoftHSM, naming what it can do, before touching KMS's import", async () => {
-      await vault.generate("refusal/oaep-256", KeySpec.SYMMETRIC_DEFAULT);
+      await vault.generate("tether-test/refusal/oaep-256", KeySpec.SYMMETRIC_DEFAULT);
       const keyId = await createExternalKey("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT");
       const parameters = await testbed.kms.send(
         new GetParametersForImportCommand({
@@ -330,7 +360,7 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
         }),
       );
       const refused = vault.wrap(
-        "refusal/oaep-256",
+        "tether-test/refusal/oaep-256",
         parameters.PublicKey as Uint8Array,
         "RSAES_OAEP_SHA_256",
       );
@@ -342,7 +372,7 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
     });
 
     it("refuses RSA_AES_KEY_WRAP_SHA_256 for an EC key and RSAES_OAEP_SHA_1 for a private key", async () => {
-      await vault.generate("refusal/ecc", KeySpec.ECC_NIST_P256);
+      await vault.generate("tether-test/refusal/ecc", KeySpec.ECC_NIST_P256);
       const keyId = await createExternalKey("ECC_NIST_P256", "SIGN_VERIFY");
       const sha256 = await testbed.kms.send(
         new GetParametersForImportCommand({
@@ -352,35 +382,79 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
         }),
       );
       await expect(
-        vault.wrap("refusal/ecc", sha256.PublicKey as Uint8Array, "RSA_AES_KEY_WRAP_SHA_256"),
+        vault.wrap("tether-test/refusal/ecc", sha256.PublicKey as Uint8Array, "RSA_AES_KEY_WRAP_SHA_256"),
       ).rejects.toThrow(/RSA_AES_KEY_WRAP_SHA_256.*it can do RSA_AES_KEY_WRAP_SHA_1/);
       await expect(
-        vault.wrap("refusal/ecc", sha256.PublicKey as Uint8Array, "RSAES_OAEP_SHA_1"),
+        vault.wrap("tether-test/refusal/ecc", sha256.PublicKey as Uint8Array, "RSAES_OAEP_SHA_1"),
       ).rejects.toThrow(/PKCS#11 RSA-OAEP wraps secret keys only/);
     });
 
     it("never overwrites: generate refuses an existing label", async () => {
-      await vault.generate("refusal/twice", KeySpec.SYMMETRIC_DEFAULT);
-      await expect(vault.generate("refusal/twice", KeySpec.SYMMETRIC_DEFAULT)).rejects.toBeInstanceOf(
+      await vault.generate("tether-test/refusal/twice", KeySpec.SYMMETRIC_DEFAULT);
+      await expect(
+        vault.generate("tether-test/refusal/twice", KeySpec.SYMMETRIC_DEFAULT),
+      ).rejects.toBeInstanceOf(MaterialAlreadyExistsError);
+      await expect(vault.generate("tether-test/refusal/twice", KeySpec.ECC_NIST_P256)).rejects.toBeInstanceOf(
         MaterialAlreadyExistsError,
       );
-      await expect(vault.generate("refusal/twice", KeySpec.ECC_NIST_P256)).rejects.toBeInstanceOf(
-        MaterialAlreadyExistsError,
-      );
-      expect(await vault.has("refusal/twice")).toBe(true);
+      expect(await vault.has("tether-test/refusal/twice")).toBe(true);
     });
 
     it("reports missing material and malformed references", async () => {
-      expect(await vault.has("nothing/here")).toBe(false);
-      await expect(vault.checkValue("nothing/here")).rejects.toBeInstanceOf(MaterialNotFoundError);
+      expect(await vault.has("tether-test/nothing/here")).toBe(false);
+      await expect(vault.checkValue("tether-test/nothing/here")).rejects.toBeInstanceOf(
+        MaterialNotFoundError,
+      );
       await expect(vault.generate("../escape", KeySpec.SYMMETRIC_DEFAULT)).rejects.toBeInstanceOf(
         InvalidMaterialRefError,
       );
     });
 
     it("serves more callers than the pool has sessions, each with a session of its own", async () => {
-      const values = await Promise.all(Array.from({ length: 6 }, () => vault.checkValue("known/aes-256")));
+      const values = await Promise.all(
+        Array.from({ length: 6 }, () => vault.checkValue("tether-test/known/aes-256")),
+      );
       expect(new Set(values)).toEqual(new Set([computeCheckValue(KeySpec.SYMMETRIC_DEFAULT, KNOWN_AES)]));
+    });
+  });
+
+  describe("the deployment's label prefix", () => {
+    it("refuses a reference outside it, though the token holds that key", async () => {
+      const outside = "payments/aes-256";
+      const p = await testbed.kms.send(
+        new GetParametersForImportCommand({
+          KeyId: await createExternalKey("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
+          WrappingAlgorithm: "RSAES_OAEP_SHA_1",
+          WrappingKeySpec: "RSA_2048",
+        }),
+      );
+      const calls = [
+        vault.has(outside),
+        vault.checkValue(outside),
+        vault.wrap(outside, p.PublicKey as Uint8Array, "RSAES_OAEP_SHA_1"),
+        vault.generate("payments/new-key", KeySpec.SYMMETRIC_DEFAULT),
+        // A look-alike that only starts with the prefix's text without its "/".
+        vault.has("tether-testing/known/aes-256"),
+      ];
+      for (const call of calls) {
+        const error = await call.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(InvalidMaterialRefError);
+        expect((error as Error).message).toMatch(/outside this deployment's label prefix "tether-test\/"/);
+      }
+    });
+
+    it("takes a cka-id/ reference only to an object labelled under it", async () => {
+      expect(await vault.checkValue("cka-id/0c0d")).toBe(
+        computeCheckValue(KeySpec.SYMMETRIC_DEFAULT, KNOWN_AES),
+      );
+      await expect(vault.has("cka-id/0a0b")).rejects.toThrow(InvalidMaterialRefError);
+      await expect(vault.checkValue("cka-id/0a0b")).rejects.toThrow(/labelled outside/);
+      await expect(vault.generate("cka-id/0e0f", KeySpec.SYMMETRIC_DEFAULT)).rejects.toThrow(
+        InvalidMaterialRefError,
+      );
     });
   });
 
@@ -399,6 +473,17 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
       expect(() => pkcs11VaultFromEnv(env)).toThrow(/HSM_USER_PIN \(named by TETHER_PKCS11_PIN_SECRET_ENV\)/);
     });
 
+    it("requires the deployment's label prefix, and a well-formed one", () => {
+      const env: Record<string, string | undefined> = { ...hsm.env(OTHER_TOKEN) };
+      delete env.TETHER_PKCS11_LABEL_PREFIX;
+      expect(() => pkcs11VaultFromEnv(env)).toThrow(/TETHER_PKCS11_LABEL_PREFIX is not set/);
+      for (const prefix of ["/abs", "a..b/", "has space/", "*"]) {
+        expect(() => pkcs11VaultFromEnv({ ...env, TETHER_PKCS11_LABEL_PREFIX: prefix })).toThrow(
+          /TETHER_PKCS11_LABEL_PREFIX must start with a letter or digit/,
+        );
+      }
+    });
+
     it("names the missing library and token settings", () => {
       expect(() => pkcs11VaultFromEnv({ TETHER_PKCS11_TOKEN_LABEL: TOKEN })).toThrow(/TETHER_PKCS11_LIBRARY/);
       expect(() => pkcs11VaultFromEnv({ TETHER_PKCS11_LIBRARY: SOFTHSM_LIBRARY })).toThrow(
@@ -415,11 +500,12 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
         TETHER_PKCS11_LIBRARY: SOFTHSM_LIBRARY,
         TETHER_PKCS11_SLOT: String(hsm.slots.get(OTHER_TOKEN)),
         TETHER_PKCS11_PIN_SECRET_ENV: "HSM_USER_PIN",
+        TETHER_PKCS11_LABEL_PREFIX: "tether-test/",
         HSM_USER_PIN: wrongPin,
       };
       const wrong = pkcs11VaultFromEnv(env);
       try {
-        const error = await wrong.has("anything").then(
+        const error = await wrong.has("tether-test/anything").then(
           () => undefined,
           (e: unknown) => e,
         );
@@ -434,7 +520,7 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
       // The right PIN through the slot ID and the named variable opens the same token.
       const right = pkcs11VaultFromEnv({ ...env, HSM_USER_PIN: USER_PIN });
       try {
-        expect(await right.has("anything")).toBe(false);
+        expect(await right.has("tether-test/anything")).toBe(false);
       } finally {
         await right.close();
       }

@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   CreateKeyCommand,
   DecryptCommand,
@@ -9,6 +11,7 @@ import {
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadVaultSettings } from "../../../lib/config.js";
 import { KeySpec, WrappingAlgorithm } from "../../../lib/domain/kms-constants.js";
 import { MaterialAlreadyExistsError, MaterialNotFoundError, VaultError } from "../../../lib/vault/errors.js";
 import { SecretsManagerVault, secretsManagerVault } from "../../../lib/vault/secrets-manager/index.js";
@@ -45,6 +48,8 @@ describe.skipIf(!available)("SecretsManagerVault with moto and the local KMS", (
         region: MOTO_REGION,
         secretPrefix: `tether-${randomUUID().slice(0, 8)}/`,
         sessionName: "tether-test",
+        sourceIdentity: "tether-test",
+        access: "read-create",
         endpoint: moto.url,
         stsEndpoint: moto.url,
       },
@@ -139,6 +144,110 @@ describe.skipIf(!available)("SecretsManagerVault with moto and the local KMS", (
     expect(await vault.has("team/absent")).toBe(false);
   });
 });
+
+describe.skipIf(!available)(
+  "the vault session each function assumes (AssumeRole as moto receives it)",
+  () => {
+    let moto: MotoServer;
+    let proxy: { url: string; assumeRoles: URLSearchParams[]; close: () => Promise<void> };
+
+    beforeAll(async () => {
+      moto = await startMoto();
+      // moto answers AssumeRole but keeps neither the session policy nor the SourceIdentity where a test can
+      // read them back: a pass-through proxy in front of it records each AssumeRole request as sent.
+      const assumeRoles: URLSearchParams[] = [];
+      const server = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", async () => {
+          const body = Buffer.concat(chunks);
+          const form = new URLSearchParams(body.toString("utf8"));
+          if (form.get("Action") === "AssumeRole") assumeRoles.push(form);
+          const headers = Object.fromEntries(
+            Object.entries(req.headers).filter(([k, v]) => typeof v === "string" && k !== "host"),
+          ) as Record<string, string>;
+          const answer = await fetch(`${moto.url}${req.url ?? "/"}`, {
+            method: req.method ?? "POST",
+            headers,
+            ...(body.length === 0 ? {} : { body }),
+          });
+          res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "text/xml" });
+          res.end(Buffer.from(await answer.arrayBuffer()));
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      proxy = {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        assumeRoles,
+        close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+      };
+    }, 30_000);
+
+    afterAll(async () => {
+      await proxy?.close();
+      await moto?.stop();
+    });
+
+    const env = (functionName: string) => ({
+      TETHER_VAULT: "secrets-manager",
+      AWS_REGION: MOTO_REGION,
+      AWS_LAMBDA_FUNCTION_NAME: functionName,
+      TETHER_SM_ROLE_ARN: "arn:aws:iam::444455556666:role/tether-vault-access",
+      TETHER_SM_EXTERNAL_ID: "tether-test-external-id",
+      TETHER_SM_SECRET_PREFIX: "tether-prod/",
+      TETHER_SM_ENDPOINT: moto.url,
+      TETHER_SM_STS_ENDPOINT: proxy.url,
+    });
+
+    async function assumeRoleOf(functionName: string): Promise<URLSearchParams> {
+      const before = proxy.assumeRoles.length;
+      const settings = loadVaultSettings(env(functionName));
+      if (settings.provider !== "secrets-manager") throw new Error("not the Secrets Manager vault");
+      const vault = secretsManagerVault(settings, { credentials: MOTO_CREDENTIALS });
+      expect(await vault.has("team/absent")).toBe(false);
+      expect(proxy.assumeRoles).toHaveLength(before + 1);
+      return proxy.assumeRoles[before] as URLSearchParams;
+    }
+
+    it("kms-events reads only, under the deployment's prefix, named in the session and as SourceIdentity", async () => {
+      const request = await assumeRoleOf("tether-prod-kms-events");
+      expect(request.get("RoleArn")).toBe("arn:aws:iam::444455556666:role/tether-vault-access");
+      expect(request.get("ExternalId")).toBe("tether-test-external-id");
+      expect(request.get("RoleSessionName")).toBe("tether-prod-kms-events");
+      expect(request.get("SourceIdentity")).toBe("tether-prod-kms-events");
+      expect(JSON.parse(request.get("Policy") as string)).toEqual({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "ReadMaterial",
+            Effect: "Allow",
+            Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            Resource: `arn:aws:secretsmanager:${MOTO_REGION}:444455556666:secret:tether-prod/*`,
+          },
+        ],
+      });
+    });
+
+    it.each(["tether-prod-api", "tether-prod-sweep"])("%s may also create material there", async (name) => {
+      const request = await assumeRoleOf(name);
+      expect(request.get("RoleSessionName")).toBe(name);
+      expect(request.get("SourceIdentity")).toBe(name);
+      const policy = JSON.parse(request.get("Policy") as string) as {
+        Statement: Array<{ Action: string[] }>;
+      };
+      expect(policy.Statement.map((s) => s.Action)).toEqual([
+        ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+        ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+      ]);
+    });
+
+    it("a Lambda that is none of Tether's functions is refused at cold start, naming the variable", () => {
+      expect(() => loadVaultSettings(env("someone-elses-function"))).toThrow(
+        /AWS_LAMBDA_FUNCTION_NAME: "someone-elses-function" is not one of Tether's functions/,
+      );
+    });
+  },
+);
 
 describe("SecretsManagerVault when the vault account denies access (aws-sdk-client-mock: moto enforces no IAM)", () => {
   it("turns AccessDeniedException into a VaultError naming the secret, not the SDK message", async () => {
