@@ -21,6 +21,7 @@ import { type HttpApi, type RouteTarget, startHttpApi } from "./http-api.js";
 import {
   LOCAL_ACCOUNT_ID,
   LOCAL_ADMIN,
+  LOCAL_CALLER_IDENTITIES,
   LOCAL_IDENTITIES,
   LOCAL_READER,
   LOCAL_REGION,
@@ -138,6 +139,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ports: { kms: ports.kms, dynamodb: ports.dynamodb, events: ports.events },
       ...(dataDir === undefined ? {} : { dataDir }),
       accountId: LOCAL_ACCOUNT_ID,
+      identities: LOCAL_CALLER_IDENTITIES,
       logger: log,
     });
     cleanups.push(() => localAws.close());
