@@ -19,6 +19,7 @@ import {
   CreateAliasCommand,
   CreateKeyCommand,
   DeleteImportedKeyMaterialCommand,
+  DescribeKeyCommand,
   GetParametersForImportCommand,
   ImportKeyMaterialCommand,
   KMSClient,
@@ -512,5 +513,44 @@ describe("LookupEvents", () => {
     expect(JSON.parse(answer.Events[0]?.CloudTrailEvent ?? "{}")).toMatchObject({
       userIdentity: { userName: "AKIDCLI" },
     });
+  });
+});
+
+describe("lose-material (a region-wide loss)", () => {
+  it("hits every EXTERNAL key in the Region, whoever created it, and leaves no CloudTrail record", async () => {
+    await emulator.admin.setCloudTrail({ delayMs: 0 });
+    const region = "sa-east-1";
+    const tether = kmsAs("local", region);
+    const officer = kmsAs(OFFICER.accessKeyId, region);
+    const stranger = kmsAs("AKIDSOMEONEELSE", region);
+    const keys = [];
+    for (const client of [tether, officer, stranger]) {
+      const key = await externalKey(client);
+      await importKeyMaterial(client, key.keyId, randomBytes(32));
+      keys.push(key);
+    }
+    const awsOwned = (await stranger.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId ?? "";
+    const elsewhere = await externalKey(kmsAs("AKIDSOMEONEELSE", "us-west-1"));
+    await importKeyMaterial(kmsAs("AKIDSOMEONEELSE", "us-west-1"), elsewhere.keyId, randomBytes(32));
+    const recordsBefore = (await emulator.admin.cloudTrail()).records.length;
+
+    const lost = await emulator.admin.loseRegion(region);
+    expect(lost.sort()).toEqual(keys.map((k) => k.keyId).sort());
+    expect(lost).not.toContain(awsOwned);
+    expect(lost).not.toContain(elsewhere.keyId);
+    for (const { keyId } of keys) {
+      const state = (await tether.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState;
+      expect(state).toBe("PendingImport");
+    }
+    // KMS records nothing for a loss it suffered: no event history, no event, however long one waits.
+    await emulator.admin.advanceClock(60 * MINUTE);
+    expect((await emulator.admin.cloudTrail()).records).toHaveLength(recordsBefore);
+    for (const { arn } of keys) {
+      expect((await byResource(arn, region)).map((e) => e.EventName)).toEqual([
+        "ImportKeyMaterial",
+        "GetParametersForImport",
+        "CreateKey",
+      ]);
+    }
   });
 });
