@@ -200,6 +200,28 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
               resources: named,
             }),
           );
+          // "A ReplicateKey request results in a ReplicateKey operation and a CreateKey operation", the
+          // latter in the replica's Region (https://docs.aws.amazon.com/kms/latest/developerguide/ct-replicate-key.html).
+          const replica = (response as { ReplicaKeyMetadata?: { Arn?: string } } | undefined)
+            ?.ReplicaKeyMetadata;
+          if (operation === "ReplicateKey" && replica?.Arn && typeof request.ReplicaRegion === "string") {
+            const { KeyId: _primary, ReplicaRegion: _region, ...createParameters } = request;
+            trail.add(
+              apiCallRecord({
+                operation: "CreateKey",
+                region: request.ReplicaRegion,
+                account: accountId,
+                at,
+                caller,
+                sourceIp,
+                userAgent,
+                requestId,
+                request: createParameters,
+                response: { KeyMetadata: replica },
+                resources: [{ type: KMS_KEY_TYPE, arn: replica.Arn }],
+              }),
+            );
+          }
         };
       }
       await faults.before(operation, region, accountId);

@@ -23,6 +23,7 @@ import {
   GetParametersForImportCommand,
   ImportKeyMaterialCommand,
   KMSClient,
+  ReplicateKeyCommand,
 } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type EventBus, startEventBus } from "../../../infra/local/events/index.js";
@@ -279,6 +280,26 @@ describe("records of KMS calls", () => {
       { ResourceType: "AWS::KMS::Key", ResourceName: arn },
       { ResourceType: "AWS::KMS::Alias", ResourceName: `arn:aws:kms:eu-west-1:${ACCOUNT}:${alias}` },
     ]);
+  });
+
+  it("records ReplicateKey in the primary's Region and the CreateKey it causes in the replica's", async () => {
+    const kms = kmsAs("AKIDREPLICATE");
+    const primary = await kms.send(new CreateKeyCommand({ Origin: "EXTERNAL", MultiRegion: true }));
+    const replica = await kms.send(
+      new ReplicateKeyCommand({ KeyId: primary.KeyMetadata?.KeyId, ReplicaRegion: "ap-northeast-1" }),
+    );
+    await emulator.admin.advanceClock(5 * MINUTE);
+    const replicaArn = replica.ReplicaKeyMetadata?.Arn ?? "";
+    expect((await byResource(primary.KeyMetadata?.Arn ?? "")).map((e) => e.EventName)).toEqual([
+      "ReplicateKey",
+      "CreateKey",
+    ]);
+    const [created] = await byResource(replicaArn, "ap-northeast-1");
+    expect(created).toMatchObject({ EventName: "CreateKey", Username: "AKIDREPLICATE" });
+    expect(detail(created ?? {})).toMatchObject({
+      awsRegion: "ap-northeast-1",
+      responseElements: { keyMetadata: { arn: replicaArn, multiRegion: true } },
+    });
   });
 
   it("records KMS's own expiry deletion as DeleteExpiredKeyMaterial (AWS Service Event via CloudTrail)", async () => {

@@ -151,7 +151,7 @@ function matches(record: TrailRecord, attribute: LookupRequest["attribute"]): bo
     case "ResourceName":
       return record.resources.some((r) => r.arn === value);
     case "EventSource":
-      return record.detail.eventSource === value;
+      return record.eventSource === value;
     case "AccessKeyId":
       return record.accessKeyId === value;
   }
@@ -227,10 +227,10 @@ export function lookupEvents(
       ReadOnly: String(record.readOnly),
       ...(record.accessKeyId === undefined ? {} : { AccessKeyId: record.accessKeyId }),
       EventTime: Math.floor(record.eventTime / 1000),
-      EventSource: record.detail.eventSource,
+      EventSource: record.eventSource,
       ...(record.username === undefined ? {} : { Username: record.username }),
       Resources: record.resources.map((r) => ({ ResourceType: r.type, ResourceName: r.arn })),
-      CloudTrailEvent: JSON.stringify(record.detail),
+      CloudTrailEvent: record.detailJson,
     })),
     ...(more
       ? {

@@ -80,8 +80,12 @@ export interface TrailRecord {
   readonly resources: readonly TrailResource[];
   readonly accessKeyId?: string;
   readonly username?: string;
-  /** The CloudTrail event itself: `detail` on EventBridge, `CloudTrailEvent` (as a string) in LookupEvents. */
-  readonly detail: Record<string, unknown>;
+  readonly eventSource: string;
+  /**
+   * The CloudTrail event itself as JSON: `detail` on EventBridge, `CloudTrailEvent` in LookupEvents. Kept as
+   * text, which costs a fraction of the object's memory.
+   */
+  readonly detailJson: string;
 }
 
 /** `2026-11-28T12:15:00Z`: CloudTrail's eventTime, to the second. */
@@ -178,7 +182,8 @@ export function apiCallRecord(call: ApiCall): TrailRecord {
     resources: call.resources,
     accessKeyId: call.caller.accessKeyId,
     username: lookupUsername(call.caller),
-    detail,
+    eventSource: KMS_EVENT_SOURCE,
+    detailJson: JSON.stringify(detail),
   };
 }
 
@@ -225,6 +230,7 @@ export function serviceEventRecord(args: {
     account: args.account,
     readOnly: false,
     resources: [{ type: KMS_KEY_TYPE, arn: args.keyArn }],
-    detail,
+    eventSource: KMS_EVENT_SOURCE,
+    detailJson: JSON.stringify(detail),
   };
 }

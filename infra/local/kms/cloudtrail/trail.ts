@@ -44,8 +44,11 @@ export const DEFAULT_CLOUDTRAIL_CONFIG: CloudTrailConfig = {
   lookupDropRate: 0,
 };
 
-/** The event history kept per emulator (oldest dropped first); AWS keeps 90 days. */
-const HISTORY_LIMIT = 100_000;
+/**
+ * The event history kept per emulator (oldest dropped first; AWS keeps 90 days). Bounded so a long
+ * `npm start` or a soak does not grow without end: some 2 KB a record, so at most about 40 MB.
+ */
+export const HISTORY_LIMIT = 20_000;
 const HISTORY_DAYS_MS = 90 * 24 * 60 * 60 * 1000;
 
 export class CloudTrailSettingsError extends Error {
@@ -98,6 +101,8 @@ export class CloudTrail {
   private config: CloudTrailConfig = DEFAULT_CLOUDTRAIL_CONFIG;
   private lookupDelayFollows = true;
   private stored: Stored[] = [];
+  /** Records still to deliver: scanned on every call, so kept apart from the (long) history. */
+  private undelivered: Stored[] = [];
   private sequence = 0;
 
   constructor(private readonly random: () => number = Math.random) {}
@@ -146,13 +151,14 @@ export class CloudTrail {
 
   clear(): void {
     this.stored = [];
+    this.undelivered = [];
   }
 
   /** Keeps a record; its fate (delays, drops) is decided now, with the settings of now. */
   add(record: TrailRecord): void {
     const dropped = this.config.dropRate > 0 && this.random() < this.config.dropRate;
     const hidden = this.config.lookupDropRate > 0 && this.random() < this.config.lookupDropRate;
-    this.stored.push({
+    const stored: Stored = {
       record,
       sequence: this.sequence++,
       deliverAt: record.eventTime + this.config.delayMs,
@@ -160,14 +166,19 @@ export class CloudTrail {
       dropped,
       delivered: false,
       inHistory: !hidden,
-    });
+    };
+    this.stored.push(stored);
+    if (!dropped) this.undelivered.push(stored);
     if (this.stored.length > HISTORY_LIMIT) this.stored.splice(0, this.stored.length - HISTORY_LIMIT);
   }
 
   /** Delivers every record due by `now`, oldest first. Returns how many. */
   deliverDue(now: number, deliver: (event: ServiceEvent) => void): number {
     let count = 0;
-    const due = this.stored.filter((s) => !s.dropped && !s.delivered && s.deliverAt <= now);
+    if (this.undelivered.length === 0) return 0;
+    const due = this.undelivered.filter((s) => s.deliverAt <= now);
+    if (due.length === 0) return 0;
+    this.undelivered = this.undelivered.filter((s) => s.deliverAt > now);
     due.sort((a, b) => a.deliverAt - b.deliverAt || a.sequence - b.sequence);
     for (const item of due) {
       item.delivered = true;
@@ -199,7 +210,7 @@ export class CloudTrail {
       dropped: s.dropped,
       lookupAt: new Date(s.lookupAt).toISOString(),
       inHistory: s.inHistory,
-      detail: structuredClone(s.record.detail),
+      detail: JSON.parse(s.record.detailJson) as Record<string, unknown>,
     }));
   }
 }
@@ -215,6 +226,6 @@ export function envelope(record: TrailRecord): ServiceEvent {
     time: `${new Date(record.eventTime).toISOString().slice(0, 19)}Z`,
     region: record.region,
     resources: [],
-    detail: structuredClone(record.detail),
+    detail: JSON.parse(record.detailJson) as Record<string, unknown>,
   };
 }
