@@ -101,9 +101,10 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
   /** The key (and alias) a request names, resolved before the call (an alias may be gone after it). */
   function resourcesNamed(region: string, request: Record<string, unknown>): TrailResource[] {
     const resources: TrailResource[] = [];
-    const keyRef = [request.KeyId, request.TargetKeyId].find((v) => typeof v === "string") as
-      | string
-      | undefined;
+    // DeleteAlias names only the alias: its key is the alias's target.
+    const keyRef = [request.KeyId, request.TargetKeyId, request.AliasName].find(
+      (v) => typeof v === "string",
+    ) as string | undefined;
     if (keyRef !== undefined) {
       try {
         resources.push({

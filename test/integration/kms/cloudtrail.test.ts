@@ -18,6 +18,7 @@ import {
 import {
   CreateAliasCommand,
   CreateKeyCommand,
+  DeleteAliasCommand,
   DeleteImportedKeyMaterialCommand,
   DescribeKeyCommand,
   GetParametersForImportCommand,
@@ -280,6 +281,12 @@ describe("records of KMS calls", () => {
       { ResourceType: "AWS::KMS::Key", ResourceName: arn },
       { ResourceType: "AWS::KMS::Alias", ResourceName: `arn:aws:kms:eu-west-1:${ACCOUNT}:${alias}` },
     ]);
+    // DeleteAlias names only the alias; the record names its key too.
+    await kms.send(new DeleteAliasCommand({ AliasName: alias }));
+    await emulator.admin.advanceClock(5 * MINUTE);
+    const [deleted] = await byResource(arn);
+    expect(deleted?.EventName).toBe("DeleteAlias");
+    expect(deleted?.Resources?.map((r) => r.ResourceType)).toEqual(["AWS::KMS::Key", "AWS::KMS::Alias"]);
   });
 
   it("records ReplicateKey in the primary's Region and the CreateKey it causes in the replica's", async () => {
