@@ -162,6 +162,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     );
     const environment = functionEnvironment(definition, localAws, vault);
+    // The stack's Regions as its functions see them (TETHER_REGIONS, the home Region first): Tether's event
+    // rules go on the home Region's bus, the forwarding rules on every other Region's.
+    const stackRegions = (environment.TETHER_REGIONS ?? LOCAL_REGION)
+      .split(",")
+      .map((region) => region.trim())
+      .filter((region) => region.length > 0);
+    const ruleRegion = stackRegions[0] ?? LOCAL_REGION;
     Object.assign(process.env, environment);
     for (const name of ["AWS_SESSION_TOKEN", "AWS_PROFILE"]) delete process.env[name];
     process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
@@ -176,9 +183,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     } finally {
       dynamodb.destroy();
     }
-    localAws.events.createEventBus(environment.TETHER_AUDIT_BUS_NAME as string);
+    // Buses are per Region: the audit bus lives where the functions publish, the home Region.
+    localAws.events.createEventBus(environment.TETHER_AUDIT_BUS_NAME as string, ruleRegion);
     localAws.events.putRule({
       name: "local-audit-log",
+      region: ruleRegion,
       eventBusName: environment.TETHER_AUDIT_BUS_NAME as string,
       eventPattern: { source: ["tether"] },
       targets: [
@@ -216,11 +225,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     for (const fn of definition.functions) {
       fn.eventRules.forEach((rule, index) => {
-        if (rule.eventBus !== "default") localAws.events.createEventBus(rule.eventBus, LOCAL_REGION);
+        if (rule.eventBus !== "default") localAws.events.createEventBus(rule.eventBus, ruleRegion);
         const name = `${fn.deployedName}-rule-${index + 1}`;
         localAws.events.putRule({
           name,
-          region: LOCAL_REGION,
+          region: ruleRegion,
           eventBusName: rule.eventBus,
           eventPattern: rule.pattern,
           targets: [
@@ -236,17 +245,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ],
         });
         cleanups.push(async () => {
-          localAws.events.removeRule(name, rule.eventBus, LOCAL_REGION);
+          localAws.events.removeRule(name, rule.eventBus, ruleRegion);
         });
       });
     }
 
     // Tether's rules exist only in the home Region; the other Regions' KMS events reach them through the
-    // forwarding rules of infra/forwarding.yml, as in AWS. (One Region here until the stack serves more.)
+    // forwarding rules of infra/forwarding.yml, as in AWS.
     const forwarded = applyForwardingRules(
       localAws.events,
       await loadForwardingRules(join(PROJECT_ROOT, "infra", "forwarding.yml")),
-      { homeRegion: LOCAL_REGION, regions: [LOCAL_REGION], accountId: LOCAL_ACCOUNT_ID },
+      { homeRegion: ruleRegion, regions: stackRegions, accountId: LOCAL_ACCOUNT_ID },
     );
     if (forwarded.length > 0) log(`forwarding rules: ${forwarded.join(", ")}`);
 
