@@ -34,10 +34,15 @@ const emulator = await startKmsEmulator({
 console.log(
   `Local KMS emulator on ${emulator.url} (${values["data-dir"] ? `state in ${values["data-dir"]}` : "in memory"})`,
 );
-console.log(`Admin interface: ${emulator.url}/_admin/clock, /_admin/stats, /_admin/faults, ...`);
+console.log(
+  `Admin interface: ${emulator.url}/_admin/clock, /_admin/stats, /_admin/faults, /_admin/cloudtrail, ...`,
+);
 console.log("Try:");
 console.log(
   `  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=eu-west-1 aws --endpoint-url ${emulator.url} kms create-key --origin EXTERNAL`,
+);
+console.log(
+  `  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=eu-west-1 aws --endpoint-url ${emulator.url} cloudtrail lookup-events`,
 );
 
 let stopping = false;

@@ -17,10 +17,12 @@ import type { SweepReport } from "../../../lib/lifecycle/sweep.js";
 import { ensureTable } from "../../../lib/store/ensure-table.js";
 import { type LocalAws, startLocalAws } from "../index.js";
 import { LocalStackError } from "./errors.js";
+import { applyForwardingRules, loadForwardingRules } from "./forwarding.js";
 import { type HttpApi, type RouteTarget, startHttpApi } from "./http-api.js";
 import {
   LOCAL_ACCOUNT_ID,
   LOCAL_ADMIN,
+  LOCAL_CALLER_IDENTITIES,
   LOCAL_IDENTITIES,
   LOCAL_READER,
   LOCAL_REGION,
@@ -138,6 +140,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ports: { kms: ports.kms, dynamodb: ports.dynamodb, events: ports.events },
       ...(dataDir === undefined ? {} : { dataDir }),
       accountId: LOCAL_ACCOUNT_ID,
+      identities: LOCAL_CALLER_IDENTITIES,
       logger: log,
     });
     cleanups.push(() => localAws.close());
@@ -159,6 +162,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     );
     const environment = functionEnvironment(definition, localAws, vault);
+    // The stack's Regions as its functions see them (TETHER_REGIONS, the home Region first): Tether's event
+    // rules go on the home Region's bus, the forwarding rules on every other Region's.
+    const stackRegions = (environment.TETHER_REGIONS ?? LOCAL_REGION)
+      .split(",")
+      .map((region) => region.trim())
+      .filter((region) => region.length > 0);
+    const ruleRegion = stackRegions[0] ?? LOCAL_REGION;
     Object.assign(process.env, environment);
     for (const name of ["AWS_SESSION_TOKEN", "AWS_PROFILE"]) delete process.env[name];
     process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
@@ -173,9 +183,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     } finally {
       dynamodb.destroy();
     }
-    localAws.events.createEventBus(environment.TETHER_AUDIT_BUS_NAME as string);
+    // Buses are per Region: the audit bus lives where the functions publish, the home Region.
+    localAws.events.createEventBus(environment.TETHER_AUDIT_BUS_NAME as string, ruleRegion);
     localAws.events.putRule({
       name: "local-audit-log",
+      region: ruleRegion,
       eventBusName: environment.TETHER_AUDIT_BUS_NAME as string,
       eventPattern: { source: ["tether"] },
       targets: [
@@ -213,10 +225,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     for (const fn of definition.functions) {
       fn.eventRules.forEach((rule, index) => {
-        if (rule.eventBus !== "default") localAws.events.createEventBus(rule.eventBus);
+        if (rule.eventBus !== "default") localAws.events.createEventBus(rule.eventBus, ruleRegion);
         const name = `${fn.deployedName}-rule-${index + 1}`;
         localAws.events.putRule({
           name,
+          region: ruleRegion,
           eventBusName: rule.eventBus,
           eventPattern: rule.pattern,
           targets: [
@@ -232,10 +245,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ],
         });
         cleanups.push(async () => {
-          localAws.events.removeRule(name, rule.eventBus);
+          localAws.events.removeRule(name, rule.eventBus, ruleRegion);
         });
       });
     }
+
+    // Tether's rules exist only in the home Region; the other Regions' KMS events reach them through the
+    // forwarding rules of infra/forwarding.yml, as in AWS.
+    const forwarded = applyForwardingRules(
+      localAws.events,
+      await loadForwardingRules(join(PROJECT_ROOT, "infra", "forwarding.yml")),
+      { homeRegion: ruleRegion, regions: stackRegions, accountId: LOCAL_ACCOUNT_ID },
+    );
+    if (forwarded.length > 0) log(`forwarding rules: ${forwarded.join(", ")}`);
 
     const intervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
     const schedules: Array<{ fn: FunctionDefinition; runner: ScheduledRunner<unknown> }> = [];
@@ -341,6 +363,8 @@ function functionEnvironment(
     TETHER_KMS_ENDPOINT: localAws.endpoints.kms,
     TETHER_DYNAMODB_ENDPOINT: localAws.endpoints.dynamodb,
     TETHER_EVENTS_ENDPOINT: localAws.endpoints.events,
+    // The KMS emulator serves CloudTrail's LookupEvents on its own port (routed by X-Amz-Target).
+    TETHER_CLOUDTRAIL_ENDPOINT: localAws.endpoints.kms,
     TETHER_FILE_VAULT_DIR: vault.directory,
     TETHER_FILE_VAULT_PASSPHRASE: vault.passphrase,
   };
