@@ -24,10 +24,19 @@ export const aliasClaimPk = (alias: string): string => `ALIAS#${alias}`;
  * KMS key id or a placeholder, e.g. an alert about an unmanaged key) goes to `SYSTEM#<keyId>`. History never
  * shares a partition with items Tether deletes (key records, Region items, claims), so the functions' IAM
  * policies can deny DeleteItem on these partitions (dynamodb:LeadingKeys, infra/iam-statements.yml).
- * Events recorded before this layout stay under `KEY#<id>` (see docs/deploy.md, upgrade).
+ * Events recorded before this layout stay under `KEY#<id>` ({@link legacyHistoryPk}): history reads and the
+ * outbox still find them there.
  */
 export function historyPk(keyId: string): string {
   return isTetherKeyId(keyId) ? `${HISTORY_PREFIX}${keyId}` : `${SYSTEM_PREFIX}${keyId}`;
+}
+
+/**
+ * Where a Tether key's events were recorded before history had partitions of its own (`KEY#<id>`, beside the
+ * key's records); undefined for other subjects, whose partition never moved. Read-only: nothing new goes there.
+ */
+export function legacyHistoryPk(keyId: string): string | undefined {
+  return isTetherKeyId(keyId) ? keyPk(keyId) : undefined;
 }
 
 /** `EVENT#<ISO time>#<id>`: ISO 8601 in UTC from toISOString sorts as time does. */

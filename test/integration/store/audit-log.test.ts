@@ -1,3 +1,4 @@
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import {
   AuditDetailType,
@@ -6,6 +7,7 @@ import {
   type ManagedKey,
   ValidationError,
 } from "../../../lib/domain/index.js";
+import { unpublishedEventItem } from "../../../lib/store/event-items.js";
 import { DynamoAuditLog, DynamoKeyRepository } from "../../../lib/store/index.js";
 import { MINUTE, makeKey, T0, useStore } from "./support.js";
 
@@ -154,5 +156,56 @@ describe("DynamoAuditLog.history", () => {
 
     expect(await repository.get(key.id)).toBeUndefined();
     expect(await wholeHistory(log, key.id)).toEqual([...events].reverse());
+  });
+});
+
+describe("DynamoAuditLog, history recorded before history had partitions of its own", () => {
+  /** Writes events as the store did before: in the key's record partition, `KEY#<id>`, waiting in the outbox. */
+  async function appendLegacy(tableName: string, events: readonly AuditEvent[]): Promise<void> {
+    const doc = DynamoDBDocumentClient.from(store.client);
+    for (const e of events) {
+      const item = unpublishedEventItem(e);
+      await doc.send(new PutCommand({ TableName: tableName, Item: { ...item, pk: `KEY#${e.keyId}` } }));
+    }
+  }
+
+  it("pages on from the new partition into the old one, newest first, at every page size", async () => {
+    const tableName = await store.table();
+    const log = new DynamoAuditLog({ client: store.client, tableName });
+    const key = makeKey();
+    const old = Array.from({ length: 4 }, (_, i) => event(key.id, i));
+    const recent = Array.from({ length: 3 }, (_, i) => event(key.id, 10 + i));
+    await appendLegacy(tableName, old);
+    await log.append(recent);
+    const expected = [...old, ...recent].reverse();
+
+    for (const limit of [1, 2, 3, 4, 7, 50]) {
+      const seen: AuditEvent[] = [];
+      let nextToken: string | undefined;
+      let pages = 0;
+      do {
+        const page = await log.history(key.id, { limit, nextToken });
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.items);
+        nextToken = page.nextToken;
+      } while (nextToken !== undefined && ++pages < 20);
+      expect(seen, `limit ${limit}`).toEqual(expected);
+    }
+  });
+
+  it("reads a key with only old history, and drops its events from the outbox once published", async () => {
+    const tableName = await store.table();
+    const log = new DynamoAuditLog({ client: store.client, tableName });
+    const key = makeKey();
+    const old = [event(key.id, 1), event(key.id, 2)];
+    await appendLegacy(tableName, old);
+    expect(await wholeHistory(log, key.id)).toEqual([...old].reverse());
+
+    const waiting = await log.unpublished(10);
+    expect(waiting).toEqual(old);
+    await log.markPublished(waiting);
+    // Before, markPublished looked only in the new partition: these stayed in the outbox, sent again for ever.
+    expect(await log.unpublished(10)).toEqual([]);
+    expect(await wholeHistory(log, key.id)).toEqual([...old].reverse());
   });
 });
