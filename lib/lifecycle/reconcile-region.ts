@@ -7,7 +7,7 @@ import {
   buildFactEvent,
   buildImportFailedEvent,
 } from "../domain/audit-types.js";
-import { decide, type RegionDecision } from "../domain/decision.js";
+import { decide, FAILURES_AWAITING_OPERATOR, type RegionDecision } from "../domain/decision.js";
 import {
   CheckValueMismatchError,
   IncorrectKeyMaterialError,
@@ -587,6 +587,13 @@ function failureFinding(error: unknown, record: RegionRecord, key: ManagedKey): 
       severity: AlertSeverity.Critical,
       reason: AlertReason.CheckValueMismatch,
       summary: `${where}: the vault's material does not match the recorded check value; nothing imported`,
+    };
+  }
+  if (FAILURES_AWAITING_OPERATOR.includes(errorName(error)) && error instanceof VaultError) {
+    return {
+      severity: AlertSeverity.Critical,
+      reason: AlertReason.MaterialUnfit,
+      summary: `${where}: the vault's material cannot go into this key (${errorName(error)}); not retrying on its own`,
     };
   }
   if (error instanceof VaultError) {

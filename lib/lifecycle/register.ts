@@ -214,11 +214,40 @@ async function materialCheckValue(
       `the ${deps.vault.kind} vault holds no material under this reference`,
     );
   }
+  await assertMaterialServes(deps, request, materialRef, keySpec);
   const actual = parseCheckValue(await deps.vault.checkValue(materialRef));
   if (expected !== undefined && expected !== actual) {
     throw new CheckValueMismatchError({ keyId: id, materialRef });
   }
   return actual;
+}
+
+/**
+ * The material must be of the kind the key takes, before anything is created: one secret, one key type
+ * (see MaterialDescription in lib/vault/port.ts), so 32 bytes stored as an AES key never become an HMAC
+ * key, and symmetric material never goes under an RSA key that could never import it. A vault that cannot
+ * tell lets the registration go on; the first import then refuses and waits for an operator.
+ * @throws ValidationError naming keySpec (create) or materialRef (adopt: the spec is the KMS key's)
+ */
+async function assertMaterialServes(
+  deps: LifecycleDeps,
+  request: RegisterRequest,
+  materialRef: string,
+  keySpec: KeySpec,
+): Promise<void> {
+  const described = await deps.vault.describe(materialRef);
+  if (described === undefined || described.keySpecs.includes(keySpec)) return;
+  const holds = `the ${deps.vault.kind} vault holds ${described.keySpecs.join(" or ")} material under materialRef`;
+  if (request.mode === "create") {
+    throw new ValidationError(
+      "keySpec",
+      `${holds}, which cannot serve as ${keySpec} (one secret serves one key type)`,
+    );
+  }
+  throw new ValidationError(
+    "materialRef",
+    `${holds}; the key is ${keySpec} (one secret serves one key type)`,
+  );
 }
 
 function parseKeySpec(value: string): KeySpec {
