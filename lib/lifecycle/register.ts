@@ -12,7 +12,7 @@ import {
 import { parseImportPolicy } from "../domain/import-policy.js";
 import { parseKmsKeyArn } from "../domain/key-arn.js";
 import { ExpirationModel, KeySpec, KeyUsage } from "../domain/kms-constants.js";
-import { type ManagedKey, newManagedKey } from "../domain/managed-key.js";
+import { holdForRegistration, type ManagedKey, newManagedKey } from "../domain/managed-key.js";
 import { KeyOrigin } from "../domain/observed.js";
 import type { LifecycleDeps, PolicyDefaults } from "./ports.js";
 import { type RegionOutcome, reconcileWhenFree } from "./reconcile-region.js";
@@ -158,7 +158,7 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
     checkValue = await materialCheckValue(deps, request, materialRef, keySpec, expected, id);
   }
 
-  const key = newManagedKey(
+  const fresh = newManagedKey(
     {
       id,
       keyArn: primaryArn,
@@ -173,6 +173,9 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
     },
     now,
   );
+  // The registration owns its Regions until it has imported into each (primary first); only if it stops
+  // does the sweep take them, a lease's lifetime later.
+  const key = holdForRegistration(fresh, new Date(now.getTime() + deps.leaseTtlMs));
   await deps.keys.create(key);
   await deps.audit.record(
     buildFactEvent(
