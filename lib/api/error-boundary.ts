@@ -76,11 +76,10 @@ function classify(error: unknown): Known | undefined {
   }
   if (error instanceof NotFoundError)
     return { status: 404, code: ErrorCode.NotFound, message: error.message };
-  if (
-    error instanceof StateConflictError ||
-    error instanceof CheckValueMismatchError ||
-    error instanceof KmsInvalidStateError
-  ) {
+  if (error instanceof StateConflictError) {
+    return { status: 409, code: ErrorCode.Conflict, message: error.message, field: error.field };
+  }
+  if (error instanceof CheckValueMismatchError || error instanceof KmsInvalidStateError) {
     return { status: 409, code: ErrorCode.Conflict, message: error.message };
   }
   if (error instanceof VersionConflictError) {

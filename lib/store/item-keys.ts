@@ -17,6 +17,7 @@ export const keyPk = (id: TetherKeyId): string => `${KEY_PREFIX}${id}`;
 export const regionSk = (region: string): string => `${REGION_PREFIX}${region}`;
 export const arnClaimPk = (keyArn: string): string => `ARN#${keyArn}`;
 export const aliasClaimPk = (alias: string): string => `ALIAS#${alias}`;
+export const materialClaimPk = (materialRef: string): string => `MATERIAL#${materialRef}`;
 
 /**
  * The partition of a key's history. Events about a Tether key live with it; anything else (an event whose

@@ -111,3 +111,57 @@ describe("vault errors are 4xx naming the field", () => {
     expect(viaCli.code, viaCli.stderr).toBe(ExitCode.InvalidInput);
   });
 });
+
+describe("register refuses material it cannot use, before anything is created", () => {
+  it("a second key on a claimed reference is a 409 naming materialRef; a missing check value or a spec the material cannot serve is a 400 (CLI exit 6)", async () => {
+    const ref = `claimed/${run}`;
+    const first = await post({
+      mode: "create",
+      region: stack.region,
+      keySpec: "SYMMETRIC_DEFAULT",
+      materialRef: ref,
+      generateMaterial: true,
+    });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    const checkValue = (first.body as { key: { checkValue: string } }).key.checkValue;
+
+    expectRefusal(
+      await post({
+        mode: "create",
+        region: stack.region,
+        keySpec: "SYMMETRIC_DEFAULT",
+        materialRef: ref,
+        checkValue,
+      }),
+      409,
+      "materialRef",
+    );
+    expectRefusal(
+      await post({ mode: "create", region: stack.region, keySpec: "SYMMETRIC_DEFAULT", materialRef: ref }),
+      400,
+      "checkValue",
+    );
+    expectRefusal(
+      await post({ mode: "create", region: stack.region, keySpec: "RSA_2048", materialRef: ref, checkValue }),
+      400,
+      "keySpec",
+    );
+    expectRefusal(
+      await post({ mode: "create", region: stack.region, keySpec: "HMAC_256", materialRef: ref, checkValue }),
+      400,
+      "keySpec",
+    );
+    const viaCli = await cli([
+      "keys",
+      "register",
+      "--region",
+      stack.region,
+      "--key-spec",
+      "SYMMETRIC_DEFAULT",
+      "--material-ref",
+      ref,
+    ]);
+    expect(viaCli.code, viaCli.stderr).toBe(ExitCode.InvalidInput);
+    expect(viaCli.stderr).toMatch(/checkValue|--check-value/);
+  });
+});

@@ -1,6 +1,7 @@
 import { ListKeysCommand } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ValidationError } from "../../../lib/domain/errors.js";
+import { StateConflictError, ValidationError } from "../../../lib/domain/errors.js";
+import { unmanageKey } from "../../../lib/lifecycle/key-admin.js";
 import type { LifecycleDeps } from "../../../lib/lifecycle/ports.js";
 import { reconcileRegion } from "../../../lib/lifecycle/reconcile-region.js";
 import { registerKey } from "../../../lib/lifecycle/register.js";
@@ -41,7 +42,7 @@ async function refusal(promise: Promise<unknown>): Promise<ValidationError> {
   return error as ValidationError;
 }
 
-const create = (deps: LifecycleDeps, materialRef: string, checkValue: string, keySpec: string) =>
+const create = (deps: LifecycleDeps, materialRef: string, checkValue: string | undefined, keySpec: string) =>
   registerKey(deps, {
     mode: "create",
     region: "eu-west-1",
@@ -118,5 +119,45 @@ describe("an import that can never succeed waits for an operator", () => {
     );
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ severity: "critical" });
+  });
+});
+
+describe("a material reference is claimed by one managed key", () => {
+  it("refuses a second key on a claimed reference with a 409 naming materialRef, before CreateKey; free again once unmanaged", async () => {
+    const { ref, checkValue } = await bed.putMaterial();
+    const first = await create(bed.deps, ref, checkValue, "SYMMETRIC_DEFAULT");
+    const before = await kmsKeyCount();
+
+    const refused = await create(bed.deps, ref, checkValue, "SYMMETRIC_DEFAULT").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+    expect(refused).toBeInstanceOf(StateConflictError);
+    expect(refused).toMatchObject({ field: "materialRef", keyId: first.key.id });
+    expect(await kmsKeyCount()).toBe(before);
+
+    await unmanageKey(bed.deps, { key: first.key.id, actor: ACTOR, correlationId: "unmanage-claim" });
+    const again = await create(bed.deps, ref, checkValue, "SYMMETRIC_DEFAULT");
+    expect(again.key.id).not.toBe(first.key.id);
+  });
+
+  it("of two registrations racing for one reference, one registers and the other gets the 409", async () => {
+    const { ref, checkValue } = await bed.putMaterial();
+    const results = await Promise.allSettled([
+      create(bed.deps, ref, checkValue, "SYMMETRIC_DEFAULT"),
+      create(bed.deps, ref, checkValue, "SYMMETRIC_DEFAULT"),
+    ]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const loser = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    expect(loser.reason).toMatchObject({ name: "StateConflictError", field: "materialRef" });
+  });
+
+  it("requires the check value of material the vault already holds (400 naming checkValue), creating nothing", async () => {
+    const { ref } = await bed.putMaterial();
+    const before = await kmsKeyCount();
+    const error = await refusal(create(bed.deps, ref, undefined, "SYMMETRIC_DEFAULT"));
+    expect(error.field).toBe("checkValue");
+    expect(await kmsKeyCount()).toBe(before);
   });
 });
