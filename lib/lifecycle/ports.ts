@@ -141,9 +141,9 @@ export interface KeyRepository {
    */
   create(key: ManagedKey): Promise<void>;
   /**
-   * Claims a material reference for a key about to be registered (before anything exists in KMS), so no
-   * two managed keys share one: race-free (a conditional write). create() keeps the claim, remove() gives
-   * it back.
+   * Claims a material reference for a key about to be registered (before anything exists in KMS) or
+   * rotated in-key, so no two managed keys share one: race-free (a conditional write). The claim holds
+   * while the key is managed; remove() gives back every reference the key record names.
    * @throws StateConflictError (field materialRef) when another managed key or running registration holds it
    */
   claimMaterial(materialRef: string, id: TetherKeyId): Promise<void>;

@@ -136,9 +136,9 @@ export class DynamoKeyRepository implements KeyRepository {
   }
 
   /**
-   * Claims a material reference for the key `id` is about to become, before anything exists in KMS (one
-   * conditional put: of two registrations racing for one reference exactly one wins). create() claims it
-   * again (its own claim passes); remove() gives it back. A registration that stopped without a key record
+   * Claims a material reference for the key `id` is (or is about to become), before anything exists in
+   * KMS (one conditional put: of two registrations racing for one reference exactly one wins). create()
+   * claims the key's reference again (its own claim passes); remove() gives back every one it names. A registration that stopped without a key record
    * leaves a claim that another takes over once stale, as for key ARNs.
    * @throws StateConflictError (field materialRef) when another managed key, or a registration still
    *   running, holds the reference
@@ -339,8 +339,8 @@ export class DynamoKeyRepository implements KeyRepository {
     const keyItem = await this.#keyItem(id);
     if (keyItem !== undefined) await this.#deleteItem(keyPk(id), KEY_RECORD_SK);
     await this.#removeLeftovers(id, typeof keyItem?.alias === "string" ? keyItem.alias : undefined);
-    if (typeof keyItem?.materialRef === "string") {
-      await this.#releaseClaim(materialClaimPk(keyItem.materialRef), id);
+    for (const materialRef of materialRefsOf(keyItem)) {
+      await this.#releaseClaim(materialClaimPk(materialRef), id);
     }
   }
 
@@ -511,15 +511,14 @@ export class DynamoKeyRepository implements KeyRepository {
   }
 
   /**
-   * Whether the claim's holder is managed and, for an alias or a material reference, its record still
-   * names it.
+   * Whether the claim's holder is managed and, for an alias, its record still names this alias. A material
+   * reference stays its key's while the key is managed (a rotated key still holds its earlier materials);
+   * remove() gives back every one.
    */
   async #claimHeld(claim: Claim, holder: TetherKeyId): Promise<boolean> {
     const keyItem = await this.#keyItem(holder);
     if (keyItem === undefined) return false;
-    if (claim.kind === "alias") return keyItem.alias === claim.value;
-    if (claim.kind === "material reference") return keyItem.materialRef === claim.value;
-    return true;
+    return claim.kind !== "alias" || keyItem.alias === claim.value;
   }
 
   /**
@@ -621,6 +620,22 @@ export class DynamoKeyRepository implements KeyRepository {
   async #deleteItem(pk: string, sk: string): Promise<void> {
     await this.#o.doc.send(new DeleteCommand({ TableName: this.#o.tableName, Key: { pk, sk } }));
   }
+}
+
+/** Every material reference a key record names: the current one, its rotated materials, one being rotated to. */
+function materialRefsOf(keyItem: Item | undefined): string[] {
+  if (keyItem === undefined) return [];
+  const refs = new Set<string>();
+  const add = (value: unknown) => {
+    if (typeof value === "object" && value !== null) {
+      const ref = (value as Item).materialRef;
+      if (typeof ref === "string") refs.add(ref);
+    }
+  };
+  add(keyItem);
+  if (Array.isArray(keyItem.materials)) keyItem.materials.forEach(add);
+  add(keyItem.pendingRotation);
+  return [...refs];
 }
 
 /**

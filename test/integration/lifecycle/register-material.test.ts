@@ -5,6 +5,7 @@ import { unmanageKey } from "../../../lib/lifecycle/key-admin.js";
 import type { LifecycleDeps } from "../../../lib/lifecycle/ports.js";
 import { reconcileRegion } from "../../../lib/lifecycle/reconcile-region.js";
 import { registerKey } from "../../../lib/lifecycle/register.js";
+import { rotateKey } from "../../../lib/lifecycle/rotate.js";
 import type { Vault } from "../../../lib/vault/port.js";
 import { type LifecycleTestbed, startLifecycleTestbed } from "../../support/lifecycle-testbed.js";
 import { ACTOR } from "./helpers.js";
@@ -140,6 +141,34 @@ describe("a material reference is claimed by one managed key", () => {
     await unmanageKey(bed.deps, { key: first.key.id, actor: ACTOR, correlationId: "unmanage-claim" });
     const again = await create(bed.deps, ref, checkValue, "SYMMETRIC_DEFAULT");
     expect(again.key.id).not.toBe(first.key.id);
+  });
+
+  it("a rotated key keeps its first reference and claims the new one; unmanaging frees both", async () => {
+    const { ref, checkValue } = await bed.putMaterial();
+    const { key } = await create(bed.deps, ref, checkValue, "SYMMETRIC_DEFAULT");
+    const rotated = await rotateKey(bed.deps, {
+      key: key.id,
+      reason: "yearly rotation",
+      actor: ACTOR,
+      correlationId: `rotate-${key.id}`,
+    });
+    const next = rotated.key.materialRef;
+    expect(next).toBe(`${ref}/r2`);
+    const nextCheckValue = await bed.vault.checkValue(next);
+
+    for (const [materialRef, cv] of [
+      [ref, checkValue],
+      [next, nextCheckValue],
+    ] as const) {
+      await expect(create(bed.deps, materialRef, cv, "SYMMETRIC_DEFAULT")).rejects.toMatchObject({
+        name: "StateConflictError",
+        field: "materialRef",
+        keyId: key.id,
+      });
+    }
+
+    await unmanageKey(bed.deps, { key: key.id, actor: ACTOR, correlationId: "unmanage-rotated" });
+    expect((await create(bed.deps, next, nextCheckValue, "SYMMETRIC_DEFAULT")).key.materialRef).toBe(next);
   });
 
   it("of two registrations racing for one reference, one registers and the other gets the 409", async () => {
