@@ -107,8 +107,9 @@ export async function startBed(): Promise<Bed> {
         for (let i = next++; i < count; i = next++) {
           const ref = `bench/${randomUUID()}`;
           const material = randomBytes(32);
+          let checkValue: string;
           try {
-            await vault.put(ref, material, "SYMMETRIC_DEFAULT");
+            ({ checkValue } = await vault.put(ref, material, "SYMMETRIC_DEFAULT"));
           } finally {
             material.fill(0);
           }
@@ -117,6 +118,7 @@ export async function startBed(): Promise<Bed> {
             region: REGION,
             keySpec: "SYMMETRIC_DEFAULT",
             materialRef: ref,
+            checkValue,
             // RSA_2048 wrapping keys unless the benchmark asks otherwise: the emulator makes a real RSA pair
             // per GetParametersForImport, and RSA_4096 generation (seconds each on this machine) would
             // measure the emulator's key generation, which AWS does not make callers wait for.

@@ -144,7 +144,8 @@ export function describeLocalStack(stack: LocalStack, config: MainConfig): strin
     "  npm run demo                      # the whole story: expiry, regional loss, revoke, restore",
     `  export AWS_ACCESS_KEY_ID=${LOCAL_ADMIN.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_ADMIN.secretAccessKey} AWS_REGION=${stack.region}`,
     "  npx tether keys list",
-    `  npx tether keys register --material-ref ${DEMO_MATERIAL_REFS[0]} ...   (npx tether keys register --help)`,
+    // Material the vault already holds needs its --check-value; new material under a new reference does not.
+    "  npx tether keys register --key-spec SYMMETRIC_DEFAULT --material-ref my/first --generate   (--help for more)",
     "Or without the CLI, with curl's own SigV4 signing:",
     `  curl --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" ${api}/keys`,
     "",

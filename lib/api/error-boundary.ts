@@ -8,8 +8,16 @@ import {
   NotFoundError,
   StateConflictError,
   ValidationError,
+  VaultError,
   VersionConflictError,
 } from "../domain/errors.js";
+import {
+  InvalidMaterialError,
+  InvalidMaterialRefError,
+  MaterialAlreadyExistsError,
+  MaterialNotFoundError,
+  UnsupportedWrappingError,
+} from "../vault/errors.js";
 import { ErrorCode } from "./error-code.js";
 import { HttpError } from "./http-error.js";
 import type { RouteResult } from "./route.js";
@@ -37,6 +45,8 @@ export function errorResult(error: unknown, requestId: string, log: BoundaryLog)
     status: known.status,
     code: known.code,
     errorName: error instanceof Error ? error.name : typeof error,
+    // The answer hides this one's message (see classifyVaultError); the log keeps it.
+    ...(known.logError === true ? { error } : {}),
   });
   return body(known.status, known.code, known.message, requestId, known.field, known.headers);
 }
@@ -47,6 +57,8 @@ interface Known {
   readonly message: string;
   readonly field?: string | undefined;
   readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** Log the whole error with the refusal (its message is not in the answer). */
+  readonly logError?: boolean;
 }
 
 function classify(error: unknown): Known | undefined {
@@ -64,16 +76,17 @@ function classify(error: unknown): Known | undefined {
   }
   if (error instanceof NotFoundError)
     return { status: 404, code: ErrorCode.NotFound, message: error.message };
-  if (
-    error instanceof StateConflictError ||
-    error instanceof CheckValueMismatchError ||
-    error instanceof KmsInvalidStateError
-  ) {
+  if (error instanceof StateConflictError) {
+    return { status: 409, code: ErrorCode.Conflict, message: error.message, field: error.field };
+  }
+  if (error instanceof CheckValueMismatchError || error instanceof KmsInvalidStateError) {
     return { status: 409, code: ErrorCode.Conflict, message: error.message };
   }
   if (error instanceof VersionConflictError) {
     return { status: 409, code: ErrorCode.Conflict, message: `${error.message} Read it again and retry.` };
   }
+  const vault = classifyVaultError(error);
+  if (vault !== undefined) return vault;
   // Powertools idempotency: https://docs.powertools.aws.dev/lambda/typescript/latest/features/idempotency/
   if (error instanceof IdempotencyValidationError) {
     return {
@@ -90,6 +103,40 @@ function classify(error: unknown): Known | undefined {
       code: ErrorCode.Conflict,
       message: "A request with this Idempotency-Key is still in progress; retry later for its answer.",
       field: "Idempotency-Key",
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Every error the Vault port documents (lib/vault/port.ts, DOCUMENTED_VAULT_ERRORS) is the caller's to
+ * know: the reference, the material or the key spec they named is at fault, or the vault cannot serve it
+ * now. Messages of the named classes are Tether's own (they name references and key specs, never
+ * material); any other vault error gets a fixed message, since an adapter's wording may describe the
+ * vault's own setup.
+ */
+function classifyVaultError(error: unknown): Known | undefined {
+  if (error instanceof MaterialAlreadyExistsError) {
+    return { status: 409, code: ErrorCode.Conflict, message: error.message, field: "materialRef" };
+  }
+  if (error instanceof InvalidMaterialRefError || error instanceof MaterialNotFoundError) {
+    return { status: 400, code: ErrorCode.ValidationError, message: error.message, field: "materialRef" };
+  }
+  if (error instanceof InvalidMaterialError || error instanceof UnsupportedWrappingError) {
+    return {
+      status: 400,
+      code: ErrorCode.ValidationError,
+      message: `The material under materialRef cannot serve this key: ${error.message}`,
+      field: "materialRef",
+    };
+  }
+  if (error instanceof VaultError) {
+    return {
+      status: 409,
+      code: ErrorCode.Conflict,
+      message: `The vault could not serve the material under materialRef (${error.name}); nothing was changed. Retry later; the requestId finds the log line.`,
+      field: "materialRef",
+      logError: true,
     };
   }
   return undefined;

@@ -39,11 +39,11 @@ const NAMED: ReadonlyArray<readonly [z.ZodType, string]> = [
 ];
 
 const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
-  400: "Invalid input; `field` names what is wrong",
+  400: "Invalid input; `field` names what is wrong (including a material reference the vault refuses, material that cannot serve the keySpec, or a missing checkValue for material the vault already holds)",
   403: "No IAM identity (Unauthorized), or an identity without the needed role (Forbidden)",
   404: "No such key (or path)",
   405: "Method not allowed on this path (see the Allow header)",
-  409: "The key's state forbids the action, a concurrent change, or an Idempotency-Key reused with another body",
+  409: "The key's state forbids the action, a concurrent change, an Idempotency-Key reused with another body, or (`field` materialRef) material the vault already holds under a reference to generate, a reference another managed key claims, or a vault that cannot serve the material now",
   413: "Body too large",
   415: "Body is not application/json",
   500: "Internal error: a generic message and the requestId that finds the log line",

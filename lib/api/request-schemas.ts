@@ -91,13 +91,21 @@ const importPolicyInput = once(() =>
 );
 
 const registerCommon = once(() => ({
-  materialRef: z.string().min(1).max(256).describe("Where the vault keeps the material (never the material)"),
+  materialRef: z
+    .string()
+    .min(1)
+    .max(256)
+    .describe(
+      "Where the vault keeps the material (never the material). One managed key per reference: another key on a claimed reference is a 409 (a key swap's successor gets a reference of its own)",
+    ),
   checkValue: z
     .string()
     .min(1)
     .max(256)
     .optional()
-    .describe("The check value the vault's material must have"),
+    .describe(
+      "The check value the vault's material must have. Required when the vault already holds the material (adopt, and create without generateMaterial)",
+    ),
   policy: importPolicyInput().optional(),
 }));
 

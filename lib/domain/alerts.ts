@@ -30,6 +30,8 @@ export const AlertReason = {
   CheckValueMismatch: "CHECK_VALUE_MISMATCH",
   ImportFailing: "IMPORT_FAILING",
   VaultUnavailable: "VAULT_UNAVAILABLE",
+  /** The vault's material cannot go into this key (wrong kind or size, or no wrapping can carry it). */
+  MaterialUnfit: "MATERIAL_UNFIT",
   /** A key nears (or reached) AWS's limit of on-demand rotations. */
   RotationLimitNear: "ROTATION_LIMIT_NEAR",
   /** A rotation stopped between steps; the next rotate request finishes it. */

@@ -116,13 +116,17 @@ export function decide(
 }
 
 /**
- * Failures the same vault bytes would repeat: KMS refused them as not this key's material, or the vault's
- * check value no longer matches. Retrying automatically would only repeat the refusal (the critical alert
- * went out with the failure), so Tether waits for an operator's reimport or restore.
+ * Failures the same vault bytes would repeat: KMS refused them as not this key's material, the vault's
+ * check value no longer matches, the material does not fit the key's spec (InvalidMaterialError), or no
+ * wrapping KMS and the vault share can carry it (UnsupportedWrappingError). Retrying automatically would
+ * only repeat the refusal (the critical alert went out with the failure, once), so Tether waits for an
+ * operator's reimport or restore.
  */
 export const FAILURES_AWAITING_OPERATOR: readonly string[] = [
   "IncorrectKeyMaterialError",
   "CheckValueMismatchError",
+  "InvalidMaterialError",
+  "UnsupportedWrappingError",
 ];
 
 function decideValid(ctx: Context, observed: ObservedKeyState): RegionDecision {

@@ -40,12 +40,19 @@ export class NotFoundError extends TetherError {
 export class StateConflictError extends TetherError {
   readonly keyId: string;
   readonly state: string;
+  /** The request field the conflict is about, when one is (e.g. materialRef claimed by another key). */
+  readonly field: string | undefined;
 
-  constructor(message: string, context: { keyId: string; state: string }, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    context: { keyId: string; state: string; field?: string | undefined },
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = "StateConflictError";
     this.keyId = context.keyId;
     this.state = context.state;
+    this.field = context.field;
   }
 }
 

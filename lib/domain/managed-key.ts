@@ -219,6 +219,23 @@ export function newManagedKey(input: NewManagedKey, now: Date): ManagedKey {
   };
 }
 
+/**
+ * Whether a Multi-Region key's primary has never been imported into: until it has, KMS refuses the
+ * material in every replica (it must go into the primary first), whatever the bytes.
+ */
+export function awaitsPrimaryImport(primary: RegionRecord): boolean {
+  return primary.lastImportedAt === undefined && !primary.materialExpected;
+}
+
+/**
+ * A newly registered key's Regions, held for the registration until `until`: it imports into each, the
+ * primary first, and the sweep takes a Region only if the registration has not visited it by then (it
+ * stopped). Without the hold a sweep could import into a replica while the primary's import is running.
+ */
+export function holdForRegistration(key: ManagedKey, until: Date): ManagedKey {
+  return { ...key, regions: key.regions.map((record) => ({ ...record, nextCheckAt: until })) };
+}
+
 /** A region Tether has not imported into yet, due for its first check at `now`. */
 export function newRegionRecord(region: AwsRegion, keyArn: string, now: Date): RegionRecord {
   return { region, keyArn, materialExpected: false, nextCheckAt: now, consecutiveFailures: 0 };

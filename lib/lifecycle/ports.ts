@@ -137,10 +137,20 @@ export interface DueRegion {
  */
 export interface KeyRepository {
   /**
-   * Records a new managed key and claims its KMS key ARNs and alias, so no key is managed twice.
-   * @throws StateConflictError when a key ARN or the alias is already managed
+   * Records a new managed key and claims its material reference, KMS key ARNs and alias, so no key or
+   * material is managed twice.
+   * @throws StateConflictError when the material reference, a key ARN or the alias is already managed
    */
   create(key: ManagedKey): Promise<void>;
+  /**
+   * Claims a material reference for a key about to be registered (before anything exists in KMS) or
+   * rotated in-key, so no two managed keys share one: race-free (a conditional write). The claim holds
+   * while the key is managed; remove() gives back every reference the key record names.
+   * @throws StateConflictError (field materialRef) when another managed key or running registration holds it
+   */
+  claimMaterial(materialRef: string, id: TetherKeyId): Promise<void>;
+  /** Gives back a claim of `id` (a refused registration); no error when it does not hold it. */
+  releaseMaterial(materialRef: string, id: TetherKeyId): Promise<void>;
   /** The key with every Region, or undefined. */
   get(id: TetherKeyId, options?: GetKeyOptions): Promise<ManagedKey | undefined>;
   /** Resolves a Tether id, a key ARN (any Region) or an alias name to the Tether id. */

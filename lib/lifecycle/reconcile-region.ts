@@ -7,7 +7,7 @@ import {
   buildFactEvent,
   buildImportFailedEvent,
 } from "../domain/audit-types.js";
-import { decide, type RegionDecision } from "../domain/decision.js";
+import { decide, FAILURES_AWAITING_OPERATOR, type RegionDecision } from "../domain/decision.js";
 import {
   CheckValueMismatchError,
   IncorrectKeyMaterialError,
@@ -19,6 +19,7 @@ import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
 import { computeValidTo, distinctValidTo } from "../domain/import-policy.js";
 import { ImportType, KeyState } from "../domain/kms-constants.js";
 import {
+  awaitsPrimaryImport,
   findRegion,
   holdsMaterial,
   type ImportInFlight,
@@ -408,13 +409,29 @@ class RegionRun {
       return this.#finish(record, {
         kind: kind === "import" ? "imported" : kind === "renew" ? "renewed" : "restored",
       });
-    } catch (error) {
-      if (error instanceof LeaseNotAcquiredError) throw error;
+    } catch (caught) {
+      if (caught instanceof LeaseNotAcquiredError) throw caught;
+      const error = await this.#explainReplicaRefusal(key, caught);
       // Known refusals mean the import did not happen: forget the intent. Anything else (a timeout) may
       // have imported: keep the intent for the next run to settle.
       const known = error instanceof TetherError && !(error instanceof ImportNotConfirmedError);
       return this.#fail(key, known ? clearImportInFlight(record) : record, error, now);
     }
+  }
+
+  /**
+   * KMS refuses a replica's import until its primary holds the material (a Multi-Region key's material
+   * goes into the primary first), and says so with IncorrectKeyMaterialException. While the primary has
+   * never been imported into, that refusal says nothing about the vault's bytes: it is retried like any
+   * passing failure, not left waiting for an operator.
+   */
+  async #explainReplicaRefusal(key: ManagedKey, error: unknown): Promise<unknown> {
+    const { deps, lease } = this;
+    if (!(error instanceof IncorrectKeyMaterialError) || lease.region === key.primaryRegion) return error;
+    const whole = await deps.keys.get(key.id).catch(() => undefined);
+    const primary = whole === undefined ? undefined : findRegion(whole, whole.primaryRegion);
+    if (primary === undefined || !awaitsPrimaryImport(primary)) return error;
+    return new PrimaryNotImportedError(key.id, lease.region, { cause: error });
   }
 
   async #revoke(key: ManagedKey, before: RegionRecord, now: Date): Promise<RegionOutcome> {
@@ -572,6 +589,20 @@ export class ImportNotConfirmedError extends TetherError {
   }
 }
 
+/**
+ * A replica's import was refused because its primary holds no material yet (see #explainReplicaRefusal):
+ * retried with the usual backoff.
+ */
+export class PrimaryNotImportedError extends TetherError {
+  constructor(keyId: string, region: string, options?: ErrorOptions) {
+    super(
+      `Key ${keyId}: the replica in ${region} cannot take the material before the primary has it; retrying.`,
+      options,
+    );
+    this.name = "PrimaryNotImportedError";
+  }
+}
+
 /** Which failures page someone, and how loudly. */
 function failureFinding(error: unknown, record: RegionRecord, key: ManagedKey): AlertFinding | undefined {
   const where = `key ${key.id} in ${record.region}`;
@@ -587,6 +618,13 @@ function failureFinding(error: unknown, record: RegionRecord, key: ManagedKey): 
       severity: AlertSeverity.Critical,
       reason: AlertReason.CheckValueMismatch,
       summary: `${where}: the vault's material does not match the recorded check value; nothing imported`,
+    };
+  }
+  if (FAILURES_AWAITING_OPERATOR.includes(errorName(error)) && error instanceof VaultError) {
+    return {
+      severity: AlertSeverity.Critical,
+      reason: AlertReason.MaterialUnfit,
+      summary: `${where}: the vault's material cannot go into this key (${errorName(error)}); not retrying on its own`,
     };
   }
   if (error instanceof VaultError) {

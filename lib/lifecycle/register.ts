@@ -9,11 +9,12 @@ import {
   parseAwsRegion,
   parseCheckValue,
   parseMaterialRef,
+  type TetherKeyId,
 } from "../domain/ids.js";
 import { parseImportPolicy } from "../domain/import-policy.js";
 import { parseKmsKeyArn } from "../domain/key-arn.js";
 import { ExpirationModel, KeySpec, KeyUsage } from "../domain/kms-constants.js";
-import { type ManagedKey, newManagedKey } from "../domain/managed-key.js";
+import { holdForRegistration, type ManagedKey, newManagedKey } from "../domain/managed-key.js";
 import { KeyOrigin } from "../domain/observed.js";
 import type { LifecycleDeps, PolicyDefaults } from "./ports.js";
 import { type RegionOutcome, reconcileWhenFree } from "./reconcile-region.js";
@@ -66,10 +67,38 @@ export interface RegisterResult {
  *
  * If the process stops after the KMS key is created but before it is recorded, the key is left tagged
  * `tether:managed-by` (this deployment's) and unmanaged; registering it again with mode "adopt" picks it up.
- * @throws ValidationError naming the field; CheckValueMismatchError; StateConflictError when the key is
- *   not EXTERNAL, already managed, or another deployment's; Kms*Error and vault errors from the calls
+ * Existing material needs its check value, and the vault must say it can serve the key spec; then the
+ * material reference is claimed (race-free, see KeyRepository.claimMaterial): one managed key per reference.
+ * @throws ValidationError naming the field (checkValue missing for existing material, keySpec the
+ *   material cannot serve, ...); CheckValueMismatchError; StateConflictError when the key is not EXTERNAL,
+ *   already managed or another deployment's, or (field materialRef) the reference is another key's; Kms*Error
+ *   and vault errors from the calls
  */
 export async function registerKey(deps: LifecycleDeps, request: RegisterRequest): Promise<RegisterResult> {
+  const claim: MaterialClaim = { held: undefined, recorded: false };
+  try {
+    return await register(deps, request, claim);
+  } catch (error) {
+    // A refused registration gives its material reference back; one whose key was recorded keeps it.
+    if (claim.held !== undefined && !claim.recorded) {
+      const { materialRef, id } = claim.held;
+      await deps.keys.releaseMaterial(materialRef, id).catch(() => undefined);
+    }
+    throw error;
+  }
+}
+
+/** The material reference this registration claimed, and whether its key record exists. */
+interface MaterialClaim {
+  held: { readonly materialRef: string; readonly id: TetherKeyId } | undefined;
+  recorded: boolean;
+}
+
+async function register(
+  deps: LifecycleDeps,
+  request: RegisterRequest,
+  claim: MaterialClaim,
+): Promise<RegisterResult> {
   const now = deps.clock();
   const materialRef = parseMaterialRef(request.materialRef);
   const expected = request.checkValue === undefined ? undefined : parseCheckValue(request.checkValue);
@@ -108,7 +137,7 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
       now,
     );
     assertAliasInScope(request.alias, deps.aliasPrefix);
-    checkValue = await materialCheckValue(deps, request, materialRef, keySpec, expected, id);
+    checkValue = await claimedMaterial(deps, request, materialRef, keySpec, expected, id, claim);
     const tags = { ...request.tags, ...managedByTag(deps.deployment), "tether:key-id": id };
     const created = await deps.kms.createKey({
       region,
@@ -158,10 +187,10 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
       const replica = await deps.kms.describeKey(parseKmsKeyArn(replicaArn).region, replicaArn);
       if (!replica.found) throw new ValidationError("replicaRegions", `KMS has no replica ${replicaArn}`);
     }
-    checkValue = await materialCheckValue(deps, request, materialRef, keySpec, expected, id);
+    checkValue = await claimedMaterial(deps, request, materialRef, keySpec, expected, id, claim);
   }
 
-  const key = newManagedKey(
+  const fresh = newManagedKey(
     {
       id,
       keyArn: primaryArn,
@@ -176,7 +205,11 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
     },
     now,
   );
+  // The registration owns its Regions until it has imported into each (primary first); only if it stops
+  // does the sweep take them, a lease's lifetime later.
+  const key = holdForRegistration(fresh, new Date(now.getTime() + deps.leaseTtlMs));
   await deps.keys.create(key);
+  claim.recorded = true;
   await deps.audit.record(
     buildFactEvent(
       AuditDetailType.KeyRegistered,
@@ -194,6 +227,27 @@ export async function registerKey(deps: LifecycleDeps, request: RegisterRequest)
   }
   const stored = await deps.keys.get(key.id);
   return { key: stored ?? key, regions };
+}
+
+/**
+ * Checks the material (the check value of what the vault holds, or makes), then claims the reference for
+ * this registration, still before anything exists in KMS: no two managed keys share one (a key swap's
+ * successor claims its own new reference). The claim is the race-free part (one conditional write); the
+ * checks come first so a refusal names what is wrong with the request itself.
+ */
+async function claimedMaterial(
+  deps: LifecycleDeps,
+  request: RegisterRequest,
+  materialRef: string,
+  keySpec: KeySpec,
+  expected: CheckValue | undefined,
+  id: TetherKeyId,
+  claim: MaterialClaim,
+): Promise<CheckValue> {
+  const checkValue = await materialCheckValue(deps, request, materialRef, keySpec, expected, id);
+  await deps.keys.claimMaterial(materialRef, id);
+  claim.held = { materialRef, id };
+  return checkValue;
 }
 
 async function materialCheckValue(
@@ -217,11 +271,49 @@ async function materialCheckValue(
       `the ${deps.vault.kind} vault holds no material under this reference`,
     );
   }
+  if (expected === undefined) {
+    // Existing material is registered only by someone who can say which bytes they mean: a reference
+    // typed wrong, or one a colleague filled, would otherwise be imported for ever (a key takes one
+    // material).
+    throw new ValidationError(
+      "checkValue",
+      "required: the vault already holds material under materialRef; give its check value (or set generateMaterial for new material under a new reference)",
+    );
+  }
+  await assertMaterialServes(deps, request, materialRef, keySpec);
   const actual = parseCheckValue(await deps.vault.checkValue(materialRef));
-  if (expected !== undefined && expected !== actual) {
+  if (expected !== actual) {
     throw new CheckValueMismatchError({ keyId: id, materialRef });
   }
   return actual;
+}
+
+/**
+ * The material must be of the kind the key takes, before anything is created: one secret, one key type
+ * (see MaterialDescription in lib/vault/port.ts), so 32 bytes stored as an AES key never become an HMAC
+ * key, and symmetric material never goes under an RSA key that could never import it. A vault that cannot
+ * tell lets the registration go on; the first import then refuses and waits for an operator.
+ * @throws ValidationError naming keySpec (create) or materialRef (adopt: the spec is the KMS key's)
+ */
+async function assertMaterialServes(
+  deps: LifecycleDeps,
+  request: RegisterRequest,
+  materialRef: string,
+  keySpec: KeySpec,
+): Promise<void> {
+  const described = await deps.vault.describe(materialRef);
+  if (described === undefined || described.keySpecs.includes(keySpec)) return;
+  const holds = `the ${deps.vault.kind} vault holds ${described.keySpecs.join(" or ")} material under materialRef`;
+  if (request.mode === "create") {
+    throw new ValidationError(
+      "keySpec",
+      `${holds}, which cannot serve as ${keySpec} (one secret serves one key type)`,
+    );
+  }
+  throw new ValidationError(
+    "materialRef",
+    `${holds}; the key is ${keySpec} (one secret serves one key type)`,
+  );
 }
 
 function parseKeySpec(value: string): KeySpec {

@@ -287,6 +287,8 @@ class Rotation {
     }
     const materials = withCurrentId(keyMaterials(key), listed);
     const materialRef = nextMaterialRef(materials);
+    // The new material's reference is this key's, as its first one is (one managed key per reference).
+    await deps.keys.claimMaterial(materialRef, key.id);
     const pendingRotation: PendingRotation = await startIntent(deps, request, materialRef, key.keySpec);
     return deps.keys.saveKey({ ...key, materials, pendingRotation, updatedAt: now });
   }

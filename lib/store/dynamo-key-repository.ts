@@ -26,6 +26,7 @@ import {
   KEY_RECORD_SK,
   keyPk,
   LIST_PARTITION,
+  materialClaimPk,
   REGION_PREFIX,
   REGION_UPPER_BOUND,
   regionSk,
@@ -44,15 +45,23 @@ import { queryShards } from "./shard-query.js";
 import { type DynamoStoreOptions, type ResolvedStoreOptions, resolveStoreOptions } from "./store-options.js";
 import { StoreAttribute, StoreIndex } from "./table-definition.js";
 
-/** A claim on a KMS key ARN or an alias name: who may manage it. */
+/** A claim on a KMS key ARN, an alias name or a material reference: who may manage it. */
 interface Claim {
-  readonly kind: "key ARN" | "alias";
+  readonly kind: "key ARN" | "alias" | "material reference";
   readonly value: string;
   readonly pk: string;
+  /** The request field a refusal names. */
+  readonly field?: string;
 }
 
 const arnClaim = (keyArn: string): Claim => ({ kind: "key ARN", value: keyArn, pk: arnClaimPk(keyArn) });
 const aliasClaim = (alias: string): Claim => ({ kind: "alias", value: alias, pk: aliasClaimPk(alias) });
+const materialClaim = (materialRef: string): Claim => ({
+  kind: "material reference",
+  value: materialRef,
+  pk: materialClaimPk(materialRef),
+  field: "materialRef",
+});
 
 /** DynamoDB keys are at most 2,048 bytes; a longer reference cannot name anything stored. */
 const MAX_REFERENCE_LENGTH = 1024;
@@ -73,7 +82,7 @@ export class DynamoKeyRepository implements KeyRepository {
   }
 
   /**
-   * Order: (1) the claims — every Region's key ARN, then the alias; (2) the Region items; (3) the key
+   * Order: (1) the claims — the material reference, every Region's key ARN, then the alias; (2) the Region items; (3) the key
    * record, last and only if absent: its existence is what "managed" means. Until (3), get / resolve /
    * list do not see the key and the sweep skips its Regions (their key record is missing). A retry of the
    * same registration (same id) passes its own claims and rewrites its Regions. A registration that died
@@ -88,7 +97,7 @@ export class DynamoKeyRepository implements KeyRepository {
         state: "managed",
       });
     }
-    const claims = [...key.regions.map((record) => arnClaim(record.keyArn))];
+    const claims = [materialClaim(key.materialRef), ...key.regions.map((record) => arnClaim(record.keyArn))];
     if (key.alias !== undefined) claims.push(aliasClaim(key.alias));
     const taken: Claim[] = [];
     try {
@@ -124,6 +133,23 @@ export class DynamoKeyRepository implements KeyRepository {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * Claims a material reference for the key `id` is (or is about to become), before anything exists in
+   * KMS (one conditional put: of two registrations racing for one reference exactly one wins). create()
+   * claims the key's reference again (its own claim passes); remove() gives back every one it names. A registration that stopped without a key record
+   * leaves a claim that another takes over once stale, as for key ARNs.
+   * @throws StateConflictError (field materialRef) when another managed key, or a registration still
+   *   running, holds the reference
+   */
+  async claimMaterial(materialRef: string, id: TetherKeyId): Promise<void> {
+    await this.#claim(materialClaim(materialRef), id);
+  }
+
+  /** Gives back a material reference claimed by `id` (a refused registration); no error if not held. */
+  async releaseMaterial(materialRef: string, id: TetherKeyId): Promise<void> {
+    await this.#releaseClaim(materialClaimPk(materialRef), id);
   }
 
   /**
@@ -313,6 +339,9 @@ export class DynamoKeyRepository implements KeyRepository {
     const keyItem = await this.#keyItem(id);
     if (keyItem !== undefined) await this.#deleteItem(keyPk(id), KEY_RECORD_SK);
     await this.#removeLeftovers(id, typeof keyItem?.alias === "string" ? keyItem.alias : undefined);
+    for (const materialRef of materialRefsOf(keyItem)) {
+      await this.#releaseClaim(materialClaimPk(materialRef), id);
+    }
   }
 
   /**
@@ -481,7 +510,11 @@ export class DynamoKeyRepository implements KeyRepository {
     return { id: item.tetherId, claimedAt: Date.parse(String(item.claimedAt)) };
   }
 
-  /** Whether the claim's holder is managed and, for an alias, its record still names this alias. */
+  /**
+   * Whether the claim's holder is managed and, for an alias, its record still names this alias. A material
+   * reference stays its key's while the key is managed (a rotated key still holds its earlier materials);
+   * remove() gives back every one.
+   */
   async #claimHeld(claim: Claim, holder: TetherKeyId): Promise<boolean> {
     const keyItem = await this.#keyItem(holder);
     if (keyItem === undefined) return false;
@@ -525,6 +558,7 @@ export class DynamoKeyRepository implements KeyRepository {
         new StateConflictError(`The ${claim.kind} ${claim.value} is ${what} by Tether key ${holder.id}.`, {
           keyId: holder.id,
           state: what === "managed" ? "managed" : "registering",
+          field: claim.field,
         });
       if (await this.#claimHeld(claim, holder.id)) throw conflict("managed");
       if (!(holder.claimedAt + this.#o.staleClaimMs <= now.getTime())) throw conflict("being registered");
@@ -535,6 +569,7 @@ export class DynamoKeyRepository implements KeyRepository {
     throw new StateConflictError(`The ${claim.kind} ${claim.value} is contended; try again.`, {
       keyId: id,
       state: "contended",
+      field: claim.field,
     });
   }
 
@@ -585,6 +620,22 @@ export class DynamoKeyRepository implements KeyRepository {
   async #deleteItem(pk: string, sk: string): Promise<void> {
     await this.#o.doc.send(new DeleteCommand({ TableName: this.#o.tableName, Key: { pk, sk } }));
   }
+}
+
+/** Every material reference a key record names: the current one, its rotated materials, one being rotated to. */
+function materialRefsOf(keyItem: Item | undefined): string[] {
+  if (keyItem === undefined) return [];
+  const refs = new Set<string>();
+  const add = (value: unknown) => {
+    if (typeof value === "object" && value !== null) {
+      const ref = (value as Item).materialRef;
+      if (typeof ref === "string") refs.add(ref);
+    }
+  };
+  add(keyItem);
+  if (Array.isArray(keyItem.materials)) keyItem.materials.forEach(add);
+  add(keyItem.pendingRotation);
+  return [...refs];
 }
 
 /**

@@ -18,6 +18,7 @@ export const keyPk = (id: TetherKeyId): string => `${KEY_PREFIX}${id}`;
 export const regionSk = (region: string): string => `${REGION_PREFIX}${region}`;
 export const arnClaimPk = (keyArn: string): string => `ARN#${keyArn}`;
 export const aliasClaimPk = (alias: string): string => `ALIAS#${alias}`;
+export const materialClaimPk = (materialRef: string): string => `MATERIAL#${materialRef}`;
 
 /**
  * The partition of a key's history: `HISTORY#<id>` for a Tether key; anything else (an event whose keyId is a

@@ -149,6 +149,7 @@ function deferredVault(kind: string, load: () => Promise<Vault>): Vault {
     checkValue: async (ref) => (await vault()).checkValue(ref),
     generate: async (ref, keySpec) => (await vault()).generate(ref, keySpec),
     has: async (ref) => (await vault()).has(ref),
+    describe: async (ref) => (await vault()).describe(ref),
     supportedWrappings: async (keySpec) => {
       const loaded = await vault();
       return loaded.supportedWrappings === undefined

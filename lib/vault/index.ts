@@ -27,7 +27,12 @@ export {
   validateMaterial,
 } from "./material.js";
 export { MAX_MATERIAL_REF_LENGTH, parseMaterialRef } from "./material-ref.js";
-export type { Vault } from "./port.js";
+export {
+  DOCUMENTED_VAULT_ERRORS,
+  type MaterialDescription,
+  type Vault,
+  type VaultErrorClass,
+} from "./port.js";
 export { type MaterialRecord, type StoredMaterial, StoredMaterialVault } from "./stored-material-vault.js";
 export {
   assertWrappable,

@@ -3,7 +3,7 @@ import { checkValuesEqual, computeCheckValue } from "./check-value.js";
 import { InvalidMaterialError, MaterialAlreadyExistsError, MaterialNotFoundError } from "./errors.js";
 import { generateMaterial, isKeySpec, materialFamily, validateMaterial } from "./material.js";
 import { parseMaterialRef } from "./material-ref.js";
-import type { Vault } from "./port.js";
+import type { MaterialDescription, Vault } from "./port.js";
 import { parseWrappingPublicKey, wrapKeyMaterial } from "./wrapping.js";
 
 /** Material as a backend returns it: the bytes (owned by the caller, who zeroes them) and what was recorded. */
@@ -91,6 +91,15 @@ export abstract class StoredMaterialVault implements Vault {
 
   async has(materialRef: string): Promise<boolean> {
     return this.containsMaterial(materialRef, this.#segments(materialRef));
+  }
+
+  /**
+   * The key spec recorded when the material was stored or generated: the one spec it serves (one secret,
+   * one key type). The bytes are checked as for a wrap (spec, check value) and zeroed before returning.
+   */
+  async describe(materialRef: string): Promise<MaterialDescription> {
+    const segments = this.#segments(materialRef);
+    return this.#withMaterial(materialRef, segments, (_material, keySpec) => ({ keySpecs: [keySpec] }));
   }
 
   /**

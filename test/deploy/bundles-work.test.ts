@@ -90,12 +90,13 @@ async function invoke(name: string, event: unknown): Promise<Record<string, unkn
 }
 
 async function registerOne(): Promise<{ key: ManagedKey; keyArn: string; sealed: Uint8Array }> {
-  const { ref } = await bed.putMaterial();
+  const { ref, checkValue } = await bed.putMaterial();
   const { key } = await registerKey(bed.deps, {
     mode: "create",
     region: REGION,
     keySpec: "SYMMETRIC_DEFAULT",
     materialRef: ref,
+    checkValue,
     // RSA_2048: the emulator makes a real RSA pair per GetParametersForImport, and 4096-bit ones are slow.
     policy: { wrappingKeySpec: "RSA_2048", validityPeriod: "P30D", renewBefore: "P7D" },
     actor: "test:setup",

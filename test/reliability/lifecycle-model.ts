@@ -189,12 +189,13 @@ export async function setupSequence(bed: LifecycleTestbed): Promise<{ model: Mod
   // Counts are per key ARN, and every sequence has new keys: only this sequence's matter.
   counter.counts.clear();
   const register = async (restoreOob: boolean, replicas: string[]): Promise<RealKey> => {
-    const { ref } = await bed.putMaterial();
+    const { ref, checkValue } = await bed.putMaterial();
     const { key } = await registerKey(deps, {
       mode: "create",
       region: PRIMARY,
       keySpec: "SYMMETRIC_DEFAULT",
       materialRef: ref,
+      checkValue,
       policy: { ...POLICY, restoreAfterOutOfBandDelete: restoreOob },
       ...(replicas.length > 0 ? { multiRegion: true, replicaRegions: replicas } : {}),
       actor: ACTOR,

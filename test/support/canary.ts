@@ -196,6 +196,7 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryReport> {
       region: REGION,
       keySpec: "SYMMETRIC_DEFAULT",
       materialRef: known.ref,
+      checkValue: expectedCheckValue,
       multiRegion: true,
       replicaRegions: [REPLICA_REGION],
       policy,

@@ -62,7 +62,7 @@ export const registerCommand: CommandSpec = {
     "check-value": {
       type: "string",
       value: "CV",
-      description: "the check value the vault's material must have",
+      description: "the check value the vault's material must have (required unless --generate)",
     },
     alias: { type: "string", value: "A", description: "alias/name to create for the key (in every Region)" },
     description: { type: "string", value: "D", description: "the KMS key description" },
@@ -93,7 +93,7 @@ export const registerCommand: CommandSpec = {
   fieldFlags: FIELD_FLAGS,
   notes: [
     "Create:  tether keys register --region eu-west-1 --key-spec SYMMETRIC_DEFAULT --material-ref payments/k1 --generate",
-    "Adopt:   tether keys register --adopt arn:aws:kms:eu-west-1:111122223333:key/… --material-ref payments/k1",
+    "Adopt:   tether keys register --adopt arn:aws:kms:eu-west-1:111122223333:key/… --material-ref payments/k1 --check-value kcv-aes:…",
     "With --adopt, the Region and key spec come from the key; --replica-region names replicas to manage.",
   ],
   async run(context, { flags }) {

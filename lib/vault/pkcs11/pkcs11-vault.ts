@@ -13,7 +13,7 @@ import {
 } from "../errors.js";
 import { HMAC_KEY_LENGTHS, isKeySpec, materialFamily } from "../material.js";
 import { parseMaterialRef } from "../material-ref.js";
-import type { Vault } from "../port.js";
+import type { MaterialDescription, Vault } from "../port.js";
 import {
   assertWrappable,
   isRsaAesKeyWrap,
@@ -116,6 +116,26 @@ export class Pkcs11Vault implements Vault {
   async has(materialRef: string): Promise<boolean> {
     this.#parseOwnedRef(materialRef);
     return this.#use((session) => this.#find(session, materialRef) !== undefined);
+  }
+
+  /**
+   * An HSM records no key spec, so the object's type and size say what the material may serve: an AES-256
+   * key is SYMMETRIC_DEFAULT only, a generic secret each HMAC spec whose length range holds it, an RSA or
+   * EC key its modulus or curve (see MaterialDescription).
+   */
+  async describe(materialRef: string): Promise<MaterialDescription> {
+    parseMaterialRef(materialRef);
+    return this.#use((session) => {
+      const material = this.#material(session, materialRef);
+      if (materialFamily(material.keySpec) !== "HMAC" || material.secretLength === undefined) {
+        return { keySpecs: [material.keySpec] };
+      }
+      const length = material.secretLength;
+      const keySpecs = (Object.keys(HMAC_KEY_LENGTHS) as (keyof typeof HMAC_KEY_LENGTHS)[]).filter(
+        (spec) => length >= HMAC_KEY_LENGTHS[spec].min && length <= HMAC_KEY_LENGTHS[spec].max,
+      );
+      return { keySpecs };
+    });
   }
 
   async wrap(

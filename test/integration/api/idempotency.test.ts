@@ -18,8 +18,8 @@ afterAll(async () => {
 });
 
 async function registerBody() {
-  const { ref } = await api.bed.putMaterial();
-  return { mode: "create", region: "eu-west-1", keySpec: "SYMMETRIC_DEFAULT", materialRef: ref };
+  const { ref, checkValue } = await api.bed.putMaterial();
+  return { mode: "create", region: "eu-west-1", keySpec: "SYMMETRIC_DEFAULT", materialRef: ref, checkValue };
 }
 
 async function keysWithMaterial(ref: string): Promise<string[]> {

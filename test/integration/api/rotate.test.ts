@@ -89,7 +89,7 @@ describe("POST /keys/{id}/rotate", () => {
   });
 
   it("swaps a key whose policy says key-swap: 200 with the successor holding the alias; 409 on the old key after", async () => {
-    const { ref } = await api.bed.putMaterial();
+    const { ref, checkValue } = await api.bed.putMaterial();
     const alias = `alias/api-swap-${Date.now()}`;
     const registered = await api.call("POST", "/keys", {
       body: {
@@ -97,6 +97,7 @@ describe("POST /keys/{id}/rotate", () => {
         region: "eu-west-1",
         keySpec: "SYMMETRIC_DEFAULT",
         materialRef: ref,
+        checkValue,
         alias,
         policy: { validityPeriod: "P30D", rotationMethod: "key-swap" },
       },

@@ -51,9 +51,9 @@ describe("POST /keys", () => {
     const created = await api.bed
       .kms("eu-west-1")
       .send(new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: "SYMMETRIC_DEFAULT" }));
-    const { ref } = await api.bed.putMaterial();
+    const { ref, checkValue } = await api.bed.putMaterial();
     const answer = await api.call("POST", "/keys", {
-      body: { mode: "adopt", keyArn: created.KeyMetadata?.Arn, materialRef: ref },
+      body: { mode: "adopt", keyArn: created.KeyMetadata?.Arn, materialRef: ref, checkValue },
     });
     expect(answer.status).toBe(201);
     expect(KeyActionResponse.parse(answer.body).key.keyArn).toBe(created.KeyMetadata?.Arn);
@@ -61,9 +61,9 @@ describe("POST /keys", () => {
 
   it("refuses to adopt an AWS_KMS-origin key with 409 and says why", async () => {
     const created = await api.bed.kms("eu-west-1").send(new CreateKeyCommand({}));
-    const { ref } = await api.bed.putMaterial();
+    const { ref, checkValue } = await api.bed.putMaterial();
     const answer = await api.call("POST", "/keys", {
-      body: { mode: "adopt", keyArn: created.KeyMetadata?.Arn, materialRef: ref },
+      body: { mode: "adopt", keyArn: created.KeyMetadata?.Arn, materialRef: ref, checkValue },
     });
     expect(answer.status).toBe(409);
     expect(answer.body.error.code).toBe("Conflict");
@@ -129,7 +129,7 @@ describe("GET /keys", () => {
 
 describe("GET /keys/{id}", () => {
   it("shows the record, the live DescribeKey and the next planned action, by id, ARN and alias", async () => {
-    const { ref } = await api.bed.putMaterial();
+    const { ref, checkValue } = await api.bed.putMaterial();
     const alias = `alias/api-show-${Date.now()}`;
     const created = KeyActionResponse.parse(
       (
@@ -139,6 +139,7 @@ describe("GET /keys/{id}", () => {
             region: "eu-west-1",
             keySpec: "SYMMETRIC_DEFAULT",
             materialRef: ref,
+            checkValue,
             alias,
             policy: { validityPeriod: "P30D", renewBefore: "P7D" },
           },

@@ -156,9 +156,16 @@ export async function startApiBed(env: Record<string, string> = {}): Promise<Api
     handler,
     call,
     async register(policy = { validityPeriod: "P30D" }) {
-      const { ref } = await bed.putMaterial();
+      const { ref, checkValue } = await bed.putMaterial();
       return call("POST", "/keys", {
-        body: { mode: "create", region: "eu-west-1", keySpec: "SYMMETRIC_DEFAULT", materialRef: ref, policy },
+        body: {
+          mode: "create",
+          region: "eu-west-1",
+          keySpec: "SYMMETRIC_DEFAULT",
+          materialRef: ref,
+          checkValue,
+          policy,
+        },
       });
     },
     async close() {

@@ -174,13 +174,14 @@ describe("material that is not the key's", () => {
     const arn = created.KeyMetadata?.Arn ?? "";
     await importKeyMaterial(kms, arn, randomBytes(32));
     await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: arn }));
-    const { ref } = await bed.putMaterial();
+    const { ref, checkValue } = await bed.putMaterial();
 
     const imports = await count("ImportKeyMaterial");
     const { key, regions } = await registerKey(bed.deps, {
       mode: "adopt",
       keyArn: arn,
       materialRef: ref,
+      checkValue,
       policy: { validityPeriod: "P30D" },
       actor: ACTOR,
       correlationId: "adopt-wrong-material",

@@ -24,12 +24,13 @@ export async function registerNew(
   replicaRegions: string[] = [],
   deps: LifecycleDeps = bed.deps,
 ) {
-  const { ref } = await bed.putMaterial();
+  const { ref, checkValue } = await bed.putMaterial();
   return registerKey(deps, {
     mode: "create",
     region: "eu-west-1",
     keySpec: "SYMMETRIC_DEFAULT",
     materialRef: ref,
+    checkValue,
     policy,
     ...(replicaRegions.length > 0 ? { multiRegion: true, replicaRegions } : {}),
     actor: ACTOR,

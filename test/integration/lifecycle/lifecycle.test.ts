@@ -37,12 +37,13 @@ async function describeKey(region: string, keyId: string) {
 }
 
 async function register(policy: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  const { ref } = await bed.putMaterial();
+  const { ref, checkValue } = await bed.putMaterial();
   return registerKey(bed.deps, {
     mode: "create",
     region: "eu-west-1",
     keySpec: "SYMMETRIC_DEFAULT",
     materialRef: ref,
+    checkValue,
     policy,
     actor,
     correlationId: `test-${Math.random()}`,

@@ -4,6 +4,7 @@
  * key that cannot rotate on demand is refused in-key rotation; a failed rotation is alerted and retried.
  */
 
+import { randomBytes, randomUUID } from "node:crypto";
 import { ListKeyRotationsCommand } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AlertReason } from "../../../lib/domain/alerts.js";
@@ -151,14 +152,26 @@ describe("a failed scheduled rotation", () => {
   });
 });
 
+/** HMAC_256 material (one secret serves one key type: the testbed's putMaterial stores AES bytes). */
+async function putHmacMaterial(): Promise<{ ref: string; checkValue: string }> {
+  const ref = `test/hmac-${randomUUID()}`;
+  const material = randomBytes(32);
+  try {
+    return { ref, ...(await bed.vault.put(ref, material, "HMAC_256")) };
+  } finally {
+    material.fill(0);
+  }
+}
+
 describe("in-key rotation for a key KMS cannot rotate on demand", () => {
   it("is refused at registration with a ValidationError naming rotationMethod, before anything is created", async () => {
-    const { ref } = await bed.putMaterial();
+    const { ref, checkValue } = await putHmacMaterial();
     const attempt = registerKey(bed.deps, {
       mode: "create",
       region: PRIMARY,
       keySpec: "HMAC_256",
       materialRef: ref,
+      checkValue,
       policy: { rotateEvery: "P365D", rotationMethod: "in-key" },
       actor: ACTOR,
       correlationId: "register-hmac",
@@ -168,12 +181,13 @@ describe("in-key rotation for a key KMS cannot rotate on demand", () => {
   });
 
   it("is refused on a policy change of an HMAC key", async () => {
-    const { ref } = await bed.putMaterial();
+    const { ref, checkValue } = await putHmacMaterial();
     const { key } = await registerKey(bed.deps, {
       mode: "create",
       region: PRIMARY,
       keySpec: "HMAC_256",
       materialRef: ref,
+      checkValue,
       policy: {},
       actor: ACTOR,
       correlationId: "register-hmac-2",

@@ -203,6 +203,60 @@ describe("DynamoKeyRepository claims", () => {
   });
 });
 
+describe("DynamoKeyRepository material reference claims", () => {
+  it("of two registrations claiming one reference at once, exactly one wins; the other's 409 names materialRef", async () => {
+    const { repository } = await newRepository();
+    const [a, b] = [makeKey(), makeKey()];
+    const results = await Promise.allSettled([
+      repository.claimMaterial("shared/ref", a.id),
+      repository.claimMaterial("shared/ref", b.id),
+    ]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(StateConflictError);
+    expect(refused.reason).toMatchObject({ field: "materialRef", state: "registering" });
+  });
+
+  it("refuses a second managed key on a reference until the first is removed", async () => {
+    const { repository } = await newRepository();
+    const first = makeKey({ materialRef: "acme/one-secret" });
+    await repository.claimMaterial("acme/one-secret", first.id);
+    await repository.create(first);
+    // Its own claim again is no conflict (create re-claims what register claimed).
+    await repository.claimMaterial("acme/one-secret", first.id);
+
+    const second = makeKey({ materialRef: "acme/one-secret" });
+    await expect(repository.claimMaterial("acme/one-secret", second.id)).rejects.toMatchObject({
+      name: "StateConflictError",
+      field: "materialRef",
+      state: "managed",
+      keyId: first.id,
+    });
+    await expect(repository.create(second)).rejects.toMatchObject({ field: "materialRef" });
+    expect(await repository.get(second.id)).toBeUndefined();
+
+    await repository.remove(first.id);
+    await repository.claimMaterial("acme/one-secret", second.id);
+    await repository.create(second);
+    expect((await repository.get(second.id))?.materialRef).toBe("acme/one-secret");
+  });
+
+  it("gives a refused registration's claim back, and lets a stale one be taken over", async () => {
+    const { repository, clock } = await newRepository();
+    const [refused, dead, next] = [makeKey(), makeKey(), makeKey()];
+    await repository.claimMaterial("acme/released", refused.id);
+    await repository.releaseMaterial("acme/released", refused.id);
+    await repository.claimMaterial("acme/released", next.id);
+
+    await repository.claimMaterial("acme/abandoned", dead.id);
+    await expect(repository.claimMaterial("acme/abandoned", next.id)).rejects.toMatchObject({
+      state: "registering",
+    });
+    clock.advance(16 * MINUTE);
+    await repository.claimMaterial("acme/abandoned", next.id);
+  });
+});
+
 describe("DynamoKeyRepository crash mid-create", () => {
   const crashingClients: DynamoDBClient[] = [];
   afterAll(() => {

@@ -95,7 +95,14 @@ const REGIONS = ["eu-west-1", "us-east-1", "ap-southeast-2"] as const;
 
 /** A Multi-Region key with `regions` Regions (primary eu-west-1), built by the domain's own constructor. */
 export function makeKey(
-  options: { regions?: number; alias?: string; now?: Date; mrk?: string; policy?: unknown } = {},
+  options: {
+    regions?: number;
+    alias?: string;
+    now?: Date;
+    mrk?: string;
+    policy?: unknown;
+    materialRef?: string;
+  } = {},
 ): ManagedKey {
   const now = options.now ?? T0;
   const mrk = options.mrk ?? `mrk-${randomBytes(16).toString("hex")}`;
@@ -108,7 +115,10 @@ export function makeKey(
       keyArn: arns[0] as string,
       replicaArns: arns.slice(1),
       keySpec: KeySpec.SYMMETRIC_DEFAULT,
-      materialRef: parseMaterialRef("customers/acme/payments"),
+      // Each key its own reference: a reference is claimed by one managed key.
+      materialRef: parseMaterialRef(
+        options.materialRef ?? `customers/acme/payments-${randomBytes(4).toString("hex")}`,
+      ),
       checkValue: parseCheckValue("kcv-aes:1A2B3C"),
       policy: parseImportPolicy(options.policy ?? { validityPeriod: "P30D", renewBefore: "P7D" }),
       alias: options.alias,

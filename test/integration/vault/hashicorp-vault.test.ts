@@ -107,6 +107,12 @@ describe("HashiCorpVault with the contract server and the local KMS", () => {
     expect(await importAndRoundTrip(vault, ref)).toBe("kv2");
   });
 
+  it("describes a reference by the key spec recorded with it", async () => {
+    const vault = hashiCorpVault(settings(), { token: TOKEN });
+    await vault.generate("team/described", KeySpec.HMAC_384);
+    expect(await vault.describe("team/described")).toEqual({ keySpecs: [KeySpec.HMAC_384] });
+  });
+
   it("a missing path or a deleted pinned version is MaterialNotFoundError", async () => {
     const vault = hashiCorpVault(settings(), { token: TOKEN });
     await expect(vault.checkValue("team/absent")).rejects.toBeInstanceOf(MaterialNotFoundError);

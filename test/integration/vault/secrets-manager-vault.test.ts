@@ -126,6 +126,11 @@ describe.skipIf(!available)("SecretsManagerVault with moto and the local KMS", (
     expect(await importAndRoundTrip(ref)).toBe("hello");
   });
 
+  it("describes a reference by the key spec recorded with it", async () => {
+    await vault.generate("team/described", KeySpec.HMAC_256);
+    expect(await vault.describe("team/described")).toEqual({ keySpecs: [KeySpec.HMAC_256] });
+  });
+
   it("names a missing secret and wraps nothing", async () => {
     const kms = testbed.kms;
     const key = await kms.send(new CreateKeyCommand({ Origin: "EXTERNAL" }));

@@ -47,12 +47,13 @@ describe("a key's vault", () => {
     createLifecycleDeps(bed.config, { vault, credentials: CREDENTIALS, clock: bed.now });
 
   async function registered() {
-    const { ref, material } = await bed.putMaterial();
+    const { ref, material, checkValue } = await bed.putMaterial();
     const { key } = await registerKey(bed.deps, {
       mode: "create",
       region: "eu-west-1",
       keySpec: "SYMMETRIC_DEFAULT",
       materialRef: ref,
+      checkValue,
       policy: { validityPeriod: "P30D" },
       actor: "operator:alice",
       correlationId: `kind-${ref}`,

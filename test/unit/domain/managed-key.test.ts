@@ -2,10 +2,13 @@ import { describe, expect, it } from "vitest";
 import {
   addReplica,
   assertImportAllowed,
+  awaitsPrimaryImport,
   changePolicy,
   findRegion,
+  holdForRegistration,
   KeySpec,
   keyNextCheckAt,
+  LossCause,
   type ManagedKey,
   type NewManagedKey,
   newManagedKey,
@@ -264,5 +267,24 @@ describe("region transitions", () => {
     expect(() =>
       withRegion(key, { ...replica, region: "ap-south-1" as RegionRecord["region"] }, NOW),
     ).toThrow(ValidationError);
+  });
+});
+
+describe("holdForRegistration / awaitsPrimaryImport", () => {
+  it("holds every Region of a new key until the given time, changing nothing else", () => {
+    const key = newManagedKey(registration(), NOW);
+    const until = new Date(NOW.getTime() + 2 * MINUTE);
+    const held = holdForRegistration(key, until);
+    expect(held.regions.map((r) => r.nextCheckAt)).toEqual([until, until]);
+    expect({ ...held, regions: held.regions.map((r) => ({ ...r, nextCheckAt: NOW })) }).toEqual(key);
+  });
+
+  it("says a primary awaits its first import until Tether imported into it, and not after a loss", () => {
+    const key = newManagedKey(registration(), NOW);
+    const primary = primaryOf(key);
+    expect(awaitsPrimaryImport(primary)).toBe(true);
+    const imported = recordImport(primary, { at: NOW, validTo: new Date(NOW.getTime() + DAY) }, key.policy);
+    expect(awaitsPrimaryImport(imported)).toBe(false);
+    expect(awaitsPrimaryImport(recordLoss(imported, LossCause.RegionalLoss, NOW))).toBe(false);
   });
 });
