@@ -72,13 +72,14 @@ describe("the alias prefix", () => {
 
   it("refuses a registration whose alias is outside it before KMS is called, naming the field", async () => {
     const scoped = { ...bed.deps, aliasPrefix: "tether/local/" };
-    const { ref } = await bed.putMaterial();
+    const { ref, checkValue } = await bed.putMaterial();
     const before = await createKeyCalls();
     const attempt = registerKey(scoped, {
       mode: "create",
       region: "eu-west-1",
       keySpec: "SYMMETRIC_DEFAULT",
       materialRef: ref,
+      checkValue,
       alias: "alias/payments-outside",
       actor: ACTOR,
       correlationId: "alias-outside",
@@ -92,6 +93,7 @@ describe("the alias prefix", () => {
       region: "eu-west-1",
       keySpec: "SYMMETRIC_DEFAULT",
       materialRef: ref,
+      checkValue,
       alias: "alias/tether/local/payments-inside",
       actor: ACTOR,
       correlationId: "alias-inside",
@@ -100,12 +102,13 @@ describe("the alias prefix", () => {
   });
 
   it("refuses a key swap that would move an alias outside it, before anything is created", async () => {
-    const { ref } = await bed.putMaterial();
+    const { ref, checkValue } = await bed.putMaterial();
     const { key } = await registerKey(bed.deps, {
       mode: "create",
       region: "eu-west-1",
       keySpec: "SYMMETRIC_DEFAULT",
       materialRef: ref,
+      checkValue,
       alias: "alias/swap-outside-prefix",
       policy: { rotationMethod: "key-swap" },
       actor: ACTOR,
@@ -139,11 +142,12 @@ describe("adopting", () => {
 
   it("refuses a key another deployment manages with a conflict naming it, and records nothing", async () => {
     const arn = await externalKey({ [MANAGED_BY_TAG_KEY]: "tether/prod/eu-west-1" });
-    const { ref } = await bed.putMaterial();
+    const { ref, checkValue } = await bed.putMaterial();
     const attempt = registerKey(bed.deps, {
       mode: "adopt",
       keyArn: arn,
       materialRef: ref,
+      checkValue,
       actor: ACTOR,
       correlationId: "adopt-other",
     });
@@ -156,11 +160,12 @@ describe("adopting", () => {
 
   it("takes a key marked with this deployment's value", async () => {
     const arn = await externalKey({ [MANAGED_BY_TAG_KEY]: bed.deps.deployment });
-    const { ref } = await bed.putMaterial();
+    const { ref, checkValue } = await bed.putMaterial();
     const { key } = await registerKey(bed.deps, {
       mode: "adopt",
       keyArn: arn,
       materialRef: ref,
+      checkValue,
       actor: ACTOR,
       correlationId: "adopt-ours",
     });
