@@ -235,8 +235,17 @@ export async function runLoad(stack: LocalStack, options: LoadOptions): Promise<
     }
   };
   subscribe("http.client.request.start", countDynamo);
-  const sampler = new MemorySampler(options.sampleEveryMs ?? 5000);
-  sampler.start();
+  const processes = stack.localAws.processes;
+  const sampler = new MemorySampler(
+    options.sampleEveryMs ?? 5000,
+    processes === undefined
+      ? []
+      : [
+          { name: "dynalite", pid: processes.dynamodb.pid, memory: () => processes.dynamodb.memory() },
+          { name: "kms", pid: processes.kms.pid, memory: () => processes.kms.memory() },
+        ],
+  );
+  await sampler.start();
   log(
     `${keys.length} keys registered in ${registerSeconds} s; quotas on (AWS defaults); ` +
       `${options.concurrency} clients for ${options.seconds} s`,
@@ -390,15 +399,15 @@ export async function runLoad(stack: LocalStack, options: LoadOptions): Promise<
   unsubscribe("http.client.request.start", countDynamo);
   const { held: stuckLeases, items, bytes } = await scanTable(stack);
   kms.destroy();
-  sampler.stop();
+  await sampler.stop();
   const calibration = await queryCost(stack, 3000);
   const queries = dynamoRequests.Query ?? 0;
   let tableMemory: LoadReport["tableMemory"];
   if (options.measureTableMemory === true) {
-    sampler.sample();
+    await sampler.sample();
     const before = sampler.samples.pop() as MemorySample;
     await dropTable(stack);
-    sampler.sample();
+    await sampler.sample();
     tableMemory = { before, after: sampler.samples.pop() as MemorySample };
   }
 
@@ -517,12 +526,17 @@ async function queryCost(stack: LocalStack, n: number): Promise<{ heap: number; 
       }),
     );
   try {
+    // dynalite's own process when it runs apart, else this one.
+    const child = stack.localAws.processes?.dynamodb;
+    const memory = async () => {
+      if (child !== undefined) return child.memory();
+      gc?.();
+      return process.memoryUsage();
+    };
     for (let i = 0; i < 100; i++) await query();
-    gc?.();
-    const before = process.memoryUsage();
+    const before = await memory();
     for (let i = 0; i < n; i++) await query();
-    gc?.();
-    const after = process.memoryUsage();
+    const after = await memory();
     const kb = (bytes: number) => Math.round((bytes / n / 1024) * 100) / 100;
     return { heap: kb(after.heapUsed - before.heapUsed), external: kb(after.external - before.external) };
   } finally {

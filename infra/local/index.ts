@@ -4,9 +4,10 @@
  * `npm start`; nothing in lib/ or functions/ imports it — they reach these services over HTTP only.
  */
 import { join } from "node:path";
+import { type ServiceProcess, startServiceProcess } from "./child-service.js";
 import { type LocalDynamo, startDynamo } from "./dynamodb.js";
 import { type EventBus, startEventBus } from "./events/index.js";
-import { type KmsEmulator, startKmsEmulator } from "./kms/index.js";
+import { KmsAdmin, type KmsEmulator, startKmsEmulator } from "./kms/index.js";
 
 export interface LocalAwsOptions {
   /** Interface every service listens on; default 127.0.0.1. */
@@ -17,6 +18,11 @@ export interface LocalAwsOptions {
   dataDir?: string;
   /** Account of KMS ARNs and events; default 111122223333. */
   accountId?: string;
+  /**
+   * Run dynalite and the KMS emulator each in a child process of its own (default false: all in this
+   * process). The event bus stays here: its rules invoke local functions in process.
+   */
+  childProcesses?: boolean;
   logger?: (line: string) => void;
 }
 
@@ -25,6 +31,8 @@ export interface LocalAws {
   readonly dynamodb: LocalDynamo;
   readonly events: EventBus;
   readonly endpoints: { readonly kms: string; readonly dynamodb: string; readonly events: string };
+  /** The child processes, with `childProcesses` (their pid and memory). */
+  readonly processes?: { readonly kms: ServiceProcess; readonly dynamodb: ServiceProcess };
   /** Closes every service, in the reverse order of starting. */
   close(): Promise<void>;
 }
@@ -65,6 +73,50 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       logger,
     });
     started.push({ name: "events", close: () => events.close() });
+
+    if (options.childProcesses === true) {
+      const dynamodbProcess = await startServiceProcess(
+        {
+          service: "dynamodb",
+          host,
+          ...(options.ports?.dynamodb === undefined ? {} : { port: options.ports.dynamodb }),
+          ...(options.dataDir === undefined ? {} : { dataDir: join(options.dataDir, "dynamodb") }),
+        },
+        logger,
+      );
+      started.push({ name: "dynamodb", close: () => dynamodbProcess.close() });
+      const kmsProcess = await startServiceProcess(
+        {
+          service: "kms",
+          host,
+          ...(options.ports?.kms === undefined ? {} : { port: options.ports.kms }),
+          ...(options.dataDir === undefined ? {} : { dataDir: join(options.dataDir, "kms") }),
+          accountId,
+          eventBusUrl: events.url,
+        },
+        logger,
+      );
+      started.push({ name: "kms", close: () => kmsProcess.close() });
+      const kms: KmsEmulator = {
+        url: kmsProcess.url,
+        port: kmsProcess.port,
+        admin: new KmsAdmin(kmsProcess.url),
+        close: () => kmsProcess.close(),
+      };
+      const dynamodb: LocalDynamo = {
+        url: dynamodbProcess.url,
+        port: dynamodbProcess.port,
+        close: () => dynamodbProcess.close(),
+      };
+      return {
+        kms,
+        dynamodb,
+        events,
+        endpoints: { kms: kms.url, dynamodb: dynamodb.url, events: events.url },
+        processes: { kms: kmsProcess, dynamodb: dynamodbProcess },
+        close: closeAll,
+      };
+    }
 
     const dynamodb = await startDynamo({
       host,

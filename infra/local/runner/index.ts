@@ -19,11 +19,11 @@ import { type LocalAws, startLocalAws } from "../index.js";
 import { LocalStackError } from "./errors.js";
 import { type HttpApi, type RouteTarget, startHttpApi } from "./http-api.js";
 import {
+  DEFAULT_LOCAL_REGIONS,
   LOCAL_ACCOUNT_ID,
   LOCAL_ADMIN,
   LOCAL_IDENTITIES,
   LOCAL_READER,
-  LOCAL_REGION,
   LOCAL_SERVICE_CREDENTIALS,
 } from "./identities.js";
 import { lambdaContext } from "./lambda-context.js";
@@ -52,10 +52,17 @@ export interface LocalStackOptions {
   memory?: boolean;
   /** Where state is persisted; default `.local` (ignored with `memory`). */
   dataDir?: string;
+  /** dynalite and the KMS emulator each in a child process (see LocalAwsOptions.childProcesses). */
+  childProcesses?: boolean;
   /** Interface every service listens on; default 127.0.0.1. */
   host?: string;
   /** Ports; each defaults to the fixed local port (API 3000, KMS 4599, DynamoDB 4598, events 4597); 0 = any. */
   ports?: { api?: number; kms?: number; dynamodb?: number; events?: number };
+  /**
+   * The Regions keys may live in (the functions' TETHER_REGIONS), the home Region first: the API, the
+   * functions and the schedule run there. Default DEFAULT_LOCAL_REGIONS (eu-west-1, eu-central-1).
+   */
+  regions?: readonly string[];
   /** How often scheduled functions (the sweep) run locally; default 15 s; 0 = only through sweepNow(). */
   sweepIntervalMs?: number;
   /** Where to write the endpoints and local credentials for the CLI and scripts; not written when omitted. */
@@ -73,13 +80,18 @@ export interface LocalEndpoints {
   readonly kms: string;
   readonly dynamodb: string;
   readonly events: string;
+  /** The home Region: the API's signing Region, where the functions run. */
   readonly region: string;
+  /** Every Region the stack serves (TETHER_REGIONS), the home Region first. */
+  readonly regions: readonly string[];
 }
 
 export interface LocalStack {
   readonly apiUrl: string;
   readonly endpoints: LocalEndpoints;
+  /** The home Region. */
   readonly region: string;
+  readonly regions: readonly string[];
   readonly localAws: LocalAws;
   readonly definition: ServerlessDefinition;
   /** The table and audit bus names the functions use. */
@@ -117,6 +129,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const host = options.host ?? "127.0.0.1";
   const ports = { ...DEFAULT_LOCAL_PORTS, ...options.ports };
   const dataDir = options.memory ? undefined : resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  const regions = checkRegions(options.regions ?? DEFAULT_LOCAL_REGIONS);
+  const home = regions[0] as string;
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async (): Promise<void> => {
     const failures: unknown[] = [];
@@ -138,6 +152,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ports: { kms: ports.kms, dynamodb: ports.dynamodb, events: ports.events },
       ...(dataDir === undefined ? {} : { dataDir }),
       accountId: LOCAL_ACCOUNT_ID,
+      ...(options.childProcesses === true ? { childProcesses: true } : {}),
       logger: log,
     });
     cleanups.push(() => localAws.close());
@@ -148,24 +163,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       options.serverlessFile ?? join(PROJECT_ROOT, "serverless.yml"),
       {
         stage: LOCAL_STAGE,
-        region: LOCAL_REGION,
+        region: home,
         accountId: LOCAL_ACCOUNT_ID,
         params: {
           adminPrincipals: LOCAL_ADMIN.principalArn,
           readerPrincipals: LOCAL_READER.principalArn,
           vault: "file",
           vaultSettings: vault.directory,
+          regions: regions.join(","),
         },
       },
     );
-    const environment = functionEnvironment(definition, localAws, vault);
+    const environment = functionEnvironment(definition, localAws, vault, home);
     Object.assign(process.env, environment);
     for (const name of ["AWS_SESSION_TOKEN", "AWS_PROFILE"]) delete process.env[name];
     process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
 
     const dynamodb = new DynamoDBClient({
       endpoint: localAws.endpoints.dynamodb,
-      region: LOCAL_REGION,
+      region: home,
       credentials: LOCAL_SERVICE_CREDENTIALS,
     });
     try {
@@ -190,20 +206,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const invoker = (fn: FunctionDefinition) => {
       const handler = handlers.get(fn.name) as Handler;
       return (event: unknown, context?: Context) =>
-        handler(event, context ?? lambdaContext(fn, LOCAL_REGION, LOCAL_ACCOUNT_ID));
+        handler(event, context ?? lambdaContext(fn, home, LOCAL_ACCOUNT_ID));
     };
 
     const targets: RouteTarget[] = definition.functions.flatMap((fn) =>
       fn.routes.map((route) => ({
         route,
         invoke: invoker(fn),
-        context: () => lambdaContext(fn, LOCAL_REGION, LOCAL_ACCOUNT_ID),
+        context: () => lambdaContext(fn, home, LOCAL_ACCOUNT_ID),
       })),
     );
     const api: HttpApi = await startHttpApi({
       host,
       port: ports.api,
-      region: LOCAL_REGION,
+      region: home,
       accountId: LOCAL_ACCOUNT_ID,
       identities: LOCAL_IDENTITIES,
       targets,
@@ -244,8 +260,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (!schedule.enabled) return;
         const runner = startSchedule<unknown>({
           intervalMs,
-          ruleArn: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:rule/${fn.deployedName}-schedule-${index + 1}`,
-          region: LOCAL_REGION,
+          ruleArn: `arn:aws:events:${home}:${LOCAL_ACCOUNT_ID}:rule/${fn.deployedName}-schedule-${index + 1}`,
+          region: home,
           accountId: LOCAL_ACCOUNT_ID,
           invoke: (event) => invoker(fn)(event),
           log,
@@ -257,7 +273,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const sweep = schedules.find((s) => s.fn.name === "sweep");
 
-    const endpoints: LocalEndpoints = { api: api.url, ...localAws.endpoints, region: LOCAL_REGION };
+    const endpoints: LocalEndpoints = { api: api.url, ...localAws.endpoints, region: home, regions };
     if (options.endpointsFile !== undefined) {
       const file = resolve(options.endpointsFile);
       const content = `${JSON.stringify(endpointsFileContent(endpoints), null, 2)}\n`;
@@ -272,7 +288,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return {
       apiUrl: api.url,
       endpoints,
-      region: LOCAL_REGION,
+      region: home,
+      regions,
       localAws,
       definition,
       tableName: environment.TETHER_TABLE_NAME as string,
@@ -294,6 +311,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     throw error;
   }
+}
+
+/** AWS Region names as KMS spells them (eu-west-1, us-gov-west-1, ap-southeast-4). */
+const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+/**
+ * The local stack's Regions, checked: at least one, each a Region name, none twice.
+ * @throws LocalStackError naming the Region that is not valid
+ */
+export function checkRegions(regions: readonly string[]): readonly string[] {
+  if (regions.length === 0) throw new LocalStackError("regions: name at least one Region (the home Region)");
+  const seen = new Set<string>();
+  for (const region of regions) {
+    if (!REGION_NAME.test(region)) {
+      throw new LocalStackError(`regions: "${region}" is not a Region name (like eu-west-1)`);
+    }
+    if (seen.has(region)) throw new LocalStackError(`regions: ${region} is named twice`);
+    seen.add(region);
+  }
+  return [...regions];
 }
 
 /** What `.local/endpoints.json` holds (ISSUE4.md). */
@@ -318,6 +355,7 @@ function functionEnvironment(
   definition: ServerlessDefinition,
   localAws: LocalAws,
   vault: LocalVault,
+  home: string,
 ): Record<string, string> {
   const merged: Record<string, string> = {};
   for (const fn of definition.functions) {
@@ -334,8 +372,8 @@ function functionEnvironment(
   delete merged.NODE_OPTIONS;
   return {
     ...merged,
-    AWS_REGION: LOCAL_REGION,
-    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_REGION: home,
+    AWS_DEFAULT_REGION: home,
     AWS_ACCESS_KEY_ID: LOCAL_SERVICE_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_SERVICE_CREDENTIALS.secretAccessKey,
     TETHER_KMS_ENDPOINT: localAws.endpoints.kms,
