@@ -1,16 +1,17 @@
 /**
- * `npm run demo`: Tether's story, told against a running `npm start` (found through .local/endpoints.json)
+ * `npm run demo`: Tether's story, told against a running `npm start` (found through its endpoints.json:
+ * $TETHER_LOCAL_DATA_DIR/endpoints.json, else .local/endpoints.json)
  * or, when none answers, against an in-memory stack started here. Every call to Tether's API is SigV4-signed
  * with the local admin identity; secrets are encrypted and decrypted with the KMS SDK against the emulator.
  * Each step prints what happened and how long it took; the exit code is 0 only if every step did what it
  * should.
  *
- * Time: Tether's functions run on the system clock, the KMS emulator on the system clock plus an offset.
- * To make material expire now, the demo sets the emulator's clock just past the material's ValidTo and
- * straight back (offset 0): the expiry has happened (material deleted, event sent), and when Tether restores
- * it both clocks agree again. Waiting a few seconds after the import first keeps the restore valid even if
- * it lands before the clock is set back (Tether's new ValidTo, now + 1 h, is then still ahead of the
- * emulator's clock). A regional loss sends no event: the sweep finds it at the key's next reconcile (the demo
+ * Time: the local stack has one clock, the KMS emulator's (real time plus an offset), and Tether's
+ * functions run on it too. To make material expire now, the demo moves that clock just past the
+ * material's ValidTo (about an hour ahead) and leaves it there: KMS deletes the material and sends its
+ * event, and Tether restores with a ValidTo an hour after that time. Each run moves a persisted
+ * `npm start` an hour further on; nothing is ever moved back (schedules made at a later time would wait
+ * for real time to catch up). A regional loss sends no event: the sweep finds it at the key's next reconcile (the demo
  * key reconciles every minute), so that step takes up to a minute and a sweep interval.
  *
  * Multi-Region: when the stack serves a second Region (it does by default: `npm start -- --regions`), the
@@ -39,6 +40,7 @@ import {
 } from "../infra/local/runner/index.js";
 import type { HistoryResponse, KeyActionResponse } from "../lib/api/schemas.js";
 import { route, TetherApiClient } from "../lib/cli/client.js";
+import { localEndpointsPath } from "../lib/cli/settings.js";
 import { AuditDetailType } from "../lib/domain/audit-types.js";
 
 export interface DemoOptions {
@@ -61,8 +63,6 @@ export class DemoStepError extends Error {
 }
 
 const SECRET = "the launch code is 0000";
-/** How long the material must have lived before the demo expires it (see the module comment). */
-const MIN_AGE_BEFORE_EXPIRY_MS = 5_000;
 
 /** Runs the story; resolves to true when every step did what it should. */
 export async function main(options: DemoOptions = {}): Promise<boolean> {
@@ -70,7 +70,9 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
   const letTimePass = options.letTimePass ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const stepTimeoutMs = options.stepTimeoutMs ?? 180_000;
   let ownStack: LocalStack | undefined;
-  let endpoints = options.endpoints ?? (await runningStack(options.endpointsFile ?? ".local/endpoints.json"));
+  let endpoints =
+    options.endpoints ??
+    (await runningStack(options.endpointsFile ?? localEndpointsPath(process.env, process.cwd())));
   if (endpoints === undefined) {
     out("No running `npm start` found: starting an in-memory stack for the demo…");
     ownStack = await startLocalStack({
@@ -197,11 +199,8 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
       return `"${SECRET}" → ${ciphertext.length} bytes of ciphertext`;
     });
 
-    await step("Let the material expire (the emulator's clock jumps past ValidTo, then back)", async () => {
-      const age = Date.now() - (Date.parse(key?.createdAt ?? "") || Date.now());
-      if (age < MIN_AGE_BEFORE_EXPIRY_MS) await letTimePass(MIN_AGE_BEFORE_EXPIRY_MS - age);
+    await step("Let the material expire (the stack's clock jumps just past ValidTo)", async () => {
       await admin.setClock(new Date(validTo + 1_000));
-      await admin.setClockOffset(0);
       const keyId = keyArn().split("/").pop();
       const sent = (await admin.events()).some(
         (e) => e["detail-type"] === "KMS Imported Key Material Expiration" && e.detail["key-id"] === keyId,

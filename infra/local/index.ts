@@ -23,6 +23,8 @@ export interface LocalAwsOptions {
    * process). The event bus stays here: its rules invoke local functions in process.
    */
   childProcesses?: boolean;
+  /** Events each bus keeps for `GET /_local/events` and `events()` (default the bus's, 10,000). */
+  eventHistoryLimit?: number;
   logger?: (line: string) => void;
 }
 
@@ -69,6 +71,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     const events = await startEventBus({
       host,
       ...(options.ports?.events === undefined ? {} : { port: options.ports.events }),
+      ...(options.eventHistoryLimit === undefined ? {} : { historyLimit: options.eventHistoryLimit }),
       accountId,
       logger,
     });
@@ -96,11 +99,31 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
         },
         logger,
       );
-      started.push({ name: "kms", close: () => kmsProcess.close() });
+      // The emulator's clock lives in the child: its offset is polled once a second (a clock move reaches
+      // this process within about a second; in process it is read on every call).
+      const admin = new KmsAdmin(kmsProcess.url);
+      let offsetMs = (await admin.clock()).offsetMs;
+      const poll = setInterval(() => {
+        admin.clock().then(
+          (view) => {
+            offsetMs = view.offsetMs;
+          },
+          () => undefined, // closing, or busy: keep the last offset
+        );
+      }, 1_000);
+      poll.unref();
+      started.push({
+        name: "kms",
+        close: async () => {
+          clearInterval(poll);
+          await kmsProcess.close();
+        },
+      });
       const kms: KmsEmulator = {
         url: kmsProcess.url,
         port: kmsProcess.port,
-        admin: new KmsAdmin(kmsProcess.url),
+        admin,
+        clockOffsetMs: () => offsetMs,
         close: () => kmsProcess.close(),
       };
       const dynamodb: LocalDynamo = {

@@ -43,6 +43,8 @@ export interface KmsEmulator {
   url: string;
   port: number;
   admin: KmsAdmin;
+  /** The emulator clock's offset from real time, ms (what `/_admin/clock` moves); read by the local runner. */
+  clockOffsetMs(): number;
   close(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
     url,
     port,
     admin: new KmsAdmin(url),
+    clockOffsetMs: () => clock.offset,
     async close() {
       clearInterval(tick);
       pool.close();

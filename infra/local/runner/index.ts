@@ -54,6 +54,8 @@ export interface LocalStackOptions {
   dataDir?: string;
   /** dynalite and the KMS emulator each in a child process (see LocalAwsOptions.childProcesses). */
   childProcesses?: boolean;
+  /** Events each local bus keeps for inspection (LocalAwsOptions.eventHistoryLimit). */
+  eventHistoryLimit?: number;
   /** Interface every service listens on; default 127.0.0.1. */
   host?: string;
   /** Ports; each defaults to the fixed local port (API 3000, KMS 4599, DynamoDB 4598, events 4597); 0 = any. */
@@ -99,6 +101,11 @@ export interface LocalStack {
   readonly auditBusName: string;
   /** Runs the sweep now (after any run under way) and returns its report. */
   sweepNow(): Promise<SweepReport>;
+  /**
+   * Stops scheduled runs until the returned function is called (sweepNow still works), once the run under
+   * way has finished: lets a test watch an event-driven path without the sweep racing it.
+   */
+  pauseSchedules(): Promise<() => void>;
   /** Stops the schedule, the API and the local AWS; removes the endpoints file it wrote. */
   close(): Promise<void>;
 }
@@ -153,6 +160,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(dataDir === undefined ? {} : { dataDir }),
       accountId: LOCAL_ACCOUNT_ID,
       ...(options.childProcesses === true ? { childProcesses: true } : {}),
+      ...(options.eventHistoryLimit === undefined ? {} : { eventHistoryLimit: options.eventHistoryLimit }),
       logger: log,
     });
     cleanups.push(() => localAws.close());
@@ -198,6 +206,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         { id: "local-audit-log", kind: "function", invoke: async (event) => log(describeAudit(event)) },
       ],
     });
+
+    // One clock for the whole local stack: the functions' "now" is the KMS emulator's (real time plus the
+    // offset `/_admin/clock` moves), so a clock move makes material expire for KMS and for Tether alike.
+    // Date.now() stays the base, so a test that fakes Date moves both too.
+    await useFunctionsClock(() => new Date(Date.now() + localAws.kms.clockOffsetMs()));
 
     const handlers = new Map<string, Handler>();
     for (const fn of definition.functions) {
@@ -299,6 +312,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           throw new LocalStackError("serverless.yml schedules no function named sweep");
         return (await sweep.runner.runNow()) as SweepReport;
       },
+      pauseSchedules: async () => {
+        await Promise.all(schedules.map(({ runner }) => runner.pause()));
+        return () => {
+          for (const { runner } of schedules) runner.resume();
+        };
+      },
       close: async () => {
         for (const { runner } of schedules) await runner.close();
         await localAws.events.drain();
@@ -382,6 +401,22 @@ function functionEnvironment(
     TETHER_FILE_VAULT_DIR: vault.directory,
     TETHER_FILE_VAULT_PASSPHRASE: vault.passphrase,
   };
+}
+
+/**
+ * Hands the functions a clock through their composition root (functions/runtime.ts), the module instance
+ * their handlers import.
+ * @throws LocalStackError when functions/runtime.ts has no useClock
+ */
+async function useFunctionsClock(clock: () => Date): Promise<void> {
+  const file = join(PROJECT_ROOT, "functions/runtime.ts");
+  const module = (await import(pathToFileURL(file).href)) as { useClock?: (clock: () => Date) => void };
+  if (typeof module.useClock !== "function") {
+    throw new LocalStackError(
+      "functions/runtime.ts exports no useClock: the functions cannot follow the emulator's clock",
+    );
+  }
+  module.useClock(clock);
 }
 
 /**
