@@ -105,6 +105,11 @@ export interface LoadReport {
     readonly perQueryKb: { heap: number; external: number };
     readonly estimatedMb: { heap: number; external: number };
   };
+  /**
+   * Events the local buses hold at the end (they keep a bounded history in this process, for
+   * `GET /_local/events`), by bus, and their size as JSON, MB.
+   */
+  readonly eventBusHistory: { readonly events: Record<string, number>; readonly jsonMb: number };
   /** Tether's table at the end: items, and their size as DynamoDB counts it (names + values), MB. */
   readonly table: { items: number; mb: number };
   /** Memory (after a full GC when available) just before and after deleting the table (measureTableMemory). */
@@ -398,6 +403,13 @@ export async function runLoad(stack: LocalStack, options: LoadOptions): Promise<
   await stack.localAws.kms.admin.setQuotas(false);
   unsubscribe("http.client.request.start", countDynamo);
   const { held: stuckLeases, items, bytes } = await scanTable(stack);
+  const busEvents: Record<string, number> = {};
+  let busJsonBytes = 0;
+  for (const name of ["default", stack.auditBusName]) {
+    const held = stack.localAws.events.events(name);
+    busEvents[name] = held.length;
+    for (const event of held) busJsonBytes += JSON.stringify(event).length;
+  }
   kms.destroy();
   await sampler.stop();
   const calibration = await queryCost(stack, 3000);
@@ -452,6 +464,7 @@ export async function runLoad(stack: LocalStack, options: LoadOptions): Promise<
         external: round((queries * calibration.external) / 1024),
       },
     },
+    eventBusHistory: { events: busEvents, jsonMb: Math.round((busJsonBytes / 1024 / 1024) * 10) / 10 },
     table: { items, mb: Math.round((bytes / 1024 / 1024) * 10) / 10 },
     ...(tableMemory === undefined ? {} : { tableMemory }),
     rssMb: { start: rssStart, end: rssMb() },

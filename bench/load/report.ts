@@ -124,6 +124,8 @@ export function soakMarkdown(context: SoakContext, r: LoadReport): string {
       `${Math.round((m.heapUsedMb.last - m.heapUsedMb.first) * 10) / 10} MB, external ` +
       `${Math.round((m.externalMb.last - m.externalMb.first) * 10) / 10} MB.`,
     "",
+    `Events the local buses held at the end (a bounded history, kept in the main process): ` +
+      `${JSON.stringify(r.eventBusHistory?.events ?? {})}, ${r.eventBusHistory?.jsonMb ?? "?"} MB as JSON.`,
     `Tether's table at the end: ${r.table.items} items, ${r.table.mb} MB of names and values.`,
     ...(r.tableMemory === undefined
       ? []

@@ -17,6 +17,8 @@
  *   (default: each in a child process of its own, so the memory samples of this process are Tether's —
  *   its functions, the API stand-in, the event bus and the load's own clients — and each child is
  *   sampled apart);
+ * - TETHER_LOAD_EVENT_HISTORY: events each local bus keeps for inspection (default 10,000; they live in
+ *   this process, so a long run's heap holds up to that many audit and KMS events);
  * - TETHER_LOAD_OUT: a directory to write `soak.json` and `soak.md` to; TETHER_LOAD_NOTE: a line for them.
  * Exits 1 when an answer other than 2xx/409/429 came back, a sweep failed, or a lease stayed held.
  */
@@ -59,6 +61,9 @@ const childProcesses = process.env.TETHER_LOAD_IN_PROCESS !== "1";
 const stack = await startLocalStack({
   memory: true,
   childProcesses,
+  ...(process.env.TETHER_LOAD_EVENT_HISTORY
+    ? { eventHistoryLimit: num("TETHER_LOAD_EVENT_HISTORY", 10_000) }
+    : {}),
   host: "127.0.0.1",
   ports: { api: 0, kms: 0, dynamodb: 0, events: 0 },
   sweepIntervalMs: 0,
