@@ -314,7 +314,9 @@ export async function runLoad(stack: LocalStack, options: LoadOptions): Promise<
         answer = out.body;
       } catch (error) {
         status = 0; // the connection failed
-        answer = error instanceof Error ? error.message : String(error);
+        // fetch says only "fetch failed"; the reason (ECONNRESET, a timeout, ...) is in its cause.
+        const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+        answer = `${error instanceof Error ? error.message : String(error)}${cause === undefined ? "" : ` (${String(cause.code ?? cause.message)})`}`;
       }
       const ms = performance.now() - t0;
       if (!EXPECTED.has(status) && unexpectedSamples.length < 10) {
