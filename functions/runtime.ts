@@ -14,11 +14,23 @@ export const config = loadConfig();
 const vaultEnv = await withVaultSecret(process.env);
 
 let deps: LifecycleDeps | undefined;
+let clock: (() => Date) | undefined;
+
+/**
+ * Gives the functions another "now" than the system clock: the local runner (`npm start`) runs them on the
+ * KMS emulator's clock, so one clock move reaches the whole local stack. Lambda never calls it.
+ * @throws Error once the dependencies are built (the first invocation): a clock changed then would not hold
+ */
+export function useClock(next: () => Date): void {
+  if (deps !== undefined) throw new Error("useClock: the functions' dependencies are already built");
+  clock = next;
+}
 
 /** The use cases' ports; built on first use so a handler's tests can inject their own first. */
 export function lifecycleDeps(): LifecycleDeps {
   deps ??= createLifecycleDeps(config, {
     vault: vaultFromEnv(vaultEnv),
+    ...(clock === undefined ? {} : { clock }),
     workerId: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
     log: (level, message, fields) => logger[level](message, fields),
   });

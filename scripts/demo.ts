@@ -1,17 +1,23 @@
 /**
- * `npm run demo`: Tether's story, told against a running `npm start` (found through .local/endpoints.json)
+ * `npm run demo`: Tether's story, told against a running `npm start` (found through its endpoints.json:
+ * $TETHER_LOCAL_DATA_DIR/endpoints.json, else .local/endpoints.json)
  * or, when none answers, against an in-memory stack started here. Every call to Tether's API is SigV4-signed
  * with the local admin identity; secrets are encrypted and decrypted with the KMS SDK against the emulator.
  * Each step prints what happened and how long it took; the exit code is 0 only if every step did what it
  * should.
  *
- * Time: Tether's functions run on the system clock, the KMS emulator on the system clock plus an offset.
- * To make material expire now, the demo sets the emulator's clock just past the material's ValidTo and
- * straight back (offset 0): the expiry has happened (material deleted, event sent), and when Tether restores
- * it both clocks agree again. Waiting a few seconds after the import first keeps the restore valid even if
- * it lands before the clock is set back (Tether's new ValidTo, now + 1 h, is then still ahead of the
- * emulator's clock). A regional loss sends no event: the sweep finds it at the key's next reconcile (the demo
+ * Time: the local stack has one clock, the KMS emulator's (real time plus an offset), and Tether's
+ * functions run on it too. To make material expire now, the demo moves that clock just past the
+ * material's ValidTo (about an hour ahead) and leaves it there: KMS deletes the material and sends its
+ * event, and Tether restores with a ValidTo an hour after that time. Each run moves a persisted
+ * `npm start` an hour further on; nothing is ever moved back (schedules made at a later time would wait
+ * for real time to catch up). A regional loss sends no event: the sweep finds it at the key's next reconcile (the demo
  * key reconciles every minute), so that step takes up to a minute and a sweep interval.
+ *
+ * Multi-Region: when the stack serves a second Region (it does by default: `npm start -- --regions`), the
+ * demo registers a Multi-Region key with its replica there, encrypts in the replica's Region, makes KMS
+ * lose the material in that Region only, and watches the sweep restore the replica (the primary is never
+ * touched) until the old ciphertext decrypts in that Region again.
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -34,6 +40,7 @@ import {
 } from "../infra/local/runner/index.js";
 import type { HistoryResponse, KeyActionResponse } from "../lib/api/schemas.js";
 import { route, TetherApiClient } from "../lib/cli/client.js";
+import { localEndpointsPath } from "../lib/cli/settings.js";
 import { AuditDetailType } from "../lib/domain/audit-types.js";
 
 export interface DemoOptions {
@@ -56,8 +63,6 @@ export class DemoStepError extends Error {
 }
 
 const SECRET = "the launch code is 0000";
-/** How long the material must have lived before the demo expires it (see the module comment). */
-const MIN_AGE_BEFORE_EXPIRY_MS = 5_000;
 
 /** Runs the story; resolves to true when every step did what it should. */
 export async function main(options: DemoOptions = {}): Promise<boolean> {
@@ -65,7 +70,9 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
   const letTimePass = options.letTimePass ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const stepTimeoutMs = options.stepTimeoutMs ?? 180_000;
   let ownStack: LocalStack | undefined;
-  let endpoints = options.endpoints ?? (await runningStack(options.endpointsFile ?? ".local/endpoints.json"));
+  let endpoints =
+    options.endpoints ??
+    (await runningStack(options.endpointsFile ?? localEndpointsPath(process.env, process.cwd())));
   if (endpoints === undefined) {
     out("No running `npm start` found: starting an in-memory stack for the demo…");
     ownStack = await startLocalStack({
@@ -76,26 +83,36 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
     endpoints = ownStack.endpoints;
   }
   const region = endpoints.region;
+  // endpoints.json from before the stack served several Regions has no `regions`.
+  const replicaRegion = (endpoints.regions ?? []).find((r) => r !== region);
   const api = new TetherApiClient({
     apiUrl: endpoints.api,
     region,
     credentials: { accessKeyId: LOCAL_ADMIN.accessKeyId, secretAccessKey: LOCAL_ADMIN.secretAccessKey },
   });
   const kms = new KMSClient({ endpoint: endpoints.kms, region, credentials: LOCAL_SERVICE_CREDENTIALS });
+  const replicaKms =
+    replicaRegion === undefined
+      ? undefined
+      : new KMSClient({
+          endpoint: endpoints.kms,
+          region: replicaRegion,
+          credentials: LOCAL_SERVICE_CREDENTIALS,
+        });
   const admin = new KmsAdmin(endpoints.kms);
 
-  const describe = async (keyId: string): Promise<KeyMetadata> => {
-    const metadata = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
+  const describe = async (keyId: string, client = kms): Promise<KeyMetadata> => {
+    const metadata = (await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
     if (metadata === undefined) throw new DemoStepError("DescribeKey returned no metadata");
     return metadata;
   };
-  const decrypt = async (keyId: string, blob: Uint8Array): Promise<string> =>
+  const decrypt = async (keyId: string, blob: Uint8Array, client = kms): Promise<string> =>
     Buffer.from(
-      (await kms.send(new DecryptCommand({ KeyId: keyId, CiphertextBlob: blob }))).Plaintext ?? [],
+      (await client.send(new DecryptCommand({ KeyId: keyId, CiphertextBlob: blob }))).Plaintext ?? [],
     ).toString();
-  const decryptFails = async (keyId: string, blob: Uint8Array): Promise<string> => {
+  const decryptFails = async (keyId: string, blob: Uint8Array, client = kms): Promise<string> => {
     try {
-      await decrypt(keyId, blob);
+      await decrypt(keyId, blob, client);
     } catch (error) {
       return (error as Error).name;
     }
@@ -121,10 +138,12 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
     const event = history.items.find((e) => e.detailType === AuditDetailType.KeyMaterialRestored);
     return event?.actor ?? "nobody";
   };
-  const enabledAfter = (keyId: string, after: number) => async () => {
-    const m = await describe(keyId);
-    return m.KeyState === "Enabled" && (m.ValidTo?.getTime() ?? 0) > after ? m : undefined;
-  };
+  const enabledAfter =
+    (keyId: string, after: number, client = kms) =>
+    async (): Promise<KeyMetadata | undefined> => {
+      const m = await describe(keyId, client);
+      return m.KeyState === "Enabled" && (m.ValidTo?.getTime() ?? 0) > after ? m : undefined;
+    };
 
   let ok = true;
   let n = 0;
@@ -180,11 +199,8 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
       return `"${SECRET}" → ${ciphertext.length} bytes of ciphertext`;
     });
 
-    await step("Let the material expire (the emulator's clock jumps past ValidTo, then back)", async () => {
-      const age = Date.now() - (Date.parse(key?.createdAt ?? "") || Date.now());
-      if (age < MIN_AGE_BEFORE_EXPIRY_MS) await letTimePass(MIN_AGE_BEFORE_EXPIRY_MS - age);
+    await step("Let the material expire (the stack's clock jumps just past ValidTo)", async () => {
       await admin.setClock(new Date(validTo + 1_000));
-      await admin.setClockOffset(0);
       const keyId = keyArn().split("/").pop();
       const sent = (await admin.events()).some(
         (e) => e["detail-type"] === "KMS Imported Key Material Expiration" && e.detail["key-id"] === keyId,
@@ -248,6 +264,80 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
       return `key ${state}; the secret decrypts again`;
     });
 
+    if (replicaKms === undefined || replicaRegion === undefined) {
+      out(
+        "\n  (Multi-Region steps skipped: the stack serves one Region; `npm start -- --regions eu-west-1,eu-central-1` serves two)",
+      );
+    } else {
+      let mrk: KeyActionResponse["key"] | undefined;
+      let replicaArn = "";
+      let replicaCiphertext: Uint8Array = new Uint8Array();
+      await step(
+        `Register a Multi-Region key: primary in ${region}, replica in ${replicaRegion}, the same material in both`,
+        async () => {
+          const registered = (await api.request("POST", "/keys", {
+            body: {
+              mode: "create",
+              region,
+              keySpec: "SYMMETRIC_DEFAULT",
+              multiRegion: true,
+              replicaRegions: [replicaRegion],
+              materialRef: `demo/mrk-${stamp}`,
+              generateMaterial: true,
+              alias: `alias/tether-demo-mrk-${stamp}`,
+              description: "npm run demo (Multi-Region)",
+              policy: { validityPeriod: "PT1H", reconcileInterval: "PT1M" },
+            },
+          })) as KeyActionResponse;
+          mrk = registered.key;
+          replicaArn = mrk.regions.find((r) => r.region === replicaRegion)?.keyArn ?? "";
+          if (replicaArn === "") throw new DemoStepError(`Tether records no replica in ${replicaRegion}`);
+          await waitFor("the primary's import", 200, enabledAfter(mrk.keyArn, 0));
+          await waitFor("the replica's import", 200, enabledAfter(replicaArn, 0, replicaKms));
+          return `${mrk.id}: ${mrk.keyArn} and ${replicaArn}, both Enabled`;
+        },
+      );
+
+      await step(
+        `Encrypt in ${replicaRegion}, then KMS loses the imported material in ${replicaRegion} only`,
+        async () => {
+          replicaCiphertext = (
+            await replicaKms.send(new EncryptCommand({ KeyId: replicaArn, Plaintext: Buffer.from(SECRET) }))
+          ).CiphertextBlob as Uint8Array;
+          const lost = await admin.loseRegion(replicaRegion);
+          if (!lost.includes(replicaArn.split("/").pop() as string))
+            throw new DemoStepError("the replica lost nothing");
+          const primary = (await describe((mrk as NonNullable<typeof mrk>).keyArn)).KeyState;
+          if (primary !== "Enabled")
+            throw new DemoStepError(`the primary is ${primary}: it should be untouched`);
+          const replica = (await describe(replicaArn, replicaKms)).KeyState;
+          const refused = await decryptFails(replicaArn, replicaCiphertext, replicaKms);
+          return `replica ${replica}, Decrypt in ${replicaRegion} → ${refused}; primary in ${region} still ${primary}`;
+        },
+      );
+
+      await step(
+        `Watch the sweep restore the replica in ${replicaRegion} (up to a minute: the next reconcile)`,
+        async () => {
+          await waitFor("the replica's restore", 1_000, enabledAfter(replicaArn, 0, replicaKms));
+          const history = (await api.request(
+            "GET",
+            `${route("keys", (mrk as NonNullable<typeof mrk>).id)}/history`,
+          )) as HistoryResponse;
+          const restore = history.items.find(
+            (e) => e.detailType === AuditDetailType.KeyMaterialRestored && e.region === replicaRegion,
+          );
+          if (restore?.actor !== "tether:sweep")
+            throw new DemoStepError(
+              `the replica's last restore was by ${restore?.actor ?? "nobody"}, not the sweep`,
+            );
+          const plaintext = await decrypt(replicaArn, replicaCiphertext, replicaKms);
+          if (plaintext !== SECRET) throw new DemoStepError("Decrypt returned something else");
+          return `replica Enabled again by ${restore.actor}; the secret encrypted in ${replicaRegion} before the loss decrypts there`;
+        },
+      );
+    }
+
     out(
       ok
         ? `\nEvery step did what it should, in ${seconds(performance.now() - started)}. Explore: npx tether keys show ${key?.id}`
@@ -256,6 +346,7 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
     return ok;
   } finally {
     kms.destroy();
+    replicaKms?.destroy();
     await ownStack?.close();
   }
 }

@@ -105,6 +105,11 @@ export interface LoadReport {
     readonly perQueryKb: { heap: number; external: number };
     readonly estimatedMb: { heap: number; external: number };
   };
+  /**
+   * Events the local buses hold at the end (they keep a bounded history in this process, for
+   * `GET /_local/events`), by bus, and their size as JSON, MB.
+   */
+  readonly eventBusHistory: { readonly events: Record<string, number>; readonly jsonMb: number };
   /** Tether's table at the end: items, and their size as DynamoDB counts it (names + values), MB. */
   readonly table: { items: number; mb: number };
   /** Memory (after a full GC when available) just before and after deleting the table (measureTableMemory). */
@@ -235,8 +240,17 @@ export async function runLoad(stack: LocalStack, options: LoadOptions): Promise<
     }
   };
   subscribe("http.client.request.start", countDynamo);
-  const sampler = new MemorySampler(options.sampleEveryMs ?? 5000);
-  sampler.start();
+  const processes = stack.localAws.processes;
+  const sampler = new MemorySampler(
+    options.sampleEveryMs ?? 5000,
+    processes === undefined
+      ? []
+      : [
+          { name: "dynalite", pid: processes.dynamodb.pid, memory: () => processes.dynamodb.memory() },
+          { name: "kms", pid: processes.kms.pid, memory: () => processes.kms.memory() },
+        ],
+  );
+  await sampler.start();
   log(
     `${keys.length} keys registered in ${registerSeconds} s; quotas on (AWS defaults); ` +
       `${options.concurrency} clients for ${options.seconds} s`,
@@ -300,7 +314,9 @@ export async function runLoad(stack: LocalStack, options: LoadOptions): Promise<
         answer = out.body;
       } catch (error) {
         status = 0; // the connection failed
-        answer = error instanceof Error ? error.message : String(error);
+        // fetch says only "fetch failed"; the reason (ECONNRESET, a timeout, ...) is in its cause.
+        const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+        answer = `${error instanceof Error ? error.message : String(error)}${cause === undefined ? "" : ` (${String(cause.code ?? cause.message)})`}`;
       }
       const ms = performance.now() - t0;
       if (!EXPECTED.has(status) && unexpectedSamples.length < 10) {
@@ -389,16 +405,23 @@ export async function runLoad(stack: LocalStack, options: LoadOptions): Promise<
   await stack.localAws.kms.admin.setQuotas(false);
   unsubscribe("http.client.request.start", countDynamo);
   const { held: stuckLeases, items, bytes } = await scanTable(stack);
+  const busEvents: Record<string, number> = {};
+  let busJsonBytes = 0;
+  for (const name of ["default", stack.auditBusName]) {
+    const held = stack.localAws.events.events(name);
+    busEvents[name] = held.length;
+    for (const event of held) busJsonBytes += JSON.stringify(event).length;
+  }
   kms.destroy();
-  sampler.stop();
+  await sampler.stop();
   const calibration = await queryCost(stack, 3000);
   const queries = dynamoRequests.Query ?? 0;
   let tableMemory: LoadReport["tableMemory"];
   if (options.measureTableMemory === true) {
-    sampler.sample();
+    await sampler.sample();
     const before = sampler.samples.pop() as MemorySample;
     await dropTable(stack);
-    sampler.sample();
+    await sampler.sample();
     tableMemory = { before, after: sampler.samples.pop() as MemorySample };
   }
 
@@ -443,6 +466,7 @@ export async function runLoad(stack: LocalStack, options: LoadOptions): Promise<
         external: round((queries * calibration.external) / 1024),
       },
     },
+    eventBusHistory: { events: busEvents, jsonMb: Math.round((busJsonBytes / 1024 / 1024) * 10) / 10 },
     table: { items, mb: Math.round((bytes / 1024 / 1024) * 10) / 10 },
     ...(tableMemory === undefined ? {} : { tableMemory }),
     rssMb: { start: rssStart, end: rssMb() },
@@ -517,12 +541,17 @@ async function queryCost(stack: LocalStack, n: number): Promise<{ heap: number; 
       }),
     );
   try {
+    // dynalite's own process when it runs apart, else this one.
+    const child = stack.localAws.processes?.dynamodb;
+    const memory = async () => {
+      if (child !== undefined) return child.memory();
+      gc?.();
+      return process.memoryUsage();
+    };
     for (let i = 0; i < 100; i++) await query();
-    gc?.();
-    const before = process.memoryUsage();
+    const before = await memory();
     for (let i = 0; i < n; i++) await query();
-    gc?.();
-    const after = process.memoryUsage();
+    const after = await memory();
     const kb = (bytes: number) => Math.round((bytes / n / 1024) * 100) / 100;
     return { heap: kb(after.heapUsed - before.heapUsed), external: kb(after.external - before.external) };
   } finally {

@@ -1,8 +1,23 @@
 /**
  * Samples the process's memory at a fixed period, so a soak can tell "flat" from "growing": RSS, V8 heap
  * used and external memory. With `--expose-gc` each heap sample follows a full collection, so heapUsed is
- * what is live, not what is waiting to be collected.
+ * what is live, not what is waiting to be collected. Child processes (dynalite and the KMS emulator when
+ * the stack runs them apart) are sampled beside it, each on its own, through their memory probe.
  */
+import type { ProcessMemory } from "../../infra/local/child-service.js";
+
+/** A child process to sample: its own memory, after a full GC in the child. */
+export interface ChildProbe {
+  readonly name: string;
+  readonly pid: number;
+  memory(): Promise<ProcessMemory>;
+}
+
+export interface ProcessSample {
+  readonly rssMb: number;
+  readonly heapUsedMb: number;
+  readonly externalMb: number;
+}
 
 export interface MemorySample {
   /** Seconds since the sampler started. */
@@ -10,6 +25,8 @@ export interface MemorySample {
   readonly rssMb: number;
   readonly heapUsedMb: number;
   readonly externalMb: number;
+  /** Each child process's memory at the same moment, by name. */
+  readonly children?: Readonly<Record<string, ProcessSample>>;
 }
 
 export interface SeriesSummary {
@@ -28,6 +45,13 @@ export interface MemorySummary {
   readonly rssMb: SeriesSummary;
   readonly heapUsedMb: SeriesSummary;
   readonly externalMb: SeriesSummary;
+  /** The same series for each child process, by name. */
+  readonly children?: Readonly<
+    Record<
+      string,
+      { pid: number; rssMb: SeriesSummary; heapUsedMb: SeriesSummary; externalMb: SeriesSummary }
+    >
+  >;
 }
 
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
@@ -38,34 +62,57 @@ export class MemorySampler {
   #started = 0;
   readonly #gc = (globalThis as { gc?: () => void }).gc;
 
-  constructor(private readonly everyMs: number) {}
+  constructor(
+    private readonly everyMs: number,
+    private readonly children: readonly ChildProbe[] = [],
+  ) {}
 
-  start(): void {
+  async start(): Promise<void> {
     this.#started = Date.now();
-    this.sample();
-    this.#timer = setInterval(() => this.sample(), this.everyMs);
+    await this.sample();
+    this.#timer = setInterval(() => void this.sample(), this.everyMs);
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    this.sample();
+    await this.sample();
   }
 
-  sample(): void {
+  /** Takes one sample (this process, then each child) and returns it (also kept in `samples`). */
+  async sample(): Promise<MemorySample> {
+    const t = Math.round((Date.now() - this.#started) / 100) / 10;
     this.#gc?.();
     const usage = process.memoryUsage();
-    this.samples.push({
-      t: Math.round((Date.now() - this.#started) / 100) / 10,
+    const children: Record<string, ProcessSample> = {};
+    for (const child of this.children) {
+      const memory = await child.memory().catch(() => undefined);
+      if (memory !== undefined) {
+        children[child.name] = {
+          rssMb: mb(memory.rss),
+          heapUsedMb: mb(memory.heapUsed),
+          externalMb: mb(memory.external),
+        };
+      }
+    }
+    const sample: MemorySample = {
+      t,
       rssMb: mb(usage.rss),
       heapUsedMb: mb(usage.heapUsed),
       externalMb: mb(usage.external),
-    });
+      ...(this.children.length === 0 ? {} : { children }),
+    };
+    this.samples.push(sample);
+    return sample;
   }
 
   summary(): MemorySummary {
-    const series = (pick: (s: MemorySample) => number): SeriesSummary => {
-      const values = this.samples.map(pick);
+    const series = (pick: (s: MemorySample) => number | undefined): SeriesSummary => {
+      const points = this.samples.flatMap((s) => {
+        const value = pick(s);
+        return value === undefined ? [] : [{ t: s.t, value }];
+      });
+      const values = points.map((p) => p.value);
       return {
         first: values[0] ?? 0,
         last: values.at(-1) ?? 0,
@@ -74,7 +121,7 @@ export class MemorySampler {
         slopeMbPerMin:
           Math.round(
             slope(
-              this.samples.map((s) => s.t / 60),
+              points.map((p) => p.t / 60),
               values,
             ) * 100,
           ) / 100,
@@ -86,6 +133,21 @@ export class MemorySampler {
       rssMb: series((s) => s.rssMb),
       heapUsedMb: series((s) => s.heapUsedMb),
       externalMb: series((s) => s.externalMb),
+      ...(this.children.length === 0
+        ? {}
+        : {
+            children: Object.fromEntries(
+              this.children.map(({ name, pid }) => [
+                name,
+                {
+                  pid,
+                  rssMb: series((s) => s.children?.[name]?.rssMb),
+                  heapUsedMb: series((s) => s.children?.[name]?.heapUsedMb),
+                  externalMb: series((s) => s.children?.[name]?.externalMb),
+                },
+              ]),
+            ),
+          }),
     };
   }
 }

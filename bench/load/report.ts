@@ -26,6 +26,8 @@ export interface SoakContext {
   readonly command: string;
   readonly environment: Record<string, string | undefined>;
   readonly sharedPrimes: boolean;
+  /** dynalite and the KMS emulator each ran in a child process of their own. */
+  readonly childProcesses?: boolean;
   readonly register: string;
   readonly before: MachineView;
   readonly after: MachineView;
@@ -44,8 +46,8 @@ const histogram = (statuses: Record<string, number>) =>
 
 export function soakMarkdown(context: SoakContext, r: LoadReport): string {
   const m = r.memory;
-  const series = (name: string, s: typeof m.rssMb) =>
-    `| ${name} | ${s.first} | ${s.last} | ${s.min} | ${s.max} | ${s.slopeMbPerMin} |`;
+  const series = (process: string, name: string, s: typeof m.rssMb) =>
+    `| ${process} | ${name} | ${s.first} | ${s.last} | ${s.min} | ${s.max} | ${s.slopeMbPerMin} |`;
   const lines = [
     "# Soak: admin API under load while sweeps and KMS events run (local stack, quotas on)",
     "",
@@ -93,14 +95,26 @@ export function soakMarkdown(context: SoakContext, r: LoadReport): string {
     "",
     `## Memory (${m.samples} samples${m.gcBeforeSample ? ", each after a full GC" : ""}; MB)`,
     "",
-    "The whole local stack runs in this one process: Tether's functions, the API stand-in, dynalite (its",
-    "table is in memory and grows with every history event written), the KMS emulator and the event bus.",
+    ...(context.childProcesses === true
+      ? [
+          "dynalite and the KMS emulator each run in a child process of their own and are sampled apart. The",
+          "main process holds Tether's functions, the API Gateway stand-in, the event bus and the load's clients.",
+        ]
+      : [
+          "The whole local stack runs in this one process: Tether's functions, the API stand-in, dynalite (its",
+          "table is in memory and grows with every history event written), the KMS emulator and the event bus.",
+        ]),
     "",
-    "| series | first | last | min | max | slope MB/min |",
-    "|---|---:|---:|---:|---:|---:|",
-    series("RSS", m.rssMb),
-    series("V8 heap used", m.heapUsedMb),
-    series("external", m.externalMb),
+    "| process | series | first | last | min | max | slope MB/min |",
+    "|---|---|---:|---:|---:|---:|---:|",
+    series(context.childProcesses === true ? "Tether (main)" : "all (one process)", "RSS", m.rssMb),
+    series("", "V8 heap used", m.heapUsedMb),
+    series("", "external", m.externalMb),
+    ...Object.entries(m.children ?? {}).flatMap(([name, c]) => [
+      series(`${name} (pid ${c.pid})`, "RSS", c.rssMb),
+      series("", "V8 heap used", c.heapUsedMb),
+      series("", "external", c.externalMb),
+    ]),
     "",
     `DynamoDB requests during the run: ${JSON.stringify(r.dynamodb.requests)}. One Query costs dynalite ` +
       `${r.dynamodb.perQueryKb.heap} KB of heap and ${r.dynamodb.perQueryKb.external} KB of external memory for ` +
@@ -110,15 +124,23 @@ export function soakMarkdown(context: SoakContext, r: LoadReport): string {
       `${Math.round((m.heapUsedMb.last - m.heapUsedMb.first) * 10) / 10} MB, external ` +
       `${Math.round((m.externalMb.last - m.externalMb.first) * 10) / 10} MB.`,
     "",
+    `Events the local buses held at the end (a bounded history, kept in the main process): ` +
+      `${JSON.stringify(r.eventBusHistory?.events ?? {})}, ${r.eventBusHistory?.jsonMb ?? "?"} MB as JSON.`,
     `Tether's table at the end: ${r.table.items} items, ${r.table.mb} MB of names and values.`,
     ...(r.tableMemory === undefined
       ? []
-      : [
-          `Deleting it released ${Math.round((r.tableMemory.before.heapUsedMb - r.tableMemory.after.heapUsedMb) * 10) / 10} MB of heap and ` +
-            `${Math.round((r.tableMemory.before.externalMb - r.tableMemory.after.externalMb) * 10) / 10} MB of external memory ` +
-            `(heap ${r.tableMemory.before.heapUsedMb} → ${r.tableMemory.after.heapUsedMb} MB, external ` +
-            `${r.tableMemory.before.externalMb} → ${r.tableMemory.after.externalMb} MB, RSS ${r.tableMemory.before.rssMb} → ${r.tableMemory.after.rssMb} MB).`,
-        ]),
+      : (() => {
+          // dynalite's own process when it ran apart.
+          const before = r.tableMemory.before.children?.dynalite ?? r.tableMemory.before;
+          const after = r.tableMemory.after.children?.dynalite ?? r.tableMemory.after;
+          const where = r.tableMemory.before.children?.dynalite === undefined ? "" : " in dynalite's process";
+          return [
+            `Deleting it released ${Math.round((before.heapUsedMb - after.heapUsedMb) * 10) / 10} MB of heap and ` +
+              `${Math.round((before.externalMb - after.externalMb) * 10) / 10} MB of external memory${where} ` +
+              `(heap ${before.heapUsedMb} → ${after.heapUsedMb} MB, external ` +
+              `${before.externalMb} → ${after.externalMb} MB, RSS ${before.rssMb} → ${after.rssMb} MB).`,
+          ];
+        })()),
     "",
     `Command: \`${context.command}\` with ${JSON.stringify(context.environment)}` +
       (context.sharedPrimes ? "; emulator wrapping keys from shared primes." : "."),

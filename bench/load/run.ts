@@ -13,6 +13,12 @@
  * - TETHER_LOAD_SHARED_PRIMES=1: the emulator builds its RSA wrapping keys from shared primes, so the KMS
  *   stand-in's key generation (seconds of CPU per minute, work AWS does on its own machines) does not
  *   compete with Tether for this machine's CPU;
+ * - TETHER_LOAD_IN_PROCESS=1: dynalite and the KMS emulator in this process, as `npm start` runs them
+ *   (default: each in a child process of its own, so the memory samples of this process are Tether's —
+ *   its functions, the API stand-in, the event bus and the load's own clients — and each child is
+ *   sampled apart);
+ * - TETHER_LOAD_EVENT_HISTORY: events each local bus keeps for inspection (default 10,000; they live in
+ *   this process, so a long run's heap holds up to that many audit and KMS events);
  * - TETHER_LOAD_OUT: a directory to write `soak.json` and `soak.md` to; TETHER_LOAD_NOTE: a line for them.
  * Exits 1 when an answer other than 2xx/409/429 came back, a sweep failed, or a lease stayed held.
  */
@@ -51,8 +57,13 @@ function parseMix(text: string | undefined): Partial<Record<Operation, number>> 
 }
 const mix = parseMix(process.env.TETHER_LOAD_MIX);
 const before = machine();
+const childProcesses = process.env.TETHER_LOAD_IN_PROCESS !== "1";
 const stack = await startLocalStack({
   memory: true,
+  childProcesses,
+  ...(process.env.TETHER_LOAD_EVENT_HISTORY
+    ? { eventHistoryLimit: num("TETHER_LOAD_EVENT_HISTORY", 10_000) }
+    : {}),
   host: "127.0.0.1",
   ports: { api: 0, kms: 0, dynamodb: 0, events: 0 },
   sweepIntervalMs: 0,
@@ -83,6 +94,7 @@ try {
         Object.entries(process.env).filter(([k]) => k.startsWith("TETHER_LOAD_") && k !== "TETHER_LOAD_OUT"),
       ),
       sharedPrimes: process.env[SHARED_PRIME_ENV] === "1",
+      childProcesses,
       register,
       before,
       after,

@@ -4,9 +4,10 @@
  * `npm start`; nothing in lib/ or functions/ imports it — they reach these services over HTTP only.
  */
 import { join } from "node:path";
+import { type ServiceProcess, startServiceProcess } from "./child-service.js";
 import { type LocalDynamo, startDynamo } from "./dynamodb.js";
 import { type EventBus, startEventBus } from "./events/index.js";
-import { type CallerIdentity, type KmsEmulator, startKmsEmulator } from "./kms/index.js";
+import { type CallerIdentity, KmsAdmin, type KmsEmulator, startKmsEmulator } from "./kms/index.js";
 
 export interface LocalAwsOptions {
   /** Interface every service listens on; default 127.0.0.1. */
@@ -19,6 +20,13 @@ export interface LocalAwsOptions {
   accountId?: string;
   /** Callers the KMS emulator's CloudTrail records know by access key (others: an IAM user named after the key). */
   identities?: readonly CallerIdentity[];
+  /**
+   * Run dynalite and the KMS emulator each in a child process of its own (default false: all in this
+   * process). The event bus stays here: its rules invoke local functions in process.
+   */
+  childProcesses?: boolean;
+  /** Events each bus keeps for `GET /_local/events` and `events()` (default the bus's, 10,000). */
+  eventHistoryLimit?: number;
   logger?: (line: string) => void;
 }
 
@@ -27,6 +35,8 @@ export interface LocalAws {
   readonly dynamodb: LocalDynamo;
   readonly events: EventBus;
   readonly endpoints: { readonly kms: string; readonly dynamodb: string; readonly events: string };
+  /** The child processes, with `childProcesses` (their pid and memory). */
+  readonly processes?: { readonly kms: ServiceProcess; readonly dynamodb: ServiceProcess };
   /** Closes every service, in the reverse order of starting. */
   close(): Promise<void>;
 }
@@ -63,10 +73,76 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     const events = await startEventBus({
       host,
       ...(options.ports?.events === undefined ? {} : { port: options.ports.events }),
+      ...(options.eventHistoryLimit === undefined ? {} : { historyLimit: options.eventHistoryLimit }),
       accountId,
       logger,
     });
     started.push({ name: "events", close: () => events.close() });
+
+    if (options.childProcesses === true) {
+      const dynamodbProcess = await startServiceProcess(
+        {
+          service: "dynamodb",
+          host,
+          ...(options.ports?.dynamodb === undefined ? {} : { port: options.ports.dynamodb }),
+          ...(options.dataDir === undefined ? {} : { dataDir: join(options.dataDir, "dynamodb") }),
+        },
+        logger,
+      );
+      started.push({ name: "dynamodb", close: () => dynamodbProcess.close() });
+      const kmsProcess = await startServiceProcess(
+        {
+          service: "kms",
+          host,
+          ...(options.ports?.kms === undefined ? {} : { port: options.ports.kms }),
+          ...(options.dataDir === undefined ? {} : { dataDir: join(options.dataDir, "kms") }),
+          accountId,
+          eventBusUrl: events.url,
+          ...(options.identities === undefined ? {} : { identities: options.identities }),
+        },
+        logger,
+      );
+      // The emulator's clock lives in the child: its offset is polled once a second (a clock move reaches
+      // this process within about a second; in process it is read on every call).
+      const admin = new KmsAdmin(kmsProcess.url);
+      let offsetMs = (await admin.clock()).offsetMs;
+      const poll = setInterval(() => {
+        admin.clock().then(
+          (view) => {
+            offsetMs = view.offsetMs;
+          },
+          () => undefined, // closing, or busy: keep the last offset
+        );
+      }, 1_000);
+      poll.unref();
+      started.push({
+        name: "kms",
+        close: async () => {
+          clearInterval(poll);
+          await kmsProcess.close();
+        },
+      });
+      const kms: KmsEmulator = {
+        url: kmsProcess.url,
+        port: kmsProcess.port,
+        admin,
+        clockOffsetMs: () => offsetMs,
+        close: () => kmsProcess.close(),
+      };
+      const dynamodb: LocalDynamo = {
+        url: dynamodbProcess.url,
+        port: dynamodbProcess.port,
+        close: () => dynamodbProcess.close(),
+      };
+      return {
+        kms,
+        dynamodb,
+        events,
+        endpoints: { kms: kms.url, dynamodb: dynamodb.url, events: events.url },
+        processes: { kms: kmsProcess, dynamodb: dynamodbProcess },
+        close: closeAll,
+      };
+    }
 
     const dynamodb = await startDynamo({
       host,

@@ -5,27 +5,34 @@
  * and local credentials are written to `.local/endpoints.json` for the CLI and scripts.
  *
  * Flags: --host, --api-port, --kms-port, --dynamodb-port, --events-port, --sweep-interval <seconds>,
- * --data-dir <dir>, --memory, --help. Environment: TETHER_LOCAL_HOST, TETHER_LOCAL_API_PORT,
- * TETHER_LOCAL_KMS_PORT, TETHER_LOCAL_DYNAMODB_PORT, TETHER_LOCAL_EVENTS_PORT,
- * TETHER_LOCAL_SWEEP_INTERVAL_SECONDS, TETHER_LOCAL_DATA_DIR. Flags win over the environment.
+ * --regions <home,replica,...>, --data-dir <dir>, --memory, --help. Environment: TETHER_LOCAL_HOST,
+ * TETHER_LOCAL_API_PORT, TETHER_LOCAL_KMS_PORT, TETHER_LOCAL_DYNAMODB_PORT, TETHER_LOCAL_EVENTS_PORT,
+ * TETHER_LOCAL_SWEEP_INTERVAL_SECONDS, TETHER_LOCAL_REGIONS, TETHER_LOCAL_DATA_DIR. Flags win over the
+ * environment. The endpoints file is `<data dir>/endpoints.json` (with --memory too: nothing else is
+ * written there), where the CLI finds it through the same TETHER_LOCAL_DATA_DIR.
  */
-import { resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import {
+  checkRegions,
   DEFAULT_LOCAL_PORTS,
+  DEFAULT_LOCAL_REGIONS,
   DEFAULT_SWEEP_INTERVAL_MS,
   DEMO_MATERIAL_REFS,
   LOCAL_ADMIN,
   LOCAL_READER,
   type LocalStack,
+  LocalStackError,
   startLocalStack,
 } from "./runner/index.js";
 
 export const DEFAULT_PORTS = DEFAULT_LOCAL_PORTS;
 const DEFAULT_DATA_DIR = ".local";
-/** Where the CLI and scripts look for the running stack (ISSUE4.md). */
-export const ENDPOINTS_FILE = ".local/endpoints.json";
+/** The file in the data directory where the CLI and scripts look for the running stack. */
+export const ENDPOINTS_FILE_NAME = "endpoints.json";
+/** Where it is by default (ISSUE4.md). */
+export const ENDPOINTS_FILE = `${DEFAULT_DATA_DIR}/${ENDPOINTS_FILE_NAME}`;
 
 export interface MainConfig {
   readonly host: string;
@@ -36,8 +43,12 @@ export interface MainConfig {
     readonly events: number;
   };
   readonly sweepIntervalMs: number;
+  /** The Regions served, the home Region first. */
+  readonly regions: readonly string[];
   /** undefined = in memory. */
   readonly dataDir: string | undefined;
+  /** `<data dir>/endpoints.json`, also with --memory (the data directory then holds only this file). */
+  readonly endpointsFile: string;
 }
 
 export class LocalConfigError extends Error {
@@ -82,8 +93,22 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Mai
       values["sweep-interval"] === undefined ? "TETHER_LOCAL_SWEEP_INTERVAL_SECONDS" : "--sweep-interval";
     throw new LocalConfigError(`${source} must be a number of seconds (0 = never), got "${intervalText}"`);
   }
+  const regionsText = values.regions ?? env.TETHER_LOCAL_REGIONS;
+  let regions = DEFAULT_LOCAL_REGIONS;
+  if (regionsText !== undefined && regionsText !== "") {
+    try {
+      regions = checkRegions(regionsText.split(",").map((region) => region.trim()));
+    } catch (error) {
+      const source = values.regions === undefined ? "TETHER_LOCAL_REGIONS" : "--regions";
+      throw new LocalConfigError(
+        `${source}: ${error instanceof LocalStackError ? error.message.replace(/^regions: /, "") : String(error)}`,
+      );
+    }
+  }
+  const dataDir = resolve(values["data-dir"] ?? env.TETHER_LOCAL_DATA_DIR ?? DEFAULT_DATA_DIR);
   return {
     host: values.host ?? env.TETHER_LOCAL_HOST ?? "127.0.0.1",
+    regions,
     sweepIntervalMs: interval === undefined ? DEFAULT_SWEEP_INTERVAL_MS : Math.round(interval * 1000),
     ports: {
       api: port("api-port", "TETHER_LOCAL_API_PORT", DEFAULT_PORTS.api),
@@ -91,9 +116,8 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Mai
       dynamodb: port("dynamodb-port", "TETHER_LOCAL_DYNAMODB_PORT", DEFAULT_PORTS.dynamodb),
       events: port("events-port", "TETHER_LOCAL_EVENTS_PORT", DEFAULT_PORTS.events),
     },
-    dataDir: values.memory
-      ? undefined
-      : resolve(values["data-dir"] ?? env.TETHER_LOCAL_DATA_DIR ?? DEFAULT_DATA_DIR),
+    dataDir: values.memory ? undefined : dataDir,
+    endpointsFile: resolve(env.TETHER_LOCAL_ENDPOINTS_FILE ?? join(dataDir, ENDPOINTS_FILE_NAME)),
   };
 }
 
@@ -108,6 +132,7 @@ function parseFlags(argv: readonly string[]) {
       "kms-port": { type: "string" },
       "dynamodb-port": { type: "string" },
       "events-port": { type: "string" },
+      regions: { type: "string" },
       "data-dir": { type: "string" },
       memory: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -134,15 +159,21 @@ export function describeLocalStack(stack: LocalStack, config: MainConfig): strin
     "",
     `Functions from serverless.yml: ${stack.definition.functions.map((f) => f.name).join(", ")}; sweep ${sweep};`,
     "KMS events reach kms-events through the bus rules of serverless.yml.",
+    `Regions: ${stack.regions.join(", ")} (home ${stack.region}; choose with --regions or TETHER_LOCAL_REGIONS).`,
     `Vault: file vault with demo material ${DEMO_MATERIAL_REFS.join(", ")} (passphrase kept in the data directory).`,
     "",
-    `Local credentials (region ${stack.region}), also in ${ENDPOINTS_FILE}:`,
+    `Local credentials (region ${stack.region}), also in ${config.endpointsFile}:`,
     `  admin   AWS_ACCESS_KEY_ID=${LOCAL_ADMIN.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_ADMIN.secretAccessKey}`,
     `  reader  AWS_ACCESS_KEY_ID=${LOCAL_READER.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_READER.secretAccessKey}`,
     "",
     "Try (in another terminal):",
     "  npm run demo                      # the whole story: expiry, regional loss, revoke, restore",
     `  export AWS_ACCESS_KEY_ID=${LOCAL_ADMIN.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_ADMIN.secretAccessKey} AWS_REGION=${stack.region}`,
+    ...(config.endpointsFile === resolve(ENDPOINTS_FILE)
+      ? []
+      : [
+          `  export TETHER_LOCAL_DATA_DIR=${dirname(config.endpointsFile)}   # where the CLI finds the endpoints`,
+        ]),
     "  npx tether keys list",
     // Material the vault already holds needs its --check-value; new material under a new reference does not.
     "  npx tether keys register --key-spec SYMMETRIC_DEFAULT --material-ref my/first --generate   (--help for more)",
@@ -173,8 +204,9 @@ export async function main(
     host: config.host,
     ports: config.ports,
     sweepIntervalMs: config.sweepIntervalMs,
+    regions: config.regions,
     ...(config.dataDir === undefined ? { memory: true } : { dataDir: config.dataDir }),
-    endpointsFile: resolve(env.TETHER_LOCAL_ENDPOINTS_FILE ?? ENDPOINTS_FILE),
+    endpointsFile: config.endpointsFile,
     log,
   });
   process.stdout.write(describeLocalStack(stack, config));
@@ -206,8 +238,11 @@ const HELP = `Usage: npm start -- [options]
   --dynamodb-port <n>      DynamoDB port (TETHER_LOCAL_DYNAMODB_PORT, default ${DEFAULT_PORTS.dynamodb})
   --events-port <n>        EventBridge port (TETHER_LOCAL_EVENTS_PORT, default ${DEFAULT_PORTS.events})
   --sweep-interval <s>     seconds between sweeps, 0 = never (TETHER_LOCAL_SWEEP_INTERVAL_SECONDS, default ${DEFAULT_SWEEP_INTERVAL_MS / 1000})
-  --data-dir <dir>         where state is kept (TETHER_LOCAL_DATA_DIR, default ${DEFAULT_DATA_DIR}/)
-  --memory                 keep nothing on disk
+  --regions <r1,r2,...>    Regions keys may live in, the home Region first (TETHER_LOCAL_REGIONS,
+                           default ${DEFAULT_LOCAL_REGIONS.join(",")})
+  --data-dir <dir>         where state and endpoints.json are kept (TETHER_LOCAL_DATA_DIR, default ${DEFAULT_DATA_DIR}/);
+                           the CLI finds endpoints.json through the same TETHER_LOCAL_DATA_DIR
+  --memory                 keep no state on disk (endpoints.json is still written to the data directory)
   -h, --help               this text`;
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

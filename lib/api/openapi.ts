@@ -36,7 +36,21 @@ const NAMED: ReadonlyArray<readonly [z.ZodType, string]> = [
   [S.UnmanageResponse, "UnmanageResponse"],
   [S.HealthResponse, "HealthResponse"],
   [S.ErrorResponse, "Error"],
+  [S.GatewayErrorResponse, "GatewayError"],
 ];
+
+/**
+ * Statuses API Gateway may answer itself on every operation, with its `{"message"}` body
+ * (GatewayErrorResponse); 403 only where the route is IAM-authorized. 404 for an unknown route has no
+ * operation to hang on: it is the GatewayError404 response component, and the description says so.
+ */
+const GATEWAY_STATUSES = [413, 500] as const;
+const GATEWAY_DESCRIPTIONS: Readonly<Record<number, string>> = {
+  403: "API Gateway: no signature, or a signature it refuses (the IAM authorizer)",
+  404: "API Gateway: no such route",
+  413: "API Gateway: the body is over its 10 MB payload quota",
+  500: "API Gateway: the function failed or timed out",
+};
 
 const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   400: "Invalid input; `field` names what is wrong (including a material reference the vault refuses, material that cannot serve the keySpec, or a missing checkValue for material the vault already holds)",
@@ -123,34 +137,69 @@ export function openApiDocument(routes: readonly Route[]): Json {
         content: { "application/json": { schema: ref(route.response.schema(S)) } },
       },
     };
-    for (const status of [...route.errors, 500].sort((a, b) => a - b)) {
-      responses[String(status)] = { $ref: `#/components/responses/Error${status}` };
+    const gateway = new Set<number>([...GATEWAY_STATUSES, ...(route.access === "public" ? [] : [403])]);
+    const statuses = new Set<number>([...route.errors, 500]);
+    for (const status of [...new Set([...statuses, ...gateway])].sort((a, b) => a - b)) {
+      const name = !gateway.has(status)
+        ? `Error${status}`
+        : statuses.has(status)
+          ? `ErrorOrGatewayError${status}`
+          : `GatewayError${status}`;
+      responses[String(status)] = { $ref: `#/components/responses/${name}` };
     }
     operation.responses = responses;
     paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation };
   }
 
-  const errorStatuses = [...new Set(routes.flatMap((r) => [...r.errors, 500]))].sort((a, b) => a - b);
+  /** The statuses of response components named `<prefix><status>` that some operation references. */
+  const used = (prefix: string): number[] => {
+    const pattern = new RegExp(`^#/components/responses/${prefix}(\\d+)$`);
+    const statuses = Object.values(paths).flatMap((operations) =>
+      Object.values(operations).flatMap((operation) =>
+        Object.values(operation.responses as Record<string, { $ref?: string }>).flatMap((r) => {
+          const match = pattern.exec(r.$ref ?? "");
+          return match === null ? [] : [Number(match[1])];
+        }),
+      ),
+    );
+    return [...new Set(statuses)].sort((a, b) => a - b);
+  };
+  const tetherError = (status: number) => ({
+    description: ERROR_DESCRIPTIONS[status] ?? "Error",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  });
+  const gatewayError = (status: number) => ({
+    description: GATEWAY_DESCRIPTIONS[status] ?? "API Gateway",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/GatewayError" } } },
+  });
+  const either = (status: number) => ({
+    description: `${ERROR_DESCRIPTIONS[status] ?? "Error"} (Tether: Error); or ${GATEWAY_DESCRIPTIONS[status] ?? "API Gateway"} (GatewayError)`,
+    content: {
+      "application/json": {
+        schema: {
+          oneOf: [{ $ref: "#/components/schemas/Error" }, { $ref: "#/components/schemas/GatewayError" }],
+        },
+      },
+    },
+  });
   return {
     openapi: "3.1.0",
     info: {
       title: API_TITLE,
       version: API_VERSION,
       description:
-        "Operate Tether: list, register, re-import, revoke, restore and re-configure KMS keys with imported material. Requests are SigV4-signed (service execute-api); admins may change keys, readers may read.",
+        'Operate Tether: list, register, re-import, revoke, restore and re-configure KMS keys with imported material. Requests are SigV4-signed (service execute-api); admins may change keys, readers may read.\n\nErrors come in two shapes. Tether\'s own answers have the `Error` body (`{"error":{"code","message","field"?,"requestId"}}`). Answers API Gateway gives itself, before or instead of Tether, have the `GatewayError` body (`{"message": "…"}`): 403 for a missing or refused signature, 404 for a route that does not exist (response GatewayError404), 413 for a body over 10 MB, 431 (or 400) for a request line or header over 10,240 bytes, 500 when the function failed or timed out. A status both can give lists both shapes.',
     },
     paths,
     components: {
       schemas,
-      responses: Object.fromEntries(
-        errorStatuses.map((status) => [
-          `Error${status}`,
-          {
-            description: ERROR_DESCRIPTIONS[status] ?? "Error",
-            content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-          },
-        ]),
-      ),
+      responses: Object.fromEntries([
+        ...used("Error").map((status) => [`Error${status}`, tetherError(status)]),
+        ...used("ErrorOrGatewayError").map((status) => [`ErrorOrGatewayError${status}`, either(status)]),
+        ...[...new Set([...used("GatewayError"), 404])]
+          .sort((a, b) => a - b)
+          .map((status) => [`GatewayError${status}`, gatewayError(status)]),
+      ]),
       securitySchemes: {
         sigv4: {
           type: "apiKey",

@@ -234,6 +234,22 @@ export const ErrorResponse = z.strictObject({
   }),
 });
 
+/**
+ * The body of answers API Gateway gives itself, before or instead of the function: a missing or bad
+ * signature (403), a route that does not exist (404), a body over its 10 MB payload quota (413), a
+ * request line or header over its 10,240-byte quota (431, or 400 when malformed), and a function that
+ * failed or timed out (500). Quotas: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+ */
+export const GatewayErrorResponse = z
+  .strictObject({
+    message: z
+      .string()
+      .describe('API Gateway\'s own text, e.g. "Forbidden", "Not Found", "Internal Server Error"'),
+  })
+  .describe(
+    "An answer from API Gateway itself, not from Tether: no `error` object, no request id in the body",
+  );
+
 export type KeyView = z.infer<typeof KeyView>;
 export type RegionView = z.infer<typeof RegionView>;
 export type KeyActionResponse = z.infer<typeof KeyActionResponse>;

@@ -13,6 +13,12 @@ export interface CliContext extends CliOutput {
   /** ANSI colour allowed (stdout is a terminal and NO_COLOR is not set). */
   readonly color: boolean;
   readonly now: () => Date;
+  /**
+   * The Region to act in when --region is not given: AWS_REGION, else the local stack's home Region from
+   * its endpoints file; undefined when neither is there.
+   * @throws UsageError when the endpoints file is not JSON
+   */
+  defaultRegion(): Promise<string | undefined>;
   /** `--idempotency-key`, for POSTs. */
   readonly idempotencyKey: string | undefined;
   /**

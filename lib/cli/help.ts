@@ -12,7 +12,7 @@ export const GLOBAL_FLAGS: FlagSpecs = {
   region: {
     type: "string",
     value: "R",
-    description: `the API's Region, for signing (default: AWS_REGION, then ${DEFAULT_REGION}); in register: the key's Region`,
+    description: `the API's Region, for signing (default: AWS_REGION, then the local stack's home Region when the API comes from its endpoints file, then ${DEFAULT_REGION}); in register: the key's Region`,
   },
   "api-region": { type: "string", value: "R", description: "the API's Region for signing, in every command" },
   profile: {

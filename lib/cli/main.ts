@@ -8,7 +8,7 @@ import { ApiError, CliError, UsageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { booleanFlag, stringFlag } from "./flags.js";
 import { commandHelp, GLOBAL_FLAGS, keysHelp, topHelp } from "./help.js";
-import { resolveApiSettings } from "./settings.js";
+import { readLocalEndpoints, resolveApiSettings } from "./settings.js";
 
 /** What the CLI runs against: the process in bin/tether.ts, anything in tests. */
 export interface CliRuntime {
@@ -181,6 +181,11 @@ function createContext(
     color: runtime.stdout.isTTY === true && !runtime.env.NO_COLOR && runtime.env.TERM !== "dumb",
     now: runtime.now ?? (() => new Date()),
     idempotencyKey,
+    async defaultRegion() {
+      const fromEnv = runtime.env.AWS_REGION;
+      if (fromEnv) return fromEnv;
+      return (await readLocalEndpoints(runtime.env, runtime.cwd))?.region;
+    },
     client() {
       client ??= (async () => {
         const settings = await resolveApiSettings({

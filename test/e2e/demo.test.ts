@@ -36,9 +36,17 @@ it("tells the whole story and every step does what it should", async () => {
   });
   const printed = lines.join("\n");
   expect(ok, printed).toBe(true);
-  expect(printed.match(/^✔ /gm)).toHaveLength(9);
+  expect(printed.match(/^✔ /gm)).toHaveLength(12);
   expect(printed).not.toContain("✘");
   expect(printed).toContain("Enabled again by tether:kms-events");
   expect(printed).toContain("Enabled again by tether:sweep");
   expect(printed).toMatch(/Revoke.*\n.*KMSInvalidStateException/);
-}, 60_000);
+  // Multi-Region on the local stack (two Regions by default): a loss in the replica's Region only.
+  expect(stack.regions).toEqual(["eu-west-1", "eu-central-1"]);
+  expect(printed).toMatch(
+    /replica PendingImport, Decrypt in eu-central-1 → KMSInvalidStateException; primary in eu-west-1 still Enabled/,
+  );
+  expect(printed).toContain(
+    "replica Enabled again by tether:sweep; the secret encrypted in eu-central-1 before the loss decrypts there",
+  );
+}, 150_000);

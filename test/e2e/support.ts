@@ -9,8 +9,8 @@ export interface SignedCall {
   /** Encoded path, e.g. `/keys/alias%2Fx`. */
   readonly path: string;
   readonly body?: unknown;
-  /** Sent as is instead of JSON.stringify(body) (malformed JSON, other media types). */
-  readonly rawBody?: string;
+  /** Sent as is instead of JSON.stringify(body) (malformed JSON, other media types, bytes that are not UTF-8). */
+  readonly rawBody?: string | Uint8Array;
   /** Extra headers, signed with the rest (content-type overrides the JSON default). */
   readonly headers?: Record<string, string>;
   readonly credentials: { accessKeyId: string; secretAccessKey: string };
@@ -48,7 +48,7 @@ export async function signedFetch(
     call.signingDate === undefined ? {} : { signingDate: call.signingDate },
   );
   let headers = { ...(signed.headers as Record<string, string>) };
-  let sentBody = body;
+  let sentBody: string | Uint8Array | undefined = body;
   if (call.spoil) {
     const spoiled = call.spoil(headers);
     headers = spoiled.headers;

@@ -69,6 +69,8 @@ export interface KmsEmulator {
   url: string;
   port: number;
   admin: KmsAdmin;
+  /** The emulator clock's offset from real time, ms (what `/_admin/clock` moves); read by the local runner. */
+  clockOffsetMs(): number;
   close(): Promise<void>;
 }
 
@@ -283,6 +285,7 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
     url,
     port,
     admin: new KmsAdmin(url),
+    clockOffsetMs: () => clock.offset,
     async close() {
       clearInterval(tick);
       pool.close();

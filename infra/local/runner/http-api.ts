@@ -4,6 +4,7 @@
  * payload format 2.0 event and maps the function's answer back to HTTP.
  * Event and response formats: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
  */
+import { isUtf8 } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -240,7 +241,11 @@ interface EventParts {
 export function buildEvent(parts: EventParts): APIGatewayProxyEventV2WithIAMAuthorizer {
   const { cookie, ...headers } = parts.headers;
   const time = new Date();
-  const text = isTextual(headers["content-type"]);
+  // A textual body that is not valid UTF-8 cannot be a JSON string without changing its bytes (Node would
+  // turn each bad sequence into U+FFFD); it goes base64-encoded, as API Gateway passes bodies it does not
+  // treat as text (isBase64Encoded, https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html),
+  // so the function sees the bytes that were sent and refuses them itself.
+  const text = isTextual(headers["content-type"]) && isUtf8(parts.body);
   const event = {
     version: "2.0",
     routeKey: parts.routeKey,

@@ -4,7 +4,13 @@
  * secrets are published on purpose and mean nothing outside `npm start`.
  */
 
+/** The local stack's home Region by default: where its API, functions and schedule run. */
 export const LOCAL_REGION = "eu-west-1";
+/**
+ * The Regions the local stack serves by default (`TETHER_REGIONS` of its functions): the home Region first,
+ * then one for Multi-Region replicas. `npm start -- --regions` (or TETHER_LOCAL_REGIONS) chooses others.
+ */
+export const DEFAULT_LOCAL_REGIONS: readonly string[] = [LOCAL_REGION, "eu-central-1"];
 export const LOCAL_ACCOUNT_ID = "111122223333";
 
 export interface LocalIdentity {

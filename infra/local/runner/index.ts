@@ -20,12 +20,12 @@ import { LocalStackError } from "./errors.js";
 import { applyForwardingRules, loadForwardingRules } from "./forwarding.js";
 import { type HttpApi, type RouteTarget, startHttpApi } from "./http-api.js";
 import {
+  DEFAULT_LOCAL_REGIONS,
   LOCAL_ACCOUNT_ID,
   LOCAL_ADMIN,
   LOCAL_CALLER_IDENTITIES,
   LOCAL_IDENTITIES,
   LOCAL_READER,
-  LOCAL_REGION,
   LOCAL_SERVICE_CREDENTIALS,
 } from "./identities.js";
 import { lambdaContext } from "./lambda-context.js";
@@ -54,10 +54,19 @@ export interface LocalStackOptions {
   memory?: boolean;
   /** Where state is persisted; default `.local` (ignored with `memory`). */
   dataDir?: string;
+  /** dynalite and the KMS emulator each in a child process (see LocalAwsOptions.childProcesses). */
+  childProcesses?: boolean;
+  /** Events each local bus keeps for inspection (LocalAwsOptions.eventHistoryLimit). */
+  eventHistoryLimit?: number;
   /** Interface every service listens on; default 127.0.0.1. */
   host?: string;
   /** Ports; each defaults to the fixed local port (API 3000, KMS 4599, DynamoDB 4598, events 4597); 0 = any. */
   ports?: { api?: number; kms?: number; dynamodb?: number; events?: number };
+  /**
+   * The Regions keys may live in (the functions' TETHER_REGIONS), the home Region first: the API, the
+   * functions and the schedule run there. Default DEFAULT_LOCAL_REGIONS (eu-west-1, eu-central-1).
+   */
+  regions?: readonly string[];
   /** How often scheduled functions (the sweep) run locally; default 15 s; 0 = only through sweepNow(). */
   sweepIntervalMs?: number;
   /** Where to write the endpoints and local credentials for the CLI and scripts; not written when omitted. */
@@ -75,13 +84,18 @@ export interface LocalEndpoints {
   readonly kms: string;
   readonly dynamodb: string;
   readonly events: string;
+  /** The home Region: the API's signing Region, where the functions run. */
   readonly region: string;
+  /** Every Region the stack serves (TETHER_REGIONS), the home Region first. */
+  readonly regions: readonly string[];
 }
 
 export interface LocalStack {
   readonly apiUrl: string;
   readonly endpoints: LocalEndpoints;
+  /** The home Region. */
   readonly region: string;
+  readonly regions: readonly string[];
   readonly localAws: LocalAws;
   readonly definition: ServerlessDefinition;
   /** The table and audit bus names the functions use. */
@@ -89,6 +103,11 @@ export interface LocalStack {
   readonly auditBusName: string;
   /** Runs the sweep now (after any run under way) and returns its report. */
   sweepNow(): Promise<SweepReport>;
+  /**
+   * Stops scheduled runs until the returned function is called (sweepNow still works), once the run under
+   * way has finished: lets a test watch an event-driven path without the sweep racing it.
+   */
+  pauseSchedules(): Promise<() => void>;
   /** Stops the schedule, the API and the local AWS; removes the endpoints file it wrote. */
   close(): Promise<void>;
 }
@@ -119,6 +138,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const host = options.host ?? "127.0.0.1";
   const ports = { ...DEFAULT_LOCAL_PORTS, ...options.ports };
   const dataDir = options.memory ? undefined : resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  const regions = checkRegions(options.regions ?? DEFAULT_LOCAL_REGIONS);
+  const home = regions[0] as string;
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async (): Promise<void> => {
     const failures: unknown[] = [];
@@ -141,6 +162,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(dataDir === undefined ? {} : { dataDir }),
       accountId: LOCAL_ACCOUNT_ID,
       identities: LOCAL_CALLER_IDENTITIES,
+      ...(options.childProcesses === true ? { childProcesses: true } : {}),
+      ...(options.eventHistoryLimit === undefined ? {} : { eventHistoryLimit: options.eventHistoryLimit }),
       logger: log,
     });
     cleanups.push(() => localAws.close());
@@ -151,31 +174,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       options.serverlessFile ?? join(PROJECT_ROOT, "serverless.yml"),
       {
         stage: LOCAL_STAGE,
-        region: LOCAL_REGION,
+        region: home,
         accountId: LOCAL_ACCOUNT_ID,
         params: {
           adminPrincipals: LOCAL_ADMIN.principalArn,
           readerPrincipals: LOCAL_READER.principalArn,
           vault: "file",
           vaultSettings: vault.directory,
+          regions: regions.join(","),
         },
       },
     );
-    const environment = functionEnvironment(definition, localAws, vault);
-    // The stack's Regions as its functions see them (TETHER_REGIONS, the home Region first): Tether's event
-    // rules go on the home Region's bus, the forwarding rules on every other Region's.
-    const stackRegions = (environment.TETHER_REGIONS ?? LOCAL_REGION)
-      .split(",")
-      .map((region) => region.trim())
-      .filter((region) => region.length > 0);
-    const ruleRegion = stackRegions[0] ?? LOCAL_REGION;
+    const environment = functionEnvironment(definition, localAws, vault, home);
+    // Tether's event rules go on the home Region's bus, the forwarding rules on every other Region's.
+    const stackRegions = regions;
+    const ruleRegion = home;
     Object.assign(process.env, environment);
     for (const name of ["AWS_SESSION_TOKEN", "AWS_PROFILE"]) delete process.env[name];
     process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
 
     const dynamodb = new DynamoDBClient({
       endpoint: localAws.endpoints.dynamodb,
-      region: LOCAL_REGION,
+      region: home,
       credentials: LOCAL_SERVICE_CREDENTIALS,
     });
     try {
@@ -195,6 +215,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ],
     });
 
+    // One clock for the whole local stack: the functions' "now" is the KMS emulator's (real time plus the
+    // offset `/_admin/clock` moves), so a clock move makes material expire for KMS and for Tether alike.
+    // Date.now() stays the base, so a test that fakes Date moves both too.
+    await useFunctionsClock(() => new Date(Date.now() + localAws.kms.clockOffsetMs()));
+
     const handlers = new Map<string, Handler>();
     for (const fn of definition.functions) {
       handlers.set(fn.name, options.handlers?.[fn.name] ?? (await loadHandler(fn)));
@@ -202,20 +227,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const invoker = (fn: FunctionDefinition) => {
       const handler = handlers.get(fn.name) as Handler;
       return (event: unknown, context?: Context) =>
-        handler(event, context ?? lambdaContext(fn, LOCAL_REGION, LOCAL_ACCOUNT_ID));
+        handler(event, context ?? lambdaContext(fn, home, LOCAL_ACCOUNT_ID));
     };
 
     const targets: RouteTarget[] = definition.functions.flatMap((fn) =>
       fn.routes.map((route) => ({
         route,
         invoke: invoker(fn),
-        context: () => lambdaContext(fn, LOCAL_REGION, LOCAL_ACCOUNT_ID),
+        context: () => lambdaContext(fn, home, LOCAL_ACCOUNT_ID),
       })),
     );
     const api: HttpApi = await startHttpApi({
       host,
       port: ports.api,
-      region: LOCAL_REGION,
+      region: home,
       accountId: LOCAL_ACCOUNT_ID,
       identities: LOCAL_IDENTITIES,
       targets,
@@ -266,8 +291,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (!schedule.enabled) return;
         const runner = startSchedule<unknown>({
           intervalMs,
-          ruleArn: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:rule/${fn.deployedName}-schedule-${index + 1}`,
-          region: LOCAL_REGION,
+          ruleArn: `arn:aws:events:${home}:${LOCAL_ACCOUNT_ID}:rule/${fn.deployedName}-schedule-${index + 1}`,
+          region: home,
           accountId: LOCAL_ACCOUNT_ID,
           invoke: (event) => invoker(fn)(event),
           log,
@@ -279,7 +304,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const sweep = schedules.find((s) => s.fn.name === "sweep");
 
-    const endpoints: LocalEndpoints = { api: api.url, ...localAws.endpoints, region: LOCAL_REGION };
+    const endpoints: LocalEndpoints = { api: api.url, ...localAws.endpoints, region: home, regions };
     if (options.endpointsFile !== undefined) {
       const file = resolve(options.endpointsFile);
       const content = `${JSON.stringify(endpointsFileContent(endpoints), null, 2)}\n`;
@@ -294,7 +319,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return {
       apiUrl: api.url,
       endpoints,
-      region: LOCAL_REGION,
+      region: home,
+      regions,
       localAws,
       definition,
       tableName: environment.TETHER_TABLE_NAME as string,
@@ -303,6 +329,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (sweep === undefined)
           throw new LocalStackError("serverless.yml schedules no function named sweep");
         return (await sweep.runner.runNow()) as SweepReport;
+      },
+      pauseSchedules: async () => {
+        await Promise.all(schedules.map(({ runner }) => runner.pause()));
+        return () => {
+          for (const { runner } of schedules) runner.resume();
+        };
       },
       close: async () => {
         for (const { runner } of schedules) await runner.close();
@@ -316,6 +348,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     throw error;
   }
+}
+
+/** AWS Region names as KMS spells them (eu-west-1, us-gov-west-1, ap-southeast-4). */
+const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+/**
+ * The local stack's Regions, checked: at least one, each a Region name, none twice.
+ * @throws LocalStackError naming the Region that is not valid
+ */
+export function checkRegions(regions: readonly string[]): readonly string[] {
+  if (regions.length === 0) throw new LocalStackError("regions: name at least one Region (the home Region)");
+  const seen = new Set<string>();
+  for (const region of regions) {
+    if (!REGION_NAME.test(region)) {
+      throw new LocalStackError(`regions: "${region}" is not a Region name (like eu-west-1)`);
+    }
+    if (seen.has(region)) throw new LocalStackError(`regions: ${region} is named twice`);
+    seen.add(region);
+  }
+  return [...regions];
 }
 
 /** What `.local/endpoints.json` holds (ISSUE4.md). */
@@ -340,6 +392,7 @@ function functionEnvironment(
   definition: ServerlessDefinition,
   localAws: LocalAws,
   vault: LocalVault,
+  home: string,
 ): Record<string, string> {
   const merged: Record<string, string> = {};
   for (const fn of definition.functions) {
@@ -356,8 +409,8 @@ function functionEnvironment(
   delete merged.NODE_OPTIONS;
   return {
     ...merged,
-    AWS_REGION: LOCAL_REGION,
-    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_REGION: home,
+    AWS_DEFAULT_REGION: home,
     AWS_ACCESS_KEY_ID: LOCAL_SERVICE_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_SERVICE_CREDENTIALS.secretAccessKey,
     TETHER_KMS_ENDPOINT: localAws.endpoints.kms,
@@ -368,6 +421,22 @@ function functionEnvironment(
     TETHER_FILE_VAULT_DIR: vault.directory,
     TETHER_FILE_VAULT_PASSPHRASE: vault.passphrase,
   };
+}
+
+/**
+ * Hands the functions a clock through their composition root (functions/runtime.ts), the module instance
+ * their handlers import.
+ * @throws LocalStackError when functions/runtime.ts has no useClock
+ */
+async function useFunctionsClock(clock: () => Date): Promise<void> {
+  const file = join(PROJECT_ROOT, "functions/runtime.ts");
+  const module = (await import(pathToFileURL(file).href)) as { useClock?: (clock: () => Date) => void };
+  if (typeof module.useClock !== "function") {
+    throw new LocalStackError(
+      "functions/runtime.ts exports no useClock: the functions cannot follow the emulator's clock",
+    );
+  }
+  module.useClock(clock);
 }
 
 /**

@@ -8,6 +8,9 @@ import type { ScheduledEvent } from "aws-lambda";
 
 export interface ScheduledRunner<R> {
   runNow(): Promise<R>;
+  /** Skips the timer's ticks until resumed (runNow still runs); waits for a run under way. */
+  pause(): Promise<void>;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +29,7 @@ export function startSchedule<R>(options: ScheduleOptions<R>): ScheduledRunner<R
   let running: Promise<R> | undefined;
   let queued: Promise<R> | undefined;
   let closed = false;
+  let paused = false;
 
   const runOnce = async (): Promise<R> => {
     const started = Date.now();
@@ -63,7 +67,7 @@ export function startSchedule<R>(options: ScheduleOptions<R>): ScheduledRunner<R
   const timer =
     options.intervalMs > 0
       ? setInterval(() => {
-          if (closed || running !== undefined) return;
+          if (closed || paused || running !== undefined) return;
           start().catch(() => {
             // Logged in runOnce; the next tick tries again, as the next scheduled invocation would.
           });
@@ -83,6 +87,13 @@ export function startSchedule<R>(options: ScheduleOptions<R>): ScheduledRunner<R
           return start();
         });
       return queued;
+    },
+    async pause() {
+      paused = true;
+      await Promise.allSettled([running, queued]);
+    },
+    resume() {
+      paused = false;
     },
     async close() {
       closed = true;

@@ -45,7 +45,8 @@ export const registerCommand: CommandSpec = {
     region: {
       type: "string",
       value: "R",
-      description: "Region to create the key in (also the signing region; default AWS_REGION or eu-west-1)",
+      description:
+        "Region to create the key in (default: AWS_REGION, else the local stack's home Region from its endpoints.json; required when neither is there)",
     },
     "key-spec": { type: "string", value: "SPEC", description: `${Object.values(KeySpec).join(", ")}` },
     "key-usage": {
@@ -97,7 +98,9 @@ export const registerCommand: CommandSpec = {
     "With --adopt, the Region and key spec come from the key; --replica-region names replicas to manage.",
   ],
   async run(context, { flags }) {
-    const body = registerBody(flags);
+    // The default Region is looked up only when creating without --region (adopting takes the key's).
+    const needsRegion = stringFlag(flags, "adopt") === undefined && stringFlag(flags, "region") === undefined;
+    const body = registerBody(flags, needsRegion ? await context.defaultRegion() : undefined);
     const parsed = RegisterKeyBody.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -120,7 +123,7 @@ export const registerCommand: CommandSpec = {
  * The POST /keys body from the flags (only what was given).
  * @throws UsageError on a missing --material-ref, create-only flags with --adopt, a bad --tag
  */
-export function registerBody(flags: FlagValues): Record<string, unknown> {
+export function registerBody(flags: FlagValues, defaultRegion?: string): Record<string, unknown> {
   const materialRef = required(stringFlag(flags, "material-ref"), "material-ref", NAME);
   const policy = policyFromFlags(flags, NAME);
   if (booleanFlag(flags, "no-restore-after-loss")) policy.restoreAfterLoss = false;
@@ -149,7 +152,11 @@ export function registerBody(flags: FlagValues): Record<string, unknown> {
   }
   const body: Record<string, unknown> = {
     mode: "create",
-    region: required(stringFlag(flags, "region"), "region", NAME),
+    region: required(
+      stringFlag(flags, "region") ?? defaultRegion,
+      "region (or AWS_REGION, or a running npm start's endpoints.json)",
+      NAME,
+    ),
     keySpec: required(
       choiceFlag(flags, "key-spec", NAME, Object.values(KeySpec)),
       "key-spec (or --adopt ARN)",
