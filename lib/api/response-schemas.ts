@@ -27,6 +27,14 @@ export const RegionView = z.strictObject({
   importedValidTo: isoTimestamp().optional(),
   lossCause: z.enum(values(LossCause)).optional(),
   lossDetectedAt: isoTimestamp().optional(),
+  unexplainedSince: isoTimestamp()
+    .optional()
+    .describe(
+      "When Tether first saw the material gone with nothing to explain it (the attribution grace runs from here)",
+    ),
+  deletedBy: z.string().optional().describe("Who deleted the material, from CloudTrail (principal ARN)"),
+  deletedAt: isoTimestamp().optional().describe("When they did, from CloudTrail"),
+  deletedFrom: z.string().optional().describe("From where (CloudTrail's sourceIPAddress)"),
   lastObservedKeyState: z.string().optional(),
   lastObservedAt: isoTimestamp().optional(),
   nextCheckAt: isoTimestamp(),
@@ -199,6 +207,9 @@ export const AuditEventView = z.strictObject({
   errorName: z.string().optional(),
   attempt: z.number().int().optional(),
   relatedKeyId: z.string().optional().describe("The other key of a key swap"),
+  deletedBy: z.string().optional().describe("A loss attributed from CloudTrail: who deleted the material"),
+  deletedAt: isoTimestamp().optional().describe("When they did (CloudTrail's eventTime)"),
+  deletedFrom: z.string().optional().describe("From where (CloudTrail's sourceIPAddress)"),
   step: z.string().optional().describe("Key Rotation Step events: which step"),
 });
 
