@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { type LocalDynamo, startDynamo } from "./dynamodb.js";
 import { type EventBus, startEventBus } from "./events/index.js";
-import { type KmsEmulator, startKmsEmulator } from "./kms/index.js";
+import { type CallerIdentity, type KmsEmulator, startKmsEmulator } from "./kms/index.js";
 
 export interface LocalAwsOptions {
   /** Interface every service listens on; default 127.0.0.1. */
@@ -17,6 +17,8 @@ export interface LocalAwsOptions {
   dataDir?: string;
   /** Account of KMS ARNs and events; default 111122223333. */
   accountId?: string;
+  /** Callers the KMS emulator's CloudTrail records know by access key (others: an IAM user named after the key). */
+  identities?: readonly CallerIdentity[];
   logger?: (line: string) => void;
 }
 
@@ -78,6 +80,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       ...(options.ports?.kms === undefined ? {} : { port: options.ports.kms }),
       ...(options.dataDir === undefined ? {} : { dataDir: join(options.dataDir, "kms") }),
       accountId,
+      ...(options.identities === undefined ? {} : { identities: options.identities }),
       eventBusUrl: events.url,
       logger,
     });

@@ -26,10 +26,24 @@ export interface RecorderTarget {
   readonly kind: "recorder";
 }
 
-export type Target = FunctionTarget | RecorderTarget;
+/**
+ * Another event bus, by ARN (a forwarding rule): the event arrives there unchanged, its `region` still
+ * the one it came from. A bus in another Region needs a role EventBridge assumes to put the events
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-region.html): `roleArn`.
+ */
+export interface EventBusTarget {
+  readonly id: string;
+  readonly kind: "event-bus";
+  readonly arn: string;
+  readonly roleArn?: string;
+}
+
+export type Target = FunctionTarget | RecorderTarget | EventBusTarget;
 
 export interface RuleDefinition {
   readonly name: string;
+  /** The Region whose bus the rule sits on; default the bus's home Region. Rules see only their Region's events. */
+  readonly region?: string;
   readonly eventBusName?: string;
   /** An event pattern object, or its JSON text. */
   readonly eventPattern: unknown;
@@ -47,13 +61,14 @@ export interface DeadLetter {
 }
 
 export interface ReceivedEvent {
+  readonly region: string;
   readonly eventBusName: string;
   readonly event: EventEnvelope;
 }
 
 export interface EventBusCoreOptions {
   readonly accountId: string;
-  /** Region used in rule and bus ARNs. */
+  /** The home Region: where rules and buses go when no Region is named. */
   readonly region: string;
   readonly historyLimit: number;
   /** Attempts per target before an event is dead-lettered (1 = no retry). */
@@ -65,6 +80,7 @@ export interface EventBusCoreOptions {
 
 interface Rule {
   readonly name: string;
+  readonly region: string;
   readonly eventBusName: string;
   readonly pattern: CompiledEventPattern;
   readonly targets: readonly Target[];
@@ -79,9 +95,20 @@ const NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
 const EVENT_BUS_NAME = /^[/.\-_A-Za-z0-9]{1,256}$/;
 /** "Targets: ... Maximum number of 5 items" (PutTargets API reference). */
 const MAX_TARGETS_PER_RULE = 5;
+const EVENT_BUS_ARN = /^arn:aws[\w-]*:events:([a-z]{2}-[a-z]+-[\w-]+):(\d{12}):event-bus\/(.+)$/;
+const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/.+$/;
+
+/**
+ * One bus per Region and name, as in AWS: every Region has its own `default` bus (created on first use
+ * here), custom buses exist only in the Region they were created in, and a rule sees only the events of
+ * its own Region's bus. Events cross Regions only through rules with an event-bus target.
+ */
+function busKey(region: string, name: string): string {
+  return `${region}\u0000${name}`;
+}
 
 export class EventBusCore {
-  private readonly buses = new Map<string, StoredEvent[]>([[DEFAULT_EVENT_BUS_NAME, []]]);
+  private readonly buses = new Map<string, StoredEvent[]>();
   private readonly rules = new Map<string, Rule>();
   private readonly recordings = new Map<string, EventEnvelope[]>();
   private readonly deadLetterList: DeadLetter[] = [];
@@ -89,7 +116,24 @@ export class EventBusCore {
   private readonly stopping = new AbortController();
   private sequence = 0;
 
-  constructor(private readonly options: EventBusCoreOptions) {}
+  constructor(private readonly options: EventBusCoreOptions) {
+    this.buses.set(busKey(options.region, DEFAULT_EVENT_BUS_NAME), []);
+  }
+
+  get homeRegion(): string {
+    return this.options.region;
+  }
+
+  /** The Region's bus; `default` exists in every Region, so it is made on first use. */
+  private bus(region: string, name: string): StoredEvent[] | undefined {
+    const key = busKey(region, name);
+    let history = this.buses.get(key);
+    if (!history && name === DEFAULT_EVENT_BUS_NAME) {
+      history = [];
+      this.buses.set(key, history);
+    }
+    return history;
+  }
 
   /**
    * Creates an event bus (idempotent locally; AWS's CreateEventBus would refuse a second one).
@@ -97,16 +141,28 @@ export class EventBusCore {
    * @returns the bus ARN
    * @throws ValidationError when the name is not a valid event bus name
    */
-  createEventBus(name: string): string {
+  createEventBus(name: string, region: string = this.options.region): string {
     if (!EVENT_BUS_NAME.test(name) || name.startsWith("aws.")) {
       throw new ValidationError(`Event bus name "${name}" is not valid`);
     }
-    if (!this.buses.has(name)) this.buses.set(name, []);
-    return this.eventBusArn(name);
+    if (!this.buses.has(busKey(region, name))) this.buses.set(busKey(region, name), []);
+    return this.eventBusArn(name, region);
   }
 
-  eventBusNames(): string[] {
-    return [...this.buses.keys()];
+  /** Bus names of the home Region (or of `region`). */
+  eventBusNames(region: string = this.options.region): string[] {
+    return [...this.buses.keys()]
+      .map((key) => key.split("\u0000") as [string, string])
+      .filter(([r]) => r === region)
+      .map(([, name]) => name);
+  }
+
+  /** Every bus, with its Region. */
+  eventBusList(): Array<{ region: string; name: string }> {
+    return [...this.buses.keys()].map((key) => {
+      const [region, name] = key.split("\u0000") as [string, string];
+      return { region, name };
+    });
   }
 
   /**
@@ -119,56 +175,67 @@ export class EventBusCore {
    */
   putRule(definition: RuleDefinition): string {
     const eventBusName = definition.eventBusName ?? DEFAULT_EVENT_BUS_NAME;
+    const region = definition.region ?? this.options.region;
     if (!NAME.test(definition.name)) {
       throw new ValidationError(`Rule name "${definition.name}" must be 1-64 characters of [.-_A-Za-z0-9]`);
     }
-    if (!this.buses.has(eventBusName)) {
-      throw new ResourceNotFoundError(`Event bus ${eventBusName} does not exist.`);
+    if (!this.bus(region, eventBusName)) {
+      throw new ResourceNotFoundError(`Event bus ${eventBusName} does not exist in ${region}.`);
     }
     if (definition.eventPattern === undefined || definition.eventPattern === null) {
       throw new InvalidEventPatternError("Event pattern is not valid. Reason: an event pattern is required");
     }
     const pattern = compileEventPattern(definition.eventPattern);
-    this.validateTargets(definition.targets);
-    this.rules.set(ruleKey(eventBusName, definition.name), {
+    this.validateTargets(definition.targets, region);
+    this.rules.set(ruleKey(region, eventBusName, definition.name), {
       name: definition.name,
+      region,
       eventBusName,
       pattern,
       targets: [...definition.targets],
     });
-    return this.ruleArn(eventBusName, definition.name);
+    return this.ruleArn(eventBusName, definition.name, region);
   }
 
   /** Removes a rule; returns whether it existed. Deliveries already queued still run. */
-  removeRule(name: string, eventBusName: string = DEFAULT_EVENT_BUS_NAME): boolean {
-    return this.rules.delete(ruleKey(eventBusName, name));
+  removeRule(
+    name: string,
+    eventBusName: string = DEFAULT_EVENT_BUS_NAME,
+    region: string = this.options.region,
+  ): boolean {
+    return this.rules.delete(ruleKey(region, eventBusName, name));
   }
 
   /**
    * Records events on a bus and queues their deliveries. Events for a bus that does not exist are dropped,
    * as EventBridge drops them (see put-events.ts).
    *
+   * @param region the Region of the bus (default the home Region)
    * @returns whether the bus exists (false: the events were dropped)
    */
-  accept(eventBusName: string, events: readonly EventEnvelope[]): boolean {
-    const history = this.buses.get(eventBusName);
+  accept(
+    eventBusName: string,
+    events: readonly EventEnvelope[],
+    region: string = this.options.region,
+  ): boolean {
+    const history = this.bus(region, eventBusName);
     if (!history) {
       for (const event of events) {
         this.options.logger(
           `events: dropped ${event.id} (${event.source} "${event["detail-type"]}"): event bus "${eventBusName}" ` +
-            "does not exist — AWS accepts such events and drops them silently",
+            `does not exist in ${region} — AWS accepts such events and drops them silently`,
         );
       }
       return false;
     }
     for (const event of events) {
-      history.push({ eventBusName, event, sequence: this.sequence++ });
+      history.push({ region, eventBusName, event, sequence: this.sequence++ });
       trim(history, this.options.historyLimit);
       const matched = [...this.rules.values()].filter(
-        (rule) => rule.eventBusName === eventBusName && rule.pattern.matches(event),
+        (rule) => rule.region === region && rule.eventBusName === eventBusName && rule.pattern.matches(event),
       );
       this.options.logger(
-        `events: ${eventBusName} <- ${event.source} "${event["detail-type"]}" id=${event.id}` +
+        `events: ${region}/${eventBusName} <- ${event.source} "${event["detail-type"]}" id=${event.id}` +
           ` rules=${matched.length === 0 ? "none" : matched.map((r) => r.name).join(",")}`,
       );
       for (const rule of matched) {
@@ -183,19 +250,28 @@ export class EventBusCore {
     return (this.recordings.get(targetId) ?? []).map((event) => structuredClone(event));
   }
 
-  /** Events received on one bus, or on every bus when `eventBusName` is omitted, oldest first. */
-  events(eventBusName?: string): EventEnvelope[] {
-    return this.received(eventBusName).map((received) => received.event);
+  /**
+   * Events received on one bus name (or on every bus when `eventBusName` is omitted), in one Region (or
+   * in every Region when `region` is omitted), oldest first.
+   */
+  events(eventBusName?: string, region?: string): EventEnvelope[] {
+    return this.received(eventBusName, undefined, region).map((received) => received.event);
   }
 
-  /** Like `events`, with the bus each event arrived on. */
-  received(eventBusName?: string, limit?: number): ReceivedEvent[] {
-    const stored =
-      eventBusName === undefined
-        ? [...this.buses.values()].flat().sort((a, b) => a.sequence - b.sequence)
-        : [...(this.buses.get(eventBusName) ?? [])];
+  /** Like `events`, with the Region and bus each event arrived on. */
+  received(eventBusName?: string, limit?: number, region?: string): ReceivedEvent[] {
+    const stored = [...this.buses.entries()]
+      .filter(([key]) => {
+        const [r, name] = key.split("\u0000");
+        return (
+          (region === undefined || r === region) && (eventBusName === undefined || name === eventBusName)
+        );
+      })
+      .flatMap(([, history]) => history)
+      .sort((a, b) => a.sequence - b.sequence);
     const window = limit === undefined ? stored : stored.slice(Math.max(0, stored.length - limit));
-    return window.map(({ eventBusName: bus, event }) => ({
+    return window.map(({ region: r, eventBusName: bus, event }) => ({
+      region: r,
       eventBusName: bus,
       event: structuredClone(event),
     }));
@@ -237,6 +313,25 @@ export class EventBusCore {
       this.recordings.set(target.id, list);
       return;
     }
+    if (target.kind === "event-bus") {
+      const [, region, account, name] = EVENT_BUS_ARN.exec(target.arn) as unknown as [
+        string,
+        string,
+        string,
+        string,
+      ];
+      if (account !== this.options.accountId) {
+        this.options.logger(
+          `events: ${event.id} not forwarded to ${target.arn}: another account (not emulated)`,
+        );
+        return;
+      }
+      this.options.logger(
+        `events: rule ${rule.region}/${rule.name} forwards ${event.id} to ${region}/${name}`,
+      );
+      this.accept(name, [structuredClone(event)], region);
+      return;
+    }
     let lastError = "";
     for (let attempt = 1; attempt <= this.options.maxAttempts; attempt++) {
       if (this.stopping.signal.aborted) return;
@@ -272,7 +367,7 @@ export class EventBusCore {
     this.options.logger(`events: dead-lettered ${event.id} for target ${target.id} of rule ${rule.name}`);
   }
 
-  private validateTargets(targets: readonly Target[]): void {
+  private validateTargets(targets: readonly Target[], region: string): void {
     if (!Array.isArray(targets)) throw new ValidationError("targets must be an array");
     if (targets.length > MAX_TARGETS_PER_RULE) {
       throw new ValidationError(`A rule can have at most ${MAX_TARGETS_PER_RULE} targets`);
@@ -287,19 +382,28 @@ export class EventBusCore {
       if (target.kind === "function" && typeof target.invoke !== "function") {
         throw new ValidationError(`Target "${target.id}" of kind "function" needs an invoke function`);
       }
-      if (target.kind !== "function" && target.kind !== "recorder") {
+      if (target.kind === "event-bus") {
+        const arn = EVENT_BUS_ARN.exec(target.arn);
+        if (!arn) throw new ValidationError(`Target "${target.id}": ${target.arn} is not an event bus ARN`);
+        if (arn[1] !== region && (target.roleArn === undefined || !ROLE_ARN.test(target.roleArn))) {
+          // PutTargets: an event bus in another Region is reached only with a role EventBridge assumes.
+          throw new ValidationError(
+            `Target "${target.id}": an event bus in another Region (${arn[1]}) needs a RoleArn (an IAM role ARN)`,
+          );
+        }
+      } else if (target.kind !== "function" && target.kind !== "recorder") {
         throw new ValidationError(`Target "${(target as Target).id}" has an unknown kind`);
       }
     }
   }
 
-  private eventBusArn(name: string): string {
-    return `arn:aws:events:${this.options.region}:${this.options.accountId}:event-bus/${name}`;
+  eventBusArn(name: string, region: string = this.options.region): string {
+    return `arn:aws:events:${region}:${this.options.accountId}:event-bus/${name}`;
   }
 
-  private ruleArn(eventBusName: string, name: string): string {
+  private ruleArn(eventBusName: string, name: string, region: string): string {
     const path = eventBusName === DEFAULT_EVENT_BUS_NAME ? name : `${eventBusName}/${name}`;
-    return `arn:aws:events:${this.options.region}:${this.options.accountId}:rule/${path}`;
+    return `arn:aws:events:${region}:${this.options.accountId}:rule/${path}`;
   }
 }
 
@@ -308,8 +412,8 @@ function trim(list: unknown[], limit: number): void {
   if (list.length > limit) list.splice(0, list.length - limit);
 }
 
-function ruleKey(eventBusName: string, name: string): string {
-  return `${eventBusName}\u0000${name}`;
+function ruleKey(region: string, eventBusName: string, name: string): string {
+  return `${region}\u0000${eventBusName}\u0000${name}`;
 }
 
 function describeError(error: unknown): string {

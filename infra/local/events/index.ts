@@ -1,6 +1,7 @@
 /** The local EventBridge stand-in: start it with `startEventBus`, match patterns with `compileEventPattern`. */
 export type {
   DeadLetter,
+  EventBusTarget,
   FunctionTarget,
   ReceivedEvent,
   RecorderTarget,

@@ -31,7 +31,10 @@ export interface EventBusOptions {
   port?: number;
   /** Account of every event and ARN; default 111122223333. */
   accountId?: string;
-  /** Region of rule and bus ARNs (events take theirs from the request signature); default eu-west-1. */
+  /**
+   * The home Region: where rules and buses go when none is named; default eu-west-1. Buses are per Region:
+   * PutEvents lands on the bus of the Region it was signed for, a service event on the bus of its `region`.
+   */
   region?: string;
   /** Receives one line per event, delivery failure and dead letter. Never an event's detail. */
   logger?: (line: string) => void;
@@ -48,22 +51,30 @@ export interface EventBus {
   readonly url: string;
   readonly port: number;
   close(): Promise<void>;
-  /** Creates an event bus besides `default` (idempotent); returns its ARN. */
-  createEventBus(name: string): string;
-  /** Creates or replaces a rule with its targets; returns the rule ARN. */
+  /** The home Region (where rules and buses go when no Region is named). */
+  readonly region: string;
+  /** Creates an event bus besides `default` (idempotent) in the home Region or in `region`; returns its ARN. */
+  createEventBus(name: string, region?: string): string;
+  /** The ARN of a bus (default `default`) of the home Region or of `region`. */
+  eventBusArn(name?: string, region?: string): string;
+  /** Creates or replaces a rule with its targets (on its `region`'s bus, default the home Region); returns the rule ARN. */
   putRule(rule: RuleDefinition): string;
-  removeRule(name: string, eventBusName?: string): boolean;
+  removeRule(name: string, eventBusName?: string, region?: string): boolean;
   /** Events a recorder target received, in delivery order. */
   recorded(targetId: string): EventEnvelope[];
-  /** Events received on a bus, or on every bus when omitted, oldest first. */
-  events(eventBusName?: string): EventEnvelope[];
+  /** Events received on a bus name (every bus when omitted), in a Region (every Region when omitted), oldest first. */
+  events(eventBusName?: string, region?: string): EventEnvelope[];
   deadLetters(): DeadLetter[];
-  /** Accepts envelopes as an AWS service would send them (as `POST /_local/service-events` does). */
+  /**
+   * Accepts envelopes as an AWS service would send them (as `POST /_local/service-events` does): each on the
+   * bus of its own `region`.
+   */
   putServiceEvents(events: readonly unknown[], eventBusName?: string): string[];
   /** Resolves when every queued delivery, retries included, has finished. */
   drain(): Promise<void>;
 }
 
+export type { EventBusTarget } from "./bus.js";
 export type { DeadLetter, EventEnvelope, RuleDefinition, Target };
 
 const DEFAULT_ACCOUNT_ID = "111122223333";
@@ -82,9 +93,10 @@ export async function startEventBus(options: EventBusOptions = {}): Promise<Even
   const host = options.host ?? "127.0.0.1";
   const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
   const logger = options.logger ?? (() => {});
+  const homeRegion = options.region ?? DEFAULT_REGION;
   const core = new EventBusCore({
     accountId,
-    region: options.region ?? DEFAULT_REGION,
+    region: homeRegion,
     historyLimit: options.historyLimit ?? 10_000,
     maxAttempts: options.maxAttempts ?? 3,
     retryDelayMs: options.retryDelayMs ?? 25,
@@ -93,7 +105,8 @@ export async function startEventBus(options: EventBusOptions = {}): Promise<Even
 
   const putServiceEvents = (events: readonly unknown[], eventBusName = DEFAULT_EVENT_BUS_NAME): string[] => {
     const envelopes = events.map((event, index) => parseEnvelope(event, `Events[${index}]`));
-    core.accept(eventBusName, envelopes);
+    // Service events stay in their Region (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event.html).
+    for (const envelope of envelopes) core.accept(eventBusName, [envelope], envelope.region);
     return envelopes.map((envelope) => envelope.id);
   };
 
@@ -125,11 +138,13 @@ export async function startEventBus(options: EventBusOptions = {}): Promise<Even
         server.closeAllConnections();
       });
     },
-    createEventBus: (name) => core.createEventBus(name),
+    region: homeRegion,
+    createEventBus: (name, region) => core.createEventBus(name, region),
+    eventBusArn: (name = DEFAULT_EVENT_BUS_NAME, region) => core.eventBusArn(name, region),
     putRule: (rule) => core.putRule(rule),
-    removeRule: (name, eventBusName) => core.removeRule(name, eventBusName),
+    removeRule: (name, eventBusName, region) => core.removeRule(name, eventBusName, region),
     recorded: (targetId) => core.recorded(targetId),
-    events: (eventBusName) => core.events(eventBusName),
+    events: (eventBusName, region) => core.events(eventBusName, region),
     deadLetters: () => core.deadLetters(),
     putServiceEvents,
     drain: () => core.drain(),
@@ -156,6 +171,7 @@ async function handle(
         status: "ok",
         service: "events",
         buses: context.core.eventBusNames(),
+        busesByRegion: context.core.eventBusList(),
       });
     }
     if (request.method === "GET" && url.pathname === "/_local/events")
@@ -197,7 +213,7 @@ async function handleAwsJson(request: IncomingMessage, response: ServerResponse,
   });
   // In request order, so each bus records its events in the order they were sent.
   for (const outcome of outcomes) {
-    if (outcome.accepted) context.core.accept(outcome.eventBusName, [outcome.event]);
+    if (outcome.accepted) context.core.accept(outcome.eventBusName, [outcome.event], region);
   }
   const entries = outcomes.map((outcome) =>
     outcome.accepted
@@ -234,12 +250,13 @@ async function receiveServiceEvents(
 
 function listEvents(url: URL, response: ServerResponse, context: HandlerContext): void {
   const bus = url.searchParams.get("bus") ?? undefined;
+  const region = url.searchParams.get("region") ?? undefined;
   const limitText = url.searchParams.get("limit");
   const limit = limitText === null ? 100 : Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
     throw new ValidationError("limit must be an integer between 1 and 10000");
   }
-  const events: ReceivedEvent[] = context.core.received(bus, limit);
+  const events: ReceivedEvent[] = context.core.received(bus, limit, region);
   sendJson(response, 200, { events });
 }
 

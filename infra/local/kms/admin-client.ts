@@ -3,9 +3,13 @@
  * It talks HTTP only, so it works against an emulator in another process too.
  */
 
+import type { CallerIdentity } from "./cloudtrail/identities.js";
+import type { CloudTrailConfig, CloudTrailSettings, TrailEntry } from "./cloudtrail/trail.js";
 import type { ServiceEvent } from "./events.js";
 import type { FaultSpec, KmsStats, QuotaConfig } from "./faults.js";
 
+export type { CallerIdentity } from "./cloudtrail/identities.js";
+export type { CloudTrailConfig, CloudTrailSettings, TrailEntry } from "./cloudtrail/trail.js";
 export type { ServiceEvent } from "./events.js";
 export type { FaultSpec, KmsStats, QuotaConfig } from "./faults.js";
 
@@ -102,7 +106,31 @@ export class KmsAdmin {
     return (await this.call<{ events: ServiceEvent[] }>("GET", "/events")).events;
   }
 
-  /** Forgets every key, alias, fault, quota, stat and event, and resets the clock. */
+  /**
+   * How CloudTrail records travel from now on: `delayMs` (emulator clock) before EventBridge delivery,
+   * `dropRate` / `drop: true` to lose them on the way to EventBridge; `lookupDelayMs` (default: delayMs)
+   * and `lookupDropRate` / `lookupDrop` for LookupEvents' event history. Returns the settings in force.
+   */
+  async setCloudTrail(settings: CloudTrailSettings): Promise<CloudTrailConfig> {
+    return (await this.call<{ settings: CloudTrailConfig }>("PUT", "/cloudtrail", settings)).settings;
+  }
+
+  /** The settings in force and every record kept (delivered, due or dropped), oldest first. */
+  cloudTrail(): Promise<{ settings: CloudTrailConfig; records: TrailEntry[] }> {
+    return this.call("GET", "/cloudtrail");
+  }
+
+  /** Forgets every CloudTrail record and restores the default settings. */
+  async clearCloudTrail(): Promise<void> {
+    await this.call("DELETE", "/cloudtrail");
+  }
+
+  /** Records calls signed with `accessKeyId` as `arn` (an IAM user or an assumed-role session). */
+  async registerIdentity(identity: CallerIdentity): Promise<void> {
+    await this.call("POST", "/identities", identity);
+  }
+
+  /** Forgets every key, alias, fault, quota, stat, event and CloudTrail record, and resets the clock. */
   async reset(): Promise<void> {
     await this.call("POST", "/reset", {});
   }

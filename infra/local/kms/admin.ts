@@ -1,9 +1,11 @@
 /**
  * The admin interface under `/_admin/...` (JSON): the clock, faults and quotas, Region loss, stats,
- * emitted events and reset. Not part of KMS; tests and `npm start` use it through KmsAdmin.
+ * emitted events, CloudTrail delivery settings and records, caller identities, and reset. Not part of KMS; tests and `npm start` use it through KmsAdmin.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EmulatorClock } from "./clock.js";
+import { type CallerIdentities, CallerIdentityError } from "./cloudtrail/identities.js";
+import { type CloudTrail, type CloudTrailSettings, CloudTrailSettingsError } from "./cloudtrail/trail.js";
 import { KmsApiError } from "./errors.js";
 import type { EventPublisher } from "./events.js";
 import { FAULT_ERRORS, type FaultInjector, type FaultSpec, type QuotaConfig } from "./faults.js";
@@ -16,6 +18,8 @@ export interface AdminDeps {
   clock: EmulatorClock;
   faults: FaultInjector;
   events: EventPublisher;
+  trail: CloudTrail;
+  identities: CallerIdentities;
   /** Applies what is due now and persists; called after anything that changes state or time. */
   settle(): Promise<void>;
 }
@@ -131,6 +135,27 @@ export async function handleAdmin(
         deps.faults.resetStats();
         ok({ ok: true });
         return true;
+      case "GET /_admin/cloudtrail":
+        ok({ settings: deps.trail.settings(), records: deps.trail.entries() });
+        return true;
+      case "PUT /_admin/cloudtrail": {
+        const settings = deps.trail.configure(body as CloudTrailSettings);
+        await deps.settle();
+        ok({ settings });
+        return true;
+      }
+      case "DELETE /_admin/cloudtrail":
+        deps.trail.clear();
+        deps.trail.resetSettings();
+        ok({ ok: true });
+        return true;
+      case "GET /_admin/identities":
+        ok({ identities: deps.identities.list() });
+        return true;
+      case "POST /_admin/identities":
+        deps.identities.register({ accessKeyId: body.accessKeyId as string, arn: body.arn as string });
+        ok({ ok: true });
+        return true;
       case "GET /_admin/events":
         ok({ events: deps.events.emitted });
         return true;
@@ -139,6 +164,8 @@ export async function handleAdmin(
         deps.faults.reset();
         deps.clock.setOffset(0);
         deps.events.emitted.length = 0;
+        deps.trail.clear();
+        deps.trail.resetSettings();
         await deps.settle();
         ok({ ok: true });
         return true;
@@ -147,7 +174,11 @@ export async function handleAdmin(
         return true;
     }
   } catch (err) {
-    const bad = err instanceof AdminInputError || err instanceof KmsApiError;
+    const bad =
+      err instanceof AdminInputError ||
+      err instanceof KmsApiError ||
+      err instanceof CloudTrailSettingsError ||
+      err instanceof CallerIdentityError;
     const message = bad ? (err as Error).message : "admin request failed";
     sendJson(res, bad ? 400 : 500, { error: message }, requestId, "application/json");
     return true;

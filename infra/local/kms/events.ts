@@ -53,8 +53,14 @@ export class EventPublisher {
     private readonly attempts = 3,
   ) {}
 
+  /** An event KMS itself sends (kept in `emitted` for the admin interface). */
   publish(event: ServiceEvent): void {
     this.emitted.push(event);
+    this.forward(event);
+  }
+
+  /** Sends an event to the bus without keeping it in `emitted` (CloudTrail's events, kept by the trail). */
+  forward(event: ServiceEvent): void {
     if (!this.eventBusUrl) return;
     const delivery = this.deliver(event).finally(() => this.pending.delete(delivery));
     this.pending.add(delivery);

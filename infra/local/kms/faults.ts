@@ -42,6 +42,9 @@ export const DEFAULT_QUOTAS: Readonly<Record<string, number>> = {
   DeleteImportedKeyMaterial: 15,
   RotateKeyOnDemand: 5,
   DescribeKey: 2000,
+  /** CloudTrail's, served by the emulator too: "two per second, per account, per Region"
+   * (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html). */
+  LookupEvents: 2,
 };
 const GENEROUS_QUOTA = 10_000;
 

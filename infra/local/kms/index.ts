@@ -9,6 +9,16 @@ import type { AddressInfo } from "node:net";
 import { handleAdmin } from "./admin.js";
 import { KmsAdmin } from "./admin-client.js";
 import { EmulatorClock } from "./clock.js";
+import { CallerIdentities, type CallerIdentity } from "./cloudtrail/identities.js";
+import { cloudTrailOperation, lookupEvents } from "./cloudtrail/lookup-events.js";
+import {
+  apiCallRecord,
+  KMS_ALIAS_TYPE,
+  KMS_KEY_TYPE,
+  RECORDED_OPERATIONS,
+  type TrailResource,
+} from "./cloudtrail/records.js";
+import { CloudTrail } from "./cloudtrail/trail.js";
 import type { KmsContext } from "./context.js";
 import { KmsApiError, KmsErrorType, kmsError } from "./errors.js";
 import { EventPublisher } from "./events.js";
@@ -18,10 +28,21 @@ import { OPERATIONS } from "./operations/index.js";
 import { StateFile } from "./persistence.js";
 import { KmsStore } from "./store.js";
 import { RequestReader } from "./validation.js";
-import { parseJsonObject, readBody, regionOf, sendJson, sendKmsError, TARGET_PREFIX } from "./wire.js";
+import {
+  parseJsonObject,
+  readBody,
+  regionOf,
+  scopeOf,
+  sendJson,
+  sendKmsError,
+  sourceIpOf,
+  TARGET_PREFIX,
+} from "./wire.js";
 import { WrappingKeyPool } from "./wrapping-key-pool.js";
 
 export { KmsAdmin } from "./admin-client.js";
+export type { CallerIdentity } from "./cloudtrail/identities.js";
+export type { CloudTrailConfig, CloudTrailSettings } from "./cloudtrail/trail.js";
 
 export interface KmsEmulatorOptions {
   /** Default 127.0.0.1. */
@@ -34,6 +55,11 @@ export interface KmsEmulatorOptions {
   accountId?: string;
   /** Base URL of the local event bus; KMS service events are POSTed to `${eventBusUrl}/_local/service-events`. */
   eventBusUrl?: string;
+  /**
+   * Callers CloudTrail records by access key id (an IAM user or an assumed-role session); any other key
+   * is recorded as the IAM user named after it. More can be added through `POST /_admin/identities`.
+   */
+  identities?: readonly CallerIdentity[];
   /** Period of the expiry tick in ms (default 1000; the timer is unref'd). */
   tickMs?: number;
   logger?: (line: string) => void;
@@ -57,21 +83,86 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
   const clock = new EmulatorClock(snapshot?.clockOffsetMs ?? 0);
   const events = new EventPublisher(options.eventBusUrl, log);
   const faults = new FaultInjector();
+  const trail = new CloudTrail();
+  const identities = new CallerIdentities(accountId, options.identities);
   const pool = new WrappingKeyPool(log);
   pool.warm(["RSA_2048"]);
 
   const persist = async () => {
     if (stateFile) await stateFile.save(store.snapshot(clock.offset));
   };
+  const deliverTrail = () => trail.deliverDue(clock.now(), (event) => events.forward(event));
   const settle = async () => {
-    processDue(store, clock, events);
+    processDue(store, clock, events, trail);
+    deliverTrail();
     await persist();
   };
+
+  /** The key (and alias) a request names, resolved before the call (an alias may be gone after it). */
+  function resourcesNamed(region: string, request: Record<string, unknown>): TrailResource[] {
+    const resources: TrailResource[] = [];
+    // DeleteAlias names only the alias: its key is the alias's target.
+    const keyRef = [request.KeyId, request.TargetKeyId, request.AliasName].find(
+      (v) => typeof v === "string",
+    ) as string | undefined;
+    if (keyRef !== undefined) {
+      try {
+        resources.push({
+          type: KMS_KEY_TYPE,
+          arn: store.resolveKey(region, keyRef, { allowAlias: true }).arn,
+        });
+      } catch {
+        // A key that does not resolve names no resource; the call fails and is recorded without one.
+      }
+    }
+    if (typeof request.AliasName === "string" && request.AliasName.startsWith("alias/")) {
+      resources.push({
+        type: KMS_ALIAS_TYPE,
+        arn: `arn:aws:kms:${region}:${accountId}:${request.AliasName}`,
+      });
+    }
+    return resources;
+  }
+
+  async function handleCloudTrail(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    operation: string,
+  ): Promise<void> {
+    let region = "?";
+    try {
+      region = scopeOf(req).region;
+      const body = parseJsonObject(await readBody(req));
+      if (operation !== "LookupEvents") {
+        throw new KmsApiError(
+          "UnknownOperationException",
+          `The local emulator serves only CloudTrail LookupEvents, not ${operation || "(none)"}.`,
+        );
+      }
+      await faults.before(operation, region, accountId);
+      if (processDue(store, clock, events, trail)) await persist();
+      deliverTrail();
+      sendJson(res, 200, lookupEvents(body, region, trail.history(region, clock.now())), requestId);
+      log(`cloudtrail ${region} ${operation} 200`);
+    } catch (err) {
+      const apiError =
+        err instanceof KmsApiError
+          ? err
+          : new KmsApiError("InternalFailure", "An internal error occurred. (local CloudTrail)", {
+              cause: err,
+            });
+      sendKmsError(res, apiError, requestId);
+      log(`cloudtrail ${region} ${operation} ${apiError.status} ${apiError.awsType}`);
+    }
+  }
 
   async function handleKms(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const started = Date.now();
     let operation = "?";
     let region = "?";
+    /** Set once the call reaches KMS proper: from then on it is recorded, whether it succeeds or not. */
+    let recordCall: ((outcome: { response?: object; error?: KmsApiError }) => void) | undefined;
     try {
       if (req.method !== "POST") throw kmsError(KmsErrorType.UnknownOperation, "Only POST is supported.");
       const target = String(req.headers["x-amz-target"] ?? "");
@@ -80,10 +171,65 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
       region = regionOf(req);
       const body = await readBody(req);
       if (!handler) throw kmsError(KmsErrorType.UnknownOperation, `Unknown operation ${target || "(none)"}`);
-      const changedByTime = processDue(store, clock, events);
+      const changedByTime = processDue(store, clock, events, trail);
+      const request = parseJsonObject(body);
+      if (RECORDED_OPERATIONS[operation] !== undefined) {
+        const callRegion = region;
+        const at = clock.now();
+        const resources = resourcesNamed(region, request);
+        const caller = identities.resolve(scopeOf(req).accessKeyId);
+        const sourceIp = sourceIpOf(req);
+        const userAgent = String(req.headers["user-agent"] ?? "");
+        recordCall = ({ response, error }) => {
+          const named = [...resources];
+          const created = (response as { KeyMetadata?: { Arn?: string } } | undefined)?.KeyMetadata?.Arn;
+          if (created && !named.some((r) => r.arn === created))
+            named.unshift({ type: KMS_KEY_TYPE, arn: created });
+          trail.add(
+            apiCallRecord({
+              operation,
+              region: callRegion,
+              account: accountId,
+              at,
+              caller,
+              sourceIp,
+              userAgent,
+              requestId,
+              request,
+              ...(response ? { response: response as Record<string, unknown> } : {}),
+              ...(error ? { error: { code: error.awsType, message: error.message } } : {}),
+              resources: named,
+            }),
+          );
+          // "A ReplicateKey request results in a ReplicateKey operation and a CreateKey operation", the
+          // latter in the replica's Region (https://docs.aws.amazon.com/kms/latest/developerguide/ct-replicate-key.html).
+          const replica = (response as { ReplicaKeyMetadata?: { Arn?: string } } | undefined)
+            ?.ReplicaKeyMetadata;
+          if (operation === "ReplicateKey" && replica?.Arn && typeof request.ReplicaRegion === "string") {
+            const { KeyId: _primary, ReplicaRegion: _region, ...createParameters } = request;
+            trail.add(
+              apiCallRecord({
+                operation: "CreateKey",
+                region: request.ReplicaRegion,
+                account: accountId,
+                at,
+                caller,
+                sourceIp,
+                userAgent,
+                requestId,
+                request: createParameters,
+                response: { KeyMetadata: replica },
+                resources: [{ type: KMS_KEY_TYPE, arn: replica.Arn }],
+              }),
+            );
+          }
+        };
+      }
       await faults.before(operation, region, accountId);
       const ctx: KmsContext = { store, clock, pool, events, region, accountId, log };
-      const result = await handler.handle(ctx, new RequestReader(parseJsonObject(body)));
+      const result = await handler.handle(ctx, new RequestReader(request));
+      recordCall?.({ response: result });
+      deliverTrail();
       if (handler.mutates || changedByTime) await persist();
       sendJson(res, 200, result, requestId);
       log(`kms ${region} ${operation} 200 ${Date.now() - started}ms`);
@@ -95,6 +241,7 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
               cause: err,
             });
       if (!(err instanceof KmsApiError)) log(`kms ${requestId} ${operation} internal error: ${String(err)}`);
+      recordCall?.({ error: apiError });
       sendKmsError(res, apiError, requestId);
       log(`kms ${region} ${operation} ${apiError.status} ${apiError.awsType} ${Date.now() - started}ms`);
     }
@@ -102,8 +249,15 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
 
   const server = createServer((req, res) => {
     const requestId = randomUUID();
-    handleAdmin({ store, clock, faults, events, settle }, req, res, requestId)
-      .then((handled) => (handled ? undefined : handleKms(req, res, requestId)))
+    handleAdmin({ store, clock, faults, events, trail, identities, settle }, req, res, requestId)
+      .then((handled) => {
+        if (handled) return undefined;
+        const target = String(req.headers["x-amz-target"] ?? "");
+        const trailOperation = cloudTrailOperation(target);
+        return trailOperation !== undefined
+          ? handleCloudTrail(req, res, requestId, trailOperation)
+          : handleKms(req, res, requestId);
+      })
       .catch((err: unknown) => {
         log(`request ${requestId} failed: ${String(err)}`);
         if (!res.headersSent)
@@ -119,8 +273,9 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
   const url = `http://${host}:${port}`;
 
   const tick = setInterval(() => {
-    if (processDue(store, clock, events))
-      persist().catch((err: unknown) => log(`persist failed: ${String(err)}`));
+    const changed = processDue(store, clock, events, trail);
+    deliverTrail();
+    if (changed) persist().catch((err: unknown) => log(`persist failed: ${String(err)}`));
   }, options.tickMs ?? 1000);
   tick.unref();
 

@@ -3,7 +3,10 @@
  * goes to PendingImport and KMS sends "KMS Imported Key Material Expiration"), keys past their
  * DeletionDate are deleted. Also the admin fault that loses a Region's imported material.
  */
+
 import type { EmulatorClock } from "./clock.js";
+import { serviceEventRecord } from "./cloudtrail/records.js";
+import type { CloudTrail } from "./cloudtrail/trail.js";
 import { type KeyRecord, permanentMaterials } from "./domain/model.js";
 import { type EventPublisher, materialExpirationEvent } from "./events.js";
 import type { KmsStore } from "./store.js";
@@ -15,18 +18,34 @@ function dropPendingMaterials(key: KeyRecord, predicate: (id: string) => boolean
 }
 
 /**
- * Applies everything due at the clock's now. Returns whether anything changed.
+ * Applies everything due at the clock's now, recording KMS's own deeds in the trail when given.
+ * Returns whether anything changed.
  */
-export function processDue(store: KmsStore, clock: EmulatorClock, events: EventPublisher): boolean {
+export function processDue(
+  store: KmsStore,
+  clock: EmulatorClock,
+  events: EventPublisher,
+  trail?: CloudTrail,
+): boolean {
   const now = clock.now();
   let changed = false;
   for (const key of store.allKeys()) {
     if (key.deletionDate !== undefined && key.deletionDate <= now) {
       store.deleteKey(key);
+      trail?.add(
+        serviceEventRecord({
+          eventName: "DeleteKey",
+          region: key.region,
+          account: key.accountId,
+          at: now,
+          keyArn: key.arn,
+          keyId: key.keyId,
+        }),
+      );
       changed = true;
       continue;
     }
-    let expiredPermanent = false;
+    let expiredPermanent: string | undefined;
     const expiredPending = new Set<string>();
     for (const material of key.materials) {
       if (material.bytes === undefined || material.expirationModel !== "KEY_MATERIAL_EXPIRES") continue;
@@ -36,14 +55,25 @@ export function processDue(store: KmsStore, clock: EmulatorClock, events: EventP
         material.bytes = undefined;
         material.expirationModel = undefined;
         material.validTo = undefined;
-        expiredPermanent = true;
+        expiredPermanent = material.id;
       } else {
         // Material pending rotation is not permanently associated with the key: it simply goes.
         expiredPending.add(material.id);
       }
     }
     if (expiredPending.size > 0) dropPendingMaterials(key, (id) => expiredPending.has(id));
-    if (expiredPermanent) {
+    if (expiredPermanent !== undefined) {
+      trail?.add(
+        serviceEventRecord({
+          eventName: "DeleteExpiredKeyMaterial",
+          region: key.region,
+          account: key.accountId,
+          at: now,
+          keyArn: key.arn,
+          keyId: key.keyId,
+          ...(key.keySpec === "SYMMETRIC_DEFAULT" ? { keyMaterialId: expiredPermanent } : {}),
+        }),
+      );
       events.publish(
         materialExpirationEvent({
           account: key.accountId,

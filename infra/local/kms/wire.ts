@@ -9,6 +9,33 @@ import { KmsApiError, KmsErrorType, kmsError } from "./errors.js";
 
 export const TARGET_PREFIX = "TrentService.";
 const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\/kms\/aws4_request/;
+/** Any service's scope: access key id, Region, service. */
+const ANY_CREDENTIAL_SCOPE = /Credential=([^/,\s]+)\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/;
+
+/** Who signed a request and for which Region and service (from the SigV4 credential scope). */
+export interface SignedScope {
+  accessKeyId: string;
+  region: string;
+  service: string;
+}
+
+/**
+ * The access key id, Region and service of `Authorization: AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request`.
+ * @throws KmsApiError MissingAuthenticationTokenException for unsigned requests.
+ */
+export function scopeOf(req: IncomingMessage): SignedScope {
+  const match = ANY_CREDENTIAL_SCOPE.exec(req.headers.authorization ?? "");
+  if (!match?.[1] || !match[2] || !match[3]) {
+    throw kmsError(KmsErrorType.MissingAuthenticationToken, "Missing Authentication Token");
+  }
+  return { accessKeyId: match[1], region: match[2], service: match[3] };
+}
+
+/** The caller's address as CloudTrail records it in `sourceIPAddress`. */
+export function sourceIpOf(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? "127.0.0.1";
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
+}
 
 /**
  * The Region from `Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261128/eu-west-1/kms/aws4_request, ...`.

@@ -38,6 +38,21 @@ export const LOCAL_IDENTITIES: readonly LocalIdentity[] = [LOCAL_ADMIN, LOCAL_RE
 /** Credentials Tether's functions use towards the local AWS (which does not check signatures). */
 export const LOCAL_SERVICE_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
 
+/**
+ * Who the local KMS emulator's CloudTrail records say called, by access key: Tether's functions (one
+ * process, one key) as a session of a role named like the deployed ones (`tether-<stage>-<region>-…`,
+ * infra/iam.yml), so TETHER_SELF_PRINCIPALS recognises Tether's own calls; the admin and the reader as
+ * their IAM users. Any other key is recorded as an IAM user named after it.
+ */
+export const LOCAL_CALLER_IDENTITIES: readonly { accessKeyId: string; arn: string }[] = [
+  {
+    accessKeyId: LOCAL_SERVICE_CREDENTIALS.accessKeyId,
+    arn: `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/tether-local-${LOCAL_REGION}-functions/tether-local`,
+  },
+  { accessKeyId: LOCAL_ADMIN.accessKeyId, arn: LOCAL_ADMIN.principalArn },
+  { accessKeyId: LOCAL_READER.accessKeyId, arn: LOCAL_READER.principalArn },
+];
+
 export function identityByAccessKey(accessKeyId: string): LocalIdentity | undefined {
   return LOCAL_IDENTITIES.find((identity) => identity.accessKeyId === accessKeyId);
 }

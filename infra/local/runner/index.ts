@@ -17,10 +17,12 @@ import type { SweepReport } from "../../../lib/lifecycle/sweep.js";
 import { ensureTable } from "../../../lib/store/ensure-table.js";
 import { type LocalAws, startLocalAws } from "../index.js";
 import { LocalStackError } from "./errors.js";
+import { applyForwardingRules, loadForwardingRules } from "./forwarding.js";
 import { type HttpApi, type RouteTarget, startHttpApi } from "./http-api.js";
 import {
   LOCAL_ACCOUNT_ID,
   LOCAL_ADMIN,
+  LOCAL_CALLER_IDENTITIES,
   LOCAL_IDENTITIES,
   LOCAL_READER,
   LOCAL_REGION,
@@ -138,6 +140,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ports: { kms: ports.kms, dynamodb: ports.dynamodb, events: ports.events },
       ...(dataDir === undefined ? {} : { dataDir }),
       accountId: LOCAL_ACCOUNT_ID,
+      identities: LOCAL_CALLER_IDENTITIES,
       logger: log,
     });
     cleanups.push(() => localAws.close());
@@ -213,10 +216,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     for (const fn of definition.functions) {
       fn.eventRules.forEach((rule, index) => {
-        if (rule.eventBus !== "default") localAws.events.createEventBus(rule.eventBus);
+        if (rule.eventBus !== "default") localAws.events.createEventBus(rule.eventBus, LOCAL_REGION);
         const name = `${fn.deployedName}-rule-${index + 1}`;
         localAws.events.putRule({
           name,
+          region: LOCAL_REGION,
           eventBusName: rule.eventBus,
           eventPattern: rule.pattern,
           targets: [
@@ -232,10 +236,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ],
         });
         cleanups.push(async () => {
-          localAws.events.removeRule(name, rule.eventBus);
+          localAws.events.removeRule(name, rule.eventBus, LOCAL_REGION);
         });
       });
     }
+
+    // Tether's rules exist only in the home Region; the other Regions' KMS events reach them through the
+    // forwarding rules of infra/forwarding.yml, as in AWS. (One Region here until the stack serves more.)
+    const forwarded = applyForwardingRules(
+      localAws.events,
+      await loadForwardingRules(join(PROJECT_ROOT, "infra", "forwarding.yml")),
+      { homeRegion: LOCAL_REGION, regions: [LOCAL_REGION], accountId: LOCAL_ACCOUNT_ID },
+    );
+    if (forwarded.length > 0) log(`forwarding rules: ${forwarded.join(", ")}`);
 
     const intervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
     const schedules: Array<{ fn: FunctionDefinition; runner: ScheduledRunner<unknown> }> = [];
@@ -341,6 +354,8 @@ function functionEnvironment(
     TETHER_KMS_ENDPOINT: localAws.endpoints.kms,
     TETHER_DYNAMODB_ENDPOINT: localAws.endpoints.dynamodb,
     TETHER_EVENTS_ENDPOINT: localAws.endpoints.events,
+    // The KMS emulator serves CloudTrail's LookupEvents on its own port (routed by X-Amz-Target).
+    TETHER_CLOUDTRAIL_ENDPOINT: localAws.endpoints.kms,
     TETHER_FILE_VAULT_DIR: vault.directory,
     TETHER_FILE_VAULT_PASSPHRASE: vault.passphrase,
   };

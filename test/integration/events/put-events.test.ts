@@ -86,8 +86,10 @@ describe("PutEvents through @aws-sdk/client-eventbridge", () => {
       );
       const eventId = result.Entries?.[0]?.EventId;
       await bus.drain();
-      const received = bus.recorded("test-recorder").find((event) => event.id === eventId);
+      // The event lands on us-west-2's own bus; the rule of the home Region (eu-west-1) never sees it.
+      const received = bus.events("default", "us-west-2").find((event) => event.id === eventId);
       expect(received?.region).toBe("us-west-2");
+      expect(bus.recorded("test-recorder").some((event) => event.id === eventId)).toBe(false);
       expect(received?.time).toBe("2026-01-02T03:04:05Z");
     } finally {
       otherRegion.destroy();

@@ -157,10 +157,17 @@ describe.skipIf(!kmsEmulatorPresent)("KMS events reach the bus", () => {
 
       await localAws.kms.admin.advanceClock(2 * 24 * 3600 * 1000);
 
-      // The emulator posts its events over HTTP, best effort, after the clock moved: wait for that arrival.
-      await vi.waitFor(() => expect(localAws.events.events("default").length).toBeGreaterThan(0), {
-        timeout: 10_000,
-      });
+      // The emulator posts its events over HTTP, best effort, after the clock moved: wait for that arrival
+      // (its CloudTrail records arrive on the same bus, so wait for the expiry event itself).
+      await vi.waitFor(
+        () =>
+          expect(
+            localAws.events
+              .events("default")
+              .some((e) => e["detail-type"] === "KMS Imported Key Material Expiration"),
+          ).toBe(true),
+        { timeout: 10_000 },
+      );
       await localAws.events.drain();
       const delivered = localAws.events.recorded("expiry-recorder");
       expect(delivered).toHaveLength(1);
