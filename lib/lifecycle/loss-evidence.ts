@@ -39,9 +39,10 @@ function needsLookup(decision: RegionDecision, record: RegionRecord): boolean {
 async function lookUp(deps: LifecycleDeps, record: RegionRecord, now: Date): Promise<LossEvidence> {
   const cloudTrail = deps.cloudTrail;
   if (cloudTrail === undefined) return NO_EVIDENCE;
-  // The delete came after the last import (and at most a minute before, for clock skew between CloudTrail
-  // and the record: an earlier delete was undone by that import).
-  const since = new Date((record.lastImportedAt ?? record.unexplainedSince ?? now).getTime() - 60_000);
+  // The delete came after the last import (an earlier one was undone by it). CloudTrail's eventTime has
+  // whole seconds, so the window starts at the import's second.
+  const from = (record.lastImportedAt ?? record.unexplainedSince ?? now).getTime();
+  const since = new Date(Math.floor(from / 1000) * 1000);
   let deletes: DeleteRecord[];
   try {
     deletes = await cloudTrail.materialDeletes(record.region, record.keyArn, since, now);

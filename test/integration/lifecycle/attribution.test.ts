@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { DeleteImportedKeyMaterialCommand, DescribeKeyCommand } from "@aws-sdk/client-kms";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AuditDetailType, type AuditEvent } from "../../../lib/domain/audit-types.js";
 import { MINUTE_MS } from "../../../lib/domain/duration.js";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
@@ -32,9 +32,19 @@ const CLOUDTRAIL_DELETE = JSON.parse(
 const OFFICER = "arn:aws:sts::111122223333:assumed-role/SecurityOfficer/kill-switch";
 const OFFICER_IP = "203.0.113.7";
 
+const TETHER_SESSION = "arn:aws:sts::111122223333:assumed-role/tether-test-functions/sweep";
+
 let bed: LifecycleTestbed;
 beforeAll(async () => {
   bed = await startLifecycleTestbed();
+  // Who signs what, as the emulator's CloudTrail records it: Tether's functions (the testbed's deps sign
+  // with access key "local") as a role session TETHER_SELF_PRINCIPALS matches; the test's own KMS client
+  // as the security officer.
+  await bed.aws.kms.admin.registerIdentity({ accessKeyId: "local", arn: TETHER_SESSION });
+  await bed.aws.kms.admin.registerIdentity({ accessKeyId: "AKIDLOCAL", arn: OFFICER });
+});
+beforeEach(async () => {
+  await bed.aws.kms.admin.clearCloudTrail();
 });
 afterAll(async () => {
   await bed?.close();
@@ -112,7 +122,46 @@ async function alerts(keyId: string, reasonCode?: string): Promise<Alert[]> {
 }
 
 describe("an out-of-band delete whose CloudTrail record arrives 10 minutes late, sweeps every minute", () => {
-  it("is never restored; one critical alert at once; the out-of-band alert names the principal when the record appears", async () => {
+  it("found by LookupEvents: never restored; one critical alert at once; the out-of-band alert names the principal", async () => {
+    // The emulator's CloudTrail: records reach EventBridge and the event history 10 minutes late.
+    await bed.aws.kms.admin.setCloudTrail({ delayMs: 10 * MINUTE_MS });
+    const { key, arn } = await register({});
+    await killSwitch(arn);
+
+    await minute("1");
+    expect(await keyState(arn)).toBe("PendingImport");
+    expect((await alerts(key.id)).map((a) => [a.reasonCode, a.severity])).toEqual([
+      ["UNEXPLAINED_MATERIAL_LOSS", "critical"],
+    ]);
+    for (let i = 2; i <= 9; i++) {
+      await minute(String(i));
+      expect(await keyState(arn), `sweep ${i}`).toBe("PendingImport");
+    }
+    expect(await alerts(key.id)).toHaveLength(1);
+
+    // The record shows up in the event history: the next sweep's lookup attributes the delete.
+    await minute("10");
+    await minute("11");
+    const outOfBand = await alerts(key.id, "DELETED_OUT_OF_BAND");
+    expect(outOfBand).toHaveLength(1);
+    expect(outOfBand[0]?.severity).toBe("critical");
+    expect(outOfBand[0]?.summary).toContain(OFFICER);
+    expect(outOfBand[0]).toMatchObject({ deletedBy: OFFICER });
+
+    for (let i = 12; i <= 30; i++) await minute(String(i));
+    expect(await keyState(arn)).toBe("PendingImport");
+    expect((await alerts(key.id)).map((a) => a.reasonCode)).toEqual([
+      "UNEXPLAINED_MATERIAL_LOSS",
+      "DELETED_OUT_OF_BAND",
+    ]);
+    expect((await bed.history(key.id)).map((e) => e.detailType)).not.toContain(
+      AuditDetailType.KeyMaterialRestored,
+    );
+  }, 120_000);
+
+  it("delivered by EventBridge first: the same settlement, naming principal and source IP", async () => {
+    // The event history never gets it here; only the EventBridge record (delivered by hand, late).
+    await bed.aws.kms.admin.setCloudTrail({ drop: true, lookupDrop: true });
     const { key, arn } = await register({});
     const deletedAt = await killSwitch(arn);
 
@@ -152,6 +201,7 @@ describe("an out-of-band delete whose CloudTrail record arrives 10 minutes late,
   }, 120_000);
 
   it("with restoreAfterOutOfBandDelete, the record settles it the same way and the policy restores", async () => {
+    await bed.aws.kms.admin.setCloudTrail({ drop: true, lookupDrop: true });
     const { key, arn } = await register({ restoreAfterOutOfBandDelete: true });
     const ciphertext = await encrypt(bed.kms(REGION), arn, "before the kill switch");
     const deletedAt = await killSwitch(arn);
@@ -171,6 +221,10 @@ describe("an out-of-band delete whose CloudTrail record arrives 10 minutes late,
 });
 
 describe("an out-of-band delete whose CloudTrail record never arrives", () => {
+  beforeEach(async () => {
+    await bed.aws.kms.admin.setCloudTrail({ drop: true, lookupDrop: true });
+  });
+
   it("is restored only after the grace (policy restoreAfterLoss), with an alert saying it could not be attributed", async () => {
     const { key, arn } = await register({ attributionGrace: "PT15M" });
     const ciphertext = await encrypt(bed.kms(REGION), arn, "before the loss");
