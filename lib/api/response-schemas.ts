@@ -164,7 +164,8 @@ export const ObservedView = z.strictObject({
 
 /** What Tether would do in a Region if it looked now, and when it next looks. Nothing is done. */
 export const PlannedActionView = z.strictObject({
-  kind: z.enum(["none", "renew", "restore", "revoke", "alert", "standstill", "unknown"]),
+  /** attributing: material gone with nothing to explain it yet; Tether looks in CloudTrail until the grace ends. */
+  kind: z.enum(["none", "renew", "restore", "revoke", "alert", "standstill", "attributing", "unknown"]),
   summary: z.string(),
   /** When the sweep next looks at this Region (renew/restore/revoke: the action happens then). */
   at: isoTimestamp(),

@@ -8,11 +8,14 @@
 import { readFileSync } from "node:fs";
 import { DeleteImportedKeyMaterialCommand, DescribeKeyCommand } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { KeyDetailResponse } from "../../../lib/api/response-schemas.js";
+import { keyDetailView } from "../../../lib/api/views.js";
 import { AuditDetailType, type AuditEvent } from "../../../lib/domain/audit-types.js";
 import { MINUTE_MS } from "../../../lib/domain/duration.js";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
 import { parseKmsEvent } from "../../../lib/kms/kms-events.js";
 import { handleKmsSignal } from "../../../lib/lifecycle/kms-signal.js";
+import { showKey } from "../../../lib/lifecycle/queries.js";
 import { registerKey } from "../../../lib/lifecycle/register.js";
 import { sweep } from "../../../lib/lifecycle/sweep.js";
 import {
@@ -138,6 +141,10 @@ describe("an out-of-band delete whose CloudTrail record arrives 10 minutes late,
       expect(await keyState(arn), `sweep ${i}`).toBe("PendingImport");
     }
     expect(await alerts(key.id)).toHaveLength(1);
+    // GET /keys/{id} shows the wait (its response schema knows the kind), and when it started.
+    const detail = KeyDetailResponse.parse(keyDetailView(await showKey(bed.deps, key.id)));
+    expect(detail.regions[0]).toMatchObject({ nextAction: { kind: "attributing" } });
+    expect(detail.key.regions[0]?.unexplainedSince).toBeDefined();
 
     // The record shows up in the event history: the next sweep's lookup attributes the delete.
     await minute("10");
