@@ -36,6 +36,8 @@ interface Environment {
   readonly TETHER_KMS_ENDPOINT: string | undefined;
   readonly TETHER_DYNAMODB_ENDPOINT: string | undefined;
   readonly TETHER_EVENTS_ENDPOINT: string | undefined;
+  /** CloudTrail LookupEvents (locally the KMS emulator serves it on its own port). */
+  readonly TETHER_CLOUDTRAIL_ENDPOINT: string | undefined;
   /** Share of AWS's default KMS request quotas Tether may use (other clients share the account's quota). */
   readonly TETHER_KMS_QUOTA_SHARE: number;
   readonly TETHER_LEASE_TTL_SECONDS: number;
@@ -104,6 +106,7 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
     TETHER_KMS_ENDPOINT: optionalUrl("TETHER_KMS_ENDPOINT"),
     TETHER_DYNAMODB_ENDPOINT: optionalUrl("TETHER_DYNAMODB_ENDPOINT"),
     TETHER_EVENTS_ENDPOINT: optionalUrl("TETHER_EVENTS_ENDPOINT"),
+    TETHER_CLOUDTRAIL_ENDPOINT: optionalUrl("TETHER_CLOUDTRAIL_ENDPOINT"),
     TETHER_KMS_QUOTA_SHARE: number(
       "TETHER_KMS_QUOTA_SHARE",
       0.8,
@@ -179,7 +182,12 @@ export interface TetherConfig {
   /** Whether a caller of the admin API may read. Admins are not necessarily listed here. */
   readonly isReader: (principalArn: string) => boolean;
   readonly maxBodyBytes: number;
-  readonly endpoints: { readonly kms?: string; readonly dynamodb?: string; readonly events?: string };
+  readonly endpoints: {
+    readonly kms?: string;
+    readonly dynamodb?: string;
+    readonly events?: string;
+    readonly cloudtrail?: string;
+  };
   readonly kmsQuotas: Readonly<Record<string, number>>;
   readonly leaseTtlMs: number;
   readonly sweepLimit: number;
@@ -365,6 +373,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       ...(e.TETHER_KMS_ENDPOINT === undefined ? {} : { kms: e.TETHER_KMS_ENDPOINT }),
       ...(e.TETHER_DYNAMODB_ENDPOINT === undefined ? {} : { dynamodb: e.TETHER_DYNAMODB_ENDPOINT }),
       ...(e.TETHER_EVENTS_ENDPOINT === undefined ? {} : { events: e.TETHER_EVENTS_ENDPOINT }),
+      ...(e.TETHER_CLOUDTRAIL_ENDPOINT === undefined ? {} : { cloudtrail: e.TETHER_CLOUDTRAIL_ENDPOINT }),
     },
     kmsQuotas,
     leaseTtlMs: e.TETHER_LEASE_TTL_SECONDS * 1000,

@@ -3,6 +3,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { EventBridgePublisher } from "./audit/eventbridge-publisher.js";
+import { CloudTrailAdapter, TETHER_LOOKUP_EVENTS_PER_SECOND } from "./cloudtrail/cloudtrail-adapter.js";
 import type { TetherConfig } from "./config.js";
 import { kmsClients } from "./kms/clients.js";
 import { KmsAdapter } from "./kms/kms-adapter.js";
@@ -60,8 +61,18 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     rateLimiter: new RateLimiter({ quotas: config.kmsQuotas }),
     now: clock,
   });
+  // Its own limiter: LookupEvents has its own quota (per account and Region), not one of KMS's.
+  const cloudTrail = new CloudTrailAdapter({
+    // Locally the KMS emulator serves LookupEvents on its own port (routed by X-Amz-Target), so a local
+    // stack never reaches the real CloudTrail by accident.
+    endpoint: config.endpoints.cloudtrail ?? config.endpoints.kms,
+    rateLimiter: new RateLimiter({ quotas: { LookupEvents: TETHER_LOOKUP_EVENTS_PER_SECOND } }),
+    clientConfig: options.credentials === undefined ? undefined : { credentials: options.credentials },
+  });
   return {
     kms,
+    cloudTrail,
+    isTether: config.isTether,
     keys: new DynamoKeyRepository(store),
     audit,
     history: auditLog,

@@ -181,7 +181,9 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
             generateMaterial: true,
             alias: `alias/tether-demo-${stamp}`,
             description: "npm run demo",
-            policy: { validityPeriod: "PT1H", reconcileInterval: "PT1M" },
+            // attributionGrace PT0S: the loss below has no sentinel to prove it regional, so Tether alerts,
+            // looks in CloudTrail once and then restores it as a local loss (the default waits PT15M).
+            policy: { validityPeriod: "PT1H", reconcileInterval: "PT1M", attributionGrace: "PT0S" },
           },
         })) as KeyActionResponse;
         key = registered.key;

@@ -78,6 +78,11 @@ const importPolicyInput = once(() =>
     restoreAfterLoss: z.boolean().optional(),
     restoreAfterOutOfBandDelete: z.boolean().optional(),
     reconcileInterval: isoDuration().optional(),
+    attributionGrace: isoDuration()
+      .optional()
+      .describe(
+        "How long to look in CloudTrail for who deleted material that vanished unexplained (PT0S to PT24H, default PT15M) before treating it as a local loss",
+      ),
     rotateEvery: isoDuration()
       .optional()
       .describe("Rotate this often (P1D to P3650D), the way rotationMethod says"),

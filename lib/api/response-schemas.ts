@@ -27,6 +27,14 @@ export const RegionView = z.strictObject({
   importedValidTo: isoTimestamp().optional(),
   lossCause: z.enum(values(LossCause)).optional(),
   lossDetectedAt: isoTimestamp().optional(),
+  unexplainedSince: isoTimestamp()
+    .optional()
+    .describe(
+      "When Tether first saw the material gone with nothing to explain it (the attribution grace runs from here)",
+    ),
+  deletedBy: z.string().optional().describe("Who deleted the material, from CloudTrail (principal ARN)"),
+  deletedAt: isoTimestamp().optional().describe("When they did, from CloudTrail"),
+  deletedFrom: z.string().optional().describe("From where (CloudTrail's sourceIPAddress)"),
   lastObservedKeyState: z.string().optional(),
   lastObservedAt: isoTimestamp().optional(),
   nextCheckAt: isoTimestamp(),
@@ -156,7 +164,8 @@ export const ObservedView = z.strictObject({
 
 /** What Tether would do in a Region if it looked now, and when it next looks. Nothing is done. */
 export const PlannedActionView = z.strictObject({
-  kind: z.enum(["none", "renew", "restore", "revoke", "alert", "standstill", "unknown"]),
+  /** attributing: material gone with nothing to explain it yet; Tether looks in CloudTrail until the grace ends. */
+  kind: z.enum(["none", "renew", "restore", "revoke", "alert", "standstill", "attributing", "unknown"]),
   summary: z.string(),
   /** When the sweep next looks at this Region (renew/restore/revoke: the action happens then). */
   at: isoTimestamp(),
@@ -199,6 +208,9 @@ export const AuditEventView = z.strictObject({
   errorName: z.string().optional(),
   attempt: z.number().int().optional(),
   relatedKeyId: z.string().optional().describe("The other key of a key swap"),
+  deletedBy: z.string().optional().describe("A loss attributed from CloudTrail: who deleted the material"),
+  deletedAt: isoTimestamp().optional().describe("When they did (CloudTrail's eventTime)"),
+  deletedFrom: z.string().optional().describe("From where (CloudTrail's sourceIPAddress)"),
   step: z.string().optional().describe("Key Rotation Step events: which step"),
 });
 

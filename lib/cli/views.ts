@@ -103,6 +103,9 @@ export function policySummary(policy: ImportPolicyInputBody): string {
   parts.push(`restore after loss: ${yesNo(policy.restoreAfterLoss)}`);
   parts.push(`restore after out-of-band delete: ${yesNo(policy.restoreAfterOutOfBandDelete)}`);
   if (policy.reconcileInterval !== undefined) parts.push(`checked every ${policy.reconcileInterval}`);
+  if (policy.attributionGrace !== undefined) {
+    parts.push(`unexplained losses attributed for ${policy.attributionGrace}`);
+  }
   if (policy.rotateEvery !== undefined) parts.push(`rotated every ${policy.rotateEvery}`);
   if (policy.rotationMethod !== undefined) parts.push(`rotation by ${policy.rotationMethod}`);
   if (policy.wrappingAlgorithm !== undefined || policy.wrappingKeySpec !== undefined) {

@@ -18,6 +18,10 @@ export const AlertReason = {
   UnknownKeyState: "UNKNOWN_KEY_STATE",
   DeletedOutOfBand: "DELETED_OUT_OF_BAND",
   MaterialLostNotRestored: "MATERIAL_LOST_NOT_RESTORED",
+  /** Material gone before its ValidTo, sentinel intact, no Tether action: Tether looks for who did it. */
+  UnexplainedMaterialLoss: "UNEXPLAINED_MATERIAL_LOSS",
+  /** The attribution grace ended with no CloudTrail record of a delete: a local loss. */
+  LossNotAttributed: "LOSS_NOT_ATTRIBUTED",
   MaterialPresentAfterRevoke: "MATERIAL_PRESENT_AFTER_REVOKE",
   ValidToDrift: "VALID_TO_DRIFT",
   ValidToUnknown: "VALID_TO_UNKNOWN",

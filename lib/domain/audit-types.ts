@@ -1,4 +1,5 @@
 import type { AlertFinding, AlertReason, AlertSeverity } from "./alerts.js";
+import type { DeleteRecord } from "./attribution.js";
 import { ValidationError } from "./errors.js";
 
 /**
@@ -54,6 +55,10 @@ interface AuditEventBase {
   readonly relatedKeyId?: string;
   /** Which step of a rotation (Key Rotation Step events). */
   readonly step?: RotationStep;
+  /** A loss attributed from CloudTrail: who deleted the material (principal ARN), when, from where. */
+  readonly deletedBy?: string;
+  readonly deletedAt?: string;
+  readonly deletedFrom?: string;
 }
 
 /** The steps of a rotation (in-key) and of a key swap, as Key Rotation Step events name them. */
@@ -118,6 +123,8 @@ export interface AuditSubject {
   readonly reason?: string | undefined;
   readonly relatedKeyId?: string | undefined;
   readonly step?: RotationStep | undefined;
+  /** Who deleted the material, from CloudTrail. */
+  readonly deletedBy?: DeleteRecord | undefined;
 }
 
 /** Free text (reasons, summaries) is cut to this length and stripped of control characters. */
@@ -192,6 +199,11 @@ function base(context: AuditContext, subject: AuditSubject): AuditEventBase {
   if (subject.reason !== undefined) event.reason = text(subject.reason);
   if (subject.relatedKeyId !== undefined) event.relatedKeyId = subject.relatedKeyId;
   if (subject.step !== undefined) event.step = subject.step;
+  if (subject.deletedBy !== undefined) {
+    event.deletedBy = text(subject.deletedBy.principal);
+    event.deletedAt = isoTime(subject.deletedBy.at, "deletedAt");
+    if (subject.deletedBy.sourceIp !== undefined) event.deletedFrom = text(subject.deletedBy.sourceIp);
+  }
   return event;
 }
 

@@ -1,4 +1,12 @@
 import { type AlertFinding, AlertReason, AlertSeverity } from "./alerts.js";
+import {
+  type AttributedCause,
+  attributeLoss,
+  type DeleteRecord,
+  type LossEvidence,
+  NO_EVIDENCE,
+  SentinelHealth,
+} from "./attribution.js";
 import { SECOND_MS } from "./duration.js";
 import { computeValidTo, type ImportPolicy, policyEnded } from "./import-policy.js";
 import { ExpirationModel, KeyState } from "./kms-constants.js";
@@ -23,7 +31,8 @@ export type RegionDecision =
   | RestoreDecision
   | RevokeDecision
   | AlertDecision
-  | StandstillDecision;
+  | StandstillDecision
+  | AttributingDecision;
 
 /** Nothing to do; look again at nextCheckAt (after now, at most one reconcile interval ahead). */
 export interface NoneDecision {
@@ -56,6 +65,29 @@ export interface RestoreDecision {
   /** The material expired although the policy says Tether should have renewed it: a missed renewal. */
   readonly unplannedExpiry: boolean;
   readonly summary: string;
+  /** What to tell people as well (a loss that could not be attributed, an out-of-band delete restored). */
+  readonly alert?: AlertFinding | undefined;
+  /** Who deleted the material, when CloudTrail said. */
+  readonly deletedBy?: DeleteRecord | undefined;
+}
+
+/**
+ * Material gone with nothing to explain it (lib/domain/attribution.ts): Tether alerts once, looks in
+ * CloudTrail for who deleted it, and decides again at nextCheckAt (at the latest when the grace ends).
+ */
+export interface AttributingDecision {
+  readonly kind: "attributing";
+  readonly nextCheckAt: Date;
+  readonly graceEndsAt: Date;
+  /** The critical Unexplained Material Loss alert (raised once: at first sight). */
+  readonly alert: AlertFinding;
+  readonly summary: string;
+}
+
+/** What Tether knows beyond the record and DescribeKey: the Region's sentinel and CloudTrail's evidence. */
+export interface LossFacts {
+  readonly sentinel?: SentinelHealth | undefined;
+  readonly evidence?: LossEvidence | undefined;
 }
 
 /** The key is revoked but this region still holds material that Tether has not confirmed deleted. */
@@ -68,6 +100,10 @@ export interface RevokeDecision {
 export interface AlertDecision extends AlertFinding {
   readonly kind: "alert";
   readonly nextCheckAt: Date;
+  /** A missing material's cause, to record (so later visits neither re-decide nor page again). */
+  readonly lossCause?: LossCause | undefined;
+  /** Who deleted the material, when CloudTrail said. */
+  readonly deletedBy?: DeleteRecord | undefined;
 }
 
 /** Tether stands still by intent; it still looks at nextCheckAt (a revoked key is watched for re-imports). */
@@ -90,6 +126,7 @@ interface Context {
   readonly region: RegionRecord;
   readonly now: Date;
   readonly where: string;
+  readonly facts: LossFacts;
 }
 
 /**
@@ -102,12 +139,13 @@ export function decide(
   region: RegionRecord,
   observed: ObservedKeyState,
   now: Date,
+  facts: LossFacts = {},
 ): RegionDecision {
   const where = `key ${key?.id} in ${region?.region}`;
   try {
     const problem = invalidInput(key, region, observed, now);
     if (problem !== undefined) return invalidInputAlert(key, now, `${where}: ${problem}`);
-    return decideValid({ key, policy: key.policy, region, now, where }, observed);
+    return decideValid({ key, policy: key.policy, region, now, where, facts: facts ?? {} }, observed);
   } catch (error) {
     // Defensive only: the property tests show valid input never gets here. The message is ours (no SDK text).
     const message = error instanceof Error ? error.message : "unexpected error";
@@ -242,70 +280,98 @@ function decideRevoked(ctx: Context, observed: ObservedKeyState): RegionDecision
   );
 }
 
-/** Active key, KMS says PendingImport: is this a loss to restore, a first import, or for people? */
+/**
+ * Active key, KMS says PendingImport: why (lib/domain/attribution.ts), and so whether to restore, wait
+ * for evidence, or leave it to people.
+ */
 function decideMissing(ctx: Context): RegionDecision {
   const { policy, region, now } = ctx;
-  const cause = restoreCause(region, now);
-  const unplannedExpiry = cause === LossCause.Expired && !isPlannedEnd(policy, region);
+  const attribution = attributeLoss({
+    region,
+    sentinel: ctx.facts.sentinel ?? SentinelHealth.Unknown,
+    evidence: ctx.facts.evidence ?? NO_EVIDENCE,
+    policy,
+    now,
+  });
+  const cause = attribution.cause;
+  const unplannedExpiry = cause === "expired" && !isPlannedEnd(policy, region);
   if (policyEnded(policy, now)) {
-    if (cause === LossCause.Expired && !unplannedExpiry) {
+    if (cause === "expired" && !unplannedExpiry) {
       return standstill(ctx, "policy-ended", `${ctx.where}: material expired at the policy's fixed ValidTo`);
     }
-    return alert(
-      ctx,
-      AlertSeverity.Warning,
-      AlertReason.PolicyValidToPassed,
-      `material missing (${cause}) but the policy's fixed ValidTo has passed; change the policy to import again`,
-    );
+    return {
+      ...alert(
+        ctx,
+        AlertSeverity.Warning,
+        AlertReason.PolicyValidToPassed,
+        `material missing (${cause}) but the policy's fixed ValidTo has passed; change the policy to import again`,
+      ),
+      lossCause: attribution.lossCause,
+      deletedBy: attribution.deletedBy,
+    };
   }
-  const restore = (detail: string): RestoreDecision => ({
-    kind: "restore",
-    cause,
-    unplannedExpiry,
-    summary: `${ctx.where}: ${detail}`,
-  });
-  switch (cause) {
-    case "never-imported":
-      return restore("material never imported here; importing");
-    case LossCause.RevokedByTether:
-      return restore("restore requested after a revoke; importing");
-    case LossCause.DeletedOutOfBand:
-      if (policy.restoreAfterOutOfBandDelete)
-        return restore("material deleted outside Tether; restoring (policy)");
-      return alert(
-        ctx,
-        AlertSeverity.Critical,
-        AlertReason.DeletedOutOfBand,
-        "material deleted outside Tether; the policy says not to restore it automatically",
-      );
-    case LossCause.Expired:
-    case LossCause.RegionalLoss: {
-      const what =
-        cause === LossCause.Expired
-          ? `material expired${unplannedExpiry ? " (a renewal was missed)" : ""}`
-          : "material lost before its ValidTo with no event to explain it (regional loss)";
-      if (policy.restoreAfterLoss) return restore(`${what}; restoring`);
-      return alert(
-        ctx,
-        AlertSeverity.Critical,
-        AlertReason.MaterialLostNotRestored,
-        `${what}; the policy says not to restore it automatically`,
-      );
+  const detail =
+    cause === "expired" && unplannedExpiry
+      ? attribution.detail.replace("material expired", "material expired (a renewal was missed)")
+      : attribution.detail;
+  switch (attribution.action) {
+    case "restore":
+      return {
+        kind: "restore",
+        cause: restoreCauseOf(cause),
+        unplannedExpiry,
+        summary: `${ctx.where}: ${detail}`,
+        alert: withWhere(ctx, attribution.alert),
+        deletedBy: attribution.deletedBy,
+      };
+    case "wait":
+      return {
+        kind: "attributing",
+        nextCheckAt: attribution.waitUntil ?? transientRecheckAt(policy, now),
+        graceEndsAt: attribution.graceEndsAt ?? now,
+        alert: withWhere(ctx, attribution.alert) ?? {
+          severity: AlertSeverity.Critical,
+          reason: AlertReason.UnexplainedMaterialLoss,
+          summary: `${ctx.where}: ${detail}`,
+        },
+        summary: `${ctx.where}: ${detail}`,
+      };
+    case "alert-only": {
+      const finding = attribution.alert ?? {
+        severity: AlertSeverity.Critical,
+        reason: AlertReason.MaterialLostNotRestored,
+        summary: detail,
+      };
+      return {
+        ...alert(ctx, finding.severity, finding.reason, finding.summary),
+        lossCause: attribution.lossCause,
+        deletedBy: attribution.deletedBy,
+      };
     }
   }
 }
 
-/**
- * Why the material is missing. A regional failure sends no event, so material gone before the recorded
- * ValidTo with no known cause is a regional loss; gone after it is an expiry whose event was missed.
- */
-export function restoreCause(region: RegionRecord, now: Date): RestoreCause {
-  if (region.lossCause !== undefined) return region.lossCause;
-  if (region.lastImportedAt === undefined) return "never-imported";
-  if (region.importedValidTo !== undefined && region.importedValidTo.getTime() <= now.getTime()) {
-    return LossCause.Expired;
+/** The restore's cause as the record keeps it. */
+function restoreCauseOf(cause: AttributedCause): RestoreCause {
+  switch (cause) {
+    case "never-imported":
+      return "never-imported";
+    case "revoked":
+      return LossCause.RevokedByTether;
+    case "expired":
+      return LossCause.Expired;
+    case "regional-loss":
+      return LossCause.RegionalLoss;
+    case "out-of-band":
+      return LossCause.DeletedOutOfBand;
+    case "unexplained":
+    case "local-loss":
+      return LossCause.LocalLoss;
   }
-  return LossCause.RegionalLoss;
+}
+
+function withWhere(ctx: Context, finding: AlertFinding | undefined): AlertFinding | undefined {
+  return finding === undefined ? undefined : { ...finding, summary: `${ctx.where}: ${finding.summary}` };
 }
 
 /** Expiry at (or after) the policy's own fixed end is the plan, not a missed renewal. */
@@ -499,6 +565,7 @@ function invalidInput(
   for (const [name, date] of [
     ["lastImportedAt", region.lastImportedAt],
     ["importedValidTo", region.importedValidTo],
+    ["unexplainedSince", region.unexplainedSince],
     ["observed ValidTo", observed.found ? observed.validTo : undefined],
   ] as const) {
     if (date !== undefined && !isValidDate(date)) return `${name} is not a valid time`;

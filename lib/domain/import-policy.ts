@@ -36,6 +36,12 @@ interface ImportPolicyCommon {
   /** How often a healthy key is re-checked with DescribeKey even when nothing is due. */
   readonly reconcileIntervalMs: number;
   /**
+   * How long Tether looks in CloudTrail for the cause of an unexplained loss (material gone before its
+   * ValidTo, the Region's sentinel intact, no Tether action) before treating it as a local loss. 0: look
+   * once, then act. See lib/domain/attribution.ts.
+   */
+  readonly attributionGraceMs: number;
+  /**
    * Rotate (a new material becomes current, or a new key takes over) this long after the current material
    * became current; undefined: no scheduled rotation.
    */
@@ -78,6 +84,8 @@ export interface ImportPolicyInput {
   restoreAfterOutOfBandDelete?: boolean;
   /** ISO 8601 duration, e.g. `PT6H`. */
   reconcileInterval?: string;
+  /** ISO 8601 duration, `PT0S`..`PT24H`, e.g. `PT15M`: how long to look for who deleted lost material. */
+  attributionGrace?: string;
   /** ISO 8601 duration, e.g. `P365D`: rotate this often. */
   rotateEvery?: string;
   /** `in-key` (symmetric keys only) or `key-swap`; absent: in-key where KMS allows it. */
@@ -106,6 +114,14 @@ export const ImportPolicyLimits = {
   minRotateEveryMs: DAY_MS,
   /** Ten years: a longer schedule is no schedule. */
   maxRotateEveryMs: 3650 * DAY_MS,
+  /** PT0S: look in CloudTrail once, then act at once (where no trail's delay is worth waiting for). */
+  minAttributionGraceMs: 0,
+  /**
+   * CloudTrail delivers its events best effort, typically within minutes; a day is past any delay worth
+   * waiting for, and a key stays unusable while Tether waits.
+   * https://docs.aws.amazon.com/awscloudtrail/latest/userguide/how-cloudtrail-works.html
+   */
+  maxAttributionGraceMs: DAY_MS,
 } as const;
 
 /** Defaults, applied in parseImportPolicy and nowhere else. */
@@ -118,6 +134,7 @@ export const ImportPolicyDefaults = {
   restoreAfterLoss: true,
   restoreAfterOutOfBandDelete: false,
   reconcileIntervalMs: 6 * HOUR_MS,
+  attributionGraceMs: 15 * MINUTE_MS,
 } as const;
 
 const INPUT_FIELDS = new Set<string>([
@@ -130,6 +147,7 @@ const INPUT_FIELDS = new Set<string>([
   "restoreAfterLoss",
   "restoreAfterOutOfBandDelete",
   "reconcileInterval",
+  "attributionGrace",
   "rotateEvery",
   "rotationMethod",
 ]);
@@ -140,7 +158,7 @@ const INPUT_FIELDS = new Set<string>([
  * @throws ValidationError naming the field: unknown fields, wrong types, a validity outside 1 hour..365
  *   days, validityPeriod together with validTo, expiry settings with KEY_MATERIAL_DOES_NOT_EXPIRE, a
  *   renew window not shorter than the validity, a reconcile interval outside 1 minute..24 hours, a
- *   rotation schedule outside 1..3650 days
+ *   rotation schedule outside 1..3650 days, an attribution grace outside PT0S..PT24H
  */
 export function parseImportPolicy(input: unknown): ImportPolicy {
   const raw = input ?? {};
@@ -165,6 +183,7 @@ export function parseImportPolicy(input: unknown): ImportPolicy {
   const reconcileIntervalMs = optional(fields.reconcileInterval, (v) =>
     parseDuration(v, "reconcileInterval"),
   );
+  const attributionGraceMs = optional(fields.attributionGrace, parseAttributionGrace);
   const fixedValidTo = optional(fields.validTo, (v) => parseTimestamp(v, "validTo"));
   const rotateEveryMs = optional(fields.rotateEvery, (v) => parseDuration(v, "rotateEvery"));
   const rotationMethod = oneOf(fields.rotationMethod, RotationMethodByName, "rotationMethod");
@@ -175,6 +194,7 @@ export function parseImportPolicy(input: unknown): ImportPolicy {
     restoreAfterOutOfBandDelete:
       restoreAfterOutOfBandDelete ?? ImportPolicyDefaults.restoreAfterOutOfBandDelete,
     reconcileIntervalMs: reconcileIntervalMs ?? ImportPolicyDefaults.reconcileIntervalMs,
+    attributionGraceMs: attributionGraceMs ?? ImportPolicyDefaults.attributionGraceMs,
     ...(rotateEveryMs === undefined ? {} : { rotateEveryMs }),
     ...(rotationMethod === undefined ? {} : { rotationMethod }),
   };
@@ -266,6 +286,7 @@ export function toImportPolicyInput(policy: ImportPolicy): ImportPolicyInput {
     restoreAfterLoss: policy.restoreAfterLoss,
     restoreAfterOutOfBandDelete: policy.restoreAfterOutOfBandDelete,
     reconcileInterval: formatDuration(policy.reconcileIntervalMs),
+    attributionGrace: formatDuration(policy.attributionGraceMs),
   };
   if (policy.wrapping.algorithm !== undefined) input.wrappingAlgorithm = policy.wrapping.algorithm;
   if (policy.wrapping.keySpec !== undefined) input.wrappingKeySpec = policy.wrapping.keySpec;
@@ -361,6 +382,22 @@ function floorToSecond(ms: number): number {
 
 function describeTime(date: Date): string {
   return Number.isNaN(date.getTime()) ? "(invalid)" : date.toISOString();
+}
+
+/** parseDuration refuses zero; the attribution grace allows it. */
+const ZERO_DURATIONS = new Set(["PT0S", "PT0M", "PT0H", "P0D"]);
+
+/**
+ * `attributionGrace`: an ISO 8601 duration from PT0S (look once, then act) to PT24H.
+ * @throws ValidationError (`attributionGrace`) naming the bounds
+ */
+function parseAttributionGrace(value: unknown): number {
+  if (typeof value === "string" && ZERO_DURATIONS.has(value)) return 0;
+  const ms = parseDuration(value, "attributionGrace");
+  if (ms > ImportPolicyLimits.maxAttributionGraceMs) {
+    throw new ValidationError("attributionGrace", "must be at most PT24H");
+  }
+  return ms;
 }
 
 function optional<T>(value: unknown, parse: (value: unknown) => T): T | undefined {

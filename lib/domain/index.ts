@@ -1,4 +1,5 @@
 export * from "./alerts.js";
+export * from "./attribution.js";
 export * from "./audit-types.js";
 export * from "./decision.js";
 export * from "./duration.js";

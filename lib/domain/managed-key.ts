@@ -7,17 +7,22 @@ import { KeySpec, KeyState } from "./kms-constants.js";
 import { chooseWrapping } from "./wrapping.js";
 
 /**
- * Why a region's material is gone, as far as Tether knows. A regional failure sends no event, so
- * `regional-loss` is also what Tether concludes when material vanished before its ValidTo and nothing
- * explains it.
+ * Why a region's material is gone, as far as Tether knows (lib/domain/attribution.ts decides it). Material
+ * gone before its ValidTo with nothing to explain it is never assumed to be a regional loss: only the
+ * Region's sentinel losing its material too proves that.
  */
 export const LossCause = {
   /** ValidTo passed (KMS expiry event, DeleteExpiredKeyMaterial, or a ValidTo already in the past). */
   Expired: "expired",
   /** DeleteImportedKeyMaterial by someone other than Tether (known from CloudTrail). */
   DeletedOutOfBand: "deleted-out-of-band",
-  /** Gone before its ValidTo with no event: a region-wide failure KMS could not restore material after. */
+  /** A region-wide failure: the Region's sentinel lost its material too (an incident). */
   RegionalLoss: "regional-loss",
+  /**
+   * Gone before its ValidTo, the sentinel intact, and no CloudTrail record of who deleted it within the
+   * attribution grace: a loss of this key alone that could not be attributed.
+   */
+  LocalLoss: "local-loss",
   /** Tether deleted it on a revoke. */
   RevokedByTether: "revoked-by-tether",
 } as const;
@@ -56,6 +61,20 @@ export interface RegionRecord {
   /** Set when Tether learned the material is gone, cleared by the next import. */
   readonly lossCause?: LossCause | undefined;
   readonly lossDetectedAt?: Date | undefined;
+  /**
+   * When Tether first saw this Region's material gone with nothing to explain it (the critical alert went
+   * out then); it looks for the cause until the policy's attribution grace has passed since. Cleared by
+   * the next import.
+   */
+  readonly unexplainedSince?: Date | undefined;
+  /** Who deleted the material, from CloudTrail (an event or a lookup): the principal's ARN. */
+  readonly deletedBy?: string | undefined;
+  /** When they did (CloudTrail's eventTime). */
+  readonly deletedAt?: Date | undefined;
+  /** From where (CloudTrail's sourceIPAddress), when CloudTrail says. */
+  readonly deletedFrom?: string | undefined;
+  /** The alert reason already raised for this loss, so the sweep does not page again at each visit. */
+  readonly lossAlerted?: string | undefined;
   /** The KeyState of the last DescribeKey and when it was made. */
   readonly lastObservedKeyState?: string | undefined;
   readonly lastObservedAt?: Date | undefined;

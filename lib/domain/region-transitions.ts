@@ -1,3 +1,4 @@
+import type { DeleteRecord } from "./attribution.js";
 import { ValidationError } from "./errors.js";
 import type { ImportPolicy } from "./import-policy.js";
 import type { ImportInFlight, LossCause, RegionRecord } from "./managed-key.js";
@@ -29,6 +30,11 @@ export function recordImport(
     importedValidTo: imported.validTo,
     lossCause: undefined,
     lossDetectedAt: undefined,
+    unexplainedSince: undefined,
+    deletedBy: undefined,
+    deletedAt: undefined,
+    deletedFrom: undefined,
+    lossAlerted: undefined,
     consecutiveFailures: 0,
     lastFailure: undefined,
     importInFlight: undefined,
@@ -40,8 +46,39 @@ export function recordImport(
  * Material confirmed gone (an event, or Tether's own deletion on revoke). The region is due now so the
  * decision table runs on it at the next sweep (which restores, alerts or stands still).
  */
-export function recordLoss(region: RegionRecord, cause: LossCause, now: Date): RegionRecord {
-  return { ...region, materialExpected: false, lossCause: cause, lossDetectedAt: now, nextCheckAt: now };
+export function recordLoss(
+  region: RegionRecord,
+  cause: LossCause,
+  now: Date,
+  deletedBy?: DeleteRecord,
+): RegionRecord {
+  return {
+    ...region,
+    materialExpected: false,
+    lossCause: cause,
+    lossDetectedAt: region.lossCause === cause ? (region.lossDetectedAt ?? now) : now,
+    nextCheckAt: now,
+    ...(deletedBy === undefined ? {} : attributedTo(deletedBy)),
+  };
+}
+
+/** The delete CloudTrail attributes the loss to (who, when, from where). */
+export function attributedTo(deletedBy: DeleteRecord): Partial<RegionRecord> {
+  return { deletedBy: deletedBy.principal, deletedAt: deletedBy.at, deletedFrom: deletedBy.sourceIp };
+}
+
+/**
+ * Material found gone with nothing to explain it (lib/domain/attribution.ts): remembered from the first
+ * sight, which starts the attribution grace. Tether then no longer expects the material.
+ */
+export function recordUnexplainedLoss(region: RegionRecord, now: Date): RegionRecord {
+  if (region.unexplainedSince !== undefined) return region;
+  return { ...region, materialExpected: false, unexplainedSince: now, lossDetectedAt: now };
+}
+
+/** The alert reason raised for the current loss (so later visits do not page again). */
+export function recordLossAlerted(region: RegionRecord, reason: string): RegionRecord {
+  return { ...region, lossAlerted: reason };
 }
 
 /**

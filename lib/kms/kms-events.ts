@@ -5,12 +5,16 @@
 export type KmsSignal =
   /** KMS deleted expired material (its own event, or CloudTrail's DeleteExpiredKeyMaterial). */
   | { readonly kind: "material-expired"; readonly keyArn: string; readonly region: string }
-  /** Someone called DeleteImportedKeyMaterial; `actorArn` says who (Tether or not). */
+  /** Someone called DeleteImportedKeyMaterial; `actorArn` says who (Tether or not), when and from where. */
   | {
       readonly kind: "material-deleted";
       readonly keyArn: string;
       readonly region: string;
       readonly actorArn: string;
+      /** CloudTrail's eventTime, when the record has a valid one. */
+      readonly at?: Date | undefined;
+      /** CloudTrail's sourceIPAddress. */
+      readonly sourceIp?: string | undefined;
     }
   /** Someone called ImportKeyMaterial. */
   | {
@@ -79,8 +83,17 @@ export function parseKmsEvent(event: unknown): KmsSignal | null {
       switch (eventName) {
         case "DeleteExpiredKeyMaterial":
           return { kind: "material-expired", keyArn: arnFor(keyRef), region };
-        case "DeleteImportedKeyMaterial":
-          return { kind: "material-deleted", keyArn: arnFor(keyRef), region, actorArn };
+        case "DeleteImportedKeyMaterial": {
+          const at = trail.eventTime === undefined ? undefined : new Date(trail.eventTime);
+          return {
+            kind: "material-deleted",
+            keyArn: arnFor(keyRef),
+            region,
+            actorArn,
+            ...(at !== undefined && !Number.isNaN(at.getTime()) ? { at } : {}),
+            ...(trail.sourceIPAddress === undefined ? {} : { sourceIp: trail.sourceIPAddress }),
+          };
+        }
         case "ImportKeyMaterial":
           return { kind: "material-imported", keyArn: arnFor(keyRef), region, actorArn };
         default:
@@ -148,6 +161,8 @@ interface CloudTrailDetail {
   readonly requestParameters: { readonly keyId?: string } | null | undefined;
   readonly resources: ReadonlyArray<{ readonly ARN?: string }> | undefined;
   readonly serviceEventDetails: { readonly keyId?: string } | undefined;
+  readonly eventTime: string | undefined;
+  readonly sourceIPAddress: string | undefined;
 }
 
 /**
@@ -160,6 +175,8 @@ function readCloudTrailDetail(detail: Record<string, unknown>, detailType: strin
   problems.check(detail.eventSource === "kms.amazonaws.com", "eventSource", 'expected "kms.amazonaws.com"');
   const eventName = problems.string(detail.eventName, "eventName");
   const errorCode = problems.optionalString(detail.errorCode, "errorCode");
+  const eventTime = problems.optionalString(detail.eventTime, "eventTime");
+  const sourceIPAddress = problems.optionalString(detail.sourceIPAddress, "sourceIPAddress");
   const userIdentity = problems.optionalObject(detail.userIdentity, "userIdentity", ["arn", "invokedBy"]);
   const requestParameters =
     detail.requestParameters === null
@@ -183,6 +200,8 @@ function readCloudTrailDetail(detail: Record<string, unknown>, detailType: strin
     requestParameters,
     resources,
     serviceEventDetails,
+    eventTime,
+    sourceIPAddress,
   };
 }
 

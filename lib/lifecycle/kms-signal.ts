@@ -1,3 +1,4 @@
+import type { LossEvidence } from "../domain/attribution.js";
 import { TetherError } from "../domain/errors.js";
 import { parseAwsRegion, type TetherKeyId } from "../domain/ids.js";
 import { LossCause } from "../domain/managed-key.js";
@@ -37,6 +38,7 @@ export async function handleKmsSignal(
   if (key === undefined || !key.regions.some((r) => r.region === region)) return { kind: "region-unmanaged" };
 
   let knownLoss: LossCause | undefined;
+  let evidence: LossEvidence | undefined;
   switch (signal.kind) {
     case "material-expired":
       knownLoss = LossCause.Expired;
@@ -44,6 +46,14 @@ export async function handleKmsSignal(
     case "material-deleted":
       if (options.isTether(signal.actorArn)) return { kind: "own-call" };
       knownLoss = LossCause.DeletedOutOfBand;
+      // The CloudTrail record itself: it settles an unexplained loss as the lookup would.
+      evidence = {
+        kind: "out-of-band",
+        eventName: "DeleteImportedKeyMaterial",
+        principal: signal.actorArn,
+        at: signal.at ?? deps.clock(),
+        sourceIp: signal.sourceIp,
+      };
       break;
     case "material-imported":
       if (options.isTether(signal.actorArn)) return { kind: "own-call" };
@@ -55,6 +65,7 @@ export async function handleKmsSignal(
     actor: KMS_EVENTS_ACTOR,
     correlationId: options.correlationId,
     knownLoss,
+    evidence,
   });
   // Still held by another worker: fail the invocation so EventBridge delivers the event again, rather
   // than lose what it says (why the material is gone decides whether to restore).

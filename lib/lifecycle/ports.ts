@@ -3,6 +3,7 @@
  * implement them; use cases never see an SDK client. Nothing crossing these ports carries plaintext
  * material, wrapped material or an import token — those stay inside the KMS adapter and the vault.
  */
+import type { DeleteRecord } from "../domain/attribution.js";
 import type { AuditEvent } from "../domain/audit-types.js";
 import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
 import type { KeyMaterialInfo } from "../domain/key-material.js";
@@ -93,6 +94,19 @@ export interface KmsPort {
   listTags(region: AwsRegion, keyId: string): Promise<Record<string, string>>;
   /** UntagResource: removes these tag keys (only Tether's mark: IAM allows no other). */
   untagKey(region: AwsRegion, keyId: string, tagKeys: readonly string[]): Promise<void>;
+}
+
+/**
+ * CloudTrail's event history in one Region (LookupEvents: the last 90 days of management events, no trail
+ * needed). Used to find who deleted material that vanished unexplained.
+ */
+export interface CloudTrailPort {
+  /**
+   * Successful calls that removed the key's material in that Region between `since` and `until`
+   * (DeleteImportedKeyMaterial, ScheduleKeyDeletion), newest first.
+   * @throws CloudTrailError (throttled, refused, unreachable)
+   */
+  materialDeletes(region: AwsRegion, keyArn: string, since: Date, until: Date): Promise<DeleteRecord[]>;
 }
 
 /** A claim on one Region of one key for a short time, so two workers never act on it at once. */
@@ -250,6 +264,10 @@ export interface LifecycleDeps {
   readonly deployment: string;
   /** Aliases Tether may create or move start with `alias/` + this; absent or empty: any. */
   readonly aliasPrefix?: string | undefined;
+  /** CloudTrail event history, to attribute unexplained losses; absent: no lookups (the grace still runs). */
+  readonly cloudTrail?: CloudTrailPort | undefined;
+  /** Whether a principal ARN is Tether itself (TETHER_SELF_PRINCIPALS); absent: nobody is. */
+  readonly isTether?: ((principalArn: string) => boolean) | undefined;
   /** Optional structured log sink; never receives material, tokens or wrapped bytes. */
   readonly log?: (level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>) => void;
 }

@@ -1,4 +1,5 @@
 import { type AlertFinding, AlertReason, AlertSeverity } from "../domain/alerts.js";
+import type { DeleteRecord, LossEvidence } from "../domain/attribution.js";
 import {
   type AlertEvent,
   AuditDetailType,
@@ -35,11 +36,14 @@ import {
   recordImport,
   recordImportStarted,
   recordLoss,
+  recordLossAlerted,
   recordObservation,
+  recordUnexplainedLoss,
   scheduleCheck,
 } from "../domain/region-transitions.js";
 import { rotationDue, scheduleRotationCheck } from "../domain/rotation-schedule.js";
 import { chooseWrapping } from "../domain/wrapping.js";
+import { decideWithEvidence } from "./loss-evidence.js";
 import type { Lease, LifecycleDeps } from "./ports.js";
 
 /** Who asked and why: every audit event of the run carries it. */
@@ -51,6 +55,8 @@ export interface Trigger {
   readonly operator?: "reimport" | "restore" | undefined;
   /** A loss an event told us about (expiry, out-of-band deletion), recorded before deciding. */
   readonly knownLoss?: LossCause | undefined;
+  /** Who removed the material, from a CloudTrail event the trigger carries. */
+  readonly evidence?: LossEvidence | undefined;
 }
 
 /** What happened in one region, for the sweep's report and the API's answer. */
@@ -161,8 +167,14 @@ class RegionRun {
 
     const now = deps.clock();
     let record = start;
-    if (this.trigger.knownLoss !== undefined && record.materialExpected) {
-      record = recordLoss(record, this.trigger.knownLoss, now);
+    if (this.trigger.knownLoss !== undefined && lossOpenToCause(record)) {
+      const { evidence } = this.trigger;
+      record = recordLoss(
+        record,
+        this.trigger.knownLoss,
+        now,
+        evidence?.kind === "none" ? undefined : evidence,
+      );
     }
     let observed: ObservedKeyState;
     try {
@@ -173,7 +185,13 @@ class RegionRun {
     record = recordObservation(record, observed, now);
     record = this.#settleImportInFlight(key, record, observed);
 
-    const decision = this.#operatorOverride(decide(key, record, observed, now), key, record, observed, now);
+    const decision = this.#operatorOverride(
+      await decideWithEvidence(deps, key, record, observed, now, this.trigger.evidence),
+      key,
+      record,
+      observed,
+      now,
+    );
     this.#log("info", decision.summary, { decision: decision.kind });
     this.#reportUnfinishedRotation(key, record, now);
     switch (decision.kind) {
@@ -182,15 +200,30 @@ class RegionRun {
         return this.#finish(scheduleCheck(record, decision.nextCheckAt), { kind: "none" });
       case "standstill":
         return this.#finish(scheduleCheck(record, decision.nextCheckAt), { kind: "standstill" });
-      case "alert":
-        this.#alert(key, record, decision, now);
-        if (
-          decision.reason === AlertReason.DeletedOutOfBand ||
-          decision.reason === AlertReason.MaterialLostNotRestored
-        ) {
+      case "attributing": {
+        // Once per loss: the first sight raises the alert and starts the grace; later visits only look.
+        if (record.unexplainedSince === undefined) {
+          this.#alert(key, record, decision.alert, now);
           this.#fact(AuditDetailType.KeyMaterialLost, key, record, now, decision.summary);
+          record = recordLossAlerted(recordUnexplainedLoss(record, now), decision.alert.reason);
+        }
+        return this.#finish(scheduleCheck(record, decision.nextCheckAt), { kind: "attributing" });
+      }
+      case "alert": {
+        const { lossCause, deletedBy } = decision;
+        if (lossCause === undefined || !isLossAlert(decision.reason)) {
+          this.#alert(key, record, decision, now);
+          return this.#finish(scheduleCheck(record, decision.nextCheckAt), { kind: "alert" });
+        }
+        // A loss Tether leaves to people: recorded with its cause, told once (not at every visit).
+        if (record.lossCause !== lossCause) record = recordLoss(record, lossCause, now, deletedBy);
+        if (record.lossAlerted !== decision.reason) {
+          this.#alert(key, record, decision, now, deletedBy);
+          this.#fact(AuditDetailType.KeyMaterialLost, key, record, now, decision.summary, deletedBy);
+          record = recordLossAlerted(record, decision.reason);
         }
         return this.#finish(scheduleCheck(record, decision.nextCheckAt), { kind: "alert" });
+      }
       case "revoke":
         return this.#revoke(key, record, now);
       case "renew":
@@ -199,7 +232,16 @@ class RegionRun {
       case "restore": {
         const kind = decision.cause === "never-imported" ? "import" : "restore";
         if (kind === "restore") {
-          this.#fact(AuditDetailType.KeyMaterialLost, key, record, now, decision.summary);
+          const { alert, deletedBy } = decision;
+          // Recorded before the import, so a failed import is retried without deciding (and looking) again.
+          if (decision.cause !== "never-imported" && record.lossCause !== decision.cause) {
+            record = recordLoss(record, decision.cause, now, deletedBy);
+          }
+          if (alert !== undefined && record.lossAlerted !== alert.reason) {
+            this.#alert(key, record, alert, now, deletedBy);
+            record = recordLossAlerted(record, alert.reason);
+          }
+          this.#fact(AuditDetailType.KeyMaterialLost, key, record, now, decision.summary, deletedBy);
           if (decision.unplannedExpiry) {
             this.#alert(
               key,
@@ -265,8 +307,15 @@ class RegionRun {
         summary: "re-import requested by an operator",
       };
     }
-    const restorable: readonly string[] = [AlertReason.DeletedOutOfBand, AlertReason.MaterialLostNotRestored];
-    if (decision.kind === "alert" && restorable.includes(decision.reason)) {
+    const restorable: readonly string[] = [
+      AlertReason.DeletedOutOfBand,
+      AlertReason.MaterialLostNotRestored,
+      AlertReason.LossNotAttributed,
+    ];
+    if (
+      (decision.kind === "alert" && restorable.includes(decision.reason)) ||
+      (decision.kind === "attributing" && operator === "restore")
+    ) {
       return {
         kind: "restore",
         cause: LossCause.DeletedOutOfBand,
@@ -515,9 +564,10 @@ class RegionRun {
     record: RegionRecord,
     now: Date,
     reason?: string,
+    deletedBy?: DeleteRecord,
   ): void {
     this.#events.push(
-      buildFactEvent(detailType, this.#context(now), { ...this.#subject(key, record), reason }),
+      buildFactEvent(detailType, this.#context(now), { ...this.#subject(key, record), reason, deletedBy }),
     );
   }
 
@@ -543,7 +593,13 @@ class RegionRun {
     }
   }
 
-  #alert(key: ManagedKey, record: RegionRecord, finding: AlertFinding, now: Date): void {
+  #alert(
+    key: ManagedKey,
+    record: RegionRecord,
+    finding: AlertFinding,
+    now: Date,
+    deletedBy?: DeleteRecord,
+  ): void {
     const drift: readonly string[] = [
       AlertReason.ValidToDrift,
       AlertReason.ExpirationModelDrift,
@@ -554,12 +610,11 @@ class RegionRun {
     const detailType: AlertEvent["detailType"] = drift.includes(finding.reason)
       ? AuditDetailType.DriftDetected
       : AuditDetailType.TetherAlert;
-    this.#events.push(buildAlertEvent(detailType, this.#context(now), this.#subject(key, record), finding));
+    const subject = { ...this.#subject(key, record), deletedBy };
+    this.#events.push(buildAlertEvent(detailType, this.#context(now), subject, finding));
     if (detailType === AuditDetailType.DriftDetected && finding.severity === AlertSeverity.Critical) {
       // Drift that needs a human is also an on-call alert.
-      this.#events.push(
-        buildAlertEvent(AuditDetailType.TetherAlert, this.#context(now), this.#subject(key, record), finding),
-      );
+      this.#events.push(buildAlertEvent(AuditDetailType.TetherAlert, this.#context(now), subject, finding));
     }
   }
 
@@ -643,6 +698,27 @@ function failureFinding(error: unknown, record: RegionRecord, key: ManagedKey): 
     };
   }
   return undefined;
+}
+
+/** Alerts about a loss Tether leaves to people: raised once per loss and reason. */
+function isLossAlert(reason: string): boolean {
+  const reasons: readonly string[] = [
+    AlertReason.DeletedOutOfBand,
+    AlertReason.MaterialLostNotRestored,
+    AlertReason.LossNotAttributed,
+  ];
+  return reasons.includes(reason);
+}
+
+/**
+ * Whether an event's cause may be recorded: the material was expected, or it is missing with its cause not
+ * known yet (unexplained) or only concluded for want of evidence (a local loss). A recorded revoke, expiry,
+ * regional loss or out-of-band delete stays.
+ */
+function lossOpenToCause(record: RegionRecord): boolean {
+  return (
+    record.materialExpected || record.lossCause === undefined || record.lossCause === LossCause.LocalLoss
+  );
 }
 
 function sameTime(a: Date | undefined, b: Date | undefined): boolean {

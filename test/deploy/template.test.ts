@@ -120,11 +120,21 @@ describe("IAM", () => {
     }
   });
 
+  it("lets every function read CloudTrail's event history, and nothing else of CloudTrail", () => {
+    const lookups = allowStatements().filter(({ statement }) =>
+      actions(statement).some((a) => a.startsWith("cloudtrail:")),
+    );
+    expect(new Set(lookups.map(({ fn }) => fn)).size).toBe(FUNCTIONS.length);
+    for (const { statement } of lookups) expect(actions(statement)).toEqual(["cloudtrail:LookupEvents"]);
+  });
+
   it("grants no service-wide action and no action outside what Tether calls", () => {
     for (const { fn, statement } of allowStatements()) {
       for (const action of actions(statement)) {
         expect(action, `${fn}: ${action}`).not.toMatch(/\*$/);
-        expect(action.split(":")[0], `${fn}: ${action}`).toMatch(/^(kms|dynamodb|events|logs|sqs)$/);
+        expect(action.split(":")[0], `${fn}: ${action}`).toMatch(
+          /^(kms|dynamodb|events|logs|sqs|cloudtrail)$/,
+        );
       }
     }
   });
@@ -132,7 +142,8 @@ describe("IAM", () => {
   it("never allows a write action on '*' without a condition", () => {
     for (const { fn, statement } of allowStatements()) {
       const writes = actions(statement).filter(
-        (a) => a !== "kms:DescribeKey" && a !== "kms:ListResourceTags",
+        // Reads. cloudtrail:LookupEvents (attributing a loss) has no resource-level permissions at all.
+        (a) => a !== "kms:DescribeKey" && a !== "kms:ListResourceTags" && a !== "cloudtrail:LookupEvents",
       );
       if (writes.length === 0) continue;
       if (resources(statement).some((r) => r === "*")) {

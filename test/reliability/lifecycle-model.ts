@@ -12,6 +12,7 @@ import {
   ScheduleKeyDeletionCommand,
 } from "@aws-sdk/client-kms";
 import fc from "fast-check";
+import { AlertReason } from "../../lib/domain/alerts.js";
 import { AuditDetailType } from "../../lib/domain/audit-types.js";
 import type { TetherKeyId } from "../../lib/domain/ids.js";
 import { parseKmsEvent } from "../../lib/kms/kms-events.js";
@@ -39,6 +40,8 @@ const POLICY = {
   wrappingKeySpec: "RSA_2048",
 } as const;
 const RECONCILE_MS = HOUR;
+/** The policy's attributionGrace (the default, PT15M): how long Tether looks for who deleted material. */
+const GRACE_MS = 15 * MINUTE;
 export const PRIMARY = "eu-west-1";
 export const REPLICA = "eu-central-1";
 const ACTOR = "operator:model";
@@ -68,7 +71,9 @@ export type Step =
     }
   | { t: "busDown"; action: Action; key: KeyName; advanceMs: number }
   | { t: "crash"; plan: CrashPlan | SdkCrashPlan; action: Action; key: KeyName; advanceMs: number }
-  | { t: "settle" };
+  | { t: "settle" }
+  /** CloudTrail from now on: its records (EventBridge and event history) late by delayMs, or dropped. */
+  | { t: "trail"; delayMs: number; drop: boolean };
 
 interface ModelKey {
   revoked: boolean;
@@ -76,6 +81,14 @@ interface ModelKey {
   disabled: Record<string, boolean>;
   /** Revoked and KMS showed the material gone: it must stay gone until restore. */
   revokeDone: Record<string, boolean>;
+  /**
+   * Out-of-band deletes the policy says not to undo, by Region: when (emulator time) and whether Tether can
+   * know who did it (its CloudTrail record was delivered while the material was gone, or Tether's record
+   * names the principal). Such a delete is never undone; one whose record never came may be restored as
+   * a local loss, but not before the attribution grace has passed. Cleared by an operator's restore or
+   * re-import, a revoke, or a policy that allows restoring it.
+   */
+  oob: Record<string, { at: number; attributed: boolean }>;
 }
 
 export interface Model {
@@ -97,6 +110,8 @@ export interface Real {
   keys: Record<KeyName, RealKey>;
   ciphertexts: Map<string, Array<{ blob: Uint8Array; text: string }>>;
   queue: unknown[];
+  /** The out-of-band delete a queued CloudTrail record (an event in `queue`) is about. */
+  oobEvents: WeakMap<object, { key: KeyName; region: string }>;
   seenServiceEvents: number;
   /** Crashes that fired in this sequence: each may leave at most one import that KMS took unrecorded
    *  (the intent is dropped when KMS no longer shows it, e.g. deleted before the next run). */
@@ -184,6 +199,8 @@ async function tolerate(step: Step, action: () => Promise<unknown>): Promise<voi
  */
 export async function setupSequence(bed: LifecycleTestbed): Promise<{ model: Model; real: Real }> {
   const tableName = bed.config.tableName;
+  // CloudTrail as the emulator starts (records a few seconds late, none dropped) until a "trail" step.
+  await bed.aws.kms.admin.clearCloudTrail();
   const ports = modelPorts(bed);
   const { deps, counter } = ports;
   // Counts are per key ARN, and every sequence has new keys: only this sequence's matter.
@@ -210,6 +227,7 @@ export async function setupSequence(bed: LifecycleTestbed): Promise<{ model: Mod
     restoreOob,
     disabled: {},
     revokeDone: {},
+    oob: {},
   });
   figures.sequences++;
   const real: Real = {
@@ -222,6 +240,7 @@ export async function setupSequence(bed: LifecycleTestbed): Promise<{ model: Mod
     keys,
     ciphertexts: new Map(),
     queue: [],
+    oobEvents: new WeakMap(),
     crashes: 0,
     seenServiceEvents: (await bed.aws.kms.admin.events()).length,
   };
@@ -363,10 +382,20 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
       } catch {
         break; // KMS refused (e.g. already PendingImport or Disabled): nothing happened, nothing to tell
       }
+      const mk = model.keys[step.key];
+      if (!mk.restoreOob && !mk.revoked) {
+        mk.oob[step.region] = { at: bed.now().getTime(), attributed: false };
+      }
       const event = outOfBandDeleteEvent(region.arn, step.region);
-      if (step.signal === "now" || step.signal === "dup") await tolerate(step, () => deliver(real, event));
+      if (step.signal === "now" || step.signal === "dup") {
+        await tolerate(step, () => deliver(real, event));
+        await attributed(model, real, step.key, step.region);
+      }
       if (step.signal === "dup") await tolerate(step, () => deliver(real, event));
-      if (step.signal === "late") real.queue.push(event);
+      if (step.signal === "late") {
+        real.queue.push(event);
+        real.oobEvents.set(event as object, { key: step.key, region: step.region });
+      }
       break;
     }
     case "deliver": {
@@ -374,6 +403,8 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
       if (step.order === "reverse") events.reverse();
       for (const event of events) {
         await tolerate(step, () => deliver(real, event));
+        const about = real.oobEvents.get(event as object);
+        if (about !== undefined) await attributed(model, real, about.key, about.region);
         if (step.dup) await tolerate(step, () => deliver(real, event));
       }
       break;
@@ -398,6 +429,7 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
     case "revoke":
     case "restore":
       await runAction(real, real.deps, step.t, step.key, step);
+      model.keys[step.key].oob = {}; // an operator acted: what they asked for stands
       if (step.t === "revoke") model.keys[step.key].revoked = true;
       if (step.t === "restore") {
         model.keys[step.key].revoked = false;
@@ -415,6 +447,7 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
       if (step.concurrentSweep) work.push(sweep(real.deps, { correlationId: "model-policy-sweep" }));
       await tolerate(step, () => Promise.all(work));
       model.keys[step.key].restoreOob = step.restoreOob;
+      if (step.restoreOob) model.keys[step.key].oob = {};
       break;
     }
     case "kmsFault":
@@ -475,8 +508,17 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
     case "settle":
       await settle(model, real);
       break;
+    case "trail":
+      await bed.aws.kms.admin.setCloudTrail({
+        delayMs: step.delayMs,
+        lookupDelayMs: step.delayMs,
+        drop: step.drop,
+        lookupDrop: step.drop,
+      });
+      break;
   }
   figures.steps++;
+  if ("action" in step && step.action !== "sweep" && step.action !== "signal") model.keys[step.key].oob = {};
   if (adoptStoredStatus) {
     for (const name of ["A", "B"] as const) {
       const stored = await real.deps.keys.get(real.keys[name].id);
@@ -488,13 +530,30 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
   await checkAfter(real, model, step, { before, emulatorBefore, revokedBefore });
 }
 
-/** Tether could have acted: faults gone, every region due once (one reconcile interval), one sweep. */
+/**
+ * The CloudTrail record of an out-of-band delete reached Tether: if the material was still gone then,
+ * Tether knows who deleted it and must never undo it (unless the policy changes).
+ */
+async function attributed(model: Model, real: Real, key: KeyName, region: string): Promise<void> {
+  const pending = model.keys[key].oob[region];
+  const arn = real.keys[key].regions.find((r) => r.region === region)?.arn;
+  if (pending === undefined || arn === undefined) return;
+  if ((await describeState(real.bed, region, arn)).state !== "Enabled") pending.attributed = true;
+}
+
+/**
+ * Tether could have acted: faults gone, every region due once (one reconcile interval), one sweep; then
+ * the attribution grace, and one more sweep (a loss nothing explains is restored only after it).
+ */
 async function settle(model: Model, real: Real): Promise<void> {
   figures.settles++;
   const { bed } = real;
   await bed.aws.kms.admin.clearFaults();
   await advance(real, RECONCILE_MS + MINUTE);
   await sweep(real.deps, { correlationId: "model-settle" });
+  await checkAfter(real, model, { t: "settle" }, undefined);
+  await advance(real, GRACE_MS + MINUTE);
+  await sweep(real.deps, { correlationId: "model-settle-after-grace" });
   for (const name of ["A", "B"] as const) {
     const mk = model.keys[name];
     const stored = await real.deps.keys.get(real.keys[name].id);
@@ -592,6 +651,37 @@ async function checkAfter(
         }
       }
       const kms = await describeState(bed, region, arn);
+      // An out-of-band delete is never undone unless the policy says so: not once Tether could know who
+      // did it, and not within the attribution grace when it could not.
+      const oob = mk.oob[region];
+      if (oob !== undefined) {
+        const record = stored.regions.find((r) => r.region === region);
+        if (record?.deletedBy !== undefined && kms.state !== "Enabled") oob.attributed = true;
+        if (kms.state === "Enabled") {
+          if (oob.attributed) violated(`${where}: an attributed out-of-band delete was undone`);
+          // Unattributed, it may come back as a local loss, but only after Tether alerted and waited the
+          // grace (or as an expiry, once its recorded ValidTo passed).
+          const since = (e: { time: string }) => Date.parse(e.time) >= oob.at;
+          const ofRegion = events.filter((e) => e.region === region && since(e));
+          const alerted = ofRegion.find(
+            (e) => "reasonCode" in e && e.reasonCode === AlertReason.UnexplainedMaterialLoss,
+          );
+          const restored = ofRegion
+            .filter((e) => e.detailType === AuditDetailType.KeyMaterialRestored)
+            .at(-1);
+          const asExpiry = restored?.reason?.includes("expired") === true;
+          const waited =
+            alerted !== undefined &&
+            restored !== undefined &&
+            Date.parse(restored.time) - Date.parse(alerted.time) >= GRACE_MS;
+          if (!asExpiry && !waited) {
+            violated(
+              `${where}: an out-of-band delete was undone without the alert and the attribution grace`,
+            );
+          }
+          delete mk.oob[region]; // restored as a local loss after the grace: the record never came
+        }
+      }
       if (mk.revoked && kms.state !== "Enabled") mk.revokeDone[region] = true;
       if (mk.revoked && mk.revokeDone[region] === true && kms.state === "Enabled") {
         violated(`${where}: material came back after the revoke completed`);
@@ -790,6 +880,15 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.constant<Step>({ t: "settle" }) },
+  {
+    // CloudTrail as AWS gives it: seconds late, many minutes late, or never (no trail, a lost record).
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant("trail" as const),
+      delayMs: fc.constantFrom(3_000, 10 * MINUTE, 40 * MINUTE),
+      drop: fc.boolean(),
+    }),
+  },
 );
 
 /** A fast-check command for one step; its printed form is the step's JSON. */

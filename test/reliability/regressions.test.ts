@@ -161,6 +161,36 @@ const CASES: ReadonlyArray<{ name: string; steps: Step[]; knownBug?: { what: str
       ],
     },
     {
+      // Issue 13: a kill switch on B (restoreAfterOutOfBandDelete false) whose CloudTrail record is late
+      // (the event history has it after 3 hours; the EventBridge record comes after the first sweep): the
+      // sweep sees an unexplained loss first, the record settles it as out-of-band, never undone. Before
+      // the attribution rules the first sweep restored it as a "regional loss".
+      name: "a kill switch whose CloudTrail record is late is never undone",
+      steps: [
+        { t: "trail", delayMs: 3 * H, drop: false },
+        { t: "oob", key: "B", region: "eu-west-1", signal: "late" },
+        { t: "advance", ms: 2 * H },
+        { t: "sweep" },
+        { t: "deliver", order: "fifo", dup: false },
+        { t: "advance", ms: 2 * H },
+        { t: "sweep" },
+      ],
+    },
+    {
+      // The same with the record dropped everywhere: a local loss, restored, but only after the grace.
+      name: "a kill switch whose CloudTrail record never comes is restored only after the attribution grace",
+      steps: [
+        { t: "trail", delayMs: 3_000, drop: true },
+        { t: "oob", key: "B", region: "eu-west-1", signal: "never" },
+        { t: "advance", ms: 2 * H },
+        { t: "sweep" },
+        { t: "advance", ms: 10 * 60_000 },
+        { t: "sweep" },
+        { t: "advance", ms: 10 * 60_000 },
+        { t: "sweep" },
+      ],
+    },
+    {
       name: "disabled during expiry, enabled later: restored within one sweep, old ciphertexts decrypt",
       steps: [
         { t: "disable", key: "A", region: "eu-west-1" },

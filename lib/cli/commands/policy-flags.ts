@@ -41,6 +41,12 @@ export const POLICY_FLAGS: FlagSpecs = {
     value: "DURATION",
     description: "how often a healthy key is re-checked in KMS (PT1M to P1D)",
   },
+  "attribution-grace": {
+    type: "string",
+    value: "DURATION",
+    description:
+      "how long to look in CloudTrail for who deleted material that vanished unexplained before restoring it as a local loss (PT0S to PT24H, default PT15M)",
+  },
   "rotate-every": {
     type: "string",
     value: "DURATION",
@@ -64,6 +70,7 @@ export const POLICY_FIELD_FLAGS: Readonly<Record<string, string>> = {
   wrappingAlgorithm: "--wrapping-algorithm",
   wrappingKeySpec: "--wrapping-key-spec",
   reconcileInterval: "--reconcile-interval",
+  attributionGrace: "--attribution-grace",
   rotateEvery: "--rotate-every",
   rotationMethod: "--rotation-method",
   restoreAfterLoss: "--restore-after-loss",
@@ -86,6 +93,9 @@ export function policyFromFlags(
   const validTo = timestampFlag(flags, "valid-to", command);
   const renewBefore = durationFlag(flags, "renew-before", command);
   const reconcileInterval = durationFlag(flags, "reconcile-interval", command);
+  // PT0S (look once, then act) is a valid grace, which durationFlag (positive durations) would refuse.
+  const attributionGrace =
+    flags["attribution-grace"] === "PT0S" ? "PT0S" : durationFlag(flags, "attribution-grace", command);
   // `--rotate-every none` (ending a schedule) is the caller's to send, where it means something.
   const none = options.rotateEveryNone === true && flags["rotate-every"] === "none";
   const rotateEvery = none ? undefined : durationFlag(flags, "rotate-every", command);
@@ -103,6 +113,7 @@ export function policyFromFlags(
   if (validTo !== undefined) policy.validTo = validTo;
   if (renewBefore !== undefined) policy.renewBefore = renewBefore;
   if (reconcileInterval !== undefined) policy.reconcileInterval = reconcileInterval;
+  if (attributionGrace !== undefined) policy.attributionGrace = attributionGrace;
   if (rotateEvery !== undefined) policy.rotateEvery = rotateEvery;
   if (rotationMethod !== undefined) policy.rotationMethod = rotationMethod;
   if (wrappingAlgorithm !== undefined) policy.wrappingAlgorithm = wrappingAlgorithm;

@@ -1,6 +1,6 @@
 /**
  * Tether's core lifecycle against the local AWS over HTTP: register, renew, restore after expiry and after
- * a regional loss. Each restore shows that data encrypted before the loss decrypts after it.
+ * a loss nothing explains (once the attribution grace has passed). Each restore shows that data encrypted before the loss decrypts after it.
  */
 import { DescribeKeyCommand } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -151,7 +151,7 @@ describe("restore", () => {
     expect(history).toContain(AuditDetailType.KeyMaterialRestored);
   });
 
-  it("restores after a regional loss found by the periodic reconcile", async () => {
+  it("restores a loss nothing explains only after the attribution grace, as a local loss", async () => {
     const { key } = await register({ validityPeriod: "P30D", reconcileInterval: "PT1M" });
     const kms = bed.kms("eu-west-1");
     const ciphertext = await encrypt(kms, arnIn(key, "eu-west-1"), "before the loss");
@@ -160,11 +160,23 @@ describe("restore", () => {
     expect(lost.length).toBeGreaterThan(0);
     expect((await describeKey("eu-west-1", arnIn(key, "eu-west-1"))).KeyState).toBe("PendingImport");
 
+    // No sentinel says the Region lost everything, no CloudTrail record says who: unexplained, not restored.
     await bed.advance(2 * MINUTE_MS);
     await sweep(bed.deps, { correlationId: "sweep-loss" });
+    expect((await describeKey("eu-west-1", arnIn(key, "eu-west-1"))).KeyState).toBe("PendingImport");
+    const alerted = (await bed.history(key.id)).filter((e) => "reasonCode" in e);
+    expect(alerted.map((e) => "reasonCode" in e && e.reasonCode)).toContain("UNEXPLAINED_MATERIAL_LOSS");
+
+    // The grace (PT15M by default) ends with nothing found: a local loss, restored.
+    await bed.advance(16 * MINUTE_MS);
+    await sweep(bed.deps, { correlationId: "sweep-loss-2" });
 
     expect((await describeKey("eu-west-1", arnIn(key, "eu-west-1"))).KeyState).toBe("Enabled");
     expect(await decrypt(kms, arnIn(key, "eu-west-1"), ciphertext)).toBe("before the loss");
-    expect(types(await bed.history(key.id))).toContain(AuditDetailType.KeyMaterialRestored);
+    const history = await bed.history(key.id);
+    expect(types(history)).toContain(AuditDetailType.KeyMaterialRestored);
+    expect(history.map((e) => ("reasonCode" in e ? e.reasonCode : undefined))).toContain(
+      "LOSS_NOT_ATTRIBUTED",
+    );
   });
 });

@@ -5,11 +5,11 @@ import {
   type KeyFound,
   KeyStatusState,
   LossCause,
+  type LossFacts,
   type ManagedKey,
   type ObservedKeyState,
   type RegionDecision,
   type RegionRecord,
-  restoreCause,
 } from "../../../lib/domain/index.js";
 import {
   at,
@@ -48,6 +48,8 @@ interface Row {
   key: ManagedKey;
   region: RegionRecord;
   observed: ObservedKeyState;
+  /** The sentinel and CloudTrail's evidence; absent: no sentinel known, nothing found. */
+  facts?: LossFacts;
   expected: Partial<Record<string, unknown>> & { kind: RegionDecision["kind"] };
 }
 
@@ -168,11 +170,65 @@ const rows: Row[] = [
     expected: { kind: "restore", cause: "never-imported", unplannedExpiry: false },
   },
   {
-    name: "gone before ValidTo with no event: regional loss, restore",
+    name: "gone before ValidTo with no event: unexplained, alert and look for evidence (never a regional loss)",
     key: DEFAULT,
     region: healthy(DEFAULT),
     observed: pendingImport(),
+    expected: {
+      kind: "attributing",
+      nextCheckAt: at(MINUTE),
+      graceEndsAt: at(15 * MINUTE),
+      alert: expect.objectContaining({ severity: "critical", reason: AlertReason.UnexplainedMaterialLoss }),
+    },
+  },
+  {
+    name: "gone before ValidTo, sentinel intact: unexplained, not regional",
+    key: DEFAULT,
+    region: healthy(DEFAULT),
+    observed: pendingImport(),
+    facts: { sentinel: "intact" },
+    expected: { kind: "attributing" },
+  },
+  {
+    name: "gone before ValidTo, the Region's sentinel lost too: regional loss, restore",
+    key: DEFAULT,
+    region: healthy(DEFAULT),
+    observed: pendingImport(),
+    facts: { sentinel: "lost" },
     expected: { kind: "restore", cause: LossCause.RegionalLoss, unplannedExpiry: false },
+  },
+  {
+    name: "unexplained and the grace has ended with nothing found: local loss, restore with an alert",
+    key: DEFAULT,
+    region: { ...healthy(DEFAULT), materialExpected: false, unexplainedSince: at(-15 * MINUTE) },
+    observed: pendingImport(),
+    expected: {
+      kind: "restore",
+      cause: LossCause.LocalLoss,
+      alert: expect.objectContaining({ reason: AlertReason.LossNotAttributed, severity: "warning" }),
+    },
+  },
+  {
+    name: "unexplained, CloudTrail names someone else: out-of-band, critical alert naming them",
+    key: DEFAULT,
+    region: { ...healthy(DEFAULT), materialExpected: false, unexplainedSince: at(-5 * MINUTE) },
+    observed: pendingImport(),
+    facts: {
+      evidence: {
+        kind: "out-of-band",
+        eventName: "DeleteImportedKeyMaterial",
+        principal: "arn:aws:iam::111122223333:user/security-officer",
+        at: at(-6 * MINUTE),
+        sourceIp: "203.0.113.7",
+      },
+    },
+    expected: {
+      kind: "alert",
+      severity: "critical",
+      reason: AlertReason.DeletedOutOfBand,
+      lossCause: LossCause.DeletedOutOfBand,
+      summary: expect.stringContaining("arn:aws:iam::111122223333:user/security-officer"),
+    },
   },
   {
     name: "gone after ValidTo with no event: missed expiry, restore, unplanned",
@@ -198,7 +254,7 @@ const rows: Row[] = [
   {
     name: "regional loss, restoreAfterLoss false: critical alert",
     key: NO_AUTO_RESTORE,
-    region: healthy(NO_AUTO_RESTORE),
+    region: lost(NO_AUTO_RESTORE, LossCause.RegionalLoss),
     observed: pendingImport(),
     expected: { kind: "alert", severity: "critical", reason: AlertReason.MaterialLostNotRestored },
   },
@@ -403,11 +459,11 @@ function flatten(decision: RegionDecision): Record<string, unknown> {
 }
 
 describe("decide", () => {
-  it.each(rows)("$name", ({ name, key, region, observed, expected }) => {
+  it.each(rows)("$name", ({ name, key, region, observed, facts, expected }) => {
     // Prepare
     const now = name.startsWith("invalid now") ? new Date(Number.NaN) : NOW;
     // Act
-    const decision = decide(key, region, observed, now);
+    const decision = decide(key, region, observed, now, facts);
     // Assess
     expect(flatten(decision)).toMatchObject(expected);
     expect(decision.summary).toContain(key.id);
@@ -418,23 +474,6 @@ describe("decide", () => {
     const decision = decide(DEFAULT, replica, pendingImport(), NOW);
     expect(decision.summary).toContain("us-east-1");
     expect(decision.summary).not.toContain(DEFAULT.materialRef);
-  });
-});
-
-describe("restoreCause", () => {
-  it.each([
-    [
-      "a recorded cause wins",
-      { lossCause: LossCause.DeletedOutOfBand, lastImportedAt: at(-DAY) },
-      "deleted-out-of-band",
-    ],
-    ["never imported", {}, "never-imported"],
-    ["past the recorded ValidTo", { lastImportedAt: at(-DAY), importedValidTo: at(-1) }, "expired"],
-    ["at the recorded ValidTo", { lastImportedAt: at(-DAY), importedValidTo: NOW }, "expired"],
-    ["before the recorded ValidTo", { lastImportedAt: at(-DAY), importedValidTo: at(1) }, "regional-loss"],
-    ["non-expiring material gone", { lastImportedAt: at(-DAY) }, "regional-loss"],
-  ])("%s", (_name, fields, expected) => {
-    expect(restoreCause({ ...primaryOf(DEFAULT), ...fields }, NOW)).toBe(expected);
   });
 });
 
@@ -530,7 +569,12 @@ describe("decide over every combination", () => {
 
       if (decision.kind === "alert" && decision.reason === AlertReason.InvalidInput)
         fail("valid input rejected");
-      if (decision.kind === "none" || decision.kind === "alert" || decision.kind === "standstill") {
+      if (
+        decision.kind === "none" ||
+        decision.kind === "alert" ||
+        decision.kind === "standstill" ||
+        decision.kind === "attributing"
+      ) {
         const next = decision.nextCheckAt.getTime();
         if (!(next > NOW.getTime())) fail("next check not in the future");
         if (!(next <= NOW.getTime() + key.policy.reconcileIntervalMs))
@@ -561,13 +605,19 @@ describe("decide over every combination", () => {
           fail("out-of-band deletion restored against the policy");
         }
         if (
-          (decision.cause === LossCause.Expired || decision.cause === LossCause.RegionalLoss) &&
+          (decision.cause === LossCause.Expired ||
+            decision.cause === LossCause.RegionalLoss ||
+            decision.cause === LossCause.LocalLoss) &&
           !key.policy.restoreAfterLoss
         ) {
           fail("loss restored against the policy");
         }
         if (decision.unplannedExpiry && decision.cause !== LossCause.Expired)
           fail("unplanned expiry without expiry");
+        // No sentinel known here: material gone before its ValidTo is never assumed a regional loss.
+        if (decision.cause === LossCause.RegionalLoss && region.lossCause !== LossCause.RegionalLoss) {
+          fail("regional loss assumed without the sentinel");
+        }
       }
       if (
         status === "revoked" &&
@@ -581,7 +631,15 @@ describe("decide over every combination", () => {
       }
     }
     expect(count).toBeGreaterThan(100_000);
-    expect([...kinds].sort()).toEqual(["alert", "none", "renew", "restore", "revoke", "standstill"]);
+    expect([...kinds].sort()).toEqual([
+      "alert",
+      "attributing",
+      "none",
+      "renew",
+      "restore",
+      "revoke",
+      "standstill",
+    ]);
   });
 
   it("is total on malformed input too (seeded fuzz)", () => {
@@ -621,7 +679,9 @@ describe("decide over every combination", () => {
       ]);
       const now = pick([NOW, new Date(Number.NaN), at(300 * DAY)]);
       const decision = decide(mangledKey, region, observed, now);
-      expect(["none", "renew", "restore", "revoke", "alert", "standstill"]).toContain(decision.kind);
+      expect(["none", "renew", "restore", "revoke", "alert", "standstill", "attributing"]).toContain(
+        decision.kind,
+      );
     }
     expect(decide(null as unknown as ManagedKey, null as unknown as RegionRecord, NOT_FOUND, NOW).kind).toBe(
       "alert",

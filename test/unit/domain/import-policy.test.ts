@@ -35,6 +35,7 @@ describe("parseImportPolicy", () => {
         restoreAfterLoss: true,
         restoreAfterOutOfBandDelete: false,
         reconcileIntervalMs: 6 * HOUR,
+        attributionGraceMs: 15 * MINUTE,
       });
     });
 
@@ -72,6 +73,7 @@ describe("parseImportPolicy", () => {
         restoreAfterLoss: false,
         restoreAfterOutOfBandDelete: true,
         reconcileInterval: "PT30M",
+        attributionGrace: "PT1H",
       });
       expect(policy).toEqual({
         expirationModel: "KEY_MATERIAL_EXPIRES",
@@ -81,6 +83,7 @@ describe("parseImportPolicy", () => {
         restoreAfterLoss: false,
         restoreAfterOutOfBandDelete: true,
         reconcileIntervalMs: 30 * MINUTE,
+        attributionGraceMs: HOUR,
       });
     });
 
@@ -91,7 +94,34 @@ describe("parseImportPolicy", () => {
         restoreAfterLoss: true,
         restoreAfterOutOfBandDelete: false,
         reconcileIntervalMs: 6 * HOUR,
+        attributionGraceMs: 15 * MINUTE,
       });
+    });
+  });
+
+  describe("attributionGrace", () => {
+    it.each([
+      ["PT0S", 0],
+      ["P0D", 0],
+      ["PT1S", 1000],
+      ["PT15M", 15 * MINUTE],
+      ["PT24H", 24 * HOUR],
+      ["P1D", 24 * HOUR],
+    ])("%s is %i ms", (attributionGrace, ms) => {
+      expect(parseImportPolicy({ attributionGrace }).attributionGraceMs).toBe(ms);
+    });
+
+    it.each(["PT24H1S", "P2D", "-PT1M", "15 minutes", 900, ""])("refuses %s, naming the field", (value) => {
+      expect(() => parseImportPolicy({ attributionGrace: value })).toThrow(
+        expect.objectContaining({ field: "attributionGrace" }),
+      );
+    });
+
+    it("round-trips through the input form", () => {
+      for (const attributionGrace of ["PT0S", "PT15M", "PT24H"]) {
+        const policy = parseImportPolicy({ attributionGrace });
+        expect(parseImportPolicy(toImportPolicyInput(policy))).toEqual(policy);
+      }
     });
   });
 

@@ -32,6 +32,9 @@ const cloudTrailDetail = z.object({
   resources: z.array(z.object({ ARN: z.string().optional() }).passthrough()).optional(),
   serviceEventDetails: z.object({ keyId: z.string().optional() }).passthrough().optional(),
   errorCode: z.string().optional(),
+  // Read since issue 13 (who deleted material, when, from where: the attribution of a loss).
+  eventTime: z.string().optional(),
+  sourceIPAddress: z.string().optional(),
 });
 const KEY_CHANGING_CALLS = new Set([
   "DisableKey",
@@ -82,8 +85,17 @@ function oracle(event: unknown): KmsSignal | null | "refused" {
       switch (eventName) {
         case "DeleteExpiredKeyMaterial":
           return signal(keyRef, { kind: "material-expired", region });
-        case "DeleteImportedKeyMaterial":
-          return signal(keyRef, { kind: "material-deleted", region, actorArn });
+        case "DeleteImportedKeyMaterial": {
+          const { eventTime, sourceIPAddress } = trail.data;
+          const at = eventTime === undefined ? undefined : new Date(eventTime);
+          return signal(keyRef, {
+            kind: "material-deleted",
+            region,
+            actorArn,
+            ...(at !== undefined && !Number.isNaN(at.getTime()) ? { at } : {}),
+            ...(sourceIPAddress === undefined ? {} : { sourceIp: sourceIPAddress }),
+          } as unknown as Record<string, string>);
+        }
         case "ImportKeyMaterial":
           return signal(keyRef, { kind: "material-imported", region, actorArn });
         default:
@@ -135,6 +147,8 @@ const PATHS = [
   ["detail", "resources", 1],
   ["detail", "serviceEventDetails"],
   ["detail", "serviceEventDetails", "keyId"],
+  ["detail", "eventTime"],
+  ["detail", "sourceIPAddress"],
 ] as const;
 
 const VALUES: readonly unknown[] = [

@@ -29,6 +29,8 @@ describe("parseKmsEvent", () => {
       keyArn: ARN,
       region: "eu-west-1",
       actorArn: "arn:aws:sts::210987654321:assumed-role/BreakGlass/someone",
+      at: new Date("2026-11-28T12:15:00Z"),
+      sourceIp: "198.51.100.7",
     });
   });
 

@@ -1,0 +1,267 @@
+import { type AlertFinding, AlertReason, AlertSeverity } from "./alerts.js";
+import { MINUTE_MS } from "./duration.js";
+import type { ImportPolicy } from "./import-policy.js";
+import { LossCause, type RegionRecord } from "./managed-key.js";
+
+/**
+ * Why a key's material is gone, and what to do about it: the rules of DESIGN.md's table "How Tether
+ * decides why material is gone". The decision table (decision.ts) asks here whenever an active key's
+ * material is missing in a Region (KMS reports PendingImport). Pure and total: no clock, no I/O.
+ *
+ * | evidence                                              | cause               | action                                   |
+ * |-------------------------------------------------------|---------------------|------------------------------------------|
+ * | Tether's own revoke (recorded, or its own CloudTrail) | revoked             | never restore until an operator restores |
+ * | past the recorded ValidTo                             | expired             | restore if restoreAfterLoss              |
+ * | the Region's sentinel lost its material too           | regional loss       | restore if restoreAfterLoss (no per-key alert: the incident has one) |
+ * | a CloudTrail delete by someone else (event or lookup) | out-of-band delete  | alert naming the principal; restore only if restoreAfterOutOfBandDelete |
+ * | none of the above, sentinel intact (or not known)     | unexplained         | critical alert at once; wait, looking for evidence, until the attribution grace ends |
+ * | still nothing when the grace has ended                | local loss          | restore if restoreAfterLoss, alerting that it could not be attributed |
+ */
+
+/** What the probe last saw of the Region's sentinel key. Unknown (no sentinel) never proves a regional loss. */
+export const SentinelHealth = {
+  Intact: "intact",
+  Lost: "lost",
+  Unknown: "unknown",
+} as const;
+export type SentinelHealth = (typeof SentinelHealth)[keyof typeof SentinelHealth];
+
+/** Who deleted the material, as a CloudTrail record (an EventBridge event or a LookupEvents result) says. */
+export interface DeleteRecord {
+  /** DeleteImportedKeyMaterial, ScheduleKeyDeletion, ... */
+  readonly eventName: string;
+  /** The caller's ARN (userIdentity.arn, or invokedBy for a service). */
+  readonly principal: string;
+  /** CloudTrail's eventTime. */
+  readonly at: Date;
+  /** CloudTrail's sourceIPAddress, when it gives one. */
+  readonly sourceIp?: string | undefined;
+}
+
+/** What Tether found about who removed the material this time: nothing (yet), Tether itself, or someone else. */
+export type LossEvidence =
+  | { readonly kind: "none" }
+  | ({ readonly kind: "tether" } & DeleteRecord)
+  | ({ readonly kind: "out-of-band" } & DeleteRecord);
+
+export const NO_EVIDENCE: LossEvidence = { kind: "none" };
+
+/** The causes the rules tell apart. */
+export const AttributedCause = {
+  NeverImported: "never-imported",
+  Revoked: "revoked",
+  Expired: "expired",
+  RegionalLoss: "regional-loss",
+  OutOfBand: "out-of-band",
+  Unexplained: "unexplained",
+  LocalLoss: "local-loss",
+} as const;
+export type AttributedCause = (typeof AttributedCause)[keyof typeof AttributedCause];
+
+export interface LossAttribution {
+  readonly cause: AttributedCause;
+  /** What to record as the Region's loss cause; undefined while unexplained and for a first import. */
+  readonly lossCause: LossCause | undefined;
+  /** restore: import now; wait: look again at waitUntil; alert-only: people decide. */
+  readonly action: "restore" | "wait" | "alert-only";
+  /** What to tell people (once per loss and reason: the caller keeps track). */
+  readonly alert?: AlertFinding | undefined;
+  /** With `wait`: when to look again (the next lookup, at the latest when the grace ends). */
+  readonly waitUntil?: Date | undefined;
+  /** With an unexplained loss: when the grace ends (or ended). */
+  readonly graceEndsAt?: Date | undefined;
+  /** With `out-of-band`: who did it. */
+  readonly deletedBy?: DeleteRecord | undefined;
+  /** One line, for the log and the alert's summary. */
+  readonly detail: string;
+}
+
+export interface AttributionInput {
+  /** Tether's record of the key in this Region (its recorded loss cause, ValidTo, first sight, evidence). */
+  readonly region: RegionRecord;
+  /** The Region's sentinel as the probe last saw it (lost: a regional-loss incident is open). */
+  readonly sentinel: SentinelHealth;
+  /** What CloudTrail said now (an event or a lookup); the record's stored evidence counts too. */
+  readonly evidence: LossEvidence;
+  readonly policy: ImportPolicy;
+  readonly now: Date;
+}
+
+/** While an unexplained loss waits, Tether looks in CloudTrail again this often (LookupEvents is 2/s). */
+export const ATTRIBUTION_LOOKUP_INTERVAL_MS = MINUTE_MS;
+
+/**
+ * Why an active key's material is missing in one Region and what to do. The first rule that matches wins:
+ * a revoke recorded by Tether; a delete attributed to someone else; a delete by Tether's own principal
+ * with no revoke recorded; a cause recorded before (an expiry event, an incident, a grace that ended);
+ * never imported; past the recorded ValidTo; the sentinel lost; otherwise unexplained until the grace
+ * ends, then a local loss.
+ */
+export function attributeLoss(input: AttributionInput): LossAttribution {
+  const { region, policy, now } = input;
+  const evidence = storedEvidence(region, input.evidence);
+  const recorded = region.lossCause;
+
+  if (recorded === LossCause.RevokedByTether) {
+    // An active key with Tether's revoke on record: an operator restored it (restore sets it active).
+    return {
+      cause: AttributedCause.Revoked,
+      lossCause: recorded,
+      action: "restore",
+      detail: "restore requested after a revoke; importing",
+    };
+  }
+  if (evidence.kind === "out-of-band" || recorded === LossCause.DeletedOutOfBand) {
+    return outOfBand(policy, evidence.kind === "out-of-band" ? evidence : undefined);
+  }
+  if (evidence.kind === "tether") {
+    return {
+      cause: AttributedCause.Revoked,
+      lossCause: LossCause.RevokedByTether,
+      action: "alert-only",
+      deletedBy: withoutKind(evidence),
+      alert: {
+        severity: AlertSeverity.Critical,
+        reason: AlertReason.MaterialLostNotRestored,
+        summary: `material deleted by Tether's own principal ${evidence.principal} at ${evidence.at.toISOString()} with no revoke recorded; not restoring`,
+      },
+      detail: `material deleted by Tether's own principal ${evidence.principal} with no revoke recorded`,
+    };
+  }
+  if (recorded === LossCause.Expired) return afterLoss(policy, AttributedCause.Expired, "material expired");
+  if (recorded === LossCause.RegionalLoss) return regional(policy);
+  if (recorded === LossCause.LocalLoss) return local(policy);
+  if (region.lastImportedAt === undefined) {
+    return {
+      cause: AttributedCause.NeverImported,
+      lossCause: undefined,
+      action: "restore",
+      detail: "material never imported here; importing",
+    };
+  }
+  if (region.importedValidTo !== undefined && region.importedValidTo.getTime() <= now.getTime()) {
+    return afterLoss(policy, AttributedCause.Expired, "material expired");
+  }
+  if (input.sentinel === SentinelHealth.Lost) return regional(policy);
+  return unexplained(region, policy, now);
+}
+
+/** The record's own evidence (a delete attributed earlier) unless this call brought some. */
+function storedEvidence(region: RegionRecord, evidence: LossEvidence): LossEvidence {
+  if (evidence.kind !== "none") return evidence;
+  if (region.lossCause === LossCause.DeletedOutOfBand && region.deletedBy !== undefined) {
+    return {
+      kind: "out-of-band",
+      eventName: "DeleteImportedKeyMaterial",
+      principal: region.deletedBy,
+      at: region.deletedAt ?? region.lossDetectedAt ?? new Date(0),
+      sourceIp: region.deletedFrom,
+    };
+  }
+  return evidence;
+}
+
+function outOfBand(policy: ImportPolicy, record: DeleteRecord | undefined): LossAttribution {
+  const who =
+    record === undefined
+      ? "someone other than Tether"
+      : `${record.principal} (${record.eventName} at ${record.at.toISOString()}${record.sourceIp === undefined ? "" : ` from ${record.sourceIp}`})`;
+  const restore = policy.restoreAfterOutOfBandDelete;
+  return {
+    cause: AttributedCause.OutOfBand,
+    lossCause: LossCause.DeletedOutOfBand,
+    action: restore ? "restore" : "alert-only",
+    deletedBy: record === undefined ? undefined : withoutKind(record),
+    alert: {
+      severity: restore ? AlertSeverity.Warning : AlertSeverity.Critical,
+      reason: AlertReason.DeletedOutOfBand,
+      summary: restore
+        ? `material deleted outside Tether by ${who}; restoring (policy restoreAfterOutOfBandDelete)`
+        : `material deleted outside Tether by ${who}; the policy says not to restore it automatically`,
+    },
+    detail: `material deleted outside Tether by ${who}`,
+  };
+}
+
+function regional(policy: ImportPolicy): LossAttribution {
+  // No per-key alert: the incident raised one for the whole Region.
+  return afterLoss(
+    policy,
+    AttributedCause.RegionalLoss,
+    "material lost in a region-wide loss (the Region's sentinel lost its material too)",
+  );
+}
+
+function local(policy: ImportPolicy): LossAttribution {
+  const detail =
+    "material lost before its ValidTo and the loss could not be attributed (no CloudTrail record of a delete within the attribution grace)";
+  return {
+    ...afterLoss(policy, AttributedCause.LocalLoss, detail),
+    alert: {
+      severity: policy.restoreAfterLoss ? AlertSeverity.Warning : AlertSeverity.Critical,
+      reason: AlertReason.LossNotAttributed,
+      summary: policy.restoreAfterLoss
+        ? `${detail}; restoring (local loss)`
+        : `${detail}; the policy says not to restore it automatically`,
+    },
+  };
+}
+
+/** Expired, regional or local: restoreAfterLoss decides. */
+function afterLoss(
+  policy: ImportPolicy,
+  cause:
+    | typeof AttributedCause.Expired
+    | typeof AttributedCause.RegionalLoss
+    | typeof AttributedCause.LocalLoss,
+  what: string,
+): LossAttribution {
+  const lossCause =
+    cause === AttributedCause.Expired
+      ? LossCause.Expired
+      : cause === AttributedCause.RegionalLoss
+        ? LossCause.RegionalLoss
+        : LossCause.LocalLoss;
+  if (policy.restoreAfterLoss) return { cause, lossCause, action: "restore", detail: `${what}; restoring` };
+  return {
+    cause,
+    lossCause,
+    action: "alert-only",
+    alert: {
+      severity: AlertSeverity.Critical,
+      reason: AlertReason.MaterialLostNotRestored,
+      summary: `${what}; the policy says not to restore it automatically`,
+    },
+    detail: what,
+  };
+}
+
+/** Nothing explains the loss: alert (at first sight), look for evidence until the grace ends, then act. */
+function unexplained(region: RegionRecord, policy: ImportPolicy, now: Date): LossAttribution {
+  const since = region.unexplainedSince ?? now;
+  const graceEndsAt = new Date(since.getTime() + policy.attributionGraceMs);
+  if (now.getTime() >= graceEndsAt.getTime()) return { ...local(policy), graceEndsAt };
+  const waitUntil = new Date(Math.min(graceEndsAt.getTime(), now.getTime() + ATTRIBUTION_LOOKUP_INTERVAL_MS));
+  return {
+    cause: AttributedCause.Unexplained,
+    lossCause: undefined,
+    action: "wait",
+    waitUntil,
+    graceEndsAt,
+    alert: {
+      severity: AlertSeverity.Critical,
+      reason: AlertReason.UnexplainedMaterialLoss,
+      summary: `Unexplained Material Loss: material gone before its ValidTo, the Region's sentinel intact, no Tether action; looking in CloudTrail for who deleted it until ${graceEndsAt.toISOString()}`,
+    },
+    detail: `material gone before its ValidTo with nothing to explain it (first seen ${since.toISOString()}); looking for the cause until ${graceEndsAt.toISOString()}`,
+  };
+}
+
+function withoutKind(evidence: DeleteRecord & { kind?: string }): DeleteRecord {
+  return {
+    eventName: evidence.eventName,
+    principal: evidence.principal,
+    at: evidence.at,
+    sourceIp: evidence.sourceIp,
+  };
+}
