@@ -3,6 +3,7 @@ import { loadConfig } from "../lib/config.js";
 import type { LifecycleDeps } from "../lib/lifecycle/ports.js";
 import { createLifecycleDeps } from "../lib/runtime.js";
 import { vaultFromEnv, withVaultSecret } from "../lib/vault/from-config.js";
+import { functionsClock, setFunctionsClock } from "./clock.js";
 
 /**
  * What every function shares, built once per cold start: configuration (validated, failing with the
@@ -14,7 +15,6 @@ export const config = loadConfig();
 const vaultEnv = await withVaultSecret(process.env);
 
 let deps: LifecycleDeps | undefined;
-let clock: (() => Date) | undefined;
 
 /**
  * Gives the functions another "now" than the system clock: the local runner (`npm start`) runs them on the
@@ -23,11 +23,12 @@ let clock: (() => Date) | undefined;
  */
 export function useClock(next: () => Date): void {
   if (deps !== undefined) throw new Error("useClock: the functions' dependencies are already built");
-  clock = next;
+  setFunctionsClock(next);
 }
 
 /** The use cases' ports; built on first use so a handler's tests can inject their own first. */
 export function lifecycleDeps(): LifecycleDeps {
+  const clock = functionsClock();
   deps ??= createLifecycleDeps(config, {
     vault: vaultFromEnv(vaultEnv),
     ...(clock === undefined ? {} : { clock }),

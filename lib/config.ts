@@ -56,6 +56,12 @@ interface Environment {
   readonly TETHER_DEPLOYMENT: string;
   /** What every alias Tether creates or moves starts with, after `alias/` (its IAM policies allow no other); empty: any. */
   readonly TETHER_ALIAS_PREFIX: string;
+  /**
+   * `on` (default): the sweep keeps a sentinel key in each Region (lib/lifecycle/sentinels.ts) and losses
+   * read their Region's sentinel health; `off`: no sentinels, every loss before ValidTo waits out the
+   * attribution grace.
+   */
+  readonly TETHER_SENTINELS: "on" | "off";
 }
 
 /** Reads the variables, collecting one problem per missing or malformed one. */
@@ -121,9 +127,21 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
     TETHER_REGIONS: env.TETHER_REGIONS ?? "",
     TETHER_DEPLOYMENT: deployment(env, problems),
     TETHER_ALIAS_PREFIX: aliasPrefix(env, problems),
+    TETHER_SENTINELS: onOff(env, "TETHER_SENTINELS", problems),
   };
   if (problems.length > 0) throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
   return parsed;
+}
+
+function onOff(
+  env: Readonly<Record<string, string | undefined>>,
+  name: "TETHER_SENTINELS",
+  problems: string[],
+): "on" | "off" {
+  const value = env[name] ?? "on";
+  if (value === "on" || value === "off") return value;
+  problems.push(`${name} must be "on" or "off", not "${value}"`);
+  return "on";
 }
 
 function deployment(env: Readonly<Record<string, string | undefined>>, problems: string[]): string {
@@ -200,6 +218,10 @@ export interface TetherConfig {
   readonly deployment: string;
   /** Aliases Tether may create or move start with `alias/` + this (TETHER_ALIAS_PREFIX); empty: any. */
   readonly aliasPrefix: string;
+  /**
+   * The Regions that get a sentinel key: TETHER_REGIONS, else the home Region; empty with TETHER_SENTINELS=off.
+   */
+  readonly sentinelRegions: readonly string[];
 }
 
 /**
@@ -385,7 +407,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       .filter((r) => r.length > 0),
     deployment: e.TETHER_DEPLOYMENT,
     aliasPrefix: e.TETHER_ALIAS_PREFIX,
+    sentinelRegions: sentinelRegions(e),
   };
+}
+
+function sentinelRegions(e: Environment): string[] {
+  if (e.TETHER_SENTINELS === "off") return [];
+  const listed = e.TETHER_REGIONS.split(",")
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0);
+  return listed.length > 0 ? listed : [e.AWS_REGION];
 }
 
 /** Checks the stage defaults as a policy would be checked, so a bad default fails at cold start. */

@@ -5,12 +5,15 @@ import { AuditTrail } from "./audit/audit-trail.js";
 import { EventBridgePublisher } from "./audit/eventbridge-publisher.js";
 import { CloudTrailAdapter, TETHER_LOOKUP_EVENTS_PER_SECOND } from "./cloudtrail/cloudtrail-adapter.js";
 import type { TetherConfig } from "./config.js";
+import { parseAwsRegion } from "./domain/ids.js";
 import { kmsClients } from "./kms/clients.js";
 import { KmsAdapter } from "./kms/kms-adapter.js";
 import { RateLimiter } from "./kms/rate-limiter.js";
 import type { LifecycleDeps } from "./lifecycle/ports.js";
 import { DynamoAuditLog } from "./store/dynamo-audit-log.js";
 import { DynamoKeyRepository } from "./store/dynamo-key-repository.js";
+import { DynamoSentinelRepository } from "./store/dynamo-sentinel-repository.js";
+import { VaultError } from "./vault/errors.js";
 import type { Vault } from "./vault/port.js";
 
 export interface RuntimeOptions {
@@ -74,6 +77,12 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     cloudTrail,
     isTether: config.isTether,
     keys: new DynamoKeyRepository(store),
+    ...(config.sentinelRegions.length === 0
+      ? {}
+      : {
+          sentinels: new DynamoSentinelRepository(store),
+          sentinelRegions: config.sentinelRegions.map((r) => parseAwsRegion(r, "TETHER_REGIONS")),
+        }),
     audit,
     history: auditLog,
     vault: options.vault,
@@ -86,5 +95,36 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     deployment: config.deployment,
     aliasPrefix: config.aliasPrefix,
     ...(log === undefined ? {} : { log }),
+  };
+}
+
+/** What the probe needs: the sentinels, DescribeKey, the audit trail and a clock. No vault, no key records. */
+export type ProbeDeps = Pick<LifecycleDeps, "kms" | "audit" | "clock" | "sentinels" | "log">;
+
+/** A vault the probe does not have: it only reads keys, so any call is a bug, refused. */
+const NO_VAULT: Vault = {
+  kind: "none",
+  wrap: () => Promise.reject(new VaultError("the probe holds no vault")),
+  checkValue: () => Promise.reject(new VaultError("the probe holds no vault")),
+  generate: () => Promise.reject(new VaultError("the probe holds no vault")),
+  has: () => Promise.reject(new VaultError("the probe holds no vault")),
+  describe: () => Promise.reject(new VaultError("the probe holds no vault")),
+};
+
+/**
+ * The probe's composition root: its role may DescribeKey sentinels only, read and write the table and put
+ * audit events, and it is given no vault (nor the vault's secret).
+ */
+export function createProbeDeps(
+  config: TetherConfig,
+  options: Omit<RuntimeOptions, "vault" | "workerId">,
+): ProbeDeps {
+  const deps = createLifecycleDeps(config, { ...options, vault: NO_VAULT });
+  return {
+    kms: deps.kms,
+    audit: deps.audit,
+    clock: deps.clock,
+    sentinels: deps.sentinels,
+    ...(deps.log === undefined ? {} : { log: deps.log }),
   };
 }

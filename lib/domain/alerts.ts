@@ -22,6 +22,8 @@ export const AlertReason = {
   UnexplainedMaterialLoss: "UNEXPLAINED_MATERIAL_LOSS",
   /** The attribution grace ended with no CloudTrail record of a delete: a local loss. */
   LossNotAttributed: "LOSS_NOT_ATTRIBUTED",
+  /** The probe found a Region's sentinel key without its material: a region-wide loss (one per incident). */
+  RegionalLossDetected: "REGIONAL_LOSS_DETECTED",
   MaterialPresentAfterRevoke: "MATERIAL_PRESENT_AFTER_REVOKE",
   ValidToDrift: "VALID_TO_DRIFT",
   ValidToUnknown: "VALID_TO_UNKNOWN",

@@ -26,6 +26,11 @@ export const AuditDetailType = {
   KeyRotationStep: "Key Rotation Step",
   /** A key swap finished: `relatedKeyId` took over the alias (on the old key) or was replaced (on the new). */
   KeySwapped: "Key Swapped",
+  /**
+   * A regional-loss incident closed: every managed key of the Region that Tether restores is back and the
+   * sentinel re-imported (`keysRestored`, `keysNotRestored`, `detectionMs`, `recoveryMs`).
+   */
+  RegionalLossRecovered: "Regional Loss Recovered",
 } as const;
 export type AuditDetailType = (typeof AuditDetailType)[keyof typeof AuditDetailType];
 
@@ -59,6 +64,13 @@ interface AuditEventBase {
   readonly deletedBy?: string;
   readonly deletedAt?: string;
   readonly deletedFrom?: string;
+  /** Regional Loss Recovered: managed key-Regions restored, and those Tether did not restore. */
+  readonly keysRestored?: number;
+  readonly keysNotRestored?: number;
+  /** Regional Loss Recovered: from the last probe that saw the sentinel intact to the incident (ms). */
+  readonly detectionMs?: number;
+  /** Regional Loss Recovered: from the incident to the last key restored (ms). */
+  readonly recoveryMs?: number;
 }
 
 /** The steps of a rotation (in-key) and of a key swap, as Key Rotation Step events name them. */
@@ -125,6 +137,15 @@ export interface AuditSubject {
   readonly step?: RotationStep | undefined;
   /** Who deleted the material, from CloudTrail. */
   readonly deletedBy?: DeleteRecord | undefined;
+  /** A regional-loss incident's figures (Regional Loss Recovered). */
+  readonly incident?:
+    | {
+        readonly keysRestored: number;
+        readonly keysNotRestored: number;
+        readonly detectionMs?: number | undefined;
+        readonly recoveryMs?: number | undefined;
+      }
+    | undefined;
 }
 
 /** Free text (reasons, summaries) is cut to this length and stripped of control characters. */
@@ -204,11 +225,25 @@ function base(context: AuditContext, subject: AuditSubject): AuditEventBase {
     event.deletedAt = isoTime(subject.deletedBy.at, "deletedAt");
     if (subject.deletedBy.sourceIp !== undefined) event.deletedFrom = text(subject.deletedBy.sourceIp);
   }
+  if (subject.incident !== undefined) {
+    event.keysRestored = count(subject.incident.keysRestored, "keysRestored");
+    event.keysNotRestored = count(subject.incident.keysNotRestored, "keysNotRestored");
+    if (subject.incident.detectionMs !== undefined)
+      event.detectionMs = count(subject.incident.detectionMs, "detectionMs");
+    if (subject.incident.recoveryMs !== undefined)
+      event.recoveryMs = count(subject.incident.recoveryMs, "recoveryMs");
+  }
   return event;
 }
 
 function required(value: string, field: string): string {
   if (typeof value !== "string" || value.trim() === "") throw new ValidationError(field, "must not be empty");
+  return value;
+}
+
+function count(value: number, field: string): number {
+  if (!Number.isInteger(value) || value < 0)
+    throw new ValidationError(field, "must be a non-negative integer");
   return value;
 }
 

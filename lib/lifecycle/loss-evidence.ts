@@ -1,8 +1,10 @@
 import { type DeleteRecord, type LossEvidence, NO_EVIDENCE, SentinelHealth } from "../domain/attribution.js";
 import { decide, type RegionDecision } from "../domain/decision.js";
+import { KeyState } from "../domain/kms-constants.js";
 import { LossCause, type ManagedKey, type RegionRecord } from "../domain/managed-key.js";
 import type { ObservedKeyState } from "../domain/observed.js";
 import type { LifecycleDeps } from "./ports.js";
+import { readSentinelHealth } from "./sentinels.js";
 
 /**
  * The decision table with what CloudTrail knows. Decides first without looking; when the answer is that
@@ -10,6 +12,8 @@ import type { LifecycleDeps } from "./ports.js";
  * CloudTrail's event history for a delete since the last import and decides again with what it found.
  * Evidence the caller already has (a CloudTrail event delivered by EventBridge) is used as it is.
  * A failed lookup is logged and counts as nothing found (the next visit looks again, until the grace ends).
+ * The Region's sentinel health comes from the probe (lib/lifecycle/sentinels.ts): an open regional-loss
+ * incident makes the loss a regional one, restored at once; read only when material is missing.
  */
 export async function decideWithEvidence(
   deps: LifecycleDeps,
@@ -19,7 +23,10 @@ export async function decideWithEvidence(
   now: Date,
   evidence: LossEvidence | undefined,
 ): Promise<RegionDecision> {
-  const sentinel = SentinelHealth.Unknown;
+  const sentinel =
+    observed.found && observed.keyState === KeyState.PendingImport
+      ? await readSentinelHealth(deps, record.region)
+      : SentinelHealth.Unknown;
   const first = decide(key, record, observed, now, { sentinel, evidence });
   if (evidence !== undefined || deps.cloudTrail === undefined || !needsLookup(first, record)) return first;
   const found = await lookUp(deps, record, now);

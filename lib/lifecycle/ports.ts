@@ -10,6 +10,7 @@ import type { KeyMaterialInfo } from "../domain/key-material.js";
 import type { ExpirationModel, ImportType, KeySpec, KeyUsage } from "../domain/kms-constants.js";
 import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
 import type { ObservedKeyState } from "../domain/observed.js";
+import type { RegionalIncident, SentinelRecord } from "../domain/sentinel.js";
 import type { WrappingChoice } from "../domain/wrapping.js";
 
 export type { Vault } from "../vault/port.js";
@@ -203,6 +204,33 @@ export interface KeyRepository {
   releaseLease(lease: Lease): Promise<void>;
 }
 
+/** The sentinels and regional-loss incidents, one partition: all of them with one Query. */
+export interface SentinelRepository {
+  /** Every Region's sentinel record and every open incident. */
+  list(): Promise<{ sentinels: SentinelRecord[]; incidents: RegionalIncident[] }>;
+  /**
+   * Takes the Region for a run that will create its sentinel (a conditional put): false when another run
+   * holds it (a claim younger than `staleBefore`) or the sentinel exists.
+   */
+  claim(record: SentinelRecord, staleBefore: Date): Promise<boolean>;
+  /** Records the created sentinel (state ready, its ARN). */
+  save(record: SentinelRecord): Promise<void>;
+  /** What the probe read. */
+  recordProbe(region: AwsRegion, keyState: string, at: Date): Promise<void>;
+  /** Opens an incident (a conditional put): false when one is already open for the Region. */
+  openIncident(incident: RegionalIncident): Promise<boolean>;
+  /** Keeps the closed incident as history and removes the open one. */
+  closeIncident(closed: RegionalIncident): Promise<void>;
+  /** Closed incidents of a Region, newest first. */
+  closedIncidents(region: AwsRegion, limit: number): Promise<RegionalIncident[]>;
+  /**
+   * The managed key-Regions in a Region (from the due-work index, every shard). Only an incident reads it.
+   */
+  keysIn(region: AwsRegion): Promise<TetherKeyId[]>;
+  /** Makes one key-Region due at `now` (no-op when the key is gone). */
+  makeDue(keyId: TetherKeyId, region: AwsRegion, now: Date): Promise<void>;
+}
+
 /**
  * Each key's history, which is also the outbox: an event is written here, durably, before it is
  * published, and stays marked unpublished until EventBridge accepted it. Appending is idempotent per
@@ -266,6 +294,19 @@ export interface LifecycleDeps {
   readonly aliasPrefix?: string | undefined;
   /** CloudTrail event history, to attribute unexplained losses; absent: no lookups (the grace still runs). */
   readonly cloudTrail?: CloudTrailPort | undefined;
+  /** The sentinels and incidents; absent: no sentinels (sentinel health is always unknown). */
+  readonly sentinels?: SentinelRepository | undefined;
+  /**
+   * The Regions that get a sentinel (TETHER_REGIONS, else the deployment's home Region); absent: none.
+   */
+  readonly sentinelRegions?: readonly AwsRegion[] | undefined;
+  /**
+   * The sentinel health of a Region for the attribution rules; absent: unknown. The sweep answers it from
+   * what it read at its start; other callers read the sentinel items.
+   */
+  readonly sentinelHealth?:
+    | ((region: AwsRegion) => Promise<import("../domain/attribution.js").SentinelHealth>)
+    | undefined;
   /** Whether a principal ARN is Tether itself (TETHER_SELF_PRINCIPALS); absent: nobody is. */
   readonly isTether?: ((principalArn: string) => boolean) | undefined;
   /** Optional structured log sink; never receives material, tokens or wrapped bytes. */

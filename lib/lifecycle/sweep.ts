@@ -3,6 +3,7 @@ import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
 import type { LifecycleDeps } from "./ports.js";
 import { type RegionOutcome, reconcileRegion } from "./reconcile-region.js";
 import { rotateKey } from "./rotate.js";
+import { ensureSentinels, healthIn, recoverIncidents, type SentinelSnapshot } from "./sentinels.js";
 
 export interface SweepOptions {
   /** Most regions one run takes from the due-work index. */
@@ -24,6 +25,8 @@ export interface SweepReport {
   /** Region outcomes by kind, plus scheduled rotations: `rotated` and `rotation-failed`. */
   readonly outcomes: Readonly<Record<string, number>>;
   readonly outbox: { readonly published: number; readonly waiting: number };
+  /** Regions whose regional-loss incident this run closed. */
+  readonly incidentsClosed?: readonly string[];
 }
 
 export const SWEEP_ACTOR = "tether:sweep";
@@ -36,8 +39,24 @@ export const SWEEP_ACTOR = "tether:sweep";
  * schedule is due is rotated after its primary was reconciled (renewals first; a failed rotation is
  * alerted and tried again by a later run, see scheduleRotationCheck). Stops taking work when the
  * Lambda's time runs short; what is left stays due for the next run.
+ *
+ * First it makes sure every Region has its sentinel (one Query when they exist) and reads the open
+ * regional-loss incidents: a key lost in such a Region is a regional loss, restored at once. Last, an
+ * incident whose Region has nothing left to restore gets its sentinel back and closes.
  */
-export async function sweep(deps: LifecycleDeps, options: SweepOptions): Promise<SweepReport> {
+export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise<SweepReport> {
+  let snapshot: SentinelSnapshot = { sentinels: [], incidents: [] };
+  try {
+    snapshot = await ensureSentinels(base);
+  } catch (error) {
+    base.log?.("error", "sentinels could not be read; sentinel health unknown this run", {
+      error: error instanceof Error ? error.name : "UnknownError",
+    });
+  }
+  const deps: LifecycleDeps =
+    base.sentinels === undefined
+      ? base
+      : { ...base, sentinelHealth: async (region) => healthIn(snapshot, region) };
   const limit = options.limit ?? 500;
   const concurrency = Math.max(1, options.concurrency ?? 8);
   const reserveMs = options.reserveMs ?? 15_000;
@@ -76,7 +95,11 @@ export async function sweep(deps: LifecycleDeps, options: SweepOptions): Promise
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(due.length, 1)) }, worker));
-  return { due: due.length, processed, deferred: due.length - processed, outcomes, outbox };
+  const incidentsClosed =
+    snapshot.incidents.length === 0 || remaining() < reserveMs
+      ? []
+      : await recoverIncidents(deps, snapshot, options.correlationId, SWEEP_ACTOR);
+  return { due: due.length, processed, deferred: due.length - processed, outcomes, outbox, incidentsClosed };
 }
 
 /**

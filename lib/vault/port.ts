@@ -77,6 +77,12 @@ export interface Vault {
 
   /** Which adapter this is ("file", "pkcs11", ...), for audit records and diagnostics. */
   readonly kind: string;
+
+  /**
+   * The reference of material Tether itself names (a sentinel's), inside what this deployment owns in the
+   * vault: an HSM puts its label prefix in front. Absent: the name as it is.
+   */
+  ownedRef?(name: string): string;
 }
 
 /** An error class a vault method documents. */

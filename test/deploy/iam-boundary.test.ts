@@ -25,7 +25,8 @@ type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
 type Context = Record<string, string | string[]>;
 
 const FUNCTIONS = ["api", "sweep", "kms-events"] as const;
-type Fn = (typeof FUNCTIONS)[number];
+/** The probe is checked on its own (below): it may only DescribeKey sentinels. */
+type Fn = (typeof FUNCTIONS)[number] | "probe";
 const REPLICA_REGION = "eu-central-1";
 const KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab";
 const keyArn = (region = REGION) => `arn:aws:kms:${region}:${ACCOUNT}:key/${KEY_ID}`;
@@ -100,6 +101,7 @@ const CALLS: Record<Fn, readonly string[]> = {
     "kms:PutKeyPolicy",
   ],
   "kms-events": ["kms:GetParametersForImport", "kms:ImportKeyMaterial", "kms:DeleteImportedKeyMaterial"],
+  probe: [],
 };
 const CREATORS: readonly Fn[] = ["api", "sweep"];
 
@@ -122,7 +124,7 @@ beforeAll(async () => {
     template = packaged.template;
   }
   const functions = lambdaFunctions(template);
-  for (const fn of FUNCTIONS) {
+  for (const fn of [...FUNCTIONS, "probe" as const]) {
     const resource = functions.get(fn);
     if (resource === undefined) throw new Error(`no function ${fn} in the template`);
     const role = template.Resources[roleIdOf(resource)];
@@ -412,5 +414,58 @@ describe("the table's history", () => {
     ]) {
       expect(await deleteItem(deletable), deletable).toBe("Allowed");
     }
+  });
+});
+
+describe("the sentinel probe", () => {
+  const SENTINEL_TAG = "tether:sentinel";
+  const sentinel = () => onKey({ [MANAGED_BY_TAG_KEY]: deployment, [SENTINEL_TAG]: "true" });
+
+  it("may DescribeKey this deployment's sentinels in its Regions, and nothing else", async () => {
+    expect(await decide("probe", "kms:DescribeKey", keyArn(), sentinel())).toBe("Allowed");
+    // A managed key that is not a sentinel, a sentinel of another deployment, an unmarked key.
+    expect(await decide("probe", "kms:DescribeKey", keyArn(), ours())).not.toBe("Allowed");
+    expect(
+      await decide(
+        "probe",
+        "kms:DescribeKey",
+        keyArn(),
+        onKey({ [MANAGED_BY_TAG_KEY]: "tether/other/eu-west-1", [SENTINEL_TAG]: "true" }),
+      ),
+    ).not.toBe("Allowed");
+    expect(await decide("probe", "kms:DescribeKey", keyArn(), onKey({ [SENTINEL_TAG]: "true" }))).not.toBe(
+      "Allowed",
+    );
+    expect(
+      await decide("probe", "kms:DescribeKey", keyArn("us-east-1"), {
+        ...sentinel(),
+        "aws:RequestedRegion": "us-east-1",
+      }),
+    ).not.toBe("Allowed");
+    for (const action of [...KMS_WRITES, "kms:ListResourceTags", "kms:ListKeyRotations", "kms:CreateKey"]) {
+      expect(
+        await decide("probe", action, keyArn(), { ...sentinel(), ...requestContext(action) }),
+        action,
+      ).not.toBe("Allowed");
+    }
+  });
+
+  it("reads and writes the table's items but deletes nothing", async () => {
+    expect(await decide("probe", "dynamodb:PutItem", TABLE_ARN, {})).toBe("Allowed");
+    expect(await decide("probe", "dynamodb:Query", `${TABLE_ARN}/index/due`, {})).toBe("Allowed");
+    expect(
+      await decide("probe", "dynamodb:DeleteItem", TABLE_ARN, { "dynamodb:LeadingKeys": ["SENTINELS"] }),
+    ).not.toBe("Allowed");
+  });
+
+  it("the sweep may create a sentinel: CreateKey with the mark and the sentinel tag", async () => {
+    const tagKeys = [MANAGED_BY_TAG_KEY, SENTINEL_TAG];
+    expect(await decide("sweep", "kms:CreateKey", "*", createKeyContext(tagKeys))).toBe("Allowed");
+    expect(
+      await decide("sweep", "kms:TagResource", keyArn(), {
+        [`aws:RequestTag/${MANAGED_BY_TAG_KEY}`]: deployment,
+        "aws:TagKeys": tagKeys,
+      }),
+    ).toBe("Allowed");
   });
 });

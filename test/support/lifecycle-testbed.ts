@@ -83,6 +83,9 @@ export async function startLifecycleTestbed(): Promise<LifecycleTestbed> {
       TETHER_DYNAMODB_ENDPOINT: aws.endpoints.dynamodb,
       TETHER_EVENTS_ENDPOINT: aws.endpoints.events,
       TETHER_SELF_PRINCIPALS: "arn:aws:iam::111122223333:role/tether-test-sweep",
+      // No sentinel keys unless a test asks (depsWith({ TETHER_SENTINELS: "on" })): the other tests count
+      // keys, KMS calls and CloudTrail records of their own keys only.
+      TETHER_SENTINELS: "off",
     };
     let offsetMs = (await aws.kms.admin.now()).getTime() - Date.now();
     const clock = () => new Date(Date.now() + offsetMs);

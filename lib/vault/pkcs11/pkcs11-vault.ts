@@ -73,6 +73,11 @@ const RSA_BITS = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 } as const;
  */
 export class Pkcs11Vault implements Vault {
   readonly kind = "pkcs11";
+
+  /** Material Tether names itself (a sentinel's) goes under the deployment's label prefix. */
+  ownedRef(name: string): string {
+    return `${this.#settings.labelPrefix}${name}`;
+  }
   readonly #settings: Pkcs11Settings;
   #pool: SessionPool | undefined;
   #capabilities: TokenCapabilities | undefined;

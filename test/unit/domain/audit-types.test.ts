@@ -34,6 +34,7 @@ describe("AuditDetailType", () => {
       "Key Material Rotated",
       "Key Rotation Step",
       "Key Swapped",
+      "Regional Loss Recovered",
     ]);
   });
 

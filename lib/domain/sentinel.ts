@@ -1,0 +1,154 @@
+import { type AlertFinding, AlertReason, AlertSeverity } from "./alerts.js";
+import { SentinelHealth } from "./attribution.js";
+import { MANAGED_BY_TAG_KEY } from "./deployment.js";
+import type { AwsRegion } from "./ids.js";
+import { KeyState } from "./kms-constants.js";
+
+/**
+ * Sentinel keys: the proof of a region-wide loss. In each Region of TETHER_REGIONS Tether keeps one EXTERNAL
+ * SYMMETRIC_DEFAULT key of its own whose material never expires and which Tether never revokes. If that key
+ * is found in PendingImport, nothing Tether did explains it and no operator touches it: the Region lost
+ * imported material wholesale, and every managed key there is restored at once instead of waiting out the
+ * attribution grace (lib/domain/attribution.ts, "the Region's sentinel lost its material too").
+ * Pure: no clock, no I/O.
+ */
+
+/** The tag that marks a sentinel (beside the deployment's `tether:managed-by`); the probe's IAM needs both. */
+export const SENTINEL_TAG_KEY = "tether:sentinel";
+export const SENTINEL_TAG_VALUE = "true";
+
+/** The subject of a sentinel's audit events (not a Tether key id: they go to a SYSTEM# partition). */
+export const sentinelSubject = (region: string): string => `sentinel/${region}`;
+
+/** `alias/<prefix>sentinel`: inside the deployment's alias prefix, the same name in every Region. */
+export const sentinelAlias = (aliasPrefix: string | undefined): string =>
+  `alias/${aliasPrefix ?? ""}sentinel`;
+
+/** The material reference's name before the vault's own prefix (a PKCS#11 label prefix) is put on it. */
+export const sentinelMaterialName = (region: string): string => `tether-sentinel/${region}`;
+
+/** The tags a sentinel is created with. */
+export function sentinelTags(deployment: string): Record<string, string> {
+  return { [MANAGED_BY_TAG_KEY]: deployment, [SENTINEL_TAG_KEY]: SENTINEL_TAG_VALUE };
+}
+
+/** Tether's record of one Region's sentinel. */
+export interface SentinelRecord {
+  readonly region: AwsRegion;
+  /** Absent while it is being created (a claim taken, the key not yet recorded). */
+  readonly keyArn?: string | undefined;
+  readonly materialRef: string;
+  /** creating: a run claimed the Region and is making the key; ready: the key holds its material. */
+  readonly state: "creating" | "ready";
+  readonly createdAt: Date;
+  /** The KeyState the last probe read, and when. */
+  readonly lastProbeState?: string | undefined;
+  readonly lastProbeAt?: Date | undefined;
+  /** When the last probe saw it Enabled (the latest instant the Region is known to have been intact). */
+  readonly lastIntactAt?: Date | undefined;
+}
+
+/** A regional-loss incident, open from the probe that found the sentinel lost until every key is back. */
+export interface RegionalIncident {
+  readonly region: AwsRegion;
+  readonly sentinelArn: string;
+  /** When the probe found the sentinel in PendingImport. */
+  readonly openedAt: Date;
+  /** The last probe that saw the sentinel intact before: the loss happened after it. */
+  readonly intactAt?: Date | undefined;
+  /** Managed key-Regions in the Region made due when it opened. */
+  readonly keysMadeDue: number;
+  readonly closedAt?: Date | undefined;
+  readonly keysRestored?: number | undefined;
+  readonly keysNotRestored?: number | undefined;
+  /** When the last key of the Region was restored (its import time). */
+  readonly lastRestoredAt?: Date | undefined;
+}
+
+/**
+ * The sentinel's health as the attribution rules take it: an open incident → lost; the last probe saw it
+ * Enabled → intact; otherwise (no sentinel, not probed yet, another state) → unknown, never lost.
+ */
+export function sentinelHealth(
+  sentinel: SentinelRecord | undefined,
+  incident: RegionalIncident | undefined,
+): SentinelHealth {
+  if (incident !== undefined && incident.closedAt === undefined) return SentinelHealth.Lost;
+  if (sentinel?.state === "ready" && sentinel.lastProbeState === KeyState.Enabled)
+    return SentinelHealth.Intact;
+  return SentinelHealth.Unknown;
+}
+
+/**
+ * What a probe reading means: `open` when a ready sentinel is found in PendingImport and no incident is open
+ * (Tether never deletes a sentinel's material, and it never expires, so nothing of Tether's explains it).
+ */
+export function probeVerdict(
+  sentinel: SentinelRecord,
+  observedState: string | undefined,
+  openIncident: RegionalIncident | undefined,
+): "open" | "none" {
+  if (sentinel.state !== "ready" || openIncident !== undefined) return "none";
+  return observedState === KeyState.PendingImport ? "open" : "none";
+}
+
+/** The one alert of an incident. */
+export function incidentAlert(incident: RegionalIncident): AlertFinding {
+  return {
+    severity: AlertSeverity.Critical,
+    reason: AlertReason.RegionalLossDetected,
+    summary: `Regional Loss Detected in ${incident.region}: the sentinel key lost its imported material (found ${incident.openedAt.toISOString()}${incident.intactAt === undefined ? "" : `, intact at ${incident.intactAt.toISOString()}`}); restoring ${incident.keysMadeDue} managed key-Region(s) there now`,
+  };
+}
+
+/** One managed key-Region of an incident's Region, as the recovery check sees it. */
+export interface IncidentKeyState {
+  /** The key is active (paused and revoked keys are not restored by anyone). */
+  readonly active: boolean;
+  readonly materialExpected: boolean;
+  readonly lastImportedAt?: Date | undefined;
+  /** The sweep looked at it (observed KMS) since the incident opened. */
+  readonly visitedSinceOpen: boolean;
+  /** Its policy restores after a loss (restoreAfterLoss). */
+  readonly restores: boolean;
+}
+
+export interface RecoveryProgress {
+  /** Keys Tether will still restore: the incident stays open. */
+  readonly pending: number;
+  readonly restored: number;
+  readonly notRestored: number;
+  readonly lastRestoredAt?: Date | undefined;
+}
+
+/**
+ * How far an incident's recovery is. A key-Region is restored when it was imported since the incident
+ * opened; pending while Tether will still restore it (active, restoring policy, material not back, or not
+ * looked at yet); otherwise not restored (paused, revoked, or a policy that does not restore after a loss).
+ */
+export function recoveryProgress(openedAt: Date, keys: readonly IncidentKeyState[]): RecoveryProgress {
+  let pending = 0;
+  let restored = 0;
+  let notRestored = 0;
+  let last: number | undefined;
+  for (const key of keys) {
+    const imported = key.lastImportedAt?.getTime();
+    if (key.materialExpected && imported !== undefined && imported >= openedAt.getTime()) {
+      restored++;
+      last = Math.max(last ?? imported, imported);
+    } else if (key.active && (!key.visitedSinceOpen || (key.restores && !key.materialExpected))) {
+      pending++;
+    } else if (key.materialExpected && key.visitedSinceOpen) {
+      // Looked at since, material present and not re-imported: it was not lost (imported after the loss).
+      restored++;
+    } else {
+      notRestored++;
+    }
+  }
+  return {
+    pending,
+    restored,
+    notRestored,
+    ...(last === undefined ? {} : { lastRestoredAt: new Date(last) }),
+  };
+}

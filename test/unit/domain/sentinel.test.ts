@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { SentinelHealth } from "../../../lib/domain/attribution.js";
+import { parseAwsRegion } from "../../../lib/domain/ids.js";
+import {
+  type IncidentKeyState,
+  probeVerdict,
+  type RegionalIncident,
+  recoveryProgress,
+  type SentinelRecord,
+  sentinelAlias,
+  sentinelHealth,
+} from "../../../lib/domain/sentinel.js";
+
+const REGION = parseAwsRegion("eu-west-1");
+const T0 = new Date("2026-01-01T00:00:00.000Z");
+const LATER = new Date("2026-01-01T00:05:00.000Z");
+const READY: SentinelRecord = {
+  region: REGION,
+  keyArn: "arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-0000-0000-000000000001",
+  materialRef: "tether-sentinel/eu-west-1",
+  state: "ready",
+  createdAt: T0,
+  lastProbeState: "Enabled",
+  lastProbeAt: T0,
+};
+const OPEN: RegionalIncident = {
+  region: REGION,
+  sentinelArn: READY.keyArn ?? "",
+  openedAt: T0,
+  keysMadeDue: 3,
+};
+
+describe("sentinelHealth", () => {
+  it.each([
+    ["no sentinel", undefined, undefined, SentinelHealth.Unknown],
+    ["being created", { ...READY, state: "creating" as const }, undefined, SentinelHealth.Unknown],
+    ["probed Enabled", READY, undefined, SentinelHealth.Intact],
+    [
+      "probed PendingImport, no incident yet",
+      { ...READY, lastProbeState: "PendingImport" },
+      undefined,
+      SentinelHealth.Unknown,
+    ],
+    ["not probed", { ...READY, lastProbeState: undefined }, undefined, SentinelHealth.Unknown],
+    ["an open incident", READY, OPEN, SentinelHealth.Lost],
+    ["a closed incident", READY, { ...OPEN, closedAt: LATER }, SentinelHealth.Intact],
+  ])("%s", (_name, sentinel, incident, expected) => {
+    expect(sentinelHealth(sentinel, incident)).toBe(expected);
+  });
+});
+
+describe("probeVerdict", () => {
+  it("opens on a ready sentinel in PendingImport with no incident open", () => {
+    expect(probeVerdict(READY, "PendingImport", undefined)).toBe("open");
+  });
+  it.each([
+    ["Enabled", READY, "Enabled", undefined],
+    ["an incident already open", READY, "PendingImport", OPEN],
+    ["a sentinel still being created", { ...READY, state: "creating" as const }, "PendingImport", undefined],
+    ["NotFound (not a loss of material)", READY, "NotFound", undefined],
+    ["Disabled", READY, "Disabled", undefined],
+  ])("opens nothing: %s", (_name, sentinel, state, incident) => {
+    expect(probeVerdict(sentinel, state, incident)).toBe("none");
+  });
+});
+
+describe("recoveryProgress", () => {
+  const key = (over: Partial<IncidentKeyState>): IncidentKeyState => ({
+    active: true,
+    materialExpected: false,
+    visitedSinceOpen: true,
+    restores: true,
+    ...over,
+  });
+  it("counts restored keys and the last restore; nothing pending", () => {
+    expect(
+      recoveryProgress(T0, [
+        key({ materialExpected: true, lastImportedAt: T0 }),
+        key({ materialExpected: true, lastImportedAt: LATER }),
+      ]),
+    ).toEqual({ pending: 0, restored: 2, notRestored: 0, lastRestoredAt: LATER });
+  });
+  it("keeps the incident open while a key is not looked at yet or still lost with a restoring policy", () => {
+    expect(recoveryProgress(T0, [key({ visitedSinceOpen: false, materialExpected: true })]).pending).toBe(1);
+    expect(recoveryProgress(T0, [key({})]).pending).toBe(1);
+  });
+  it("counts as not restored: paused or revoked keys, and policies that do not restore", () => {
+    expect(recoveryProgress(T0, [key({ active: false }), key({ restores: false })])).toEqual({
+      pending: 0,
+      restored: 0,
+      notRestored: 2,
+    });
+  });
+});
+
+describe("sentinelAlias", () => {
+  it("lies inside the deployment's alias prefix", () => {
+    expect(sentinelAlias("tether-prod/")).toBe("alias/tether-prod/sentinel");
+    expect(sentinelAlias("")).toBe("alias/sentinel");
+  });
+});
