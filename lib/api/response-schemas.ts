@@ -212,6 +212,22 @@ export const AuditEventView = z.strictObject({
   deletedAt: isoTimestamp().optional().describe("When they did (CloudTrail's eventTime)"),
   deletedFrom: z.string().optional().describe("From where (CloudTrail's sourceIPAddress)"),
   step: z.string().optional().describe("Key Rotation Step events: which step"),
+  keysRestored: z.number().int().optional().describe("Regional Loss Recovered: key-Regions restored"),
+  keysNotRestored: z
+    .number()
+    .int()
+    .optional()
+    .describe("Regional Loss Recovered: key-Regions Tether did not restore (paused, revoked, policy)"),
+  detectionMs: z
+    .number()
+    .int()
+    .optional()
+    .describe("Regional Loss Recovered: from the last probe that saw the sentinel intact to the incident"),
+  recoveryMs: z
+    .number()
+    .int()
+    .optional()
+    .describe("Regional Loss Recovered: from the incident to the last key restored"),
 });
 
 /** GET /keys/{id}/history, newest first. */
@@ -228,6 +244,31 @@ export const UnmanageResponse = z.strictObject({
   id: z.string(),
   keyArn: z.string(),
   unmanaged: z.literal(true),
+});
+
+/** A regional-loss incident: open (no closedAt) or closed. */
+export const IncidentView = z.strictObject({
+  openedAt: isoTimestamp(),
+  intactAt: isoTimestamp().optional().describe("The last probe that saw the sentinel intact before"),
+  keysMadeDue: z.number().int(),
+  closedAt: isoTimestamp().optional(),
+  keysRestored: z.number().int().optional(),
+  keysNotRestored: z.number().int().optional(),
+});
+
+/** GET /sentinels: each Region's sentinel key as the last probe saw it, and its open incident. */
+export const SentinelsResponse = z.strictObject({
+  items: z.array(
+    z.strictObject({
+      region: z.string(),
+      keyArn: z.string().optional().describe("Absent while the sentinel is being created"),
+      state: z.enum(["creating", "ready"]),
+      lastProbeState: z.string().optional().describe("The KeyState the last probe read"),
+      lastProbeAt: isoTimestamp().optional(),
+      lastIntactAt: isoTimestamp().optional(),
+      incident: IncidentView.optional().describe("The open regional-loss incident, if any"),
+    }),
+  ),
 });
 
 /** GET /health. */
@@ -273,5 +314,6 @@ export type AuditEventView = z.infer<typeof AuditEventView>;
 export type HistoryResponse = z.infer<typeof HistoryResponse>;
 export type PolicyResponse = z.infer<typeof PolicyResponse>;
 export type UnmanageResponse = z.infer<typeof UnmanageResponse>;
+export type SentinelsResponse = z.infer<typeof SentinelsResponse>;
 export type HealthResponse = z.infer<typeof HealthResponse>;
 export type ErrorResponse = z.infer<typeof ErrorResponse>;

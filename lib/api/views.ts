@@ -8,10 +8,18 @@ import { toImportPolicyInput } from "../domain/import-policy.js";
 import type { KeyMaterialInfo } from "../domain/key-material.js";
 import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
 import type { ObservedKeyState } from "../domain/observed.js";
+import type { RegionalIncident, SentinelRecord } from "../domain/sentinel.js";
 import { keyArnOf } from "../lifecycle/key-admin.js";
 import type { KeyInsight, PlannedAction } from "../lifecycle/queries.js";
 import type { RegionOutcome } from "../lifecycle/reconcile-region.js";
-import type { AuditEventView, KeyDetailResponse, KeyMaterialView, KeyView, RegionView } from "./schemas.js";
+import type {
+  AuditEventView,
+  KeyDetailResponse,
+  KeyMaterialView,
+  KeyView,
+  RegionView,
+  SentinelsResponse,
+} from "./schemas.js";
 
 export function keyView(key: ManagedKey): KeyView {
   const status = key.status;
@@ -174,4 +182,37 @@ export function materialsView(materials: readonly KeyMaterialInfo[]): KeyMateria
         rotationDate: isoOrUndefined(m.rotationDate),
       }) as KeyMaterialView,
   );
+}
+
+/** GET /sentinels. */
+export function sentinelsView(snapshot: {
+  readonly sentinels: readonly SentinelRecord[];
+  readonly incidents: readonly RegionalIncident[];
+}): SentinelsResponse {
+  return {
+    items: [...snapshot.sentinels]
+      .sort((a, b) => a.region.localeCompare(b.region))
+      .map((s) => {
+        const incident = snapshot.incidents.find((i) => i.region === s.region);
+        return compact({
+          region: s.region,
+          keyArn: s.keyArn,
+          state: s.state,
+          lastProbeState: s.lastProbeState,
+          lastProbeAt: isoOrUndefined(s.lastProbeAt),
+          lastIntactAt: isoOrUndefined(s.lastIntactAt),
+          incident:
+            incident === undefined
+              ? undefined
+              : (compact({
+                  openedAt: iso(incident.openedAt),
+                  intactAt: isoOrUndefined(incident.intactAt),
+                  keysMadeDue: incident.keysMadeDue,
+                  closedAt: isoOrUndefined(incident.closedAt),
+                  keysRestored: incident.keysRestored,
+                  keysNotRestored: incident.keysNotRestored,
+                }) as NonNullable<SentinelsResponse["items"][number]["incident"]>),
+        }) as SentinelsResponse["items"][number];
+      }),
+  };
 }

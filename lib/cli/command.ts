@@ -23,6 +23,8 @@ export interface CommandInput {
 /** A `tether keys <name>` command: its help, its flags, and what it does. */
 export interface CommandSpec {
   readonly name: string;
+  /** A command of its own (`tether sentinels`), not under `tether keys`. */
+  readonly topLevel?: boolean;
   readonly summary: string;
   /** Positional arguments, all required, e.g. [{ name: "id", ... }]. */
   readonly args: readonly { readonly name: string; readonly description: string }[];
@@ -40,7 +42,7 @@ export interface CommandSpec {
 
 /** The command's full name for messages, e.g. "keys list". */
 export function commandName(spec: CommandSpec): string {
-  return `keys ${spec.name}`;
+  return spec.topLevel === true ? spec.name : `keys ${spec.name}`;
 }
 
 /** For POST commands: lets a script retry safely with the same key. */

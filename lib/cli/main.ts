@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { type SigningCredentials, TetherApiClient } from "./client.js";
 import { type CommandSpec, commandName, type FlagSpecs, type FlagValues } from "./command.js";
-import { KEY_COMMANDS } from "./commands/index.js";
+import { KEY_COMMANDS, TOP_LEVEL_COMMANDS } from "./commands/index.js";
 import type { CliContext } from "./context.js";
 import { ApiError, CliError, UsageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
@@ -84,6 +84,8 @@ function findCommand(argv: readonly string[]): { spec?: CommandSpec; help?: stri
     if (helpAsked) return { help: topHelp(KEY_COMMANDS), rest: [] };
     throw new UsageError("no command given");
   }
+  const own = TOP_LEVEL_COMMANDS.find((candidate) => candidate.name === group.value);
+  if (own !== undefined) return { spec: own, rest: argv.filter((_, i) => i !== group.index) };
   if (group.value !== "keys")
     throw new UsageError(`unknown command "${group.value}" (try: tether keys --help)`);
   if (name === undefined) {

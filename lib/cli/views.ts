@@ -5,6 +5,7 @@ import type {
   KeyDetailResponse,
   KeyView,
   RotateResponse,
+  SentinelsResponse,
 } from "../api/schemas.js";
 import { formatTime, formatWhen, paint, renderFields, renderTable, Style } from "./render.js";
 
@@ -268,4 +269,19 @@ function eventDetail(event: AuditEventView): string {
     parts.push(`[${event.severity} ${event.reasonCode}]`);
   }
   return parts.length === 0 ? "-" : parts.join("; ");
+}
+
+/** `tether sentinels`: one row per Region. */
+export function sentinelsTable(items: SentinelsResponse["items"], options: ViewOptions): string {
+  if (items.length === 0) return "No sentinels yet (the sweep creates them on its next run).";
+  const rows = items.map((s) => [
+    s.region,
+    s.state === "ready" ? (s.lastProbeState ?? "-") : "creating",
+    s.lastProbeAt === undefined ? "-" : formatTime(s.lastProbeAt),
+    s.incident === undefined
+      ? "none"
+      : `REGIONAL LOSS since ${formatTime(s.incident.openedAt)} (${s.incident.keysMadeDue} key-Regions to restore)`,
+    s.keyArn ?? "-",
+  ]);
+  return renderTable(["REGION", "STATE", "LAST PROBE", "INCIDENT", "KEY ARN"], rows, options.color);
 }

@@ -333,3 +333,8 @@ async function recoverOne(
   deps.log?.("info", "regional loss recovered", { region: incident.region, ...progress });
   return true;
 }
+
+/** The sentinels and open incidents as the last probe left them (no KMS call); empty without sentinels. */
+export async function listSentinels(deps: Pick<LifecycleDeps, "sentinels">): Promise<SentinelSnapshot> {
+  return deps.sentinels === undefined ? { sentinels: [], incidents: [] } : deps.sentinels.list();
+}

@@ -442,7 +442,10 @@ describe("the sentinel probe", () => {
         "aws:RequestedRegion": "us-east-1",
       }),
     ).not.toBe("Allowed");
-    for (const action of [...KMS_WRITES, "kms:ListResourceTags", "kms:ListKeyRotations", "kms:CreateKey"]) {
+    expect(await decide("probe", "kms:CreateKey", "*", createKeyContext([MANAGED_BY_TAG_KEY]))).not.toBe(
+      "Allowed",
+    );
+    for (const action of [...KMS_WRITES, "kms:ListResourceTags", "kms:ListKeyRotations"]) {
       expect(
         await decide("probe", action, keyArn(), { ...sentinel(), ...requestContext(action) }),
         action,

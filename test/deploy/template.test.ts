@@ -31,7 +31,9 @@ import {
 } from "./support/packaged-service.js";
 
 const run = promisify(execFile);
-const FUNCTIONS = ["api", "sweep", "kms-events"] as const;
+const FUNCTIONS = ["api", "sweep", "kms-events", "probe"] as const;
+/** The functions that import material (a vault, CloudTrail lookups, the import path); not the probe. */
+const VAULT_FUNCTIONS = ["api", "sweep", "kms-events"] as const;
 /** Only the register path (the api) may create keys, replicas, tags and aliases. */
 const CREATE_ACTIONS = [
   "kms:CreateKey",
@@ -87,7 +89,7 @@ function allowStatements(): Array<{ fn: string; statement: Statement }> {
 }
 
 describe("osls package --stage ci", () => {
-  it("compiles the three functions on nodejs22.x arm64", () => {
+  it("compiles the four functions on nodejs22.x arm64", () => {
     expect([...functions.keys()].sort()).toEqual([...FUNCTIONS].sort());
     for (const fn of functions.values()) {
       expect(fn.Properties?.Runtime).toBe("nodejs22.x");
@@ -124,7 +126,8 @@ describe("IAM", () => {
     const lookups = allowStatements().filter(({ statement }) =>
       actions(statement).some((a) => a.startsWith("cloudtrail:")),
     );
-    expect(new Set(lookups.map(({ fn }) => fn)).size).toBe(FUNCTIONS.length);
+    expect(new Set(lookups.map(({ fn }) => fn)).size).toBe(VAULT_FUNCTIONS.length);
+    expect(lookups.map(({ fn }) => fn)).not.toContain("probe");
     for (const { statement } of lookups) expect(actions(statement)).toEqual(["cloudtrail:LookupEvents"]);
   });
 
@@ -165,8 +168,8 @@ describe("IAM", () => {
         "EXTERNAL",
       );
     }
-    // The import path exists in all three functions.
-    expect(seen).toBe(FUNCTIONS.length);
+    // The import path exists in the three functions that import; the probe has none.
+    expect(seen).toBe(VAULT_FUNCTIONS.length);
   });
 
   it("lets only the api and the sweep create keys, replicas, tags and aliases, and only with Tether's tag", () => {
@@ -630,7 +633,15 @@ describe("bundles built for the stage's vault (ci: the file vault)", () => {
     for (const dir of dirs.values()) await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(FUNCTIONS)("%s holds the file vault's adapter and no other's", async (name) => {
+  it("probe holds no vault adapter at all (it only reads sentinels)", async () => {
+    const dir = dirs.get("probe") as string;
+    const code = await readFile(join(dir, "functions", "probe.mjs"), "utf8");
+    for (const [vault, { marker }] of Object.entries(ADAPTERS)) {
+      expect(code, `probe: ${vault}'s marker`).not.toContain(marker);
+    }
+  });
+
+  it.each(VAULT_FUNCTIONS)("%s holds the file vault's adapter and no other's", async (name) => {
     const dir = dirs.get(name) as string;
     const code = await readFile(join(dir, "functions", `${name}.mjs`), "utf8");
     const map = JSON.parse(await readFile(join(dir, "functions", `${name}.mjs.map`), "utf8")) as {

@@ -2,7 +2,7 @@ import type { Route } from "../route.js";
 import { reimportRoute, restoreRoute, revokeRoute, rotateRoute } from "./key-actions.js";
 import { changePolicyRoute, historyRoute } from "./key-policy.js";
 import { listKeysRoute, registerKeyRoute, showKeyRoute, unmanageKeyRoute } from "./keys.js";
-import { healthRoute, openApiRoute } from "./meta.js";
+import { healthRoute, openApiRoute, sentinelsRoute } from "./meta.js";
 
 let document: Record<string, unknown> | undefined;
 
@@ -24,4 +24,5 @@ export const apiRoutes: readonly Route[] = [
   restoreRoute,
   rotateRoute,
   changePolicyRoute,
+  sentinelsRoute,
 ];

@@ -1,6 +1,8 @@
 /** Routes about the API itself: health and its OpenAPI description (both public). */
 
+import { listSentinels } from "../../lifecycle/sentinels.js";
 import { Access, defineRoute, type Route } from "../route.js";
+import { sentinelsView } from "../views.js";
 
 export const healthRoute = defineRoute({
   method: "GET",
@@ -12,6 +14,20 @@ export const healthRoute = defineRoute({
   errors: [400],
   async handle() {
     return { status: 200, body: { status: "ok" } };
+  },
+});
+
+export const sentinelsRoute = defineRoute({
+  method: "GET",
+  path: "/sentinels",
+  operationId: "listSentinels",
+  summary:
+    "Each Region's sentinel key (the proof of a region-wide loss) as the last probe saw it, with its open regional-loss incident.",
+  access: Access.Read,
+  response: { status: 200, description: "The sentinels", schema: (s) => s.SentinelsResponse },
+  errors: [400, 403],
+  async handle({ deps }) {
+    return { status: 200, body: sentinelsView(await listSentinels(deps)) };
   },
 });
 

@@ -4,6 +4,7 @@ import { historyCommand } from "./history.js";
 import { listCommand } from "./list.js";
 import { policyCommand } from "./policy.js";
 import { registerCommand } from "./register.js";
+import { sentinelsCommand } from "./sentinels.js";
 import { showCommand } from "./show.js";
 
 /** Every `tether keys` command, in the order help lists them. */
@@ -19,3 +20,6 @@ export const KEY_COMMANDS: readonly CommandSpec[] = [
   historyCommand,
   unmanageCommand,
 ];
+
+/** Commands outside `tether keys`. */
+export const TOP_LEVEL_COMMANDS: readonly CommandSpec[] = [sentinelsCommand];

@@ -7,6 +7,9 @@
  */
 import { DeleteImportedKeyMaterialCommand, ListResourceTagsCommand } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SentinelsResponse } from "../../../lib/api/schemas.js";
+import { sentinelsView } from "../../../lib/api/views.js";
+import { sentinelsTable } from "../../../lib/cli/views.js";
 import { AlertReason } from "../../../lib/domain/alerts.js";
 import { AuditDetailType, type AuditEvent } from "../../../lib/domain/audit-types.js";
 import { MINUTE_MS } from "../../../lib/domain/duration.js";
@@ -14,7 +17,7 @@ import { parseAwsRegion } from "../../../lib/domain/ids.js";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
 import type { LifecycleDeps } from "../../../lib/lifecycle/ports.js";
 import { reconcileRegion } from "../../../lib/lifecycle/reconcile-region.js";
-import { probeSentinels } from "../../../lib/lifecycle/sentinels.js";
+import { listSentinels, probeSentinels } from "../../../lib/lifecycle/sentinels.js";
 import { sweep } from "../../../lib/lifecycle/sweep.js";
 import {
   decrypt,
@@ -117,6 +120,15 @@ describe("a region-wide loss", () => {
     expect(incident?.keysMadeDue).toBe(KEYS);
     const detectionMs = (incident?.openedAt.getTime() ?? Number.NaN) - lostAt.getTime();
     expect(detectionMs).toBeLessThanOrEqual(MINUTE_MS + 5_000);
+    // What GET /sentinels and `tether sentinels` show meanwhile: the open incident, the sentinel as probed.
+    const shown = SentinelsResponse.parse(sentinelsView(await listSentinels(deps)));
+    expect(shown.items.find((s) => s.region === HOME)).toMatchObject({
+      state: "ready",
+      lastProbeState: "PendingImport",
+      incident: { keysMadeDue: KEYS },
+    });
+    expect(shown.items.find((s) => s.region === REPLICA)?.incident).toBeUndefined();
+    expect(sentinelsTable(shown.items, { now: bed.now(), color: false })).toContain("REGIONAL LOSS since");
     // A second probe (or a concurrent one) opens nothing more.
     expect((await probeSentinels(deps, "probe-again")).opened).toEqual([]);
     const alerts = (await bed.history(`sentinel/${HOME}`)).filter(isAlert);
