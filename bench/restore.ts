@@ -236,9 +236,11 @@ async function restoreBySweep(
   kms: KMSClient,
   options: RestoreOptions,
 ): Promise<RestoreResult["sweep"]> {
+  // attributionGrace PT0S: this loss has no sentinel to prove it regional, so each key is looked up in
+  // CloudTrail once (nothing found) and restored as a local loss; the default would wait PT15M first.
   const keys = await bed.registerMany(
     options.sweepKeys,
-    { validityPeriod: "P30D", renewBefore: "P7D" },
+    { validityPeriod: "P30D", renewBefore: "P7D", attributionGrace: "PT0S" },
     setup,
   );
   const sealed = new Map<string, Uint8Array>();

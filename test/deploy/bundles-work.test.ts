@@ -98,7 +98,14 @@ async function registerOne(): Promise<{ key: ManagedKey; keyArn: string; sealed:
     materialRef: ref,
     checkValue,
     // RSA_2048: the emulator makes a real RSA pair per GetParametersForImport, and 4096-bit ones are slow.
-    policy: { wrappingKeySpec: "RSA_2048", validityPeriod: "P30D", renewBefore: "P7D" },
+    // attributionGrace PT0S: the loss below has no sentinel to prove it regional; the sweep looks in
+    // CloudTrail once, finds no delete, and restores it as a local loss (the default waits PT15M).
+    policy: {
+      wrappingKeySpec: "RSA_2048",
+      validityPeriod: "P30D",
+      renewBefore: "P7D",
+      attributionGrace: "PT0S",
+    },
     actor: "test:setup",
     correlationId: `bundles-work-${ref}`,
   });

@@ -376,14 +376,18 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
     case "oob": {
       const region = real.keys[step.key].regions.find((r) => r.region === step.region);
       if (region === undefined) break;
+      // Material there to delete? A delete on a key already in PendingImport (after a revoke or a loss)
+      // removes nothing: it is no kill switch, and finishing an operator's restore asked for before it
+      // undoes nothing (seed 1992034029 counted it as one; kept in regressions.test.ts).
+      const hadMaterial = (await describeState(bed, step.region, region.arn)).state !== "PendingImport";
       try {
         await bed.kms(step.region).send(new DeleteImportedKeyMaterialCommand({ KeyId: region.arn }));
         figures.outOfBandDeletes++;
       } catch {
-        break; // KMS refused (e.g. already PendingImport or Disabled): nothing happened, nothing to tell
+        break; // KMS refused (e.g. Disabled or pending deletion): nothing happened, nothing to tell
       }
       const mk = model.keys[step.key];
-      if (!mk.restoreOob && !mk.revoked) {
+      if (hadMaterial && !mk.restoreOob && !mk.revoked) {
         mk.oob[step.region] = { at: bed.now().getTime(), attributed: false };
       }
       const event = outOfBandDeleteEvent(region.arn, step.region);

@@ -45,15 +45,16 @@ export const LOCAL_IDENTITIES: readonly LocalIdentity[] = [LOCAL_ADMIN, LOCAL_RE
 export const LOCAL_SERVICE_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
 
 /**
- * Who the local KMS emulator's CloudTrail records say called, by access key: Tether's functions (one
- * process, one key) as a session of a role named like the deployed ones (`tether-<stage>-<region>-…`,
- * infra/iam.yml), so TETHER_SELF_PRINCIPALS recognises Tether's own calls; the admin and the reader as
- * their IAM users. Any other key is recorded as an IAM user named after it.
+ * Who the local KMS emulator's CloudTrail records say called, by access key: Tether's functions as a session
+ * of one of the three roles the template gives them (`tether-<stage>-<region>-api|sweep|kms-events`,
+ * infra/iam.yml) — they share one process and one key locally, so one role stands for all three: the sweep's
+ * — and TETHER_SELF_PRINCIPALS, which names exactly those three roles, recognises Tether's own calls; the
+ * admin and the reader as their IAM users. Any other key is recorded as an IAM user named after it.
  */
 export const LOCAL_CALLER_IDENTITIES: readonly { accessKeyId: string; arn: string }[] = [
   {
     accessKeyId: LOCAL_SERVICE_CREDENTIALS.accessKeyId,
-    arn: `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/tether-local-${LOCAL_REGION}-functions/tether-local`,
+    arn: `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/tether-local-${LOCAL_REGION}-sweep/tether-local`,
   },
   { accessKeyId: LOCAL_ADMIN.accessKeyId, arn: LOCAL_ADMIN.principalArn },
   { accessKeyId: LOCAL_READER.accessKeyId, arn: LOCAL_READER.principalArn },

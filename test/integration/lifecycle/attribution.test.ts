@@ -54,12 +54,13 @@ afterAll(async () => {
 });
 
 async function register(policy: Record<string, unknown>): Promise<{ key: ManagedKey; arn: string }> {
-  const { ref } = await bed.putMaterial();
+  const { ref, checkValue } = await bed.putMaterial();
   const { key } = await registerKey(bed.deps, {
     mode: "create",
     region: REGION,
     keySpec: "SYMMETRIC_DEFAULT",
     materialRef: ref,
+    checkValue,
     policy: { reconcileInterval: "PT1M", ...policy },
     actor: "operator:alice",
     correlationId: `test-${Math.random()}`,

@@ -200,14 +200,16 @@ describe.skipIf(missing !== undefined)("Pkcs11Vault with SoftHSM2 and the local 
 
   describe("what a reference holds, from the object's type and size", () => {
     it("answers SYMMETRIC_DEFAULT for an AES-256 key, the HMAC specs a generic secret's length fits, an EC key's curve", async () => {
-      expect(await vault.describe("known/aes-256")).toEqual({ keySpecs: [KeySpec.SYMMETRIC_DEFAULT] });
+      expect(await vault.describe("tether-test/known/aes-256")).toEqual({
+        keySpecs: [KeySpec.SYMMETRIC_DEFAULT],
+      });
       // 32 bytes: HMAC_224 (28..64) and HMAC_256 (32..64), not HMAC_384 or HMAC_512 (48 and 64 at least).
-      expect(await vault.describe("known/hmac-256")).toEqual({
+      expect(await vault.describe("tether-test/known/hmac-256")).toEqual({
         keySpecs: [KeySpec.HMAC_224, KeySpec.HMAC_256],
       });
-      await vault.generate("describe/ecc", KeySpec.ECC_NIST_P384);
-      expect(await vault.describe("describe/ecc")).toEqual({ keySpecs: [KeySpec.ECC_NIST_P384] });
-      await expect(vault.describe("describe/none")).rejects.toBeInstanceOf(MaterialNotFoundError);
+      await vault.generate("tether-test/describe/ecc", KeySpec.ECC_NIST_P384);
+      expect(await vault.describe("tether-test/describe/ecc")).toEqual({ keySpecs: [KeySpec.ECC_NIST_P384] });
+      await expect(vault.describe("tether-test/describe/none")).rejects.toBeInstanceOf(MaterialNotFoundError);
     });
   });
 
