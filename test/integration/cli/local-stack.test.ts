@@ -13,7 +13,12 @@ import {
   PROJECT_ROOT,
   startLocalStack,
 } from "../../../infra/local/runner/index.js";
-import { KeyActionResponse, KeyDetailResponse, KeyListResponse } from "../../../lib/api/schemas.js";
+import {
+  KeyActionResponse,
+  KeyDetailResponse,
+  KeyListResponse,
+  SentinelsResponse,
+} from "../../../lib/api/schemas.js";
 import { ExitCode } from "../../../lib/cli/exit-codes.js";
 import { type CliRun, emptyWorkingDirectory, runCli } from "./run-cli.js";
 
@@ -73,6 +78,18 @@ describe("tether keys against the local stack", () => {
     expect(keyId).toMatch(/^tk_/);
     expect(registered.key.alias).toBe(alias);
     expect(registered.regions[stack.region]?.kind).toBe("imported");
+  });
+
+  it("shows the sentinels the sweep created, one per Region of the stack, to a reader", async () => {
+    await stack.sweepNow();
+    const shown = SentinelsResponse.parse(json(await cli(["sentinels", "--json"], reader)));
+    expect(shown.items.map((s) => [s.region, s.state, s.lastProbeState])).toEqual(
+      [...stack.regions].sort().map((region) => [region, "ready", "Enabled"]),
+    );
+    const table = await cli(["sentinels"], reader);
+    expect(table.code).toBe(ExitCode.Ok);
+    expect(table.stdout).toContain("REGION");
+    expect(table.stdout).toContain(stack.region);
   });
 
   it("lists it, as a table and as JSON", async () => {
