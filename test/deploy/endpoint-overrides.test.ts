@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleFunction, serverlessBuildSettings } from "./support/function-bundle.js";
 
 const run = promisify(execFile);
-const FUNCTIONS = ["api", "sweep", "kms-events"] as const;
+const FUNCTIONS = ["api", "sweep", "kms-events", "probe"] as const;
 
 let dir: string;
 const bundles = new Map<string, string>();
