@@ -217,6 +217,23 @@ const CASES: ReadonlyArray<{ name: string; steps: Step[]; knownBug?: { what: str
         { t: "settle" },
       ],
     },
+    {
+      // Found by CI's model run (seed 1826222634): material deleted out of band and no record ever, then the
+      // clock passes the recorded ValidTo: an expiry, restored as one; the process dies after KMS took the
+      // import and before "Key Material Restored", so only the loss's own event says "expired".
+      name: "an out-of-band delete overtaken by the recorded ValidTo is restored as an expiry, even across a crash",
+      steps: [
+        { t: "oob", key: "B", region: "eu-west-1", signal: "never" },
+        {
+          t: "crash",
+          plan: { port: "kms-sdk", method: "ImportKeyMaterial", nth: 1, when: "after" },
+          action: "sweep",
+          key: "A",
+          advanceMs: 176_400_000,
+        },
+        { t: "settle" },
+      ],
+    },
   ];
 
 let bed: LifecycleTestbed;
