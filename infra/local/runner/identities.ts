@@ -46,9 +46,9 @@ export const LOCAL_SERVICE_CREDENTIALS = { accessKeyId: "local", secretAccessKey
 
 /**
  * Who the local KMS emulator's CloudTrail records say called, by access key: Tether's functions as a session
- * of one of the three roles the template gives them (`tether-<stage>-<region>-api|sweep|kms-events`,
+ * of one of the roles the template gives them (`tether-<stage>-<region>-api|sweep|kms-events`,
  * infra/iam.yml) — they share one process and one key locally, so one role stands for all three: the sweep's
- * — and TETHER_SELF_PRINCIPALS, which names exactly those three roles, recognises Tether's own calls; the
+ * — and TETHER_SELF_PRINCIPALS, which names exactly those roles (and the probe's), recognises Tether's own calls; the
  * admin and the reader as their IAM users. Any other key is recorded as an IAM user named after it.
  */
 export const LOCAL_CALLER_IDENTITIES: readonly { accessKeyId: string; arn: string }[] = [
