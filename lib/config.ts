@@ -3,15 +3,45 @@ import { ValidationError } from "./domain/errors.js";
 import { parseImportPolicy } from "./domain/import-policy.js";
 import { DefaultKmsQuotas } from "./domain/kms-constants.js";
 import { parsePrincipalList } from "./domain/principal-arn.js";
+import {
+  ConfigError,
+  normalizeUrl,
+  refuseEndpointOverrides,
+  SERVICE_ENDPOINT_OVERRIDES,
+} from "./domain/settings.js";
 import type { PolicyDefaults } from "./lifecycle/ports.js";
+import {
+  assertVaultSecretSource,
+  isVaultProvider,
+  loadVaultSettings,
+  VAULT_ENDPOINT_OVERRIDES,
+  VaultProvider,
+  type VaultProviderName,
+  type VaultSettings,
+} from "./vault/settings.js";
 
-/** A setting is missing or malformed: the function fails at cold start, naming it, not mid-import. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+// The vault's settings live with the vault adapters (lib/vault/settings.ts and each adapter's settings.ts);
+// these names stay importable from here, where the rest of the configuration is read.
+export { ConfigError } from "./domain/settings.js";
+export type { HashiCorpAuthSettings, HashiCorpVaultSettings } from "./vault/hashicorp/settings.js";
+export { HashiCorpVaultEnv } from "./vault/hashicorp/settings.js";
+export type {
+  SecretsManagerVaultAccess,
+  SecretsManagerVaultSettings,
+} from "./vault/secrets-manager/settings.js";
+export { LOCAL_VAULT_IDENTITY, SecretsManagerVaultEnv } from "./vault/secrets-manager/settings.js";
+export {
+  assertVaultBuild,
+  assertVaultSecretSource,
+  loadVaultSettings,
+  parseVaultSecretReference,
+  VAULT_SECRET_REF,
+  VAULT_SECRET_VARIABLE,
+  VaultProvider,
+  type VaultProviderName,
+  type VaultSecretReference,
+  type VaultSettings,
+} from "./vault/settings.js";
 
 /**
  * The environment Tether reads, checked by hand rather than with a schema library: this runs at every cold
@@ -164,29 +194,6 @@ function aliasPrefix(env: Readonly<Record<string, string | undefined>>, problems
   }
 }
 
-/** `https:`, or `http:` to this machine itself (127.0.0.0/8, ::1, localhost): nothing crosses a network in clear. */
-function isHttpsOrLoopback(address: string): boolean {
-  if (!URL.canParse(address.trim())) return false;
-  const url = new URL(address.trim());
-  if (url.protocol === "https:") return true;
-  if (url.protocol !== "http:") return false;
-  const host = url.hostname;
-  return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
-function isVaultProvider(value: string): value is VaultProviderName {
-  return (Object.values(VaultProvider) as string[]).includes(value);
-}
-
-/**
- * A URL as the WHATWG parser reads it (surrounding whitespace trimmed, tabs and newlines dropped, as the
- * parser itself does), or undefined when it does not parse.
- */
-function normalizeUrl(value: string): string | undefined {
-  const trimmed = value.trim();
-  return URL.canParse(trimmed) ? trimmed.replace(/[\t\n\r]/g, "") : undefined;
-}
-
 export interface TetherConfig {
   readonly region: string;
   readonly tableName: string;
@@ -225,19 +232,14 @@ export interface TetherConfig {
 }
 
 /**
- * Variables that send an AWS client somewhere other than AWS: Tether's own, and the AWS SDK's
- * (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, honoured by SDK v3 clients:
- * https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
+ * Variables that send an AWS client somewhere other than AWS: Tether's own for its services and for each
+ * vault adapter (its settings.ts), and the AWS SDK's (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`,
+ * honoured by SDK v3 clients: https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
  */
-export const ENDPOINT_OVERRIDES = [
-  "TETHER_KMS_ENDPOINT",
-  "TETHER_DYNAMODB_ENDPOINT",
-  "TETHER_EVENTS_ENDPOINT",
-  "TETHER_SM_ENDPOINT",
-  "TETHER_SM_STS_ENDPOINT",
-  "TETHER_HCV_AWS_STS_ENDPOINT",
-] as const;
-const SDK_ENDPOINT_OVERRIDE = /^AWS_ENDPOINT_URL(_[A-Z0-9_]+)?$/;
+export const ENDPOINT_OVERRIDES: readonly string[] = [
+  ...SERVICE_ENDPOINT_OVERRIDES,
+  ...VAULT_ENDPOINT_OVERRIDES,
+];
 
 /**
  * Refuses endpoint overrides in a bundle built for AWS. Whoever may change a function's configuration could
@@ -253,118 +255,7 @@ export function assertNoEndpointOverrides(
   env: Readonly<Record<string, string | undefined>>,
   builtFor: string | undefined = process.env.TETHER_BUILD_TARGET,
 ): void {
-  if (builtFor === undefined || builtFor === "local") return;
-  const set = Object.keys(env).filter(
-    (name) =>
-      env[name] !== undefined &&
-      ((ENDPOINT_OVERRIDES as readonly string[]).includes(name) || SDK_ENDPOINT_OVERRIDE.test(name)),
-  );
-  if (set.length === 0) return;
-  throw new ConfigError(
-    `Tether is misconfigured: ${set.join(", ")} ${set.length === 1 ? "is" : "are"} set, but this bundle was built for AWS, which refuses endpoint overrides (they would send requests, and key material wrapped for KMS, to another server); remove ${set.length === 1 ? "it" : "them"}. Only local and test builds honour endpoint overrides (docs/deploy.md).`,
-  );
-}
-
-/**
- * The variable that names where the vault's one secret is kept: an SSM Parameter Store SecureString
- * parameter's ARN or a Secrets Manager secret's ARN. Read at cold start (lib/vault/secret-reference.ts) and
- * given to the vault as the plain variable it replaces ({@link VAULT_SECRET_VARIABLE}).
- */
-export const VAULT_SECRET_REF = "TETHER_VAULT_SECRET_REF";
-
-/** Which plain variable the referenced secret stands for, per vault (the Secrets Manager vault has none). */
-export const VAULT_SECRET_VARIABLE: Readonly<Partial<Record<VaultProviderName, string>>> = {
-  file: "TETHER_FILE_VAULT_PASSPHRASE",
-  hashicorp: "TETHER_HCV_TOKEN",
-  // The PKCS#11 vault reads its PIN from the variable TETHER_PKCS11_PIN_SECRET_ENV names; the reference
-  // resolves into this one and names it there.
-  pkcs11: "TETHER_PKCS11_PIN",
-};
-
-/** Variables that hold a vault secret in plain text, refused by a bundle built for AWS. */
-const PLAIN_VAULT_SECRETS = [
-  "TETHER_FILE_VAULT_PASSPHRASE",
-  "TETHER_HCV_TOKEN",
-  "TETHER_PKCS11_PIN",
-  "TETHER_PKCS11_PIN_SECRET_ENV",
-] as const;
-
-/** A parsed {@link VAULT_SECRET_REF}: where the secret is, and the Region its ARN names. */
-export type VaultSecretReference =
-  | { readonly service: "ssm"; readonly arn: string; readonly region: string; readonly name: string }
-  | { readonly service: "secretsmanager"; readonly arn: string; readonly region: string };
-
-// https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html (parameter ARNs)
-// https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html (secret ARNs)
-const SSM_PARAMETER_ARN =
-  /^arn:aws[a-z-]*:ssm:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):parameter\/([A-Za-z0-9_.\-/]{1,2047})$/;
-const SECRET_ARN =
-  /^arn:aws[a-z-]*:secretsmanager:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):secret:[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6}$/;
-
-/**
- * Parses a vault secret reference: the full ARN of an SSM parameter (a SecureString) or of a Secrets Manager
- * secret (with its six-character suffix), so the IAM grant can name exactly that resource.
- * @returns the reference, or undefined when it is neither
- */
-export function parseVaultSecretReference(value: string): VaultSecretReference | undefined {
-  const ssm = SSM_PARAMETER_ARN.exec(value);
-  if (ssm !== null) {
-    const path = ssm[3] as string;
-    // A hierarchical name (/a/b) appears in its ARN without its leading "/": parameter/a/b.
-    return {
-      service: "ssm",
-      arn: value,
-      region: ssm[1] as string,
-      name: path.includes("/") ? `/${path}` : path,
-    };
-  }
-  const secret = SECRET_ARN.exec(value);
-  if (secret !== null) return { service: "secretsmanager", arn: value, region: secret[1] as string };
-  return undefined;
-}
-
-/**
- * Checks where the vault's secret comes from: by reference ({@link VAULT_SECRET_REF}) or, only in local and
- * test builds, in plain text. A bundle built for AWS refuses a plain secret: anyone who may read the function's
- * configuration (lambda:GetFunctionConfiguration, the console) would read it.
- * @param builtFor what the bundle was built for; by default the build constant
- * @throws ConfigError naming the variables at fault
- */
-export function assertVaultSecretSource(
-  env: Readonly<Record<string, string | undefined>>,
-  builtFor: string | undefined = process.env.TETHER_BUILD_TARGET,
-): void {
-  const set = (name: string) => env[name] !== undefined && env[name] !== "";
-  const problems: string[] = [];
-  const vault = env.TETHER_VAULT === undefined || env.TETHER_VAULT === "" ? "file" : env.TETHER_VAULT;
-  if (builtFor !== undefined && builtFor !== "local") {
-    for (const name of PLAIN_VAULT_SECRETS.filter(set)) {
-      problems.push(
-        `${name} is set, but this bundle was built for AWS, which takes vault secrets only by reference: put the secret in an SSM SecureString parameter or a Secrets Manager secret and set ${VAULT_SECRET_REF} to its ARN`,
-      );
-    }
-  }
-  const ref = env[VAULT_SECRET_REF];
-  if (ref !== undefined && ref !== "") {
-    const plain = isVaultProvider(vault) ? VAULT_SECRET_VARIABLE[vault] : undefined;
-    if (plain === undefined) {
-      problems.push(`${VAULT_SECRET_REF}: the ${vault} vault has no secret to read by reference`);
-    } else if (builtFor === undefined || builtFor === "local") {
-      const both = [
-        plain,
-        ...(vault === "pkcs11" ? ["TETHER_PKCS11_PIN_SECRET_ENV", "TETHER_PKCS11_PIN_FILE"] : []),
-      ];
-      for (const name of both.filter(set)) problems.push(`set ${VAULT_SECRET_REF} or ${name}, not both`);
-    } else if (vault === "pkcs11" && set("TETHER_PKCS11_PIN_FILE")) {
-      problems.push(`set ${VAULT_SECRET_REF} or TETHER_PKCS11_PIN_FILE, not both`);
-    }
-    if (parseVaultSecretReference(ref) === undefined) {
-      problems.push(
-        `${VAULT_SECRET_REF}: not the ARN of an SSM parameter (arn:aws:ssm:<region>:<account>:parameter/<name>) or of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`,
-      );
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
+  refuseEndpointOverrides(env, ENDPOINT_OVERRIDES, builtFor);
 }
 
 /**
@@ -453,271 +344,4 @@ function principalMatcher(name: string, list: string): (principalArn: string) =>
     );
   }
   return parsed.matches;
-}
-
-/**
- * The vault adapters Tether can use, chosen by TETHER_VAULT. The issue calls this setting
- * VAULT_PROVIDER; Tether keeps every setting under its TETHER_ prefix and accepts only TETHER_VAULT.
- */
-export const VaultProvider = {
-  File: "file",
-  Pkcs11: "pkcs11",
-  SecretsManager: "secrets-manager",
-  HashiCorp: "hashicorp",
-} as const;
-export type VaultProviderName = (typeof VaultProvider)[keyof typeof VaultProvider];
-
-/** Environment variables of the Secrets Manager vault (material in another account, behind a role). */
-export const SecretsManagerVaultEnv = {
-  RoleArn: "TETHER_SM_ROLE_ARN",
-  ExternalId: "TETHER_SM_EXTERNAL_ID",
-  Region: "TETHER_SM_REGION",
-  SecretPrefix: "TETHER_SM_SECRET_PREFIX",
-  SessionName: "TETHER_SM_SESSION_NAME",
-  Endpoint: "TETHER_SM_ENDPOINT",
-  StsEndpoint: "TETHER_SM_STS_ENDPOINT",
-} as const;
-
-/** Environment variables of the HashiCorp Vault (KV version 2) vault. */
-export const HashiCorpVaultEnv = {
-  Address: "TETHER_HCV_ADDR",
-  Namespace: "TETHER_HCV_NAMESPACE",
-  KvMount: "TETHER_HCV_KV_MOUNT",
-  PathPrefix: "TETHER_HCV_PATH_PREFIX",
-  KvVersion: "TETHER_HCV_KV_VERSION",
-  AuthMethod: "TETHER_HCV_AUTH_METHOD",
-  /** The token itself (token auth). A secret: read by the adapter, never kept in the configuration. */
-  Token: "TETHER_HCV_TOKEN",
-  AwsRole: "TETHER_HCV_AWS_ROLE",
-  AwsAuthMount: "TETHER_HCV_AWS_AUTH_MOUNT",
-  AwsServerId: "TETHER_HCV_AWS_SERVER_ID",
-  AwsStsRegion: "TETHER_HCV_AWS_STS_REGION",
-  AwsStsEndpoint: "TETHER_HCV_AWS_STS_ENDPOINT",
-} as const;
-
-/**
- * What a function may do with the vault account's secrets: kms-events only reads; the api (registration)
- * and the sweep (scheduled rotations make new material) also create. Nothing overwrites or deletes.
- */
-export type SecretsManagerVaultAccess = "read" | "read-create";
-
-export interface SecretsManagerVaultSettings {
-  readonly provider: "secrets-manager";
-  readonly roleArn: string;
-  readonly externalId: string;
-  readonly region: string;
-  /** Prepended to a material reference to make the secret's name, e.g. `tether/` + `team/key-1`. */
-  readonly secretPrefix: string;
-  /** The role session's name: the function's name unless TETHER_SM_SESSION_NAME says otherwise. */
-  readonly sessionName: string;
-  /** AssumeRole's SourceIdentity, the function's name: the vault account's CloudTrail names it on every call. */
-  readonly sourceIdentity: string;
-  /** The session policy's scope for this function. */
-  readonly access: SecretsManagerVaultAccess;
-  readonly endpoint?: string;
-  readonly stsEndpoint?: string;
-}
-
-export type HashiCorpAuthSettings =
-  | { readonly method: "token" }
-  | {
-      readonly method: "aws";
-      readonly role: string;
-      readonly mount: string;
-      /** X-Vault-AWS-IAM-Server-ID: binds a signed login to this Vault server, so it cannot be replayed to another. */
-      readonly serverId: string;
-      readonly stsRegion: string;
-      readonly stsEndpoint?: string;
-    };
-
-export interface HashiCorpVaultSettings {
-  readonly provider: "hashicorp";
-  readonly address: string;
-  readonly namespace?: string;
-  readonly kvMount: string;
-  readonly pathPrefix: string;
-  /** The KV v2 version read: material is written once, with check-and-set 0, so it is version 1. */
-  readonly kvVersion: number;
-  readonly auth: HashiCorpAuthSettings;
-}
-
-export type VaultSettings =
-  | { readonly provider: "file" }
-  /** The PKCS#11 adapter reads and checks its own settings (lib/vault/pkcs11, pkcs11VaultFromEnv). */
-  | { readonly provider: "pkcs11" }
-  | SecretsManagerVaultSettings
-  | HashiCorpVaultSettings;
-
-/**
- * Refuses a vault other than the one this bundle was built for. A deployed bundle holds one vault adapter:
- * esbuild replaces `process.env.TETHER_VAULT_BUILD` with serverless.yml's `vault` parameter
- * (custom.esbuild.define), so lib/vault/from-config.ts's other adapters are dead code and left out. Unbundled
- * (tests, tsx, `npm start`) the constant is not defined and every vault is available.
- * @param builtFor the vault the bundle was built for; by default the build constant
- * @throws ConfigError naming both vaults when they differ
- */
-export function assertVaultBuild(
-  vault: VaultProviderName,
-  builtFor: string | undefined = process.env.TETHER_VAULT_BUILD,
-): void {
-  if (builtFor === undefined || builtFor === vault) return;
-  throw new ConfigError(
-    `Tether is misconfigured: TETHER_VAULT is "${vault}" but this bundle was built for the "${builtFor}" vault, the only adapter it contains; deploy again with the vault parameter set to "${vault}" (docs/deploy.md).`,
-  );
-}
-
-/** The name a process outside Lambda (tests, scripts) gives its vault sessions. */
-export const LOCAL_VAULT_IDENTITY = "tether-local";
-
-/**
- * Which function this is, from the name Lambda gives it (AWS_LAMBDA_FUNCTION_NAME, `tether-<stage>-<fn>`), and
- * so what it may do in the vault. Outside Lambda (tests, scripts) the process is the operator's own: it may
- * read and create, as `tether-local`. A Lambda name that is none of Tether's functions is refused rather than
- * guessed at.
- */
-function vaultIdentity(
-  functionName: string | undefined,
-): { functionName: string; access: SecretsManagerVaultAccess } | { problem: string } {
-  if (functionName === undefined || functionName === "") {
-    return { functionName: LOCAL_VAULT_IDENTITY, access: "read-create" };
-  }
-  // STS: RoleSessionName and SourceIdentity take 2 to 64 of [\w+=,.@-]; Lambda names are [\w-], up to 64.
-  if (/^[\w-]{2,64}$/.test(functionName)) {
-    if (functionName.endsWith("-kms-events")) return { functionName, access: "read" };
-    if (functionName.endsWith("-api") || functionName.endsWith("-sweep")) {
-      return { functionName, access: "read-create" };
-    }
-  }
-  return {
-    problem: `AWS_LAMBDA_FUNCTION_NAME: "${functionName}" is not one of Tether's functions (<service>-<stage>-api, -sweep or -kms-events), so its vault access cannot be chosen`,
-  };
-}
-
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
-const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
-const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{0,256}$/;
-const KV_PATH = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
-
-/**
- * The vault settings of TETHER_VAULT's provider, checked without reading secrets or making calls.
- * The file vault's settings (TETHER_FILE_VAULT_DIR and its passphrase) are checked by fileVaultFromEnv
- * when the vault is built; the PKCS#11 vault's by pkcs11VaultFromEnv.
- * @throws ConfigError naming the missing or malformed variable
- */
-export function loadVaultSettings(env: Readonly<Record<string, string | undefined>>): VaultSettings {
-  const provider = env.TETHER_VAULT === undefined || env.TETHER_VAULT === "" ? "file" : env.TETHER_VAULT;
-  const problems: string[] = [];
-  const read = (name: string, pattern: RegExp, what: string, fallback?: string): string => {
-    const value = env[name];
-    if (value === undefined || value === "") {
-      if (fallback !== undefined) return fallback;
-      problems.push(`${name} is not set (${what})`);
-      return "";
-    }
-    if (!pattern.test(value)) problems.push(`${name}: not ${what}`);
-    return value;
-  };
-  const optional = (name: string, pattern: RegExp, what: string): string | undefined =>
-    env[name] === undefined || env[name] === "" ? undefined : read(name, pattern, what);
-  const url = (name: string, required: boolean): string | undefined => {
-    const value = env[name];
-    if (value === undefined || value === "") {
-      if (required) problems.push(`${name} is not set (a URL)`);
-      return undefined;
-    }
-    if (normalizeUrl(value) === undefined || !/^https?:\/\//.test(value)) {
-      problems.push(`${name}: not an http(s) URL`);
-    }
-    return value;
-  };
-  if (isVaultProvider(provider)) assertVaultBuild(provider);
-  assertNoEndpointOverrides(env);
-  let settings: VaultSettings;
-  switch (provider) {
-    case "file":
-    case "pkcs11":
-      return { provider };
-    case "secrets-manager": {
-      const s = SecretsManagerVaultEnv;
-      const endpoint = url(s.Endpoint, false);
-      const stsEndpoint = url(s.StsEndpoint, false);
-      const identity = vaultIdentity(env.AWS_LAMBDA_FUNCTION_NAME);
-      if ("problem" in identity) problems.push(identity.problem);
-      const functionName = "problem" in identity ? "" : identity.functionName;
-      settings = {
-        provider,
-        roleArn: read(s.RoleArn, ROLE_ARN, "an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
-        externalId: read(s.ExternalId, EXTERNAL_ID, "an external id (2 to 1224 characters)"),
-        region: read(s.Region, REGION, "an AWS Region such as eu-west-1", env.AWS_REGION),
-        secretPrefix: read(s.SecretPrefix, SECRET_PREFIX, "a secret name prefix", "tether/"),
-        sessionName: read(s.SessionName, SESSION_NAME, "a role session name", functionName),
-        sourceIdentity: functionName,
-        access: "problem" in identity ? "read" : identity.access,
-        ...(endpoint === undefined ? {} : { endpoint }),
-        ...(stsEndpoint === undefined ? {} : { stsEndpoint }),
-      };
-      break;
-    }
-    case "hashicorp": {
-      const h = HashiCorpVaultEnv;
-      const address = url(h.Address, true) ?? "";
-      if (address !== "" && !isHttpsOrLoopback(address)) {
-        problems.push(
-          `${h.Address}: must be an https:// URL (http:// only to a loopback address): the token and the material cross this connection`,
-        );
-      }
-      const namespace = optional(h.Namespace, KV_PATH, "a namespace path");
-      const kvMount = read(h.KvMount, KV_PATH, "a mount path", "secret");
-      const rawPrefix = env[h.PathPrefix] ?? "tether";
-      const pathPrefix = rawPrefix === "" ? "" : read(h.PathPrefix, KV_PATH, "a path prefix", "tether");
-      const versionText = env[h.KvVersion] ?? "1";
-      const kvVersion = Number(versionText);
-      if (!/^\d+$/.test(versionText) || !Number.isSafeInteger(kvVersion) || kvVersion < 1) {
-        problems.push(`${h.KvVersion}: not a positive integer`);
-      }
-      const method = env[h.AuthMethod] ?? "token";
-      let auth: HashiCorpAuthSettings = { method: "token" };
-      if (method === "token") {
-        const byReference = env[VAULT_SECRET_REF] !== undefined && env[VAULT_SECRET_REF] !== "";
-        if ((env[h.Token] === undefined || env[h.Token] === "") && !byReference) {
-          problems.push(`${h.Token} is not set, nor ${VAULT_SECRET_REF} (token auth needs a Vault token)`);
-        }
-      } else if (method === "aws") {
-        const serverId = read(
-          h.AwsServerId,
-          /^[\x21-\x7e]{1,255}$/,
-          "the X-Vault-AWS-IAM-Server-ID value, required with AWS IAM auth (the role's iam_server_id_header_value)",
-        );
-        const stsEndpoint = url(h.AwsStsEndpoint, false);
-        auth = {
-          method,
-          role: read(h.AwsRole, /^[\w.@-]{1,128}$/, "a Vault role name"),
-          mount: read(h.AwsAuthMount, KV_PATH, "a mount path", "aws"),
-          stsRegion: read(h.AwsStsRegion, REGION, "an AWS Region", "us-east-1"),
-          serverId,
-          ...(stsEndpoint === undefined ? {} : { stsEndpoint }),
-        };
-      } else {
-        problems.push(`${h.AuthMethod}: must be "token" or "aws"`);
-      }
-      settings = {
-        provider,
-        address,
-        ...(namespace === undefined ? {} : { namespace }),
-        kvMount,
-        pathPrefix,
-        kvVersion,
-        auth,
-      };
-      break;
-    }
-    default:
-      throw new ConfigError(
-        `Tether is misconfigured: TETHER_VAULT: must be one of ${Object.values(VaultProvider).join(", ")}.`,
-      );
-  }
-  if (problems.length > 0) throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
-  return settings;
 }

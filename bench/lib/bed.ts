@@ -11,7 +11,7 @@ import { type LocalAws, startLocalAws } from "../../infra/local/index.js";
 import type { ManagedKey } from "../../lib/domain/managed-key.js";
 import { registerKey } from "../../lib/lifecycle/register.js";
 import { ensureTable } from "../../lib/store/ensure-table.js";
-import { FileVault } from "../../lib/vault/file-vault.js";
+import { FileVault } from "../../lib/vault/file/file-vault.js";
 import {
   AUDIT_BUS,
   type BenchDeps,

@@ -1,30 +1,7 @@
-/**
- * What a KMS event means for Tether, parsed from the EventBridge envelope. Everything else in the event
- * is ignored; nothing here is trusted before it passed the schema.
- */
-export type KmsSignal =
-  /** KMS deleted expired material (its own event, or CloudTrail's DeleteExpiredKeyMaterial). */
-  | { readonly kind: "material-expired"; readonly keyArn: string; readonly region: string }
-  /** Someone called DeleteImportedKeyMaterial; `actorArn` says who (Tether or not), when and from where. */
-  | {
-      readonly kind: "material-deleted";
-      readonly keyArn: string;
-      readonly region: string;
-      readonly actorArn: string;
-      /** CloudTrail's eventTime, when the record has a valid one. */
-      readonly at?: Date | undefined;
-      /** CloudTrail's sourceIPAddress. */
-      readonly sourceIp?: string | undefined;
-    }
-  /** Someone called ImportKeyMaterial. */
-  | {
-      readonly kind: "material-imported";
-      readonly keyArn: string;
-      readonly region: string;
-      readonly actorArn: string;
-    }
-  /** The key was deleted, disabled, scheduled for deletion or rotated: look at it now. */
-  | { readonly kind: "key-changed"; readonly keyArn: string; readonly region: string; readonly what: string };
+import type { KmsSignal } from "../lifecycle/ports.js";
+
+/** The signal type is a port (lib/lifecycle/ports.ts): the use case owns it, this adapter produces it. */
+export type { KmsSignal };
 
 /** Why an event was dropped, for the log line. */
 export class UnusableKmsEventError extends Error {

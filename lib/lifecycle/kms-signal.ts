@@ -2,8 +2,7 @@ import type { LossEvidence } from "../domain/attribution.js";
 import { TetherError } from "../domain/errors.js";
 import { parseAwsRegion, type TetherKeyId } from "../domain/ids.js";
 import { LossCause } from "../domain/managed-key.js";
-import type { KmsSignal } from "../kms/kms-events.js";
-import type { LifecycleDeps } from "./ports.js";
+import type { KmsSignal, LifecycleDeps } from "./ports.js";
 import { type RegionOutcome, reconcileWhenFree } from "./reconcile-region.js";
 
 export const KMS_EVENTS_ACTOR = "tether:kms-events";

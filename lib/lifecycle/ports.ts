@@ -7,13 +7,92 @@ import type { DeleteRecord } from "../domain/attribution.js";
 import type { AuditEvent } from "../domain/audit-types.js";
 import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
 import type { KeyMaterialInfo } from "../domain/key-material.js";
-import type { ExpirationModel, ImportType, KeySpec, KeyUsage } from "../domain/kms-constants.js";
+import type {
+  ExpirationModel,
+  ImportType,
+  KeySpec,
+  KeyUsage,
+  WrappingAlgorithm,
+} from "../domain/kms-constants.js";
 import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
 import type { ObservedKeyState } from "../domain/observed.js";
 import type { RegionalIncident, SentinelRecord } from "../domain/sentinel.js";
 import type { WrappingChoice } from "../domain/wrapping.js";
 
-export type { Vault } from "../vault/port.js";
+/**
+ * What a vault can say about the material under a reference without handing it over: the key specs it may
+ * serve. Tether's rule is one secret, one key type: the same bytes never serve as both an AES key and an
+ * HMAC key (nor as two HMAC specs) in KMS. A vault that records the key spec the material was stored or
+ * generated for (file, Secrets Manager, HashiCorp) answers exactly that spec; an HSM, which records no
+ * spec, answers what the object's type and size allow (an AES-256 key: SYMMETRIC_DEFAULT only; a generic
+ * secret: each HMAC spec whose length range holds it; an RSA or EC key: its modulus or curve).
+ */
+export interface MaterialDescription {
+  /** The key specs this material may be registered as; never empty. */
+  readonly keySpecs: readonly KeySpec[];
+}
+
+/**
+ * Where the customer's key material lives. Lifecycle use cases see only this port: they ask the vault to
+ * wrap material for KMS, never to hand it over, so plaintext exists only inside an adapter call.
+ *
+ * Every error a method may throw is listed in DOCUMENTED_VAULT_ERRORS (lib/vault/port.ts) (the `@throws` below name the
+ * same classes, and a test keeps the two equal): the admin API answers each with a 4xx naming the field.
+ */
+export interface Vault {
+  /**
+   * Wraps the material under the KMS wrapping public key (DER SubjectPublicKeyInfo from
+   * GetParametersForImport) with the given algorithm and returns the EncryptedKeyMaterial for
+   * ImportKeyMaterial. Plaintext never leaves the adapter.
+   * @throws MaterialNotFoundError, InvalidMaterialRefError, UnsupportedWrappingError, InvalidMaterialError,
+   *   VaultLockedError, VaultError
+   */
+  wrap(materialRef: string, publicKeyDer: Uint8Array, algorithm: WrappingAlgorithm): Promise<Uint8Array>;
+
+  /**
+   * Fingerprint proving the vault holds the same bytes, without revealing them (see check-value.ts).
+   * @throws MaterialNotFoundError, InvalidMaterialRefError, InvalidMaterialError, VaultLockedError, VaultError
+   */
+  checkValue(materialRef: string): Promise<string>;
+
+  /**
+   * Makes new material of this key spec at the vault's source of randomness and stores it under
+   * materialRef. Refuses to overwrite.
+   * @throws MaterialAlreadyExistsError, InvalidMaterialRefError, InvalidMaterialError, UnsupportedWrappingError,
+   *   VaultLockedError, VaultError
+   */
+  generate(materialRef: string, keySpec: KeySpec): Promise<{ checkValue: string }>;
+
+  /**
+   * Whether the vault holds this reference.
+   * @throws InvalidMaterialRefError, VaultLockedError, VaultError
+   */
+  has(materialRef: string): Promise<boolean>;
+
+  /**
+   * What the material under this reference may serve as (see {@link MaterialDescription}). Every adapter
+   * Tether ships can tell. An adapter that cannot tell returns `undefined`: registration then goes on, and
+   * material that does not fit the key is found by the first import, which waits for an operator
+   * (lib/domain/decision.ts, FAILURES_AWAITING_OPERATOR) instead of retrying.
+   * @throws MaterialNotFoundError, InvalidMaterialRefError, InvalidMaterialError, VaultLockedError, VaultError
+   */
+  describe(materialRef: string): Promise<MaterialDescription | undefined>;
+
+  /**
+   * The wrappings this vault can produce for material of this key spec, strongest first; absent when it
+   * can produce every wrapping KMS accepts (software vaults). An HSM answers from its mechanisms.
+   */
+  supportedWrappings?(keySpec: KeySpec): Promise<readonly WrappingChoice[]>;
+
+  /** Which adapter this is ("file", "pkcs11", ...), for audit records and diagnostics. */
+  readonly kind: string;
+
+  /**
+   * The reference of material Tether itself names (a sentinel's), inside what this deployment owns in the
+   * vault: an HSM puts its label prefix in front. Absent: the name as it is.
+   */
+  ownedRef?(name: string): string;
+}
 
 /** What to import into one Region of a key. */
 export interface ImportRequest {
@@ -276,7 +355,7 @@ export interface LifecycleDeps {
   readonly audit: AuditRecorder;
   /** Reading a key's history (the admin API's read model); writing goes through `audit`. */
   readonly history: Pick<AuditLog, "history">;
-  readonly vault: import("../vault/port.js").Vault;
+  readonly vault: Vault;
   readonly clock: () => Date;
   /** A fresh unique id (UUID) for events, correlations and lease owners. */
   readonly newId: () => string;
@@ -312,3 +391,31 @@ export interface LifecycleDeps {
   /** Optional structured log sink; never receives material, tokens or wrapped bytes. */
   readonly log?: (level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>) => void;
 }
+
+/**
+ * What a KMS event means for Tether, parsed from the EventBridge envelope. Everything else in the event
+ * is ignored; nothing here is trusted before it passed the schema.
+ */
+export type KmsSignal =
+  /** KMS deleted expired material (its own event, or CloudTrail's DeleteExpiredKeyMaterial). */
+  | { readonly kind: "material-expired"; readonly keyArn: string; readonly region: string }
+  /** Someone called DeleteImportedKeyMaterial; `actorArn` says who (Tether or not), when and from where. */
+  | {
+      readonly kind: "material-deleted";
+      readonly keyArn: string;
+      readonly region: string;
+      readonly actorArn: string;
+      /** CloudTrail's eventTime, when the record has a valid one. */
+      readonly at?: Date | undefined;
+      /** CloudTrail's sourceIPAddress. */
+      readonly sourceIp?: string | undefined;
+    }
+  /** Someone called ImportKeyMaterial. */
+  | {
+      readonly kind: "material-imported";
+      readonly keyArn: string;
+      readonly region: string;
+      readonly actorArn: string;
+    }
+  /** The key was deleted, disabled, scheduled for deletion or rotated: look at it now. */
+  | { readonly kind: "key-changed"; readonly keyArn: string; readonly region: string; readonly what: string };

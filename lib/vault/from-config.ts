@@ -1,40 +1,35 @@
-import { ConfigError, HashiCorpVaultEnv, loadVaultSettings, VAULT_SECRET_REF } from "../config.js";
+import { ConfigError, type SettingsEnv } from "../domain/settings.js";
 import { allowedWrappings } from "../domain/wrapping.js";
-import { VaultError, VaultLockedError } from "./errors.js";
-import type { Vault } from "./port.js";
+import type { Vault } from "../lifecycle/ports.js";
+import type { VaultLoader } from "./adapter.js";
+import { VaultError } from "./errors.js";
+import { HashiCorpVaultEnv } from "./hashicorp/settings.js";
+import {
+  loadVaultSettings,
+  VAULT_SECRET_REF,
+  type VaultProviderName,
+  type VaultSettings,
+  vaultAdapter,
+} from "./settings.js";
 
 /**
- * The vault TETHER_VAULT names, built from its settings. Makes no calls: a vault is reached on first use,
- * but every setting is checked here, at cold start.
- *
- * Every adapter is loaded on first use, so a function does not pay at cold start for the modules and SDK
- * clients of a vault: most invocations (a sweep with nothing due, a KMS event about another key, an API
- * read) never reach the vault, and esbuild evaluates a module reached only through a dynamic import
- * lazily. The PKCS#11 module is not even bundled (see PKCS11_MODULE). The file vault's two variables are
- * still checked here, at cold start.
- *
- * A deployed bundle holds only the adapter of the vault it was built for: esbuild replaces
- * `process.env.TETHER_VAULT_BUILD` with serverless.yml's `vault` parameter (custom.esbuild.define), each
- * branch below then folds to a constant, and esbuild leaves out the dynamic imports of the dead ones (their
- * modules, zod and SDK clients are neither shipped nor parsed at cold start). The expression is spelled out
- * in each branch because esbuild folds it there even without minification. Unbundled the constant is
- * undefined and every adapter is available; loadVaultSettings refuses a TETHER_VAULT the bundle lacks.
- * @throws ConfigError naming a missing or malformed setting, or a vault this bundle was not built for;
- *   VaultError / VaultLockedError when the file vault's directory or passphrase is not set; the other
- *   adapters' own refusals come at first use
+ * How each adapter of lib/vault/adapters.ts is loaded: one entry per adapter (the type asks for every
+ * provider). Each condition is spelled out so esbuild folds it: serverless.yml's custom.esbuild.define
+ * replaces `process.env.TETHER_VAULT_BUILD` with the stage's `vault`, every other entry becomes undefined,
+ * and its dynamic import, modules and SDK clients are left out of the bundle. These live here, not in the
+ * adapters' settings.ts, because lib/config.ts reads every settings.ts: a function that never uses the
+ * vault (the probe) would otherwise hold the adapter of its stage.
  */
-export function vaultFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Vault {
-  const settings = loadVaultSettings(env);
-  switch (settings.provider) {
-    case "file":
-      if (process.env.TETHER_VAULT_BUILD === undefined || process.env.TETHER_VAULT_BUILD === "file") {
-        requireFileVaultEnv(env);
-        return deferredVault("file", async () => (await import("./file-vault.js")).fileVaultFromEnv(env));
-      }
-      break;
-    case "pkcs11":
-      if (process.env.TETHER_VAULT_BUILD === undefined || process.env.TETHER_VAULT_BUILD === "pkcs11") {
-        return deferredVault("pkcs11", () =>
+const LOADERS: {
+  readonly [P in VaultProviderName]: VaultLoader<Extract<VaultSettings, { provider: P }>> | undefined;
+} = {
+  file:
+    process.env.TETHER_VAULT_BUILD === undefined || process.env.TETHER_VAULT_BUILD === "file"
+      ? async (_settings, env) => (await import("./file/file-vault.js")).fileVaultFromEnv(env)
+      : undefined,
+  pkcs11:
+    process.env.TETHER_VAULT_BUILD === undefined || process.env.TETHER_VAULT_BUILD === "pkcs11"
+      ? (_settings, env) =>
           (import(PKCS11_MODULE) as Promise<typeof import("./pkcs11/index.js")>).then(
             (m) => m.pkcs11VaultFromEnv(env),
             (error: unknown) => {
@@ -43,31 +38,57 @@ export function vaultFromEnv(env: Readonly<Record<string, string | undefined>> =
                 { cause: error },
               );
             },
-          ),
-        );
-      }
-      break;
-    case "secrets-manager":
-      if (
-        process.env.TETHER_VAULT_BUILD === undefined ||
-        process.env.TETHER_VAULT_BUILD === "secrets-manager"
-      ) {
-        return deferredVault("secrets-manager", async () =>
-          (await import("./secrets-manager/secrets-manager-vault.js")).secretsManagerVault(settings),
-        );
-      }
-      break;
-    case "hashicorp":
-      if (process.env.TETHER_VAULT_BUILD === undefined || process.env.TETHER_VAULT_BUILD === "hashicorp") {
-        const token = env[HashiCorpVaultEnv.Token];
-        return deferredVault("hashicorp", async () =>
-          (await import("./hashicorp/hashicorp-vault.js")).hashiCorpVault(
+          )
+      : undefined,
+  "secrets-manager":
+    process.env.TETHER_VAULT_BUILD === undefined || process.env.TETHER_VAULT_BUILD === "secrets-manager"
+      ? async (settings) =>
+          (await import("./secrets-manager/secrets-manager-vault.js")).secretsManagerVault(settings)
+      : undefined,
+  hashicorp:
+    process.env.TETHER_VAULT_BUILD === undefined || process.env.TETHER_VAULT_BUILD === "hashicorp"
+      ? async (settings, env) => {
+          const token = env[HashiCorpVaultEnv.Token];
+          return (await import("./hashicorp/hashicorp-vault.js")).hashiCorpVault(
             settings,
             token === undefined ? {} : { token },
-          ),
-        );
-      }
-      break;
+          );
+        }
+      : undefined,
+};
+
+/**
+ * A specifier the bundler cannot follow: the PKCS#11 module loads the pkcs11js native addon at import, so
+ * it stays out of every Lambda bundle and only a process that chose the PKCS#11 vault loads it.
+ */
+const PKCS11_MODULE: string = ["./pkcs11", "index.js"].join("/");
+
+/**
+ * The vault TETHER_VAULT names, built from its settings. Makes no calls: a vault is reached on first use,
+ * but every setting is checked here, at cold start.
+ *
+ * Every adapter is loaded on first use (its entry in LOADERS above), so a function does not pay at
+ * cold start for the modules and SDK clients of a vault: most invocations (a sweep with nothing due, a KMS
+ * event about another key, an API read) never reach the vault, and esbuild evaluates a module reached only
+ * through a dynamic import lazily. The PKCS#11 module is not even bundled (PKCS11_MODULE).
+ * The file vault's two variables are still checked here, at cold start (its `prepare`).
+ *
+ * A deployed bundle holds only the adapter of the vault it was built for: esbuild replaces
+ * `process.env.TETHER_VAULT_BUILD` with serverless.yml's `vault` parameter (custom.esbuild.define), and each
+ * other adapter's entry in LOADERS folds to undefined, so esbuild leaves out its dynamic import
+ * (its modules, zod and SDK clients are neither shipped nor parsed at cold start). Unbundled the constant is
+ * undefined and every adapter is available; loadVaultSettings refuses a TETHER_VAULT the bundle lacks.
+ * @throws ConfigError naming a missing or malformed setting, or a vault this bundle was not built for;
+ *   VaultError / VaultLockedError when the file vault's directory or passphrase is not set; the other
+ *   adapters' own refusals come at first use
+ */
+export function vaultFromEnv(env: SettingsEnv = process.env): Vault {
+  const settings = loadVaultSettings(env);
+  const adapter = vaultAdapter(settings.provider);
+  const load = LOADERS[settings.provider] as VaultLoader<VaultSettings> | undefined;
+  if (adapter !== undefined && load !== undefined) {
+    adapter.prepare?.(env);
+    return deferredVault(adapter.provider, () => load(settings, env));
   }
   // Unreachable: loadVaultSettings refuses a vault this bundle was not built for.
   throw new ConfigError(
@@ -87,9 +108,7 @@ export function vaultFromEnv(env: Readonly<Record<string, string | undefined>> =
  * constant is undefined and any reference is read.
  * @throws ConfigError naming the reference when it cannot be read or is not the one the bundle was built for
  */
-export async function withVaultSecret(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): Promise<Readonly<Record<string, string | undefined>>> {
+export async function withVaultSecret(env: SettingsEnv = process.env): Promise<SettingsEnv> {
   const ref = env[VAULT_SECRET_REF];
   if (ref === undefined || ref === "") return env;
   if (
@@ -108,30 +127,6 @@ export async function withVaultSecret(
     `Tether is misconfigured: ${VAULT_SECRET_REF} is set, but this bundle was built without a vault secret reference; deploy with the vaultSecretRef parameter (docs/deploy.md).`,
   );
 }
-
-/**
- * The file vault's variables (FILE_VAULT_DIR_ENV and FILE_VAULT_PASSPHRASE_ENV of file-vault.ts, spelled
- * out so this module does not import the adapter), checked as fileVaultFromEnv checks them.
- * @throws VaultError when the directory is not set; VaultLockedError when the passphrase is not
- */
-function requireFileVaultEnv(env: Readonly<Record<string, string | undefined>>): void {
-  const directory = env.TETHER_FILE_VAULT_DIR;
-  if (directory === undefined || directory.trim() === "") {
-    throw new VaultError("TETHER_FILE_VAULT_DIR is not set; it must name the file vault's directory.");
-  }
-  const passphrase = env.TETHER_FILE_VAULT_PASSPHRASE;
-  if (passphrase === undefined || passphrase === "") {
-    throw new VaultLockedError(
-      "TETHER_FILE_VAULT_PASSPHRASE is not set or is empty, and TETHER_VAULT_SECRET_REF names no passphrase; the file vault cannot be unlocked without it.",
-    );
-  }
-}
-
-/**
- * A specifier the bundler cannot follow: the PKCS#11 module loads the pkcs11js native addon at import, so
- * it stays out of every Lambda bundle and only a process that chose the PKCS#11 vault loads it.
- */
-const PKCS11_MODULE: string = ["./pkcs11", "index.js"].join("/");
 
 /** A vault whose adapter is loaded and built on first use (once; a failed load is retried next call). */
 function deferredVault(kind: string, load: () => Promise<Vault>): Vault {

@@ -16,7 +16,7 @@ export {
   type FileVaultOptions,
   fileVaultFromEnv,
   type ScryptParams,
-} from "./file-vault.js";
+} from "./file/file-vault.js";
 export {
   generateMaterial,
   HMAC_KEY_LENGTHS,

@@ -1,12 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import {
-  ConfigError,
-  parseVaultSecretReference,
-  VAULT_SECRET_REF,
-  VAULT_SECRET_VARIABLE,
-  type VaultProviderName,
-} from "../config.js";
+import { ConfigError } from "../domain/settings.js";
+import { parseVaultSecretReference, VAULT_SECRET_REF, vaultAdapter } from "./settings.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -30,10 +25,9 @@ export interface SecretStoreClients {
 export async function resolveVaultSecret(env: Env, clients: SecretStoreClients = {}): Promise<Env> {
   const text = env[VAULT_SECRET_REF];
   if (text === undefined || text === "") return env;
-  const vault = (
-    env.TETHER_VAULT === undefined || env.TETHER_VAULT === "" ? "file" : env.TETHER_VAULT
-  ) as VaultProviderName;
-  const variable = VAULT_SECRET_VARIABLE[vault];
+  const vault = env.TETHER_VAULT === undefined || env.TETHER_VAULT === "" ? "file" : env.TETHER_VAULT;
+  const adapter = vaultAdapter(vault);
+  const variable = adapter?.secretVariable;
   const ref = parseVaultSecretReference(text);
   if (variable === undefined || ref === undefined) {
     throw new ConfigError(
@@ -72,7 +66,7 @@ export async function resolveVaultSecret(env: Env, clients: SecretStoreClients =
   return {
     ...env,
     [variable]: value,
-    ...(vault === "pkcs11" ? { TETHER_PKCS11_PIN_SECRET_ENV: variable } : {}),
+    ...(adapter?.secretPointer === undefined ? {} : { [adapter.secretPointer]: variable }),
   };
 }
 

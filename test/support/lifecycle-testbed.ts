@@ -16,7 +16,7 @@ import type { LifecycleDeps } from "../../lib/lifecycle/ports.js";
 import { createLifecycleDeps } from "../../lib/runtime.js";
 import { DynamoAuditLog } from "../../lib/store/dynamo-audit-log.js";
 import { ensureTable } from "../../lib/store/ensure-table.js";
-import { FileVault } from "../../lib/vault/file-vault.js";
+import { FileVault } from "../../lib/vault/file/file-vault.js";
 import { localKmsClient } from "./kms-testbed.js";
 
 export const AUDIT_BUS = "tether-audit";

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileVault, type ScryptParams } from "../../../lib/vault/file-vault.js";
+import { FileVault, type ScryptParams } from "../../../lib/vault/file/file-vault.js";
 
 /** Material references the local vault holds from the start, for `tether keys register`. */
 export const DEMO_MATERIAL_REFS = ["demo/payments", "demo/orders"] as const;

@@ -1,9 +1,9 @@
-import type { HashiCorpAuthSettings, HashiCorpVaultSettings } from "../../config.js";
 import type { KeySpec } from "../../domain/kms-constants.js";
 import { InvalidMaterialError, VaultError, VaultLockedError } from "../errors.js";
 import { isKeySpec } from "../material.js";
 import { type MaterialRecord, type StoredMaterial, StoredMaterialVault } from "../stored-material-vault.js";
 import { type AwsIamLoginOptions, awsIamLoginBody } from "./aws-iam-login.js";
+import type { HashiCorpAuthSettings, HashiCorpVaultSettings } from "./settings.js";
 
 /**
  * Material in HashiCorp Vault's KV secrets engine, version 2: one secret per material reference at

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import type { VaultAdapter } from "../adapter.js";
 import { VaultError, VaultLockedError } from "../errors.js";
 
 /**
@@ -149,3 +150,20 @@ function sessionPoolSize(env: Env): number {
   }
   return size;
 }
+
+/** The PKCS#11 adapter reads and checks its own settings when it is built (pkcs11SettingsFromEnv). */
+export interface Pkcs11VaultSettings {
+  readonly provider: "pkcs11";
+}
+
+export const pkcs11VaultAdapter: VaultAdapter<Pkcs11VaultSettings> = {
+  provider: "pkcs11",
+  // The PKCS#11 vault reads its PIN from the variable TETHER_PKCS11_PIN_SECRET_ENV names; the reference
+  // resolves into this one and names it there.
+  secretVariable: "TETHER_PKCS11_PIN",
+  secretPointer: PKCS11_ENV.PIN_SECRET_ENV,
+  secretAlternatives: [PKCS11_ENV.PIN_SECRET_ENV, PKCS11_ENV.PIN_FILE],
+  plainSecrets: ["TETHER_PKCS11_PIN", PKCS11_ENV.PIN_SECRET_ENV],
+  endpointOverrides: [],
+  settings: () => ({ provider: "pkcs11" }),
+};

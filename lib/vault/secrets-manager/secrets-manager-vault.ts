@@ -6,13 +6,13 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { STSClient } from "@aws-sdk/client-sts";
-import type { SecretsManagerVaultSettings } from "../../config.js";
 import type { KeySpec } from "../../domain/kms-constants.js";
 import { InvalidMaterialError, VaultError } from "../errors.js";
 import { isKeySpec } from "../material.js";
 import { type MaterialRecord, type StoredMaterial, StoredMaterialVault } from "../stored-material-vault.js";
 import { assumedRoleCredentials, errorName } from "./assumed-role-credentials.js";
 import { secretsManagerSessionPolicy } from "./session-policy.js";
+import type { SecretsManagerVaultSettings } from "./settings.js";
 
 /**
  * Tags Tether puts on a secret beside the bytes. Neither is secret: the key spec and the check value

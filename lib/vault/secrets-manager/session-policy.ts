@@ -1,4 +1,4 @@
-import type { SecretsManagerVaultAccess } from "../../config.js";
+import type { SecretsManagerVaultAccess } from "./settings.js";
 
 /**
  * The session policy Tether passes with AssumeRole: the assumed session may do no more than the vault role's

@@ -15,7 +15,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type KmsEmulator, startKmsEmulator } from "../../../infra/local/kms/index.js";
 import { KeySpec, WrappingAlgorithm } from "../../../lib/domain/kms-constants.js";
-import { FileVault } from "../../../lib/vault/file-vault.js";
+import { FileVault } from "../../../lib/vault/file/file-vault.js";
 
 /**
  * The file vault against the local KMS over HTTP, through the real SDK: what the vault wraps, KMS

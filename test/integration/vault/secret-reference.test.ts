@@ -11,7 +11,7 @@ import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../../lib/config.js";
 import { KeySpec } from "../../../lib/domain/kms-constants.js";
-import { FileVault } from "../../../lib/vault/file-vault.js";
+import { FileVault } from "../../../lib/vault/file/file-vault.js";
 import { vaultFromEnv } from "../../../lib/vault/from-config.js";
 import { resolveVaultSecret, type SecretStoreClients } from "../../../lib/vault/secret-reference.js";
 import {

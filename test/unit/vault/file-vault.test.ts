@@ -24,7 +24,7 @@ import {
   VaultError,
   VaultLockedError,
 } from "../../../lib/vault/errors.js";
-import { FileVault, fileVaultFromEnv, type ScryptParams } from "../../../lib/vault/file-vault.js";
+import { FileVault, fileVaultFromEnv, type ScryptParams } from "../../../lib/vault/file/file-vault.js";
 import { validateMaterial } from "../../../lib/vault/material.js";
 import { type RsaPair, rsaPair, unwrapWithNode } from "./support.js";
 

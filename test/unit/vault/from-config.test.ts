@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../../lib/config.js";
 import { KeySpec, WrappingAlgorithm } from "../../../lib/domain/kms-constants.js";
 import { VaultError, VaultLockedError } from "../../../lib/vault/errors.js";
-import { FILE_VAULT_DIR_ENV, FILE_VAULT_PASSPHRASE_ENV } from "../../../lib/vault/file-vault.js";
+import { FILE_VAULT_DIR_ENV, FILE_VAULT_PASSPHRASE_ENV } from "../../../lib/vault/file/file-vault.js";
 import { vaultFromEnv } from "../../../lib/vault/from-config.js";
 import { rsaPair, unwrapWithNode } from "./support.js";
 

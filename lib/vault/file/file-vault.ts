@@ -9,10 +9,11 @@ import {
 } from "node:crypto";
 import { constants, type FileHandle, link, lstat, mkdir, open, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import type { KeySpec } from "../domain/kms-constants.js";
-import { InvalidMaterialError, InvalidMaterialRefError, VaultError, VaultLockedError } from "./errors.js";
-import { isKeySpec } from "./material.js";
-import { type MaterialRecord, type StoredMaterial, StoredMaterialVault } from "./stored-material-vault.js";
+import type { KeySpec } from "../../domain/kms-constants.js";
+import { InvalidMaterialError, InvalidMaterialRefError, VaultError, VaultLockedError } from "../errors.js";
+import { isKeySpec } from "../material.js";
+import { type MaterialRecord, type StoredMaterial, StoredMaterialVault } from "../stored-material-vault.js";
+import { FILE_VAULT_DIR_ENV, FILE_VAULT_PASSPHRASE_ENV } from "./settings.js";
 
 /**
  * A vault in a local directory: one file per material reference, each encrypted at rest with AES-256-GCM
@@ -25,8 +26,7 @@ import { type MaterialRecord, type StoredMaterial, StoredMaterialVault } from ".
  * GCM additional data, so a file edited or moved to another reference fails to decrypt.
  */
 
-export const FILE_VAULT_DIR_ENV = "TETHER_FILE_VAULT_DIR";
-export const FILE_VAULT_PASSPHRASE_ENV = "TETHER_FILE_VAULT_PASSPHRASE";
+export { FILE_VAULT_DIR_ENV, FILE_VAULT_PASSPHRASE_ENV };
 
 /** scrypt cost parameters. */
 export interface ScryptParams {
