@@ -2,9 +2,18 @@ import { randomUUID } from "node:crypto";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, ScheduledEvent } from "aws-lambda";
-import { ExpiryWatch, sweepMetricsRecord } from "../lib/lifecycle/expiry-metric.js";
+import {
+  ExpiryWatch,
+  METRIC_DIMENSION,
+  METRIC_NAMESPACE,
+  publishSweepMetrics,
+} from "../lib/lifecycle/expiry-metric.js";
 import { type SweepReport, sweep } from "../lib/lifecycle/sweep.js";
+import { powertoolsMetrics } from "../lib/metrics/powertools-metrics.js";
 import { config, lifecycleDeps, logger } from "./runtime.js";
+
+/** The sweep's metrics, one record per run; the Deployment dimension is the table name (one per stage and Region). */
+const metrics = powertoolsMetrics(METRIC_NAMESPACE, { [METRIC_DIMENSION]: config.tableName });
 
 /** EventBridge schedule → one sweep: renew what is due, restore what is lost, reconcile; then its metrics. */
 async function run(event: ScheduledEvent, context: Context): Promise<SweepReport> {
@@ -24,15 +33,11 @@ async function run(event: ScheduledEvent, context: Context): Promise<SweepReport
   logger.info("sweep finished", { ...report });
   const now = deps.clock();
   // An embedded-metric-format line: CloudWatch Logs turns it into the metrics the alarms and dashboard read.
-  logger.info(
-    "sweep metrics",
-    sweepMetricsRecord({
-      report,
-      shortestTimeToExpiryMs: watch.shortestTimeToExpiryMs(now),
-      deployment: config.tableName,
-      time: now,
-    }),
-  );
+  publishSweepMetrics(metrics, {
+    report,
+    shortestTimeToExpiryMs: watch.shortestTimeToExpiryMs(now),
+    time: now,
+  });
   return report;
 }
 

@@ -1,5 +1,5 @@
 import type { RegionRecord } from "../domain/managed-key.js";
-import type { KeyRepository } from "./ports.js";
+import type { KeyRepository, MetricsPort } from "./ports.js";
 import type { SweepReport } from "./sweep.js";
 
 /** CloudWatch namespace of Tether's own metrics (infra/alerts.yml and infra/dashboard.yml read it). */
@@ -58,43 +58,26 @@ export class ExpiryWatch {
 export interface SweepMetricsInput {
   readonly report: SweepReport;
   readonly shortestTimeToExpiryMs: number | undefined;
-  /** The value of the Deployment dimension (the table name: unique per stage and Region). */
-  readonly deployment: string;
   readonly time: Date;
 }
 
 /**
- * One CloudWatch embedded-metric-format record (a JSON log line CloudWatch Logs turns into metrics, no
- * PutMetricData call and no IAM permission needed): shortest time to expiry (seconds, only when known),
- * and the run's imports, renewals, restores and per-Region failures (counts).
+ * One sweep run's metrics, as one CloudWatch embedded-metric-format record (a log line CloudWatch Logs turns
+ * into metrics, no PutMetricData call and no IAM permission needed; the adapter writes it): the run's
+ * imports, renewals, restores and per-Region failures (counts), and the shortest time to expiry (seconds,
+ * only when known). Namespace {@link METRIC_NAMESPACE}, one dimension, {@link METRIC_DIMENSION}: what the
+ * alarms and the dashboard read (infra/alerts.yml, infra/dashboard.yml).
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
-export function sweepMetricsRecord(input: SweepMetricsInput): Record<string, unknown> {
+export function publishSweepMetrics(metrics: MetricsPort, input: SweepMetricsInput): void {
   const { outcomes } = input.report;
-  const counts: Record<string, number> = {
-    Imported: outcomes.imported ?? 0,
-    Renewed: outcomes.renewed ?? 0,
-    Restored: outcomes.restored ?? 0,
-    RegionFailures: outcomes.failed ?? 0,
-    RegionsDue: input.report.due,
-  };
-  const metrics: Array<{ Name: string; Unit: string }> = Object.keys(counts).map((name) => ({
-    Name: name,
-    Unit: "Count",
-  }));
-  const values: Record<string, number> = { ...counts };
+  metrics.add("Imported", "Count", outcomes.imported ?? 0);
+  metrics.add("Renewed", "Count", outcomes.renewed ?? 0);
+  metrics.add("Restored", "Count", outcomes.restored ?? 0);
+  metrics.add("RegionFailures", "Count", outcomes.failed ?? 0);
+  metrics.add("RegionsDue", "Count", input.report.due);
   if (input.shortestTimeToExpiryMs !== undefined) {
-    metrics.push({ Name: "ShortestTimeToExpiry", Unit: "Seconds" });
-    values.ShortestTimeToExpiry = Math.floor(input.shortestTimeToExpiryMs / 1000);
+    metrics.add("ShortestTimeToExpiry", "Seconds", Math.floor(input.shortestTimeToExpiryMs / 1000));
   }
-  return {
-    _aws: {
-      Timestamp: input.time.getTime(),
-      CloudWatchMetrics: [
-        { Namespace: METRIC_NAMESPACE, Dimensions: [[METRIC_DIMENSION]], Metrics: metrics },
-      ],
-    },
-    [METRIC_DIMENSION]: input.deployment,
-    ...values,
-  };
+  metrics.publish(input.time);
 }

@@ -419,3 +419,17 @@ export type KmsSignal =
     }
   /** The key was deleted, disabled, scheduled for deletion or rotated: look at it now. */
   | { readonly kind: "key-changed"; readonly keyArn: string; readonly region: string; readonly what: string };
+
+/** The units Tether's metrics use. */
+export type MetricUnit = "Count" | "Seconds";
+
+/**
+ * CloudWatch metrics, written by the adapter (lib/metrics, Powertools Metrics) as embedded-metric-format
+ * log lines under the namespace and dimensions it was built with. Nothing is sent until `publish`.
+ */
+export interface MetricsPort {
+  /** Adds one value to the next record. */
+  add(name: string, unit: MetricUnit, value: number): void;
+  /** Writes the record, stamped `time`, and starts a new one. */
+  publish(time: Date): void;
+}

@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { parseAwsRegion, parseTetherKeyId } from "../../lib/domain/ids.js";
 import type { RegionRecord } from "../../lib/domain/managed-key.js";
-import { ExpiryWatch, METRIC_NAMESPACE, sweepMetricsRecord } from "../../lib/lifecycle/expiry-metric.js";
+import { ExpiryWatch, METRIC_NAMESPACE, publishSweepMetrics } from "../../lib/lifecycle/expiry-metric.js";
 import type { KeyRepository } from "../../lib/lifecycle/ports.js";
+import { powertoolsMetrics } from "../../lib/metrics/powertools-metrics.js";
 
 const now = new Date("2026-11-28T12:00:00Z");
 const keyId = parseTetherKeyId("tk_01JDW0000000000000000000AA");
@@ -77,7 +78,24 @@ describe("ExpiryWatch", () => {
   });
 });
 
-describe("sweepMetricsRecord", () => {
+/** What the sweep's metrics adapter writes for one run: the embedded-metric-format line(s) on stdout. */
+function publishedRecords(publish: () => void): Array<Record<string, unknown>> {
+  const lines: string[] = [];
+  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: unknown) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  try {
+    publish();
+  } finally {
+    write.mockRestore();
+  }
+  return lines
+    .flatMap((text) => text.split("\n").filter((line) => line.trim() !== ""))
+    .map((line) => JSON.parse(line));
+}
+
+describe("publishSweepMetrics through Powertools Metrics", () => {
   const report = {
     due: 4,
     processed: 4,
@@ -85,50 +103,54 @@ describe("sweepMetricsRecord", () => {
     outcomes: { renewed: 2, restored: 1, failed: 1 },
     outbox: { published: 0, waiting: 0 },
   };
+  // Within the window CloudWatch accepts (Powertools warns outside 14 days back and 2 hours ahead).
+  const time = new Date(Math.floor(Date.now() / 1000) * 1000);
 
-  it("is an embedded-metric-format record with the counts and the shortest time to expiry in seconds", () => {
-    const record = sweepMetricsRecord({
-      report,
-      shortestTimeToExpiryMs: 90_500,
-      deployment: "tether-prod",
-      time: now,
-    });
-    expect(record).toEqual({
-      _aws: {
-        Timestamp: now.getTime(),
-        CloudWatchMetrics: [
-          {
-            Namespace: METRIC_NAMESPACE,
-            Dimensions: [["Deployment"]],
-            Metrics: [
-              { Name: "Imported", Unit: "Count" },
-              { Name: "Renewed", Unit: "Count" },
-              { Name: "Restored", Unit: "Count" },
-              { Name: "RegionFailures", Unit: "Count" },
-              { Name: "RegionsDue", Unit: "Count" },
-              { Name: "ShortestTimeToExpiry", Unit: "Seconds" },
-            ],
-          },
-        ],
+  it("is one embedded-metric-format record with the counts and the shortest time to expiry in seconds", () => {
+    const metrics = powertoolsMetrics(METRIC_NAMESPACE, { Deployment: "tether-prod" });
+    const records = publishedRecords(() =>
+      publishSweepMetrics(metrics, { report, shortestTimeToExpiryMs: 90_500, time }),
+    );
+    expect(records).toEqual([
+      {
+        _aws: {
+          Timestamp: time.getTime(),
+          CloudWatchMetrics: [
+            {
+              Namespace: METRIC_NAMESPACE,
+              Dimensions: [["Deployment"]],
+              Metrics: [
+                { Name: "Imported", Unit: "Count" },
+                { Name: "Renewed", Unit: "Count" },
+                { Name: "Restored", Unit: "Count" },
+                { Name: "RegionFailures", Unit: "Count" },
+                { Name: "RegionsDue", Unit: "Count" },
+                { Name: "ShortestTimeToExpiry", Unit: "Seconds" },
+              ],
+            },
+          ],
+        },
+        Deployment: "tether-prod",
+        Imported: 0,
+        Renewed: 2,
+        Restored: 1,
+        RegionFailures: 1,
+        RegionsDue: 4,
+        ShortestTimeToExpiry: 90,
       },
-      Deployment: "tether-prod",
-      Imported: 0,
-      Renewed: 2,
-      Restored: 1,
-      RegionFailures: 1,
-      RegionsDue: 4,
-      ShortestTimeToExpiry: 90,
-    });
+    ]);
   });
 
-  it("leaves the expiry metric out when the run saw no expiring material", () => {
-    const record = sweepMetricsRecord({
-      report,
-      shortestTimeToExpiryMs: undefined,
-      deployment: "d",
-      time: now,
-    });
+  it("leaves the expiry metric out when the run saw no expiring material, and starts afresh each run", () => {
+    const metrics = powertoolsMetrics(METRIC_NAMESPACE, { Deployment: "d" });
+    publishedRecords(() => publishSweepMetrics(metrics, { report, shortestTimeToExpiryMs: 1000, time }));
+    const [record, ...more] = publishedRecords(() =>
+      publishSweepMetrics(metrics, { report, shortestTimeToExpiryMs: undefined, time }),
+    );
+    expect(more).toEqual([]);
     expect(record).not.toHaveProperty("ShortestTimeToExpiry");
-    expect(JSON.stringify(record._aws)).not.toContain("ShortestTimeToExpiry");
+    expect(JSON.stringify(record?._aws)).not.toContain("ShortestTimeToExpiry");
+    expect(record).toMatchObject({ Deployment: "d", Renewed: 2, RegionsDue: 4 });
+    expect(record).not.toHaveProperty("service");
   });
 });
