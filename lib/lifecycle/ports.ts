@@ -1,5 +1,5 @@
 /**
- * The ports the lifecycle use cases talk to. Adapters (lib/kms, lib/store, lib/audit, lib/vault)
+ * The ports the lifecycle use cases talk to. Adapters (lib/kms, lib/store, lib/audit, lib/vault, lib/metrics)
  * implement them; use cases never see an SDK client. Nothing crossing these ports carries plaintext
  * material, wrapped material or an import token — those stay inside the KMS adapter and the vault.
  */
