@@ -339,14 +339,18 @@ export class DynamoKeyRepository implements KeyRepository {
    *   or its key ARN is managed under another key
    */
   async addRegion(keyId: TetherKeyId, record: RegionRecord): Promise<void> {
-    if ((await this.#keyItem(keyId)) === undefined) throw new NotFoundError("managed key", keyId);
+    const keyItem = await this.#keyItem(keyId);
+    if (keyItem === undefined) throw new NotFoundError("managed key", keyId);
     await this.#claim(arnClaim(record.keyArn), keyId);
+    // Filed under the key's priority, as create() files its Regions.
+    const priority = storedPriority(keyItem);
+    const filed = { ...record, priority: priority === Priority.Normal ? undefined : priority };
     try {
       await this.#o.doc.send(
         new PutCommand({
           TableName: this.#o.tableName,
           // Ordinals of create() are 0..n-1; a time puts later replicas after them, in the order added.
-          Item: regionItem(keyId, record, this.#o.clock().getTime()),
+          Item: regionItem(keyId, filed, this.#o.clock().getTime()),
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );

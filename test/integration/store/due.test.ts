@@ -181,6 +181,20 @@ describe("DynamoKeyRepository.due, by priority", () => {
     expect((await repository.get(made[2]?.key.id as ManagedKey["id"]))?.regions[0]?.priority).toBeUndefined();
   });
 
+  it("files a replica added later under its key's priority", async () => {
+    const repository = new DynamoKeyRepository({ client: store.client, tableName: await store.table() });
+    const key = makeKey({ regions: 2, policy: { validityPeriod: "P30D", priority: "critical" } });
+    const [primary, replica] = key.regions as [RegionRecord, RegionRecord];
+    await repository.create({ ...key, regions: [primary] });
+    await repository.addRegion(key.id, replica);
+    expect((await repository.due(T0, 10)).map((d) => [d.region, d.priority])).toEqual(
+      expect.arrayContaining([
+        [primary.region, "critical"],
+        [replica.region, "critical"],
+      ]),
+    );
+  });
+
   it("serves a Region written before priorities (no priority anywhere) as normal, and files it anew at its next write", async () => {
     const tableName = await store.table();
     const repository = new DynamoKeyRepository({ client: store.client, tableName });
