@@ -175,7 +175,8 @@ export interface KeyRepository {
   resolve(reference: string): Promise<TetherKeyId | undefined>;
   /**
    * Writes the key-level fields (status, policy, alias, description) when the stored version equals
-   * `key.version`; returns the key with the new version.
+   * `key.version`; returns the key with the new version. A new priority moves the key's Regions in the
+   * due-work index too (a Region a run writes meanwhile is filed anew at its next visit).
    * @throws VersionConflictError
    */
   saveKey(key: ManagedKey): Promise<ManagedKey>;

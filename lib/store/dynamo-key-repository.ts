@@ -212,7 +212,8 @@ export class DynamoKeyRepository implements KeyRepository {
   }
 
   /**
-   * Writes status, policy, alias, description and updatedAt when the stored version is `key.version`.
+   * Writes status, policy, alias, description and updatedAt when the stored version is `key.version`; when
+   * the policy's priority changed, then moves the key's Regions to its band of the due-work index.
    * When the alias changes, the order is: (1) claim the new alias, (2) write the key record, (3) release
    * the old alias. Interrupted after (1) or (2), a claim is left that the key record does not name:
    * resolve() ignores it, and it goes stale like any orphaned claim.
@@ -390,7 +391,8 @@ export class DynamoKeyRepository implements KeyRepository {
    * within a priority the earliest due first (Priority). Each priority is a band of shards of the `due`
    * index (dueShard), read with queryShards' lazy merge, and a band only while the ones before it leave room:
    * a backlog larger than `limit` costs about `limit` entries read (plus at most a page per shard), and with
-   * nothing due one empty Query per shard of each band; never a Scan, never the whole table. A Region of a key removed or half-registered may appear; its key record is missing, so the caller skips it.
+   * nothing due one empty Query per shard of each band; never a Scan, never the whole table. A Region of a
+   * key removed or half-registered may appear; its key record is missing, so the caller skips it.
    * The index is eventually consistent ("all reads from GSIs and streams are eventually consistent",
    * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html), and
    * KEYS_ONLY on purpose: it says which Regions to look at, never what they hold. A worker takes the Region's
