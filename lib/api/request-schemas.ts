@@ -6,7 +6,7 @@
  * Objects are strict (`z.strictObject`): an unknown field is a 400 naming it, never silently dropped.
  */
 import * as z from "zod";
-import { RotationMethod } from "../domain/import-policy.js";
+import { Priority, RotationMethod } from "../domain/import-policy.js";
 import {
   ExpirationModel,
   KeySpec,
@@ -91,6 +91,12 @@ const importPolicyInput = once(() =>
       .optional()
       .describe(
         "in-key: new material inside the key, RotateKeyOnDemand (SYMMETRIC_DEFAULT only). key-swap: a new key takes the alias, the old one stays managed for decryption. Default: in-key where KMS allows it",
+      ),
+    priority: z
+      .enum(values(Priority))
+      .optional()
+      .describe(
+        "Which due work goes first when there is more than one sweep takes or the KMS quota allows (renewals and restores alike; an incident restores critical keys first): critical, high, normal (default), low; within a priority the earliest due first",
       ),
   }),
 );

@@ -70,6 +70,7 @@ export function keyListTable(keys: readonly KeyView[], options: ViewOptions): st
         i === 0 ? key.id : "",
         i === 0 ? (key.alias ?? "-") : "",
         i === 0 ? status(key.status.state, options.color) : "",
+        i === 0 ? priorityOf(key) : "",
         region.region,
         regionState(region),
         regionValidTo(region),
@@ -77,14 +78,28 @@ export function keyListTable(keys: readonly KeyView[], options: ViewOptions): st
       ]);
     });
     if (key.regions.length === 0) {
-      rows.push([key.id, key.alias ?? "-", status(key.status.state, options.color), "-", "-", "-", "-"]);
+      rows.push([
+        key.id,
+        key.alias ?? "-",
+        status(key.status.state, options.color),
+        priorityOf(key),
+        "-",
+        "-",
+        "-",
+        "-",
+      ]);
     }
   }
   return renderTable(
-    ["ID", "ALIAS", "STATUS", "REGION", "STATE", "VALID TO", "NEXT CHECK"],
+    ["ID", "ALIAS", "STATUS", "PRIORITY", "REGION", "STATE", "VALID TO", "NEXT CHECK"],
     rows,
     options.color,
   );
+}
+
+/** The key's priority; a policy from an older API that names none is normal. */
+function priorityOf(key: KeyView): string {
+  return key.policy.priority ?? "normal";
 }
 
 /** The policy in words: `expires after P30D, renewed P7D before; restore after loss: yes; ...`. */
@@ -135,6 +150,7 @@ export function keyFields(key: KeyView, options: ViewOptions): string {
     ["Key ARN", key.keyArn],
     ["Key spec", `${key.keySpec}${key.multiRegion ? " (Multi-Region)" : ""}`],
     ["Status", statusLine(key, options.color)],
+    ["Priority", priorityOf(key)],
     ["Material ref", key.materialRef],
     ["Check value", key.checkValue],
     ["Policy", policySummary(key.policy)],

@@ -22,6 +22,28 @@ export const RotationMethod = {
 export type RotationMethod = (typeof RotationMethod)[keyof typeof RotationMethod];
 
 /**
+ * Which work goes first when there is more of it than one run takes or the KMS quota allows: the due-work
+ * index serves a critical key's Regions before a high one's, then normal, then low; within a priority the
+ * earliest due first. It orders renewals and restores alike, so an incident restores critical keys first.
+ * Changing it weakens nothing (it orders work, never withholds it): not a "policy-weaken" for dual control.
+ */
+export const Priority = {
+  Critical: "critical",
+  High: "high",
+  Normal: "normal",
+  Low: "low",
+} as const;
+export type Priority = (typeof Priority)[keyof typeof Priority];
+
+/** Every priority, first served first. */
+export const PRIORITIES: readonly Priority[] = [
+  Priority.Critical,
+  Priority.High,
+  Priority.Normal,
+  Priority.Low,
+];
+
+/**
  * How Tether imports a key's material: whether and when it expires, when to renew, how to wrap, and
  * what to do after a loss. Durations are milliseconds; the input form (ImportPolicyInput) uses ISO 8601.
  */
@@ -48,6 +70,8 @@ interface ImportPolicyCommon {
   readonly rotateEveryMs?: number | undefined;
   /** How to rotate; undefined: in-key for symmetric keys, key-swap for others (see rotationMethodOf). */
   readonly rotationMethod?: RotationMethod | undefined;
+  /** Where the key's due work is served: critical first, low last (see Priority). */
+  readonly priority: Priority;
 }
 
 export interface ExpiringImportPolicy extends ImportPolicyCommon {
@@ -90,6 +114,8 @@ export interface ImportPolicyInput {
   rotateEvery?: string;
   /** `in-key` (symmetric keys only) or `key-swap`; absent: in-key where KMS allows it. */
   rotationMethod?: RotationMethod;
+  /** `critical`, `high`, `normal` (default) or `low`: the order due work is served in. */
+  priority?: Priority;
 }
 
 /** The limits a policy must keep. */
@@ -135,6 +161,7 @@ export const ImportPolicyDefaults = {
   restoreAfterOutOfBandDelete: false,
   reconcileIntervalMs: 6 * HOUR_MS,
   attributionGraceMs: 15 * MINUTE_MS,
+  priority: Priority.Normal,
 } as const;
 
 const INPUT_FIELDS = new Set<string>([
@@ -150,6 +177,7 @@ const INPUT_FIELDS = new Set<string>([
   "attributionGrace",
   "rotateEvery",
   "rotationMethod",
+  "priority",
 ]);
 
 /**
@@ -158,7 +186,8 @@ const INPUT_FIELDS = new Set<string>([
  * @throws ValidationError naming the field: unknown fields, wrong types, a validity outside 1 hour..365
  *   days, validityPeriod together with validTo, expiry settings with KEY_MATERIAL_DOES_NOT_EXPIRE, a
  *   renew window not shorter than the validity, a reconcile interval outside 1 minute..24 hours, a
- *   rotation schedule outside 1..3650 days, an attribution grace outside PT0S..PT24H
+ *   rotation schedule outside 1..3650 days, an attribution grace outside PT0S..PT24H, a priority that is
+ *   not one of critical, high, normal, low
  */
 export function parseImportPolicy(input: unknown): ImportPolicy {
   const raw = input ?? {};
@@ -187,6 +216,7 @@ export function parseImportPolicy(input: unknown): ImportPolicy {
   const fixedValidTo = optional(fields.validTo, (v) => parseTimestamp(v, "validTo"));
   const rotateEveryMs = optional(fields.rotateEvery, (v) => parseDuration(v, "rotateEvery"));
   const rotationMethod = oneOf(fields.rotationMethod, RotationMethodByName, "rotationMethod");
+  const priority = oneOf(fields.priority, PriorityByName, "priority");
 
   const common = {
     wrapping: { algorithm: wrappingAlgorithm, keySpec: wrappingKeySpec },
@@ -195,6 +225,7 @@ export function parseImportPolicy(input: unknown): ImportPolicy {
       restoreAfterOutOfBandDelete ?? ImportPolicyDefaults.restoreAfterOutOfBandDelete,
     reconcileIntervalMs: reconcileIntervalMs ?? ImportPolicyDefaults.reconcileIntervalMs,
     attributionGraceMs: attributionGraceMs ?? ImportPolicyDefaults.attributionGraceMs,
+    priority: priority ?? ImportPolicyDefaults.priority,
     ...(rotateEveryMs === undefined ? {} : { rotateEveryMs }),
     ...(rotationMethod === undefined ? {} : { rotationMethod }),
   };
@@ -287,6 +318,7 @@ export function toImportPolicyInput(policy: ImportPolicy): ImportPolicyInput {
     restoreAfterOutOfBandDelete: policy.restoreAfterOutOfBandDelete,
     reconcileInterval: formatDuration(policy.reconcileIntervalMs),
     attributionGrace: formatDuration(policy.attributionGraceMs),
+    priority: policy.priority,
   };
   if (policy.wrapping.algorithm !== undefined) input.wrappingAlgorithm = policy.wrapping.algorithm;
   if (policy.wrapping.keySpec !== undefined) input.wrappingKeySpec = policy.wrapping.keySpec;
@@ -425,6 +457,14 @@ function oneOf<T extends Record<string, string>>(
 const RotationMethodByName = {
   [RotationMethod.InKey]: RotationMethod.InKey,
   [RotationMethod.KeySwap]: RotationMethod.KeySwap,
+} as const;
+
+/** oneOf's shape for Priority: its values are its names. */
+const PriorityByName = {
+  [Priority.Critical]: Priority.Critical,
+  [Priority.High]: Priority.High,
+  [Priority.Normal]: Priority.Normal,
+  [Priority.Low]: Priority.Low,
 } as const;
 
 /** ISO 8601 with a date, a time and an offset (Z or ±hh:mm), so a ValidTo never depends on the server's zone. */

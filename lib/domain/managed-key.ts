@@ -1,6 +1,6 @@
 import { ValidationError } from "./errors.js";
 import type { AwsRegion, CheckValue, MaterialRef, TetherKeyId } from "./ids.js";
-import { checkRotationSchedule, type ImportPolicy } from "./import-policy.js";
+import { checkRotationSchedule, type ImportPolicy, type Priority } from "./import-policy.js";
 import { parseKmsKeyArn } from "./key-arn.js";
 import type { KeyMaterialRecord, PendingRotation, PendingSwap } from "./key-material.js";
 import { KeySpec, KeyState } from "./kms-constants.js";
@@ -80,6 +80,13 @@ export interface RegionRecord {
   readonly lastObservedAt?: Date | undefined;
   /** When the sweep should next look at this region: the due-work index. */
   readonly nextCheckAt: Date;
+  /**
+   * The key's priority as this record was last written: with nextCheckAt, the Region's place in the due-work
+   * index. The key's policy is the truth; each run on the Region writes it here again (withKeyPriority), so a
+   * Region whose key changed priority is in the right place after its next visit at the latest. Normal is
+   * undefined (as every Region written before priorities), never spelled out.
+   */
+  readonly priority?: Priority | undefined;
   /** Failed attempts since the last success (drives backoff and alerting). */
   readonly consecutiveFailures: number;
   /** The error class name of the last failure (e.g. KmsThrottledError); never a message. */

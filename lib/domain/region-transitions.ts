@@ -1,7 +1,7 @@
 import type { DeleteRecord } from "./attribution.js";
 import { ValidationError } from "./errors.js";
-import type { ImportPolicy } from "./import-policy.js";
-import type { ImportInFlight, LossCause, RegionRecord } from "./managed-key.js";
+import { type ImportPolicy, Priority } from "./import-policy.js";
+import type { ImportInFlight, LossCause, ManagedKey, RegionRecord } from "./managed-key.js";
 import type { ObservedKeyState } from "./observed.js";
 import { nextCheckAt, retryAt } from "./schedule.js";
 
@@ -112,6 +112,16 @@ export function recordObservation(region: RegionRecord, observed: ObservedKeySta
 /** Sets when the sweep looks at this region next (from a none/alert/standstill decision). */
 export function scheduleCheck(region: RegionRecord, at: Date): RegionRecord {
   return { ...region, nextCheckAt: at };
+}
+
+/**
+ * The record carrying its key's current priority, so saving it puts the Region in the right place in the
+ * due-work index (RegionRecord.priority): a run does this first, whatever the record said before.
+ */
+export function withKeyPriority(region: RegionRecord, key: Pick<ManagedKey, "policy">): RegionRecord {
+  // Normal is written as no priority at all, as Regions were before priorities: one spelling per place.
+  const priority = key.policy.priority === Priority.Normal ? undefined : key.policy.priority;
+  return region.priority === priority ? region : { ...region, priority };
 }
 
 /** An import is about to be sent to KMS (see RegionRecord.importInFlight). */

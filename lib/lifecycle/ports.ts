@@ -6,6 +6,7 @@
 import type { DeleteRecord } from "../domain/attribution.js";
 import type { AuditEvent } from "../domain/audit-types.js";
 import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
+import type { Priority } from "../domain/import-policy.js";
 import type { KeyMaterialInfo } from "../domain/key-material.js";
 import type {
   ExpirationModel,
@@ -223,6 +224,8 @@ export interface DueRegion {
   readonly keyId: TetherKeyId;
   readonly region: AwsRegion;
   readonly nextCheckAt: Date;
+  /** The priority it was filed under in the due-work index (its key's, as of the Region's last write). */
+  readonly priority: Priority;
 }
 
 /**
@@ -251,7 +254,8 @@ export interface KeyRepository {
   resolve(reference: string): Promise<TetherKeyId | undefined>;
   /**
    * Writes the key-level fields (status, policy, alias, description) when the stored version equals
-   * `key.version`; returns the key with the new version.
+   * `key.version`; returns the key with the new version. A new priority moves the key's Regions in the
+   * due-work index too (a Region a run writes meanwhile is filed anew at its next visit).
    * @throws VersionConflictError
    */
   saveKey(key: ManagedKey): Promise<ManagedKey>;
@@ -265,7 +269,10 @@ export interface KeyRepository {
   addRegion(keyId: TetherKeyId, record: RegionRecord): Promise<void>;
   /** Stops managing a key: removes its records and claims (history stays). */
   remove(id: TetherKeyId): Promise<void>;
-  /** Regions due at `now`, earliest first within each shard, at most `limit`. */
+  /**
+   * Regions due at `now`, at most `limit`, in the order work is served: by priority (critical, high, normal,
+   * low), then earliest due first. Reads about as many index entries as it returns, however large the backlog.
+   */
   due(now: Date, limit: number): Promise<DueRegion[]>;
   list(options: { limit: number; nextToken?: string | undefined }): Promise<Page<ManagedKey>>;
   /**

@@ -40,6 +40,7 @@ import {
   recordObservation,
   recordUnexplainedLoss,
   scheduleCheck,
+  withKeyPriority,
 } from "../domain/region-transitions.js";
 import { rotationDue, scheduleRotationCheck } from "../domain/rotation-schedule.js";
 import { chooseWrapping } from "../domain/wrapping.js";
@@ -166,7 +167,8 @@ class RegionRun {
     this.#key = key;
 
     const now = deps.clock();
-    let record = start;
+    // Every save of this run places the Region in the due-work index at its key's priority.
+    let record = withKeyPriority(start, key);
     if (this.trigger.knownLoss !== undefined && lossOpenToCause(record)) {
       const { evidence } = this.trigger;
       record = recordLoss(

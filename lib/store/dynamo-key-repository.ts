@@ -13,15 +13,18 @@ import {
   parseTetherKeyId,
   type TetherKeyId,
 } from "../domain/ids.js";
+import { PRIORITIES, Priority } from "../domain/import-policy.js";
 import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
+import { withKeyPriority } from "../domain/region-transitions.js";
 import type { DueRegion, GetKeyOptions, KeyRepository, Lease, Page } from "../lifecycle/ports.js";
 import { checkLimit, isConditionFailed, mapBounded, updateExpression } from "./dynamo-helpers.js";
 import { CorruptRecordError } from "./errors.js";
 import {
   aliasClaimPk,
-  allDueShards,
   arnClaimPk,
   CLAIM_SK,
+  dueBandShards,
+  dueShard,
   KEY_PREFIX,
   KEY_RECORD_SK,
   keyPk,
@@ -112,9 +115,13 @@ export class DynamoKeyRepository implements KeyRepository {
       throw error;
     }
     // Nothing else writes a Region of a key that is not managed yet, so these puts need no condition.
+    // Each Region is filed in the due-work index under its key's priority.
     await mapBounded(key.regions, this.#o.queryConcurrency, (record, ordinal) =>
       this.#o.doc.send(
-        new PutCommand({ TableName: this.#o.tableName, Item: regionItem(key.id, record, ordinal) }),
+        new PutCommand({
+          TableName: this.#o.tableName,
+          Item: regionItem(key.id, withKeyPriority(record, key), ordinal),
+        }),
       ),
     );
     try {
@@ -205,7 +212,8 @@ export class DynamoKeyRepository implements KeyRepository {
   }
 
   /**
-   * Writes status, policy, alias, description and updatedAt when the stored version is `key.version`.
+   * Writes status, policy, alias, description and updatedAt when the stored version is `key.version`; when
+   * the policy's priority changed, then moves the key's Regions to its band of the due-work index.
    * When the alias changes, the order is: (1) claim the new alias, (2) write the key record, (3) release
    * the old alias. Interrupted after (1) or (2), a claim is left that the key record does not name:
    * resolve() ignores it, and it goes stale like any orphaned claim.
@@ -247,7 +255,37 @@ export class DynamoKeyRepository implements KeyRepository {
       throw conflict(error);
     }
     if (aliasChanged && oldAlias !== undefined) await this.#releaseClaim(aliasClaimPk(oldAlias), key.id);
+    if (storedPriority(stored) !== key.policy.priority) await this.#fileRegions(key);
     return { ...key, version: key.version + 1 };
+  }
+
+  /**
+   * Moves every Region of the key to its priority's band of the due-work index (after its policy's priority
+   * changed), leaving its record and next check as they are. Not atomic with the key record, and a run on a
+   * Region that read the key before the change may file it back under the old priority: either way each run
+   * files its Region under the priority it reads (withKeyPriority), so a Region is in its right band by its
+   * next visit at the latest, and meanwhile it is still served, only in its old place in the order.
+   */
+  async #fileRegions(key: ManagedKey): Promise<void> {
+    const regions = await this.#regionKeys(key.id);
+    await mapBounded(regions, this.#o.queryConcurrency, async (region) => {
+      const name = String(region.sk).slice(REGION_PREFIX.length);
+      try {
+        await this.#o.doc.send(
+          new UpdateCommand({
+            TableName: this.#o.tableName,
+            Key: { pk: region.pk, sk: region.sk },
+            UpdateExpression: "SET #shard = :shard",
+            ConditionExpression: "attribute_exists(pk)",
+            ExpressionAttributeNames: { "#shard": StoreAttribute.DueShard },
+            ExpressionAttributeValues: { ":shard": dueShard(key.id, name, key.policy.priority) },
+          }),
+        );
+      } catch (error) {
+        // The Region went meanwhile (a replica removed, the key unmanaged): nothing to file.
+        if (!isConditionFailed(error)) throw error;
+      }
+    });
   }
 
   /**
@@ -302,14 +340,18 @@ export class DynamoKeyRepository implements KeyRepository {
    *   or its key ARN is managed under another key
    */
   async addRegion(keyId: TetherKeyId, record: RegionRecord): Promise<void> {
-    if ((await this.#keyItem(keyId)) === undefined) throw new NotFoundError("managed key", keyId);
+    const keyItem = await this.#keyItem(keyId);
+    if (keyItem === undefined) throw new NotFoundError("managed key", keyId);
     await this.#claim(arnClaim(record.keyArn), keyId);
+    // Filed under the key's priority, as create() files its Regions.
+    const priority = storedPriority(keyItem);
+    const filed = { ...record, priority: priority === Priority.Normal ? undefined : priority };
     try {
       await this.#o.doc.send(
         new PutCommand({
           TableName: this.#o.tableName,
           // Ordinals of create() are 0..n-1; a time puts later replicas after them, in the order added.
-          Item: regionItem(keyId, record, this.#o.clock().getTime()),
+          Item: regionItem(keyId, filed, this.#o.clock().getTime()),
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
@@ -345,9 +387,12 @@ export class DynamoKeyRepository implements KeyRepository {
   }
 
   /**
-   * Regions whose nextCheckAt <= now, earliest first across all shards, at most `limit`. One Query per
-   * shard of the `due` index: items read are the due ones (at most shards × limit), never the whole table.
-   * A Region of a key removed or half-registered may appear; its key record is missing, so the caller skips it.
+   * Regions whose nextCheckAt <= now, at most `limit`: critical ones first, then high, normal, low, and
+   * within a priority the earliest due first (Priority). Each priority is a band of shards of the `due`
+   * index (dueShard), read with queryShards' lazy merge, and a band only while the ones before it leave room:
+   * a backlog larger than `limit` costs about `limit` entries read (plus at most a page per shard), and with
+   * nothing due one empty Query per shard of each band; never a Scan, never the whole table. A Region of a
+   * key removed or half-registered may appear; its key record is missing, so the caller skips it.
    * The index is eventually consistent ("all reads from GSIs and streams are eventually consistent",
    * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html), and
    * KEYS_ONLY on purpose: it says which Regions to look at, never what they hold. A worker takes the Region's
@@ -358,29 +403,24 @@ export class DynamoKeyRepository implements KeyRepository {
     checkLimit(limit);
     if (!(now instanceof Date) || Number.isNaN(now.getTime()))
       throw new ValidationError("now", "is not a valid time");
-    const items = await queryShards({
-      doc: this.#o.doc,
-      tableName: this.#o.tableName,
-      indexName: StoreIndex.Due,
-      shards: allDueShards(),
-      shardAttribute: StoreAttribute.DueShard,
-      orderAttribute: StoreAttribute.DueAt,
-      upTo: now.getTime(),
-      limit,
-      concurrency: this.#o.queryConcurrency,
-    });
-    return items.map((item) => {
-      const where = { pk: String(item.pk), sk: String(item.sk) };
-      try {
-        return {
-          keyId: parseTetherKeyId(where.pk.slice(KEY_PREFIX.length)),
-          region: parseAwsRegion(where.sk.slice(REGION_PREFIX.length)),
-          nextCheckAt: new Date(Number(item.dueAt)),
-        };
-      } catch (error) {
-        throw new CorruptRecordError(where, "not a Region item", { cause: error });
-      }
-    });
+    const found: DueRegion[] = [];
+    // Band by band, critical first: a lower band is read only when the higher ones leave room.
+    for (const priority of PRIORITIES) {
+      if (found.length >= limit) break;
+      const items = await queryShards({
+        doc: this.#o.doc,
+        tableName: this.#o.tableName,
+        indexName: StoreIndex.Due,
+        shards: dueBandShards(priority),
+        shardAttribute: StoreAttribute.DueShard,
+        orderAttribute: StoreAttribute.DueAt,
+        upTo: now.getTime(),
+        limit: limit - found.length,
+        concurrency: this.#o.queryConcurrency,
+      });
+      for (const item of items) found.push(dueRegionOf(item, priority));
+    }
+    return found;
   }
 
   /**
@@ -590,8 +630,8 @@ export class DynamoKeyRepository implements KeyRepository {
     }
   }
 
-  /** Claims (ARNs from the Region items, and the alias if known), then the Region items, of a key without a record. */
-  async #removeLeftovers(id: TetherKeyId, alias: string | undefined): Promise<void> {
+  /** The key's Region items (pk, sk and keyArn only), read consistently. */
+  async #regionKeys(id: TetherKeyId): Promise<Item[]> {
     const regions: Item[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -608,6 +648,12 @@ export class DynamoKeyRepository implements KeyRepository {
       regions.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
     } while (start !== undefined);
+    return regions;
+  }
+
+  /** Claims (ARNs from the Region items, and the alias if known), then the Region items, of a key without a record. */
+  async #removeLeftovers(id: TetherKeyId, alias: string | undefined): Promise<void> {
+    const regions = await this.#regionKeys(id);
     for (const region of regions) {
       if (typeof region.keyArn === "string") await this.#releaseClaim(arnClaimPk(region.keyArn), id);
     }
@@ -650,6 +696,28 @@ function leasedRecord(attributes: Item | undefined, region: AwsRegion): RegionRe
     return record.region === region ? record : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The priority the stored key record's policy names (normal when it names none: a policy from before). */
+function storedPriority(keyItem: Item): Priority {
+  const policy = keyItem.policy;
+  const priority = typeof policy === "object" && policy !== null ? (policy as Item).priority : undefined;
+  return PRIORITIES.find((p) => p === priority) ?? Priority.Normal;
+}
+
+/** A due-index entry (KEYS_ONLY: pk and sk name the Region) as the Region it names. */
+function dueRegionOf(item: Item, priority: Priority): DueRegion {
+  const where = { pk: String(item.pk), sk: String(item.sk) };
+  try {
+    return {
+      keyId: parseTetherKeyId(where.pk.slice(KEY_PREFIX.length)),
+      region: parseAwsRegion(where.sk.slice(REGION_PREFIX.length)),
+      nextCheckAt: new Date(Number(item.dueAt)),
+      priority,
+    };
+  } catch (error) {
+    throw new CorruptRecordError(where, "not a Region item", { cause: error });
   }
 }
 

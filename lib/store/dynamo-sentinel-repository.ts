@@ -148,7 +148,8 @@ export class DynamoSentinelRepository implements SentinelRepository {
   }
 
   /**
-   * Every Region item of this Region, from the due-work index (KEYS_ONLY: pk and sk are there), all shards.
+   * Every Region item of this Region, from the due-work index (KEYS_ONLY: pk and sk are there), all shards of
+   * every priority's band, critical first.
    * It reads the whole index, which only an incident justifies: there is no index by Region, and a Region
    * item's sort key is what names its Region.
    */
@@ -186,7 +187,8 @@ export class DynamoSentinelRepository implements SentinelRepository {
         new UpdateCommand({
           TableName: this.#o.tableName,
           Key: { pk: keyPk(keyId), sk: `${REGION_PREFIX}${region}` },
-          UpdateExpression: "SET nextCheckAt = :iso, #dueAt = :at, #shard = :shard",
+          // The Region keeps its band (its key's priority); only an item without one gets the normal band.
+          UpdateExpression: "SET nextCheckAt = :iso, #dueAt = :at, #shard = if_not_exists(#shard, :shard)",
           ConditionExpression: "attribute_exists(pk)",
           ExpressionAttributeNames: { "#dueAt": StoreAttribute.DueAt, "#shard": StoreAttribute.DueShard },
           ExpressionAttributeValues: {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { isTetherKeyId, type TetherKeyId } from "../domain/ids.js";
+import { PRIORITIES, Priority } from "../domain/import-policy.js";
 import { DUE_SHARDS, OUTBOX_SHARDS } from "./table-definition.js";
 
 /** How the store spells its primary keys and index partitions (see table-definition.ts for the layout). */
@@ -48,12 +49,35 @@ export function shardOf(input: string, shards: number): number {
   return createHash("sha256").update(input).digest().readUInt32BE(0) % shards;
 }
 
-/** The due-work index partition of one Region. */
-export const dueShard = (keyId: string, region: string): string =>
-  `DUE#${shardOf(`${keyId}/${region}`, DUE_SHARDS)}`;
+/**
+ * The due-work index partition of one Region: its shard within its priority's band. A normal Region is
+ * `DUE#<n>`, as every Region was before priorities (so those items are served as normal, and need no
+ * migration); the others are `DUE#<priority>#<n>` (`DUE#critical#3`). One band per priority, so `due` reads
+ * the bands in order, each up to now, and never reads past the work it returns (see DynamoKeyRepository.due).
+ */
+export function dueShard(keyId: string, region: string, priority: Priority = Priority.Normal): string {
+  const shard = shardOf(`${keyId}/${region}`, DUE_SHARDS);
+  return priority === Priority.Normal ? `DUE#${shard}` : `DUE#${priority}#${shard}`;
+}
+
+/** The priority a due-index partition serves (normal for `DUE#<n>`); undefined for anything else. */
+export function priorityOfDueShard(shard: unknown): Priority | undefined {
+  if (typeof shard !== "string") return undefined;
+  const match = /^DUE#(?:([a-z]+)#)?\d+$/.exec(shard);
+  if (match === null) return undefined;
+  const band = match[1] ?? Priority.Normal;
+  return PRIORITIES.find((p) => p === band && (p !== Priority.Normal || match[1] === undefined));
+}
 
 /** The outbox index partition of one event. */
 export const outboxShard = (eventId: string): string => `OUTBOX#${shardOf(eventId, OUTBOX_SHARDS)}`;
 
-export const allDueShards = (): string[] => Array.from({ length: DUE_SHARDS }, (_, n) => `DUE#${n}`);
+/** The shards of one priority's band of the due-work index. */
+export const dueBandShards = (priority: Priority): string[] =>
+  Array.from({ length: DUE_SHARDS }, (_, n) =>
+    priority === Priority.Normal ? `DUE#${n}` : `DUE#${priority}#${n}`,
+  );
+
+/** Every partition of the due-work index, every band. */
+export const allDueShards = (): string[] => PRIORITIES.flatMap(dueBandShards);
 export const allOutboxShards = (): string[] => Array.from({ length: OUTBOX_SHARDS }, (_, n) => `OUTBOX#${n}`);

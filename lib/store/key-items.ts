@@ -1,6 +1,6 @@
 import type { TetherKeyId } from "../domain/ids.js";
 import { parseAwsRegion, parseCheckValue, parseMaterialRef, parseTetherKeyId } from "../domain/ids.js";
-import { parseImportPolicy, toImportPolicyInput } from "../domain/import-policy.js";
+import { Priority, parseImportPolicy, toImportPolicyInput } from "../domain/import-policy.js";
 import type { KeyMaterialRecord, PendingRotation, PendingSwap } from "../domain/key-material.js";
 import { KeySpec } from "../domain/kms-constants.js";
 import {
@@ -12,7 +12,7 @@ import {
   type RegionRecord,
 } from "../domain/managed-key.js";
 import { CorruptRecordError } from "./errors.js";
-import { dueShard, KEY_RECORD_SK, keyPk, LIST_PARTITION, regionSk } from "./item-keys.js";
+import { dueShard, KEY_RECORD_SK, keyPk, LIST_PARTITION, priorityOfDueShard, regionSk } from "./item-keys.js";
 
 /**
  * ManagedKey <-> items. Dates are stored as ISO 8601 strings (millisecond precision, so they come back
@@ -190,7 +190,7 @@ export function regionAttributes(keyId: TetherKeyId, record: RegionRecord): { se
     materialExpected: record.materialExpected,
     nextCheckAt: record.nextCheckAt.toISOString(),
     consecutiveFailures: record.consecutiveFailures,
-    dueShard: dueShard(keyId, record.region),
+    dueShard: dueShard(keyId, record.region, record.priority),
     dueAt: record.nextCheckAt.getTime(),
   };
   const remove: string[] = [];
@@ -339,10 +339,20 @@ export function regionFromItem(item: Item): RegionRecord {
     lastObservedKeyState: read.optionalString("lastObservedKeyState"),
     lastObservedAt: read.optionalDate("lastObservedAt"),
     nextCheckAt: read.date("nextCheckAt"),
+    ...regionPriority(item),
     consecutiveFailures: read.number("consecutiveFailures"),
     lastFailure: read.optionalString("lastFailure"),
     importInFlight: importInFlightFromAttribute(read),
   };
+}
+
+/**
+ * The priority a Region item is filed under, from its due-index partition (RegionRecord.priority: none for
+ * normal, which is also every item written before priorities).
+ */
+function regionPriority(item: Item): { priority?: Priority } {
+  const priority = priorityOfDueShard(item.dueShard);
+  return priority === undefined || priority === Priority.Normal ? {} : { priority };
 }
 
 interface Reader {

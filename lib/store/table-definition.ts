@@ -22,7 +22,10 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 export const StoreAttribute = {
   Pk: "pk",
   Sk: "sk",
-  /** `DUE#<n>`: the due-work index partition of a Region item. */
+  /**
+   * The due-work index partition of a Region item: its shard in its key's priority band, `DUE#<n>` (normal)
+   * or `DUE#<priority>#<n>` (item-keys.ts dueShard).
+   */
   DueShard: "dueShard",
   /** Epoch ms of the Region's nextCheckAt: the due-work index sort key. */
   DueAt: "dueAt",
@@ -46,7 +49,10 @@ export const StoreAttribute = {
 } as const;
 
 export const StoreIndex = {
-  /** Region items by next check: `due(now)` reads only what is due. KEYS_ONLY: pk/sk say which Region. */
+  /**
+   * Region items by priority band and next check: `due(now)` reads only what is due, most urgent band first.
+   * KEYS_ONLY: pk/sk say which Region.
+   */
   Due: "due",
   /** Unpublished audit events, oldest first; carries the event itself so the publisher needs no second read. */
   Outbox: "outbox",
@@ -58,7 +64,7 @@ export const StoreIndex = {
  * Write sharding of the due-work and outbox indexes. Every saveRegion moves an item in `due`, and every
  * append / markPublished writes `outbox`; one partition key value takes at most 1,000 WCU/s, and a
  * throttled GSI throttles the table's writes too. 16 shards lift that ceiling sixteenfold for the price of
- * 16 small Queries per sweep.
+ * 16 small Queries per sweep (per priority band of `due` that the sweep reads).
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-sharding.html
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/throttling-key-range-limit-exceeded-mitigation.html
  * The shard is stored on each item, so raising this later is safe (old items keep shards below the old

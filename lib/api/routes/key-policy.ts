@@ -9,7 +9,7 @@ export const changePolicyRoute = defineRoute({
   path: "/keys/{id}/policy",
   operationId: "changeKeyPolicy",
   summary:
-    "Change the import policy (validity, renew window, automatic restore, reconcile interval) and/or pause or resume automatic actions.",
+    "Change the import policy (validity, renew window, automatic restore, reconcile interval, priority) and/or pause or resume automatic actions.",
   access: Access.Admin,
   body: (s) => s.PolicyPatchBody,
   bodyRequired: true,

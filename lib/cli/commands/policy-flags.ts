@@ -1,5 +1,5 @@
 import type { ImportPolicyInputBody } from "../../api/schemas.js";
-import { RotationMethod } from "../../domain/import-policy.js";
+import { Priority, RotationMethod } from "../../domain/import-policy.js";
 import { ExpirationModel, WrappingAlgorithm, WrappingKeySpec } from "../../domain/kms-constants.js";
 import type { FlagSpecs, FlagValues } from "../command.js";
 import { choiceFlag, durationFlag, exclusive, timestampFlag } from "../flags.js";
@@ -53,6 +53,11 @@ export const POLICY_FLAGS: FlagSpecs = {
     description:
       "rotate this often (P1D to P3650D, e.g. P365D), the way --rotation-method says; `keys policy` takes none to end the schedule",
   },
+  priority: {
+    type: "string",
+    value: "PRIORITY",
+    description: `which due work goes first when there is more than a sweep takes: ${Object.values(Priority).join(", ")} (default normal)`,
+  },
   "rotation-method": {
     type: "string",
     value: "METHOD",
@@ -73,6 +78,7 @@ export const POLICY_FIELD_FLAGS: Readonly<Record<string, string>> = {
   attributionGrace: "--attribution-grace",
   rotateEvery: "--rotate-every",
   rotationMethod: "--rotation-method",
+  priority: "--priority",
   restoreAfterLoss: "--restore-after-loss",
   restoreAfterOutOfBandDelete: "--restore-after-out-of-band-delete",
 };
@@ -100,6 +106,7 @@ export function policyFromFlags(
   const none = options.rotateEveryNone === true && flags["rotate-every"] === "none";
   const rotateEvery = none ? undefined : durationFlag(flags, "rotate-every", command);
   const rotationMethod = choiceFlag(flags, "rotation-method", command, Object.values(RotationMethod));
+  const priority = choiceFlag(flags, "priority", command, Object.values(Priority));
   const expirationModel = choiceFlag(flags, "expiration-model", command, Object.values(ExpirationModel));
   const wrappingAlgorithm = choiceFlag(
     flags,
@@ -116,6 +123,7 @@ export function policyFromFlags(
   if (attributionGrace !== undefined) policy.attributionGrace = attributionGrace;
   if (rotateEvery !== undefined) policy.rotateEvery = rotateEvery;
   if (rotationMethod !== undefined) policy.rotationMethod = rotationMethod;
+  if (priority !== undefined) policy.priority = priority;
   if (wrappingAlgorithm !== undefined) policy.wrappingAlgorithm = wrappingAlgorithm;
   if (wrappingKeySpec !== undefined) policy.wrappingKeySpec = wrappingKeySpec;
   return policy;

@@ -236,6 +236,29 @@ describe("PATCH /keys/{id}/policy", () => {
     expect(admin.every((e) => e.actor === ADMIN)).toBe(true);
   });
 
+  it("takes a priority at register and by PATCH, shows it in the views, and refuses one that is not, naming it", async () => {
+    const key = KeyActionResponse.parse(
+      (await api.register({ validityPeriod: "P30D", priority: "high" })).body,
+    ).key;
+    expect(key.policy.priority).toBe("high");
+    const plain = KeyActionResponse.parse((await api.register({ validityPeriod: "P30D" })).body).key;
+    expect(plain.policy.priority).toBe("normal");
+
+    const changed = await api.call("PATCH", keyPath(key.id, "/policy"), { body: { priority: "critical" } });
+    expect(changed.status).toBe(200);
+    expect(PolicyResponse.parse(changed.body).key.policy.priority).toBe("critical");
+    const shown = await api.call("GET", keyPath(key.id), { caller: READER });
+    expect(shown.body.key.policy.priority).toBe("critical");
+
+    for (const answer of [
+      await api.call("PATCH", keyPath(key.id, "/policy"), { body: { priority: "urgent" } }),
+      await api.register({ validityPeriod: "P30D", priority: "CRITICAL" }),
+    ]) {
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.field).toMatch(/priority$/);
+    }
+  });
+
   it("asks for a reason with paused, and refuses pausing a revoked key with 409", async () => {
     const key = KeyActionResponse.parse((await api.register()).body).key;
     const noReason = await api.call("PATCH", keyPath(key.id, "/policy"), { body: { paused: true } });

@@ -54,14 +54,16 @@ describe("formatRelative", () => {
 });
 
 describe("views", () => {
-  it("lists keys one row per Region, with state, ValidTo and next check", () => {
+  it("lists keys one row per Region, with priority, state, ValidTo and next check", () => {
     expect(keyListTable([keyView()], { now: NOW, color: false })).toBe(
       [
-        "ID                             ALIAS           STATUS  REGION     STATE                 VALID TO              NEXT CHECK",
-        "tk_01JX0000000000000000000000  alias/payments  active  eu-west-1  Enabled               2025-06-24 12:00:00Z  2025-06-01 18:00:00Z (in 6h)",
-        "                                                       us-east-1  gone (regional-loss)  -                     2025-06-01 12:00:00Z (now)",
+        "ID                             ALIAS           STATUS  PRIORITY  REGION     STATE                 VALID TO              NEXT CHECK",
+        "tk_01JX0000000000000000000000  alias/payments  active  normal    eu-west-1  Enabled               2025-06-24 12:00:00Z  2025-06-01 18:00:00Z (in 6h)",
+        "                                                                 us-east-1  gone (regional-loss)  -                     2025-06-01 12:00:00Z (now)",
       ].join("\n"),
     );
+    const critical = keyView({ policy: { ...keyView().policy, priority: "critical" } });
+    expect(keyListTable([critical], { now: NOW, color: false })).toMatch(/active +critical +eu-west-1/);
     expect(keyListTable([], { now: NOW, color: false })).toBe("No managed keys.");
   });
 

@@ -36,6 +36,7 @@ describe("parseImportPolicy", () => {
         restoreAfterOutOfBandDelete: false,
         reconcileIntervalMs: 6 * HOUR,
         attributionGraceMs: 15 * MINUTE,
+        priority: "normal",
       });
     });
 
@@ -74,6 +75,7 @@ describe("parseImportPolicy", () => {
         restoreAfterOutOfBandDelete: true,
         reconcileInterval: "PT30M",
         attributionGrace: "PT1H",
+        priority: "critical",
       });
       expect(policy).toEqual({
         expirationModel: "KEY_MATERIAL_EXPIRES",
@@ -84,6 +86,7 @@ describe("parseImportPolicy", () => {
         restoreAfterOutOfBandDelete: true,
         reconcileIntervalMs: 30 * MINUTE,
         attributionGraceMs: HOUR,
+        priority: "critical",
       });
     });
 
@@ -95,7 +98,28 @@ describe("parseImportPolicy", () => {
         restoreAfterOutOfBandDelete: false,
         reconcileIntervalMs: 6 * HOUR,
         attributionGraceMs: 15 * MINUTE,
+        priority: "normal",
       });
+    });
+  });
+
+  describe("priority", () => {
+    it.each(["critical", "high", "normal", "low"])(
+      "takes %s and round-trips it through the input form",
+      (priority) => {
+        const policy = parseImportPolicy({ priority });
+        expect(policy.priority).toBe(priority);
+        expect(toImportPolicyInput(policy).priority).toBe(priority);
+        expect(parseImportPolicy(toImportPolicyInput(policy))).toEqual(policy);
+      },
+    );
+
+    it("is normal when a stored policy from before priorities names none", () => {
+      expect(parseImportPolicy({ validityPeriod: "P30D", renewBefore: "P7D" }).priority).toBe("normal");
+    });
+
+    it.each(["urgent", "CRITICAL", "", 1, null])("refuses %s, naming the field", (value) => {
+      expectInvalid({ priority: value }, "priority");
     });
   });
 

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../../lib/domain/index.js";
 import { dueShard, outboxShard } from "../../../lib/store/index.js";
-import { eventSk, historyPk } from "../../../lib/store/item-keys.js";
+import {
+  allDueShards,
+  dueBandShards,
+  eventSk,
+  historyPk,
+  priorityOfDueShard,
+} from "../../../lib/store/item-keys.js";
 import { decodePageToken, encodePageToken } from "../../../lib/store/page-token.js";
 
 describe("shards", () => {
@@ -16,6 +22,34 @@ describe("shards", () => {
     for (let i = 0; i < 500; i++)
       shards.add(dueShard(`tk_01JX00000000000000000${String(i).padStart(5, "0")}`, "eu-west-1"));
     expect(shards.size).toBe(16);
+  });
+});
+
+describe("priority bands of the due index", () => {
+  it("file a normal Region as before priorities (DUE#<n>) and the others in a band of their own, same shard", () => {
+    const id = "tk_01JX0000000000000000000000";
+    expect(dueShard(id, "eu-west-1", "normal")).toBe("DUE#9");
+    expect(dueShard(id, "eu-west-1", "critical")).toBe("DUE#critical#9");
+    expect(dueShard(id, "eu-west-1", "high")).toBe("DUE#high#9");
+    expect(dueShard(id, "eu-west-1", "low")).toBe("DUE#low#9");
+  });
+
+  it("read back the priority a partition serves, and nothing from what is not one", () => {
+    expect(priorityOfDueShard("DUE#9")).toBe("normal");
+    expect(priorityOfDueShard("DUE#critical#15")).toBe("critical");
+    expect(priorityOfDueShard("DUE#low#0")).toBe("low");
+    for (const other of ["DUE#normal#3", "DUE#urgent#3", "DUE#", "OUTBOX#3", undefined, 9]) {
+      expect(priorityOfDueShard(other)).toBeUndefined();
+    }
+  });
+
+  it("list every band's 16 shards, critical first", () => {
+    expect(dueBandShards("high")).toHaveLength(16);
+    const all = allDueShards();
+    expect(all).toHaveLength(64);
+    expect(all[0]).toBe("DUE#critical#0");
+    expect(all.at(-1)).toBe("DUE#low#15");
+    expect(all).toContain("DUE#7");
   });
 });
 
