@@ -112,6 +112,9 @@ export async function changeKeyPolicy(
     if (statusChanged === "resumed") {
       events.push(buildFactEvent(AuditDetailType.KeyResumed, context(), subject));
     }
+    // The new policy applies from the next run: the saved record alone would leave each Region's next check
+    // where the old policy put it (up to a reconcile interval away). A crash before this line leaves that.
+    if (policyChanged) await deps.keys.makeRegionsDue(saved.id, now);
     await deps.audit.record(...events);
     return { key: saved, policyChanged, statusChanged };
   }

@@ -260,6 +260,11 @@ export interface KeyRepository {
    */
   saveKey(key: ManagedKey): Promise<ManagedKey>;
   /**
+   * Makes every Region of the key due at `now` (one that is due earlier keeps its time), so a changed
+   * policy takes effect at the next run. Regions removed meanwhile are skipped.
+   */
+  makeRegionsDue(keyId: TetherKeyId, now: Date): Promise<void>;
+  /**
    * Writes one Region's record, which also moves it in the due-work index. With a lease, only while
    * that lease is still held.
    * @throws LeaseNotAcquiredError when the lease was lost

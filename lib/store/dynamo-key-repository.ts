@@ -259,6 +259,27 @@ export class DynamoKeyRepository implements KeyRepository {
     return { ...key, version: key.version + 1 };
   }
 
+  async makeRegionsDue(keyId: TetherKeyId, now: Date): Promise<void> {
+    const regions = await this.#regionKeys(keyId);
+    await mapBounded(regions, this.#o.queryConcurrency, async (region) => {
+      try {
+        await this.#o.doc.send(
+          new UpdateCommand({
+            TableName: this.#o.tableName,
+            Key: { pk: region.pk, sk: region.sk },
+            UpdateExpression: "SET nextCheckAt = :iso, #dueAt = :at",
+            // Never pushes an earlier due time later; never brings back a Region removed meanwhile.
+            ConditionExpression: "attribute_exists(pk) AND #dueAt > :at",
+            ExpressionAttributeNames: { "#dueAt": StoreAttribute.DueAt },
+            ExpressionAttributeValues: { ":iso": now.toISOString(), ":at": now.getTime() },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+    });
+  }
+
   /**
    * Moves every Region of the key to its priority's band of the due-work index (after its policy's priority
    * changed), leaving its record and next check as they are. Not atomic with the key record, and a run on a
