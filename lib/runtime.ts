@@ -8,10 +8,11 @@ import type { TetherConfig } from "./config.js";
 import { parseAwsRegion } from "./domain/ids.js";
 import { kmsClients } from "./kms/clients.js";
 import { KmsAdapter } from "./kms/kms-adapter.js";
-import { RateLimiter } from "./kms/rate-limiter.js";
+import { RateLimiter, SHARED_KMS_OPERATIONS } from "./kms/rate-limiter.js";
 import type { LifecycleDeps } from "./lifecycle/ports.js";
 import { DynamoAuditLog } from "./store/dynamo-audit-log.js";
 import { DynamoKeyRepository } from "./store/dynamo-key-repository.js";
+import { DynamoQuotaBudget } from "./store/dynamo-quota-budget.js";
 import { DynamoSentinelRepository } from "./store/dynamo-sentinel-repository.js";
 import { VaultError } from "./vault/errors.js";
 import type { Vault } from "./vault/port.js";
@@ -61,7 +62,21 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
       clientConfig: options.credentials === undefined ? undefined : { credentials: options.credentials },
     }),
     vault: options.vault,
-    rateLimiter: new RateLimiter({ quotas: config.kmsQuotas }),
+    rateLimiter: new RateLimiter({
+      quotas: config.kmsQuotas,
+      // One budget per Region for the deployment's functions and instances together (KMS counts per account
+      // and Region); each process reserves its turns from the table and queues its own callers in order.
+      ...(config.kmsBudget === "local"
+        ? {}
+        : {
+            shared: {
+              budget: new DynamoQuotaBudget(store),
+              operations: SHARED_KMS_OPERATIONS,
+              fallbackShare: config.kmsFallbackShare,
+              ...(log === undefined ? {} : { log }),
+            },
+          }),
+    }),
     now: clock,
   });
   // Its own limiter: LookupEvents has its own quota (per account and Region), not one of KMS's.
