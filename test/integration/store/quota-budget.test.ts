@@ -109,4 +109,25 @@ describe("DynamoQuotaBudget", () => {
         ` (${perToken.toFixed(3)}/turn); GetParametersForImport ${budget.requests - before} for 8`,
     );
   });
+
+  it("a budget DynamoDB refuses (no such table): the limiter paces alone at the fallback share, logged once", async () => {
+    const budget = new DynamoQuotaBudget({ client: store.client, tableName: "no-such-table" });
+    const logs: string[] = [];
+    const limiter = new RateLimiter({
+      quotas: { ImportKeyMaterial: 100 },
+      shared: {
+        budget,
+        operations: ["ImportKeyMaterial"],
+        fallbackShare: 0.1,
+        log: (level, message, fields) => logs.push(`${level} ${message} ${String(fields.errorName)}`),
+      },
+    });
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 4 }, () => limiter.acquire(REGION, "ImportKeyMaterial")));
+    // 100/s × 0.1 = 10/s: four turns take 300 ms at least, never less (unlimited would be ~0).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(logs).toEqual([
+      "warn KMS quota budget unreachable: pacing on a local fallback share ResourceNotFoundException",
+    ]);
+  });
 });
