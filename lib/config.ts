@@ -68,8 +68,17 @@ interface Environment {
   readonly TETHER_EVENTS_ENDPOINT: string | undefined;
   /** CloudTrail LookupEvents (locally the KMS emulator serves it on its own port). */
   readonly TETHER_CLOUDTRAIL_ENDPOINT: string | undefined;
-  /** Share of AWS's default KMS request quotas Tether may use (other clients share the account's quota). */
+  /**
+   * Share of AWS's default KMS request quotas Tether may use, all its functions and Lambda instances together
+   * (other clients share the account's quota).
+   */
   readonly TETHER_KMS_QUOTA_SHARE: number;
+  /** Requests per second per Region that override the share for some operations (`Operation=rate,...`). */
+  readonly TETHER_KMS_RATES: string;
+  /** `shared` (default): one budget per Region in the table for SHARED_KMS_OPERATIONS; `local`: per process. */
+  readonly TETHER_KMS_BUDGET: "shared" | "local";
+  /** Fraction of a shared rate one process keeps to while the shared budget cannot be reached. */
+  readonly TETHER_KMS_FALLBACK_SHARE: number;
   readonly TETHER_LEASE_TTL_SECONDS: number;
   readonly TETHER_SWEEP_LIMIT: number;
   readonly TETHER_SWEEP_CONCURRENCY: number;
@@ -149,6 +158,14 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
       (n) => n > 0 && n <= 1,
       "a number greater than 0 and at most 1",
     ),
+    TETHER_KMS_RATES: env.TETHER_KMS_RATES ?? "",
+    TETHER_KMS_BUDGET: kmsBudget(env, problems),
+    TETHER_KMS_FALLBACK_SHARE: number(
+      "TETHER_KMS_FALLBACK_SHARE",
+      0.1,
+      (n) => n > 0 && n <= 1,
+      "a number greater than 0 and at most 1",
+    ),
     TETHER_LEASE_TTL_SECONDS: positiveInt("TETHER_LEASE_TTL_SECONDS", 120),
     TETHER_SWEEP_LIMIT: positiveInt("TETHER_SWEEP_LIMIT", 500),
     TETHER_SWEEP_CONCURRENCY: positiveInt("TETHER_SWEEP_CONCURRENCY", 8),
@@ -161,6 +178,44 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
   };
   if (problems.length > 0) throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
   return parsed;
+}
+
+function kmsBudget(
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+): "shared" | "local" {
+  const value = env.TETHER_KMS_BUDGET ?? "shared";
+  if (value === "shared" || value === "local") return value;
+  problems.push(`TETHER_KMS_BUDGET must be "shared" or "local", not "${value}"`);
+  return "shared";
+}
+
+/**
+ * The client-side rate per KMS operation: the share of AWS's default quota, or TETHER_KMS_RATES's own
+ * requests per second (an account whose quota was raised, or a deployment given less).
+ * @throws ConfigError naming TETHER_KMS_RATES on an unknown operation or a rate that is not positive
+ */
+function kmsRates(share: number, overrides: string): Record<string, number> {
+  const rates: Record<string, number> = Object.fromEntries(
+    Object.entries(DefaultKmsQuotas).map(([operation, rate]) => [operation, rate * share]),
+  );
+  for (const part of overrides.split(",")) {
+    if (part.trim() === "") continue;
+    const [operation = "", value = "", ...rest] = part.split("=").map((p) => p.trim());
+    const rate = Number(value);
+    if (
+      rest.length > 0 ||
+      !(operation in DefaultKmsQuotas) ||
+      value === "" ||
+      !(Number.isFinite(rate) && rate > 0)
+    ) {
+      throw new ConfigError(
+        `TETHER_KMS_RATES: "${part.trim()}" is not <operation>=<requests per second> with operation one of ${Object.keys(DefaultKmsQuotas).join(", ")} and a positive rate`,
+      );
+    }
+    rates[operation] = rate;
+  }
+  return rates;
 }
 
 function onOff(
@@ -213,7 +268,12 @@ export interface TetherConfig {
     readonly events?: string;
     readonly cloudtrail?: string;
   };
+  /** Requests per second per Region for the KMS operations Tether paces: the whole deployment's, not one process's. */
   readonly kmsQuotas: Readonly<Record<string, number>>;
+  /** Whether SHARED_KMS_OPERATIONS are paced by one budget in the table (`shared`) or per process (`local`). */
+  readonly kmsBudget: "shared" | "local";
+  /** Fraction of a shared rate one process keeps to while the shared budget cannot be reached. */
+  readonly kmsFallbackShare: number;
   readonly leaseTtlMs: number;
   readonly sweepLimit: number;
   readonly sweepConcurrency: number;
@@ -269,9 +329,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const vaultSettings = loadVaultSettings(env);
   assertVaultSecretSource(env);
   const isTether = principalMatcher("TETHER_SELF_PRINCIPALS", e.TETHER_SELF_PRINCIPALS);
-  const kmsQuotas = Object.fromEntries(
-    Object.entries(DefaultKmsQuotas).map(([operation, rate]) => [operation, rate * e.TETHER_KMS_QUOTA_SHARE]),
-  );
+  const kmsQuotas = kmsRates(e.TETHER_KMS_QUOTA_SHARE, e.TETHER_KMS_RATES);
   return {
     region: e.AWS_REGION,
     tableName: e.TETHER_TABLE_NAME,
@@ -289,6 +347,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       ...(e.TETHER_CLOUDTRAIL_ENDPOINT === undefined ? {} : { cloudtrail: e.TETHER_CLOUDTRAIL_ENDPOINT }),
     },
     kmsQuotas,
+    kmsBudget: e.TETHER_KMS_BUDGET,
+    kmsFallbackShare: e.TETHER_KMS_FALLBACK_SHARE,
     leaseTtlMs: e.TETHER_LEASE_TTL_SECONDS * 1000,
     sweepLimit: e.TETHER_SWEEP_LIMIT,
     sweepConcurrency: e.TETHER_SWEEP_CONCURRENCY,

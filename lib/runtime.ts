@@ -8,10 +8,11 @@ import type { TetherConfig } from "./config.js";
 import { parseAwsRegion } from "./domain/ids.js";
 import { kmsClients } from "./kms/clients.js";
 import { KmsAdapter } from "./kms/kms-adapter.js";
-import { RateLimiter } from "./kms/rate-limiter.js";
+import { RateLimiter, SHARED_KMS_OPERATIONS } from "./kms/rate-limiter.js";
 import type { LifecycleDeps } from "./lifecycle/ports.js";
 import { DynamoAuditLog } from "./store/dynamo-audit-log.js";
 import { DynamoKeyRepository } from "./store/dynamo-key-repository.js";
+import { DynamoQuotaBudget } from "./store/dynamo-quota-budget.js";
 import { DynamoSentinelRepository } from "./store/dynamo-sentinel-repository.js";
 import { VaultError } from "./vault/errors.js";
 import type { Vault } from "./vault/port.js";
@@ -55,21 +56,39 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
         errorCodes: [...new Set(failed.map((f) => f.errorCode))],
       }),
   });
+  // One budget per Region for the deployment's functions and instances together (KMS and CloudTrail count
+  // per account and Region); each process reserves its turns from the table and queues its own callers in order.
+  const budget = config.kmsBudget === "local" ? undefined : new DynamoQuotaBudget(store);
+  const shared = (operations: readonly string[]) =>
+    budget === undefined
+      ? {}
+      : {
+          shared: {
+            budget,
+            operations,
+            fallbackShare: config.kmsFallbackShare,
+            ...(log === undefined ? {} : { log }),
+          },
+        };
   const kms = new KmsAdapter({
     clients: kmsClients({
       endpoint: config.endpoints.kms,
       clientConfig: options.credentials === undefined ? undefined : { credentials: options.credentials },
     }),
     vault: options.vault,
-    rateLimiter: new RateLimiter({ quotas: config.kmsQuotas }),
+    rateLimiter: new RateLimiter({ quotas: config.kmsQuotas, ...shared(SHARED_KMS_OPERATIONS) }),
     now: clock,
   });
-  // Its own limiter: LookupEvents has its own quota (per account and Region), not one of KMS's.
+  // Its own limiter: LookupEvents has its own quota (per account and Region), not one of KMS's; shared
+  // across functions like KMS's (the sweep and kms-events both look up loss evidence).
   const cloudTrail = new CloudTrailAdapter({
     // Locally the KMS emulator serves LookupEvents on its own port (routed by X-Amz-Target), so a local
     // stack never reaches the real CloudTrail by accident.
     endpoint: config.endpoints.cloudtrail ?? config.endpoints.kms,
-    rateLimiter: new RateLimiter({ quotas: { LookupEvents: TETHER_LOOKUP_EVENTS_PER_SECOND } }),
+    rateLimiter: new RateLimiter({
+      quotas: { LookupEvents: TETHER_LOOKUP_EVENTS_PER_SECOND },
+      ...shared(["LookupEvents"]),
+    }),
     clientConfig: options.credentials === undefined ? undefined : { credentials: options.credentials },
   });
   return {

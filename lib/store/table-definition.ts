@@ -13,6 +13,8 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  *   (history has partitions of its own, which the functions' roles may not delete from)
  *   ARN#<keyArn>      CLAIM                      a KMS key ARN claimed by a Tether key
  *   ALIAS#<name>      CLAIM                      an alias name claimed by a Tether key
+ *   QUOTA#<region>#<operation> BUDGET           a KMS (or CloudTrail) request budget shared by every function
+ *                                                (dynamo-quota-budget.ts)
  *
  * The key record and its Regions are read with one Query (`sk BETWEEN "KEY" AND "REGION$"`); events written
  * before history had its own partitions sort before them (EVENT# < KEY) and are never read by it.

@@ -20,6 +20,36 @@ describe("loadConfig", () => {
     expect(config.endpoints).toEqual({});
   });
 
+  it("shares the KMS budget across functions by default, with a fallback share; TETHER_KMS_RATES overrides rates", () => {
+    const config = loadConfig(base);
+    expect(config.kmsBudget).toBe("shared");
+    expect(config.kmsFallbackShare).toBeCloseTo(0.1);
+    const raised = loadConfig({
+      ...base,
+      TETHER_KMS_BUDGET: "local",
+      TETHER_KMS_FALLBACK_SHARE: "0.25",
+      TETHER_KMS_RATES: " GetParametersForImport = 4 ,ImportKeyMaterial=40",
+    });
+    expect(raised.kmsBudget).toBe("local");
+    expect(raised.kmsFallbackShare).toBe(0.25);
+    expect(raised.kmsQuotas.GetParametersForImport).toBe(4);
+    expect(raised.kmsQuotas.ImportKeyMaterial).toBe(40);
+    // Not overridden: still the share of AWS's default.
+    expect(raised.kmsQuotas.RotateKeyOnDemand).toBeCloseTo(4);
+    for (const bad of [
+      "Decrypt=5",
+      "GetParametersForImport=0",
+      "GetParametersForImport",
+      "ImportKeyMaterial=x",
+    ]) {
+      expect(() => loadConfig({ ...base, TETHER_KMS_RATES: bad })).toThrow(/TETHER_KMS_RATES/);
+    }
+    expect(() => loadConfig({ ...base, TETHER_KMS_BUDGET: "global" })).toThrow(/TETHER_KMS_BUDGET/);
+    expect(() => loadConfig({ ...base, TETHER_KMS_FALLBACK_SHARE: "0" })).toThrow(
+      /TETHER_KMS_FALLBACK_SHARE/,
+    );
+  });
+
   it("names every missing variable", () => {
     expect(() => loadConfig({ AWS_REGION: "eu-west-1" })).toThrow(
       /TETHER_TABLE_NAME is not set.*TETHER_AUDIT_BUS_NAME is not set/,
