@@ -2,7 +2,9 @@ import { type AlertFinding, AlertReason, AlertSeverity } from "./alerts.js";
 import { SentinelHealth } from "./attribution.js";
 import { MANAGED_BY_TAG_KEY } from "./deployment.js";
 import type { AwsRegion } from "./ids.js";
+import type { ImportPolicy } from "./import-policy.js";
 import { KeyState } from "./kms-constants.js";
+import { LossCause } from "./managed-key.js";
 
 /**
  * Sentinel keys: the proof of a region-wide loss. In each Region of TETHER_REGIONS Tether keeps one EXTERNAL
@@ -109,8 +111,23 @@ export interface IncidentKeyState {
   readonly lastImportedAt?: Date | undefined;
   /** The sweep looked at it (observed KMS) since the incident opened. */
   readonly visitedSinceOpen: boolean;
-  /** Its policy restores after a loss (restoreAfterLoss). */
+  /** Tether will restore it after this loss (restoresAfter: the policy for its recorded cause). */
   readonly restores: boolean;
+}
+
+/**
+ * Whether Tether restores a key-Region after a loss with this recorded cause: never after its own revoke
+ * (only an operator's restore), after an out-of-band delete only if restoreAfterOutOfBandDelete (a key
+ * deleted out of band before the incident and kept gone by policy must not hold the incident open), else
+ * if restoreAfterLoss.
+ */
+export function restoresAfter(
+  lossCause: LossCause | undefined,
+  policy: Pick<ImportPolicy, "restoreAfterLoss" | "restoreAfterOutOfBandDelete">,
+): boolean {
+  if (lossCause === LossCause.RevokedByTether) return false;
+  if (lossCause === LossCause.DeletedOutOfBand) return policy.restoreAfterOutOfBandDelete;
+  return policy.restoreAfterLoss;
 }
 
 export interface RecoveryProgress {

@@ -9,6 +9,7 @@ import {
   probeVerdict,
   type RegionalIncident,
   recoveryProgress,
+  restoresAfter,
   type SentinelRecord,
   sentinelAlias,
   sentinelHealth,
@@ -279,7 +280,7 @@ async function recoverOne(
       lastImportedAt: record.lastImportedAt,
       visitedSinceOpen:
         record.lastObservedAt !== undefined && record.lastObservedAt.getTime() >= incident.openedAt.getTime(),
-      restores: key.policy.restoreAfterLoss,
+      restores: restoresAfter(record.lossCause, key.policy),
     });
   }
   const progress = recoveryProgress(incident.openedAt, states);

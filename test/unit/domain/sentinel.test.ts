@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { SentinelHealth } from "../../../lib/domain/attribution.js";
 import { parseAwsRegion } from "../../../lib/domain/ids.js";
+import { LossCause } from "../../../lib/domain/managed-key.js";
 import {
   type IncidentKeyState,
   probeVerdict,
   type RegionalIncident,
   recoveryProgress,
+  restoresAfter,
   type SentinelRecord,
   sentinelAlias,
   sentinelHealth,
@@ -90,6 +92,37 @@ describe("recoveryProgress", () => {
       restored: 0,
       notRestored: 2,
     });
+  });
+});
+
+describe("restoresAfter", () => {
+  const both = { restoreAfterLoss: true, restoreAfterOutOfBandDelete: false };
+  it.each([
+    ["an unexplained loss", undefined, both, true],
+    ["a regional loss", LossCause.RegionalLoss, both, true],
+    ["an expiry", LossCause.Expired, both, true],
+    ["a local loss", LossCause.LocalLoss, { ...both, restoreAfterLoss: false }, false],
+    ["an out-of-band delete kept gone", LossCause.DeletedOutOfBand, both, false],
+    [
+      "an out-of-band delete restored",
+      LossCause.DeletedOutOfBand,
+      { ...both, restoreAfterOutOfBandDelete: true },
+      true,
+    ],
+    [
+      "Tether's revoke",
+      LossCause.RevokedByTether,
+      { restoreAfterLoss: true, restoreAfterOutOfBandDelete: true },
+      false,
+    ],
+  ] as const)("%s → %s", (_, cause, policy, expected) => {
+    expect(restoresAfter(cause, policy)).toBe(expected);
+  });
+  it("an out-of-band delete the policy keeps gone does not hold the incident open (seed 1234)", () => {
+    const kept = { active: true, materialExpected: false, visitedSinceOpen: true };
+    expect(
+      recoveryProgress(T0, [{ ...kept, restores: restoresAfter(LossCause.DeletedOutOfBand, both) }]),
+    ).toEqual({ pending: 0, restored: 0, notRestored: 1 });
   });
 });
 
