@@ -94,6 +94,36 @@ export function probeVerdict(
   return observedState === KeyState.PendingImport ? "open" : "none";
 }
 
+/**
+ * Sentinel states in which the probe cannot see a region-wide loss: the key is gone, disabled (its material
+ * state cannot be read as a loss) or scheduled for deletion. "NotFound" is the probe's word for a key
+ * DescribeKey no longer finds.
+ */
+const BLIND_STATES: Readonly<Record<string, string>> = {
+  NotFound: "the sentinel key no longer exists",
+  [KeyState.Disabled]: "the sentinel key is disabled",
+  [KeyState.PendingDeletion]: "the sentinel key is scheduled for deletion",
+};
+
+/** Whether the probe is blind to a regional loss with the sentinel in this state. */
+export function sentinelBlind(state: string | undefined): boolean {
+  return state !== undefined && Object.hasOwn(BLIND_STATES, state);
+}
+
+/**
+ * The probe's alert for a sentinel it cannot use: raised when the sentinel enters a blind state (the last
+ * probe read another state), not at every probe.
+ */
+export function blindnessAlert(sentinel: SentinelRecord, observedState: string): AlertFinding | undefined {
+  if (sentinel.state !== "ready" || !sentinelBlind(observedState)) return undefined;
+  if (sentinel.lastProbeState === observedState) return undefined;
+  return {
+    severity: AlertSeverity.Critical,
+    reason: AlertReason.SentinelUnavailable,
+    summary: `Regional-loss detection is blind in ${sentinel.region}: ${BLIND_STATES[observedState]} (${observedState}); a region-wide loss there is found only at each key's next reconcile until the sentinel is back (enable it, or cancel its deletion)`,
+  };
+}
+
 /** The one alert of an incident. */
 export function incidentAlert(incident: RegionalIncident): AlertFinding {
   return {

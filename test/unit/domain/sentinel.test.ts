@@ -3,6 +3,7 @@ import { SentinelHealth } from "../../../lib/domain/attribution.js";
 import { parseAwsRegion } from "../../../lib/domain/ids.js";
 import { LossCause } from "../../../lib/domain/managed-key.js";
 import {
+  blindnessAlert,
   type IncidentKeyState,
   probeVerdict,
   type RegionalIncident,
@@ -10,6 +11,7 @@ import {
   restoresAfter,
   type SentinelRecord,
   sentinelAlias,
+  sentinelBlind,
   sentinelHealth,
 } from "../../../lib/domain/sentinel.js";
 
@@ -123,6 +125,36 @@ describe("restoresAfter", () => {
     expect(
       recoveryProgress(T0, [{ ...kept, restores: restoresAfter(LossCause.DeletedOutOfBand, both) }]),
     ).toEqual({ pending: 0, restored: 0, notRestored: 1 });
+  });
+});
+
+describe("blindnessAlert: the probe cannot see a regional loss", () => {
+  it.each([
+    ["NotFound", true],
+    ["Disabled", true],
+    ["PendingDeletion", true],
+    ["Enabled", false],
+    ["PendingImport", false],
+    [undefined, false],
+  ] as const)("%s blind: %s", (state, blind) => {
+    expect(sentinelBlind(state)).toBe(blind);
+  });
+  it("alerts when the sentinel enters a blind state, critical, naming the Region and the state", () => {
+    const alert = blindnessAlert(READY, "Disabled");
+    expect(alert?.severity).toBe("critical");
+    expect(alert?.reason).toBe("SENTINEL_UNAVAILABLE");
+    expect(alert?.summary).toContain("blind in eu-west-1");
+    expect(alert?.summary).toContain("(Disabled)");
+  });
+  it("not again while the last probe read the same state; again for another blind state", () => {
+    expect(blindnessAlert({ ...READY, lastProbeState: "Disabled" }, "Disabled")).toBeUndefined();
+    expect(blindnessAlert({ ...READY, lastProbeState: "Disabled" }, "PendingDeletion")).toBeDefined();
+    expect(blindnessAlert({ ...READY, lastProbeState: "PendingDeletion" }, "NotFound")).toBeDefined();
+  });
+  it("never for a usable state or a sentinel still being created", () => {
+    expect(blindnessAlert(READY, "Enabled")).toBeUndefined();
+    expect(blindnessAlert(READY, "PendingImport")).toBeUndefined();
+    expect(blindnessAlert({ ...READY, state: "creating" }, "NotFound")).toBeUndefined();
   });
 });
 
