@@ -15,6 +15,7 @@ import fc from "fast-check";
 import { AlertReason } from "../../lib/domain/alerts.js";
 import { AuditDetailType } from "../../lib/domain/audit-types.js";
 import type { TetherKeyId } from "../../lib/domain/ids.js";
+import { LossCause } from "../../lib/domain/managed-key.js";
 import { parseKmsEvent } from "../../lib/kms/kms-events.js";
 import { changeKeyPolicy } from "../../lib/lifecycle/key-admin.js";
 import { handleKmsSignal } from "../../lib/lifecycle/kms-signal.js";
@@ -600,7 +601,13 @@ async function checkIncidents(real: Real, model: Model, regions: ReadonlySet<str
       // Revoked, disabled, or an out-of-band delete the policy says not to undo: stays gone. One not yet
       // attributed may keep the incident open until its attribution grace ends.
       const oob = mk.oob[region];
-      if (mk.revoked || mk.disabled[region] === true || oob !== undefined) {
+      // A CloudTrail delete Tether was told of (a "signal" step delivers one even while the material is
+      // there) is an attributed out-of-band delete: the policy may keep it gone (seed 777).
+      const told =
+        !mk.restoreOob &&
+        (await real.deps.keys.get(real.keys[name].id))?.regions.find((r) => r.region === region)
+          ?.lossCause === LossCause.DeletedOutOfBand;
+      if (mk.revoked || mk.disabled[region] === true || oob !== undefined || told) {
         blocked ||= mk.disabled[region] === true || (oob !== undefined && !oob.attributed);
         continue;
       }
