@@ -7,9 +7,10 @@
  * material). Each trial is one fresh key; after it the key leaves Tether and its material is deleted, so
  * no later clock move expires it again.
  *
- * Sweep path: the emulator loses every imported material of the Region (no event); the lost keys are made
- * due (the sweep would find them at its next reconcile check) and one sweep by a cold process (no cached
- * import parameters) restores them.
+ * Sweep path: the emulator loses every imported material of the Region (no event), the Region's sentinel
+ * too; the probe opens the regional-loss incident, which makes every key there due, and one sweep by a cold
+ * process (no cached import parameters) restores them (default attributionGrace: a proven regional loss
+ * does not wait for it) and closes the incident.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import {
@@ -20,13 +21,15 @@ import {
   KMSClient,
 } from "@aws-sdk/client-kms";
 import { loadServerlessDefinition } from "../infra/local/runner/serverless-definition.js";
+import { parseAwsRegion } from "../lib/domain/ids.js";
 import { parseKmsEvent } from "../lib/kms/kms-events.js";
 import { handleKmsSignal } from "../lib/lifecycle/kms-signal.js";
-import type { KmsPort } from "../lib/lifecycle/ports.js";
+import type { KmsPort, LifecycleDeps } from "../lib/lifecycle/ports.js";
+import { probeSentinels } from "../lib/lifecycle/sentinels.js";
 import { sweep } from "../lib/lifecycle/sweep.js";
+import { DynamoSentinelRepository } from "../lib/store/dynamo-sentinel-repository.js";
 import { type Bed, CREDENTIALS, REGION } from "./lib/bed.js";
 import { PROJECT_DIR } from "./lib/child.js";
-import { forEachBounded, makeDue } from "./lib/seed.js";
 import { percentile, type Summary, summarize } from "./lib/stats.js";
 
 const POLICY = { validityPeriod: "PT1H", renewBefore: "PT5M" };
@@ -236,13 +239,26 @@ async function restoreBySweep(
   kms: KMSClient,
   options: RestoreOptions,
 ): Promise<RestoreResult["sweep"]> {
-  // attributionGrace PT0S: this loss has no sentinel to prove it regional, so each key is looked up in
-  // CloudTrail once (nothing found) and restored as a local loss; the default would wait PT15M first.
+  // The Region's sentinel proves the loss regional (as deployed: TETHER_SENTINELS defaults to on): the
+  // probe opens the incident and makes every key there due, and the sweep restores them with the default
+  // attributionGrace (PT15M) unspent, no per-key alert.
+  const withSentinel = (b: ReturnType<Bed["deps"]>): LifecycleDeps => ({
+    ...b.deps,
+    sentinels: new DynamoSentinelRepository({
+      client: b.dynamodbClient,
+      tableName: bed.tableName,
+      clock: bed.now,
+    }),
+    sentinelRegions: [parseAwsRegion(REGION)],
+  });
   const keys = await bed.registerMany(
     options.sweepKeys,
-    { validityPeriod: "P30D", renewBefore: "P7D", attributionGrace: "PT0S" },
+    { validityPeriod: "P30D", renewBefore: "P7D" },
     setup,
   );
+  const arns = new Set(keys.map((k) => k.regions[0]?.keyArn as string));
+  await sweep(withSentinel(setup), { correlationId: "bench-sentinel" }); // creates the sentinel
+  await probeSentinels(withSentinel(setup), "bench-probe-intact");
   const sealed = new Map<string, Uint8Array>();
   for (const key of keys) {
     const arn = key.regions[0]?.keyArn as string;
@@ -255,17 +271,19 @@ async function restoreBySweep(
   let same = 0;
   for (let run = 0; run < options.sweepRuns; run++) {
     await bed.aws.kms.admin.loseRegion(REGION);
-    const dueAt = new Date(bed.now().getTime() - 1000);
-    await forEachBounded(keys, 16, (key) =>
-      makeDue(setup.dynamodbClient, bed.tableName, key.id, REGION, dueAt),
-    );
+    // The probe's next run: the incident opens and every key of the Region is due now.
+    const probe = await probeSentinels(withSentinel(setup), `bench-probe-${run}`);
+    if (probe.opened.length !== 1) throw new Error(`the probe opened ${probe.opened.length} incidents`);
     // A cold sweep process: its own deps, no import parameters cached.
     const cold = bed.deps({});
     const t0 = performance.now();
-    const timed = timedImports(cold.deps.kms, (ms) => perKey.push(ms - t0));
+    // The keys' imports only (the sentinel's own, when the incident closes, is not a key restored).
+    const timed = timedImports(cold.deps.kms, (ms, keyId) => {
+      if (arns.has(keyId)) perKey.push(ms - t0);
+    });
     try {
       const report = await sweep(
-        { ...cold.deps, kms: timed },
+        { ...withSentinel(cold), kms: timed },
         { correlationId: `bench-loss-${run}`, limit: keys.length, concurrency: cold.config.sweepConcurrency },
       );
       walls.push(performance.now() - t0);
@@ -306,8 +324,8 @@ function unionMs(intervals: ReadonlyArray<readonly [number, number]>, from: numb
   return covered;
 }
 
-/** The KMS port with each answered import's completion time reported. */
-function timedImports(port: KmsPort, done: (at: number) => void): KmsPort {
+/** The KMS port with each answered import's completion time (and key) reported. */
+function timedImports(port: KmsPort, done: (at: number, keyId: string) => void): KmsPort {
   return new Proxy(port, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
@@ -315,7 +333,7 @@ function timedImports(port: KmsPort, done: (at: number) => void): KmsPort {
       if (property === "importMaterial") {
         return async (...args: Parameters<KmsPort["importMaterial"]>) => {
           const result = await port.importMaterial(...args);
-          done(performance.now());
+          done(performance.now(), args[0].keyId);
           return result;
         };
       }

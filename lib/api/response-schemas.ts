@@ -266,6 +266,12 @@ export const SentinelsResponse = z.strictObject({
       lastProbeState: z.string().optional().describe("The KeyState the last probe read"),
       lastProbeAt: isoTimestamp().optional(),
       lastIntactAt: isoTimestamp().optional(),
+      detectionBlind: z
+        .boolean()
+        .optional()
+        .describe(
+          "true when the last probe found the sentinel deleted (NotFound), Disabled or PendingDeletion: a region-wide loss there goes unseen until each key's next reconcile (a SENTINEL_UNAVAILABLE alert was raised)",
+        ),
       incident: IncidentView.optional().describe("The open regional-loss incident, if any"),
     }),
   ),

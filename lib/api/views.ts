@@ -8,7 +8,7 @@ import { toImportPolicyInput } from "../domain/import-policy.js";
 import type { KeyMaterialInfo } from "../domain/key-material.js";
 import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
 import type { ObservedKeyState } from "../domain/observed.js";
-import type { RegionalIncident, SentinelRecord } from "../domain/sentinel.js";
+import { type RegionalIncident, type SentinelRecord, sentinelBlind } from "../domain/sentinel.js";
 import { keyArnOf } from "../lifecycle/key-admin.js";
 import type { KeyInsight, PlannedAction } from "../lifecycle/queries.js";
 import type { RegionOutcome } from "../lifecycle/reconcile-region.js";
@@ -201,6 +201,7 @@ export function sentinelsView(snapshot: {
           lastProbeState: s.lastProbeState,
           lastProbeAt: isoOrUndefined(s.lastProbeAt),
           lastIntactAt: isoOrUndefined(s.lastIntactAt),
+          detectionBlind: s.state === "ready" && sentinelBlind(s.lastProbeState) ? true : undefined,
           incident:
             incident === undefined
               ? undefined

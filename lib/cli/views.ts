@@ -292,7 +292,11 @@ export function sentinelsTable(items: SentinelsResponse["items"], options: ViewO
   if (items.length === 0) return "No sentinels yet (the sweep creates them on its next run).";
   const rows = items.map((s) => [
     s.region,
-    s.state === "ready" ? (s.lastProbeState ?? "-") : "creating",
+    s.state !== "ready"
+      ? "creating"
+      : s.detectionBlind === true
+        ? `${s.lastProbeState ?? "-"} (BLIND: no regional-loss detection)`
+        : (s.lastProbeState ?? "-"),
     s.lastProbeAt === undefined ? "-" : formatTime(s.lastProbeAt),
     s.incident === undefined
       ? "none"

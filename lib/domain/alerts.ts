@@ -24,6 +24,11 @@ export const AlertReason = {
   LossNotAttributed: "LOSS_NOT_ATTRIBUTED",
   /** The probe found a Region's sentinel key without its material: a region-wide loss (one per incident). */
   RegionalLossDetected: "REGIONAL_LOSS_DETECTED",
+  /**
+   * The probe found a Region's sentinel deleted, disabled or pending deletion: a region-wide loss there would
+   * go unseen until each key's next reconcile (one alert per state the sentinel enters).
+   */
+  SentinelUnavailable: "SENTINEL_UNAVAILABLE",
   MaterialPresentAfterRevoke: "MATERIAL_PRESENT_AFTER_REVOKE",
   ValidToDrift: "VALID_TO_DRIFT",
   ValidToUnknown: "VALID_TO_UNKNOWN",

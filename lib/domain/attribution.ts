@@ -265,3 +265,27 @@ function withoutKind(evidence: DeleteRecord & { kind?: string }): DeleteRecord {
     sourceIp: evidence.sourceIp,
   };
 }
+
+/**
+ * Whether a `KMS Imported Key Material Expiration` (or CloudTrail's DeleteExpiredKeyMaterial) delivered now
+ * is about material this key-Region no longer holds. KMS sends it when it deletes material at its ValidTo,
+ * and Tether sets every ValidTo at least the minimum validity (PT1H) after the import it records, so an
+ * expiry of the current material is never older than the Region's last import: one that is (a restore or
+ * renewal since; a duplicate delivery of the event that restored it) is a late event about earlier
+ * material, and so is one older than a delete or revoke Tether recorded. Read as an expiry it would undo a
+ * kill switch pulled after that restore. It still makes Tether look at the key (as any KMS event does),
+ * without the expiry as the cause.
+ *
+ * No tolerance is needed: the event's time is whole seconds rounded down, which only makes an old event
+ * older. The bound is the last import rather than the recorded ValidTo: an expiry older than the recorded
+ * ValidTo is just as impossible in AWS, but a clock set back (the local AWS allows it; see the kms-events
+ * handler test) makes a real expiry look older than its ValidTo, never older than the import that set it.
+ */
+export function staleExpiryEvent(region: RegionRecord, eventAt: Date | undefined): boolean {
+  if (eventAt === undefined) return false;
+  const before = (instant: Date | undefined) =>
+    instant !== undefined && eventAt.getTime() < instant.getTime();
+  if (before(region.lastImportedAt)) return true;
+  if (region.lossCause === LossCause.DeletedOutOfBand && before(region.deletedAt)) return true;
+  return region.lossCause === LossCause.RevokedByTether && before(region.lossDetectedAt);
+}

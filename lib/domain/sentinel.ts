@@ -2,7 +2,9 @@ import { type AlertFinding, AlertReason, AlertSeverity } from "./alerts.js";
 import { SentinelHealth } from "./attribution.js";
 import { MANAGED_BY_TAG_KEY } from "./deployment.js";
 import type { AwsRegion } from "./ids.js";
+import type { ImportPolicy } from "./import-policy.js";
 import { KeyState } from "./kms-constants.js";
+import { LossCause } from "./managed-key.js";
 
 /**
  * Sentinel keys: the proof of a region-wide loss. In each Region of TETHER_REGIONS Tether keeps one EXTERNAL
@@ -92,6 +94,36 @@ export function probeVerdict(
   return observedState === KeyState.PendingImport ? "open" : "none";
 }
 
+/**
+ * Sentinel states in which the probe cannot see a region-wide loss: the key is gone, disabled (its material
+ * state cannot be read as a loss) or scheduled for deletion. "NotFound" is the probe's word for a key
+ * DescribeKey no longer finds.
+ */
+const BLIND_STATES: Readonly<Record<string, string>> = {
+  NotFound: "the sentinel key no longer exists",
+  [KeyState.Disabled]: "the sentinel key is disabled",
+  [KeyState.PendingDeletion]: "the sentinel key is scheduled for deletion",
+};
+
+/** Whether the probe is blind to a regional loss with the sentinel in this state. */
+export function sentinelBlind(state: string | undefined): boolean {
+  return state !== undefined && Object.hasOwn(BLIND_STATES, state);
+}
+
+/**
+ * The probe's alert for a sentinel it cannot use: raised when the sentinel enters a blind state (the last
+ * probe read another state), not at every probe.
+ */
+export function blindnessAlert(sentinel: SentinelRecord, observedState: string): AlertFinding | undefined {
+  if (sentinel.state !== "ready" || !sentinelBlind(observedState)) return undefined;
+  if (sentinel.lastProbeState === observedState) return undefined;
+  return {
+    severity: AlertSeverity.Critical,
+    reason: AlertReason.SentinelUnavailable,
+    summary: `Regional-loss detection is blind in ${sentinel.region}: ${BLIND_STATES[observedState]} (${observedState}); a region-wide loss there is found only at each key's next reconcile until the sentinel is back (enable it, or cancel its deletion)`,
+  };
+}
+
 /** The one alert of an incident. */
 export function incidentAlert(incident: RegionalIncident): AlertFinding {
   return {
@@ -109,8 +141,23 @@ export interface IncidentKeyState {
   readonly lastImportedAt?: Date | undefined;
   /** The sweep looked at it (observed KMS) since the incident opened. */
   readonly visitedSinceOpen: boolean;
-  /** Its policy restores after a loss (restoreAfterLoss). */
+  /** Tether will restore it after this loss (restoresAfter: the policy for its recorded cause). */
   readonly restores: boolean;
+}
+
+/**
+ * Whether Tether restores a key-Region after a loss with this recorded cause: never after its own revoke
+ * (only an operator's restore), after an out-of-band delete only if restoreAfterOutOfBandDelete (a key
+ * deleted out of band before the incident and kept gone by policy must not hold the incident open), else
+ * if restoreAfterLoss.
+ */
+export function restoresAfter(
+  lossCause: LossCause | undefined,
+  policy: Pick<ImportPolicy, "restoreAfterLoss" | "restoreAfterOutOfBandDelete">,
+): boolean {
+  if (lossCause === LossCause.RevokedByTether) return false;
+  if (lossCause === LossCause.DeletedOutOfBand) return policy.restoreAfterOutOfBandDelete;
+  return policy.restoreAfterLoss;
 }
 
 export interface RecoveryProgress {

@@ -32,7 +32,7 @@ const KEY_CHANGING_CALLS = new Set([
  * @throws UnusableKmsEventError when the event is malformed (dropped with the reason, never retried)
  */
 export function parseKmsEvent(event: unknown): KmsSignal | null {
-  const { region, account, resources, detail, detailType } = readEnvelope(event);
+  const { region, account, resources, detail, detailType, time } = readEnvelope(event);
   const arnFor = (keyRef: string | undefined): string => {
     const candidates = [...resources, keyRef ?? ""];
     const found = candidates.find((value) => KEY_ARN.test(value));
@@ -43,7 +43,12 @@ export function parseKmsEvent(event: unknown): KmsSignal | null {
 
   switch (detailType) {
     case "KMS Imported Key Material Expiration":
-      return { kind: "material-expired", keyArn: arnFor(readKmsKeyId(detail, detailType)), region };
+      return {
+        kind: "material-expired",
+        keyArn: arnFor(readKmsKeyId(detail, detailType)),
+        region,
+        ...withTime(time),
+      };
     case "KMS CMK Deletion":
     case "KMS CMK Rotation": {
       const keyId = readKmsKeyId(detail, detailType);
@@ -59,7 +64,7 @@ export function parseKmsEvent(event: unknown): KmsSignal | null {
       const actorArn = userIdentity?.arn ?? userIdentity?.invokedBy ?? "unknown";
       switch (eventName) {
         case "DeleteExpiredKeyMaterial":
-          return { kind: "material-expired", keyArn: arnFor(keyRef), region };
+          return { kind: "material-expired", keyArn: arnFor(keyRef), region, ...withTime(trail.eventTime) };
         case "DeleteImportedKeyMaterial": {
           const at = trail.eventTime === undefined ? undefined : new Date(trail.eventTime);
           return {
@@ -89,12 +94,20 @@ export function parseKmsEvent(event: unknown): KmsSignal | null {
  * and the function's cold start should not pay for building schemas (bench/README.md, cold start).
  * @throws UnusableKmsEventError naming what is wrong
  */
+/** `{ at }` for a valid timestamp, nothing otherwise (a missing or odd time never drops an event). */
+function withTime(value: unknown): { at?: Date } {
+  if (typeof value !== "string") return {};
+  const at = new Date(value);
+  return Number.isNaN(at.getTime()) ? {} : { at };
+}
+
 function readEnvelope(event: unknown): {
   region: string;
   account: string;
   resources: readonly string[];
   detail: Record<string, unknown>;
   detailType: string;
+  time: unknown;
 } {
   if (!isObject(event)) throw new UnusableKmsEventError("not a KMS event: (event): expected an object");
   const problems = new Problems();
@@ -117,6 +130,7 @@ function readEnvelope(event: unknown): {
     resources: resources as string[],
     detail: detail as Record<string, unknown>,
     detailType: detailType as string,
+    time: event.time,
   };
 }
 

@@ -37,10 +37,14 @@ export async function handleKmsSignal(
   if (key === undefined || !key.regions.some((r) => r.region === region)) return { kind: "region-unmanaged" };
 
   let knownLoss: LossCause | undefined;
+  let knownLossAt: Date | undefined;
   let evidence: LossEvidence | undefined;
   switch (signal.kind) {
     case "material-expired":
+      // Read as an expiry unless it is older than the Region's last import (a late event about earlier
+      // material: attribution.ts staleExpiryEvent), checked under the Region's lease.
       knownLoss = LossCause.Expired;
+      knownLossAt = signal.at;
       break;
     case "material-deleted":
       if (options.isTether(signal.actorArn)) return { kind: "own-call" };
@@ -64,6 +68,7 @@ export async function handleKmsSignal(
     actor: KMS_EVENTS_ACTOR,
     correlationId: options.correlationId,
     knownLoss,
+    knownLossAt,
     evidence,
   });
   // Still held by another worker: fail the invocation so EventBridge delivers the event again, rather

@@ -410,7 +410,17 @@ export interface LifecycleDeps {
  */
 export type KmsSignal =
   /** KMS deleted expired material (its own event, or CloudTrail's DeleteExpiredKeyMaterial). */
-  | { readonly kind: "material-expired"; readonly keyArn: string; readonly region: string }
+  | {
+      readonly kind: "material-expired";
+      readonly keyArn: string;
+      readonly region: string;
+      /**
+       * When KMS deleted it: the event's `time` (KMS's own event) or CloudTrail's eventTime, when valid. A
+       * late event older than the key's last import is about earlier material (attribution.ts
+       * staleExpiryEvent).
+       */
+      readonly at?: Date | undefined;
+    }
   /** Someone called DeleteImportedKeyMaterial; `actorArn` says who (Tether or not), when and from where. */
   | {
       readonly kind: "material-deleted";

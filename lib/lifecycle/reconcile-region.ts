@@ -1,5 +1,5 @@
 import { type AlertFinding, AlertReason, AlertSeverity } from "../domain/alerts.js";
-import type { DeleteRecord, LossEvidence } from "../domain/attribution.js";
+import { type DeleteRecord, type LossEvidence, staleExpiryEvent } from "../domain/attribution.js";
 import {
   type AlertEvent,
   AuditDetailType,
@@ -56,6 +56,8 @@ export interface Trigger {
   readonly operator?: "reimport" | "restore" | undefined;
   /** A loss an event told us about (expiry, out-of-band deletion), recorded before deciding. */
   readonly knownLoss?: LossCause | undefined;
+  /** When the event says the expiry happened: a late one older than the last import is not recorded. */
+  readonly knownLossAt?: Date | undefined;
   /** Who removed the material, from a CloudTrail event the trigger carries. */
   readonly evidence?: LossEvidence | undefined;
 }
@@ -169,7 +171,14 @@ class RegionRun {
     const now = deps.clock();
     // Every save of this run places the Region in the due-work index at its key's priority.
     let record = withKeyPriority(start, key);
-    if (this.trigger.knownLoss !== undefined && lossOpenToCause(record)) {
+    const staleExpiry =
+      this.trigger.knownLoss === LossCause.Expired && staleExpiryEvent(record, this.trigger.knownLossAt);
+    if (staleExpiry) {
+      this.#log("warn", "late expiry event about earlier material: not read as an expiry", {
+        eventAt: this.trigger.knownLossAt?.toISOString(),
+      });
+    }
+    if (this.trigger.knownLoss !== undefined && lossOpenToCause(record) && !staleExpiry) {
       const { evidence } = this.trigger;
       record = recordLoss(
         record,

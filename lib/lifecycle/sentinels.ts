@@ -4,13 +4,16 @@ import type { AwsRegion } from "../domain/ids.js";
 import { ExpirationModel, KeySpec, KeyState, KeyUsage } from "../domain/kms-constants.js";
 import { KeyStatusState } from "../domain/managed-key.js";
 import {
+  blindnessAlert,
   type IncidentKeyState,
   incidentAlert,
   probeVerdict,
   type RegionalIncident,
   recoveryProgress,
+  restoresAfter,
   type SentinelRecord,
   sentinelAlias,
+  sentinelBlind,
   sentinelHealth,
   sentinelMaterialName,
   sentinelSubject,
@@ -152,6 +155,8 @@ export interface ProbeReport {
   readonly probed: number;
   readonly opened: string[];
   readonly failed: number;
+  /** Regions whose sentinel is deleted, disabled or pending deletion: regional-loss detection is blind. */
+  readonly blind: string[];
 }
 
 /**
@@ -165,9 +170,10 @@ export async function probeSentinels(
   correlationId: string,
 ): Promise<ProbeReport> {
   const repo = deps.sentinels;
-  if (repo === undefined) return { probed: 0, opened: [], failed: 0 };
+  if (repo === undefined) return { probed: 0, opened: [], failed: 0, blind: [] };
   const { sentinels, incidents } = await repo.list();
   const opened: string[] = [];
+  const blind: string[] = [];
   let probed = 0;
   let failed = 0;
   for (const sentinel of sentinels) {
@@ -190,9 +196,33 @@ export async function probeSentinels(
     if (probeVerdict(sentinel, state, open) === "open") {
       if (await openIncident(deps, repo, sentinel, now, correlationId)) opened.push(sentinel.region);
     }
+    if (sentinelBlind(state)) blind.push(sentinel.region);
+    const alert = blindnessAlert(sentinel, state);
+    if (alert !== undefined) {
+      // Once per state entered: the record's lastProbeState (written next) says the last probe saw it. The
+      // id names the previous probe, so a probe that dies before recordProbe and runs again records it once.
+      const previous = sentinel.lastProbeAt ?? sentinel.createdAt;
+      await deps.audit.record(
+        buildAlertEvent(
+          AuditDetailType.TetherAlert,
+          {
+            id: `sentinel:${sentinel.region}:${state}:${previous.toISOString()}`,
+            time: now,
+            actor: PROBE_ACTOR,
+            correlationId,
+          },
+          { keyId: sentinelSubject(sentinel.region), keyArn: sentinel.keyArn, region: sentinel.region },
+          alert,
+        ),
+      );
+      deps.log?.("error", "sentinel unusable: regional-loss detection blind", {
+        region: sentinel.region,
+        state,
+      });
+    }
     await repo.recordProbe(sentinel.region, state, now);
   }
-  return { probed, opened, failed };
+  return { probed, opened, failed, blind };
 }
 
 async function openIncident(
@@ -279,7 +309,7 @@ async function recoverOne(
       lastImportedAt: record.lastImportedAt,
       visitedSinceOpen:
         record.lastObservedAt !== undefined && record.lastObservedAt.getTime() >= incident.openedAt.getTime(),
-      restores: key.policy.restoreAfterLoss,
+      restores: restoresAfter(record.lossCause, key.policy),
     });
   }
   const progress = recoveryProgress(incident.openedAt, states);

@@ -1,6 +1,7 @@
 /**
  * Model-based fault testing of the lifecycle against the local AWS: random sequences of clock moves, KMS
- * expiry, regional loss, out-of-band deletions (with their CloudTrail events on time, twice, late, or
+ * expiry, regional loss (sentinels on: the probe reads the lost sentinel at once, later, or at the settle),
+ * out-of-band deletions (with their CloudTrail events on time, twice, late, or
  * never), disable/enable, sweeps (also two at once), operator calls, policy changes, injected KMS errors,
  * a refusing audit bus and crashes at every step of the import protocol (at the ports, between the
  * DynamoDB writes of one store call, around each KMS request); invariants after every step (see
@@ -35,7 +36,8 @@ function report(results: readonly BatchResult[], wallMs: number): typeof Figures
   console.log(
     `[reliability] ${f.sequences} sequences, ${f.steps} steps in ${LANES} lane(s), seed ${SEED}; faults: ` +
       `${f.crashesFired} crashes, ${f.kmsErrorsInjected} KMS errors, ${f.busRefusals} bus outages, ` +
-      `${f.regionsLost} regional losses, ${f.outOfBandDeletes} out-of-band deletes; ` +
+      `${f.regionsLost} regional losses (${f.sentinelLosses} read by the probe at once; ${f.incidentsOpened} ` +
+      `incidents opened, ${f.incidentsClosed} checked closed), ${f.outOfBandDeletes} out-of-band deletes; ` +
       `${f.signalsDelivered} KMS events delivered, ${f.decryptsChecked} decrypts checked; ` +
       `${f.violations} invariant violations`,
   );
@@ -79,6 +81,8 @@ describe("the lifecycle under random faults", () => {
           "kmsErrorsInjected",
           "busRefusals",
           "regionsLost",
+          "sentinelLosses",
+          "incidentsOpened",
           "outOfBandDeletes",
         ] as const) {
           expect(f[kind], kind).toBeGreaterThan(0);

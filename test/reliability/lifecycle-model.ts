@@ -15,17 +15,20 @@ import fc from "fast-check";
 import { AlertReason } from "../../lib/domain/alerts.js";
 import { AuditDetailType } from "../../lib/domain/audit-types.js";
 import type { TetherKeyId } from "../../lib/domain/ids.js";
+import { LossCause } from "../../lib/domain/managed-key.js";
 import { parseKmsEvent } from "../../lib/kms/kms-events.js";
 import { changeKeyPolicy } from "../../lib/lifecycle/key-admin.js";
 import { handleKmsSignal } from "../../lib/lifecycle/kms-signal.js";
 import { reimport, restore, revoke } from "../../lib/lifecycle/operator-actions.js";
 import type { LifecycleDeps } from "../../lib/lifecycle/ports.js";
 import { registerKey } from "../../lib/lifecycle/register.js";
+import { listSentinels, probeSentinels } from "../../lib/lifecycle/sentinels.js";
 import { sweep } from "../../lib/lifecycle/sweep.js";
 import { DynamoAuditLog } from "../../lib/store/dynamo-audit-log.js";
 import { type CrashPlan, depsCrashing, depsWithRefusingBus } from "../support/fault-deps.js";
 import { AUDIT_RECORDER, decrypt, encrypt, type LifecycleTestbed } from "../support/lifecycle-testbed.js";
 import { type ModelPorts, modelPorts } from "./model-ports.js";
+import { PRIMARY, REPLICA } from "./regions.js";
 import type { ImportCounter, SdkCrashPlan } from "./sdk-faults.js";
 
 const HOUR = 3_600_000;
@@ -42,8 +45,9 @@ const POLICY = {
 const RECONCILE_MS = HOUR;
 /** The policy's attributionGrace (the default, PT15M): how long Tether looks for who deleted material. */
 const GRACE_MS = 15 * MINUTE;
-export const PRIMARY = "eu-west-1";
-export const REPLICA = "eu-central-1";
+
+export { PRIMARY, REPLICA };
+
 const ACTOR = "operator:model";
 
 export type KeyName = "A" | "B";
@@ -54,7 +58,15 @@ export type Step =
   | { t: "advance"; ms: number }
   | { t: "sweep" }
   | { t: "sweeps2" }
-  | { t: "lose"; region: string }
+  /**
+   * A region-wide loss: every key there loses its material, Tether's sentinel too. With `probe`, the
+   * one-minute probe reads the sentinel at once (a sentinel loss: the incident path); without, the sweeps
+   * that follow see the keys' losses before the probe has (the attribution grace path) until a probe step
+   * or the settle runs it.
+   */
+  | { t: "lose"; region: string; probe?: boolean }
+  /** The one-minute probe reads every sentinel (opens an incident where one lost its material). */
+  | { t: "probe" }
   | { t: "oob"; key: KeyName; region: string; signal: "now" | "dup" | "late" | "never" }
   | { t: "deliver"; order: "fifo" | "reverse"; dup: boolean }
   | { t: "disable" | "enable"; key: KeyName; region: string }
@@ -93,6 +105,8 @@ interface ModelKey {
 
 export interface Model {
   keys: Record<KeyName, ModelKey>;
+  /** When (emulator time) each Region last lost its material region-wide, sentinel included. */
+  lostAt: Record<string, number>;
 }
 
 interface RealKey {
@@ -131,6 +145,10 @@ export const figures = {
   kmsErrorsInjected: 0,
   busRefusals: 0,
   regionsLost: 0,
+  /** Region-wide losses the probe read at once (the sentinel-loss fault). */
+  sentinelLosses: 0,
+  incidentsOpened: 0,
+  incidentsClosed: 0,
   outOfBandDeletes: 0,
   signalsDelivered: 0,
   settles: 0,
@@ -244,8 +262,13 @@ export async function setupSequence(bed: LifecycleTestbed): Promise<{ model: Mod
     crashes: 0,
     seenServiceEvents: (await bed.aws.kms.admin.events()).length,
   };
-  await checkAfter(real, { keys: { A: modelKey(true), B: modelKey(false) } }, { t: "sweep" }, undefined);
-  return { model: { keys: { A: modelKey(true), B: modelKey(false) } }, real };
+  await checkAfter(
+    real,
+    { keys: { A: modelKey(true), B: modelKey(false) }, lostAt: {} },
+    { t: "sweep" },
+    undefined,
+  );
+  return { model: { keys: { A: modelKey(true), B: modelKey(false) }, lostAt: {} }, real };
 }
 
 async function describeState(bed: LifecycleTestbed, region: string, arn: string) {
@@ -372,6 +395,14 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
     case "lose":
       figures.regionsLost++;
       await bed.aws.kms.admin.loseRegion(step.region);
+      model.lostAt[step.region] = bed.now().getTime();
+      if (step.probe === true) {
+        figures.sentinelLosses++;
+        await probe(real, step);
+      }
+      break;
+    case "probe":
+      await probe(real, step);
       break;
     case "oob": {
       const region = real.keys[step.key].regions.find((r) => r.region === step.region);
@@ -534,6 +565,14 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
   await checkAfter(real, model, step, { before, emulatorBefore, revokedBefore });
 }
 
+/** Runs the probe as its schedule would (counting the incidents it opens). */
+async function probe(real: Real, step: Step): Promise<void> {
+  await tolerate(step, async () => {
+    const report = await probeSentinels(real.deps, `model-probe-${crypto.randomUUID()}`);
+    figures.incidentsOpened += report.opened.length;
+  });
+}
+
 /**
  * The CloudTrail record of an out-of-band delete reached Tether: if the material was still gone then,
  * Tether knows who deleted it and must never undo it (unless the policy changes).
@@ -546,6 +585,45 @@ async function attributed(model: Model, real: Real, key: KeyName, region: string
 }
 
 /**
+ * After a regional loss with a sentinel: one sweep (no attribution grace) restored every key-Region there
+ * that Tether keeps alive and may restore, and the incident closed (the sentinel imported again).
+ */
+async function checkIncidents(real: Real, model: Model, regions: ReadonlySet<string>): Promise<void> {
+  if (regions.size === 0) return;
+  const open = new Set<string>((await listSentinels(real.deps)).incidents.map((i) => i.region));
+  for (const region of regions) {
+    let blocked = false;
+    for (const name of ["A", "B"] as const) {
+      const mk = model.keys[name];
+      const arn = real.keys[name].regions.find((r) => r.region === region)?.arn;
+      if (arn === undefined) continue;
+      const kms = await describeState(real.bed, region, arn);
+      // Revoked, disabled, or an out-of-band delete the policy says not to undo: stays gone. One not yet
+      // attributed may keep the incident open until its attribution grace ends.
+      const oob = mk.oob[region];
+      // A CloudTrail delete Tether was told of (a "signal" step delivers one even while the material is
+      // there) is an attributed out-of-band delete: the policy may keep it gone (seed 777).
+      const told =
+        !mk.restoreOob &&
+        (await real.deps.keys.get(real.keys[name].id))?.regions.find((r) => r.region === region)
+          ?.lossCause === LossCause.DeletedOutOfBand;
+      if (mk.revoked || mk.disabled[region] === true || oob !== undefined || told) {
+        blocked ||= mk.disabled[region] === true || (oob !== undefined && !oob.attributed);
+        continue;
+      }
+      if (kms.state !== "Enabled") {
+        violated(
+          `settle: key ${name} in ${region} is ${kms.state} one sweep after the regional-loss incident opened`,
+        );
+      }
+    }
+    if (open.has(region) && !blocked)
+      violated(`settle: the incident in ${region} did not close after its sweep`);
+    if (!open.has(region)) figures.incidentsClosed++;
+  }
+}
+
+/**
  * Tether could have acted: faults gone, every region due once (one reconcile interval), one sweep; then
  * the attribution grace, and one more sweep (a loss nothing explains is restored only after it).
  */
@@ -554,8 +632,13 @@ async function settle(model: Model, real: Real): Promise<void> {
   const { bed } = real;
   await bed.aws.kms.admin.clearFaults();
   await advance(real, RECONCILE_MS + MINUTE);
+  // The probe has run by now (every minute): a Region whose sentinel lost its material has an incident.
+  const report = await probeSentinels(real.deps, "model-settle-probe");
+  figures.incidentsOpened += report.opened.length;
+  const incidentRegions = new Set<string>((await listSentinels(real.deps)).incidents.map((i) => i.region));
   await sweep(real.deps, { correlationId: "model-settle" });
   await checkAfter(real, model, { t: "settle" }, undefined);
+  await checkIncidents(real, model, incidentRegions);
   await advance(real, GRACE_MS + MINUTE);
   await sweep(real.deps, { correlationId: "model-settle-after-grace" });
   for (const name of ["A", "B"] as const) {
@@ -684,7 +767,17 @@ async function checkAfter(
             alerted !== undefined &&
             restored !== undefined &&
             Date.parse(restored.time) - Date.parse(alerted.time) >= GRACE_MS;
-          if (!asExpiry && !waited) {
+          // As a regional loss: the whole Region (sentinel included) lost its material after the delete,
+          // before Tether had seen the delete's loss (no alert yet) or any record of it. Tether cannot
+          // tell a kill switch pulled just before a region-wide loss from that loss; one it had already
+          // seen as unexplained must not be swallowed by the incident.
+          const lostAt = model.lostAt[region];
+          const asRegional =
+            lostAt !== undefined &&
+            lostAt >= oob.at &&
+            restored?.reason?.includes("region-wide") === true &&
+            (alerted === undefined || Date.parse(alerted.time) > lostAt);
+          if (!asExpiry && !waited && !asRegional) {
             violated(
               `${where}: an out-of-band delete was undone without the alert and the attribution grace`,
             );
@@ -725,9 +818,9 @@ async function checkAfter(
     for (const region of [PRIMARY, REPLICA]) {
       const kmsSide = (after[region] ?? 0) - (around.emulatorBefore[region] ?? 0);
       const ours = perRegion[region] ?? 0;
-      const keyRegions = Object.values(real.keys).filter((k) =>
-        k.regions.some((r) => r.region === region),
-      ).length;
+      // The sentinel there is imported too when an incident closes.
+      const keyRegions =
+        Object.values(real.keys).filter((k) => k.regions.some((r) => r.region === region)).length + 1;
       if (kmsSide < ours || kmsSide > keyRegions) {
         violated(
           `${label}: KMS counted ${kmsSide} imports in ${region}, Tether ${ours}, for ${keyRegions} keys`,
@@ -798,7 +891,8 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ t: fc.constant("advance" as const), ms: advanceMs }) },
   { weight: 3, arbitrary: fc.constant<Step>({ t: "sweep" }) },
   { weight: 1, arbitrary: fc.constant<Step>({ t: "sweeps2" }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("lose" as const), region }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("lose" as const), region, probe: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.constant<Step>({ t: "probe" }) },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -945,6 +1039,14 @@ export async function runSequence(
 async function endSequence(real: Real): Promise<void> {
   for (const key of Object.values(real.keys)) {
     await real.deps.keys.remove(key.id).catch(() => undefined); // a failed run may have left it half-done
+  }
+  // The sentinels outlive the sequence (they are the testbed's): a loss the probe has not read yet opens
+  // its incident now, and with no managed key left the sweep closes it and imports the sentinel again, so
+  // the next sequence starts with every sentinel intact and no incident open.
+  await real.bed.aws.kms.admin.clearFaults();
+  await probeSentinels(real.deps, "model-end-probe").catch(() => undefined);
+  await sweep(real.deps, { correlationId: "model-end-sweep" }).catch(() => undefined);
+  for (const key of Object.values(real.keys)) {
     for (const { region, arn } of [...key.regions].reverse()) {
       await real.bed
         .kms(region)

@@ -12,6 +12,7 @@ import { KmsAdapter } from "../../lib/kms/kms-adapter.js";
 import { RateLimiter } from "../../lib/kms/rate-limiter.js";
 import type { LifecycleDeps } from "../../lib/lifecycle/ports.js";
 import type { LifecycleTestbed } from "../support/lifecycle-testbed.js";
+import { PRIMARY, REPLICA } from "./regions.js";
 import {
   dynamoCrashPorts,
   type ImportCounter,
@@ -66,8 +67,14 @@ export function modelPorts(bed: LifecycleTestbed): ModelPorts {
       }),
       now: bed.now,
     });
+    // Sentinels on in both Regions, as deployed (TETHER_SENTINELS defaults to on): the sweep keeps them and
+    // reads the incidents; the model runs the probe (probeSentinels) where the one-minute schedule would.
+    const withSentinels = bed.depsWith({
+      TETHER_SENTINELS: "on",
+      TETHER_REGIONS: `${PRIMARY},${REPLICA}`,
+    });
     ports = {
-      deps: { ...bed.deps, kms },
+      deps: { ...withSentinels, kms },
       crashingStore: store.ports,
       crash,
       counter,

@@ -234,6 +234,39 @@ const CASES: ReadonlyArray<{ name: string; steps: Step[]; knownBug?: { what: str
         { t: "settle" },
       ],
     },
+    {
+      // Found by the model run with the sentinel-loss fault (seed 1234, 40 runs, 1 lane), shrunk by hand: B's
+      // material deleted out of band and attributed (its policy keeps it gone), then the whole Region lost;
+      // the incident counted B as pending (restoreAfterLoss) though Tether would never restore it, and never
+      // closed. Fixed: an incident's keys are pending only if the policy for their recorded cause restores
+      // them (sentinel.ts restoresAfter).
+      name: "a regional-loss incident closes when a key there stays gone after an attributed out-of-band delete",
+      steps: [
+        { t: "oob", key: "B", region: "eu-west-1", signal: "now" },
+        { t: "sweep" },
+        { t: "lose", region: "eu-west-1", probe: true },
+        { t: "sweep" },
+        { t: "settle" },
+      ],
+    },
+    {
+      // Found by the model run (seed 777, 40 runs, 1 lane): a CloudTrail delete event for B delivered while
+      // its material was there (the handling crashed) leaves B's loss recorded as an attributed out-of-band
+      // delete; after the regional loss the policy keeps B gone, as the attribution table says. The model's
+      // incident check now counts a delete Tether was told of like one it saw.
+      name: "a key recorded as deleted out of band stays gone through a regional-loss incident, which still closes",
+      steps: [
+        {
+          t: "crash",
+          plan: { port: "vault", method: "checkValue", nth: 1, when: "before" },
+          action: "signal",
+          key: "B",
+          advanceMs: 0,
+        },
+        { t: "lose", region: "eu-west-1", probe: false },
+        { t: "disable", key: "A", region: "eu-west-1" },
+      ],
+    },
   ];
 
 let bed: LifecycleTestbed;

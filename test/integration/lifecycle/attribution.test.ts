@@ -15,6 +15,7 @@ import { MINUTE_MS } from "../../../lib/domain/duration.js";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
 import { parseKmsEvent } from "../../../lib/kms/kms-events.js";
 import { handleKmsSignal } from "../../../lib/lifecycle/kms-signal.js";
+import { revoke } from "../../../lib/lifecycle/operator-actions.js";
 import { showKey } from "../../../lib/lifecycle/queries.js";
 import { registerKey } from "../../../lib/lifecycle/register.js";
 import { sweep } from "../../../lib/lifecycle/sweep.js";
@@ -264,5 +265,52 @@ describe("an out-of-band delete whose CloudTrail record never arrives", () => {
       ["LOSS_NOT_ATTRIBUTED", "critical"],
     ]);
     expect((await alerts(key.id, "LOSS_NOT_ATTRIBUTED"))[0]?.summary).toContain("could not be attributed");
+  }, 120_000);
+});
+
+describe("a stale expiry event (KMS's, delivered late, about material Tether has since restored)", () => {
+  /** The material expires (KMS sends its expiry event, held back here) and the next sweep restores it. */
+  async function expiredAndRestored(): Promise<{ key: ManagedKey; arn: string; expiry: unknown }> {
+    const { key, arn } = await register({ validityPeriod: "PT1H", renewBefore: "PT5M" });
+    const seen = (await bed.aws.kms.admin.events()).length;
+    await bed.advance(2 * 60 * MINUTE_MS);
+    const expiry = (await bed.aws.kms.admin.events())
+      .slice(seen)
+      .find((e) => e["detail-type"] === "KMS Imported Key Material Expiration" && e.resources.includes(arn));
+    if (expiry === undefined) throw new Error("KMS sent no expiry event");
+    await sweep(bed.deps, { correlationId: "sweep-restore-expired" });
+    expect(await keyState(arn)).toBe("Enabled");
+    return { key, arn, expiry };
+  }
+
+  async function deliverExpiry(event: unknown): Promise<void> {
+    const signal = parseKmsEvent(event);
+    if (signal?.kind !== "material-expired") throw new Error("not read as an expiry");
+    await handleKmsSignal(bed.deps, signal, { correlationId: "late-expiry", isTether: bed.config.isTether });
+  }
+
+  it("after an out-of-band delete with no CloudTrail record: not read as an expiry, never restored by it", async () => {
+    await bed.aws.kms.admin.setCloudTrail({ drop: true, lookupDrop: true });
+    const { key, arn, expiry } = await expiredAndRestored();
+    await killSwitch(arn);
+    await minute("sees the loss");
+    expect(await alerts(key.id, "UNEXPLAINED_MATERIAL_LOSS")).toHaveLength(1);
+
+    // The expiry event of the material restored two minutes ago arrives only now.
+    await deliverExpiry(expiry);
+    expect(await keyState(arn)).toBe("PendingImport");
+    const stored = await bed.deps.keys.get(key.id);
+    expect(stored?.regions[0]?.lossCause).toBeUndefined(); // still unexplained, within its grace
+    await minute("after the late event");
+    expect(await keyState(arn)).toBe("PendingImport");
+  }, 120_000);
+
+  it("after a revoke: the key stays revoked, its material gone", async () => {
+    const { key, arn, expiry } = await expiredAndRestored();
+    await revoke(bed.deps, { key: key.id, actor: "operator:alice", reason: "kill", correlationId: "revoke" });
+    expect(await keyState(arn)).toBe("PendingImport");
+    await deliverExpiry(expiry);
+    expect(await keyState(arn)).toBe("PendingImport");
+    expect((await bed.deps.keys.get(key.id))?.status.state).toBe("revoked");
   }, 120_000);
 });

@@ -5,7 +5,14 @@
  * closes the incident with its figures. And the other side: one key deleted out of band with the sentinel
  * intact is still not a regional loss.
  */
-import { DeleteImportedKeyMaterialCommand, ListResourceTagsCommand } from "@aws-sdk/client-kms";
+import {
+  CancelKeyDeletionCommand,
+  DeleteImportedKeyMaterialCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  ListResourceTagsCommand,
+  ScheduleKeyDeletionCommand,
+} from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SentinelsResponse } from "../../../lib/api/schemas.js";
 import { sentinelsView } from "../../../lib/api/views.js";
@@ -231,5 +238,55 @@ describe("one key deleted out of band, the sentinel intact", () => {
     expect(alerts.map((a) => a.reasonCode)).toEqual([AlertReason.UnexplainedMaterialLoss]);
     expect(alerts[0]?.summary).toContain("sentinel intact");
     expect((await deps.keys.get(key.id))?.regions[0]?.lossCause).toBeUndefined();
+  });
+});
+
+describe("a sentinel the probe cannot use (deleted, disabled, pending deletion)", () => {
+  it("raises one SENTINEL_UNAVAILABLE alert per state it enters, not one a minute; the sentinels view shows detection blind", async () => {
+    await sweep(deps, { correlationId: "blind-setup" }); // every sentinel exists and is intact
+    const arn = (await sentinel(REPLICA)).record?.keyArn ?? fail();
+    const kms = bed.kms(REPLICA);
+    const blindAlerts = async () =>
+      (await bed.history(`sentinel/${REPLICA}`))
+        .filter(isAlert)
+        .filter((a) => a.reasonCode === AlertReason.SentinelUnavailable);
+    const probe = async (label: string) => {
+      await bed.advance(MINUTE_MS);
+      return probeSentinels(deps, label);
+    };
+    const view = async () =>
+      SentinelsResponse.parse(sentinelsView(await listSentinels(deps))).items.find(
+        (s) => s.region === REPLICA,
+      );
+
+    await kms.send(new DisableKeyCommand({ KeyId: arn }));
+    expect((await probe("disabled-1")).blind).toEqual([REPLICA]);
+    await probe("disabled-2");
+    await probe("disabled-3");
+    let alerts = await blindAlerts();
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]?.severity).toBe("critical");
+    expect(alerts[0]?.summary).toContain(`blind in ${REPLICA}`);
+    expect(alerts[0]?.summary).toContain("Disabled");
+    expect(await view()).toMatchObject({ lastProbeState: "Disabled", detectionBlind: true });
+    const items = SentinelsResponse.parse(sentinelsView(await listSentinels(deps))).items;
+    expect(sentinelsTable(items, { color: false, now: bed.now() })).toContain(
+      "Disabled (BLIND: no regional-loss detection)",
+    );
+
+    // Another condition is another alert, once.
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: 7 }));
+    await probe("pending-1");
+    await probe("pending-2");
+    alerts = await blindAlerts();
+    expect(alerts.map((a) => a.summary.includes("PendingDeletion"))).toEqual([false, true]);
+
+    // Back in service: detection works again, no alert.
+    await kms.send(new CancelKeyDeletionCommand({ KeyId: arn })); // leaves the key Disabled, as AWS does
+    await kms.send(new EnableKeyCommand({ KeyId: arn }));
+    expect((await probe("back")).blind).toEqual([]);
+    expect(await view()).not.toHaveProperty("detectionBlind");
+    expect((await view())?.lastProbeState).toBe("Enabled");
+    expect(await blindAlerts()).toHaveLength(2);
   });
 });

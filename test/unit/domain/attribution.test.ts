@@ -10,6 +10,7 @@ import {
   parseImportPolicy,
   type RegionRecord,
   SentinelHealth,
+  staleExpiryEvent,
 } from "../../../lib/domain/index.js";
 import { at, DAY, HOUR, importedRegion, makeKey, NOW, primaryOf } from "./support.js";
 
@@ -308,5 +309,46 @@ describe("attributeLoss over every combination", () => {
         "unexplained/wait",
       ].sort(),
     );
+  });
+});
+
+describe("staleExpiryEvent: a late expiry event about earlier material", () => {
+  // The current material: imported 10 days ago, ValidTo in 20 days (gone now, cause not known yet).
+  const current = gone(DEFAULT);
+  it.each([
+    ["no time in the event", current, undefined, false],
+    ["at the current material's ValidTo", current, at(20 * DAY), false],
+    ["after the last import, before the recorded ValidTo (a clock set back)", current, at(-1 * DAY), false],
+    [
+      "the second of the last import, rounded down, import later in it",
+      gone(DEFAULT, { lastImportedAt: new Date(at(-HOUR).getTime() + 400) }),
+      at(-HOUR),
+      true,
+    ],
+    ["older than the last import (a restore since)", current, at(-11 * DAY), true],
+    [
+      "older than a recorded out-of-band delete",
+      gone(DEFAULT, {
+        lastImportedAt: at(-10 * DAY),
+        lossCause: LossCause.DeletedOutOfBand,
+        deletedAt: at(-MINUTE),
+      }),
+      at(-2 * MINUTE),
+      true,
+    ],
+    [
+      "older than Tether's recorded revoke",
+      gone(DEFAULT, { lossCause: LossCause.RevokedByTether, lossDetectedAt: at(-MINUTE) }),
+      at(-2 * MINUTE),
+      true,
+    ],
+    [
+      "after the recorded delete (the deleted material's own expiry cannot follow; not stale by this rule)",
+      gone(DEFAULT, { lossCause: LossCause.DeletedOutOfBand, deletedAt: at(-2 * MINUTE) }),
+      at(-MINUTE),
+      false,
+    ],
+  ] as const)("%s → %s", (_, region, eventAt, stale) => {
+    expect(staleExpiryEvent(region, eventAt)).toBe(stale);
   });
 });

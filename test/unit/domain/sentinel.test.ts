@@ -1,13 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { SentinelHealth } from "../../../lib/domain/attribution.js";
 import { parseAwsRegion } from "../../../lib/domain/ids.js";
+import { LossCause } from "../../../lib/domain/managed-key.js";
 import {
+  blindnessAlert,
   type IncidentKeyState,
   probeVerdict,
   type RegionalIncident,
   recoveryProgress,
+  restoresAfter,
   type SentinelRecord,
   sentinelAlias,
+  sentinelBlind,
   sentinelHealth,
 } from "../../../lib/domain/sentinel.js";
 
@@ -90,6 +94,67 @@ describe("recoveryProgress", () => {
       restored: 0,
       notRestored: 2,
     });
+  });
+});
+
+describe("restoresAfter", () => {
+  const both = { restoreAfterLoss: true, restoreAfterOutOfBandDelete: false };
+  it.each([
+    ["an unexplained loss", undefined, both, true],
+    ["a regional loss", LossCause.RegionalLoss, both, true],
+    ["an expiry", LossCause.Expired, both, true],
+    ["a local loss", LossCause.LocalLoss, { ...both, restoreAfterLoss: false }, false],
+    ["an out-of-band delete kept gone", LossCause.DeletedOutOfBand, both, false],
+    [
+      "an out-of-band delete restored",
+      LossCause.DeletedOutOfBand,
+      { ...both, restoreAfterOutOfBandDelete: true },
+      true,
+    ],
+    [
+      "Tether's revoke",
+      LossCause.RevokedByTether,
+      { restoreAfterLoss: true, restoreAfterOutOfBandDelete: true },
+      false,
+    ],
+  ] as const)("%s → %s", (_, cause, policy, expected) => {
+    expect(restoresAfter(cause, policy)).toBe(expected);
+  });
+  it("an out-of-band delete the policy keeps gone does not hold the incident open (seed 1234)", () => {
+    const kept = { active: true, materialExpected: false, visitedSinceOpen: true };
+    expect(
+      recoveryProgress(T0, [{ ...kept, restores: restoresAfter(LossCause.DeletedOutOfBand, both) }]),
+    ).toEqual({ pending: 0, restored: 0, notRestored: 1 });
+  });
+});
+
+describe("blindnessAlert: the probe cannot see a regional loss", () => {
+  it.each([
+    ["NotFound", true],
+    ["Disabled", true],
+    ["PendingDeletion", true],
+    ["Enabled", false],
+    ["PendingImport", false],
+    [undefined, false],
+  ] as const)("%s blind: %s", (state, blind) => {
+    expect(sentinelBlind(state)).toBe(blind);
+  });
+  it("alerts when the sentinel enters a blind state, critical, naming the Region and the state", () => {
+    const alert = blindnessAlert(READY, "Disabled");
+    expect(alert?.severity).toBe("critical");
+    expect(alert?.reason).toBe("SENTINEL_UNAVAILABLE");
+    expect(alert?.summary).toContain("blind in eu-west-1");
+    expect(alert?.summary).toContain("(Disabled)");
+  });
+  it("not again while the last probe read the same state; again for another blind state", () => {
+    expect(blindnessAlert({ ...READY, lastProbeState: "Disabled" }, "Disabled")).toBeUndefined();
+    expect(blindnessAlert({ ...READY, lastProbeState: "Disabled" }, "PendingDeletion")).toBeDefined();
+    expect(blindnessAlert({ ...READY, lastProbeState: "PendingDeletion" }, "NotFound")).toBeDefined();
+  });
+  it("never for a usable state or a sentinel still being created", () => {
+    expect(blindnessAlert(READY, "Enabled")).toBeUndefined();
+    expect(blindnessAlert(READY, "PendingImport")).toBeUndefined();
+    expect(blindnessAlert({ ...READY, state: "creating" }, "NotFound")).toBeUndefined();
   });
 });
 

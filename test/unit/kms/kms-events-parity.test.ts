@@ -61,10 +61,21 @@ function oracle(event: unknown): KmsSignal | null | "refused" {
     const keyArn = arnFor(keyRef);
     return keyArn === undefined ? "refused" : ({ ...rest, keyArn } as KmsSignal);
   };
+  // Added since (issue 13): an expiry carries its time, when valid (the stale-expiry guard reads it).
+  const timeOf = (value: unknown) => {
+    const at = typeof value === "string" ? new Date(value) : undefined;
+    return (at !== undefined && !Number.isNaN(at.getTime()) ? { at } : {}) as unknown as Record<
+      string,
+      string
+    >;
+  };
   switch (detailType) {
     case "KMS Imported Key Material Expiration": {
       const own = kmsOwnDetail.safeParse(detail);
-      return own.success ? signal(own.data["key-id"], { kind: "material-expired", region }) : "refused";
+      const at = timeOf((event as { time?: unknown }).time);
+      return own.success
+        ? signal(own.data["key-id"], { kind: "material-expired", region, ...at })
+        : "refused";
     }
     case "KMS CMK Deletion":
     case "KMS CMK Rotation": {
@@ -84,7 +95,7 @@ function oracle(event: unknown): KmsSignal | null | "refused" {
       const actorArn = userIdentity?.arn ?? userIdentity?.invokedBy ?? "unknown";
       switch (eventName) {
         case "DeleteExpiredKeyMaterial":
-          return signal(keyRef, { kind: "material-expired", region });
+          return signal(keyRef, { kind: "material-expired", region, ...timeOf(trail.data.eventTime) });
         case "DeleteImportedKeyMaterial": {
           const { eventTime, sourceIPAddress } = trail.data;
           const at = eventTime === undefined ? undefined : new Date(eventTime);

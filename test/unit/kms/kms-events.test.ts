@@ -12,6 +12,7 @@ describe("parseKmsEvent", () => {
       kind: "material-expired",
       keyArn: ARN,
       region: "eu-west-1",
+      at: new Date("2026-11-28T12:00:00Z"),
     });
   });
 
@@ -20,6 +21,7 @@ describe("parseKmsEvent", () => {
       kind: "material-expired",
       keyArn: ARN,
       region: "eu-west-1",
+      at: new Date("2026-11-28T12:00:01Z"),
     });
   });
 
