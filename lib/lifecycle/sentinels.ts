@@ -211,6 +211,9 @@ async function openIncident(
     keysMadeDue: keys.length,
   };
   if (!(await repo.openIncident(incident))) return false;
+  // Every key due before the alert: the alert starts the drain (a sweep run, lib/domain/drain.ts), which must
+  // find the whole Region due, not the part made due before it started.
+  for (const keyId of keys) await repo.makeDue(keyId, sentinel.region, now);
   // The alert's id is the incident's: a probe that dies after the put and is run again records it once.
   await deps.audit.record(
     buildAlertEvent(
@@ -225,7 +228,6 @@ async function openIncident(
       incidentAlert(incident),
     ),
   );
-  for (const keyId of keys) await repo.makeDue(keyId, sentinel.region, now);
   deps.log?.("error", "regional loss detected", { region: sentinel.region, keys: keys.length });
   return true;
 }
