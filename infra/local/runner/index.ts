@@ -92,6 +92,9 @@ export interface LocalInvocation {
   readonly function: string;
   readonly trigger: "schedule" | "rule";
   readonly event: unknown;
+  /** Wall-clock epoch ms: when the run started (after any wait for the function's concurrency) and ended. */
+  readonly startedMs: number;
+  readonly endedMs: number;
   readonly result?: unknown;
   readonly error?: unknown;
 }
@@ -252,21 +255,36 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const invoker = (fn: FunctionDefinition) => {
       const handler = handlers.get(fn.name) as Handler;
       const gate = gates.get(fn.name);
-      return (event: unknown, context?: Context) => {
+      return (event: unknown, context?: Context, onStart?: () => void) => {
         // The context is made when the run starts: its remaining time counts from then, not from the wait.
-        const invoke = () => handler(event, context ?? lambdaContext(fn, home, LOCAL_ACCOUNT_ID));
+        const invoke = () => {
+          onStart?.();
+          return handler(event, context ?? lambdaContext(fn, home, LOCAL_ACCOUNT_ID));
+        };
         return gate === undefined ? invoke() : gate.run(invoke);
       };
     };
     const observed = (fn: FunctionDefinition, trigger: LocalInvocation["trigger"]) => {
       const invoke = invoker(fn);
       return async (event: unknown): Promise<unknown> => {
+        let startedMs = Date.now();
+        const seen = (outcome: { result: unknown } | { error: unknown }) =>
+          options.onInvocation?.({
+            function: fn.name,
+            trigger,
+            event,
+            startedMs,
+            endedMs: Date.now(),
+            ...outcome,
+          });
         try {
-          const result = await invoke(event);
-          options.onInvocation?.({ function: fn.name, trigger, event, result });
+          const result = await invoke(event, undefined, () => {
+            startedMs = Date.now();
+          });
+          seen({ result });
           return result;
         } catch (error) {
-          options.onInvocation?.({ function: fn.name, trigger, event, error });
+          seen({ error });
           throw error;
         }
       };
