@@ -157,8 +157,9 @@ export interface ProbeReport {
 /**
  * The one-minute probe: DescribeKey on each ready sentinel. One found in PendingImport opens a regional-loss
  * incident for its Region (a conditional put, so concurrent probes open one), raises one `Regional Loss
- * Detected` alert, and makes every managed key-Region there due now, so the next sweep restores them with
- * no attribution grace (the sentinel lost too proves the Region lost its material).
+ * Detected` alert, and makes every managed key-Region there due now (before the alert, which starts the
+ * drain: lib/domain/drain.ts), so they are restored at once with no attribution grace (the sentinel lost
+ * too proves the Region lost its material).
  */
 export async function probeSentinels(
   deps: Pick<LifecycleDeps, "kms" | "audit" | "clock" | "sentinels" | "log">,

@@ -49,7 +49,8 @@ export const SWEEP_ACTOR = "tether:sweep";
  *
  * First it makes sure every Region has its sentinel (one Query when they exist) and reads the open
  * regional-loss incidents: a key lost in such a Region is a regional loss, restored at once. Last, an
- * incident whose Region has nothing left to restore gets its sentinel back and closes.
+ * incident whose Region has nothing left to restore gets its sentinel back and closes. A drain run
+ * (lib/lifecycle/drain.ts) is this same run, started by the incident instead of the schedule.
  */
 export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise<SweepReport> {
   let snapshot: SentinelSnapshot = { sentinels: [], incidents: [] };
