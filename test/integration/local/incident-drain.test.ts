@@ -119,7 +119,7 @@ describe("one drain per incident", () => {
     const scheduledBefore = scheduledSweeps();
 
     await loseAndProbe(OTHER);
-    const runs = await drainRuns(OTHER, 60_000);
+    const runs = await drainRuns(OTHER, 120_000);
 
     expect(runs).toHaveLength(1);
     const [run] = runs as [DrainReport];
@@ -136,7 +136,7 @@ describe("one drain per incident", () => {
     const scheduledBefore = scheduledSweeps();
 
     await loseAndProbe(HOME);
-    const runs = await drainRuns(HOME, 120_000);
+    const runs = await drainRuns(HOME, 240_000);
 
     // 9 keys, 4 a run: 4 + 4 + 1, the last one closing the incident (the sentinel re-imported last).
     expect(runs.map((r) => r.drain.run)).toEqual([0, 1, 2]);
