@@ -5,6 +5,7 @@
  * (the schedule's interval is 0) — then asks for another run while work is left, until the Region is whole.
  * TETHER_SWEEP_LIMIT is 4 in this file, so a Region of 9 keys (and its sentinel) needs several runs.
  */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -16,7 +17,9 @@ import {
 } from "../../../infra/local/runner/index.js";
 import type { KeyActionResponse, SentinelsResponse } from "../../../lib/api/response-schemas.js";
 import { DRAIN_CONTINUED_DETAIL_TYPE } from "../../../lib/domain/drain.js";
+import { parseAwsRegion, parseTetherKeyId } from "../../../lib/domain/ids.js";
 import type { DrainReport } from "../../../lib/lifecycle/drain.js";
+import { DynamoSentinelRepository } from "../../../lib/store/dynamo-sentinel-repository.js";
 import { signedFetch } from "../../e2e/support.js";
 
 const LIMIT = 4;
@@ -27,6 +30,8 @@ const admin = { accessKeyId: LOCAL_ADMIN.accessKeyId, secretAccessKey: LOCAL_ADM
 let stack: LocalStack;
 const invocations: LocalInvocation[] = [];
 const kms = new Map<string, KMSClient>();
+/** The other Region's keys, from the first test. */
+const otherKeys: Array<{ id: string; arn: string }> = [];
 
 beforeAll(async () => {
   process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
@@ -55,8 +60,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function register(region: string, count: number): Promise<string[]> {
-  const arns: string[] = [];
+async function register(region: string, count: number): Promise<Array<{ id: string; arn: string }>> {
+  const keys: Array<{ id: string; arn: string }> = [];
   for (let i = 0; i < count; i++) {
     const answer = await signedFetch(stack.apiUrl, {
       method: "POST",
@@ -71,9 +76,10 @@ async function register(region: string, count: number): Promise<string[]> {
       },
     });
     expect(answer.status).toBe(201);
-    arns.push((answer.body as KeyActionResponse).key.keyArn);
+    const { key } = answer.body as KeyActionResponse;
+    keys.push({ id: key.id, arn: key.keyArn });
   }
-  return arns;
+  return keys;
 }
 
 async function keyState(region: string, arn: string): Promise<string | undefined> {
@@ -115,7 +121,8 @@ const scheduledSweeps = () =>
 
 describe("one drain per incident", () => {
   it("a Region within one run's limit: the incident's alert starts one sweep run, which restores every key and closes the incident; no scheduled sweep", async () => {
-    const arns = await register(OTHER, 2);
+    const keys = await register(OTHER, 2);
+    otherKeys.push(...keys);
     const scheduledBefore = scheduledSweeps();
 
     await loseAndProbe(OTHER);
@@ -126,24 +133,43 @@ describe("one drain per incident", () => {
     expect(run.drain).toMatchObject({ run: 0, verdict: "done", why: "region-whole", continued: false });
     expect(run.incidentsClosed).toEqual([OTHER]);
     expect(run.outcomes.restored).toBe(2);
-    for (const arn of arns) expect(await keyState(OTHER, arn)).toBe("Enabled");
+    for (const { arn } of keys) expect(await keyState(OTHER, arn)).toBe("Enabled");
     expect(await openIncidents()).toEqual([]);
     expect(scheduledSweeps()).toBe(scheduledBefore);
   }, 180_000);
 
-  it(`a backlog beyond one run's limit (${LIMIT}): each run asks for the next until the Region is whole, then the drain stops`, async () => {
-    const arns = await register(HOME, 9);
+  it(`a backlog beyond one run's limit (${LIMIT}): each run asks for the next until the Region is whole, then the drain stops; another Region's due work is served on the way`, async () => {
+    const keys = await register(HOME, 9);
     const scheduledBefore = scheduledSweeps();
+    // Another Region's scheduled work, due before the loss: the drain's runs take it too (no starving).
+    const other = otherKeys[0] ?? { id: "", arn: "" };
+    const client = new DynamoDBClient({
+      endpoint: stack.endpoints.dynamodb,
+      region: HOME,
+      credentials: LOCAL_SERVICE_CREDENTIALS,
+    });
+    try {
+      await new DynamoSentinelRepository({ client, tableName: stack.tableName }).makeDue(
+        parseTetherKeyId(other.id),
+        parseAwsRegion(OTHER),
+        await stack.localAws.kms.admin.now(),
+      );
+    } finally {
+      client.destroy();
+    }
 
     await loseAndProbe(HOME);
     const runs = await drainRuns(HOME, 240_000);
 
-    // 9 keys, 4 a run: 4 + 4 + 1, the last one closing the incident (the sentinel re-imported last).
+    // 9 keys and the other Region's one, 4 a run: 4 + 4 + 2, the last one closing the incident (the sentinel
+    // re-imported last). The other Region's key, due first, went in the first run (nothing to restore there).
     expect(runs.map((r) => r.drain.run)).toEqual([0, 1, 2]);
     expect(runs.map((r) => r.drain.verdict)).toEqual(["continue", "continue", "done"]);
-    expect(runs.map((r) => r.outcomes.restored ?? 0)).toEqual([4, 4, 1]);
+    expect(runs.map((r) => r.processed)).toEqual([4, 4, 2]);
+    expect(runs.map((r) => r.outcomes.restored ?? 0)).toEqual([3, 4, 2]);
     expect(runs.at(-1)?.incidentsClosed).toEqual([HOME]);
-    for (const arn of arns) expect(await keyState(HOME, arn)).toBe("Enabled");
+    expect(await keyState(OTHER, other.arn)).toBe("Enabled");
+    for (const { arn } of keys) expect(await keyState(HOME, arn)).toBe("Enabled");
     expect(await openIncidents()).toEqual([]);
     // The continuations went through the bus (the same rule path AWS takes), not a call in process.
     const continued = invocations.filter(
