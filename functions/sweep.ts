@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
-import type { Context, ScheduledEvent } from "aws-lambda";
+import type { Context, EventBridgeEvent } from "aws-lambda";
+import { drainRequestOf } from "../lib/domain/drain.js";
+import { type DrainReport, drainRun } from "../lib/lifecycle/drain.js";
 import {
   ExpiryWatch,
   METRIC_DIMENSION,
@@ -15,22 +17,27 @@ import { config, lifecycleDeps, logger } from "./runtime.js";
 /** The sweep's metrics, one record per run; the Deployment dimension is the table name (one per stage and Region). */
 const metrics = powertoolsMetrics(METRIC_NAMESPACE, { [METRIC_DIMENSION]: config.tableName });
 
-/** EventBridge schedule → one sweep: renew what is due, restore what is lost, reconcile; then its metrics. */
-async function run(event: ScheduledEvent, context: Context): Promise<SweepReport> {
+/**
+ * One sweep: renew what is due, restore what is lost, reconcile; then its metrics. Started by the
+ * schedule, or — a drain run — by a regional-loss incident's alert or a drain's continuation (the rules in
+ * serverless.yml; lib/domain/drain.ts tells them apart). Either way one run at a time (reservedConcurrency 1).
+ */
+async function run(event: EventBridgeEvent<string, unknown>, context: Context): Promise<SweepReport> {
   const correlationId = event.id ?? randomUUID();
   logger.appendKeys({ correlationId });
   const deps = lifecycleDeps();
   const watch = new ExpiryWatch();
-  const report = await sweep(
-    { ...deps, keys: watch.observe(deps.keys) },
-    {
-      correlationId,
-      limit: config.sweepLimit,
-      concurrency: config.sweepConcurrency,
-      remainingMs: () => context.getRemainingTimeInMillis(),
-    },
-  );
-  logger.info("sweep finished", { ...report });
+  const observed = { ...deps, keys: watch.observe(deps.keys) };
+  const options = {
+    correlationId,
+    limit: config.sweepLimit,
+    concurrency: config.sweepConcurrency,
+    remainingMs: () => context.getRemainingTimeInMillis(),
+  };
+  const drain = drainRequestOf(event);
+  const report: SweepReport | DrainReport =
+    drain === undefined ? await sweep(observed, options) : await drainRun(observed, drain, options);
+  logger.info(drain === undefined ? "sweep finished" : "drain run finished", { ...report });
   const now = deps.clock();
   // An embedded-metric-format line: CloudWatch Logs turns it into the metrics the alarms and dashboard read.
   publishSweepMetrics(metrics, {
@@ -41,4 +48,6 @@ async function run(event: ScheduledEvent, context: Context): Promise<SweepReport
   return report;
 }
 
-export const handler = middy<ScheduledEvent, SweepReport>().use(injectLambdaContext(logger)).handler(run);
+export const handler = middy<EventBridgeEvent<string, unknown>, SweepReport>()
+  .use(injectLambdaContext(logger))
+  .handler(run);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { AuditTrail } from "./audit/audit-trail.js";
+import { EventBridgeDrainRequests } from "./audit/drain-requests.js";
 import { EventBridgePublisher } from "./audit/eventbridge-publisher.js";
 import { CloudTrailAdapter, TETHER_LOOKUP_EVENTS_PER_SECOND } from "./cloudtrail/cloudtrail-adapter.js";
 import type { TetherConfig } from "./config.js";
@@ -103,6 +104,7 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
           sentinelRegions: config.sentinelRegions.map((r) => parseAwsRegion(r, "TETHER_REGIONS")),
         }),
     audit,
+    drains: new EventBridgeDrainRequests({ client: events, busName: config.auditBusName }),
     history: auditLog,
     vault: options.vault,
     clock,

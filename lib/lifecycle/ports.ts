@@ -295,6 +295,19 @@ export interface KeyRepository {
   releaseLease(lease: Lease): Promise<void>;
 }
 
+/**
+ * Asks for the next run of a regional-loss drain (lib/domain/drain.ts): an event the sweep's rule delivers
+ * to the sweep, so the run starts as soon as the sweep is free rather than at the next schedule.
+ * @throws whatever the bus answered when the request was not accepted (the caller logs it: the scheduled
+ *   sweep is the safety net)
+ */
+export interface DrainRequests {
+  request(
+    next: import("../domain/drain.js").DrainRequest,
+    context: { readonly id: string; readonly time: Date; readonly correlationId: string },
+  ): Promise<void>;
+}
+
 /** The sentinels and regional-loss incidents, one partition: all of them with one Query. */
 export interface SentinelRepository {
   /** Every Region's sentinel record and every open incident. */
@@ -400,6 +413,8 @@ export interface LifecycleDeps {
     | undefined;
   /** Whether a principal ARN is Tether itself (TETHER_SELF_PRINCIPALS); absent: nobody is. */
   readonly isTether?: ((principalArn: string) => boolean) | undefined;
+  /** Where a drain run asks for the next one (lib/lifecycle/drain.ts); absent: a drain is one run. */
+  readonly drains?: DrainRequests | undefined;
   /** Optional structured log sink; never receives material, tokens or wrapped bytes. */
   readonly log?: (level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>) => void;
 }

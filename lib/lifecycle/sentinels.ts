@@ -162,8 +162,9 @@ export interface ProbeReport {
 /**
  * The one-minute probe: DescribeKey on each ready sentinel. One found in PendingImport opens a regional-loss
  * incident for its Region (a conditional put, so concurrent probes open one), raises one `Regional Loss
- * Detected` alert, and makes every managed key-Region there due now, so the next sweep restores them with
- * no attribution grace (the sentinel lost too proves the Region lost its material).
+ * Detected` alert, and makes every managed key-Region there due now (before the alert, which starts the
+ * drain: lib/domain/drain.ts), so they are restored at once with no attribution grace (the sentinel lost
+ * too proves the Region lost its material).
  */
 export async function probeSentinels(
   deps: Pick<LifecycleDeps, "kms" | "audit" | "clock" | "sentinels" | "log">,
@@ -241,6 +242,9 @@ async function openIncident(
     keysMadeDue: keys.length,
   };
   if (!(await repo.openIncident(incident))) return false;
+  // Every key due before the alert: the alert starts the drain (a sweep run, lib/domain/drain.ts), which must
+  // find the whole Region due, not the part made due before it started.
+  for (const keyId of keys) await repo.makeDue(keyId, sentinel.region, now);
   // The alert's id is the incident's: a probe that dies after the put and is run again records it once.
   await deps.audit.record(
     buildAlertEvent(
@@ -255,7 +259,6 @@ async function openIncident(
       incidentAlert(incident),
     ),
   );
-  for (const keyId of keys) await repo.makeDue(keyId, sentinel.region, now);
   deps.log?.("error", "regional loss detected", { region: sentinel.region, keys: keys.length });
   return true;
 }

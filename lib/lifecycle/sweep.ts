@@ -27,7 +27,14 @@ export interface SweepReport {
   readonly outbox: { readonly published: number; readonly waiting: number };
   /** Regions whose regional-loss incident this run closed. */
   readonly incidentsClosed?: readonly string[];
+  /** Regions whose regional-loss incident is still open after this run (open at its start, not closed). */
+  readonly incidentsOpen?: readonly string[];
+  /** The run's limit of due regions. */
+  readonly limit?: number;
 }
+
+/** Due regions one run takes when its options give no limit (TETHER_SWEEP_LIMIT's default). */
+export const DEFAULT_SWEEP_LIMIT = 500;
 
 export const SWEEP_ACTOR = "tether:sweep";
 
@@ -42,7 +49,8 @@ export const SWEEP_ACTOR = "tether:sweep";
  *
  * First it makes sure every Region has its sentinel (one Query when they exist) and reads the open
  * regional-loss incidents: a key lost in such a Region is a regional loss, restored at once. Last, an
- * incident whose Region has nothing left to restore gets its sentinel back and closes.
+ * incident whose Region has nothing left to restore gets its sentinel back and closes. A drain run
+ * (lib/lifecycle/drain.ts) is this same run, started by the incident instead of the schedule.
  */
 export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise<SweepReport> {
   let snapshot: SentinelSnapshot = { sentinels: [], incidents: [] };
@@ -57,7 +65,7 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
     base.sentinels === undefined
       ? base
       : { ...base, sentinelHealth: async (region) => healthIn(snapshot, region) };
-  const limit = options.limit ?? 500;
+  const limit = options.limit ?? DEFAULT_SWEEP_LIMIT;
   const concurrency = Math.max(1, options.concurrency ?? 8);
   const reserveMs = options.reserveMs ?? 15_000;
   const remaining = options.remainingMs ?? (() => Number.POSITIVE_INFINITY);
@@ -99,7 +107,19 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
     snapshot.incidents.length === 0 || remaining() < reserveMs
       ? []
       : await recoverIncidents(deps, snapshot, options.correlationId, SWEEP_ACTOR);
-  return { due: due.length, processed, deferred: due.length - processed, outcomes, outbox, incidentsClosed };
+  const incidentsOpen = snapshot.incidents
+    .map((i) => i.region as string)
+    .filter((region) => !incidentsClosed.includes(region));
+  return {
+    due: due.length,
+    processed,
+    deferred: due.length - processed,
+    outcomes,
+    outbox,
+    incidentsClosed,
+    incidentsOpen,
+    limit,
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEventBus } from "../../infra/local/events/index.js";
 import { compileEventPattern } from "../../infra/local/events/pattern.js";
+import { EventBridgeDrainRequests } from "../../lib/audit/drain-requests.js";
 import { EventBridgePublisher } from "../../lib/audit/eventbridge-publisher.js";
 import { AlertReason, AlertSeverity } from "../../lib/domain/alerts.js";
 import {
@@ -18,6 +19,9 @@ import {
   buildFactEvent,
   buildImportFailedEvent,
 } from "../../lib/domain/audit-types.js";
+import { drainRequestOf } from "../../lib/domain/drain.js";
+import { parseAwsRegion } from "../../lib/domain/ids.js";
+import { incidentAlert, type RegionalIncident, sentinelSubject } from "../../lib/domain/sentinel.js";
 import { MOTO_CREDENTIALS, MOTO_REGION, motoAvailable, sqsCall, startMoto } from "./support/moto.js";
 import {
   type CfnResource,
@@ -245,6 +249,87 @@ describe("the KMS event rules from the template", () => {
     const otherService = { ...cloudTrail?.event, source: "aws.s3" };
     for (const event of [decrypt, otherService]) {
       expect(rules.filter((rule) => rule.pattern.matches(event))).toHaveLength(0);
+    }
+  });
+});
+
+describe("the sweep's drain rules from the template (one drain per incident)", () => {
+  function sweepRules() {
+    return resourcesOfType(packaged.template, "AWS::Events::Rule").filter(([, rule]) =>
+      JSON.stringify(rule.Properties?.Targets).includes("SweepLambdaFunction"),
+    );
+  }
+
+  it("are two rules on the audit bus (the stack's own, not a new one) with the async-failure queue", () => {
+    const rules = sweepRules().filter(([, r]) => r.Properties?.ScheduleExpression === undefined);
+    expect(rules).toHaveLength(2);
+    for (const [, rule] of rules) {
+      expect(rule.Properties?.EventBusName).toEqual({ "Fn::GetAtt": ["AuditBus", "Name"] });
+      const targets = rule.Properties?.Targets as Array<Record<string, unknown>>;
+      expect(targets).toHaveLength(1);
+      expect(targets[0]?.DeadLetterConfig).toEqual({ Arn: { "Fn::GetAtt": ["AsyncFailureQueue", "Arn"] } });
+    }
+    // No second bus named like the audit bus: osls creates one only for a bus given by name.
+    expect(resourcesOfType(packaged.template, "AWS::Events::EventBus")).toHaveLength(1);
+    // EventBridge may invoke the sweep for them (osls's permission per rule).
+    const permissions = resourcesOfType(packaged.template, "AWS::Lambda::Permission").filter(
+      ([, p]) =>
+        p.Properties?.Principal === "events.amazonaws.com" &&
+        JSON.stringify(p.Properties?.FunctionName).includes("SweepLambdaFunction"),
+    );
+    expect(permissions.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("deliver the incident's alert and a drain's continuation to the sweep, as drain requests, and nothing else (local bus, real publishers)", async () => {
+    const rules = sweepRules().filter(([, r]) => r.Properties?.ScheduleExpression === undefined);
+    const bus = await startEventBus({ region: "eu-west-1" });
+    const client = new EventBridgeClient({
+      endpoint: bus.url,
+      region: "eu-west-1",
+      credentials: MOTO_CREDENTIALS,
+    });
+    try {
+      bus.createEventBus(auditBusName);
+      for (const [id, rule] of rules) {
+        bus.putRule({
+          name: id,
+          eventBusName: auditBusName,
+          eventPattern: rule.Properties?.EventPattern as Record<string, unknown>,
+          targets: [{ id: "sweep", kind: "recorder" }],
+        });
+      }
+      const incident: RegionalIncident = {
+        region: parseAwsRegion("eu-central-1"),
+        sentinelArn: subject.keyArn,
+        openedAt: new Date("2026-11-28T12:00:00Z"),
+        keysMadeDue: 3,
+      };
+      const detected = buildAlertEvent(
+        AuditDetailType.TetherAlert,
+        context("incident:eu-central-1"),
+        { ...subject, keyId: sentinelSubject("eu-central-1"), region: "eu-central-1" },
+        incidentAlert(incident),
+      );
+      const { shouldPage, shouldNot } = auditEvents();
+      const publisher = new EventBridgePublisher({ client, busName: auditBusName });
+      expect((await publisher.publish([detected, ...shouldPage, ...shouldNot])).failed).toEqual([]);
+      await new EventBridgeDrainRequests({ client, busName: auditBusName }).request(
+        { region: parseAwsRegion("eu-central-1"), run: 3 },
+        { id: "continue-1", time: new Date("2026-11-28T12:05:00Z"), correlationId: "run-1" },
+      );
+      await bus.drain();
+      const delivered = bus.recorded("sweep");
+      expect(delivered.map((event) => drainRequestOf(event))).toEqual([
+        { region: "eu-central-1", run: 0 },
+        { region: "eu-central-1", run: 3 },
+      ]);
+      // The scheduled sweep's own event is no drain.
+      expect(
+        drainRequestOf({ source: "aws.events", "detail-type": "Scheduled Event", detail: {} }),
+      ).toBeUndefined();
+    } finally {
+      client.destroy();
+      await bus.close();
     }
   });
 });

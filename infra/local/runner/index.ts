@@ -16,6 +16,7 @@ import type { Context } from "aws-lambda";
 import type { SweepReport } from "../../../lib/lifecycle/sweep.js";
 import { ensureTable } from "../../../lib/store/ensure-table.js";
 import { type LocalAws, startLocalAws } from "../index.js";
+import { concurrencyGate } from "./concurrency.js";
 import { LocalStackError } from "./errors.js";
 import { applyForwardingRules, loadForwardingRules } from "./forwarding.js";
 import { type HttpApi, type RouteTarget, startHttpApi } from "./http-api.js";
@@ -69,6 +70,13 @@ export interface LocalStackOptions {
   regions?: readonly string[];
   /** How often scheduled functions (the sweep) run locally; default 15 s; 0 = only through sweepNow(). */
   sweepIntervalMs?: number;
+  /**
+   * Per function (by name), its schedule's local interval instead of sweepIntervalMs (0 = only through
+   * runSchedule): e.g. `{ probe: 60_000, sweep: 300_000 }` for the deployed rates.
+   */
+  scheduleIntervalsMs?: Readonly<Record<string, number>>;
+  /** Called after each run a schedule or an event rule started (not API routes): which, and what it returned. */
+  onInvocation?: (invocation: LocalInvocation) => void;
   /** Where to write the endpoints and local credentials for the CLI and scripts; not written when omitted. */
   endpointsFile?: string;
   /** The deployment definition; default serverless.yml at the project root. */
@@ -77,6 +85,18 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Replaces a function's handler by name (tests: a stub while that function is being written). */
   handlers?: Readonly<Record<string, Handler>>;
+}
+
+/** One run of a function started by its schedule or one of its event rules. */
+export interface LocalInvocation {
+  readonly function: string;
+  readonly trigger: "schedule" | "rule";
+  readonly event: unknown;
+  /** Wall-clock epoch ms: when the run started (after any wait for the function's concurrency) and ended. */
+  readonly startedMs: number;
+  readonly endedMs: number;
+  readonly result?: unknown;
+  readonly error?: unknown;
 }
 
 export interface LocalEndpoints {
@@ -103,6 +123,8 @@ export interface LocalStack {
   readonly auditBusName: string;
   /** Runs the sweep now (after any run under way) and returns its report. */
   sweepNow(): Promise<SweepReport>;
+  /** Runs a scheduled function (by name, e.g. `probe`) now, after any run of its schedule under way. */
+  runSchedule(name: string): Promise<unknown>;
   /**
    * Stops scheduled runs until the returned function is called (sweepNow still works), once the run under
    * way has finished: lets a test watch an event-driven path without the sweep racing it.
@@ -224,11 +246,51 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const fn of definition.functions) {
       handlers.set(fn.name, options.handlers?.[fn.name] ?? (await loadHandler(fn)));
     }
+    // reservedConcurrency, as Lambda keeps it: a schedule's run and a rule's run of the same function share it.
+    const gates = new Map(
+      definition.functions
+        .filter((fn) => fn.reservedConcurrency !== undefined && fn.reservedConcurrency > 0)
+        .map((fn) => [fn.name, concurrencyGate(fn.reservedConcurrency as number)]),
+    );
     const invoker = (fn: FunctionDefinition) => {
       const handler = handlers.get(fn.name) as Handler;
-      return (event: unknown, context?: Context) =>
-        handler(event, context ?? lambdaContext(fn, home, LOCAL_ACCOUNT_ID));
+      const gate = gates.get(fn.name);
+      return (event: unknown, context?: Context, onStart?: () => void) => {
+        // The context is made when the run starts: its remaining time counts from then, not from the wait.
+        const invoke = () => {
+          onStart?.();
+          return handler(event, context ?? lambdaContext(fn, home, LOCAL_ACCOUNT_ID));
+        };
+        return gate === undefined ? invoke() : gate.run(invoke);
+      };
     };
+    const observed = (fn: FunctionDefinition, trigger: LocalInvocation["trigger"]) => {
+      const invoke = invoker(fn);
+      return async (event: unknown): Promise<unknown> => {
+        let startedMs = Date.now();
+        const seen = (outcome: { result: unknown } | { error: unknown }) =>
+          options.onInvocation?.({
+            function: fn.name,
+            trigger,
+            event,
+            startedMs,
+            endedMs: Date.now(),
+            ...outcome,
+          });
+        try {
+          const result = await invoke(event, undefined, () => {
+            startedMs = Date.now();
+          });
+          seen({ result });
+          return result;
+        } catch (error) {
+          seen({ error });
+          throw error;
+        }
+      };
+    };
+    // Buses of the stack's own resources that rules may name by logical id (infra/events.yml).
+    const stackBuses: Record<string, string> = { AuditBus: environment.TETHER_AUDIT_BUS_NAME as string };
 
     const targets: RouteTarget[] = definition.functions.flatMap((fn) =>
       fn.routes.map((route) => ({
@@ -250,19 +312,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     for (const fn of definition.functions) {
       fn.eventRules.forEach((rule, index) => {
-        if (rule.eventBus !== "default") localAws.events.createEventBus(rule.eventBus, ruleRegion);
+        const eventBus =
+          rule.eventBusResource === undefined ? rule.eventBus : stackBuses[rule.eventBusResource];
+        if (eventBus === undefined) {
+          throw new LocalStackError(
+            `functions.${fn.name}: its rule's bus ${rule.eventBusResource} is no bus the local runner creates`,
+          );
+        }
+        if (eventBus !== "default") localAws.events.createEventBus(eventBus, ruleRegion);
         const name = `${fn.deployedName}-rule-${index + 1}`;
+        const invoke = observed(fn, "rule");
         localAws.events.putRule({
           name,
           region: ruleRegion,
-          eventBusName: rule.eventBus,
+          eventBusName: eventBus,
           eventPattern: rule.pattern,
           targets: [
             {
               id: fn.deployedName,
               kind: "function",
               invoke: async (event) => {
-                const outcome = await invoker(fn)(event);
+                const outcome = await invoke(event);
                 log(`${fn.name}: ${event["detail-type"]} → ${describeOutcome(outcome)}`);
                 return outcome;
               },
@@ -270,7 +340,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ],
         });
         cleanups.push(async () => {
-          localAws.events.removeRule(name, rule.eventBus, ruleRegion);
+          localAws.events.removeRule(name, eventBus, ruleRegion);
         });
       });
     }
@@ -289,12 +359,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const fn of definition.functions) {
       fn.schedules.forEach((schedule, index) => {
         if (!schedule.enabled) return;
+        const invoke = observed(fn, "schedule");
         const runner = startSchedule<unknown>({
-          intervalMs,
+          intervalMs: options.scheduleIntervalsMs?.[fn.name] ?? intervalMs,
           ruleArn: `arn:aws:events:${home}:${LOCAL_ACCOUNT_ID}:rule/${fn.deployedName}-schedule-${index + 1}`,
           region: home,
           accountId: LOCAL_ACCOUNT_ID,
-          invoke: (event) => invoker(fn)(event),
+          invoke: (event) => invoke(event),
           log,
           describe: (result) => `${fn.name}: ${describeOutcome(result)}`,
         });
@@ -329,6 +400,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (sweep === undefined)
           throw new LocalStackError("serverless.yml schedules no function named sweep");
         return (await sweep.runner.runNow()) as SweepReport;
+      },
+      runSchedule: async (name: string) => {
+        const found = schedules.find((s) => s.fn.name === name);
+        if (found === undefined)
+          throw new LocalStackError(`serverless.yml schedules no function named ${name}`);
+        return found.runner.runNow();
       },
       pauseSchedules: async () => {
         await Promise.all(schedules.map(({ runner }) => runner.pause()));

@@ -32,8 +32,13 @@ export interface ScheduleDefinition {
 
 export interface EventRuleDefinition {
   readonly pattern: Record<string, unknown>;
-  /** Bus name; `default` when serverless.yml names none. */
+  /** Bus name; `default` when serverless.yml names none; empty when `eventBusResource` names the bus. */
   readonly eventBus: string;
+  /**
+   * The logical id of a bus of the stack's own resources (`eventBus: { Fn::GetAtt: [AuditBus, Name] }`), for
+   * the runner to map onto the bus it created; absent when the bus is named.
+   */
+  readonly eventBusResource?: string;
 }
 
 export interface FunctionDefinition {
@@ -46,6 +51,8 @@ export interface FunctionDefinition {
   readonly exportName: string;
   readonly timeoutSeconds: number;
   readonly memorySize: number;
+  /** `reservedConcurrency`: at most this many runs at once (absent: no cap of its own). */
+  readonly reservedConcurrency?: number;
   readonly environment: Readonly<Record<string, string>>;
   readonly routes: readonly HttpRoute[];
   readonly schedules: readonly ScheduleDefinition[];
@@ -148,6 +155,7 @@ export function parseServerlessDefinition(text: string, variables: LocalVariable
       exportName: fn.handler.slice(dot + 1),
       timeoutSeconds: numberOr(fn.timeout, providerTimeout, `${where}.timeout`),
       memorySize: numberOr(fn.memorySize, providerMemory, `${where}.memorySize`),
+      ...reservedConcurrencyOf(resolve(fn.reservedConcurrency, `${where}.reservedConcurrency`), where),
       environment: {
         ...environment,
         ...environmentOf(resolve(fn.environment ?? {}, where), where, variables),
@@ -208,6 +216,14 @@ function readEventRule(raw: unknown, at: string): EventRuleDefinition {
   const spec = asRecord(raw, `${at}.eventBridge`);
   const pattern = asRecord(spec.pattern, `${at}.eventBridge.pattern`);
   const eventBus = spec.eventBus ?? "default";
+  // A bus of the stack's own resources, as osls takes it: `{ Fn::GetAtt: [<logical id>, Name] }`.
+  const getAtt =
+    eventBus !== null && typeof eventBus === "object"
+      ? (eventBus as Record<string, unknown>)["Fn::GetAtt"]
+      : undefined;
+  if (Array.isArray(getAtt) && getAtt.length === 2 && typeof getAtt[0] === "string" && getAtt[1] === "Name") {
+    return { pattern, eventBus: "", eventBusResource: getAtt[0] };
+  }
   if (typeof eventBus !== "string") {
     throw new ServerlessDefinitionError(`${at}.eventBridge.eventBus: only a bus name is supported locally`);
   }
@@ -328,6 +344,17 @@ function substitutePseudoParameters(text: string, where: string, variables: Loca
     }
     return value;
   });
+}
+
+function reservedConcurrencyOf(value: unknown, where: string): { reservedConcurrency?: number } {
+  if (value === undefined) return {};
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+    throw new ServerlessDefinitionError(
+      `serverless.yml: ${where}.reservedConcurrency must be a whole number`,
+    );
+  }
+  return { reservedConcurrency: n };
 }
 
 function numberOr(value: unknown, fallback: number, where: string): number {
