@@ -74,9 +74,21 @@ export class KmsAdmin {
     return this.call("POST", "/clock", { offsetMs });
   }
 
-  /** A Region-wide failure: every imported material in `region` is gone, keys PendingImport, no event. */
-  async loseRegion(region: string): Promise<string[]> {
-    return (await this.call<{ keyIds: string[] }>("POST", `/regions/${region}/lose-material`, {})).keyIds;
+  /**
+   * A Region-wide failure: every imported material in `region` is gone, keys PendingImport, no event.
+   * `invalidateImportTokens` (default true): import tokens issued in the Region before the loss are refused
+   * afterwards (InvalidImportTokenException); false: they keep working until their ParametersValidTo.
+   */
+  async loseRegion(region: string, options: { invalidateImportTokens?: boolean } = {}): Promise<string[]> {
+    return (
+      await this.call<{ keyIds: string[] }>(
+        "POST",
+        `/regions/${region}/lose-material`,
+        options.invalidateImportTokens === undefined
+          ? {}
+          : { invalidateImportTokens: options.invalidateImportTokens },
+      )
+    ).keyIds;
   }
 
   /** Injects errors (next `count` calls, or with `probability`) and/or latency, per operation and Region. */

@@ -78,9 +78,17 @@ export async function handleAdmin(
     const body = req.method === "GET" || req.method === "DELETE" ? {} : parseJsonObject(await readBody(req));
     const lose = /^POST \/_admin\/regions\/([a-z0-9-]+)\/lose-material$/.exec(route);
     if (lose?.[1]) {
+      // Whether a region-wide failure takes outstanding import tokens with it is not documented by AWS
+      // (DESIGN.md, KMS fact 13). The default is the unkind case, so nothing here is kinder than AWS might
+      // be: tokens issued before the loss are refused afterwards. `invalidateImportTokens: false` models
+      // the kind case, tokens surviving the loss.
+      const invalidate = body.invalidateImportTokens ?? true;
+      if (typeof invalidate !== "boolean")
+        throw new AdminInputError("invalidateImportTokens must be a boolean");
       const keyIds = loseRegionMaterial(deps.store, lose[1]);
+      if (invalidate) deps.store.invalidateImportTokens(lose[1]);
       await deps.settle();
-      ok({ region: lose[1], keyIds });
+      ok({ region: lose[1], keyIds, importTokensInvalidated: invalidate });
       return true;
     }
     switch (route) {
