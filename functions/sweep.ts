@@ -19,6 +19,9 @@ async function run(event: ScheduledEvent, context: Context): Promise<SweepReport
       limit: config.sweepLimit,
       concurrency: config.sweepConcurrency,
       remainingMs: () => context.getRemainingTimeInMillis(),
+      ...(config.warmParametersPerRun === undefined
+        ? {}
+        : { warmParametersPerRun: config.warmParametersPerRun }),
     },
   );
   logger.info("sweep finished", { ...report });

@@ -66,7 +66,8 @@ export interface SweepMetricsInput {
 /**
  * One CloudWatch embedded-metric-format record (a JSON log line CloudWatch Logs turns into metrics, no
  * PutMetricData call and no IAM permission needed): shortest time to expiry (seconds, only when known),
- * and the run's imports, renewals, restores and per-Region failures (counts).
+ * the run's imports, renewals, restores and per-Region failures (counts), and with warm import parameters
+ * on, the sets it renewed and the share of the key-Regions it looked at that are warm (percent).
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 export function sweepMetricsRecord(input: SweepMetricsInput): Record<string, unknown> {
@@ -83,6 +84,16 @@ export function sweepMetricsRecord(input: SweepMetricsInput): Record<string, unk
     Unit: "Count",
   }));
   const values: Record<string, number> = { ...counts };
+  const parameters = input.report.parameters;
+  if (parameters !== undefined) {
+    // Warm import parameters: sets renewed, and the share of key-Regions looked at whose set serves a restore.
+    metrics.push({ Name: "ParametersWarmed", Unit: "Count" });
+    values.ParametersWarmed = parameters.warmed;
+    if (parameters.sharePercent !== undefined) {
+      metrics.push({ Name: "WarmParametersShare", Unit: "Percent" });
+      values.WarmParametersShare = parameters.sharePercent;
+    }
+  }
   if (input.shortestTimeToExpiryMs !== undefined) {
     metrics.push({ Name: "ShortestTimeToExpiry", Unit: "Seconds" });
     values.ShortestTimeToExpiry = Math.floor(input.shortestTimeToExpiryMs / 1000);

@@ -132,3 +132,47 @@ describe("sweepMetricsRecord", () => {
     expect(JSON.stringify(record._aws)).not.toContain("ShortestTimeToExpiry");
   });
 });
+
+describe("sweepMetricsRecord: warm import parameters", () => {
+  const report = {
+    due: 0,
+    processed: 0,
+    deferred: 0,
+    outcomes: {},
+    outbox: { published: 0, waiting: 0 },
+    parameters: { checked: 8, warm: 6, warmed: 3, cold: 2, failed: 0, sharePercent: 75 },
+  };
+
+  it("publishes the warm share (percent) and the sets renewed (count)", () => {
+    const record = sweepMetricsRecord({
+      report,
+      shortestTimeToExpiryMs: undefined,
+      deployment: "d",
+      time: now,
+    });
+    const metrics = (record._aws as { CloudWatchMetrics: Array<{ Metrics: unknown[] }> }).CloudWatchMetrics[0]
+      ?.Metrics;
+    expect(metrics).toContainEqual({ Name: "WarmParametersShare", Unit: "Percent" });
+    expect(metrics).toContainEqual({ Name: "ParametersWarmed", Unit: "Count" });
+    expect(record.WarmParametersShare).toBe(75);
+    expect(record.ParametersWarmed).toBe(3);
+  });
+
+  it("publishes no share when nothing was looked at, and neither figure with warming off", () => {
+    const empty = sweepMetricsRecord({
+      report: { ...report, parameters: { checked: 0, warm: 0, warmed: 0, cold: 0, failed: 0 } },
+      shortestTimeToExpiryMs: undefined,
+      deployment: "d",
+      time: now,
+    });
+    expect(empty).not.toHaveProperty("WarmParametersShare");
+    expect(empty.ParametersWarmed).toBe(0);
+    const off = sweepMetricsRecord({
+      report: { ...report, parameters: undefined },
+      shortestTimeToExpiryMs: undefined,
+      deployment: "d",
+      time: now,
+    });
+    expect(JSON.stringify(off)).not.toContain("Parameters");
+  });
+});
