@@ -111,15 +111,16 @@ export async function warmParameters(
   let checked = 0;
   let warm = 0;
   const candidates: Candidate[] = [];
+  // What the vault can wrap with, asked once per key spec a run (an HSM may answer over the wire).
+  const supported = new Map<string, readonly WrappingChoice[] | undefined>();
   for (const { keyId, record } of watch.regions) {
     const key = watch.key(keyId) ?? (await deps.keys.get(keyId, { regions: "none" }));
     if (key === undefined || key.status.state !== KeyStatusState.Active) continue;
     checked++;
-    const wrapping = chooseWrapping(
-      key.keySpec,
-      key.policy.wrapping,
-      await deps.vault.supportedWrappings?.(key.keySpec),
-    );
+    if (!supported.has(key.keySpec)) {
+      supported.set(key.keySpec, await deps.vault.supportedWrappings?.(key.keySpec));
+    }
+    const wrapping = chooseWrapping(key.keySpec, key.policy.wrapping, supported.get(key.keySpec));
     const info = record.storedParameters;
     if (!parametersNeedRenewal(info, wrapping, record.nextCheckAt)) {
       warm++;

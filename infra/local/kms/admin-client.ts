@@ -76,8 +76,9 @@ export class KmsAdmin {
 
   /**
    * A Region-wide failure: every imported material in `region` is gone, keys PendingImport, no event.
-   * `invalidateImportTokens` (default true): import tokens issued in the Region before the loss are refused
-   * afterwards (InvalidImportTokenException); false: they keep working until their ParametersValidTo.
+   * `invalidateImportTokens` (default false: they keep working until their ParametersValidTo, as AWS
+   * documents a set's validity): true refuses every import token issued in the Region before the loss
+   * (InvalidImportTokenException), the case AWS does not document either way.
    */
   async loseRegion(region: string, options: { invalidateImportTokens?: boolean } = {}): Promise<string[]> {
     return (
