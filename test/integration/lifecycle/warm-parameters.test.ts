@@ -87,8 +87,14 @@ async function regionalLoss(invalidateImportTokens: boolean, deps: LifecycleDeps
 
 /** Every key this file registered: a regional loss restores all of them, whichever test made them. */
 const managed: ManagedKey[] = [];
+/**
+ * RSA_2048 wrapping keys: the emulator makes a real RSA pair per GetParametersForImport, and 4096-bit ones
+ * are slow to make (the item size of an RSA_4096 set is checked in test/integration/store/import-parameters).
+ */
+const POLICY = { wrappingKeySpec: "RSA_2048" };
+
 async function register(deps: LifecycleDeps): Promise<ManagedKey> {
-  const { key } = await registerNew(bed, {}, [], deps);
+  const { key } = await registerNew(bed, POLICY, [], deps);
   managed.push(key);
   return key;
 }
@@ -112,12 +118,12 @@ describe("warm import parameters", () => {
 
     const item = await regionItem(key.id);
     const blob = item.importParameters as { publicKey: Uint8Array; importToken: Uint8Array };
-    expect(blob.publicKey.length).toBeGreaterThan(500); // DER SubjectPublicKeyInfo of an RSA_4096 key
+    expect(blob.publicKey.length).toBeGreaterThan(250); // DER SubjectPublicKeyInfo of an RSA_2048 key
     expect(blob.importToken.length).toBeGreaterThan(0);
     const validTo = Number(item.paramsValidTo);
     expect(validTo).toBeGreaterThan(registeredAt.getTime() + 23 * HOUR_MS);
     expect(item.paramsWrappingAlgorithm).toBe("RSAES_OAEP_SHA_256");
-    expect(item.paramsWrappingKeySpec).toBe("RSA_4096");
+    expect(item.paramsWrappingKeySpec).toBe("RSA_2048");
     // Far from DynamoDB's 400 KB item limit: AWS's ImportToken is at most 6,144 bytes (the API's limit),
     // an RSA_4096 public key about 550; the emulator's token carries the wrapping private key, so it is larger.
     const bytes =
@@ -131,7 +137,7 @@ describe("warm import parameters", () => {
     expect(stored?.validTo.getTime()).toBe(validTo);
     expect(stored?.wrapping).toEqual({
       wrappingAlgorithm: "RSAES_OAEP_SHA_256",
-      wrappingKeySpec: "RSA_4096",
+      wrappingKeySpec: "RSA_2048",
     });
 
     // The views name the set's validity and wrapping only.
@@ -281,10 +287,10 @@ describe("the sweep keeps them warm", () => {
   it("a key whose wrapping changed gets a set of the new wrapping", async () => {
     const deps = freshProcess();
     const key = await register(deps);
-    expect((await regionItem(key.id)).paramsWrappingKeySpec).toBe("RSA_4096");
+    expect((await regionItem(key.id)).paramsWrappingAlgorithm).toBe("RSAES_OAEP_SHA_256");
     await changeKeyPolicy(deps, {
       key: key.id,
-      policy: { wrappingKeySpec: "RSA_2048" },
+      policy: { wrappingAlgorithm: "RSAES_OAEP_SHA_1" },
       actor: ACTOR,
       correlationId: "wrapping",
     });
@@ -294,7 +300,7 @@ describe("the sweep keeps them warm", () => {
     const report = await sweep(freshProcess(), { correlationId: "rewrap", warmParametersPerRun: 100 });
     expect(report.parameters?.warmed).toBeGreaterThanOrEqual(1);
     const item = await regionItem(key.id);
-    expect(item.paramsWrappingKeySpec).toBe("RSA_2048");
+    expect(item.paramsWrappingAlgorithm).toBe("RSAES_OAEP_SHA_1");
     const detail = KeyDetailResponse.parse(keyDetailView(await showKey(freshProcess(), key.id)));
     expect(detail.regions[0]?.warmParameters).toBe(true);
   }, 120_000);
@@ -313,7 +319,7 @@ describe("the sweep keeps them warm", () => {
         managedKeyId: key.id,
         region: parseAwsRegion(HOME),
         keyId: arnIn(key, HOME),
-        wrapping: { wrappingAlgorithm: "RSAES_OAEP_SHA_256", wrappingKeySpec: "RSA_4096" },
+        wrapping: { wrappingAlgorithm: "RSAES_OAEP_SHA_256", wrappingKeySpec: "RSA_2048" },
         warmUntil: bed.now(),
       }),
     ).rejects.toThrow(RangeError);
