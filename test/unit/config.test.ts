@@ -35,7 +35,9 @@ describe("loadConfig", () => {
   it("keeps import parameters warm by default, 200 sets a sweep run at most; off on request; names a bad value", () => {
     expect(loadConfig(base).warmParametersPerRun).toBe(200);
     expect(loadConfig({ ...base, TETHER_WARM_PARAMETERS_PER_RUN: "50" }).warmParametersPerRun).toBe(50);
-    expect(loadConfig({ ...base, TETHER_WARM_IMPORT_PARAMETERS: "off" }).warmParametersPerRun).toBeUndefined();
+    expect(
+      loadConfig({ ...base, TETHER_WARM_IMPORT_PARAMETERS: "off" }).warmParametersPerRun,
+    ).toBeUndefined();
     expect(() => loadConfig({ ...base, TETHER_WARM_IMPORT_PARAMETERS: "yes" })).toThrow(
       /TETHER_WARM_IMPORT_PARAMETERS must be "on" or "off"/,
     );
