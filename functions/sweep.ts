@@ -33,6 +33,9 @@ async function run(event: EventBridgeEvent<string, unknown>, context: Context): 
     limit: config.sweepLimit,
     concurrency: config.sweepConcurrency,
     remainingMs: () => context.getRemainingTimeInMillis(),
+    ...(config.warmParametersPerRun === undefined
+      ? {}
+      : { warmParametersPerRun: config.warmParametersPerRun }),
   };
   const drain = drainRequestOf(event);
   const report: SweepReport | DrainReport =

@@ -101,6 +101,14 @@ interface Environment {
    * attribution grace.
    */
   readonly TETHER_SENTINELS: "on" | "off";
+  /**
+   * `on` (default): each managed key-Region's import parameters are stored with its Region record and kept
+   * warm by the sweep (lib/lifecycle/warm-parameters.ts); `off`: parameters are cached in memory only, as
+   * before, and nothing is warmed.
+   */
+  readonly TETHER_WARM_IMPORT_PARAMETERS: "on" | "off";
+  /** Most import parameter sets one sweep run fetches to keep key-Regions warm. */
+  readonly TETHER_WARM_PARAMETERS_PER_RUN: number;
 }
 
 /** Reads the variables, collecting one problem per missing or malformed one. */
@@ -175,6 +183,8 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
     TETHER_DEPLOYMENT: deployment(env, problems),
     TETHER_ALIAS_PREFIX: aliasPrefix(env, problems),
     TETHER_SENTINELS: onOff(env, "TETHER_SENTINELS", problems),
+    TETHER_WARM_IMPORT_PARAMETERS: onOff(env, "TETHER_WARM_IMPORT_PARAMETERS", problems),
+    TETHER_WARM_PARAMETERS_PER_RUN: positiveInt("TETHER_WARM_PARAMETERS_PER_RUN", 200),
   };
   if (problems.length > 0) throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
   return parsed;
@@ -220,7 +230,7 @@ function kmsRates(share: number, overrides: string): Record<string, number> {
 
 function onOff(
   env: Readonly<Record<string, string | undefined>>,
-  name: "TETHER_SENTINELS",
+  name: "TETHER_SENTINELS" | "TETHER_WARM_IMPORT_PARAMETERS",
   problems: string[],
 ): "on" | "off" {
   const value = env[name] ?? "on";
@@ -289,6 +299,11 @@ export interface TetherConfig {
    * The Regions that get a sentinel key: TETHER_REGIONS, else the home Region; empty with TETHER_SENTINELS=off.
    */
   readonly sentinelRegions: readonly string[];
+  /**
+   * Warm import parameters (TETHER_WARM_IMPORT_PARAMETERS): undefined when off, else the most sets one sweep
+   * run fetches (TETHER_WARM_PARAMETERS_PER_RUN).
+   */
+  readonly warmParametersPerRun: number | undefined;
 }
 
 /**
@@ -359,6 +374,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     deployment: e.TETHER_DEPLOYMENT,
     aliasPrefix: e.TETHER_ALIAS_PREFIX,
     sentinelRegions: sentinelRegions(e),
+    warmParametersPerRun:
+      e.TETHER_WARM_IMPORT_PARAMETERS === "off" ? undefined : e.TETHER_WARM_PARAMETERS_PER_RUN,
   };
 }
 

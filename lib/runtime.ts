@@ -12,6 +12,7 @@ import { KmsAdapter } from "./kms/kms-adapter.js";
 import { RateLimiter, SHARED_KMS_OPERATIONS } from "./kms/rate-limiter.js";
 import type { LifecycleDeps } from "./lifecycle/ports.js";
 import { DynamoAuditLog } from "./store/dynamo-audit-log.js";
+import { DynamoImportParametersStore } from "./store/dynamo-import-parameters.js";
 import { DynamoKeyRepository } from "./store/dynamo-key-repository.js";
 import { DynamoQuotaBudget } from "./store/dynamo-quota-budget.js";
 import { DynamoSentinelRepository } from "./store/dynamo-sentinel-repository.js";
@@ -78,6 +79,10 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     }),
     vault: options.vault,
     rateLimiter: new RateLimiter({ quotas: config.kmsQuotas, ...shared(SHARED_KMS_OPERATIONS) }),
+    // Warm import parameters live with each Region record (TETHER_WARM_IMPORT_PARAMETERS); off: memory only.
+    ...(config.warmParametersPerRun === undefined
+      ? {}
+      : { parametersStore: new DynamoImportParametersStore(store) }),
     now: clock,
   });
   // Its own limiter: LookupEvents has its own quota (per account and Region), not one of KMS's; shared

@@ -18,6 +18,7 @@ import { KmsAdapter } from "../../lib/kms/kms-adapter.js";
 import { RateLimiter } from "../../lib/kms/rate-limiter.js";
 import type { LifecycleDeps } from "../../lib/lifecycle/ports.js";
 import { DynamoAuditLog } from "../../lib/store/dynamo-audit-log.js";
+import { DynamoImportParametersStore } from "../../lib/store/dynamo-import-parameters.js";
 import { DynamoKeyRepository } from "../../lib/store/dynamo-key-repository.js";
 import type { Vault } from "../../lib/vault/port.js";
 import {
@@ -98,6 +99,11 @@ export function buildDeps(
       vault,
       rateLimiter: options.unlimited ? undefined : new RateLimiter({ quotas: config.kmsQuotas }),
       parametersCache: options.parametersCache,
+      // As the runtime: warm import parameters stored with each Region record unless
+      // TETHER_WARM_IMPORT_PARAMETERS=off, so one process can measure both.
+      ...(config.warmParametersPerRun === undefined
+        ? {}
+        : { parametersStore: new DynamoImportParametersStore(store) }),
       now: clock,
     }),
     keys: new DynamoKeyRepository(store),

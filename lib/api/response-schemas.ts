@@ -40,6 +40,16 @@ export const RegionView = z.strictObject({
   nextCheckAt: isoTimestamp(),
   consecutiveFailures: z.number().int().min(0),
   lastFailure: z.string().optional(),
+  importParameters: z
+    .strictObject({
+      validTo: isoTimestamp().describe("GetParametersForImport's ParametersValidTo"),
+      wrappingAlgorithm: z.string(),
+      wrappingKeySpec: z.string(),
+    })
+    .optional()
+    .describe(
+      "The import parameters stored with this Region (kept warm so a restore needs no GetParametersForImport call): their validity and wrapping only, never the token or public key",
+    ),
 });
 
 /** One material Tether records for a key (oldest first, the current one last). */
@@ -184,8 +194,19 @@ export const KeyDetailResponse = z.strictObject({
       observed: ObservedView,
       nextAction: PlannedActionView,
       materials: z.array(KeyMaterialView).optional(),
+      warmParameters: z
+        .boolean()
+        .describe(
+          "Whether a stored set of import parameters of the wrapping an import would use now is valid: a restore here needs no GetParametersForImport call",
+        ),
     }),
   ),
+  warmParameters: z
+    .strictObject({
+      warm: z.number().int().min(0),
+      regions: z.number().int().min(0),
+    })
+    .describe("How many of the key's Regions hold warm import parameters"),
 });
 
 /** One audit event (lib/domain/audit-types.ts); alert and failure events carry their extra fields. */

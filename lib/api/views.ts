@@ -98,6 +98,15 @@ function regionView(record: RegionRecord): RegionView {
     nextCheckAt: iso(record.nextCheckAt),
     consecutiveFailures: record.consecutiveFailures,
     lastFailure: record.lastFailure,
+    // Named field by field: the validity and wrapping of the stored set, never the set itself.
+    importParameters:
+      record.storedParameters === undefined
+        ? undefined
+        : {
+            validTo: iso(record.storedParameters.validTo),
+            wrappingAlgorithm: record.storedParameters.wrapping.wrappingAlgorithm,
+            wrappingKeySpec: record.storedParameters.wrapping.wrappingKeySpec,
+          },
   }) as RegionView;
 }
 
@@ -120,7 +129,12 @@ export function keyDetailView(insight: KeyInsight): KeyDetailResponse {
       observed: observedView(r.observed),
       nextAction: plannedView(r.nextAction),
       ...(r.materials === undefined ? {} : { materials: materialsView(r.materials) }),
+      warmParameters: r.warmParameters,
     })),
+    warmParameters: {
+      warm: insight.regions.filter((r) => r.warmParameters).length,
+      regions: insight.regions.length,
+    },
   };
 }
 

@@ -188,10 +188,15 @@ export function keyDetail(detail: KeyDetailResponse, options: ViewOptions): stri
       entry.nextAction.due
         ? `due now (${formatTime(entry.nextAction.at)})`
         : formatWhen(entry.nextAction.at, options.now),
+      entry.warmParameters === undefined
+        ? "-"
+        : entry.warmParameters
+          ? `warm to ${formatTime(record?.importParameters?.validTo)}`
+          : "cold",
     ];
   });
   const table = renderTable(
-    ["REGION", "KMS STATE", "VALID TO", "LAST IMPORT", "NEXT ACTION", "WHEN"],
+    ["REGION", "KMS STATE", "VALID TO", "LAST IMPORT", "NEXT ACTION", "WHEN", "IMPORT PARAMETERS"],
     rows,
     options.color,
   );
@@ -209,7 +214,12 @@ export function keyDetail(detail: KeyDetailResponse, options: ViewOptions): stri
     materials.length === 0
       ? ""
       : `\n\n${renderTable(["REGION", "MATERIAL", "STATE", "IMPORT", "VALID TO", "ROTATED"], materials, options.color)}`;
-  return `${keyFields(key, options)}\n\n${table}${materialTable}`;
+  // How many Regions a restore would find warm import parameters in (no GetParametersForImport call).
+  const warm =
+    detail.warmParameters === undefined
+      ? ""
+      : `\nWarm params:   ${detail.warmParameters.warm} of ${detail.warmParameters.regions} Regions`;
+  return `${keyFields(key, options)}${warm}\n\n${table}${materialTable}`;
 }
 
 /** POST /keys/{id}/rotate: the primary's materials after an in-key rotation, or the two keys of a swap. */

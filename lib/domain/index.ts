@@ -14,4 +14,5 @@ export * from "./managed-key.js";
 export * from "./observed.js";
 export * from "./region-transitions.js";
 export * from "./schedule.js";
+export * from "./warm-parameters.js";
 export * from "./wrapping.js";

@@ -4,6 +4,7 @@ import { checkRotationSchedule, type ImportPolicy, type Priority } from "./impor
 import { parseKmsKeyArn } from "./key-arn.js";
 import type { KeyMaterialRecord, PendingRotation, PendingSwap } from "./key-material.js";
 import { KeySpec, KeyState } from "./kms-constants.js";
+import type { StoredParametersInfo } from "./warm-parameters.js";
 import { chooseWrapping } from "./wrapping.js";
 
 /**
@@ -97,6 +98,12 @@ export interface RegionRecord {
    * this ValidTo, the import happened and is recorded (with the same audit event id), else it is dropped.
    */
   readonly importInFlight?: ImportInFlight | undefined;
+  /**
+   * The warm import parameters stored with this Region (their validity and wrapping; the token and public
+   * key never leave the KMS adapter and the store). Read-only here: only the KMS adapter writes them, with
+   * writes of their own, so saving the record never rewrites or drops them.
+   */
+  readonly storedParameters?: StoredParametersInfo | undefined;
 }
 
 /** What Tether was importing, and under which audit event id it will be recorded. */

@@ -2,7 +2,8 @@ import type { WrappingChoice } from "../domain/wrapping.js";
 
 /**
  * A public key and the import token that belongs to it, from one GetParametersForImport answer. They are
- * used together or not at all (never a token with another call's public key). Lives only in memory.
+ * used together or not at all (never a token with another call's public key). Held in this process's memory
+ * (the cache below) and, for a managed key-Region, stored with its Region record (ImportParametersStore).
  */
 export interface ImportParameters {
   readonly publicKey: Uint8Array;
@@ -14,6 +15,12 @@ export interface ImportParameters {
  * Reuses a key's import parameters while they stay valid: GetParametersForImport allows 1 request per
  * second per account and Region, so fetching a pair per import would make it the bound of a mass renewal.
  * A pair is dropped `safetyMarginMs` before its ParametersValidTo, and at once when KMS refuses it.
+ *
+ * The first of two tiers: the KMS adapter asks this process's memory first (no table read for the next
+ * import of the same key-Region, as in a mass renewal), then the set stored with the Region record — the
+ * tier that survives a cold start, is shared by every function, and is what keeps a key-Region warm for a
+ * restore after a regional loss. Kept, not replaced, because a Lambda reused across invocations saves a
+ * consistent read per import with it, and sentinels (which have no Region record) use it alone.
  */
 export class ImportParametersCache {
   readonly #entries = new Map<string, ImportParameters>();

@@ -20,7 +20,17 @@ import type { AwsRegion } from "../domain/ids.js";
 import type { KeyMaterialInfo } from "../domain/key-material.js";
 import { ExpirationModel, IncludeKeyMaterial, KeyMaterialState } from "../domain/kms-constants.js";
 import type { ObservedKeyState } from "../domain/observed.js";
-import type { ImportRequest, ImportResult, KmsPort, NewKmsKey, Vault } from "../lifecycle/ports.js";
+import { PARAMETERS_USE_MARGIN_MS, parametersUsable } from "../domain/warm-parameters.js";
+import type { WrappingChoice } from "../domain/wrapping.js";
+import type {
+  ImportParametersStore,
+  ImportRequest,
+  ImportResult,
+  KmsPort,
+  NewKmsKey,
+  Vault,
+  WarmParametersRequest,
+} from "../lifecycle/ports.js";
 import { type KmsClients, paceAttempts } from "./clients.js";
 import { callKms } from "./errors.js";
 import { type ImportParameters, ImportParametersCache } from "./import-parameters.js";
@@ -34,9 +44,21 @@ export interface KmsAdapterOptions {
    * adapter uses; the same limiter may also be given to kmsClients); absent = no client-side limit.
    */
   readonly rateLimiter?: RateLimiter | undefined;
+  /**
+   * The first tier: sets this process fetched or read, in memory (no table read for the next import of the
+   * same key-Region). Default: a cache that drops a set PARAMETERS_USE_MARGIN_MS before it runs out.
+   */
   readonly parametersCache?: ImportParametersCache | undefined;
+  /**
+   * The second tier: each managed key-Region's warm set, stored with its Region record, shared by every
+   * function and kept across cold starts. Absent (TETHER_WARM_IMPORT_PARAMETERS=off): memory only.
+   */
+  readonly parametersStore?: ImportParametersStore | undefined;
   readonly now?: () => Date;
 }
+
+/** Where the import parameters an import used came from. */
+type ParametersSource = "memory" | "stored" | "fetched";
 
 /**
  * KMS for the lifecycle: maps the port onto SDK commands, translates SDK errors into domain errors, and
@@ -47,13 +69,16 @@ export class KmsAdapter implements KmsPort {
   readonly #vault: Vault;
   readonly #limiter: RateLimiter | undefined;
   readonly #parameters: ImportParametersCache;
+  readonly #store: ImportParametersStore | undefined;
   readonly #now: () => Date;
 
   constructor(options: KmsAdapterOptions) {
     this.#clients = options.clients;
     this.#vault = options.vault;
     this.#limiter = options.rateLimiter;
-    this.#parameters = options.parametersCache ?? new ImportParametersCache();
+    this.#parameters =
+      options.parametersCache ?? new ImportParametersCache({ safetyMarginMs: PARAMETERS_USE_MARGIN_MS });
+    this.#store = options.parametersStore;
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -81,10 +106,11 @@ export class KmsAdapter implements KmsPort {
       throw new RangeError("validTo is required with KEY_MATERIAL_EXPIRES and forbidden otherwise");
     }
     let importedKeyMaterialId: string | undefined;
-    // One retry with fresh parameters: the cached pair may have been refused (expired, or KMS no longer
-    // knows it). A second refusal is real and goes to the caller.
+    // One retry with fresh parameters: the memory or stored set may have been refused (expired, or KMS no
+    // longer honours it: a region-wide loss may take outstanding tokens with it). A second refusal is real
+    // and goes to the caller.
     for (let attempt = 1; ; attempt++) {
-      const parameters = await this.#importParameters(request);
+      const { parameters, source } = await this.#importParameters(request, attempt > 1);
       const wrapped = await this.#vault.wrap(
         request.materialRef,
         parameters.publicKey,
@@ -112,6 +138,11 @@ export class KmsAdapter implements KmsPort {
       } catch (error) {
         if (error instanceof KmsImportTokenError) {
           this.#parameters.drop(region, keyId, wrapping);
+          // The stored set goes too when it is the one refused (a fresh one replaces it on the retry
+          // anyway; dropping it first keeps a refused set from being read by another function meanwhile).
+          if (source !== "fetched" && request.managedKeyId !== undefined && this.#store !== undefined) {
+            await this.#store.drop(request.managedKeyId, region, parameters.validTo);
+          }
           if (attempt < 2) continue;
         }
         throw error;
@@ -283,10 +314,63 @@ export class KmsAdapter implements KmsPort {
     );
   }
 
-  async #importParameters(request: ImportRequest): Promise<ImportParameters> {
-    const { region, keyId, wrapping } = request;
-    const cached = this.#parameters.get(region, keyId, wrapping, this.#now());
-    if (cached !== undefined) return cached;
+  async warmImportParameters(request: WarmParametersRequest): Promise<{ validTo: Date; fetched: boolean }> {
+    const store = this.#store;
+    if (store === undefined) {
+      throw new RangeError("warmImportParameters needs a parametersStore (warming is off)");
+    }
+    const { managedKeyId, region, keyId, wrapping } = request;
+    const stored = await store.get(managedKeyId, region);
+    if (parametersUsable(stored, wrapping, request.warmUntil)) {
+      return { validTo: stored.validTo, fetched: false };
+    }
+    const fresh = await this.#fetchParameters(region, keyId, wrapping);
+    this.#parameters.set(region, keyId, wrapping, fresh);
+    await store.put(managedKeyId, region, { ...fresh, wrapping });
+    return { validTo: fresh.validTo, fetched: true };
+  }
+
+  /**
+   * The import parameters for one import, from the first tier that has a usable set: this process's memory,
+   * then the set stored with the Region record, else a fresh GetParametersForImport (stored for the next
+   * import and for every other function). `fresh`: skip both tiers (a set was just refused).
+   */
+  async #importParameters(
+    request: ImportRequest,
+    fresh: boolean,
+  ): Promise<{ parameters: ImportParameters; source: ParametersSource }> {
+    const { region, keyId, wrapping, managedKeyId } = request;
+    const store = managedKeyId === undefined ? undefined : this.#store;
+    if (!fresh) {
+      const cached = this.#parameters.get(region, keyId, wrapping, this.#now());
+      if (cached !== undefined) return { parameters: cached, source: "memory" };
+      if (store !== undefined && managedKeyId !== undefined) {
+        const stored = await store.get(managedKeyId, region);
+        if (parametersUsable(stored, wrapping, this.#now())) {
+          const parameters = {
+            publicKey: stored.publicKey,
+            importToken: stored.importToken,
+            validTo: stored.validTo,
+          };
+          this.#parameters.set(region, keyId, wrapping, parameters);
+          return { parameters, source: "stored" };
+        }
+      }
+    }
+    const parameters = await this.#fetchParameters(region, keyId, wrapping);
+    this.#parameters.set(region, keyId, wrapping, parameters);
+    if (store !== undefined && managedKeyId !== undefined) {
+      await store.put(managedKeyId, region, { ...parameters, wrapping });
+    }
+    return { parameters, source: "fetched" };
+  }
+
+  /** GetParametersForImport, paced by the rate limiter like every KMS call of this adapter. */
+  async #fetchParameters(
+    region: AwsRegion,
+    keyId: string,
+    wrapping: WrappingChoice,
+  ): Promise<ImportParameters> {
     const output = await this.#send(region, keyId, "GetParametersForImport", (c) =>
       c.send(
         new GetParametersForImportCommand({
@@ -306,13 +390,11 @@ export class KmsAdapter implements KmsPort {
         region,
       });
     }
-    const parameters = {
+    return {
       publicKey: output.PublicKey,
       importToken: output.ImportToken,
       validTo: output.ParametersValidTo,
     };
-    this.#parameters.set(region, keyId, wrapping, parameters);
-    return parameters;
   }
 
   /**

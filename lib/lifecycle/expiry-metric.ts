@@ -64,8 +64,9 @@ export interface SweepMetricsInput {
 /**
  * One sweep run's metrics, as one CloudWatch embedded-metric-format record (a log line CloudWatch Logs turns
  * into metrics, no PutMetricData call and no IAM permission needed; the adapter writes it): the run's
- * imports, renewals, restores and per-Region failures (counts), and the shortest time to expiry (seconds,
- * only when known). Namespace {@link METRIC_NAMESPACE}, one dimension, {@link METRIC_DIMENSION}: what the
+ * imports, renewals, restores and per-Region failures (counts), the shortest time to expiry (seconds,
+ * only when known), and with warm import parameters on, the sets the run renewed and the share of the
+ * key-Regions it looked at that are warm (percent). Namespace {@link METRIC_NAMESPACE}, one dimension, {@link METRIC_DIMENSION}: what the
  * alarms and the dashboard read (infra/alerts.yml, infra/dashboard.yml).
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
@@ -76,6 +77,14 @@ export function publishSweepMetrics(metrics: MetricsPort, input: SweepMetricsInp
   metrics.add("Restored", "Count", outcomes.restored ?? 0);
   metrics.add("RegionFailures", "Count", outcomes.failed ?? 0);
   metrics.add("RegionsDue", "Count", input.report.due);
+  const parameters = input.report.parameters;
+  if (parameters !== undefined) {
+    // Warm import parameters: sets renewed, and the share of key-Regions looked at whose set serves a restore.
+    metrics.add("ParametersWarmed", "Count", parameters.warmed);
+    if (parameters.sharePercent !== undefined) {
+      metrics.add("WarmParametersShare", "Percent", parameters.sharePercent);
+    }
+  }
   if (input.shortestTimeToExpiryMs !== undefined) {
     metrics.add("ShortestTimeToExpiry", "Seconds", Math.floor(input.shortestTimeToExpiryMs / 1000));
   }

@@ -1,7 +1,8 @@
 /**
  * The ports the lifecycle use cases talk to. Adapters (lib/kms, lib/store, lib/audit, lib/vault, lib/metrics)
  * implement them; use cases never see an SDK client. Nothing crossing these ports carries plaintext
- * material, wrapped material or an import token — those stay inside the KMS adapter and the vault.
+ * material, wrapped material or an import token — those stay inside the KMS adapter and the vault (and, for
+ * the import token, the store: ImportParametersStore, which only the KMS adapter is given).
  */
 import type { DeleteRecord } from "../domain/attribution.js";
 import type { AuditEvent } from "../domain/audit-types.js";
@@ -111,6 +112,11 @@ export interface ImportRequest {
   readonly keyMaterialId?: string | undefined;
   /** Symmetric only. */
   readonly keyMaterialDescription?: string | undefined;
+  /**
+   * The managed key this import is for: its Region record keeps the warm import parameters, used and
+   * renewed by this import. Absent (a sentinel): parameters are cached in memory only.
+   */
+  readonly managedKeyId?: TetherKeyId | undefined;
 }
 
 /** What an import observed: DescribeKey afterwards, and the KeyMaterialId KMS gave the imported bytes. */
@@ -127,6 +133,18 @@ export interface NewKmsKey {
   readonly policy?: string | undefined;
 }
 
+/** Warm import parameters to keep for one key-Region (KmsPort.warmImportParameters). */
+export interface WarmParametersRequest {
+  /** The managed key whose Region record keeps the set. */
+  readonly managedKeyId: TetherKeyId;
+  readonly region: AwsRegion;
+  /** The KMS key id or ARN in that Region. */
+  readonly keyId: string;
+  readonly wrapping: WrappingChoice;
+  /** A stored set that still serves an import with `wrapping` at this time is kept; else a fresh one is fetched. */
+  readonly warmUntil: Date;
+}
+
 /** KMS, one call per Region. Errors are the domain's Kms*Error classes (see lib/domain/errors.ts). */
 export interface KmsPort {
   /** DescribeKey; a key KMS does not know is `{ found: false }`, not an error. */
@@ -138,6 +156,13 @@ export interface KmsPort {
    *   KmsInvalidStateError, KmsThrottledError, KmsNotFoundError, vault errors
    */
   importMaterial(request: ImportRequest): Promise<ImportResult>;
+  /**
+   * Keeps the key-Region's import parameters warm: fetches a fresh set (GetParametersForImport, through the
+   * rate limiter) and stores it with the Region record, unless the stored one already serves `wrapping` at
+   * `request.warmUntil`. Returns the stored set's validity, never the set. Absent when warming is off.
+   * @throws KmsThrottledError, KmsNotFoundError, KmsInvalidStateError, store errors
+   */
+  warmImportParameters?(request: WarmParametersRequest): Promise<{ validTo: Date; fetched: boolean }>;
   /**
    * RotateKeyOnDemand (on the primary of a Multi-Region key): the material PENDING_ROTATION becomes CURRENT.
    * @throws KmsRotationLimitError (25 rotations done), KmsInvalidStateError (nothing pending, or a replica
@@ -175,6 +200,32 @@ export interface KmsPort {
   listTags(region: AwsRegion, keyId: string): Promise<Record<string, string>>;
   /** UntagResource: removes these tag keys (only Tether's mark: IAM allows no other). */
   untagKey(region: AwsRegion, keyId: string, tagKeys: readonly string[]): Promise<void>;
+}
+
+/**
+ * A key-Region's import parameters as the store keeps them with its Region record. This port is between two
+ * adapters — the KMS adapter keeps its sets in the store — and carries the import token and public key,
+ * which is why no use case is given it: they never leave those two adapters (not in a log, an event, an
+ * error or an answer).
+ */
+export interface StoredImportParameters {
+  readonly publicKey: Uint8Array;
+  readonly importToken: Uint8Array;
+  readonly validTo: Date;
+  readonly wrapping: WrappingChoice;
+}
+
+/** Where the KMS adapter keeps each managed key-Region's warm import parameters. */
+export interface ImportParametersStore {
+  /** The stored set, read consistently; undefined when none (or the Region is gone). */
+  get(keyId: TetherKeyId, region: AwsRegion): Promise<StoredImportParameters | undefined>;
+  /**
+   * Stores a set unless the Region holds a later one of the same wrapping (or the Region is gone): never
+   * creates a Region, never touches its other attributes.
+   */
+  put(keyId: TetherKeyId, region: AwsRegion, parameters: StoredImportParameters): Promise<void>;
+  /** Forgets the stored set if it still is the one valid to `validTo` (KMS refused it). */
+  drop(keyId: TetherKeyId, region: AwsRegion, validTo: Date): Promise<void>;
 }
 
 /**
@@ -458,7 +509,7 @@ export type KmsSignal =
   | { readonly kind: "key-changed"; readonly keyArn: string; readonly region: string; readonly what: string };
 
 /** The units Tether's metrics use. */
-export type MetricUnit = "Count" | "Seconds";
+export type MetricUnit = "Count" | "Seconds" | "Percent";
 
 /**
  * CloudWatch metrics, written by the adapter (lib/metrics, Powertools Metrics) as embedded-metric-format

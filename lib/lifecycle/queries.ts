@@ -10,6 +10,8 @@ import type { KeyMaterialInfo } from "../domain/key-material.js";
 import { ExpirationModel, KeySpec } from "../domain/kms-constants.js";
 import type { KeyStatusState, ManagedKey, RegionRecord } from "../domain/managed-key.js";
 import type { ObservedKeyState } from "../domain/observed.js";
+import { parametersUsable } from "../domain/warm-parameters.js";
+import { chooseWrapping } from "../domain/wrapping.js";
 import { loadKey } from "./operator-actions.js";
 import type { LifecycleDeps, Page } from "./ports.js";
 
@@ -79,6 +81,11 @@ export interface RegionInsight {
    * (ListKeyRotations); absent for other key specs, which KMS does not rotate, or when KMS could not say.
    */
   readonly materials?: readonly KeyMaterialInfo[] | undefined;
+  /**
+   * Whether the Region holds warm import parameters: a stored set of the wrapping an import would use now,
+   * valid past the use margin — a restore here needs no GetParametersForImport call.
+   */
+  readonly warmParameters: boolean;
 }
 
 export interface PlannedAction {
@@ -106,33 +113,50 @@ export interface KeyInsight {
 export async function showKey(deps: LifecycleDeps, reference: string): Promise<KeyInsight> {
   const key = await loadKey(deps, reference);
   const now = deps.clock();
+  const wrapping = chooseWrapping(
+    key.keySpec,
+    key.policy.wrapping,
+    await deps.vault.supportedWrappings?.(key.keySpec),
+  );
   const regions = await Promise.all(
-    key.regions.map(async (record): Promise<RegionInsight> => {
-      let observed: ObservedKeyState;
-      try {
-        observed = await deps.kms.describeKey(record.region, record.keyArn);
-      } catch (error) {
-        // A throttled or unreachable KMS in one Region must not hide the others; the class name only.
-        const name = error instanceof Error ? error.name : "Error";
-        return {
-          region: record.region,
-          observed: { error: name },
-          nextAction: {
-            kind: "unknown",
-            summary: `KMS could not be asked about ${record.region} (${name})`,
-            at: record.nextCheckAt,
-            due: record.nextCheckAt.getTime() <= now.getTime(),
-          },
-        };
-      }
-      const materials =
-        key.keySpec === KeySpec.SYMMETRIC_DEFAULT
-          ? await deps.kms.listKeyMaterials(record.region, record.keyArn).catch(() => undefined)
-          : undefined;
-      return { region: record.region, observed, nextAction: plan(key, record, observed, now), materials };
-    }),
+    key.regions.map(
+      async (record): Promise<RegionInsight> => ({
+        ...(await regionInsight(deps, key, record, now)),
+        warmParameters: parametersUsable(record.storedParameters, wrapping, now),
+      }),
+    ),
   );
   return { key, regions };
+}
+
+async function regionInsight(
+  deps: LifecycleDeps,
+  key: ManagedKey,
+  record: RegionRecord,
+  now: Date,
+): Promise<Omit<RegionInsight, "warmParameters">> {
+  let observed: ObservedKeyState;
+  try {
+    observed = await deps.kms.describeKey(record.region, record.keyArn);
+  } catch (error) {
+    // A throttled or unreachable KMS in one Region must not hide the others; the class name only.
+    const name = error instanceof Error ? error.name : "Error";
+    return {
+      region: record.region,
+      observed: { error: name },
+      nextAction: {
+        kind: "unknown",
+        summary: `KMS could not be asked about ${record.region} (${name})`,
+        at: record.nextCheckAt,
+        due: record.nextCheckAt.getTime() <= now.getTime(),
+      },
+    };
+  }
+  const materials =
+    key.keySpec === KeySpec.SYMMETRIC_DEFAULT
+      ? await deps.kms.listKeyMaterials(record.region, record.keyArn).catch(() => undefined)
+      : undefined;
+  return { region: record.region, observed, nextAction: plan(key, record, observed, now), materials };
 }
 
 function plan(key: ManagedKey, record: RegionRecord, observed: ObservedKeyState, now: Date): PlannedAction {

@@ -446,6 +446,7 @@ class RegionRun {
         after = await deps.kms.importMaterial({
           region: lease.region,
           keyId: record.keyArn,
+          managedKeyId: key.id,
           materialRef: material.materialRef,
           wrapping,
           expirationModel: key.policy.expirationModel,

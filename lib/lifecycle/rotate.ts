@@ -378,6 +378,7 @@ class Rotation {
     return deps.kms.importMaterial({
       region: record.region,
       keyId: record.keyArn,
+      managedKeyId: key.id,
       materialRef: material.materialRef,
       wrapping,
       expirationModel: key.policy.expirationModel,

@@ -4,6 +4,7 @@ import type { LifecycleDeps } from "./ports.js";
 import { type RegionOutcome, reconcileRegion } from "./reconcile-region.js";
 import { rotateKey } from "./rotate.js";
 import { ensureSentinels, healthIn, recoverIncidents, type SentinelSnapshot } from "./sentinels.js";
+import { type ParametersReport, ParametersWatch, warmParameters } from "./warm-parameters.js";
 
 export interface SweepOptions {
   /** Most regions one run takes from the due-work index. */
@@ -15,6 +16,12 @@ export interface SweepOptions {
   /** Stop taking new regions when less than this is left: one region's work must fit. */
   readonly reserveMs?: number;
   readonly correlationId: string;
+  /**
+   * Warm import parameters (lib/lifecycle/warm-parameters.ts): at most this many sets fetched at the end of
+   * a run that left no due work waiting; the share of warm key-Regions is reported either way. Absent:
+   * warming is off and no share is reported.
+   */
+  readonly warmParametersPerRun?: number;
 }
 
 export interface SweepReport {
@@ -31,6 +38,8 @@ export interface SweepReport {
   readonly incidentsOpen?: readonly string[];
   /** The run's limit of due regions. */
   readonly limit?: number;
+  /** Warm import parameters: the share among the Regions looked at, and the sets renewed. */
+  readonly parameters?: ParametersReport;
 }
 
 /** Due regions one run takes when its options give no limit (TETHER_SWEEP_LIMIT's default). */
@@ -61,10 +70,12 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
       error: error instanceof Error ? error.name : "UnknownError",
     });
   }
+  const watch = options.warmParametersPerRun === undefined ? undefined : new ParametersWatch();
+  const observed = watch === undefined ? base : { ...base, keys: watch.observe(base.keys) };
   const deps: LifecycleDeps =
     base.sentinels === undefined
-      ? base
-      : { ...base, sentinelHealth: async (region) => healthIn(snapshot, region) };
+      ? observed
+      : { ...observed, sentinelHealth: async (region) => healthIn(snapshot, region) };
   const limit = options.limit ?? DEFAULT_SWEEP_LIMIT;
   const concurrency = Math.max(1, options.concurrency ?? 8);
   const reserveMs = options.reserveMs ?? 15_000;
@@ -110,6 +121,22 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
   const incidentsOpen = snapshot.incidents
     .map((i) => i.region as string)
     .filter((region) => !incidentsClosed.includes(region));
+  // Last, from what quota is left: keep import parameters warm, only when no due work is waiting.
+  const parameters =
+    watch === undefined
+      ? undefined
+      : await warmParameters(deps, watch, {
+          perRun: options.warmParametersPerRun ?? 0,
+          dueWorkWaiting: due.length >= limit || processed < due.length,
+          remainingMs: remaining,
+          reserveMs,
+        }).catch((error: unknown) => {
+          // The run's own work is done and recorded; warming waits for the next run.
+          deps.log?.("error", "import parameters not kept warm this run", {
+            error: error instanceof Error ? error.name : "UnknownError",
+          });
+          return undefined;
+        });
   return {
     due: due.length,
     processed,
@@ -119,6 +146,7 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
     incidentsClosed,
     incidentsOpen,
     limit,
+    ...(parameters === undefined ? {} : { parameters }),
   };
 }
 

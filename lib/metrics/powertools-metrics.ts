@@ -4,6 +4,7 @@ import type { MetricsPort, MetricUnit as PortUnit } from "../lifecycle/ports.js"
 const UNITS: Readonly<Record<PortUnit, (typeof MetricUnit)[keyof typeof MetricUnit]>> = {
   Count: MetricUnit.Count,
   Seconds: MetricUnit.Seconds,
+  Percent: MetricUnit.Percent,
 };
 
 /**

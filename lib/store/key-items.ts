@@ -2,7 +2,7 @@ import type { TetherKeyId } from "../domain/ids.js";
 import { parseAwsRegion, parseCheckValue, parseMaterialRef, parseTetherKeyId } from "../domain/ids.js";
 import { Priority, parseImportPolicy, toImportPolicyInput } from "../domain/import-policy.js";
 import type { KeyMaterialRecord, PendingRotation, PendingSwap } from "../domain/key-material.js";
-import { KeySpec } from "../domain/kms-constants.js";
+import { KeySpec, WrappingAlgorithm, WrappingKeySpec } from "../domain/kms-constants.js";
 import {
   type ImportInFlight,
   type KeyStatus,
@@ -11,6 +11,7 @@ import {
   type ManagedKey,
   type RegionRecord,
 } from "../domain/managed-key.js";
+import type { StoredParametersInfo } from "../domain/warm-parameters.js";
 import { CorruptRecordError } from "./errors.js";
 import { dueShard, KEY_RECORD_SK, keyPk, LIST_PARTITION, priorityOfDueShard, regionSk } from "./item-keys.js";
 
@@ -18,6 +19,8 @@ import { dueShard, KEY_RECORD_SK, keyPk, LIST_PARTITION, priorityOfDueShard, reg
  * ManagedKey <-> items. Dates are stored as ISO 8601 strings (millisecond precision, so they come back
  * equal), the policy in its input form (ISO durations), nothing else: the domain types have no field for
  * material, wrapped material or import tokens, and these mappers copy fields by name, never by spreading.
+ * A Region item also holds its warm import parameters (ParametersAttribute), which only
+ * DynamoImportParametersStore writes; regionAttributes never names them, so saving a Region keeps them.
  */
 
 export type Item = Record<string, unknown>;
@@ -343,6 +346,7 @@ export function regionFromItem(item: Item): RegionRecord {
     consecutiveFailures: read.number("consecutiveFailures"),
     lastFailure: read.optionalString("lastFailure"),
     importInFlight: importInFlightFromAttribute(read),
+    ...storedParametersFromItem(read),
   };
 }
 
@@ -354,6 +358,44 @@ function regionPriority(item: Item): { priority?: Priority } {
   const priority = priorityOfDueShard(item.dueShard);
   return priority === undefined || priority === Priority.Normal ? {} : { priority };
 }
+
+/**
+ * The warm import parameters' validity and wrapping (top-level attributes written by
+ * DynamoImportParametersStore, never by saveRegion); the token and public key (`importParameters`) are
+ * never read here, so no RegionRecord carries them.
+ */
+function storedParametersFromItem(read: Reader): { storedParameters?: StoredParametersInfo } {
+  if (read.value(ParametersAttribute.ValidTo) === undefined) return {};
+  const algorithm = read.string(ParametersAttribute.WrappingAlgorithm);
+  const keySpec = read.string(ParametersAttribute.WrappingKeySpec);
+  if (!Object.hasOwn(WrappingAlgorithm, algorithm)) {
+    throw read.corrupt(ParametersAttribute.WrappingAlgorithm, "unknown wrapping algorithm");
+  }
+  if (!Object.hasOwn(WrappingKeySpec, keySpec)) {
+    throw read.corrupt(ParametersAttribute.WrappingKeySpec, "unknown wrapping key spec");
+  }
+  return {
+    storedParameters: {
+      validTo: new Date(read.number(ParametersAttribute.ValidTo)),
+      wrapping: {
+        wrappingAlgorithm: algorithm as WrappingAlgorithm,
+        wrappingKeySpec: keySpec as WrappingKeySpec,
+      },
+    },
+  };
+}
+
+/**
+ * Where a Region item keeps its warm import parameters. `importParameters` holds the public key and the
+ * token (binary) and is written and read only by DynamoImportParametersStore; the other three describe
+ * the set and are what RegionRecord.storedParameters shows.
+ */
+export const ParametersAttribute = {
+  Blob: "importParameters",
+  ValidTo: "paramsValidTo",
+  WrappingAlgorithm: "paramsWrappingAlgorithm",
+  WrappingKeySpec: "paramsWrappingKeySpec",
+} as const;
 
 interface Reader {
   readonly item: Item;

@@ -154,3 +154,45 @@ describe("publishSweepMetrics through Powertools Metrics", () => {
     expect(record).not.toHaveProperty("service");
   });
 });
+
+describe("publishSweepMetrics: warm import parameters", () => {
+  const report = {
+    due: 0,
+    processed: 0,
+    deferred: 0,
+    outcomes: {},
+    outbox: { published: 0, waiting: 0 },
+    parameters: { checked: 8, warm: 6, warmed: 3, cold: 2, failed: 0, sharePercent: 75 },
+  };
+  const time = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const publish = (r: typeof report | (Omit<typeof report, "parameters"> & { parameters?: unknown })) => {
+    const metrics = powertoolsMetrics(METRIC_NAMESPACE, { Deployment: "d" });
+    const [record, ...more] = publishedRecords(() =>
+      publishSweepMetrics(metrics, {
+        report: r as Parameters<typeof publishSweepMetrics>[1]["report"],
+        shortestTimeToExpiryMs: undefined,
+        time,
+      }),
+    );
+    expect(more).toEqual([]);
+    return record as Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Metrics: unknown[] }> } };
+  };
+
+  it("publishes the warm share (percent) and the sets renewed (count)", () => {
+    const record = publish(report);
+    const metrics = record._aws.CloudWatchMetrics[0]?.Metrics;
+    expect(metrics).toContainEqual({ Name: "WarmParametersShare", Unit: "Percent" });
+    expect(metrics).toContainEqual({ Name: "ParametersWarmed", Unit: "Count" });
+    expect(record.WarmParametersShare).toBe(75);
+    expect(record.ParametersWarmed).toBe(3);
+  });
+
+  it("publishes no share when nothing was looked at, and neither figure with warming off", () => {
+    const empty = publish({ ...report, parameters: { checked: 0, warm: 0, warmed: 0, cold: 0, failed: 0 } });
+    expect(empty).not.toHaveProperty("WarmParametersShare");
+    expect(empty.ParametersWarmed).toBe(0);
+    const { parameters: _off, ...withoutParameters } = report;
+    const off = publish(withoutParameters);
+    expect(JSON.stringify(off)).not.toContain("Parameters");
+  });
+});

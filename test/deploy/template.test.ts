@@ -543,6 +543,17 @@ describe("on-call", () => {
     const parsed = JSON.parse(text) as { widgets: unknown[] };
     expect(parsed.widgets.length).toBeGreaterThanOrEqual(4);
   });
+
+  it("shows the warm import parameter share the sweep publishes, in its namespace and dimension", () => {
+    const body = resource("TetherDashboard").Properties?.DashboardBody as {
+      "Fn::Sub": [string, Record<string, unknown>];
+    };
+    const [template, values] = body["Fn::Sub"];
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder, not JavaScript's
+    expect(template).toContain('"WarmParametersShare", "Deployment", "${Deployment}"');
+    expect(template).toContain('"ParametersWarmed"');
+    expect(values.Namespace).toBe(METRIC_NAMESPACE);
+  });
 });
 
 describe("cfn-lint", () => {

@@ -81,6 +81,10 @@ export interface CanaryCounts {
   readonly httpResponses: number;
   readonly importTokens: number;
   readonly wrappedBlobs: number;
+  /** Wrapping public keys off the wire (GetParametersForImport answers). */
+  readonly publicKeys: number;
+  /** Warm import parameter sets found in Region items (left out of the search, checked to be real). */
+  readonly storedParameterSets: number;
   readonly needles: number;
   readonly bytesSearched: number;
 }
@@ -98,7 +102,10 @@ export interface CanaryReport {
 
 interface Capture {
   readonly source: string;
-  readonly kind: keyof Omit<CanaryCounts, "importTokens" | "wrappedBlobs" | "needles" | "bytesSearched">;
+  readonly kind: keyof Omit<
+    CanaryCounts,
+    "importTokens" | "wrappedBlobs" | "publicKeys" | "storedParameterSets" | "needles" | "bytesSearched"
+  >;
   readonly text: string;
 }
 
@@ -228,7 +235,7 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryReport> {
     // renew: into the renew window (ValidTo - 5 min), then a sweep
     await bed.advance(56 * MINUTE_MS);
     const renewed = await step("sweep renew", () =>
-      sweep(deps, { correlationId: `canary-renew-${randomUUID()}` }),
+      sweep(deps, { correlationId: `canary-renew-${randomUUID()}`, warmParametersPerRun: 10 }),
     );
     paths.renew = `renewed ${renewed.outcomes.renewed ?? 0}`;
     if ((renewed.outcomes.renewed ?? 0) < 1) throw new Error("the renew sweep renewed nothing");
@@ -256,7 +263,7 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryReport> {
     await bed.aws.kms.admin.loseRegion(REGION);
     await bed.advance(2 * MINUTE_MS);
     const lossSweep = await step("sweep loss", () =>
-      sweep(deps, { correlationId: `canary-loss-${randomUUID()}` }),
+      sweep(deps, { correlationId: `canary-loss-${randomUUID()}`, warmParametersPerRun: 10 }),
     );
     paths.restoreAfterLoss = `restored ${lossSweep.outcomes.restored ?? 0}`;
     if ((lossSweep.outcomes.restored ?? 0) < 1) throw new Error("the loss sweep restored nothing");
@@ -332,16 +339,55 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryReport> {
   for (const [i, event] of bed.aws.events.recorded(AUDIT_RECORDER).entries()) {
     capture("auditEvents", `recorded audit event ${i}`, event);
   }
-  for (const [i, item] of (await scanAll(bed)).entries()) capture("dynamoItems", `dynamodb item ${i}`, item);
+  // Warm import parameters are the one place a token and a public key may be: the `importParameters`
+  // attribute of a Region item. Every other attribute of every item is searched; each stored set must be one
+  // that crossed the wire (so the search below had it as a needle), and the rest of its item must not hold it.
+  const storedSets: Array<{ token: Buffer; publicKey: Buffer }> = [];
+  for (const [i, item] of (await scanAll(bed)).entries()) {
+    const { importParameters, ...rest } = item;
+    const stored = importParameters?.M;
+    if (stored !== undefined) {
+      if (!String(item.sk?.S).startsWith("REGION#")) {
+        throw new Error(`dynamodb item ${i}: import parameters outside a Region item`);
+      }
+      storedSets.push({
+        token: Buffer.from(stored.importToken?.B ?? new Uint8Array()),
+        publicKey: Buffer.from(stored.publicKey?.B ?? new Uint8Array()),
+      });
+    }
+    capture("dynamoItems", `dynamodb item ${i}`, rest);
+  }
+  for (const [i, set] of storedSets.entries()) {
+    if (
+      !wire.tokens.some((t) => t.equals(set.token)) ||
+      !wire.publicKeys.some((k) => k.equals(set.publicKey))
+    ) {
+      throw new Error(`stored import parameters ${i} are not a set GetParametersForImport answered`);
+    }
+  }
 
   const needles = [
     ...materialNeedles(known.material),
     ...wire.tokens.flatMap((t, i) => blobNeedles(`import token ${i}`, t)),
     ...wire.wrapped.flatMap((w, i) => blobNeedles(`wrapped material ${i}`, w)),
+    ...wire.publicKeys.flatMap((k, i) => blobNeedles(`wrapping public key ${i}`, k)),
     ...(options.otherSecrets ?? []).map((secret) => ({ label: secret.label, text: secret.value })),
   ];
   const hits = search(captures, needles);
-  const controls = plantedControls(known.material);
+  const materialControls = plantedControls(known.material);
+  // The same for a stored set: were its token or public key serialised anywhere else (a view spreading the
+  // Region item, a log of the record), the search would find it.
+  const setControls = storedSets.flatMap((set) => [
+    serialize({ importParameters: { importToken: set.token } }),
+    serialize({ publicKey: set.publicKey.toString("base64") }),
+  ]);
+  const setDetected = setControls.filter(
+    (text, i) => search([{ kind: "dynamoItems", source: `set control ${i}`, text }], needles).length > 0,
+  ).length;
+  const controls = {
+    planted: materialControls.planted + setControls.length,
+    detected: materialControls.detected + setDetected,
+  };
   const count = (kind: Capture["kind"]) => captures.filter((c) => c.kind === kind).length;
   const counts: CanaryCounts = {
     logLines: count("logLines"),
@@ -359,6 +405,8 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryReport> {
     httpResponses: count("httpResponses"),
     importTokens: wire.tokens.length,
     wrappedBlobs: wire.wrapped.length,
+    publicKeys: wire.publicKeys.length,
+    storedParameterSets: storedSets.length,
     needles: needles.length,
     bytesSearched: captures.reduce((sum, c) => sum + Buffer.byteLength(c.text, "utf8"), 0),
   };
@@ -378,7 +426,8 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryReport> {
           `${counts.returnValues} return values, ${counts.errors} thrown errors, ${counts.auditEvents} events, ` +
           `${counts.dynamoItems} DynamoDB items, ${counts.httpResponses} HTTP responses — ${counts.bytesSearched} bytes`,
         `canary [${name}] for: the material (${materialNeedles(known.material).length} encodings), ` +
-          `${counts.importTokens} import tokens and ${counts.wrappedBlobs} wrapped blobs off the wire ` +
+          `${counts.importTokens} import tokens, ${counts.publicKeys} wrapping public keys and ${counts.wrappedBlobs} wrapped blobs off the wire ` +
+          `(${counts.storedParameterSets} stored parameter sets, allowed only in their Region items) ` +
           `(${counts.needles} needles); planted controls detected ${controls.detected}/${controls.planted}`,
         `canary [${name}] hits: ${hits.length}${hits.length === 0 ? "" : ` — ${hits.map((h) => `${h.needle} in ${h.source}`).join("; ")}`}`,
       ].join("\n"),
@@ -404,6 +453,9 @@ export function expectNoLeak(report: CanaryReport): void {
   // register, renew, expiry, loss and restore: at least nine imports over two Regions, one token per Region
   expect(report.counts.importTokens).toBeGreaterThanOrEqual(2);
   expect(report.counts.wrappedBlobs).toBeGreaterThanOrEqual(9);
+  // Warm import parameters: each public key is a needle too, and the Region items hold sets (key and replica).
+  expect(report.counts.publicKeys).toBe(report.counts.importTokens);
+  expect(report.counts.storedParameterSets).toBeGreaterThanOrEqual(2);
   for (const kind of [
     "logLines",
     "stdioLines",
@@ -642,6 +694,8 @@ interface KmsRecorder {
   readonly tokens: Buffer[];
   /** Every distinct EncryptedKeyMaterial sent in an ImportKeyMaterial request. */
   readonly wrapped: Buffer[];
+  /** Every distinct wrapping PublicKey from GetParametersForImport answers. */
+  readonly publicKeys: Buffer[];
   close(): Promise<void>;
 }
 
@@ -653,6 +707,8 @@ async function startKmsRecorder(target: string): Promise<KmsRecorder> {
   const upstream = new URL(target);
   const tokens: Buffer[] = [];
   const wrapped: Buffer[] = [];
+  const publicKeys: Buffer[] = [];
+  const seenPublicKeys = new Set<string>();
   const seenTokens = new Set<string>();
   const seenWrapped = new Set<string>();
   const addToken = (value: unknown) => {
@@ -694,7 +750,14 @@ async function startKmsRecorder(target: string): Promise<KmsRecorder> {
       });
       forwarded.on("response", async (answer) => {
         const answerBody = await readAll(answer);
-        if (operation === "GetParametersForImport") addToken(parse(answerBody).ImportToken);
+        if (operation === "GetParametersForImport") {
+          const answer = parse(answerBody);
+          addToken(answer.ImportToken);
+          if (typeof answer.PublicKey === "string" && !seenPublicKeys.has(answer.PublicKey)) {
+            seenPublicKeys.add(answer.PublicKey);
+            publicKeys.push(Buffer.from(answer.PublicKey, "base64"));
+          }
+        }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         res.end(answerBody);
       });
@@ -714,6 +777,7 @@ async function startKmsRecorder(target: string): Promise<KmsRecorder> {
     url: `http://127.0.0.1:${port}`,
     tokens,
     wrapped,
+    publicKeys,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

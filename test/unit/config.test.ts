@@ -62,6 +62,20 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ...base, TETHER_KMS_QUOTA_SHARE: "2" })).toThrow(/TETHER_KMS_QUOTA_SHARE/);
   });
 
+  it("keeps import parameters warm by default, 200 sets a sweep run at most; off on request; names a bad value", () => {
+    expect(loadConfig(base).warmParametersPerRun).toBe(200);
+    expect(loadConfig({ ...base, TETHER_WARM_PARAMETERS_PER_RUN: "50" }).warmParametersPerRun).toBe(50);
+    expect(
+      loadConfig({ ...base, TETHER_WARM_IMPORT_PARAMETERS: "off" }).warmParametersPerRun,
+    ).toBeUndefined();
+    expect(() => loadConfig({ ...base, TETHER_WARM_IMPORT_PARAMETERS: "yes" })).toThrow(
+      /TETHER_WARM_IMPORT_PARAMETERS must be "on" or "off"/,
+    );
+    expect(() => loadConfig({ ...base, TETHER_WARM_PARAMETERS_PER_RUN: "0" })).toThrow(
+      /TETHER_WARM_PARAMETERS_PER_RUN/,
+    );
+  });
+
   it("recognises Tether's own roles' sessions, exactly", () => {
     const config = loadConfig({
       ...base,

@@ -74,9 +74,22 @@ export class KmsAdmin {
     return this.call("POST", "/clock", { offsetMs });
   }
 
-  /** A Region-wide failure: every imported material in `region` is gone, keys PendingImport, no event. */
-  async loseRegion(region: string): Promise<string[]> {
-    return (await this.call<{ keyIds: string[] }>("POST", `/regions/${region}/lose-material`, {})).keyIds;
+  /**
+   * A Region-wide failure: every imported material in `region` is gone, keys PendingImport, no event.
+   * `invalidateImportTokens` (default false: they keep working until their ParametersValidTo, as AWS
+   * documents a set's validity): true refuses every import token issued in the Region before the loss
+   * (InvalidImportTokenException), the case AWS does not document either way.
+   */
+  async loseRegion(region: string, options: { invalidateImportTokens?: boolean } = {}): Promise<string[]> {
+    return (
+      await this.call<{ keyIds: string[] }>(
+        "POST",
+        `/regions/${region}/lose-material`,
+        options.invalidateImportTokens === undefined
+          ? {}
+          : { invalidateImportTokens: options.invalidateImportTokens },
+      )
+    ).keyIds;
   }
 
   /** Injects errors (next `count` calls, or with `probability`) and/or latency, per operation and Region. */

@@ -78,9 +78,18 @@ export async function handleAdmin(
     const body = req.method === "GET" || req.method === "DELETE" ? {} : parseJsonObject(await readBody(req));
     const lose = /^POST \/_admin\/regions\/([a-z0-9-]+)\/lose-material$/.exec(route);
     if (lose?.[1]) {
+      // Whether a region-wide failure takes outstanding import tokens with it is not documented by AWS
+      // (DESIGN.md, KMS fact 13). What is documented is that a set stays valid for 24 hours
+      // (https://docs.aws.amazon.com/kms/latest/APIReference/API_GetParametersForImport.html), so that is
+      // the default; `invalidateImportTokens: true` models the undocumented case, every token issued in the
+      // Region before the loss refused afterwards. Tether must handle both, and its tests run both.
+      const invalidate = body.invalidateImportTokens ?? false;
+      if (typeof invalidate !== "boolean")
+        throw new AdminInputError("invalidateImportTokens must be a boolean");
       const keyIds = loseRegionMaterial(deps.store, lose[1]);
+      if (invalidate) deps.store.invalidateImportTokens(lose[1]);
       await deps.settle();
-      ok({ region: lose[1], keyIds });
+      ok({ region: lose[1], keyIds, importTokensInvalidated: invalidate });
       return true;
     }
     switch (route) {

@@ -15,6 +15,11 @@ export interface StateSnapshot {
   /** Base64 secret that seals import tokens; kept so tokens survive a restart. */
   tokenSecret: string;
   clockOffsetMs: number;
+  /**
+   * Per Region, the generation of import tokens still honoured: a `lose-material` that invalidates tokens
+   * moves it on, and a token sealed under an earlier generation is refused. Absent: every Region at 0.
+   */
+  tokenGenerations?: Record<string, number>;
   keys: KeyRecord[];
   aliases: AliasRecord[];
 }
@@ -23,12 +28,16 @@ export class KmsStore {
   private readonly keys = new Map<string, KeyRecord>();
   private readonly aliases = new Map<string, AliasRecord>();
   tokenSecret: Buffer;
+  private readonly tokenGenerations = new Map<string, number>();
 
   constructor(
     readonly accountId: string,
     snapshot?: StateSnapshot,
   ) {
     this.tokenSecret = snapshot ? Buffer.from(snapshot.tokenSecret, "base64") : randomBytes(32);
+    for (const [region, generation] of Object.entries(snapshot?.tokenGenerations ?? {})) {
+      this.tokenGenerations.set(region, generation);
+    }
     for (const key of snapshot?.keys ?? []) this.putKey(key);
     for (const alias of snapshot?.aliases ?? [])
       this.aliases.set(`${alias.region}/${alias.aliasName}`, alias);
@@ -39,6 +48,9 @@ export class KmsStore {
       version: 1,
       tokenSecret: this.tokenSecret.toString("base64"),
       clockOffsetMs,
+      ...(this.tokenGenerations.size === 0
+        ? {}
+        : { tokenGenerations: Object.fromEntries(this.tokenGenerations) }),
       keys: [...this.keys.values()],
       aliases: [...this.aliases.values()],
     };
@@ -47,6 +59,17 @@ export class KmsStore {
   clear(): void {
     this.keys.clear();
     this.aliases.clear();
+    this.tokenGenerations.clear();
+  }
+
+  /** The generation of import tokens a Region honours now (sealed into each token it issues). */
+  tokenGeneration(region: string): number {
+    return this.tokenGenerations.get(region) ?? 0;
+  }
+
+  /** Every import token issued in `region` so far stops working (InvalidImportTokenException). */
+  invalidateImportTokens(region: string): void {
+    this.tokenGenerations.set(region, this.tokenGeneration(region) + 1);
   }
 
   putKey(key: KeyRecord): void {

@@ -83,9 +83,20 @@ describe("views", () => {
   });
 
   it("shows what KMS says per Region, the next action, and why a Region could not be read", () => {
+    const [eu, us] = keyView().regions;
+    const parameters = {
+      validTo: "2025-06-02T10:00:00.000Z",
+      wrappingAlgorithm: "RSAES_OAEP_SHA_256",
+      wrappingKeySpec: "RSA_4096",
+    };
     const text = keyDetail(
       {
-        key: keyView(),
+        key: keyView({
+          regions: [
+            { ...(eu as NonNullable<typeof eu>), importParameters: parameters },
+            us as NonNullable<typeof us>,
+          ],
+        }),
         regions: [
           {
             region: "eu-west-1",
@@ -97,6 +108,7 @@ describe("views", () => {
               due: false,
               renewAt: "2025-06-17T12:00:00Z",
             },
+            warmParameters: true,
           },
           {
             region: "us-east-1",
@@ -107,8 +119,10 @@ describe("views", () => {
               at: "2025-06-01T12:00:00Z",
               due: true,
             },
+            warmParameters: false,
           },
         ],
+        warmParameters: { warm: 1, regions: 2 },
       },
       { now: NOW, color: false },
     );
@@ -118,8 +132,11 @@ describe("views", () => {
       /eu-west-1 +Enabled +2025-06-24 12:00:00Z +2025-05-25 12:00:00Z +nothing to do \(renew from 2025-06-17 12:00:00Z\)/,
     );
     expect(text).toMatch(
-      /us-east-1 +unknown \(KmsThrottledError\) +- +- +restore after a regional loss \[2 failures\] +due now \(2025-06-01 12:00:00Z\)/,
+      /us-east-1 +unknown \(KmsThrottledError\) +- +- +restore after a regional loss \[2 failures\] +due now \(2025-06-01 12:00:00Z\) +cold/,
     );
+    // Warm import parameters: per Region (warm until the stored set's ParametersValidTo, or cold), and in all.
+    expect(text).toMatch(/eu-west-1 .* warm to 2025-06-02 10:00:00Z/);
+    expect(text).toContain("Warm params:   1 of 2 Regions");
   });
 
   it("shows history with reasons and failures", () => {

@@ -22,6 +22,11 @@ export interface ImportTokenClaims {
   issuedAt: number;
   /** Random per GetParametersForImport call. */
   nonce: string;
+  /**
+   * The Region's token generation when issued (KmsStore.tokenGeneration); a region-wide loss that
+   * invalidates outstanding tokens moves the generation on. Absent in tokens sealed before it existed: 0.
+   */
+  generation?: number;
   /** PKCS#8 DER of the wrapping private key, base64. */
   privateKey: string;
 }

@@ -100,6 +100,7 @@ export const getParametersForImport: KmsOperation = {
       wrappingKeySpec: wrappingSpec,
       issuedAt,
       nonce: randomBytes(16).toString("hex"),
+      generation: ctx.store.tokenGeneration(key.region),
       privateKey: pair.privateKeyDer.toString("base64"),
     });
     return {

@@ -230,6 +230,12 @@ export const importKeyMaterial: KmsOperation = {
     if (claims.keyId !== key.keyId || claims.region !== key.region || claims.accountId !== key.accountId) {
       throw kmsError(KmsErrorType.InvalidImportToken, `Import token is not valid for KMS key ${key.arn}.`);
     }
+    if ((claims.generation ?? 0) < ctx.store.tokenGeneration(key.region)) {
+      // Issued before a region-wide loss that took outstanding tokens with it (lose-material's
+      // invalidateImportTokens). AWS documents no error for this case; a token KMS no longer honours is
+      // "not valid", the error Tether must answer by fetching fresh parameters.
+      throw kmsError(KmsErrorType.InvalidImportToken, `Import token is not valid for KMS key ${key.arn}.`);
+    }
     if (now >= claims.issuedAt + IMPORT_PARAMETERS_TTL_MS) {
       throw kmsError(KmsErrorType.ExpiredImportToken, "Import token is expired.");
     }
