@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  LOCAL_ADMIN,
-  LOCAL_READER,
-  type LocalStack,
-  startLocalStack,
-} from "../../infra/local/runner/index.js";
+import type { LocalStack } from "../../infra/local/runner/index.js";
+import { ADMIN, E2E_STACK_START_MS, READER, startE2eStack } from "../support/e2e-stack.js";
 import { signedFetch } from "./support.js";
 
 /**
@@ -12,13 +8,11 @@ import { signedFetch } from "./support.js";
  * filled in), and bad input that must end in a clean 4xx with the documented error body, never a 5xx.
  */
 let stack: LocalStack;
-const admin = { accessKeyId: LOCAL_ADMIN.accessKeyId, secretAccessKey: LOCAL_ADMIN.secretAccessKey };
-const reader = { accessKeyId: LOCAL_READER.accessKeyId, secretAccessKey: LOCAL_READER.secretAccessKey };
 const alias = `alias/http-${Date.now()}`;
 const aliasPath = encodeURIComponent(alias);
 
 const call = (method: string, path: string, extra: Partial<Parameters<typeof signedFetch>[1]> = {}) =>
-  signedFetch(stack.apiUrl, { method, path, credentials: admin, ...extra });
+  signedFetch(stack.apiUrl, { method, path, credentials: ADMIN, ...extra });
 
 function expectErrorBody(body: unknown, code: string): void {
   expect(body).toMatchObject({ error: { code, message: expect.any(String), requestId: expect.any(String) } });
@@ -26,14 +20,8 @@ function expectErrorBody(body: unknown, code: string): void {
 }
 
 beforeAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
-  stack = await startLocalStack({
-    memory: true,
-    ports: { api: 0, kms: 0, dynamodb: 0, events: 0 },
-    sweepIntervalMs: 0,
-    log: () => undefined,
-  });
-}, 60_000);
+  stack = await startE2eStack();
+}, E2E_STACK_START_MS);
 
 afterAll(async () => {
   await stack?.close();
@@ -54,11 +42,11 @@ describe("every route over HTTP", () => {
     });
     expect(registered.status).toBe(201);
 
-    const shown = await call("GET", `/keys/${aliasPath}`, { credentials: reader });
+    const shown = await call("GET", `/keys/${aliasPath}`, { credentials: READER });
     expect(shown.status).toBe(200);
     expect(shown.body).toMatchObject({ key: { alias } });
 
-    const listed = await call("GET", "/keys?status=active", { credentials: reader });
+    const listed = await call("GET", "/keys?status=active", { credentials: READER });
     expect(listed.status).toBe(200);
     expect((listed.body as { items: Array<{ alias?: string }> }).items.some((k) => k.alias === alias)).toBe(
       true,
@@ -76,7 +64,7 @@ describe("every route over HTTP", () => {
       (await call("POST", `/keys/${aliasPath}/restore`, { body: { reason: "drill over" } })).status,
     ).toBe(200);
 
-    const history = await call("GET", `/keys/${aliasPath}/history`, { credentials: reader });
+    const history = await call("GET", `/keys/${aliasPath}/history`, { credentials: READER });
     expect(history.status).toBe(200);
     const types = (history.body as { items: Array<{ detailType: string; actor: string }> }).items.map(
       (e) => e.detailType,

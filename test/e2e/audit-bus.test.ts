@@ -3,18 +3,14 @@ import { readFileSync } from "node:fs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import {
-  LOCAL_ADMIN,
-  LOCAL_SERVICE_CREDENTIALS,
-  type LocalStack,
-  startLocalStack,
-} from "../../infra/local/runner/index.js";
+import { LOCAL_SERVICE_CREDENTIALS, type LocalStack } from "../../infra/local/runner/index.js";
 import type { HistoryResponse, KeyActionResponse } from "../../lib/api/schemas.js";
 import { AuditTrail } from "../../lib/audit/audit-trail.js";
 import { EventBridgePublisher } from "../../lib/audit/eventbridge-publisher.js";
 import { AuditDetailType, buildFactEvent } from "../../lib/domain/audit-types.js";
 import type { AuditLog } from "../../lib/lifecycle/ports.js";
 import { DynamoAuditLog } from "../../lib/store/dynamo-audit-log.js";
+import { ADMIN, E2E_STACK_START_MS, startE2eStack } from "../support/e2e-stack.js";
 import { signedFetch } from "./support.js";
 
 /**
@@ -26,7 +22,6 @@ import { signedFetch } from "./support.js";
 let stack: LocalStack;
 let dynamodb: DynamoDBClient;
 let events: EventBridgeClient;
-const admin = { accessKeyId: LOCAL_ADMIN.accessKeyId, secretAccessKey: LOCAL_ADMIN.secretAccessKey };
 
 /** The JSON rule under "Consuming the audit bus" in docs/deploy.md. */
 function documentedConsumerRule(): unknown {
@@ -41,16 +36,11 @@ function documentedConsumerRule(): unknown {
 }
 
 beforeAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
-  stack = await startLocalStack({
-    memory: true,
-    ports: { api: 0, kms: 0, dynamodb: 0, events: 0 },
-    sweepIntervalMs: 0,
-  });
+  stack = await startE2eStack();
   const common = { region: stack.region, credentials: LOCAL_SERVICE_CREDENTIALS };
   dynamodb = new DynamoDBClient({ ...common, endpoint: stack.endpoints.dynamodb });
   events = new EventBridgeClient({ ...common, endpoint: stack.endpoints.events });
-}, 60_000);
+}, E2E_STACK_START_MS);
 
 afterAll(async () => {
   dynamodb?.destroy();
@@ -68,7 +58,7 @@ it("delivers an event the function stopped before marking twice, with one detail
   const registered = await signedFetch(stack.apiUrl, {
     method: "POST",
     path: "/keys",
-    credentials: admin,
+    credentials: ADMIN,
     body: {
       mode: "create",
       region: stack.region,
@@ -124,7 +114,7 @@ it("delivers an event the function stopped before marking twice, with one detail
   const history = await signedFetch(stack.apiUrl, {
     method: "GET",
     path: `/keys/${key.id}/history`,
-    credentials: admin,
+    credentials: ADMIN,
   });
   expect((history.body as HistoryResponse).items.filter((e) => e.id === fact.id)).toHaveLength(1);
 }, 60_000);

@@ -1,12 +1,8 @@
-import { DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
+import { DecryptCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import {
-  LOCAL_ADMIN,
-  LOCAL_SERVICE_CREDENTIALS,
-  type LocalStack,
-  startLocalStack,
-} from "../../infra/local/runner/index.js";
+import type { LocalStack } from "../../infra/local/runner/index.js";
 import type { HistoryResponse, KeyActionResponse } from "../../lib/api/schemas.js";
+import { ADMIN, E2E_STACK_START_MS, stackKmsClient, startE2eStack } from "../support/e2e-stack.js";
 import { signedFetch } from "./support.js";
 
 /**
@@ -15,22 +11,12 @@ import { signedFetch } from "./support.js";
  */
 let stack: LocalStack;
 let kms: KMSClient;
-const admin = { accessKeyId: LOCAL_ADMIN.accessKeyId, secretAccessKey: LOCAL_ADMIN.secretAccessKey };
 const HOUR = 3_600_000;
 
 beforeAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
-  stack = await startLocalStack({
-    memory: true,
-    ports: { api: 0, kms: 0, dynamodb: 0, events: 0 },
-    sweepIntervalMs: 0,
-  });
-  kms = new KMSClient({
-    endpoint: stack.endpoints.kms,
-    region: stack.region,
-    credentials: LOCAL_SERVICE_CREDENTIALS,
-  });
-}, 60_000);
+  stack = await startE2eStack();
+  kms = stackKmsClient(stack);
+}, E2E_STACK_START_MS);
 
 afterAll(async () => {
   await stack?.localAws.kms.admin.setClockOffset(0);
@@ -42,7 +28,7 @@ it("after the emulator's clock jumps past ValidTo, Tether restores for the emula
   const registered = await signedFetch(stack.apiUrl, {
     method: "POST",
     path: "/keys",
-    credentials: admin,
+    credentials: ADMIN,
     body: {
       mode: "create",
       region: stack.region,
@@ -80,7 +66,7 @@ it("after the emulator's clock jumps past ValidTo, Tether restores for the emula
   const history = await signedFetch(stack.apiUrl, {
     method: "GET",
     path: `/keys/${key.id}/history`,
-    credentials: admin,
+    credentials: ADMIN,
   });
   const restored = (history.body as HistoryResponse).items.find(
     (e) => e.detailType === "Key Material Restored",

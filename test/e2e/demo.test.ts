@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import { type LocalStack, startLocalStack } from "../../infra/local/runner/index.js";
+import type { LocalStack } from "../../infra/local/runner/index.js";
 import { main } from "../../scripts/demo.js";
+import { E2E_STACK_START_MS, startE2eStack } from "../support/e2e-stack.js";
 
 /**
  * `npm run demo` as a test: the story runs against a stack started here. Instead of waiting for the
@@ -10,13 +11,8 @@ import { main } from "../../scripts/demo.js";
 let stack: LocalStack;
 
 beforeAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
-  stack = await startLocalStack({
-    memory: true,
-    ports: { api: 0, kms: 0, dynamodb: 0, events: 0 },
-    sweepIntervalMs: 0,
-  });
-}, 60_000);
+  stack = await startE2eStack();
+}, E2E_STACK_START_MS);
 
 afterAll(async () => {
   vi.useRealTimers();

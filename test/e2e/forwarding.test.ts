@@ -9,12 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  LOCAL_ADMIN,
-  type LocalStack,
-  PROJECT_ROOT,
-  startLocalStack,
-} from "../../infra/local/runner/index.js";
+import { LOCAL_ADMIN, type LocalStack, PROJECT_ROOT } from "../../infra/local/runner/index.js";
+import { startE2eStack } from "../support/e2e-stack.js";
 import { importKeyMaterial } from "../support/kms-testbed.js";
 
 const HOME = "eu-west-1";
@@ -34,10 +30,7 @@ beforeAll(async () => {
   expect(twoRegions).not.toBe(text);
   const file = join(dir, "serverless.yml");
   await writeFile(file, twoRegions);
-  stack = await startLocalStack({
-    memory: true,
-    ports: { api: 0, kms: 0, dynamodb: 0, events: 0 },
-    sweepIntervalMs: 0,
+  stack = await startE2eStack({
     serverlessFile: file,
     handlers: {
       "kms-events": async (event) => {

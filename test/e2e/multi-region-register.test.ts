@@ -1,11 +1,7 @@
-import { DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { DescribeKeyCommand } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  LOCAL_ADMIN,
-  LOCAL_SERVICE_CREDENTIALS,
-  type LocalStack,
-  startLocalStack,
-} from "../../infra/local/runner/index.js";
+import type { LocalStack } from "../../infra/local/runner/index.js";
+import { ADMIN, E2E_STACK_START_MS, stackKmsClient, startE2eStack } from "../support/e2e-stack.js";
 import { signedFetch } from "./support.js";
 
 /**
@@ -15,17 +11,10 @@ import { signedFetch } from "./support.js";
  * replica was parked as IncorrectKeyMaterialError and stayed PendingImport.
  */
 let stack: LocalStack;
-const admin = { accessKeyId: LOCAL_ADMIN.accessKeyId, secretAccessKey: LOCAL_ADMIN.secretAccessKey };
 
 beforeAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
-  stack = await startLocalStack({
-    memory: true,
-    ports: { api: 0, kms: 0, dynamodb: 0, events: 0 },
-    sweepIntervalMs: 200,
-    log: () => undefined,
-  });
-}, 60_000);
+  stack = await startE2eStack({ sweepIntervalMs: 200 });
+}, E2E_STACK_START_MS);
 
 afterAll(async () => {
   await stack?.localAws.kms.admin.clearFaults();
@@ -45,7 +34,7 @@ describe("a new Multi-Region key over the API, with the sweep running", () => {
     const answer = await signedFetch(stack.apiUrl, {
       method: "POST",
       path: "/keys",
-      credentials: admin,
+      credentials: ADMIN,
       body: {
         mode: "create",
         region: home,
@@ -72,11 +61,7 @@ describe("a new Multi-Region key over the API, with the sweep running", () => {
       [home, key.keyArn],
       [replica, replicaArn],
     ] as const) {
-      const kms = new KMSClient({
-        endpoint: stack.endpoints.kms,
-        region,
-        credentials: LOCAL_SERVICE_CREDENTIALS,
-      });
+      const kms = stackKmsClient(stack, region);
       const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: arn }));
       kms.destroy();
       expect(KeyMetadata?.KeyState, region).toBe("Enabled");
@@ -84,7 +69,7 @@ describe("a new Multi-Region key over the API, with the sweep running", () => {
     const history = await signedFetch(stack.apiUrl, {
       method: "GET",
       path: `/keys/${encodeURIComponent(key.id)}/history`,
-      credentials: admin,
+      credentials: ADMIN,
     });
     const events = (history.body as { items: { detailType: string; errorName?: string }[] }).items;
     expect(events.filter((e) => e.errorName === "IncorrectKeyMaterialError")).toEqual([]);

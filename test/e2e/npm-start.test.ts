@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOCAL_ADMIN } from "../../infra/local/runner/identities.js";
 import { ExitCode } from "../../lib/cli/exit-codes.js";
 import { runCli } from "../integration/cli/run-cli.js";
+import { ADMIN } from "../support/e2e-stack.js";
 
 /**
  * `npm start` as a user runs it (infra/local/main.ts in its own process, from another working directory,
@@ -16,7 +16,6 @@ import { runCli } from "../integration/cli/run-cli.js";
  */
 const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TSX = join(PROJECT_ROOT, "node_modules/tsx/dist/loader.mjs");
-const admin = { accessKeyId: LOCAL_ADMIN.accessKeyId, secretAccessKey: LOCAL_ADMIN.secretAccessKey };
 
 let root: string;
 let dataDir: string;
@@ -101,7 +100,7 @@ describe("npm start with --data-dir elsewhere", () => {
         "--generate",
         "--json",
       ],
-      { cwd: cliDir, env: { TETHER_LOCAL_DATA_DIR: dataDir }, credentials: admin },
+      { cwd: cliDir, env: { TETHER_LOCAL_DATA_DIR: dataDir }, credentials: ADMIN },
     );
     expect(registered.stderr).toBe("");
     expect(registered.code).toBe(ExitCode.Ok);
@@ -110,7 +109,7 @@ describe("npm start with --data-dir elsewhere", () => {
     const listed = await runCli(["keys", "list", "--json"], {
       cwd: cliDir,
       env: { TETHER_LOCAL_DATA_DIR: dataDir },
-      credentials: admin,
+      credentials: ADMIN,
     });
     expect(listed.code).toBe(ExitCode.Ok);
   });
@@ -141,7 +140,7 @@ describe("tether keys register --region", () => {
       {
         cwd: cliDir,
         env: { TETHER_LOCAL_DATA_DIR: dataDir, AWS_REGION: "eu-central-1" },
-        credentials: admin,
+        credentials: ADMIN,
       },
     );
     expect(registered.stderr).toBe("");
@@ -151,7 +150,7 @@ describe("tether keys register --region", () => {
   it("refuses to run, naming --region, when neither AWS_REGION nor a local stack gives one", async () => {
     const refused = await runCli(
       ["keys", "register", "--key-spec", "SYMMETRIC_DEFAULT", "--material-ref", "x/y", "--generate"],
-      { cwd: cliDir, env: {}, credentials: admin },
+      { cwd: cliDir, env: {}, credentials: ADMIN },
     );
     expect(refused.code).toBe(ExitCode.Usage);
     expect(refused.stderr).toContain(

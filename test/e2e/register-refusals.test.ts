@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOCAL_ADMIN, type LocalStack, startLocalStack } from "../../infra/local/runner/index.js";
+import type { LocalStack } from "../../infra/local/runner/index.js";
 import { ExitCode } from "../../lib/cli/exit-codes.js";
 import { emptyWorkingDirectory, runCli } from "../integration/cli/run-cli.js";
+import { ADMIN, E2E_STACK_START_MS, startE2eStack } from "../support/e2e-stack.js";
 import { signedFetch } from "./support.js";
 
 /**
@@ -10,15 +11,14 @@ import { signedFetch } from "./support.js";
  */
 let stack: LocalStack;
 let cwd: { path: string; remove(): Promise<void> };
-const admin = { accessKeyId: LOCAL_ADMIN.accessKeyId, secretAccessKey: LOCAL_ADMIN.secretAccessKey };
 const run = Date.now().toString(36);
 
 const post = (body: unknown) =>
-  signedFetch(stack.apiUrl, { method: "POST", path: "/keys", credentials: admin, body });
+  signedFetch(stack.apiUrl, { method: "POST", path: "/keys", credentials: ADMIN, body });
 const cli = (argv: string[]) =>
   runCli([...argv, "--api-url", stack.apiUrl, "--json"], {
     cwd: cwd.path,
-    credentials: admin,
+    credentials: ADMIN,
     env: { AWS_REGION: stack.region },
   });
 
@@ -30,15 +30,9 @@ function expectRefusal(answer: { status: number; body: unknown }, status: number
 }
 
 beforeAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
-  stack = await startLocalStack({
-    memory: true,
-    ports: { api: 0, kms: 0, dynamodb: 0, events: 0 },
-    sweepIntervalMs: 0,
-    log: () => undefined,
-  });
+  stack = await startE2eStack();
   cwd = await emptyWorkingDirectory();
-}, 60_000);
+}, E2E_STACK_START_MS);
 
 afterAll(async () => {
   await stack?.close();

@@ -1,14 +1,9 @@
 import { readFileSync } from "node:fs";
-import { DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { DescribeKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
-import {
-  LOCAL_ADMIN,
-  LOCAL_READER,
-  LOCAL_SERVICE_CREDENTIALS,
-  type LocalStack,
-  startLocalStack,
-} from "../../infra/local/runner/index.js";
+import { LOCAL_ADMIN, type LocalStack } from "../../infra/local/runner/index.js";
 import { GatewayErrorResponse } from "../../lib/api/schemas.js";
+import { ADMIN, E2E_STACK_START_MS, READER, stackKmsClient, startE2eStack } from "../support/e2e-stack.js";
 import { signedFetch } from "./support.js";
 
 /**
@@ -17,24 +12,12 @@ import { signedFetch } from "./support.js";
  */
 let stack: LocalStack;
 const lines: string[] = [];
-const admin = { accessKeyId: LOCAL_ADMIN.accessKeyId, secretAccessKey: LOCAL_ADMIN.secretAccessKey };
-const reader = { accessKeyId: LOCAL_READER.accessKeyId, secretAccessKey: LOCAL_READER.secretAccessKey };
 let kms: KMSClient;
 
 beforeAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
-  stack = await startLocalStack({
-    memory: true,
-    ports: { api: 0, kms: 0, dynamodb: 0, events: 0 },
-    sweepIntervalMs: 100,
-    log: (line) => lines.push(line),
-  });
-  kms = new KMSClient({
-    endpoint: stack.endpoints.kms,
-    region: stack.region,
-    credentials: LOCAL_SERVICE_CREDENTIALS,
-  });
-}, 60_000);
+  stack = await startE2eStack({ sweepIntervalMs: 100, log: (line) => lines.push(line) });
+  kms = stackKmsClient(stack);
+}, E2E_STACK_START_MS);
 
 afterAll(async () => {
   vi.useRealTimers();
@@ -51,20 +34,20 @@ describe("API Gateway stand-in", () => {
   });
 
   it("lets a signed admin request reach the route, with the caller's identity", async () => {
-    const res = await signedFetch(stack.apiUrl, { method: "GET", path: "/keys", credentials: admin });
+    const res = await signedFetch(stack.apiUrl, { method: "GET", path: "/keys", credentials: ADMIN });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ items: expect.any(Array) });
   });
 
   it("passes the reader's identity through: the API lets it read and refuses it a change", async () => {
     expect(
-      (await signedFetch(stack.apiUrl, { method: "GET", path: "/keys", credentials: reader })).status,
+      (await signedFetch(stack.apiUrl, { method: "GET", path: "/keys", credentials: READER })).status,
     ).toBe(200);
     const change = await signedFetch(stack.apiUrl, {
       method: "POST",
       path: "/keys/tk_01M8J44D9A56QGQJC6WDBNE4S9/revoke",
       body: { reason: "not allowed" },
-      credentials: reader,
+      credentials: READER,
     });
     expect(change.status).toBe(403);
     // Tether's own error body, not the gateway's: the request got through the signature check.
@@ -99,7 +82,7 @@ describe("API Gateway stand-in", () => {
     const res = await signedFetch(stack.apiUrl, {
       method: "GET",
       path: "/keys",
-      credentials: admin,
+      credentials: ADMIN,
       spoil: (headers) => ({
         headers: {
           ...headers,
@@ -119,7 +102,7 @@ describe("API Gateway stand-in", () => {
       method: "POST",
       path: "/keys/tk_01M8J44D9A56QGQJC6WDBNE4S9/revoke",
       body: { reason: "signed" },
-      credentials: admin,
+      credentials: ADMIN,
       spoil: (headers) => ({ headers, body: JSON.stringify({ reason: "swapped" }) }),
     });
     expect(res).toEqual({ status: 403, body: { message: "Forbidden" } });
@@ -129,7 +112,7 @@ describe("API Gateway stand-in", () => {
     const res = await signedFetch(stack.apiUrl, {
       method: "GET",
       path: "/keys",
-      credentials: admin,
+      credentials: ADMIN,
       spoil: (headers) => ({
         headers: {
           ...headers,
@@ -145,21 +128,21 @@ describe("API Gateway stand-in", () => {
     const stale = await signedFetch(stack.apiUrl, {
       method: "GET",
       path: "/keys",
-      credentials: admin,
+      credentials: ADMIN,
       signingDate: new Date(Date.now() - 16 * 60 * 1000),
     });
     expect(stale).toEqual({ status: 403, body: { message: "Forbidden" } });
     const ahead = await signedFetch(stack.apiUrl, {
       method: "GET",
       path: "/keys",
-      credentials: admin,
+      credentials: ADMIN,
       signingDate: new Date(Date.now() + 16 * 60 * 1000),
     });
     expect(ahead.status).toBe(403);
     const recent = await signedFetch(stack.apiUrl, {
       method: "GET",
       path: "/keys",
-      credentials: admin,
+      credentials: ADMIN,
       signingDate: new Date(Date.now() - 10 * 60 * 1000),
     });
     expect(recent.status).toBe(200);
@@ -172,7 +155,7 @@ describe("API Gateway stand-in", () => {
       ["GET", "/keys/x/y/z"],
       ["GET", "/keys/"],
     ] as const) {
-      const res = await signedFetch(stack.apiUrl, { method, path, credentials: admin });
+      const res = await signedFetch(stack.apiUrl, { method, path, credentials: ADMIN });
       expect(res, `${method} ${path}`).toEqual({ status: 404, body: { message: "Not Found" } });
     }
   });
@@ -181,7 +164,7 @@ describe("API Gateway stand-in", () => {
     const res = await signedFetch(stack.apiUrl, {
       method: "GET",
       path: `/keys/${encodeURIComponent("alias/does-not-exist")}`,
-      credentials: admin,
+      credentials: ADMIN,
     });
     // The API looked the alias up: a clean 404 from Tether, not the gateway's.
     expect(res.status).toBe(404);
@@ -257,7 +240,7 @@ describe("answers the gateway gives itself have the shape the OpenAPI document g
       method: "POST",
       path: "/keys/tk_01M8J44D9A56QGQJC6WDBNE4S9/revoke",
       body: { reason: "x" },
-      credentials: reader,
+      credentials: READER,
     });
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ error: { code: "Forbidden" } });
@@ -277,7 +260,7 @@ describe("a body that is not UTF-8", () => {
       method: "POST",
       path: "/keys/tk_01M8J44D9A56QGQJC6WDBNE4S9/revoke",
       rawBody: bytes,
-      credentials: admin,
+      credentials: ADMIN,
     });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: { code: "ValidationError", field: "body" } });
@@ -298,7 +281,7 @@ describe("schedules and event rules from serverless.yml", () => {
     const registered = await signedFetch(stack.apiUrl, {
       method: "POST",
       path: "/keys",
-      credentials: admin,
+      credentials: ADMIN,
       body: {
         mode: "create",
         region: stack.region,
@@ -341,7 +324,7 @@ describe("schedules and event rules from serverless.yml", () => {
     const history = await signedFetch(stack.apiUrl, {
       method: "GET",
       path: `/keys/${encodeURIComponent(keyArn)}/history`,
-      credentials: admin,
+      credentials: ADMIN,
     });
     expect((history.body as { items: Array<{ actor: string }> }).items.map((e) => e.actor)).toContain(
       "tether:kms-events",
