@@ -98,7 +98,7 @@ describe("tether keys against the local stack", () => {
 
     expect(table.code).toBe(ExitCode.Ok);
     expect(table.stdout).toMatch(
-      new RegExp(`^${keyId}  ${alias}  active  ${stack.region}  (Enabled|imported) `, "m"),
+      new RegExp(`^${keyId}  ${alias}  active  normal +${stack.region}  (Enabled|imported) `, "m"),
     );
     expect(listed.items.map((key) => key.id)).toContain(keyId);
   });

@@ -50,6 +50,9 @@ async function prepare(): Promise<{ sweepKeys: string[]; events: unknown[]; apiR
   const setup = bed.depsWith({
     TETHER_KMS_BUDGET: "local",
     TETHER_KMS_RATES: "GetParametersForImport=50,ImportKeyMaterial=50",
+    // No stored import parameters: every renewal and restore below must call GetParametersForImport, which
+    // is what the budget is about (warm-parameters.test.ts shows warm keys making no such call).
+    TETHER_WARM_IMPORT_PARAMETERS: "off",
   });
   // kms-events: keys whose material expires at +1 h (restored on their expiry events).
   const expiring = await Promise.all(
@@ -182,6 +185,7 @@ async function runAll(budget: "shared" | "local"): Promise<Run> {
     TETHER_SENTINELS: "off",
     TETHER_SWEEP_LIMIT: String(PER_FUNCTION),
     TETHER_KMS_BUDGET: budget,
+    TETHER_WARM_IMPORT_PARAMETERS: "off",
     TEST_CLOCK_OFFSET_MS: String(offsetMs),
     POWERTOOLS_LOG_LEVEL: "ERROR",
   };
