@@ -178,6 +178,7 @@ class RegionRun {
         eventAt: this.trigger.knownLossAt?.toISOString(),
       });
     }
+    const beforeLoss = record;
     if (this.trigger.knownLoss !== undefined && lossOpenToCause(record) && !staleExpiry) {
       const { evidence } = this.trigger;
       record = recordLoss(
@@ -192,6 +193,21 @@ class RegionRun {
       observed = await deps.kms.describeKey(lease.region, record.keyArn);
     } catch (error) {
       return this.#fail(key, record, error, now);
+    }
+    if (
+      record !== beforeLoss &&
+      this.trigger.knownLoss === LossCause.DeletedOutOfBand &&
+      observed.found &&
+      observed.keyState === KeyState.Enabled
+    ) {
+      // The delete's record arrived after the material came back (Tether's restore since, or an import
+      // outside it; a duplicate delivery of the record that was already settled): KMS holds material now,
+      // so recording this delete would mark present material as gone for good.
+      this.#log("warn", "out-of-band delete record about material that is back: not recorded as a loss", {
+        eventAt:
+          this.trigger.evidence?.kind === "out-of-band" ? this.trigger.evidence.at.toISOString() : undefined,
+      });
+      record = beforeLoss;
     }
     record = recordObservation(record, observed, now);
     record = this.#settleImportInFlight(key, record, observed);

@@ -267,6 +267,17 @@ const CASES: ReadonlyArray<{ name: string; steps: Step[]; knownBug?: { what: str
         { t: "disable", key: "A", region: "eu-west-1" },
       ],
     },
+    {
+      // Found by the model run after the issue 16 merges (seed 1557715407, 300 runs, 2 lanes): a region-wide
+      // loss not yet probed, then an out-of-band DeleteImportedKeyMaterial on a key it already emptied, its
+      // CloudTrail record delivered twice; the settle's probe opens the incident and its sweep must close it.
+      name: "an out-of-band delete of material a regional loss already took, its record delivered twice",
+      steps: [
+        { t: "sweep" },
+        { t: "lose", region: "eu-west-1", probe: false },
+        { t: "oob", key: "A", region: "eu-west-1", signal: "dup" },
+      ],
+    },
   ];
 
 let bed: LifecycleTestbed;
