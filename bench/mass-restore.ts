@@ -18,6 +18,8 @@
  * before the loss), --tokens=kept|invalidated (default kept: the emulator's `lose-material` option
  * `invalidateImportTokens`, the cold path when invalidated), --critical-share=<0..1> (default 0: that share
  * of the keys registered with the policy's `priority` critical, spread evenly, the rest normal),
+ * --quota-share=<0..1> (default: serverless.yml's kmsQuotaShare, 0.8: the share of AWS's KMS quotas Tether
+ * allows itself, TETHER_KMS_QUOTA_SHARE),
  * --out=<dir> (default bench/results/mass-restore), --timeout-minutes=M (default 60).
  *
  * Setup is not measured and runs apart from AWS's quotas: the keys are registered (and, warm on, their
@@ -62,6 +64,8 @@ export interface Scenario {
   readonly warm: boolean | "not wired";
   readonly tokens?: "kept" | "invalidated";
   readonly criticalShare: number | "not wired";
+  /** The stage parameter kmsQuotaShare (TETHER_KMS_QUOTA_SHARE); absent: serverless.yml's default, 0.8. */
+  readonly quotaShare?: number;
 }
 
 export interface MassRestoreResult {
@@ -74,12 +78,15 @@ export interface MassRestoreResult {
   readonly warmSetupMs?: number;
   /** Keys whose Region record held a set usable at the loss (checked just before it). */
   readonly warmAtLoss?: number;
-  /** Critical share > 0: wall ms from the loss to the last critical and the first normal key Enabled. */
+  /**
+   * Critical share > 0: wall ms from the loss to the last critical and the first normal key's accepted
+   * ImportKeyMaterial (the emulator's CloudTrail record, to the ms; the key is Enabled from then on).
+   */
   readonly critical?: {
     readonly count: number;
     readonly lastCriticalEnabledMs: number | undefined;
     readonly firstNormalEnabledMs: number | undefined;
-    /** Every critical key was Enabled before the first normal one (seen at the same poll counts as not). */
+    /** Every critical key's import was accepted before the first normal key's. */
     readonly allCriticalFirst: boolean;
   };
   /** Wall ms from the loss to: the incident opened, the first and the last key Enabled. */
@@ -128,7 +135,8 @@ export function scenarioFile(s: Scenario): string {
   const tokens = s.tokens === "invalidated" ? "-tokens-invalidated" : "";
   const critical =
     typeof s.criticalShare === "number" && s.criticalShare > 0 ? `-critical-${s.criticalShare}` : "";
-  return `n${s.keys}-drain-${s.drain ? "on" : "off"}${warm}${tokens}${critical}.json`;
+  const share = s.quotaShare === undefined ? "" : `-share-${s.quotaShare}`;
+  return `n${s.keys}-drain-${s.drain ? "on" : "off"}${warm}${tokens}${critical}${share}.json`;
 }
 
 async function main(): Promise<void> {
@@ -141,10 +149,22 @@ async function main(): Promise<void> {
   }
   const criticalShare = Number(option("critical-share", "0"));
   if (!(criticalShare >= 0 && criticalShare <= 1)) throw new Error("--critical-share must be a number 0..1");
+  const shareOption = option("quota-share", "");
+  const quotaShare = shareOption === "" ? undefined : Number(shareOption);
+  if (quotaShare !== undefined && !(quotaShare > 0 && quotaShare <= 1)) {
+    throw new Error("--quota-share must be a number greater than 0 and at most 1");
+  }
   const out = resolve(option("out", join(PROJECT_ROOT, "bench/results/mass-restore")));
   const timeoutMs = Number(option("timeout-minutes", "60")) * 60_000;
   if (!Number.isInteger(keys) || keys < 1) throw new Error("--keys must be a positive whole number");
-  const scenario: Scenario = { keys, drain, warm, tokens, criticalShare };
+  const scenario: Scenario = {
+    keys,
+    drain,
+    warm,
+    tokens,
+    criticalShare,
+    ...(quotaShare === undefined ? {} : { quotaShare }),
+  };
   const result = await runScenario(scenario, timeoutMs);
   await mkdir(out, { recursive: true });
   await writeFile(join(out, scenarioFile(scenario)), `${JSON.stringify(result, null, 2)}\n`);
@@ -160,8 +180,12 @@ async function main(): Promise<void> {
  * parameter `warmImportParameters` to off (the runner hands every function serverless.yml's environment,
  * so the process's own TETHER_WARM_IMPORT_PARAMETERS would be overwritten).
  */
-async function stackFile(drain: boolean, warm: boolean): Promise<string | undefined> {
-  if (drain && warm) return undefined;
+async function stackFile(
+  drain: boolean,
+  warm: boolean,
+  quotaShare: number | undefined,
+): Promise<string | undefined> {
+  if (drain && warm && quotaShare === undefined) return undefined;
   const doc = parse(await readFile(join(PROJECT_ROOT, "serverless.yml"), "utf8")) as {
     params: { default: Record<string, unknown> };
     functions: Record<string, { events?: Array<Record<string, unknown>> }>;
@@ -176,6 +200,11 @@ async function stackFile(drain: boolean, warm: boolean): Promise<string | undefi
       throw new Error("serverless.yml has no warmImportParameters parameter");
     }
     doc.params.default.warmImportParameters = "off";
+  }
+  if (quotaShare !== undefined) {
+    if (doc.params.default.kmsQuotaShare === undefined)
+      throw new Error("serverless.yml has no kmsQuotaShare");
+    doc.params.default.kmsQuotaShare = String(quotaShare);
   }
   const file = join(tmpdir(), `tether-bench-mass-restore-${process.pid}.yml`);
   await writeFile(file, stringify(doc));
@@ -208,7 +237,7 @@ async function runScenario(scenario: Scenario, timeoutMs: number): Promise<MassR
   // per RSA_4096 pair on a busy machine): shared-prime pairs, still one distinct pair per call
   // (infra/local/kms/wrapping-key-pool.ts). Benchmark material is not secret.
   process.env[SHARED_PRIME_ENV] ??= "1";
-  const serverlessFile = await stackFile(drain, warm);
+  const serverlessFile = await stackFile(drain, warm, scenario.quotaShare);
   const invocations: LocalInvocation[] = [];
   const stack = await startLocalStack({
     memory: true,
@@ -360,17 +389,26 @@ async function runScenario(scenario: Scenario, timeoutMs: number): Promise<MassR
     const incidentMs = incident === undefined ? undefined : incident.endedMs - lostAt;
     let critical: MassRestoreResult["critical"];
     if (criticalArns.size > 0) {
-      const at = (arn: string) => {
-        const t = enabledAt.get(arn);
-        return t === undefined ? undefined : t - lostAt;
-      };
-      const criticalTimes = [...criticalArns].map(at);
-      const normalTimes = arns.filter((a) => !criticalArns.has(a)).map(at);
+      // The poll sees a key Enabled to the second at best, and a 100-key restore takes seconds: the order is
+      // read from the emulator's own record of each accepted ImportKeyMaterial (its CloudTrail, to the ms).
+      const importedAt = new Map<string, number>();
+      for (const entry of (await stack.localAws.kms.admin.cloudTrail()).records) {
+        const detail = entry.detail as { errorCode?: string; resources?: Array<{ ARN?: string }> };
+        const at = Date.parse(entry.eventTime);
+        const arn = detail.resources?.[0]?.ARN;
+        if (entry.eventName !== "ImportKeyMaterial" || detail.errorCode !== undefined || at < lostAt)
+          continue;
+        if (arn !== undefined && !importedAt.has(arn)) importedAt.set(arn, at - lostAt);
+      }
+      const criticalTimes = [...criticalArns].map((arn) => importedAt.get(arn));
+      const normalTimes = arns
+        .filter((a) => !criticalArns.has(a))
+        .map((arn) => importedAt.get(arn))
+        .filter((t): t is number => t !== undefined);
       const lastCritical = criticalTimes.includes(undefined)
         ? undefined
         : Math.max(...(criticalTimes as number[]));
-      const seenNormal = normalTimes.filter((t): t is number => t !== undefined);
-      const firstNormal = seenNormal.length === 0 ? undefined : Math.min(...seenNormal);
+      const firstNormal = normalTimes.length === 0 ? undefined : Math.min(...normalTimes);
       critical = {
         count: criticalArns.size,
         lastCriticalEnabledMs: lastCritical,
@@ -440,6 +478,7 @@ export async function summarize(dir: string): Promise<string> {
       r.scenario.warm === "not wired" ? -1 : Number(r.scenario.warm),
       r.scenario.tokens === "invalidated" ? 1 : 0,
       typeof r.scenario.criticalShare === "number" ? r.scenario.criticalShare : -1,
+      r.scenario.quotaShare ?? QUOTA_SHARE,
     ] as const;
   results.sort((a, b) => {
     const x = order(a);
@@ -449,8 +488,8 @@ export async function summarize(dir: string): Promise<string> {
   });
   const pct = (f: number | undefined) => (f === undefined ? "—" : `${(f * 100).toFixed(1)} %`);
   const lines = [
-    "| keys | drain | warm | tokens at loss | critical share | loss → incident s | loss → first Enabled s | loss → all Enabled s | incident → all Enabled s | ideal N/15 s | of ideal (from loss / from incident) | critical: loss → last critical / first normal s, all first? | GetParametersForImport-bound N/0.8 s | sweep runs (schedule/drain) | GetParametersForImport calls | ImportKeyMaterial calls | throttles | load 1m before/after |",
-    "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|---|---:|---:|---:|---|",
+    "| keys | drain | warm | tokens at loss | critical share | KMS quota share | loss → incident s | loss → first Enabled s | loss → all Enabled s | incident → all Enabled s | ideal N/15 s | of ideal (from loss / from incident) | critical: loss → last critical / first normal s, all first? | GetParametersForImport-bound N/0.8 s | sweep runs (schedule/drain) | GetParametersForImport calls | ImportKeyMaterial calls | throttles | load 1m before/after |",
+    "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|---:|---:|---:|---|",
   ];
   for (const r of results) {
     const s = r.scenario;
@@ -464,7 +503,7 @@ export async function summarize(dir: string): Promise<string> {
         ? "—"
         : `${sec(r.critical.lastCriticalEnabledMs)} / ${sec(r.critical.firstNormalEnabledMs)}, ${r.critical.allCriticalFirst ? "yes" : "no"} (${r.critical.count} critical)`;
     lines.push(
-      `| ${s.keys} | ${s.drain ? "on" : "off"} | ${s.warm === "not wired" ? "off (before issue 16 item 1)" : s.warm ? "on" : "off"} | ${s.tokens ?? "kept"} | ${typeof s.criticalShare === "number" ? s.criticalShare : "—"} | ${sec(r.incidentMs)} | ${sec(r.firstEnabledMs)} | ${sec(r.allEnabledMs)}${r.allEnabledMs === undefined ? ` (${r.enabled} of ${s.keys})` : ""} | ${sec(restoreMs)} | ${sec(r.idealMs)} | ${pct(r.ofIdeal)} / ${pct(r.ofIdealAfterIncident ?? (restoreMs === undefined ? undefined : r.idealMs / restoreMs))} | ${critical} | ${sec(r.parametersBoundMs)} | ${scheduled}/${drained} | ${r.kms.calls.GetParametersForImport ?? 0} | ${r.kms.calls.ImportKeyMaterial ?? 0} | ${throttles} | ${r.loadBefore.toFixed(1)}/${r.loadAfter.toFixed(1)} |`,
+      `| ${s.keys} | ${s.drain ? "on" : "off"} | ${s.warm === "not wired" ? "off (before issue 16 item 1)" : s.warm ? "on" : "off"} | ${s.tokens ?? "kept"} | ${typeof s.criticalShare === "number" ? s.criticalShare : "—"} | ${s.quotaShare ?? QUOTA_SHARE} | ${sec(r.incidentMs)} | ${sec(r.firstEnabledMs)} | ${sec(r.allEnabledMs)}${r.allEnabledMs === undefined ? ` (${r.enabled} of ${s.keys})` : ""} | ${sec(restoreMs)} | ${sec(r.idealMs)} | ${pct(r.ofIdeal)} / ${pct(r.ofIdealAfterIncident ?? (restoreMs === undefined ? undefined : r.idealMs / restoreMs))} | ${critical} | ${sec(r.parametersBoundMs)} | ${scheduled}/${drained} | ${r.kms.calls.GetParametersForImport ?? 0} | ${r.kms.calls.ImportKeyMaterial ?? 0} | ${throttles} | ${r.loadBefore.toFixed(1)}/${r.loadAfter.toFixed(1)} |`,
     );
   }
   return [
