@@ -299,10 +299,10 @@ async function runScenario(scenario: Scenario, timeoutMs: number): Promise<MassR
     const arns = registered.map((r) => r.arn);
     const criticalArns = new Set(registered.filter((r) => r.critical).map((r) => r.arn));
 
-    // Warm on: registration does not store a set (it imports once with the set it fetched); the sweep's warm
-    // step stores one for every key-Region it visits, within a day in AWS. Here the same port call runs now
-    // for every key (KmsAdapter.warmImportParameters: fetch, store with the Region record), then each
-    // record is read back to check it holds a set an import can use at the loss.
+    // Warm on: registration stores the set its import fetched with the Region record
+    // (test/integration/lifecycle/warm-parameters.test.ts). The sweep's warm step's port call runs now for
+    // every key anyway (KmsAdapter.warmImportParameters: keeps a usable stored set, fetches and stores one
+    // where there is none), then each record is read back to check it holds a set usable at the loss.
     let warmSetupMs: number | undefined;
     let warmAtLoss: number | undefined;
     if (warm) {
