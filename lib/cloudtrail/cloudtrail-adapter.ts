@@ -5,7 +5,7 @@ import {
   LookupEventsCommand,
 } from "@aws-sdk/client-cloudtrail";
 import type { DeleteRecord } from "../domain/attribution.js";
-import { TetherError } from "../domain/errors.js";
+import { errorName, TetherError } from "../domain/errors.js";
 import type { AwsRegion } from "../domain/ids.js";
 import type { RateLimiter } from "../kms/rate-limiter.js";
 import type { CloudTrailPort } from "../lifecycle/ports.js";
@@ -83,7 +83,7 @@ export class CloudTrailAdapter implements CloudTrailPort {
         events = answer.Events ?? [];
         nextToken = answer.NextToken;
       } catch (error) {
-        throw new CloudTrailError(region, error instanceof Error ? error.name : "UnknownError", {
+        throw new CloudTrailError(region, errorName(error), {
           cause: error,
         });
       }

@@ -242,3 +242,11 @@ export function quoteUnknown(value: unknown): string {
   if (value instanceof Uint8Array) return "(bytes, not shown)";
   return `(a ${value === null ? "null" : typeof value}, not shown)`;
 }
+
+/**
+ * An error's name for logs, alerts and outcomes (ThrottlingException, VersionConflictError, ...), never its
+ * message, which may quote a request; "UnknownError" for a thrown value that is not an Error.
+ */
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : "UnknownError";
+}

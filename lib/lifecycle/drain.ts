@@ -1,4 +1,5 @@
 import { type DrainRequest, type DrainVerdict, nextDrainStep } from "../domain/drain.js";
+import { errorName } from "../domain/errors.js";
 import type { LifecycleDeps } from "./ports.js";
 import { DEFAULT_SWEEP_LIMIT, type SweepOptions, type SweepReport, sweep } from "./sweep.js";
 
@@ -48,7 +49,7 @@ export async function drainRun(
         deps.log?.("error", "drain continuation not accepted; the scheduled sweep goes on", {
           region: request.region,
           run: request.run,
-          error: error instanceof Error ? error.name : "UnknownError",
+          error: errorName(error),
         });
       }
     }

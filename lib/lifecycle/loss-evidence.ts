@@ -1,5 +1,6 @@
 import { type DeleteRecord, type LossEvidence, NO_EVIDENCE, SentinelHealth } from "../domain/attribution.js";
 import { decide, type RegionDecision } from "../domain/decision.js";
+import { errorName } from "../domain/errors.js";
 import { KeyState } from "../domain/kms-constants.js";
 import { LossCause, type ManagedKey, type RegionRecord } from "../domain/managed-key.js";
 import type { ObservedKeyState } from "../domain/observed.js";
@@ -57,7 +58,7 @@ async function lookUp(deps: LifecycleDeps, record: RegionRecord, now: Date): Pro
     deps.log?.("warn", "CloudTrail lookup failed; looking again at the next visit", {
       region: record.region,
       keyArn: record.keyArn,
-      error: error instanceof Error ? error.name : "UnknownError",
+      error: errorName(error),
     });
     return NO_EVIDENCE;
   }

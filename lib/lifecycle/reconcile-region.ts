@@ -11,6 +11,7 @@ import {
 import { decide, FAILURES_AWAITING_OPERATOR, type RegionDecision } from "../domain/decision.js";
 import {
   CheckValueMismatchError,
+  errorName,
   IncorrectKeyMaterialError,
   LeaseNotAcquiredError,
   TetherError,
@@ -752,8 +753,4 @@ function lossOpenToCause(record: RegionRecord): boolean {
 function sameTime(a: Date | undefined, b: Date | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return Math.abs(a.getTime() - b.getTime()) <= VALID_TO_TOLERANCE_MS;
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : "UnknownError";
 }

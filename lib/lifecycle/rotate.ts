@@ -14,6 +14,7 @@ import {
 } from "../domain/audit-types.js";
 import { formatDuration } from "../domain/duration.js";
 import {
+  errorName,
   IncorrectKeyMaterialError,
   LeaseNotAcquiredError,
   NotFoundError,
@@ -94,7 +95,7 @@ export async function rotateKey(deps: LifecycleDeps, request: RotateRequest): Pr
   } catch (error) {
     await alertRotationFailure(deps, request, error).catch((alertError: unknown) => {
       deps.log?.("error", "could not record the rotation alert", {
-        error: alertError instanceof Error ? alertError.name : "UnknownError",
+        error: errorName(alertError),
       });
     });
     throw error;
@@ -125,7 +126,7 @@ async function alertRotationFailure(
   const id = await deps.keys.resolve(request.key);
   const key = id === undefined ? undefined : await deps.keys.get(id);
   if (key === undefined) return;
-  const name = error instanceof Error ? error.name : "UnknownError";
+  const name = errorName(error);
   const every =
     key.policy.rotateEveryMs === undefined ? "" : ` (every ${formatDuration(key.policy.rotateEveryMs)})`;
   const next = request.scheduled === true ? "the next sweep tries again" : "repeat the request to finish it";

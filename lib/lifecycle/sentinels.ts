@@ -1,5 +1,6 @@
 import { SentinelHealth } from "../domain/attribution.js";
 import { AuditDetailType, buildAlertEvent, buildFactEvent } from "../domain/audit-types.js";
+import { errorName } from "../domain/errors.js";
 import type { AwsRegion } from "../domain/ids.js";
 import { ExpirationModel, KeySpec, KeyState, KeyUsage } from "../domain/kms-constants.js";
 import { KeyStatusState } from "../domain/managed-key.js";
@@ -50,7 +51,7 @@ export async function readSentinelHealth(deps: LifecycleDeps, region: AwsRegion)
   } catch (error) {
     deps.log?.("warn", "sentinel read failed; sentinel health unknown", {
       region,
-      error: error instanceof Error ? error.name : "UnknownError",
+      error: errorName(error),
     });
     return SentinelHealth.Unknown;
   }
@@ -81,7 +82,7 @@ export async function ensureSentinels(deps: LifecycleDeps): Promise<SentinelSnap
     } catch (error) {
       deps.log?.("error", "sentinel creation failed; the next run tries again", {
         region,
-        error: error instanceof Error ? error.name : "UnknownError",
+        error: errorName(error),
       });
     }
   }
@@ -187,7 +188,7 @@ export async function probeSentinels(
       failed++;
       deps.log?.("warn", "sentinel probe failed", {
         region: sentinel.region,
-        error: error instanceof Error ? error.name : "UnknownError",
+        error: errorName(error),
       });
       continue;
     }
@@ -285,7 +286,7 @@ export async function recoverIncidents(
     } catch (error) {
       deps.log?.("error", "incident recovery failed; the next sweep tries again", {
         region: incident.region,
-        error: error instanceof Error ? error.name : "UnknownError",
+        error: errorName(error),
       });
     }
   }

@@ -1,4 +1,5 @@
 import { formatDuration } from "../domain/duration.js";
+import { errorName } from "../domain/errors.js";
 import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
 import type { LifecycleDeps } from "./ports.js";
 import { type RegionOutcome, reconcileRegion } from "./reconcile-region.js";
@@ -67,7 +68,7 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
     snapshot = await ensureSentinels(base);
   } catch (error) {
     base.log?.("error", "sentinels could not be read; sentinel health unknown this run", {
-      error: error instanceof Error ? error.name : "UnknownError",
+      error: errorName(error),
     });
   }
   const watch = options.warmParametersPerRun === undefined ? undefined : new ParametersWatch();
@@ -100,7 +101,7 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
         });
       } catch (error) {
         // A store or bus failure for one region must not stop the others; the region stays due.
-        const name = error instanceof Error ? error.name : "UnknownError";
+        const name = errorName(error);
         deps.log?.("error", "region failed", { keyId: item.keyId, region: item.region, error: name });
         outcome = { kind: "failed", errorName: name };
       }
@@ -133,7 +134,7 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
         }).catch((error: unknown) => {
           // The run's own work is done and recorded; warming waits for the next run.
           deps.log?.("error", "import parameters not kept warm this run", {
-            error: error instanceof Error ? error.name : "UnknownError",
+            error: errorName(error),
           });
           return undefined;
         });
@@ -172,7 +173,7 @@ async function rotateOnSchedule(
     });
     return true;
   } catch (error) {
-    const name = error instanceof Error ? error.name : "UnknownError";
+    const name = errorName(error);
     deps.log?.("warn", "scheduled rotation failed", { keyId, region, error: name });
     return false;
   }

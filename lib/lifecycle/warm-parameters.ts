@@ -1,4 +1,4 @@
-import { KmsThrottledError } from "../domain/errors.js";
+import { errorName, KmsThrottledError } from "../domain/errors.js";
 import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
 import { KeyStatusState, type ManagedKey, type RegionRecord } from "../domain/managed-key.js";
 import {
@@ -170,7 +170,7 @@ export async function warmParameters(
         }
         if (!wasWarm) renewedWarm++;
       } catch (error) {
-        const name = error instanceof Error ? error.name : "UnknownError";
+        const name = errorName(error);
         deps.log?.("warn", "import parameters not renewed", {
           keyId: candidate.keyId,
           region: candidate.region,
