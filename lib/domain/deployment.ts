@@ -10,6 +10,9 @@ import { StateConflictError, ValidationError } from "./errors.js";
  */
 export const MANAGED_BY_TAG_KEY = "tether:managed-by";
 
+/** The tag naming the Tether key id a KMS key belongs to, written on every key Tether creates (register, swap). */
+export const KEY_ID_TAG_KEY = "tether:key-id";
+
 /** serverless.yml's stage names (letters, digits, hyphens) and an AWS Region name. */
 const DEPLOYMENT = /^tether\/[A-Za-z0-9-]{1,64}\/[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { AuditDetailType, buildFactEvent } from "../domain/audit-types.js";
-import { assertAdoptable, assertAliasInScope, managedByTag } from "../domain/deployment.js";
+import { assertAdoptable, assertAliasInScope, KEY_ID_TAG_KEY, managedByTag } from "../domain/deployment.js";
 import { CheckValueMismatchError, StateConflictError, ValidationError } from "../domain/errors.js";
 import {
   type AwsRegion,
@@ -138,7 +138,7 @@ async function register(
     );
     assertAliasInScope(request.alias, deps.aliasPrefix);
     checkValue = await claimedMaterial(deps, request, materialRef, keySpec, expected, id, claim);
-    const tags = { ...request.tags, ...managedByTag(deps.deployment), "tether:key-id": id };
+    const tags = { ...request.tags, ...managedByTag(deps.deployment), [KEY_ID_TAG_KEY]: id };
     const created = await deps.kms.createKey({
       region,
       keySpec,

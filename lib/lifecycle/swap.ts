@@ -23,7 +23,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { AuditDetailType, buildFactEvent, RotationStep } from "../domain/audit-types.js";
-import { aliasInScope, managedByTag } from "../domain/deployment.js";
+import { aliasInScope, KEY_ID_TAG_KEY, managedByTag } from "../domain/deployment.js";
 import { StateConflictError } from "../domain/errors.js";
 import { type AwsRegion, type MaterialRef, newTetherKeyId, parseMaterialRef } from "../domain/ids.js";
 import type { PendingSwap } from "../domain/key-material.js";
@@ -37,8 +37,6 @@ import { saveKeyChange } from "./save-key.js";
 
 /** The tag naming the key a swap replaced, on the new KMS key (so an orphan of step 2 can be found). */
 export const SWAP_OF_TAG = "tether:swap-of";
-/** The tag naming the Tether id of the key (register.ts sets it too). */
-const KEY_ID_TAG = "tether:key-id";
 
 export interface SwapRequest {
   readonly reason: string;
@@ -334,7 +332,7 @@ async function successorTags(
   return {
     ...(await deps.kms.listTags(region, oldArn)),
     ...managedByTag(deps.deployment),
-    [KEY_ID_TAG]: swap.successorId,
+    [KEY_ID_TAG_KEY]: swap.successorId,
     [SWAP_OF_TAG]: key.id,
   };
 }
