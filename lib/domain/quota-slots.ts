@@ -10,6 +10,22 @@
  * the one after that an interval later.
  */
 
+/**
+ * One reservation from a shared budget, as the rate limiter (lib/kms/rate-limiter.ts) asks for it and the
+ * budget's adapter (lib/store/dynamo-quota-budget.ts) serves it: slots for callers in order, refusing those
+ * past their deadline.
+ */
+export interface SlotRequest {
+  readonly region: string;
+  readonly operation: string;
+  /** 1000 / the budget's requests per second. */
+  readonly intervalMs: number;
+  /** One per caller, epoch ms (undefined: no deadline). */
+  readonly deadlines: readonly (number | undefined)[];
+  /** The limiter's clock (epoch ms). */
+  readonly now: () => number;
+}
+
 /** What {@link reserveSlots} grants: a start time per caller (undefined = refused, past its deadline). */
 export interface SlotGrant {
   /** Epoch ms at which each caller may start, in the callers' order; undefined for a caller refused. */
@@ -53,4 +69,48 @@ export function reserveSlots(
     return slot;
   });
   return { slots, tat: granted === 0 ? tat : next, granted };
+}
+
+/**
+ * The slots a process grants on its own while the shared budget cannot be reached: the same schedule at
+ * `share` of the rate (a longer interval), never starting before one interval (at that rate) after the last
+ * turn the process still holds from the shared budget.
+ * @param tat the fallback's own schedule (undefined: not used yet)
+ * @param heldUntil the last turn held from the shared budget (epoch ms; 0: none)
+ * @param share the fraction of the rate the fallback takes, in (0, 1]
+ */
+export function reserveFallbackSlots(
+  tat: number | undefined,
+  heldUntil: number,
+  now: number,
+  intervalMs: number,
+  share: number,
+  deadlines: readonly (number | undefined)[],
+): SlotGrant {
+  if (!(share > 0 && share <= 1)) throw new RangeError("share must be greater than 0 and at most 1");
+  const fallbackInterval = intervalMs / share;
+  return reserveSlots(Math.max(tat ?? 0, heldUntil + fallbackInterval), now, fallbackInterval, deadlines);
+}
+
+/**
+ * A process's own token bucket (the limiter's pacing of operations not shared across processes): at most
+ * `burst` tokens, refilled continuously at `ratePerSecond`, one token a call.
+ */
+export interface TokenBucket {
+  readonly tokens: number;
+  /** When `tokens` was counted (epoch ms). */
+  readonly updatedAt: number;
+}
+
+/** The tokens a bucket holds at `now`: what it held, plus the refill since, capped at `burst`. */
+export function tokensAt(bucket: TokenBucket, now: number, ratePerSecond: number, burst: number): number {
+  return Math.min(burst, bucket.tokens + ((now - bucket.updatedAt) * ratePerSecond) / 1000);
+}
+
+/**
+ * How long (ms) until a caller behind `ahead` others gets a token from a bucket holding `tokens` now:
+ * 0 when there is one for it already.
+ */
+export function tokenWaitMs(tokens: number, ahead: number, ratePerSecond: number): number {
+  return (Math.max(0, ahead + 1 - tokens) * 1000) / ratePerSecond;
 }

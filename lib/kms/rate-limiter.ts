@@ -10,8 +10,10 @@
  * process still queues its own callers in order and hands them the turns it reserved.
  */
 
-import { reserveSlots } from "../domain/quota-slots.js";
+import { reserveFallbackSlots, type SlotRequest, tokensAt, tokenWaitMs } from "../domain/quota-slots.js";
 import { currentDeadline } from "./deadline.js";
+
+export type { SlotRequest } from "../domain/quota-slots.js";
 
 /**
  * The KMS operations whose quota Tether shares across its functions and instances (the others are paced per
@@ -29,18 +31,6 @@ export const SHARED_KMS_OPERATIONS = [
   "DeleteImportedKeyMaterial",
   "RotateKeyOnDemand",
 ] as const;
-
-/** One reservation from a shared budget: slots for callers in order, refusing those past their deadline. */
-export interface SlotRequest {
-  readonly region: string;
-  readonly operation: string;
-  /** 1000 / the budget's requests per second. */
-  readonly intervalMs: number;
-  /** One per caller, epoch ms (undefined: no deadline). */
-  readonly deadlines: readonly (number | undefined)[];
-  /** The limiter's clock (epoch ms). */
-  readonly now: () => number;
-}
 
 /**
  * A request budget shared by every process of the deployment, per Region and operation (a port: the DynamoDB
@@ -199,8 +189,7 @@ export class RateLimiter {
     const deadline = currentDeadline();
     if (deadline !== undefined) {
       const now = this.#now();
-      const tokens = Math.min(this.#burst, own.tokens + ((now - own.updatedAt) * rate) / 1000);
-      const waitMs = (Math.max(0, own.waiting + 1 - tokens) * 1000) / rate;
+      const waitMs = tokenWaitMs(tokensAt(own, now, rate, this.#burst), own.waiting, rate);
       if (now + waitMs > deadline)
         return Promise.reject(new RateLimitDeadlineError(region, operation, waitMs));
     }
@@ -217,13 +206,13 @@ export class RateLimiter {
   async #take(bucket: Bucket, rate: number): Promise<void> {
     for (;;) {
       const now = this.#now();
-      bucket.tokens = Math.min(this.#burst, bucket.tokens + ((now - bucket.updatedAt) * rate) / 1000);
+      bucket.tokens = tokensAt(bucket, now, rate, this.#burst);
       bucket.updatedAt = now;
       if (bucket.tokens >= 1) {
         bucket.tokens -= 1;
         return;
       }
-      await this.#sleep(Math.ceil(((1 - bucket.tokens) * 1000) / rate));
+      await this.#sleep(Math.ceil(tokenWaitMs(bucket.tokens, 0, rate)));
     }
   }
 
@@ -334,11 +323,12 @@ export class RateLimiter {
         queue.fallbackUntil = this.#now() + shared.fallbackMs;
       }
     }
-    // The fallback schedule never starts before a turn already held from the shared budget.
-    const grant = reserveSlots(
-      Math.max(queue.fallbackTat ?? 0, queue.heldUntil + queue.intervalMs / shared.fallbackShare),
+    const grant = reserveFallbackSlots(
+      queue.fallbackTat,
+      queue.heldUntil,
       this.#now(),
-      queue.intervalMs / shared.fallbackShare,
+      queue.intervalMs,
+      shared.fallbackShare,
       deadlines,
     );
     queue.fallbackTat = grant.tat;

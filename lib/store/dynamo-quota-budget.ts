@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { reserveSlots } from "../domain/quota-slots.js";
+import { reserveSlots, type SlotRequest } from "../domain/quota-slots.js";
 import { isConditionFailed } from "./dynamo-helpers.js";
 import { type DynamoStoreOptions, type ResolvedStoreOptions, resolveStoreOptions } from "./store-options.js";
 
@@ -23,15 +23,6 @@ export interface QuotaBudgetOptions extends DynamoStoreOptions {
   /** Waits between conflicting attempts (jittered, growing); injected by tests. */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
-}
-
-/** What the limiter asks for (structurally lib/kms/rate-limiter.ts's SlotRequest). */
-export interface QuotaSlotRequest {
-  readonly region: string;
-  readonly operation: string;
-  readonly intervalMs: number;
-  readonly deadlines: readonly (number | undefined)[];
-  readonly now: () => number;
 }
 
 export class QuotaBudgetContentionError extends Error {
@@ -66,7 +57,7 @@ export class DynamoQuotaBudget {
    * every caller is refused).
    * @throws QuotaBudgetContentionError after maxAttempts conflicting writes; DynamoDB's errors as they come
    */
-  async reserve(request: QuotaSlotRequest): Promise<readonly (number | undefined)[]> {
+  async reserve(request: SlotRequest): Promise<readonly (number | undefined)[]> {
     const pk = quotaPk(request.region, request.operation);
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const current = this.#known.has(pk) ? this.#known.get(pk) : await this.#read(pk);
