@@ -13,7 +13,7 @@ import type { KeySpec } from "../../domain/kms-constants.js";
 import { InvalidMaterialError, InvalidMaterialRefError, VaultError, VaultLockedError } from "../errors.js";
 import { isKeySpec } from "../material.js";
 import { type MaterialRecord, type StoredMaterial, StoredMaterialVault } from "../stored-material-vault.js";
-import { FILE_VAULT_DIR_ENV, FILE_VAULT_PASSPHRASE_ENV } from "./settings.js";
+import { fileVaultEnv } from "./settings.js";
 
 /**
  * A vault in a local directory: one file per material reference, each encrypted at rest with AES-256-GCM
@@ -26,7 +26,7 @@ import { FILE_VAULT_DIR_ENV, FILE_VAULT_PASSPHRASE_ENV } from "./settings.js";
  * GCM additional data, so a file edited or moved to another reference fails to decrypt.
  */
 
-export { FILE_VAULT_DIR_ENV, FILE_VAULT_PASSPHRASE_ENV };
+export { FILE_VAULT_DIR_ENV, FILE_VAULT_PASSPHRASE_ENV } from "./settings.js";
 
 /** scrypt cost parameters. */
 export interface ScryptParams {
@@ -411,16 +411,7 @@ export function fileVaultFromEnv(
   env: Readonly<Record<string, string | undefined>> = process.env,
   options: { scrypt?: ScryptParams } = {},
 ): FileVault {
-  const directory = env[FILE_VAULT_DIR_ENV];
-  if (directory === undefined || directory.trim() === "") {
-    throw new VaultError(`${FILE_VAULT_DIR_ENV} is not set; it must name the file vault's directory.`);
-  }
-  const passphrase = env[FILE_VAULT_PASSPHRASE_ENV];
-  if (passphrase === undefined || passphrase === "") {
-    throw new VaultLockedError(
-      `${FILE_VAULT_PASSPHRASE_ENV} is not set or is empty; the file vault cannot be unlocked without it.`,
-    );
-  }
+  const { directory, passphrase } = fileVaultEnv(env);
   return new FileVault({ directory, passphrase, ...options });
 }
 

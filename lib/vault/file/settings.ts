@@ -13,10 +13,11 @@ export interface FileVaultSettings {
 }
 
 /**
- * The file vault's variables, checked at cold start as fileVaultFromEnv checks them when it is built.
+ * The file vault's directory and passphrase from its variables: one check for the cold start (the adapter's
+ * `prepare`) and for building the vault (fileVaultFromEnv), so both refuse alike.
  * @throws VaultError when the directory is not set; VaultLockedError when the passphrase is not
  */
-function requireFileVaultEnv(env: SettingsEnv): void {
+export function fileVaultEnv(env: SettingsEnv): { directory: string; passphrase: string } {
   const directory = env[FILE_VAULT_DIR_ENV];
   if (directory === undefined || directory.trim() === "") {
     throw new VaultError(`${FILE_VAULT_DIR_ENV} is not set; it must name the file vault's directory.`);
@@ -27,6 +28,7 @@ function requireFileVaultEnv(env: SettingsEnv): void {
       `${FILE_VAULT_PASSPHRASE_ENV} is not set or is empty, and TETHER_VAULT_SECRET_REF names no passphrase; the file vault cannot be unlocked without it.`,
     );
   }
+  return { directory, passphrase };
 }
 
 export const fileVaultAdapter: VaultAdapter<FileVaultSettings> = {
@@ -35,5 +37,7 @@ export const fileVaultAdapter: VaultAdapter<FileVaultSettings> = {
   plainSecrets: [FILE_VAULT_PASSPHRASE_ENV],
   endpointOverrides: [],
   settings: () => ({ provider: "file" }),
-  prepare: requireFileVaultEnv,
+  prepare: (env) => {
+    fileVaultEnv(env);
+  },
 };

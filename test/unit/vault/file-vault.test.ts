@@ -25,6 +25,7 @@ import {
   VaultLockedError,
 } from "../../../lib/vault/errors.js";
 import { FileVault, fileVaultFromEnv, type ScryptParams } from "../../../lib/vault/file/file-vault.js";
+import { fileVaultAdapter } from "../../../lib/vault/file/settings.js";
 import { validateMaterial } from "../../../lib/vault/material.js";
 import { type RsaPair, rsaPair, unwrapWithNode } from "./support.js";
 
@@ -328,6 +329,26 @@ describe("FileVault", () => {
       const build = () => fileVaultFromEnv({ TETHER_FILE_VAULT_PASSPHRASE: PASSPHRASE });
       expect(build).toThrow(VaultError);
       expect(build).toThrow("TETHER_FILE_VAULT_DIR");
+    });
+
+    it.each([
+      {},
+      { TETHER_FILE_VAULT_DIR: " ", TETHER_FILE_VAULT_PASSPHRASE: PASSPHRASE },
+      { TETHER_FILE_VAULT_DIR: "/vault" },
+      { TETHER_FILE_VAULT_DIR: "/vault", TETHER_FILE_VAULT_PASSPHRASE: "" },
+    ])("refuses at cold start (the adapter's prepare) exactly as when it builds the vault (%j)", (env) => {
+      const thrown = (act: () => unknown) => {
+        try {
+          act();
+        } catch (error) {
+          return error as Error;
+        }
+        throw new Error("nothing thrown");
+      };
+      const atColdStart = thrown(() => fileVaultAdapter.prepare?.(env));
+      const atBuild = thrown(() => fileVaultFromEnv(env));
+      expect(atColdStart.name).toBe(atBuild.name);
+      expect(atColdStart.message).toBe(atBuild.message);
     });
   });
 
