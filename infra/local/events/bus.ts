@@ -3,9 +3,17 @@
  * asynchronous delivery with retries and a dead-letter list. No HTTP here (see server.ts).
  *
  * Delivery is asynchronous as in AWS: an accepted event is recorded at once, its deliveries run afterwards.
- * AWS retries a failing target for up to 24 hours and 185 attempts
- * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html); locally a few
- * attempts with a short backoff, then the event goes to the dead-letter list.
+ *
+ * Retries of a function target are Lambda's, not EventBridge's. EventBridge invokes a Lambda target
+ * asynchronously: once Lambda has queued the event, EventBridge is done, and its own retry policy (by
+ * default 24 hours and 185 attempts, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html)
+ * applies only when it cannot hand the event to Lambda at all, which does not happen locally. When the
+ * function fails on the event, Lambda runs it again as the function's MaximumRetryAttempts says, 0 to 2,
+ * by default 2, a minute and then two apart
+ * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html), and then hands it to
+ * the function's on-failure destination. Locally: `retryAttempts` of the target (the runner gives each rule
+ * target its function's setting from serverless.yml), else the bus's `maxAttempts`, with a short backoff;
+ * then the event goes to the dead-letter list.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EventEnvelope } from "./envelope.js";
@@ -18,6 +26,11 @@ export interface FunctionTarget {
   readonly id: string;
   readonly kind: "function";
   readonly invoke: (event: EventEnvelope) => Promise<unknown>;
+  /**
+   * Runs again after a failed one (a Lambda function's MaximumRetryAttempts for asynchronous events, 0 to
+   * 2); absent: the bus's `maxAttempts` in all.
+   */
+  readonly retryAttempts?: number;
 }
 
 /** Keeps what it receives, for tests to read with `recorded(id)`. */
@@ -332,8 +345,10 @@ export class EventBusCore {
       this.accept(name, [structuredClone(event)], region);
       return;
     }
+    const maxAttempts =
+      target.retryAttempts === undefined ? this.options.maxAttempts : target.retryAttempts + 1;
     let lastError = "";
-    for (let attempt = 1; attempt <= this.options.maxAttempts; attempt++) {
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (this.stopping.signal.aborted) return;
       try {
         await target.invoke(structuredClone(event));
@@ -342,10 +357,10 @@ export class EventBusCore {
         lastError = describeError(error);
         this.options.logger(
           `events: target ${target.id} of rule ${rule.name} failed on ${event.id} ` +
-            `(attempt ${attempt}/${this.options.maxAttempts}): ${lastError}`,
+            `(attempt ${attempt}/${maxAttempts}): ${lastError}`,
         );
       }
-      if (attempt < this.options.maxAttempts) {
+      if (attempt < maxAttempts) {
         try {
           await sleep(this.options.retryDelayMs * 2 ** (attempt - 1), undefined, {
             signal: this.stopping.signal,
@@ -360,7 +375,7 @@ export class EventBusCore {
       eventBusName: rule.eventBusName,
       ruleName: rule.name,
       targetId: target.id,
-      attempts: this.options.maxAttempts,
+      attempts: maxAttempts,
       lastError,
     });
     trim(this.deadLetterList, this.options.historyLimit);
@@ -381,6 +396,13 @@ export class EventBusCore {
       ids.add(target.id);
       if (target.kind === "function" && typeof target.invoke !== "function") {
         throw new ValidationError(`Target "${target.id}" of kind "function" needs an invoke function`);
+      }
+      if (
+        target.kind === "function" &&
+        target.retryAttempts !== undefined &&
+        !(Number.isInteger(target.retryAttempts) && target.retryAttempts >= 0)
+      ) {
+        throw new ValidationError(`Target "${target.id}": retryAttempts must be a whole number, 0 or more`);
       }
       if (target.kind === "event-bus") {
         const arn = EVENT_BUS_ARN.exec(target.arn);

@@ -40,7 +40,7 @@ export interface EventBusOptions {
   logger?: (line: string) => void;
   /** Events kept per bus; default 10 000. */
   historyLimit?: number;
-  /** Attempts per function target before dead-lettering; default 3. */
+  /** Attempts per function target before dead-lettering, for a target without `retryAttempts`; default 3. */
   maxAttempts?: number;
   /** First retry delay in ms, doubling per attempt; default 25. */
   retryDelayMs?: number;

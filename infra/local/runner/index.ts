@@ -331,6 +331,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             {
               id: fn.deployedName,
               kind: "function",
+              // Lambda's retries of an asynchronous event, as serverless.yml sets them for the function.
+              retryAttempts: fn.asyncRetryAttempts,
               invoke: async (event) => {
                 const outcome = await invoke(event);
                 log(`${fn.name}: ${event["detail-type"]} → ${describeOutcome(outcome)}`);

@@ -53,6 +53,12 @@ export interface FunctionDefinition {
   readonly memorySize: number;
   /** `reservedConcurrency`: at most this many runs at once (absent: no cap of its own). */
   readonly reservedConcurrency?: number;
+  /**
+   * `maximumRetryAttempts`: how often Lambda runs an asynchronous event again after the function failed on
+   * it (the function's EventInvokeConfig, 0 to 2; Lambda's default 2 when serverless.yml sets none). Events
+   * from EventBridge rules and schedules arrive this way.
+   */
+  readonly asyncRetryAttempts: number;
   readonly environment: Readonly<Record<string, string>>;
   readonly routes: readonly HttpRoute[];
   readonly schedules: readonly ScheduleDefinition[];
@@ -156,6 +162,10 @@ export function parseServerlessDefinition(text: string, variables: LocalVariable
       timeoutSeconds: numberOr(fn.timeout, providerTimeout, `${where}.timeout`),
       memorySize: numberOr(fn.memorySize, providerMemory, `${where}.memorySize`),
       ...reservedConcurrencyOf(resolve(fn.reservedConcurrency, `${where}.reservedConcurrency`), where),
+      asyncRetryAttempts: asyncRetryAttemptsOf(
+        resolve(fn.maximumRetryAttempts, `${where}.maximumRetryAttempts`),
+        where,
+      ),
       environment: {
         ...environment,
         ...environmentOf(resolve(fn.environment ?? {}, where), where, variables),
@@ -355,6 +365,26 @@ function reservedConcurrencyOf(value: unknown, where: string): { reservedConcurr
     );
   }
   return { reservedConcurrency: n };
+}
+
+/**
+ * Lambda retries an asynchronous event the function failed on twice by default, and MaximumRetryAttempts
+ * (0 to 2) on the function's event invoke config says otherwise
+ * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html,
+ * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html).
+ */
+const LAMBDA_DEFAULT_ASYNC_RETRIES = 2;
+const LAMBDA_MAX_ASYNC_RETRIES = 2;
+
+function asyncRetryAttemptsOf(value: unknown, where: string): number {
+  if (value === undefined) return LAMBDA_DEFAULT_ASYNC_RETRIES;
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > LAMBDA_MAX_ASYNC_RETRIES) {
+    throw new ServerlessDefinitionError(
+      `serverless.yml: ${where}.maximumRetryAttempts must be a whole number from 0 to ${LAMBDA_MAX_ASYNC_RETRIES}`,
+    );
+  }
+  return n;
 }
 
 function numberOr(value: unknown, fallback: number, where: string): number {
