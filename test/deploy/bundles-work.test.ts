@@ -15,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ManagedKey } from "../../lib/domain/managed-key.js";
 import { registerKey } from "../../lib/lifecycle/register.js";
 import { keyPk, regionSk } from "../../lib/store/item-keys.js";
+import { testbedFunctionEnv } from "../support/deployed-function.js";
 import {
-  CREDENTIALS,
   decrypt,
   encrypt,
   type LifecycleTestbed,
@@ -68,18 +68,9 @@ async function invoke(name: string, event: unknown): Promise<Record<string, unkn
       env: {
         PATH: process.env.PATH,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+        ...testbedFunctionEnv(bed),
         AWS_REGION: REGION,
-        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-        TETHER_TABLE_NAME: bed.config.tableName,
-        TETHER_AUDIT_BUS_NAME: bed.config.auditBusName,
-        TETHER_KMS_ENDPOINT: bed.aws.endpoints.kms,
-        TETHER_DYNAMODB_ENDPOINT: bed.aws.endpoints.dynamodb,
-        TETHER_EVENTS_ENDPOINT: bed.aws.endpoints.events,
         TETHER_SELF_PRINCIPALS: "arn:aws:iam::111122223333:role/tether-test-sweep",
-        TETHER_FILE_VAULT_DIR: bed.vault.directory,
-        TETHER_FILE_VAULT_PASSPHRASE: "lifecycle-test-passphrase",
-        POWERTOOLS_LOG_LEVEL: "ERROR",
       },
       timeout: 60_000,
     },

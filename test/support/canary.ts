@@ -34,6 +34,7 @@ import { registerKey } from "../../lib/lifecycle/register.js";
 import { sweep } from "../../lib/lifecycle/sweep.js";
 import { createLifecycleDeps } from "../../lib/runtime.js";
 import { computeCheckValue } from "../../lib/vault/check-value.js";
+import { httpApiEvent } from "./deployed-function.js";
 import {
   AUDIT_BUS,
   AUDIT_RECORDER,
@@ -587,38 +588,14 @@ interface ApiBody {
 
 function apiEvent(method: string, path: string, body?: unknown): APIGatewayProxyEventV2WithIAMAuthorizer {
   const text = body === undefined ? undefined : JSON.stringify(body);
-  return {
-    version: "2.0",
-    routeKey: "$default",
+  return httpApiEvent({
+    method,
     rawPath: path,
-    rawQueryString: "",
+    caller: ADMIN,
+    requestId: randomUUID(),
     headers: text === undefined ? {} : { "content-type": "application/json" },
-    requestContext: {
-      accountId: "111122223333",
-      apiId: "canary",
-      domainName: "127.0.0.1",
-      domainPrefix: "127",
-      http: { method, path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "canary" },
-      requestId: `gw-${randomUUID()}`,
-      routeKey: "$default",
-      stage: "$default",
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-      authorizer: {
-        iam: {
-          accessKey: "AKIA",
-          accountId: "111122223333",
-          callerId: "AIDA",
-          cognitoIdentity: null,
-          principalOrgId: null,
-          userArn: ADMIN,
-          userId: "AIDA",
-        },
-      },
-    },
     ...(text === undefined ? {} : { body: text }),
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2WithIAMAuthorizer;
+  });
 }
 
 function lambdaContext(): Context {

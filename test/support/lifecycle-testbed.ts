@@ -23,6 +23,8 @@ export const AUDIT_BUS = "tether-audit";
 export const AUDIT_RECORDER = "audit-recorder";
 export const KMS_RECORDER = "kms-recorder";
 export const CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
+/** The testbed's file vault passphrase. */
+export const TESTBED_PASSPHRASE = "lifecycle-test-passphrase";
 
 export interface LifecycleTestbed {
   readonly aws: LocalAws;
@@ -72,7 +74,7 @@ export async function startLifecycleTestbed(): Promise<LifecycleTestbed> {
     await ensureTable(dynamodb, tableName);
     const vault = new FileVault({
       directory: join(dir, "vault"),
-      passphrase: "lifecycle-test-passphrase",
+      passphrase: TESTBED_PASSPHRASE,
       scrypt: { N: 2 ** 14, r: 8, p: 1 },
     });
     const baseEnv: Record<string, string> = {

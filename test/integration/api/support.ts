@@ -9,11 +9,8 @@ import type {
   Context,
 } from "aws-lambda";
 import { LOCAL_ADMIN, LOCAL_READER } from "../../../infra/local/runner/identities.js";
-import {
-  CREDENTIALS,
-  type LifecycleTestbed,
-  startLifecycleTestbed,
-} from "../../support/lifecycle-testbed.js";
+import { httpApiEvent, testbedFunctionEnv } from "../../support/deployed-function.js";
+import { type LifecycleTestbed, startLifecycleTestbed } from "../../support/lifecycle-testbed.js";
 
 export const ADMIN = LOCAL_ADMIN.principalArn;
 export const SECOND_ADMIN = "arn:aws:sts::111122223333:assumed-role/TetherOps/bob";
@@ -58,19 +55,9 @@ let requestCounter = 0;
 export async function startApiBed(env: Record<string, string> = {}): Promise<ApiBed> {
   const bed = await startLifecycleTestbed();
   Object.assign(process.env, {
-    AWS_REGION: "eu-west-1",
-    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-    TETHER_TABLE_NAME: bed.config.tableName,
-    TETHER_AUDIT_BUS_NAME: bed.config.auditBusName,
-    TETHER_KMS_ENDPOINT: bed.aws.endpoints.kms,
-    TETHER_DYNAMODB_ENDPOINT: bed.aws.endpoints.dynamodb,
-    TETHER_EVENTS_ENDPOINT: bed.aws.endpoints.events,
-    TETHER_FILE_VAULT_DIR: bed.vault.directory,
-    TETHER_FILE_VAULT_PASSPHRASE: "lifecycle-test-passphrase",
+    ...testbedFunctionEnv(bed),
     TETHER_ADMIN_PRINCIPALS: `${ADMIN},arn:aws:sts::111122223333:assumed-role/TetherOps/*`,
     TETHER_READER_PRINCIPALS: READER,
-    POWERTOOLS_LOG_LEVEL: "ERROR",
     ...env,
   });
   const { handler } = (await import("../../../functions/api.js")) as unknown as { handler: Handler };
@@ -89,45 +76,16 @@ export async function startApiBed(env: Record<string, string> = {}): Promise<Api
         : { "content-type": "application/json" }),
       ...options.headers,
     };
-    const caller = options.caller === undefined ? ADMIN : options.caller;
-    const query = options.query ?? {};
-    const event = {
-      version: "2.0",
-      routeKey: "$default",
+    const event = httpApiEvent({
+      method,
       rawPath,
-      rawQueryString: new URLSearchParams(query).toString(),
+      caller: options.caller === undefined ? ADMIN : options.caller,
+      requestId,
       headers,
-      ...(Object.keys(query).length === 0 ? {} : { queryStringParameters: query }),
-      requestContext: {
-        accountId: "111122223333",
-        apiId: "local",
-        domainName: "127.0.0.1",
-        domainPrefix: "127",
-        http: { method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "vitest" },
-        requestId: `gw-${requestId}`,
-        routeKey: "$default",
-        stage: "$default",
-        time: new Date().toUTCString(),
-        timeEpoch: Date.now(),
-        ...(caller === null
-          ? {}
-          : {
-              authorizer: {
-                iam: {
-                  accessKey: "AKIA",
-                  accountId: "111122223333",
-                  callerId: "AIDA",
-                  cognitoIdentity: null,
-                  principalOrgId: null,
-                  userArn: caller,
-                  userId: "AIDA",
-                },
-              },
-            }),
-      },
       ...(body === undefined ? {} : { body }),
-      isBase64Encoded: options.isBase64Encoded ?? false,
-    } as unknown as APIGatewayProxyEventV2WithIAMAuthorizer;
+      ...(options.query === undefined ? {} : { query: options.query }),
+      ...(options.isBase64Encoded === undefined ? {} : { isBase64Encoded: options.isBase64Encoded }),
+    });
     const context = {
       functionName: "tether-api",
       functionVersion: "$LATEST",

@@ -1,11 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CREDENTIALS,
-  type LifecycleTestbed,
-  startLifecycleTestbed,
-} from "../../support/lifecycle-testbed.js";
+import { testbedFunctionEnv } from "../../support/deployed-function.js";
+import { type LifecycleTestbed, startLifecycleTestbed } from "../../support/lifecycle-testbed.js";
 import { describeKey, registerNew } from "../lifecycle/helpers.js";
 
 /**
@@ -23,19 +20,7 @@ const context = {
 
 beforeAll(async () => {
   bed = await startLifecycleTestbed();
-  Object.assign(process.env, {
-    AWS_REGION: "eu-west-1",
-    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-    TETHER_TABLE_NAME: bed.config.tableName,
-    TETHER_AUDIT_BUS_NAME: bed.config.auditBusName,
-    TETHER_KMS_ENDPOINT: bed.aws.endpoints.kms,
-    TETHER_DYNAMODB_ENDPOINT: bed.aws.endpoints.dynamodb,
-    TETHER_EVENTS_ENDPOINT: bed.aws.endpoints.events,
-    TETHER_FILE_VAULT_DIR: bed.vault.directory,
-    TETHER_FILE_VAULT_PASSPHRASE: "lifecycle-test-passphrase",
-    POWERTOOLS_LOG_LEVEL: "ERROR",
-  });
+  Object.assign(process.env, testbedFunctionEnv(bed));
   ({ handler } = (await import("../../../functions/kms-events.js")) as unknown as {
     handler: typeof handler;
   });

@@ -1,10 +1,8 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_ADMIN } from "../../../infra/local/runner/identities.js";
 import { HOUR_MS, MINUTE_MS } from "../../../lib/domain/duration.js";
+import { httpApiEvent, runFunctionProcess, testbedFunctionEnv } from "../../support/deployed-function.js";
 import {
-  CREDENTIALS,
   KMS_RECORDER,
   type LifecycleTestbed,
   startLifecycleTestbed,
@@ -18,7 +16,6 @@ import { arnIn, describeKey, registerNew } from "../lifecycle/helpers.js";
  * and no two calls closer than the share allows. The same load with per-process budgets (the old behaviour,
  * TETHER_KMS_BUDGET=local) is throttled, which shows the test can fail.
  */
-const CHILD = fileURLToPath(new URL("./quota-budget-child.ts", import.meta.url));
 const REGION = "eu-west-1";
 const GPFI = "GetParametersForImport";
 const SHARE_PER_SECOND = 0.8;
@@ -97,72 +94,15 @@ async function prepare(): Promise<{ sweepKeys: string[]; events: unknown[]; apiR
   return { sweepKeys: renewing.map(({ key }) => arnIn(key, REGION)), events, apiRequests };
 }
 
-/** What API Gateway's HTTP API (payload 2.0, IAM authorizer) sends for `POST /keys`. */
+/** What API Gateway's HTTP API sends for `POST /keys`. */
 function apiEvent(n: number, body: unknown): unknown {
-  return {
-    version: "2.0",
-    routeKey: "$default",
+  return httpApiEvent({
+    method: "POST",
     rawPath: "/keys",
-    rawQueryString: "",
+    caller: LOCAL_ADMIN.principalArn,
+    requestId: `quota-${n}-${Date.now()}`,
     headers: { "content-type": "application/json" },
-    requestContext: {
-      accountId: "111122223333",
-      apiId: "local",
-      domainName: "127.0.0.1",
-      domainPrefix: "127",
-      http: {
-        method: "POST",
-        path: "/keys",
-        protocol: "HTTP/1.1",
-        sourceIp: "127.0.0.1",
-        userAgent: "vitest",
-      },
-      requestId: `gw-quota-${n}-${Date.now()}`,
-      routeKey: "$default",
-      stage: "$default",
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-      authorizer: {
-        iam: {
-          accessKey: "AKIA",
-          accountId: "111122223333",
-          callerId: "AIDA",
-          cognitoIdentity: null,
-          principalOrgId: null,
-          userArn: LOCAL_ADMIN.principalArn,
-          userId: "AIDA",
-        },
-      },
-    },
     body: JSON.stringify(body),
-    isBase64Encoded: false,
-  };
-}
-
-/** Runs one function's handler in a child process of its own; resolves with each invocation's outcome. */
-function runFunction(name: string, events: unknown[], env: Record<string, string>): Promise<unknown[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, name], {
-      env: { ...process.env, ...env, TEST_EVENTS: JSON.stringify(events) },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      err += chunk;
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      const line = out.split("\n").find((l) => l.startsWith("RESULT "));
-      if (code !== 0 || line === undefined) {
-        reject(new Error(`${name} exited ${code}: ${err.slice(-2000)}`));
-        return;
-      }
-      resolve(JSON.parse(line.slice("RESULT ".length)) as unknown[]);
-    });
   });
 }
 
@@ -170,24 +110,14 @@ async function runAll(budget: "shared" | "local"): Promise<Run> {
   const { sweepKeys, events, apiRequests } = await prepare();
   const offsetMs = (await bed.aws.kms.admin.now()).getTime() - Date.now();
   const env: Record<string, string> = {
+    ...testbedFunctionEnv(bed),
     AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-    TETHER_TABLE_NAME: bed.config.tableName,
-    TETHER_AUDIT_BUS_NAME: bed.config.auditBusName,
-    TETHER_KMS_ENDPOINT: bed.aws.endpoints.kms,
-    TETHER_DYNAMODB_ENDPOINT: bed.aws.endpoints.dynamodb,
-    TETHER_EVENTS_ENDPOINT: bed.aws.endpoints.events,
-    TETHER_FILE_VAULT_DIR: bed.vault.directory,
-    TETHER_FILE_VAULT_PASSPHRASE: "lifecycle-test-passphrase",
     TETHER_SELF_PRINCIPALS: "arn:aws:iam::111122223333:role/tether-test-sweep",
     TETHER_ADMIN_PRINCIPALS: LOCAL_ADMIN.principalArn,
     TETHER_SENTINELS: "off",
     TETHER_SWEEP_LIMIT: String(PER_FUNCTION),
     TETHER_KMS_BUDGET: budget,
     TETHER_WARM_IMPORT_PARAMETERS: "off",
-    TEST_CLOCK_OFFSET_MS: String(offsetMs),
-    POWERTOOLS_LOG_LEVEL: "ERROR",
   };
   await bed.aws.kms.admin.setQuotas({});
   await bed.aws.kms.admin.resetStats();
@@ -201,9 +131,9 @@ async function runAll(budget: "shared" | "local"): Promise<Run> {
       detail: {},
     };
     const [api, sweep, kmsEvents] = await Promise.all([
-      runFunction("api", apiRequests, env),
-      runFunction("sweep", [sweepEvent], env),
-      runFunction("kms-events", events, env),
+      runFunctionProcess("api", apiRequests, env, offsetMs),
+      runFunctionProcess("sweep", [sweepEvent], env, offsetMs),
+      runFunctionProcess("kms-events", events, env, offsetMs),
     ]);
     const stats = await bed.aws.kms.admin.stats();
     const trail = await bed.aws.kms.admin.cloudTrail();
