@@ -1,4 +1,5 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { mustReadBand, quietUntil, shouldLookAhead } from "../domain/due-bands.js";
 import {
   LeaseNotAcquiredError,
   NotFoundError,
@@ -17,6 +18,7 @@ import { PRIORITIES, Priority } from "../domain/import-policy.js";
 import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
 import { withKeyPriority } from "../domain/region-transitions.js";
 import type { DueRegion, GetKeyOptions, KeyRepository, Lease, Page } from "../lifecycle/ports.js";
+import { markBandQuiet, readBandMarks, touchAllBands, touchBands } from "./due-band-marks.js";
 import { checkLimit, isConditionFailed, mapBounded, updateExpression } from "./dynamo-helpers.js";
 import { CorruptRecordError } from "./errors.js";
 import {
@@ -115,7 +117,8 @@ export class DynamoKeyRepository implements KeyRepository {
       throw error;
     }
     // Nothing else writes a Region of a key that is not managed yet, so these puts need no condition.
-    // Each Region is filed in the due-work index under its key's priority.
+    // Each Region is filed in the due-work index under its key's priority (its band touched first).
+    await touchBands(this.#o, [key.policy.priority]);
     await mapBounded(key.regions, this.#o.queryConcurrency, (record, ordinal) =>
       this.#o.doc.send(
         new PutCommand({
@@ -261,6 +264,8 @@ export class DynamoKeyRepository implements KeyRepository {
 
   async makeRegionsDue(keyId: TetherKeyId, now: Date): Promise<void> {
     const regions = await this.#regionKeys(keyId);
+    // Due times move earlier in whatever band the Regions are in.
+    if (regions.length > 0) await touchAllBands(this.#o);
     await mapBounded(regions, this.#o.queryConcurrency, async (region) => {
       try {
         await this.#o.doc.send(
@@ -289,6 +294,7 @@ export class DynamoKeyRepository implements KeyRepository {
    */
   async #fileRegions(key: ManagedKey): Promise<void> {
     const regions = await this.#regionKeys(key.id);
+    if (regions.length > 0) await touchBands(this.#o, [key.policy.priority]);
     await mapBounded(regions, this.#o.queryConcurrency, async (region) => {
       const name = String(region.sk).slice(REGION_PREFIX.length);
       try {
@@ -325,6 +331,7 @@ export class DynamoKeyRepository implements KeyRepository {
     }
     const { set, remove } = regionAttributes(keyId, record);
     const update = updateExpression(set, remove);
+    await touchBands(this.#o, [record.priority]);
     const leaseCondition = lease === undefined ? "" : " AND #leaseOwner = :owner AND #leaseExpiresAt > :now";
     try {
       await this.#o.doc.send(
@@ -367,6 +374,7 @@ export class DynamoKeyRepository implements KeyRepository {
     // Filed under the key's priority, as create() files its Regions.
     const priority = storedPriority(keyItem);
     const filed = { ...record, priority: priority === Priority.Normal ? undefined : priority };
+    await touchBands(this.#o, [filed.priority]);
     try {
       await this.#o.doc.send(
         new PutCommand({
@@ -412,7 +420,10 @@ export class DynamoKeyRepository implements KeyRepository {
    * within a priority the earliest due first (Priority). Each priority is a band of shards of the `due`
    * index (dueShard), read with queryShards' lazy merge, and a band only while the ones before it leave room:
    * a backlog larger than `limit` costs about `limit` entries read (plus at most a page per shard), and with
-   * nothing due one empty Query per shard of each band; never a Scan, never the whole table. A Region of a
+   * nothing due one empty Query per shard of the normal band and of each sparse band not marked quiet
+   * (lib/domain/due-bands.ts: a sparse band untouched for a while is first looked ahead in, one item per
+   * shard; with nothing due it is marked quiet and skipped until its earliest due time or the next write
+   * into it), plus one GetItem for the marks; never a Scan, never the whole table. A Region of a
    * key removed or half-registered may appear; its key record is missing, so the caller skips it.
    * The index is eventually consistent ("all reads from GSIs and streams are eventually consistent",
    * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html), and
@@ -424,24 +435,48 @@ export class DynamoKeyRepository implements KeyRepository {
     checkLimit(limit);
     if (!(now instanceof Date) || Number.isNaN(now.getTime()))
       throw new ValidationError("now", "is not a valid time");
+    const at = now.getTime();
+    const marks = await readBandMarks(this.#o);
     const found: DueRegion[] = [];
-    // Band by band, critical first: a lower band is read only when the higher ones leave room.
+    // Band by band, critical first: a lower band is read only when the higher ones leave room, and a sparse
+    // band only when its mark does not say it is quiet past now (lib/domain/due-bands.ts).
     for (const priority of PRIORITIES) {
       if (found.length >= limit) break;
-      const items = await queryShards({
-        doc: this.#o.doc,
-        tableName: this.#o.tableName,
-        indexName: StoreIndex.Due,
-        shards: dueBandShards(priority),
-        shardAttribute: StoreAttribute.DueShard,
-        orderAttribute: StoreAttribute.DueAt,
-        upTo: now.getTime(),
-        limit: limit - found.length,
-        concurrency: this.#o.queryConcurrency,
-      });
+      const mark = marks.get(priority);
+      if (!mustReadBand(priority, mark, at)) continue;
+      if (shouldLookAhead(priority, mark, at) && (await this.#markedQuiet(priority, at))) continue;
+      const items = await this.#readBand(priority, at, limit - found.length);
       for (const item of items) found.push(dueRegionOf(item, priority));
     }
     return found;
+  }
+
+  /** Up to `limit` Regions of one band, earliest due first, due at or before `upTo` (undefined: any). */
+  #readBand(priority: Priority, upTo: number | undefined, limit: number): Promise<Item[]> {
+    return queryShards({
+      doc: this.#o.doc,
+      tableName: this.#o.tableName,
+      indexName: StoreIndex.Due,
+      shards: dueBandShards(priority),
+      shardAttribute: StoreAttribute.DueShard,
+      orderAttribute: StoreAttribute.DueAt,
+      upTo,
+      limit,
+      concurrency: this.#o.queryConcurrency,
+    });
+  }
+
+  /**
+   * Looks up a sparse band's earliest due time (one Query per shard, one item each: what reading the band
+   * costs anyway) and, when that is after `at` (or the band is empty), marks the band quiet until then.
+   * @returns whether the band has nothing due (false: read it)
+   */
+  async #markedQuiet(priority: Priority, at: number): Promise<boolean> {
+    const [earliest] = await this.#readBand(priority, undefined, 1);
+    const until = quietUntil(earliest === undefined ? undefined : Number(earliest[StoreAttribute.DueAt]), at);
+    if (until === undefined) return false;
+    await markBandQuiet(this.#o, priority, until, at);
+    return true;
   }
 
   /**

@@ -2,6 +2,7 @@ import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk
 import { type AwsRegion, parseAwsRegion, parseTetherKeyId, type TetherKeyId } from "../domain/ids.js";
 import type { RegionalIncident, SentinelRecord } from "../domain/sentinel.js";
 import type { SentinelRepository } from "../lifecycle/ports.js";
+import { touchAllBands } from "./due-band-marks.js";
 import { isConditionFailed, mapBounded } from "./dynamo-helpers.js";
 import { allDueShards, dueShard, KEY_PREFIX, keyPk, REGION_PREFIX, regionSk } from "./item-keys.js";
 import { type DynamoStoreOptions, type ResolvedStoreOptions, resolveStoreOptions } from "./store-options.js";
@@ -182,6 +183,8 @@ export class DynamoSentinelRepository implements SentinelRepository {
   }
 
   async makeDue(keyId: TetherKeyId, region: AwsRegion, now: Date): Promise<void> {
+    // The Region's due time moves earlier in whatever band it is in.
+    await touchAllBands(this.#o);
     try {
       await this.#o.doc.send(
         new UpdateCommand({

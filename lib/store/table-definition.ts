@@ -15,6 +15,8 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  *   ALIAS#<name>      CLAIM                      an alias name claimed by a Tether key
  *   QUOTA#<region>#<operation> BUDGET           a KMS (or CloudTrail) request budget shared by every function
  *                                                (dynamo-quota-budget.ts)
+ *   DUEBANDS          MARK                       the sparse priority bands' marks: when each was last written to
+ *                                                and until when it has nothing due (due-band-marks.ts)
  *
  * The key record and its Regions are read with one Query (`sk BETWEEN "KEY" AND "REGION$"`); events written
  * before history had its own partitions sort before them (EVENT# < KEY) and are never read by it.
@@ -66,7 +68,8 @@ export const StoreIndex = {
  * Write sharding of the due-work and outbox indexes. Every saveRegion moves an item in `due`, and every
  * append / markPublished writes `outbox`; one partition key value takes at most 1,000 WCU/s, and a
  * throttled GSI throttles the table's writes too. 16 shards lift that ceiling sixteenfold for the price of
- * 16 small Queries per sweep (per priority band of `due` that the sweep reads).
+ * 16 small Queries per sweep (per priority band of `due` that the sweep reads; a sparse band marked quiet
+ * is not read, lib/domain/due-bands.ts).
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-sharding.html
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/throttling-key-range-limit-exceeded-mitigation.html
  * The shard is stored on each item, so raising this later is safe (old items keep shards below the old

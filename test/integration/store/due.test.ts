@@ -12,8 +12,10 @@ import {
   scheduleCheck,
   withKeyPriority,
 } from "../../../lib/domain/index.js";
+import { markBandQuiet, readBandMarks, touchBands } from "../../../lib/store/due-band-marks.js";
 import { DynamoKeyRepository, dueShard } from "../../../lib/store/index.js";
 import { regionItem } from "../../../lib/store/key-items.js";
+import { resolveStoreOptions } from "../../../lib/store/store-options.js";
 import { HOUR, MINUTE, makeKey, T0, useStore } from "./support.js";
 
 const store = useStore();
@@ -99,10 +101,20 @@ describe("DynamoKeyRepository.due", () => {
       .reverse();
     expect(due).toEqual(expected);
     // One Query per shard of each priority's band of the due index (4 × 16: the 5 do not fill the limit, so
-    // every band is read), no Scan, and only the 5 due items read in all.
-    expect(reads.every((r) => r.command === "QueryCommand" && r.index === "due")).toBe(true);
-    expect(reads).toHaveLength(64);
+    // every band is read; the empty sparse bands by their look-ahead, lib/domain/due-bands.ts), no Scan,
+    // and only the 5 due items read in all; besides, one GetItem: the bands' marks.
+    const [marks, ...index] = reads;
+    expect(marks).toMatchObject({ command: "GetItemCommand", index: undefined });
+    expect(index.every((r) => r.command === "QueryCommand" && r.index === "due")).toBe(true);
+    expect(index).toHaveLength(64);
     expect(reads.reduce((sum, r) => sum + (r.scanned ?? 0), 0)).toBe(5);
+    // The sparse bands were found empty and marked quiet: the next run reads the normal band alone.
+    reads.length = 0;
+    expect(await repository.due(T0, 50)).toHaveLength(5);
+    expect(reads.filter((r) => r.command === "QueryCommand")).toHaveLength(16);
+    expect(reads.every((r) => r.command === "GetItemCommand" || /^DUE#\d+$/.test(String(r.shard)))).toBe(
+      true,
+    );
 
     // A limit keeps the earliest.
     expect((await repository.due(T0, 2)).map((d) => d.nextCheckAt)).toEqual([
@@ -170,10 +182,12 @@ describe("DynamoKeyRepository.due, by priority", () => {
     expect(await repository.due(T0, 3)).toEqual(expected.slice(0, 3));
     // Only the critical and high bands were read (a page of each of their 2 × 16 shards, and the next page
     // of a shard whose first was used up), never the normal or low band.
-    expect(new Set(reads.map((r) => String(r.shard).replace(/\d+$/, "")))).toEqual(
+    const queries = reads.filter((r) => r.command === "QueryCommand");
+    expect(reads.length - queries.length).toBe(1); // the bands' marks
+    expect(new Set(queries.map((r) => String(r.shard).replace(/\d+$/, "")))).toEqual(
       new Set(["DUE#critical#", "DUE#high#"]),
     );
-    expect(new Set(reads.map((r) => r.shard)).size).toBe(32);
+    expect(new Set(queries.map((r) => r.shard)).size).toBe(32);
 
     // What the key's Regions say when read back: the priority they are filed under.
     const critical = made.find((m) => m.priority === "critical")?.key as ManagedKey;
@@ -302,11 +316,87 @@ describe("DynamoKeyRepository.due, by priority", () => {
     const eager = [...perShard.values()].reduce((sum, n) => sum + Math.min(n, 50), 0);
     const normalBand = reads.filter((r) => /^DUE#\d+$/.test(String(r.shard))).length;
     console.log(
-      `due(limit 50) over a backlog of 1,000 in 16 shards: ${entries} index entries read in ${reads.length} Queries (${normalBand} of them in the normal band, the others the empty critical and high bands), ${capacity} read capacity units as dynalite counts them (one page of 50 per shard: ${eager} in 16)`,
+      `due(limit 50) over a backlog of 1,000 in 16 shards: ${entries} index entries read in ${reads.filter((r) => r.command === "QueryCommand").length} Queries (${normalBand} of them in the normal band, the others the empty critical and high bands), ${capacity} read capacity units as dynalite counts them (one page of 50 per shard: ${eager} in 16)`,
     );
     expect(entries).toBeGreaterThanOrEqual(50);
     expect(entries).toBeLessThanOrEqual(100);
-    // Nothing of the normal band's backlog made it read the low band (the limit was reached first).
-    expect(reads.every((r) => r.index === "due")).toBe(true);
+    // Nothing of the normal band's backlog made it read the low band (the limit was reached first); the one
+    // read outside the index is the bands' marks.
+    expect(reads.filter((r) => r.index !== "due").map((r) => r.command)).toEqual(["GetItemCommand"]);
+  });
+});
+
+describe("DynamoKeyRepository.due, sparse bands marked quiet (lib/domain/due-bands.ts)", () => {
+  /** The Queries one due() sent to a band ("critical", "high", "normal", "low"). */
+  const queriesIn = (band: string) =>
+    reads.filter(
+      (r) =>
+        r.command === "QueryCommand" &&
+        (band === "normal" ? /^DUE#\d+$/ : new RegExp(`^DUE#${band}#`)).test(String(r.shard)),
+    ).length;
+
+  it("skips a quiet band until its earliest due time, and reads it again after a write into it", async () => {
+    let clock = T0;
+    const repository = new DynamoKeyRepository({
+      client: store.client,
+      tableName: await store.table(),
+      clock: () => clock,
+    });
+    const at = (ms: number) => new Date(T0.getTime() + ms);
+    const critical = { validityPeriod: "P30D", priority: "critical" };
+    const first = makeKey({ regions: 1, now: at(2 * HOUR), policy: critical });
+    await repository.create(first);
+
+    // Just filed: the band was touched, so it is read (and not marked quiet) for QUIET_MARGIN_MS.
+    reads.length = 0;
+    expect(await repository.due(at(MINUTE), 10)).toEqual([]);
+    expect(queriesIn("critical")).toBe(16);
+    // 20 minutes on: looked ahead in (one item a shard), nothing due before +2 h: marked quiet.
+    reads.length = 0;
+    expect(await repository.due(at(20 * MINUTE), 10)).toEqual([]);
+    expect(queriesIn("critical")).toBe(16);
+    // Quiet: not read at all, while the normal band still is.
+    reads.length = 0;
+    expect(await repository.due(at(HOUR), 10)).toEqual([]);
+    expect(queriesIn("critical")).toBe(0);
+    expect(queriesIn("normal")).toBe(16);
+    // At its due time the band is read, and the Region served first.
+    clock = at(2 * HOUR);
+    const due = await repository.due(at(2 * HOUR), 10);
+    expect(due.map((d) => [d.keyId, d.priority])).toEqual([[first.id, "critical"]]);
+
+    // Renewed (due again in 10 h), then quiet again once the touch is old enough.
+    const record = withKeyPriority(first.regions[0] as RegionRecord, first);
+    await repository.saveRegion(first.id, scheduleCheck(record, at(12 * HOUR)));
+    await repository.due(at(2 * HOUR + 20 * MINUTE), 10);
+    reads.length = 0;
+    expect(await repository.due(at(3 * HOUR), 10)).toEqual([]);
+    expect(queriesIn("critical")).toBe(0);
+
+    // A key registered into the quiet band, due at +3 h: its write lifts the quiet mark.
+    clock = at(3 * HOUR);
+    const second = makeKey({ regions: 1, now: at(3 * HOUR), policy: critical });
+    await repository.create(second);
+    expect((await repository.due(at(3 * HOUR), 10)).map((d) => d.keyId)).toEqual([second.id]);
+  });
+
+  it("is never marked quiet while a recent write may not be in the index yet", async () => {
+    const tableName = await store.table();
+    let clock = T0;
+    const o = resolveStoreOptions({ client: store.client, tableName, clock: () => clock });
+    await touchBands(o, ["high"]);
+    // A sweep that looked ahead before the write reached the index would mark it quiet: refused.
+    expect(await markBandQuiet(o, "high", T0.getTime() + HOUR, T0.getTime() + MINUTE)).toBe(false);
+    expect((await readBandMarks(o)).get("high")?.quietUntil).toBeUndefined();
+    // Past the margin, the mark is taken; a later touch removes it again.
+    expect(await markBandQuiet(o, "high", T0.getTime() + HOUR, T0.getTime() + 16 * MINUTE)).toBe(true);
+    expect((await readBandMarks(o)).get("high")?.quietUntil).toBe(T0.getTime() + HOUR);
+    clock = new Date(T0.getTime() + 20 * MINUTE);
+    await touchBands(o, ["high", "normal"]);
+    const marks = await readBandMarks(o);
+    expect(marks.get("high")).toEqual({ touchedAt: clock.getTime(), quietUntil: undefined });
+    // The other sparse bands were not touched, and the normal band has no mark.
+    expect(marks.get("critical")).toEqual({ touchedAt: undefined, quietUntil: undefined });
+    expect(marks.has("normal")).toBe(false);
   });
 });
