@@ -61,16 +61,21 @@ function envelope(): EventEnvelope {
   };
 }
 
+/** A bus whose targets without a setting of their own get 3 attempts, 1 ms apart at first. */
+function newBus(): EventBusCore {
+  return new EventBusCore({
+    accountId: "111122223333",
+    region: "eu-west-1",
+    historyLimit: 100,
+    maxAttempts: 3,
+    retryDelayMs: 1,
+    logger: () => undefined,
+  });
+}
+
 describe("the local bus, a function target that throws", () => {
   const failing = async (retryAttempts: number | undefined) => {
-    const bus = new EventBusCore({
-      accountId: "111122223333",
-      region: "eu-west-1",
-      historyLimit: 100,
-      maxAttempts: 3,
-      retryDelayMs: 1,
-      logger: () => undefined,
-    });
+    const bus = newBus();
     let runs = 0;
     bus.putRule({
       name: "r",
@@ -108,14 +113,7 @@ describe("the local bus, a function target that throws", () => {
   });
 
   it("refuses a retryAttempts that is not a whole number, 0 or more", () => {
-    const bus = new EventBusCore({
-      accountId: "111122223333",
-      region: "eu-west-1",
-      historyLimit: 100,
-      maxAttempts: 3,
-      retryDelayMs: 1,
-      logger: () => undefined,
-    });
+    const bus = newBus();
     expect(() =>
       bus.putRule({
         name: "r",
