@@ -15,6 +15,7 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  *   ALIAS#<name>      CLAIM                      an alias name claimed by a Tether key
  *   QUOTA#<region>#<operation> BUDGET           a KMS (or CloudTrail) request budget shared by every function
  *                                                (dynamo-quota-budget.ts)
+ *   OPERATIONS        OP#<operation request id>  a dual-control operation request (dynamo-operation-requests.ts)
  *
  * The key record and its Regions are read with one Query (`sk BETWEEN "KEY" AND "REGION$"`); events written
  * before history had its own partitions sort before them (EVENT# < KEY) and are never read by it.
