@@ -20,6 +20,8 @@ import { ADMIN, type ApiBed, keyPath, READER, SECOND_ADMIN, startApiBed } from "
 const APPROVALS = JSON.stringify({
   revoke: { quorum: 2, breakGlass: true },
   unmanage: 2,
+  swap: 2,
+  pause: 2,
   "policy-weaken": 2,
   requestTtl: "PT1H",
   confirmWithin: "PT30M",
@@ -171,6 +173,64 @@ describe("a denial", () => {
     expect(harmless.status).toBe(200);
     const shown = await api.call("GET", keyPath(key.id));
     expect(shown.body.key.policy.restoreAfterLoss).toBe(true);
+  });
+});
+
+describe("a key swap and a pause under quorum 2", () => {
+  it("holds a key swap until approved, then swaps once; an in-key rotation is not held", async () => {
+    const alias = `alias/dual-${Date.now()}`;
+    const hmac = await api.call("POST", "/keys", {
+      body: {
+        mode: "create",
+        region: "eu-west-1",
+        keySpec: "HMAC_256",
+        keyUsage: "GENERATE_VERIFY_MAC",
+        materialRef: `api/dual-hmac-${Date.now()}`,
+        generateMaterial: true,
+        alias,
+      },
+    });
+    expect(hmac.status).toBe(201);
+    const old = KeyActionResponse.parse(hmac.body).key;
+    const creates = await kmsCalls("CreateKey");
+    const asked = await api.call("POST", keyPath(old.id, "/rotate"), { body: { reason: "yearly" } });
+    expect(asked.status).toBe(202);
+    const { operation } = OperationAcceptedResponse.parse(asked.body);
+    expect(operation.operation).toBe("swap");
+    expect(await kmsCalls("CreateKey")).toBe(creates);
+    const approved = await api.call("POST", `/operations/${operation.id}/approve`, {
+      caller: SECOND_ADMIN,
+      body: { reason: "scheduled" },
+    });
+    expect(OperationResponse.parse(approved.body).operation.state).toBe("executed");
+    expect(await kmsCalls("CreateKey")).toBe(creates + 1);
+    const shown = await api.call("GET", keyPath(old.id));
+    expect(shown.body.key.supersededBy).toMatch(/^tk_/);
+
+    const symmetric = await newKey();
+    const inKey = await api.call("POST", keyPath(symmetric.id, "/rotate"), { body: { reason: "yearly" } });
+    expect(inKey.status).toBe(200);
+  }, 60_000);
+
+  it("holds a pause, lets a resume through", async () => {
+    const key = await newKey();
+    const asked = await api.call("PATCH", keyPath(key.id, "/policy"), {
+      body: { paused: true, reason: "incident" },
+    });
+    expect(asked.status).toBe(202);
+    const { operation } = OperationAcceptedResponse.parse(asked.body);
+    expect(operation.operation).toBe("pause");
+    expect((await api.call("GET", keyPath(key.id))).body.key.status.state).toBe("active");
+    await api.call("POST", `/operations/${operation.id}/approve`, {
+      caller: SECOND_ADMIN,
+      body: { reason: "ok" },
+    });
+    expect((await api.call("GET", keyPath(key.id))).body.key.status.state).toBe("paused");
+    const resumed = await api.call("PATCH", keyPath(key.id, "/policy"), {
+      body: { paused: false, reason: "over" },
+    });
+    expect(resumed.status).toBe(200);
+    expect(resumed.body.key.status.state).toBe("active");
   });
 });
 
