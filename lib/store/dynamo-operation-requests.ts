@@ -21,6 +21,19 @@ import { type DynamoStoreOptions, type ResolvedStoreOptions, resolveStoreOptions
  * follows are each decided once.
  */
 export const OPERATIONS_PK = "OPERATIONS";
+/**
+ * A closed request (executed, failed, denied, expired, confirmed) is kept this long after it closed, then
+ * DynamoDB's TTL (`expiration`, infra/table.yml) removes it: its facts stay in the key's audit history, and
+ * the sweep, which reads the partition every run, reads at most this much of the past.
+ */
+export const CLOSED_RETENTION_MS = 90 * 24 * 3_600_000;
+const CLOSED = new Set<string>([
+  OperationState.Executed,
+  OperationState.Failed,
+  OperationState.Denied,
+  OperationState.Expired,
+  OperationState.Confirmed,
+]);
 const OP_PREFIX = "OP#";
 
 type Item = Record<string, unknown>;
@@ -155,7 +168,18 @@ function toItem(request: OperationRequest): Item {
     finishedAt: iso(request.finishedAt),
     errorName: request.errorName,
     version: request.version,
+    expiration: expirationOf(request),
   });
+}
+
+/** The TTL of a closed request (epoch seconds); none while it is open. */
+function expirationOf(request: OperationRequest): number | undefined {
+  if (!CLOSED.has(request.state)) return undefined;
+  const closedAt =
+    request.state === OperationState.Expired
+      ? request.expiresAt
+      : (request.finishedAt ?? request.denial?.at ?? request.approvals.at(-1)?.at ?? request.expiresAt);
+  return Math.floor((closedAt.getTime() + CLOSED_RETENTION_MS) / 1000);
 }
 
 function dropUndefined(item: Item): Item {
