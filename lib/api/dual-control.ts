@@ -11,7 +11,7 @@ import { type GateRequest, heldOperation } from "../lifecycle/approvals-gate.js"
 import { type ImportPolicyPatch, keyArnOf } from "../lifecycle/key-admin.js";
 import { runOperation } from "../lifecycle/operation-runner.js";
 import { loadKey, type OperatorResult, revoke } from "../lifecycle/operator-actions.js";
-import type { Route, RouteContext, RouteResult } from "./route.js";
+import type { ResponseSchemas, Route, RouteContext, RouteResult } from "./route.js";
 import { keyView, operationView, outcomesView } from "./views.js";
 
 /** What a guarded route was asked, read from its validated input. */
@@ -19,7 +19,7 @@ type Classify = (context: RouteContext) => GateRequest;
 
 const ACCEPTED = {
   description: "Dual control: held for approval; the operation request and how to approve it",
-  schema: (s: Parameters<NonNullable<Route["accepted"]>["schema"]>[0]) => s.OperationAcceptedResponse,
+  schema: (s: ResponseSchemas) => s.OperationAcceptedResponse,
 } as const;
 
 /** The route, answering 202 with an operation request when the rules need more than one person. */
