@@ -129,7 +129,7 @@ describe("a revoke under quorum 2", () => {
       (await api.call("GET", "/operations", { caller: READER })).body,
     );
     expect(listed.items.map((o) => o.id)).toContain(operation.id);
-  });
+  }, 60_000);
 });
 
 describe("a denial", () => {
@@ -157,7 +157,7 @@ describe("a denial", () => {
     const history = await api.bed.history(key.id);
     expect(ofType(history, "Operation Denied")[0]).toMatchObject({ actor: SECOND_ADMIN });
     expect(ofType(history, "Key Unmanaged")).toHaveLength(0);
-  });
+  }, 60_000);
 
   it("holds back a weakening policy change but lets a harmless one through", async () => {
     const key = await newKey();
@@ -173,7 +173,7 @@ describe("a denial", () => {
     expect(harmless.status).toBe(200);
     const shown = await api.call("GET", keyPath(key.id));
     expect(shown.body.key.policy.restoreAfterLoss).toBe(true);
-  });
+  }, 60_000);
 });
 
 describe("a key swap and a pause under quorum 2", () => {
@@ -231,7 +231,7 @@ describe("a key swap and a pause under quorum 2", () => {
     });
     expect(resumed.status).toBe(200);
     expect(resumed.body.key.status.state).toBe("active");
-  });
+  }, 60_000);
 });
 
 describe("an expiry", () => {
@@ -252,7 +252,7 @@ describe("an expiry", () => {
     expect(late.status).toBe(409);
     expect(await kmsCalls("DeleteImportedKeyMaterial")).toBe(deletesBefore);
     expect(ofType(await api.bed.history(key.id), "Operation Expired")).toHaveLength(1);
-  });
+  }, 60_000);
 });
 
 describe("an emergency revoke", () => {
@@ -300,12 +300,12 @@ describe("an emergency revoke", () => {
     expect(ofType(await api.bed.history(key.id), "Operation Confirmed")[0]).toMatchObject({
       actor: SECOND_ADMIN,
     });
-  });
+  }, 60_000);
 
   it("is refused where the deployment allows no break-glass for that route", async () => {
     const key = await newKey();
     const answer = await api.call("DELETE", keyPath(key.id), { body: { reason: "x", emergency: true } });
     expect(answer.status).toBe(400);
     expect((await api.call("GET", keyPath(key.id))).status).toBe(200);
-  });
+  }, 60_000);
 });
