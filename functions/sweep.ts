@@ -3,6 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import { drainRequestOf } from "../lib/domain/drain.js";
+import { type OperationsSweepReport, sweepOperations } from "../lib/lifecycle/approvals.js";
 import { type DrainReport, drainRun } from "../lib/lifecycle/drain.js";
 import {
   ExpiryWatch,
@@ -10,6 +11,7 @@ import {
   METRIC_NAMESPACE,
   publishSweepMetrics,
 } from "../lib/lifecycle/expiry-metric.js";
+import { runOperation } from "../lib/lifecycle/operation-runner.js";
 import { type SweepReport, sweep } from "../lib/lifecycle/sweep.js";
 import { powertoolsMetrics } from "../lib/metrics/powertools-metrics.js";
 import { config, lifecycleDeps, logger } from "./runtime.js";
@@ -22,7 +24,10 @@ const metrics = powertoolsMetrics(METRIC_NAMESPACE, { [METRIC_DIMENSION]: config
  * schedule, or — a drain run — by a regional-loss incident's alert or a drain's continuation (the rules in
  * serverless.yml; lib/domain/drain.ts tells them apart). Either way one run at a time (reservedConcurrency 1).
  */
-async function run(event: EventBridgeEvent<string, unknown>, context: Context): Promise<SweepReport> {
+async function run(
+  event: EventBridgeEvent<string, unknown>,
+  context: Context,
+): Promise<SweepReport & { operations?: OperationsSweepReport }> {
   const correlationId = event.id ?? randomUUID();
   logger.appendKeys({ correlationId });
   const deps = lifecycleDeps();
@@ -38,8 +43,12 @@ async function run(event: EventBridgeEvent<string, unknown>, context: Context): 
       : { warmParametersPerRun: config.warmParametersPerRun }),
   };
   const drain = drainRequestOf(event);
-  const report: SweepReport | DrainReport =
+  const swept: SweepReport | DrainReport =
     drain === undefined ? await sweep(observed, options) : await drainRun(observed, drain, options);
+  // Dual control's part of a scheduled run (not a drain's): expired requests closed, a run a crash left
+  // finished, unconfirmed emergency revokes reported (lib/lifecycle/approvals.ts).
+  const report =
+    drain === undefined ? { ...swept, operations: await operationsPart(deps, correlationId) } : swept;
   logger.info(drain === undefined ? "sweep finished" : "drain run finished", { ...report });
   const now = deps.clock();
   // An embedded-metric-format line: CloudWatch Logs turns it into the metrics the alarms and dashboard read.
@@ -51,6 +60,22 @@ async function run(event: EventBridgeEvent<string, unknown>, context: Context): 
   return report;
 }
 
-export const handler = middy<EventBridgeEvent<string, unknown>, SweepReport>()
+/** The sweep's report stands even when the operation requests could not be looked at (logged, next run). */
+async function operationsPart(
+  deps: ReturnType<typeof lifecycleDeps>,
+  correlationId: string,
+): Promise<OperationsSweepReport | undefined> {
+  try {
+    return await sweepOperations(deps, correlationId, runOperation);
+  } catch (error) {
+    logger.error("operation requests not swept", { error });
+    return undefined;
+  }
+}
+
+export const handler = middy<
+  EventBridgeEvent<string, unknown>,
+  SweepReport & { operations?: OperationsSweepReport }
+>()
   .use(injectLambdaContext(logger))
   .handler(run);

@@ -1,3 +1,4 @@
+import { type ApprovalRules, parseApprovalRules } from "./domain/approvals.js";
 import { parseAliasPrefix, parseDeployment } from "./domain/deployment.js";
 import { ValidationError } from "./domain/errors.js";
 import { parseImportPolicy } from "./domain/import-policy.js";
@@ -304,6 +305,8 @@ export interface TetherConfig {
    * run fetches (TETHER_WARM_PARAMETERS_PER_RUN).
    */
   readonly warmParametersPerRun: number | undefined;
+  /** Dual control's rules (TETHER_APPROVALS, lib/domain/approvals.ts); default: one admin does everything. */
+  readonly approvals: ApprovalRules;
 }
 
 /**
@@ -376,7 +379,22 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     sentinelRegions: sentinelRegions(e),
     warmParametersPerRun:
       e.TETHER_WARM_IMPORT_PARAMETERS === "off" ? undefined : e.TETHER_WARM_PARAMETERS_PER_RUN,
+    approvals: approvalRules(env.TETHER_APPROVALS),
   };
+}
+
+/**
+ * TETHER_APPROVALS (serverless.yml's `approvals` parameter): dual control's rules as JSON, checked at cold
+ * start. @throws ConfigError naming the field
+ */
+function approvalRules(text: string | undefined): ApprovalRules {
+  try {
+    return parseApprovalRules(text);
+  } catch (error) {
+    throw new ConfigError(
+      `Tether is misconfigured: TETHER_APPROVALS: ${error instanceof Error ? error.message : "invalid"}.`,
+    );
+  }
 }
 
 function sentinelRegions(e: Environment): string[] {

@@ -14,6 +14,7 @@ import type { LifecycleDeps } from "./lifecycle/ports.js";
 import { DynamoAuditLog } from "./store/dynamo-audit-log.js";
 import { DynamoImportParametersStore } from "./store/dynamo-import-parameters.js";
 import { DynamoKeyRepository } from "./store/dynamo-key-repository.js";
+import { DynamoOperationRequests } from "./store/dynamo-operation-requests.js";
 import { DynamoQuotaBudget } from "./store/dynamo-quota-budget.js";
 import { DynamoSentinelRepository } from "./store/dynamo-sentinel-repository.js";
 import { VaultError } from "./vault/errors.js";
@@ -120,6 +121,8 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     allowedRegions: config.allowedRegions,
     deployment: config.deployment,
     aliasPrefix: config.aliasPrefix,
+    approvals: config.approvals,
+    operations: new DynamoOperationRequests(store),
     ...(log === undefined ? {} : { log }),
   };
 }

@@ -33,6 +33,12 @@ const NAMED: ReadonlyArray<readonly [z.ZodType, string]> = [
   [S.AuditEventView, "AuditEvent"],
   [S.HistoryResponse, "HistoryResponse"],
   [S.PolicyResponse, "PolicyResponse"],
+  [S.RevokeBody, "RevokeBody"],
+  [S.ApprovalView, "Approval"],
+  [S.OperationView, "OperationRequest"],
+  [S.OperationResponse, "OperationResponse"],
+  [S.OperationListResponse, "OperationListResponse"],
+  [S.OperationAcceptedResponse, "OperationAcceptedResponse"],
   [S.UnmanageResponse, "UnmanageResponse"],
   [S.HealthResponse, "HealthResponse"],
   [S.ErrorResponse, "Error"],
@@ -137,6 +143,12 @@ export function openApiDocument(routes: readonly Route[]): Json {
         content: { "application/json": { schema: ref(route.response.schema(S)) } },
       },
     };
+    if (route.accepted !== undefined) {
+      responses["202"] = {
+        description: route.accepted.description,
+        content: { "application/json": { schema: ref(route.accepted.schema(S)) } },
+      };
+    }
     const gateway = new Set<number>([...GATEWAY_STATUSES, ...(route.access === "public" ? [] : [403])]);
     const statuses = new Set<number>([...route.errors, 500]);
     for (const status of [...new Set([...statuses, ...gateway])].sort((a, b) => a - b)) {

@@ -6,6 +6,7 @@
  * Objects are strict (`z.strictObject`): an unknown field is a 400 naming it, never silently dropped.
  */
 import * as z from "zod";
+import { OperationState } from "../domain/approvals.js";
 import { Priority, RotationMethod } from "../domain/import-policy.js";
 import {
   ExpirationModel,
@@ -152,6 +153,29 @@ const registerKeyBody = once(() => z.discriminatedUnion("mode", [createKeyBody()
 /** POST /keys/{id}/revoke and /restore: why, for the audit trail. */
 const reasonBody = once(() => z.strictObject({ reason: reason() }));
 
+/**
+ * POST /keys/{id}/revoke: why, and `emergency` for a break-glass revoke (runs at once where the deployment
+ * allows it, `approvals.revoke.breakGlass`; another admin confirms it afterwards).
+ */
+const revokeBody = once(() =>
+  z.strictObject({
+    reason: reason(),
+    emergency: z
+      .boolean()
+      .optional()
+      .describe("Break glass: revoke now, confirm afterwards (only where the deployment allows it)"),
+  }),
+);
+
+/** GET /operations query. */
+const operationsQuery = once(() =>
+  z.strictObject({
+    limit: pageSize(),
+    nextToken: nextToken().optional(),
+    state: z.enum(values(OperationState)).optional().describe("Only requests in this state"),
+  }),
+);
+
 /** DELETE /keys/{id}: optionally why, for the audit trail; an empty body is the same as `{}`. */
 const unmanageBody = once(() => z.strictObject({ reason: reason().optional() }));
 
@@ -193,6 +217,8 @@ export const requestSchemas = lazily({
   AdoptKeyBody: adoptKeyBody,
   RegisterKeyBody: registerKeyBody,
   ReasonBody: reasonBody,
+  RevokeBody: revokeBody,
+  OperationsQuery: operationsQuery,
   UnmanageBody: unmanageBody,
   ReimportBody: reimportBody,
   PolicyPatchBody: policyPatchBody,

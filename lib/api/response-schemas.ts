@@ -3,6 +3,7 @@
  * the API function builds them on the first GET /openapi.json, never to answer other requests.
  */
 import * as z from "zod";
+import { OperationKind, OperationState } from "../domain/approvals.js";
 import { RotationMethod } from "../domain/import-policy.js";
 import { KeyStatusState, LossCause } from "../domain/managed-key.js";
 import { ErrorCode } from "./error-code.js";
@@ -128,10 +129,59 @@ export const RegionOutcomeView = z.strictObject({
   errorName: z.string().optional(),
 });
 
+/** One approval or denial of an operation request. */
+export const ApprovalView = z.strictObject({
+  by: z.string().describe("The admin's principal ARN"),
+  person: z.string().describe("Who that counts as (a role's sessions are one person unless mapped)"),
+  at: isoTimestamp(),
+  reason: z.string(),
+});
+
+/** A dual-control operation request (lib/domain/approvals.ts). */
+export const OperationView = z.strictObject({
+  id: z.string(),
+  operation: z.enum(values(OperationKind)),
+  keyId: z.string(),
+  keyArn: z.string().optional(),
+  state: z.enum(values(OperationState)),
+  requestedBy: z.string(),
+  reason: z.string(),
+  createdAt: isoTimestamp(),
+  expiresAt: isoTimestamp().describe("Pending until then; an emergency revoke: confirm by then"),
+  quorum: z.number().int().describe("People needed, the requester included"),
+  approvalsCounted: z.number().int().describe("Different people who approved, the requester not counted"),
+  emergency: z.boolean(),
+  weakenings: z.array(z.string()).optional().describe("policy-weaken: how the change weakens the policy"),
+  input: z
+    .record(z.string(), z.unknown())
+    .describe("What runs once approved (the original request's fields)"),
+  approvals: z.array(ApprovalView),
+  denial: ApprovalView.optional(),
+  executionStartedAt: isoTimestamp().optional(),
+  finishedAt: isoTimestamp().optional(),
+  errorName: z.string().optional().describe("failed: why the operation was refused (the error class)"),
+});
+
+/** GET /operations/{id}, POST /operations/{id}/approve|deny. */
+export const OperationResponse = z.strictObject({ operation: OperationView });
+
+/** GET /operations. */
+export const OperationListResponse = z.strictObject({
+  items: z.array(OperationView),
+  nextToken: z.string().optional(),
+});
+
+/** 202 from a destructive route under dual control: the request, and how another admin approves it. */
+export const OperationAcceptedResponse = z.strictObject({
+  operation: OperationView,
+  approve: z.string().describe("The call another admin makes to approve (POST /operations/{id}/approve)"),
+});
+
 /** POST /keys, /reimport, /revoke, /restore. */
 export const KeyActionResponse = z.strictObject({
   key: KeyView,
   regions: z.record(z.string(), RegionOutcomeView),
+  operation: OperationView.optional().describe("An emergency revoke: its request, awaiting confirmation"),
 });
 
 /** POST /keys/{id}/rotate. */
@@ -249,6 +299,14 @@ export const AuditEventView = z.strictObject({
     .int()
     .optional()
     .describe("Regional Loss Recovered: from the incident to the last key restored"),
+  operationId: z.string().optional().describe("Dual control: the operation request"),
+  operation: z.string().optional().describe("Dual control: what the request is for"),
+  quorum: z.number().int().optional().describe("Dual control: people needed, the requester included"),
+  approvers: z
+    .string()
+    .optional()
+    .describe("Operation Executed / Confirmed: every approver, comma-separated"),
+  outcome: z.string().optional().describe("Operation Executed: executed, unconfirmed or failed"),
 });
 
 /** GET /keys/{id}/history, newest first. */

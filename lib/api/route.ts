@@ -59,6 +59,13 @@ export interface Route {
     readonly description: string;
     readonly schema: (schemas: ResponseSchemas) => z.ZodType;
   };
+  /**
+   * A second success status: 202 when dual control holds the request back for approval
+   * (lib/api/dual-control.ts).
+   */
+  readonly accepted?:
+    | { readonly description: string; readonly schema: (schemas: ResponseSchemas) => z.ZodType }
+    | undefined;
   /** Error statuses this route can answer with, for the API description. */
   readonly errors: readonly number[];
   /** A POST that honours the Idempotency-Key header. */

@@ -33,6 +33,8 @@ export const {
   AdoptKeyBody,
   RegisterKeyBody,
   ReasonBody,
+  RevokeBody,
+  OperationsQuery,
   UnmanageBody,
   ReimportBody,
   PolicyPatchBody,
@@ -43,5 +45,7 @@ export type HistoryQuery = z.infer<typeof HistoryQuery>;
 export type ImportPolicyInputBody = z.infer<typeof ImportPolicyInput>;
 export type RegisterKeyBody = z.infer<typeof RegisterKeyBody>;
 export type ReasonBody = z.infer<typeof ReasonBody>;
+export type RevokeBody = z.infer<typeof RevokeBody>;
+export type OperationsQuery = z.infer<typeof OperationsQuery>;
 export type UnmanageBody = z.infer<typeof UnmanageBody>;
 export type PolicyPatchBody = z.infer<typeof PolicyPatchBody>;

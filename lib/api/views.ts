@@ -3,6 +3,7 @@
  * absent optional fields are left out rather than sent as null. Lease owners and in-flight import details
  * stay internal.
  */
+import { type Approval, countedApprovers, type OperationRequest } from "../domain/approvals.js";
 import type { AuditEvent } from "../domain/audit-types.js";
 import { toImportPolicyInput } from "../domain/import-policy.js";
 import type { KeyMaterialInfo } from "../domain/key-material.js";
@@ -230,4 +231,33 @@ export function sentinelsView(snapshot: {
         }) as SentinelsResponse["items"][number];
       }),
   };
+}
+
+function approvalView(approval: Approval) {
+  return { by: approval.by, person: approval.person, at: iso(approval.at), reason: approval.reason };
+}
+
+/** A dual-control operation request (claims and versions stay internal). */
+export function operationView(request: OperationRequest): Record<string, unknown> {
+  return compact({
+    id: request.id,
+    operation: request.operation,
+    keyId: request.keyId,
+    keyArn: request.keyArn,
+    state: request.state,
+    requestedBy: request.requestedBy,
+    reason: request.reason,
+    createdAt: iso(request.createdAt),
+    expiresAt: iso(request.expiresAt),
+    quorum: request.quorum,
+    approvalsCounted: countedApprovers(request),
+    emergency: request.emergency,
+    weakenings: request.weakenings === undefined ? undefined : [...request.weakenings],
+    input: { ...request.input },
+    approvals: request.approvals.map(approvalView),
+    denial: request.denial === undefined ? undefined : approvalView(request.denial),
+    executionStartedAt: isoOrUndefined(request.executionStartedAt),
+    finishedAt: isoOrUndefined(request.finishedAt),
+    errorName: request.errorName,
+  });
 }

@@ -53,16 +53,16 @@ export function commandHelp(spec: CommandSpec): string {
   return lines.join("\n");
 }
 
-/** `tether keys --help`: the commands. */
-export function keysHelp(commands: readonly CommandSpec[]): string {
+/** `tether keys --help` (or `tether ops --help`): the commands. */
+export function keysHelp(commands: readonly CommandSpec[], group = "keys"): string {
   const width = Math.max(...commands.map((spec) => spec.name.length));
   return [
-    "Usage: tether keys <command> [options]",
+    `Usage: tether ${group} <command> [options]`,
     "",
     "Commands:",
     ...commands.map((spec) => `  ${spec.name.padEnd(width)}  ${spec.summary}`),
     "",
-    "Run `tether keys <command> --help` for a command's options.",
+    `Run \`tether ${group} <command> --help\` for a command's options.`,
   ].join("\n");
 }
 
@@ -72,6 +72,9 @@ export function topHelp(commands: readonly CommandSpec[]): string {
     "tether — operate Tether, the keeper of AWS KMS keys with imported key material",
     "",
     keysHelp(commands),
+    "",
+    "Usage: tether ops list|show|approve|deny [options]",
+    "  Dual control: operation requests waiting for (or run with) a second admin's approval",
     "",
     "Usage: tether sentinels [options]",
     "  Each Region's sentinel key as the last probe saw it, and any open regional-loss incident",

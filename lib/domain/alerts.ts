@@ -49,6 +49,12 @@ export const AlertReason = {
   RotationIncomplete: "ROTATION_INCOMPLETE",
   /** A rotation the key's schedule asked for failed; the next sweep tries again. */
   RotationFailed: "ROTATION_FAILED",
+  /** Dual control: an operation waits for another admin's approval. */
+  ApprovalRequested: "APPROVAL_REQUESTED",
+  /** An emergency (break-glass) revoke ran at once; another admin must confirm it. */
+  EmergencyRevoke: "EMERGENCY_REVOKE",
+  /** An emergency revoke is past its confirmation window, unconfirmed (every sweep says so; never undone). */
+  EmergencyRevokeUnconfirmed: "EMERGENCY_REVOKE_UNCONFIRMED",
 } as const;
 export type AlertReason = (typeof AlertReason)[keyof typeof AlertReason];
 

@@ -31,6 +31,16 @@ export const AuditDetailType = {
    * sentinel re-imported (`keysRestored`, `keysNotRestored`, `detectionMs`, `recoveryMs`).
    */
   RegionalLossRecovered: "Regional Loss Recovered",
+  /** Dual control (lib/domain/approvals.ts): an operation waits for approvals (`operationId`, `operation`). */
+  OperationRequested: "Operation Requested",
+  OperationApproved: "Operation Approved",
+  OperationDenied: "Operation Denied",
+  /** A pending request nobody approved in time; it never runs. */
+  OperationExpired: "Operation Expired",
+  /** The operation ran (`approvers` names every approver, `outcome` executed or failed). */
+  OperationExecuted: "Operation Executed",
+  /** A second admin confirmed an emergency (break-glass) revoke. */
+  OperationConfirmed: "Operation Confirmed",
 } as const;
 export type AuditDetailType = (typeof AuditDetailType)[keyof typeof AuditDetailType];
 
@@ -71,6 +81,13 @@ interface AuditEventBase {
   readonly detectionMs?: number;
   /** Regional Loss Recovered: from the incident to the last key restored (ms). */
   readonly recoveryMs?: number;
+  /** Dual control: the operation request's id, what it is, its quorum, approvers (comma-separated ARNs). */
+  readonly operationId?: string;
+  readonly operation?: string;
+  readonly quorum?: number;
+  readonly approvers?: string;
+  /** Operation Executed: `executed`, `unconfirmed` (an emergency revoke) or `failed`. */
+  readonly outcome?: string;
 }
 
 /** The steps of a rotation (in-key) and of a key swap, as Key Rotation Step events name them. */
@@ -144,6 +161,16 @@ export interface AuditSubject {
         readonly keysNotRestored: number;
         readonly detectionMs?: number | undefined;
         readonly recoveryMs?: number | undefined;
+      }
+    | undefined;
+  /** A dual-control operation request the event is about. */
+  readonly operation?:
+    | {
+        readonly id: string;
+        readonly kind: string;
+        readonly quorum: number;
+        readonly approvers?: readonly string[] | undefined;
+        readonly outcome?: string | undefined;
       }
     | undefined;
 }
@@ -232,6 +259,14 @@ function base(context: AuditContext, subject: AuditSubject): AuditEventBase {
       event.detectionMs = count(subject.incident.detectionMs, "detectionMs");
     if (subject.incident.recoveryMs !== undefined)
       event.recoveryMs = count(subject.incident.recoveryMs, "recoveryMs");
+  }
+  if (subject.operation !== undefined) {
+    event.operationId = required(subject.operation.id, "operationId");
+    event.operation = subject.operation.kind;
+    event.quorum = count(subject.operation.quorum, "quorum");
+    if (subject.operation.approvers !== undefined)
+      event.approvers = text(subject.operation.approvers.join(","));
+    if (subject.operation.outcome !== undefined) event.outcome = subject.operation.outcome;
   }
   return event;
 }

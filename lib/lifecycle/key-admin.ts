@@ -177,7 +177,8 @@ export function keyArnOf(key: ManagedKey): string {
 
 const VALIDITY_FIELDS = ["validityPeriod", "validTo", "expirationModel"] as const;
 
-function mergePolicy(current: ImportPolicyInput, patch: ImportPolicyPatch): ImportPolicyInput {
+/** The policy input a PATCH would leave: `patch` merged into `current` (dual control reads it ahead). */
+export function mergePolicy(current: ImportPolicyInput, patch: ImportPolicyPatch): ImportPolicyInput {
   const merged: ImportPolicyInput = { ...current };
   if (patch.validityPeriod !== undefined) delete merged.validTo;
   if (patch.validTo !== undefined) delete merged.validityPeriod;

@@ -418,6 +418,29 @@ export interface AuditRecorder {
   flush(limit?: number): Promise<{ published: number; waiting: number }>;
 }
 
+/**
+ * Dual control's operation requests (lib/domain/approvals.ts). Every write is conditional on the version
+ * read, so two approvers, or an approver and the sweep, never both move a request: the loser re-reads.
+ */
+export interface OperationRequestRepository {
+  /** Stores a new request (version 0). @throws StateConflictError when the id exists */
+  create(request: import("../domain/approvals.js").OperationRequest): Promise<void>;
+  get(id: string): Promise<import("../domain/approvals.js").OperationRequest | undefined>;
+  /**
+   * Writes `next` if the stored version is still `next.version`; returns it with the version moved on.
+   * @throws VersionConflictError when another writer came first
+   */
+  save(
+    next: import("../domain/approvals.js").OperationRequest,
+  ): Promise<import("../domain/approvals.js").OperationRequest>;
+  /** Requests newest first, optionally in some states only (the filter applies per page read). */
+  list(options: {
+    limit: number;
+    nextToken?: string | undefined;
+    states?: readonly string[] | undefined;
+  }): Promise<Page<import("../domain/approvals.js").OperationRequest>>;
+}
+
 /** The stage's defaults for a new key's import policy (ISO 8601 durations). */
 export interface PolicyDefaults {
   readonly validityPeriod?: string;
@@ -466,6 +489,10 @@ export interface LifecycleDeps {
   readonly isTether?: ((principalArn: string) => boolean) | undefined;
   /** Where a drain run asks for the next one (lib/lifecycle/drain.ts); absent: a drain is one run. */
   readonly drains?: DrainRequests | undefined;
+  /** Dual control's rules (TETHER_APPROVALS); absent: one admin does everything. */
+  readonly approvals?: import("../domain/approvals.js").ApprovalRules | undefined;
+  /** Where operation requests are kept; absent: no dual control. */
+  readonly operations?: OperationRequestRepository | undefined;
   /** Optional structured log sink; never receives material, tokens or wrapped bytes. */
   readonly log?: (level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>) => void;
 }

@@ -17,6 +17,7 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  *                                                (dynamo-quota-budget.ts)
  *   DUEBANDS          MARK                       the sparse priority bands' marks: when each was last written to
  *                                                and until when it has nothing due (due-band-marks.ts)
+ *   OPERATIONS        OP#<operation request id>  a dual-control operation request (dynamo-operation-requests.ts)
  *
  * The key record and its Regions are read with one Query (`sk BETWEEN "KEY" AND "REGION$"`); events written
  * before history had its own partitions sort before them (EVENT# < KEY) and are never read by it.

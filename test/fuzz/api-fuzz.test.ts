@@ -18,6 +18,8 @@ import {
   type LocalStack,
   startLocalStack,
 } from "../../infra/local/runner/index.js";
+import { DEFAULT_APPROVAL_RULES, openOperationRequest } from "../../lib/domain/approvals.js";
+import { DynamoOperationRequests } from "../../lib/store/dynamo-operation-requests.js";
 import { signedFetch } from "../e2e/support.js";
 
 const REQUESTS = Number(process.env.TETHER_FUZZ_REQUESTS ?? 500);
@@ -61,6 +63,9 @@ let stack: LocalStack;
 let dynamodb: DynamoDBClient;
 let keyId = "";
 let keyArn = "";
+/** A pending dual-control request by the local admin, stored before the fuzzing (the stage's quorum is 1). */
+let operationId = "";
+const UNKNOWN_OPERATION = "op-20260101T000000Z-000000000000";
 const alias = `alias/fuzz-${Date.now()}`;
 const histogram: Record<string, number> = {};
 const byKind: Record<string, number> = {};
@@ -98,6 +103,24 @@ beforeAll(async () => {
   const key = (registered.body as { key: { id: string; regions: Array<{ keyArn: string }> } }).key;
   keyId = key.id;
   keyArn = key.regions[0]?.keyArn ?? "";
+  const now = new Date();
+  const pending = openOperationRequest(
+    {
+      id: `op-fuzz-${now.getTime()}`,
+      operation: "revoke",
+      keyId,
+      keyArn,
+      input: { reason: "fuzz" },
+      requestedBy: LOCAL_ADMIN.principalArn,
+      reason: "fuzz",
+      quorum: 2,
+      emergency: false,
+    },
+    { ...DEFAULT_APPROVAL_RULES, requestTtlMs: 7 * 24 * 3_600_000 },
+    now,
+  );
+  await new DynamoOperationRequests({ client: dynamodb, tableName: stack.tableName }).create(pending);
+  operationId = pending.id;
 }, 60_000);
 
 afterAll(async () => {
@@ -446,6 +469,60 @@ const hostile = (): fc.Arbitrary<FuzzRequest> =>
         template: "/keys",
         body: { mode: "create", generateMaterial: true, ...body },
         auth: "admin" as const,
+      })),
+    // Dual control: approvals and denials that must change nothing — by the reader, on hostile or unknown
+    // ids, with bodies the route does not take, or the requester's own approval of the stored request —
+    // and listings with queries they do not take.
+    fc
+      .record({
+        action: fc.constantFrom("approve", "deny"),
+        id: fc.oneof(fc.constant(operationId), fc.constant(UNKNOWN_OPERATION), hostileId),
+        auth: fc.constantFrom<Auth>("reader", "admin"),
+        body: fc.oneof(
+          fc.constant({ reason: "fuzz" }),
+          fc.record({ reason: fc.oneof(wrongType, hugeString) }),
+          fc.record({ reason: fc.constant("ok"), emergency: fc.boolean() }),
+          fc.constant({}),
+        ),
+      })
+      // The admin denying the stored request with a good body is a valid change, not a hostile request.
+      .filter(
+        ({ action, id, auth, body }) =>
+          !(
+            action === "deny" &&
+            id === operationId &&
+            auth === "admin" &&
+            "reason" in body &&
+            body.reason === "fuzz"
+          ),
+      )
+      .map(({ action, id, auth, body }) => ({
+        kind: "hostile" as const,
+        label: `operation-${action}`,
+        method: "POST",
+        path: `/operations/${id}/${action}`,
+        template: `/operations/{id}/${action}`,
+        body,
+        auth,
+      })),
+    fc
+      .record({
+        query: fc.oneof(
+          fc.record({
+            limit: fc.oneof(fc.constantFrom("0", "101", "-1", "1e3", "x"), fc.string({ maxLength: 8 })),
+          }),
+          fc.record({ state: fc.oneof(fc.constantFrom("PENDING", "all", ""), fc.string({ maxLength: 12 })) }),
+          fc.record({ nextToken: fc.constantFrom("x", "eyJwayI6IktFWVMifQ", "%00", "a".repeat(5000)) }),
+          fc.record({ sort: fc.constant("asc") }),
+        ),
+      })
+      .map(({ query }) => ({
+        kind: "hostile" as const,
+        label: "operations-bad-query",
+        method: "GET",
+        path: `/operations?${new URLSearchParams(query as Record<string, string>).toString()}`,
+        template: "/operations",
+        auth: "reader" as const,
       })),
     // Unknown routes and methods.
     fc

@@ -474,3 +474,24 @@ describe("vault secrets by reference", () => {
     ).toMatchObject({ auth: { method: "token" } });
   });
 });
+
+describe("TETHER_APPROVALS (dual control)", () => {
+  it("defaults to one person for every operation, and reads the deployment's rules", () => {
+    expect(Object.values(loadConfig(base).approvals.operations).map((r) => r.quorum)).toEqual([
+      1, 1, 1, 1, 1,
+    ]);
+    const config = loadConfig({
+      ...base,
+      TETHER_APPROVALS: '{"revoke":{"quorum":2,"breakGlass":true},"swap":3}',
+    });
+    expect(config.approvals.operations.revoke).toEqual({ quorum: 2, breakGlass: true });
+    expect(config.approvals.operations.swap.quorum).toBe(3);
+  });
+
+  it("fails at cold start naming the variable and the field", () => {
+    expect(() => loadConfig({ ...base, TETHER_APPROVALS: '{"revoke":9}' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, TETHER_APPROVALS: '{"revoke":9}' })).toThrow(
+      /TETHER_APPROVALS: approvals\.revoke\.quorum: must be an integer from 1 to 5/,
+    );
+  });
+});

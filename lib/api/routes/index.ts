@@ -1,8 +1,15 @@
+import { classifyKeyAction, classifyPolicy, dualControl } from "../dual-control.js";
 import type { Route } from "../route.js";
 import { reimportRoute, restoreRoute, revokeRoute, rotateRoute } from "./key-actions.js";
 import { changePolicyRoute, historyRoute } from "./key-policy.js";
 import { listKeysRoute, registerKeyRoute, showKeyRoute, unmanageKeyRoute } from "./keys.js";
 import { healthRoute, openApiRoute, sentinelsRoute } from "./meta.js";
+import {
+  approveOperationRoute,
+  denyOperationRoute,
+  listOperationsRoute,
+  showOperationRoute,
+} from "./operations.js";
 
 let document: Record<string, unknown> | undefined;
 
@@ -17,12 +24,17 @@ export const apiRoutes: readonly Route[] = [
   listKeysRoute,
   registerKeyRoute,
   showKeyRoute,
-  unmanageKeyRoute,
+  // Dual control wraps the destructive routes: 202 with an operation request when the rules hold them back.
+  dualControl(unmanageKeyRoute, classifyKeyAction("unmanage")),
   historyRoute,
   reimportRoute,
-  revokeRoute,
+  dualControl(revokeRoute, classifyKeyAction("revoke"), { body: (s) => s.RevokeBody }),
   restoreRoute,
-  rotateRoute,
-  changePolicyRoute,
+  dualControl(rotateRoute, classifyKeyAction("rotate")),
+  dualControl(changePolicyRoute, classifyPolicy),
   sentinelsRoute,
+  listOperationsRoute,
+  showOperationRoute,
+  approveOperationRoute,
+  denyOperationRoute,
 ];

@@ -4,6 +4,7 @@ import { type CommandSpec, IDEMPOTENCY_FLAG } from "../command.js";
 import { UsageError } from "../errors.js";
 import { required, textFlag } from "../flags.js";
 import { actionResult, rotationResult } from "../views.js";
+import { printHeld } from "./ops.js";
 import { print } from "./output.js";
 import { ID_ARG } from "./show.js";
 
@@ -43,16 +44,29 @@ export const revokeCommand: CommandSpec = {
   name: "revoke",
   summary: "Revoke (the kill switch): delete the material in every Region and stop all re-imports",
   args: [ID_ARG],
-  flags: { reason: REASON_FLAG, ...IDEMPOTENCY_FLAG },
-  fieldFlags: { reason: "--reason" },
-  notes: ["Revoking twice is safe. Decryption with the key fails until `tether keys restore`."],
+  flags: {
+    reason: REASON_FLAG,
+    emergency: {
+      type: "boolean",
+      description:
+        "break glass: revoke now, another admin confirms afterwards (where the deployment allows it)",
+    },
+    ...IDEMPOTENCY_FLAG,
+  },
+  fieldFlags: { reason: "--reason", emergency: "--emergency" },
+  notes: [
+    "Revoking twice is safe. Decryption with the key fails until `tether keys restore`.",
+    "Under dual control the revoke is held until another admin approves (`tether ops approve <id>`); the request id is printed.",
+  ],
   async run(context, { flags, args }) {
     const [id = ""] = args;
     const reason = reasonOf(flags, "keys revoke");
+    const emergency = flags.emergency === true;
     const body = await (await context.client()).request("POST", route("keys", id, "revoke"), {
-      body: { reason },
+      body: emergency ? { reason, emergency } : { reason },
       idempotencyKey: context.idempotencyKey,
     });
+    if (printHeld(context, body)) return undefined;
     print(context, KeyActionResponse, body, "POST /keys/{id}/revoke", (result) =>
       actionResult("Revoked", result, { now: context.now(), color: context.color }),
     );
@@ -98,6 +112,7 @@ export const rotateCommand: CommandSpec = {
       body: { reason },
       idempotencyKey: context.idempotencyKey,
     });
+    if (printHeld(context, body)) return undefined;
     print(context, RotateResponse, body, "POST /keys/{id}/rotate", (result) =>
       rotationResult(result, { now: context.now(), color: context.color }),
     );
@@ -109,10 +124,21 @@ export const unmanageCommand: CommandSpec = {
   name: "unmanage",
   summary: "Stop managing a key; the KMS key and its material are left as they are",
   args: [ID_ARG],
-  flags: {},
-  async run(context, { args }) {
+  flags: {
+    reason: {
+      type: "string",
+      value: "TEXT",
+      description: "why (audited; needed where dual control holds the unmanage for approval)",
+    },
+  },
+  fieldFlags: { reason: "--reason" },
+  async run(context, { flags, args }) {
     const [id = ""] = args;
-    const body = await (await context.client()).request("DELETE", route("keys", id));
+    const reason = textFlag(flags, "reason", "keys unmanage");
+    const body = await (await context.client()).request("DELETE", route("keys", id), {
+      ...(reason === undefined ? {} : { body: { reason } }),
+    });
+    if (printHeld(context, body)) return undefined;
     print(
       context,
       UnmanageResponse,

@@ -4,6 +4,7 @@ import type { CommandSpec } from "../command.js";
 import { UsageError } from "../errors.js";
 import { booleanFlag, exclusive, required, textFlag, trueFalseFlag } from "../flags.js";
 import { keyFields } from "../views.js";
+import { printHeld } from "./ops.js";
 import { print } from "./output.js";
 import { POLICY_FIELD_FLAGS, POLICY_FLAGS, policyFromFlags } from "./policy-flags.js";
 import { ID_ARG } from "./show.js";
@@ -31,11 +32,17 @@ export const policyCommand: CommandSpec = {
       description: "pause automatic actions (Tether keeps watching); needs --reason",
     },
     resume: { type: "boolean", description: "resume automatic actions; needs --reason" },
-    reason: { type: "string", value: "TEXT", description: "why you pause or resume (audited)" },
+    reason: {
+      type: "string",
+      value: "TEXT",
+      description:
+        "why you pause or resume, or change the policy (audited; needed where dual control holds the change)",
+    },
   },
   fieldFlags: { ...POLICY_FIELD_FLAGS, paused: "--pause/--resume", reason: "--reason" },
   notes: [
     "Only the given fields change; the rest of the policy stays. Every Region is re-checked at the next sweep.",
+    "Under dual control a pause or a weakening change is held for another admin's approval: the request id is printed.",
   ],
   async run(context, { flags, args }) {
     const [id = ""] = args;
@@ -53,12 +60,14 @@ export const policyCommand: CommandSpec = {
       body.paused = booleanFlag(flags, "pause");
       body.reason = required(reason, "reason", NAME);
     } else if (reason !== undefined) {
-      throw new UsageError("--reason goes with --pause or --resume", NAME);
+      // A policy change's why: recorded, and required where dual control holds a weakening back.
+      body.reason = reason;
     }
-    if (Object.keys(body).length === 0) {
+    if (Object.keys(body).filter((k) => k !== "reason").length === 0) {
       throw new UsageError("nothing to change: give a policy flag, --pause or --resume", NAME);
     }
     const answer = await (await context.client()).request("PATCH", route("keys", id, "policy"), { body });
+    if (printHeld(context, answer)) return undefined;
     print(
       context,
       PolicyResponse,

@@ -35,6 +35,12 @@ describe("AuditDetailType", () => {
       "Key Rotation Step",
       "Key Swapped",
       "Regional Loss Recovered",
+      "Operation Requested",
+      "Operation Approved",
+      "Operation Denied",
+      "Operation Expired",
+      "Operation Executed",
+      "Operation Confirmed",
     ]);
   });
 

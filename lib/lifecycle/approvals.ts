@@ -1,0 +1,372 @@
+/**
+ * Dual control's use cases: open an operation request, approve, deny, run an approved one exactly once,
+ * and the sweep's part (close expired requests, finish a run a crash interrupted, report unconfirmed
+ * emergency revokes). The rules are lib/domain/approvals.ts; what runs is lib/lifecycle/operation-runner.ts.
+ *
+ * Exactly once: a request moves by conditional writes on its version. Reaching the quorum and claiming the
+ * run are two such writes; only the writer that wins the claim runs the operation. A crash during the run
+ * leaves the claim to lapse; the sweep then runs it again — the operations are idempotent (a second revoke
+ * finds the material gone, a resumed rotation finishes the one started), and the Operation Executed event
+ * has a fixed id and time, so a repeat is a duplicate consumers drop, not a second fact.
+ */
+import { AlertReason, AlertSeverity } from "../domain/alerts.js";
+import {
+  type ApprovalRules,
+  approveOperation,
+  DEFAULT_APPROVAL_RULES,
+  denyOperation,
+  finishedState,
+  isExpired,
+  isOverdueUnconfirmed,
+  mayStartRun,
+  type NewOperationRequest,
+  type OperationRequest,
+  OperationState,
+  openOperationRequest,
+} from "../domain/approvals.js";
+import { AuditDetailType, type AuditEvent, buildAlertEvent, buildFactEvent } from "../domain/audit-types.js";
+import { errorName, NotFoundError, TetherError, VersionConflictError } from "../domain/errors.js";
+import type { LifecycleDeps, OperationRequestRepository } from "./ports.js";
+
+/** What runs an approved request's operation; throws a TetherError when the operation is refused. */
+export type OperationExecutor = (deps: LifecycleDeps, request: OperationRequest) => Promise<void>;
+
+/** How long a run holds its request: longer than a Lambda runs, so a live run is never taken over. */
+export const RUN_CLAIM_MS = 15 * 60_000;
+/** A concurrent writer makes an approval or denial read the request again this many times. */
+const MAX_ATTEMPTS = 5;
+
+export function approvalRulesOf(deps: LifecycleDeps): ApprovalRules {
+  return deps.approvals ?? DEFAULT_APPROVAL_RULES;
+}
+
+function repository(deps: LifecycleDeps): OperationRequestRepository {
+  if (deps.operations === undefined) throw new TetherError("No operation request store is configured.");
+  return deps.operations;
+}
+
+/** A request id that sorts by creation time: `op-20261205T024500Z-1a2b3c4d`. */
+export function newOperationId(now: Date, unique: string): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}/, "");
+  return `op-${stamp}-${unique.replace(/-/g, "").slice(0, 12)}`;
+}
+
+export interface OpenRequest extends Omit<NewOperationRequest, "id"> {
+  readonly correlationId: string;
+}
+
+/**
+ * Stores a new request and tells on-call; an emergency revoke is run at once (critical alert) and then
+ * waits for a second admin's confirmation.
+ * @throws ValidationError (reason, emergency)
+ */
+export async function requestOperation(
+  deps: LifecycleDeps,
+  input: OpenRequest,
+  execute: OperationExecutor,
+): Promise<OperationRequest> {
+  const now = deps.clock();
+  const { correlationId, ...fields } = input;
+  const request = openOperationRequest(
+    { ...fields, id: newOperationId(now, deps.newId()) },
+    approvalRulesOf(deps),
+    now,
+  );
+  await repository(deps).create(request);
+  const who = { actor: request.requestedBy, correlationId };
+  const alert = request.emergency
+    ? {
+        severity: AlertSeverity.Critical,
+        reason: AlertReason.EmergencyRevoke,
+        summary: `Emergency revoke of ${request.keyId} by ${request.requestedBy}: runs now; another admin must confirm (${request.id}).`,
+      }
+    : {
+        severity: AlertSeverity.Warning,
+        reason: AlertReason.ApprovalRequested,
+        summary: `${request.operation} of ${request.keyId} by ${request.requestedBy} waits for approval until ${request.expiresAt.toISOString()} (${request.id}).`,
+      };
+  await deps.audit.record(
+    buildFactEvent(
+      AuditDetailType.OperationRequested,
+      { id: `${request.id}:requested`, time: now, ...who },
+      subjectOf(request),
+    ),
+    buildAlertEvent(
+      AuditDetailType.TetherAlert,
+      { id: `${request.id}:alert`, time: now, ...who },
+      subjectOf(request),
+      alert,
+    ),
+  );
+  if (!request.emergency) return request;
+  return runApproved(deps, { ...request, version: 0 }, correlationId, execute);
+}
+
+export interface DecisionRequest {
+  readonly id: string;
+  readonly actor: string;
+  readonly reason: string;
+  readonly correlationId: string;
+}
+
+/**
+ * One admin's approval. When it makes the quorum, the operation runs now (in this call); an unconfirmed
+ * emergency revoke becomes confirmed.
+ * @throws NotFoundError; StateConflictError (own or repeated approval, not pending, expired);
+ *   ValidationError (reason)
+ */
+export async function approve(
+  deps: LifecycleDeps,
+  decision: DecisionRequest,
+  execute: OperationExecutor,
+): Promise<OperationRequest> {
+  const saved = await decide(deps, decision, (current, at) =>
+    approveOperation(current, { by: decision.actor, reason: decision.reason, at }, approvalRulesOf(deps)),
+  );
+  const confirmed = saved.state === OperationState.Confirmed;
+  const approval = saved.approvals[saved.approvals.length - 1];
+  await deps.audit.record(
+    buildFactEvent(
+      confirmed ? AuditDetailType.OperationConfirmed : AuditDetailType.OperationApproved,
+      {
+        id: `${saved.id}:approval:${saved.approvals.length}`,
+        time: approval?.at ?? deps.clock(),
+        actor: decision.actor,
+        correlationId: decision.correlationId,
+      },
+      { ...subjectOf(saved), reason: decision.reason },
+    ),
+  );
+  if (saved.state !== OperationState.Approved) return saved;
+  return runApproved(deps, saved, decision.correlationId, execute);
+}
+
+/**
+ * Denies a pending request: it will never run.
+ * @throws NotFoundError; StateConflictError (not pending, expired, an emergency revoke); ValidationError
+ */
+export async function deny(deps: LifecycleDeps, decision: DecisionRequest): Promise<OperationRequest> {
+  const saved = await decide(deps, decision, (current, at) =>
+    denyOperation(current, { by: decision.actor, reason: decision.reason, at }, approvalRulesOf(deps)),
+  );
+  await deps.audit.record(
+    buildFactEvent(
+      AuditDetailType.OperationDenied,
+      {
+        id: `${saved.id}:denied`,
+        time: saved.denial?.at ?? deps.clock(),
+        actor: decision.actor,
+        correlationId: decision.correlationId,
+      },
+      { ...subjectOf(saved), reason: decision.reason },
+    ),
+  );
+  return saved;
+}
+
+/** Read, change, conditional write; a concurrent writer makes it read again. */
+async function decide(
+  deps: LifecycleDeps,
+  decision: DecisionRequest,
+  change: (current: OperationRequest, at: Date) => OperationRequest,
+): Promise<OperationRequest> {
+  const store = repository(deps);
+  for (let attempt = 1; ; attempt++) {
+    const current = await store.get(decision.id);
+    if (current === undefined) throw new NotFoundError("Operation request", decision.id);
+    try {
+      return await store.save(change(current, deps.clock()));
+    } catch (error) {
+      if (error instanceof VersionConflictError && attempt < MAX_ATTEMPTS) continue;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Runs an approved request if nobody runs it now: claims it (a conditional write), runs the operation,
+ * records Operation Executed (fixed id and time), then marks it done. A refused operation (a TetherError:
+ * the key is gone, its state forbids it) is `failed` and never retried; anything else leaves the claim to
+ * lapse so the sweep runs it again. Returns the request as this call left it.
+ */
+export async function runApproved(
+  deps: LifecycleDeps,
+  request: OperationRequest,
+  correlationId: string,
+  execute: OperationExecutor,
+): Promise<OperationRequest> {
+  const store = repository(deps);
+  const now = deps.clock();
+  if (!mayStartRun(request, now)) return request;
+  let claimed: OperationRequest;
+  try {
+    claimed = await store.save({
+      ...request,
+      executionStartedAt: request.executionStartedAt ?? now,
+      claimedUntil: new Date(now.getTime() + RUN_CLAIM_MS),
+    });
+  } catch (error) {
+    if (error instanceof VersionConflictError) return (await store.get(request.id)) ?? request;
+    throw error;
+  }
+  let failure: string | undefined;
+  try {
+    await execute(deps, claimed);
+  } catch (error) {
+    if (!(error instanceof TetherError) || error instanceof VersionConflictError) throw error;
+    failure = errorName(error);
+  }
+  const state = finishedState(claimed, failure !== undefined);
+  await deps.audit.record(executedEvent(claimed, state, correlationId));
+  try {
+    return await store.save({
+      ...claimed,
+      state,
+      finishedAt: deps.clock(),
+      claimedUntil: undefined,
+      errorName: failure,
+    });
+  } catch (error) {
+    // The claim lapsed and another run took over: its own save records the end.
+    if (error instanceof VersionConflictError) return (await store.get(request.id)) ?? claimed;
+    throw error;
+  }
+}
+
+function executedEvent(
+  request: OperationRequest,
+  outcome: OperationState,
+  correlationId: string,
+): AuditEvent {
+  return buildFactEvent(
+    AuditDetailType.OperationExecuted,
+    {
+      id: `${request.id}:executed`,
+      time: request.executionStartedAt ?? request.createdAt,
+      actor: request.requestedBy,
+      correlationId,
+    },
+    { ...subjectOf(request), operation: { ...operationOf(request), outcome } },
+  );
+}
+
+function operationOf(request: OperationRequest) {
+  return {
+    id: request.id,
+    kind: request.operation,
+    quorum: request.quorum,
+    approvers: request.approvals.map((a) => a.by),
+  };
+}
+
+function subjectOf(request: OperationRequest) {
+  return {
+    keyId: request.keyId,
+    keyArn: request.keyArn,
+    reason: request.reason,
+    operation: operationOf(request),
+  };
+}
+
+export interface OperationsSweepReport {
+  readonly expired: number;
+  readonly executed: number;
+  /** Emergency revokes past their confirmation window, unconfirmed (reported again by every run). */
+  readonly unconfirmed: number;
+}
+
+/** Open requests one sweep looks at, at most (pages of 100). */
+const SWEEP_PAGE = 100;
+
+/**
+ * The sweep's part: closes pending requests past their expiry (Operation Expired), runs approved ones a
+ * crash left behind once their claim lapsed, and raises a critical alert for each emergency revoke past its
+ * confirmation window that nobody confirmed — every run, never undoing it.
+ */
+export async function sweepOperations(
+  deps: LifecycleDeps,
+  correlationId: string,
+  execute: OperationExecutor,
+): Promise<OperationsSweepReport> {
+  if (deps.operations === undefined) return { expired: 0, executed: 0, unconfirmed: 0 };
+  const open = [OperationState.Pending, OperationState.Approved, OperationState.Unconfirmed];
+  let expired = 0;
+  let executed = 0;
+  let unconfirmed = 0;
+  let nextToken: string | undefined;
+  do {
+    const page = await deps.operations.list({ limit: SWEEP_PAGE, nextToken, states: open });
+    for (const request of page.items) {
+      const now = deps.clock();
+      if (isExpired(request, now)) expired += await expire(deps, request, correlationId);
+      else if (mayStartRun(request, now)) {
+        const after = await runApproved(deps, request, correlationId, execute);
+        if (after.state !== OperationState.Approved) executed++;
+      } else if (isOverdueUnconfirmed(request, now)) {
+        unconfirmed++;
+        await reportUnconfirmed(deps, request, now, correlationId);
+      }
+    }
+    nextToken = page.nextToken;
+  } while (nextToken !== undefined);
+  return { expired, executed, unconfirmed };
+}
+
+async function expire(
+  deps: LifecycleDeps,
+  request: OperationRequest,
+  correlationId: string,
+): Promise<number> {
+  try {
+    await repository(deps).save({ ...request, state: OperationState.Expired });
+  } catch (error) {
+    if (error instanceof VersionConflictError) return 0;
+    throw error;
+  }
+  await deps.audit.record(
+    buildFactEvent(
+      AuditDetailType.OperationExpired,
+      { id: `${request.id}:expired`, time: request.expiresAt, actor: "tether:sweep", correlationId },
+      subjectOf(request),
+    ),
+  );
+  return 1;
+}
+
+async function reportUnconfirmed(
+  deps: LifecycleDeps,
+  request: OperationRequest,
+  now: Date,
+  correlationId: string,
+): Promise<void> {
+  await deps.audit.record(
+    buildAlertEvent(
+      AuditDetailType.TetherAlert,
+      { id: deps.newId(), time: now, actor: "tether:sweep", correlationId },
+      subjectOf(request),
+      {
+        severity: AlertSeverity.Critical,
+        reason: AlertReason.EmergencyRevokeUnconfirmed,
+        summary: `Emergency revoke of ${request.keyId} by ${request.requestedBy} is unconfirmed since ${request.expiresAt.toISOString()} (${request.id}); it stays revoked.`,
+      },
+    ),
+  );
+}
+
+/** Requests newest first (GET /operations). */
+export async function listOperations(
+  deps: LifecycleDeps,
+  options: { limit: number; nextToken?: string | undefined; states?: readonly string[] | undefined },
+) {
+  return repository(deps).list(options);
+}
+
+/** One request. @throws NotFoundError */
+export async function showOperation(deps: LifecycleDeps, id: string): Promise<OperationRequest> {
+  const request = await repository(deps).get(id);
+  if (request === undefined) throw new NotFoundError("Operation request", id);
+  return request;
+}
