@@ -35,6 +35,8 @@ const NAMED: ReadonlyArray<readonly [z.ZodType, string]> = [
   [S.PolicyResponse, "PolicyResponse"],
   [S.UnmanageResponse, "UnmanageResponse"],
   [S.HealthResponse, "HealthResponse"],
+  [S.AddAccountBody, "AddAccountBody"],
+  [S.AccountView, "Account"],
   [S.ErrorResponse, "Error"],
   [S.GatewayErrorResponse, "GatewayError"],
 ];
@@ -95,6 +97,15 @@ export function openApiDocument(routes: readonly Route[]): Json {
         required: true,
         description: S.KeyReference.description,
         schema: clean(z.toJSONSchema(S.KeyReference) as Json),
+      });
+    }
+    if (route.path.includes("{accountId}")) {
+      parameters.push({
+        name: "accountId",
+        in: "path",
+        required: true,
+        description: "A member account's 12-digit id",
+        schema: { type: "string", pattern: "^\\d{12}$" },
       });
     }
     const query = route.query?.(S);

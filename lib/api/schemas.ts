@@ -36,6 +36,7 @@ export const {
   UnmanageBody,
   ReimportBody,
   PolicyPatchBody,
+  AddAccountBody,
 } = requestSchemas;
 
 export type ListKeysQuery = z.infer<typeof ListKeysQuery>;

@@ -25,6 +25,8 @@ export interface CommandSpec {
   readonly name: string;
   /** A command of its own (`tether sentinels`), not under `tether keys`. */
   readonly topLevel?: boolean;
+  /** The group it belongs to when not `keys` (`tether accounts add`). */
+  readonly group?: string;
   readonly summary: string;
   /** Positional arguments, all required, e.g. [{ name: "id", ... }]. */
   readonly args: readonly { readonly name: string; readonly description: string }[];
@@ -42,7 +44,7 @@ export interface CommandSpec {
 
 /** The command's full name for messages, e.g. "keys list". */
 export function commandName(spec: CommandSpec): string {
-  return spec.topLevel === true ? spec.name : `keys ${spec.name}`;
+  return spec.topLevel === true ? spec.name : `${spec.group ?? "keys"} ${spec.name}`;
 }
 
 /** For POST commands: lets a script retry safely with the same key. */

@@ -53,16 +53,16 @@ export function commandHelp(spec: CommandSpec): string {
   return lines.join("\n");
 }
 
-/** `tether keys --help`: the commands. */
-export function keysHelp(commands: readonly CommandSpec[]): string {
+/** `tether keys --help` (or another group's): the commands. */
+export function keysHelp(commands: readonly CommandSpec[], group = "keys"): string {
   const width = Math.max(...commands.map((spec) => spec.name.length));
   return [
-    "Usage: tether keys <command> [options]",
+    `Usage: tether ${group} <command> [options]`,
     "",
     "Commands:",
     ...commands.map((spec) => `  ${spec.name.padEnd(width)}  ${spec.summary}`),
     "",
-    "Run `tether keys <command> --help` for a command's options.",
+    `Run \`tether ${group} <command> --help\` for a command's options.`,
   ].join("\n");
 }
 
@@ -72,6 +72,9 @@ export function topHelp(commands: readonly CommandSpec[]): string {
     "tether — operate Tether, the keeper of AWS KMS keys with imported key material",
     "",
     keysHelp(commands),
+    "",
+    "Usage: tether accounts <add|list|show|remove> [options]",
+    "  Member accounts of a hub deployment: register (checked on add), list, show, remove",
     "",
     "Usage: tether sentinels [options]",
     "  Each Region's sentinel key as the last probe saw it, and any open regional-loss incident",

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { type SigningCredentials, TetherApiClient } from "./client.js";
 import { type CommandSpec, commandName, type FlagSpecs, type FlagValues } from "./command.js";
-import { KEY_COMMANDS, TOP_LEVEL_COMMANDS } from "./commands/index.js";
+import { COMMAND_GROUPS, KEY_COMMANDS, TOP_LEVEL_COMMANDS } from "./commands/index.js";
 import type { CliContext } from "./context.js";
 import { ApiError, CliError, UsageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
@@ -86,15 +86,18 @@ function findCommand(argv: readonly string[]): { spec?: CommandSpec; help?: stri
   }
   const own = TOP_LEVEL_COMMANDS.find((candidate) => candidate.name === group.value);
   if (own !== undefined) return { spec: own, rest: argv.filter((_, i) => i !== group.index) };
-  if (group.value !== "keys")
+  const commands = Object.hasOwn(COMMAND_GROUPS, group.value) ? COMMAND_GROUPS[group.value] : undefined;
+  if (commands === undefined)
     throw new UsageError(`unknown command "${group.value}" (try: tether keys --help)`);
   if (name === undefined) {
-    if (helpAsked) return { help: keysHelp(KEY_COMMANDS), rest: [] };
-    throw new UsageError(`missing command after "keys"\n\n${keysHelp(KEY_COMMANDS)}`);
+    if (helpAsked) return { help: keysHelp(commands, group.value), rest: [] };
+    throw new UsageError(`missing command after "${group.value}"\n\n${keysHelp(commands, group.value)}`);
   }
-  const spec = KEY_COMMANDS.find((candidate) => candidate.name === name.value);
+  const spec = commands.find((candidate) => candidate.name === name.value);
   if (spec === undefined) {
-    throw new UsageError(`unknown command "keys ${name.value}"\n\n${keysHelp(KEY_COMMANDS)}`);
+    throw new UsageError(
+      `unknown command "${group.value} ${name.value}"\n\n${keysHelp(commands, group.value)}`,
+    );
   }
   const rest = argv.filter((_, i) => i !== group.index && i !== name.index);
   return { spec, rest };

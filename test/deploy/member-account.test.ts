@@ -162,8 +162,11 @@ const managed = (deployment = DEPLOYMENT, origin = "EXTERNAL") => ({
 
 describe("the member role", () => {
   it("carries the hub's managed-key boundary statement for statement, and only a ListKeys besides", async () => {
+    // The serverless variables of infra/iam-statements.yml, given this test's values.
     const text = (await readFile(join(REPO_ROOT, "infra", "iam-statements.yml"), "utf8"))
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: serverless.yml variable syntax
       .replaceAll("${self:custom.names.deployment}", DEPLOYMENT)
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: serverless.yml variable syntax
       .replaceAll("${file(infra/iam-statements.yml):regions}", JSON.stringify(REGIONS));
     const hub = parse(text) as Record<string, unknown>;
     const pick = (path: string) =>
@@ -393,6 +396,7 @@ describe("the hub bus policy", () => {
     expect(pattern.test(ORG)).toBe(true);
     expect(pattern.test("123456789012")).toBe(false);
     const serverless = await readFile(join(REPO_ROOT, "serverless.yml"), "utf8");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: serverless.yml variable syntax
     expect(serverless).toContain("${file(infra/member-bus.yml)}");
     expect(serverless).toMatch(/\n {4}organizationId: ""\n/);
   });

@@ -1,4 +1,5 @@
 import type { CommandSpec } from "../command.js";
+import { ACCOUNT_COMMANDS } from "./accounts.js";
 import { reimportCommand, restoreCommand, revokeCommand, rotateCommand, unmanageCommand } from "./actions.js";
 import { historyCommand } from "./history.js";
 import { listCommand } from "./list.js";
@@ -20,6 +21,12 @@ export const KEY_COMMANDS: readonly CommandSpec[] = [
   historyCommand,
   unmanageCommand,
 ];
+
+/** Every group of commands (`tether <group> <command>`). */
+export const COMMAND_GROUPS: Readonly<Record<string, readonly CommandSpec[]>> = {
+  keys: KEY_COMMANDS,
+  accounts: ACCOUNT_COMMANDS,
+};
 
 /** Commands outside `tether keys`. */
 export const TOP_LEVEL_COMMANDS: readonly CommandSpec[] = [sentinelsCommand];
