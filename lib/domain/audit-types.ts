@@ -31,6 +31,9 @@ export const AuditDetailType = {
    * sentinel re-imported (`keysRestored`, `keysNotRestored`, `detectionMs`, `recoveryMs`).
    */
   RegionalLossRecovered: "Regional Loss Recovered",
+  /** A member account registered (`keyId` is the account id: its history is the account's), and removed. */
+  MemberAccountAdded: "Member Account Added",
+  MemberAccountRemoved: "Member Account Removed",
 } as const;
 export type AuditDetailType = (typeof AuditDetailType)[keyof typeof AuditDetailType];
 

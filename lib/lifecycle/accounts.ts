@@ -4,6 +4,8 @@
  * Nothing is written when the input is invalid; a member whose check fails is still registered (the check says
  * what to fix) unless the caller asks for `requireCheck`.
  */
+
+import { AuditDetailType, buildFactEvent } from "../domain/audit-types.js";
 import { NotFoundError, StateConflictError, ValidationError } from "../domain/errors.js";
 import {
   type AccountCheck,
@@ -14,11 +16,14 @@ import {
   parseMemberAccountInput,
 } from "../domain/member-account.js";
 import type { AccountRegistry, MemberAccess } from "./account-ports.js";
+import type { AuditRecorder } from "./ports.js";
 
 export interface AccountDeps {
   readonly accounts?: AccountRegistry | undefined;
   readonly memberAccess?: MemberAccess | undefined;
   readonly clock: () => Date;
+  readonly audit: AuditRecorder;
+  readonly newId: () => string;
   /** The Regions Tether acts in; the check's ListKeys runs in the first. */
   readonly allowedRegions?: readonly string[] | undefined;
 }
@@ -53,6 +58,7 @@ export async function addMemberAccount(
   deps: AccountDeps,
   raw: MemberAccountInput & { requireCheck?: boolean | undefined },
   actor: string,
+  correlationId: string,
 ): Promise<MemberAccount> {
   const registry = registryOf(deps);
   const input = parseMemberAccountInput(raw);
@@ -80,6 +86,7 @@ export async function addMemberAccount(
     check,
   };
   await registry.add(account);
+  await recordAccountEvent(deps, AuditDetailType.MemberAccountAdded, account.accountId, actor, correlationId);
   return account;
 }
 
@@ -95,7 +102,30 @@ export async function showMemberAccount(deps: AccountDeps, accountId: string): P
 }
 
 /** @throws NotFoundError (404) for an account that is not registered */
-export async function removeMemberAccount(deps: AccountDeps, accountId: string): Promise<void> {
+export async function removeMemberAccount(
+  deps: AccountDeps,
+  accountId: string,
+  actor: string,
+  correlationId: string,
+): Promise<void> {
   if (!(await registryOf(deps).remove(parseAccountId(accountId))))
     throw new NotFoundError("Account", accountId);
+  await recordAccountEvent(deps, AuditDetailType.MemberAccountRemoved, accountId, actor, correlationId);
+}
+
+/** An account's audit event: its history is under the account id (the store's SYSTEM# partition). */
+async function recordAccountEvent(
+  deps: AccountDeps,
+  detailType: typeof AuditDetailType.MemberAccountAdded | typeof AuditDetailType.MemberAccountRemoved,
+  accountId: string,
+  actor: string,
+  correlationId: string,
+): Promise<void> {
+  await deps.audit.record(
+    buildFactEvent(
+      detailType,
+      { id: deps.newId(), time: deps.clock(), actor, correlationId },
+      { keyId: accountId },
+    ),
+  );
 }

@@ -36,8 +36,8 @@ export const addAccountRoute = defineRoute({
     schema: (s) => s.AccountResponse,
   },
   errors: [400, 403, 409, 413, 415],
-  async handle({ deps, body, caller }) {
-    const account = await addMemberAccount(deps, body, caller);
+  async handle({ deps, body, caller, requestId }) {
+    const account = await addMemberAccount(deps, body, caller, requestId);
     return { status: 201, body: { account: accountView(account) } };
   },
 });
@@ -66,9 +66,9 @@ export const removeAccountRoute = defineRoute({
   access: Access.Admin,
   response: { status: 200, description: "Removed", schema: (s) => s.AccountRemovedResponse },
   errors: [400, 403, 404],
-  async handle({ deps, params }) {
+  async handle({ deps, params, caller, requestId }) {
     const accountId = params.accountId ?? "";
-    await removeMemberAccount(deps, accountId);
+    await removeMemberAccount(deps, accountId, caller, requestId);
     return { status: 200, body: { accountId, removed: true } };
   },
 });

@@ -151,5 +151,13 @@ describe("GET and DELETE /accounts", () => {
     expect(removed).toMatchObject({ status: 200, body: { accountId: MEMBER, removed: true } });
     expect((await api.call("DELETE", `/accounts/${MEMBER}`, { caller: ADMIN })).status).toBe(404);
     expect((await api.call("GET", "/accounts", { caller: READER })).body.items).toEqual([]);
+    // Each add and remove is an audit event in the account's history, with who did it.
+    const history = await api.bed.history(MEMBER);
+    expect(history.map((e) => [e.detailType, e.actor])).toEqual([
+      ["Member Account Added", ADMIN],
+      ["Member Account Removed", ADMIN],
+      ["Member Account Added", ADMIN],
+      ["Member Account Removed", ADMIN],
+    ]);
   });
 });

@@ -35,6 +35,8 @@ describe("AuditDetailType", () => {
       "Key Rotation Step",
       "Key Swapped",
       "Regional Loss Recovered",
+      "Member Account Added",
+      "Member Account Removed",
     ]);
   });
 
