@@ -194,6 +194,22 @@ describe("keys per account", () => {
     expect(memberState.KeyMetadata?.KeyState).toBe("PendingImport");
   });
 
+  it("expires a member's material and names the member's account in KMS's event", async () => {
+    const member = await assume();
+    const client = kmsAs(member);
+    const { KeyMetadata } = await client.send(new CreateKeyCommand({ Origin: "EXTERNAL" }));
+    const now = (await kms.admin.clock()).epochMs;
+    await importKeyMaterial(client, KeyMetadata?.KeyId ?? "", Buffer.alloc(32, 9), {
+      validTo: new Date(now + 2 * 3600_000),
+    });
+    await kms.admin.advanceClock(3 * 3600_000);
+    const expired = (await kms.admin.events()).filter(
+      (e) => e["detail-type"] === "KMS Imported Key Material Expiration",
+    );
+    expect(expired).toHaveLength(1);
+    expect(expired[0]).toMatchObject({ account: MEMBER, resources: [KeyMetadata?.Arn] });
+  });
+
   it("records a member's calls in the member's CloudTrail history only", async () => {
     await kms.admin.setCloudTrail({ delayMs: 0 });
     const member = await assume();
