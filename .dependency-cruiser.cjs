@@ -9,7 +9,7 @@
  */
 
 /** The adapters: they translate between a port and an SDK, a file or a device. */
-const ADAPTERS = "^lib/(kms|store|vault|audit|cloudtrail|metrics)/";
+const ADAPTERS = "^lib/(kms|store|vault|audit|cloudtrail|metrics|accounts)/";
 /** AWS SDK, Smithy and Powertools: what talks to AWS or writes its formats. */
 const AWS_PACKAGES = "(^|/)node_modules/(@aws-sdk|@smithy|@aws-crypto|@aws-lambda-powertools|@middy)/";
 /** Node's modules that reach files, the network, processes, the clock's timers or the environment. */
@@ -32,7 +32,7 @@ module.exports = {
     {
       name: "lifecycle-imports-no-adapter",
       comment:
-        "lib/lifecycle talks to the world through lib/lifecycle/ports.ts only: no adapter (lib/kms, lib/store, lib/vault, lib/audit, lib/cloudtrail, lib/metrics), no AWS SDK or Powertools (lib/runtime.ts wires them).",
+        "lib/lifecycle talks to the world through lib/lifecycle/ports.ts only: no adapter (lib/kms, lib/store, lib/vault, lib/audit, lib/cloudtrail, lib/metrics, lib/accounts), no AWS SDK or Powertools (lib/runtime.ts wires them).",
       severity: "error",
       from: { path: "^lib/lifecycle/" },
       to: { path: [ADAPTERS, AWS_PACKAGES, "^lib/(config|runtime)\\.ts$", "^(functions|infra)/"] },
@@ -42,7 +42,7 @@ module.exports = {
       comment:
         "An adapter imports its own folder, lib/domain and lib/lifecycle/ports.ts: no use case, no other adapter, no lib/config.ts (it is handed its settings), no handler.",
       severity: "error",
-      from: { path: "^lib/(kms|store|vault|audit|cloudtrail|metrics)/" },
+      from: { path: "^lib/(kms|store|vault|audit|cloudtrail|metrics|accounts)/" },
       to: {
         path: "^(lib|functions|infra|bench|scripts|bin)/",
         pathNot: [

@@ -69,6 +69,8 @@ interface Environment {
   readonly TETHER_EVENTS_ENDPOINT: string | undefined;
   /** CloudTrail LookupEvents (locally the KMS emulator serves it on its own port). */
   readonly TETHER_CLOUDTRAIL_ENDPOINT: string | undefined;
+  /** STS, for member accounts' roles (locally the KMS emulator serves it on its own port). */
+  readonly TETHER_STS_ENDPOINT: string | undefined;
   /**
    * Share of AWS's default KMS request quotas Tether may use, all its functions and Lambda instances together
    * (other clients share the account's quota).
@@ -161,6 +163,7 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
     TETHER_DYNAMODB_ENDPOINT: optionalUrl("TETHER_DYNAMODB_ENDPOINT"),
     TETHER_EVENTS_ENDPOINT: optionalUrl("TETHER_EVENTS_ENDPOINT"),
     TETHER_CLOUDTRAIL_ENDPOINT: optionalUrl("TETHER_CLOUDTRAIL_ENDPOINT"),
+    TETHER_STS_ENDPOINT: optionalUrl("TETHER_STS_ENDPOINT"),
     TETHER_KMS_QUOTA_SHARE: number(
       "TETHER_KMS_QUOTA_SHARE",
       0.8,
@@ -278,6 +281,7 @@ export interface TetherConfig {
     readonly dynamodb?: string;
     readonly events?: string;
     readonly cloudtrail?: string;
+    readonly sts?: string;
   };
   /** Requests per second per Region for the KMS operations Tether paces: the whole deployment's, not one process's. */
   readonly kmsQuotas: Readonly<Record<string, number>>;
@@ -363,6 +367,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       ...(e.TETHER_DYNAMODB_ENDPOINT === undefined ? {} : { dynamodb: e.TETHER_DYNAMODB_ENDPOINT }),
       ...(e.TETHER_EVENTS_ENDPOINT === undefined ? {} : { events: e.TETHER_EVENTS_ENDPOINT }),
       ...(e.TETHER_CLOUDTRAIL_ENDPOINT === undefined ? {} : { cloudtrail: e.TETHER_CLOUDTRAIL_ENDPOINT }),
+      ...(e.TETHER_STS_ENDPOINT === undefined ? {} : { sts: e.TETHER_STS_ENDPOINT }),
     },
     kmsQuotas,
     kmsBudget: e.TETHER_KMS_BUDGET,

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { KmsMemberAccess } from "./accounts/kms-member-access.js";
+import { StsMemberCredentials } from "./accounts/sts-member-credentials.js";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { EventBridgeDrainRequests } from "./audit/drain-requests.js";
 import { EventBridgePublisher } from "./audit/eventbridge-publisher.js";
@@ -11,6 +13,7 @@ import { kmsClients } from "./kms/clients.js";
 import { KmsAdapter } from "./kms/kms-adapter.js";
 import { RateLimiter, SHARED_KMS_OPERATIONS } from "./kms/rate-limiter.js";
 import type { LifecycleDeps } from "./lifecycle/ports.js";
+import { DynamoAccountRegistry } from "./store/dynamo-account-registry.js";
 import { DynamoAuditLog } from "./store/dynamo-audit-log.js";
 import { DynamoImportParametersStore } from "./store/dynamo-import-parameters.js";
 import { DynamoKeyRepository } from "./store/dynamo-key-repository.js";
@@ -101,6 +104,7 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
   return {
     kms,
     cloudTrail,
+    ...memberAccountDeps(config, options, store),
     isTether: config.isTether,
     keys: new DynamoKeyRepository(store),
     ...(config.sentinelRegions.length === 0
@@ -124,6 +128,31 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     approvals: config.approvals,
     operations: new DynamoOperationRequests(store),
     ...(log === undefined ? {} : { log }),
+  };
+}
+
+/**
+ * Member accounts (issue 20): the registry (table items) and the check on add (STS AssumeRole, then KMS with
+ * the member's credentials). Locally the KMS emulator serves STS too, as it serves CloudTrail.
+ */
+function memberAccountDeps(
+  config: TetherConfig,
+  options: RuntimeOptions,
+  store: { client: DynamoDBClient; tableName: string; clock: () => Date },
+): Pick<LifecycleDeps, "accounts" | "memberAccess"> {
+  const credentials = new StsMemberCredentials({
+    region: config.region,
+    endpoint: config.endpoints.sts ?? config.endpoints.kms,
+    clientConfig: options.credentials === undefined ? undefined : { credentials: options.credentials },
+    now: store.clock,
+  });
+  return {
+    accounts: new DynamoAccountRegistry(store),
+    memberAccess: new KmsMemberAccess({
+      credentials,
+      kmsEndpoint: config.endpoints.kms,
+      region: config.region,
+    }),
   };
 }
 

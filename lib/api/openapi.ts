@@ -41,6 +41,8 @@ const NAMED: ReadonlyArray<readonly [z.ZodType, string]> = [
   [S.OperationAcceptedResponse, "OperationAcceptedResponse"],
   [S.UnmanageResponse, "UnmanageResponse"],
   [S.HealthResponse, "HealthResponse"],
+  [S.AddAccountBody, "AddAccountBody"],
+  [S.AccountView, "Account"],
   [S.ErrorResponse, "Error"],
   [S.GatewayErrorResponse, "GatewayError"],
 ];
@@ -101,6 +103,15 @@ export function openApiDocument(routes: readonly Route[]): Json {
         required: true,
         description: S.KeyReference.description,
         schema: clean(z.toJSONSchema(S.KeyReference) as Json),
+      });
+    }
+    if (route.path.includes("{accountId}")) {
+      parameters.push({
+        name: "accountId",
+        in: "path",
+        required: true,
+        description: "A member account's 12-digit id",
+        schema: { type: "string", pattern: "^\\d{12}$" },
       });
     }
     const query = route.query?.(S);

@@ -205,6 +205,28 @@ const policyPatchBody = once(() =>
     }),
 );
 
+/** POST /accounts: a member account's role, the external id its trust requires, and what to check on add. */
+const addAccountBody = once(() =>
+  z.strictObject({
+    roleArn: z
+      .string()
+      .min(20)
+      .max(2048)
+      .regex(NO_CONTROL_CHARACTERS)
+      .describe("arn:aws:iam::<member>:role/<name>"),
+    externalId: z.string().min(2).max(1224).regex(NO_CONTROL_CHARACTERS),
+    name: z.string().min(1).max(64).regex(NO_CONTROL_CHARACTERS).optional(),
+    probeKeyArn: z
+      .string()
+      .min(20)
+      .max(2048)
+      .regex(NO_CONTROL_CHARACTERS)
+      .optional()
+      .describe("A key of the member to DescribeKey on add; without it the check lists keys"),
+    requireCheck: z.boolean().optional().describe("Refuse (400) instead of registering when the check fails"),
+  }),
+);
+
 /** Every request schema, each built on first read (and the same instance on every later read). */
 export const requestSchemas = lazily({
   KeyReference: keyReference,
@@ -222,6 +244,7 @@ export const requestSchemas = lazily({
   UnmanageBody: unmanageBody,
   ReimportBody: reimportBody,
   PolicyPatchBody: policyPatchBody,
+  AddAccountBody: addAccountBody,
 });
 
 /** An object whose properties are getters calling the builders (built once each, by `once`). */

@@ -356,6 +356,37 @@ export const SentinelsResponse = z.strictObject({
   ),
 });
 
+/** One step of a member account's check on add. */
+export const CheckStepView = z.union([
+  z.strictObject({ ok: z.literal(true), detail: z.string().optional() }),
+  z.strictObject({ ok: z.literal(false), code: z.string(), message: z.string() }),
+]);
+
+/** A registered member account (issue 20). */
+export const AccountView = z.strictObject({
+  accountId: z.string(),
+  roleArn: z.string(),
+  externalId: z.string(),
+  name: z.string().optional(),
+  addedAt: isoTimestamp(),
+  addedBy: z.string(),
+  check: z.strictObject({
+    checkedAt: isoTimestamp(),
+    assumeRole: CheckStepView,
+    kms: CheckStepView.optional().describe(
+      "DescribeKey of the probe key, or ListKeys; absent when the role was refused",
+    ),
+    missing: z.array(z.string()).describe("What the member lacks, in words; empty when the check passed"),
+  }),
+});
+
+/** GET /accounts. */
+export const AccountListResponse = z.strictObject({ items: z.array(AccountView) });
+/** POST /accounts, GET /accounts/{accountId}. */
+export const AccountResponse = z.strictObject({ account: AccountView });
+/** DELETE /accounts/{accountId}. */
+export const AccountRemovedResponse = z.strictObject({ accountId: z.string(), removed: z.literal(true) });
+
 /** GET /health. */
 export const HealthResponse = z.strictObject({ status: z.literal("ok") });
 

@@ -38,6 +38,7 @@ export const {
   UnmanageBody,
   ReimportBody,
   PolicyPatchBody,
+  AddAccountBody,
 } = requestSchemas;
 
 export type ListKeysQuery = z.infer<typeof ListKeysQuery>;

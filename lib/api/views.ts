@@ -8,6 +8,7 @@ import type { AuditEvent } from "../domain/audit-types.js";
 import { toImportPolicyInput } from "../domain/import-policy.js";
 import type { KeyMaterialInfo } from "../domain/key-material.js";
 import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
+import type { MemberAccount } from "../domain/member-account.js";
 import type { ObservedKeyState } from "../domain/observed.js";
 import { type RegionalIncident, type SentinelRecord, sentinelBlind } from "../domain/sentinel.js";
 import { keyArnOf } from "../lifecycle/key-admin.js";
@@ -197,6 +198,24 @@ export function materialsView(materials: readonly KeyMaterialInfo[]): KeyMateria
         rotationDate: isoOrUndefined(m.rotationDate),
       }) as KeyMaterialView,
   );
+}
+
+/** A member account on the wire (GET/POST /accounts). */
+export function accountView(account: MemberAccount) {
+  return {
+    accountId: account.accountId,
+    roleArn: account.roleArn,
+    externalId: account.externalId,
+    ...(account.name === undefined ? {} : { name: account.name }),
+    addedAt: account.addedAt,
+    addedBy: account.addedBy,
+    check: {
+      checkedAt: account.check.checkedAt,
+      assumeRole: account.check.assumeRole,
+      ...(account.check.kms === undefined ? {} : { kms: account.check.kms }),
+      missing: [...account.check.missing],
+    },
+  };
 }
 
 /** GET /sentinels. */

@@ -25,8 +25,8 @@ export interface CommandSpec {
   readonly name: string;
   /** A command of its own (`tether sentinels`), not under `tether keys`. */
   readonly topLevel?: boolean;
-  /** The group it is under: `keys` (default) or `ops` (`tether ops approve`). */
-  readonly group?: "keys" | "ops";
+  /** The group it belongs to when not `keys` (`tether accounts add`). */
+  readonly group?: string;
   readonly summary: string;
   /** Positional arguments, all required, e.g. [{ name: "id", ... }]. */
   readonly args: readonly { readonly name: string; readonly description: string }[];

@@ -53,7 +53,7 @@ export function commandHelp(spec: CommandSpec): string {
   return lines.join("\n");
 }
 
-/** `tether keys --help` (or `tether ops --help`): the commands. */
+/** `tether keys --help` (or another group's): the commands. */
 export function keysHelp(commands: readonly CommandSpec[], group = "keys"): string {
   const width = Math.max(...commands.map((spec) => spec.name.length));
   return [
@@ -75,6 +75,9 @@ export function topHelp(commands: readonly CommandSpec[]): string {
     "",
     "Usage: tether ops list|show|approve|deny [options]",
     "  Dual control: operation requests waiting for (or run with) a second admin's approval",
+    "",
+    "Usage: tether accounts <add|list|show|remove> [options]",
+    "  Member accounts of a hub deployment: register (checked on add), list, show, remove",
     "",
     "Usage: tether sentinels [options]",
     "  Each Region's sentinel key as the last probe saw it, and any open regional-loss incident",

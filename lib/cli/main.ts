@@ -2,8 +2,7 @@ import { parseArgs } from "node:util";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { type SigningCredentials, TetherApiClient } from "./client.js";
 import { type CommandSpec, commandName, type FlagSpecs, type FlagValues } from "./command.js";
-import { KEY_COMMANDS, TOP_LEVEL_COMMANDS } from "./commands/index.js";
-import { OPS_COMMANDS } from "./commands/ops.js";
+import { COMMAND_GROUPS, KEY_COMMANDS, TOP_LEVEL_COMMANDS } from "./commands/index.js";
 import type { CliContext } from "./context.js";
 import { ApiError, CliError, UsageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
@@ -87,7 +86,7 @@ function findCommand(argv: readonly string[]): { spec?: CommandSpec; help?: stri
   }
   const own = TOP_LEVEL_COMMANDS.find((candidate) => candidate.name === group.value);
   if (own !== undefined) return { spec: own, rest: argv.filter((_, i) => i !== group.index) };
-  const commands = group.value === "keys" ? KEY_COMMANDS : group.value === "ops" ? OPS_COMMANDS : undefined;
+  const commands = Object.hasOwn(COMMAND_GROUPS, group.value) ? COMMAND_GROUPS[group.value] : undefined;
   if (commands === undefined)
     throw new UsageError(`unknown command "${group.value}" (try: tether keys --help)`);
   if (name === undefined) {

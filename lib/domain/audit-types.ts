@@ -41,6 +41,9 @@ export const AuditDetailType = {
   OperationExecuted: "Operation Executed",
   /** A second admin confirmed an emergency (break-glass) revoke. */
   OperationConfirmed: "Operation Confirmed",
+  /** A member account registered (`keyId` is the account id: its history is the account's), and removed. */
+  MemberAccountAdded: "Member Account Added",
+  MemberAccountRemoved: "Member Account Removed",
 } as const;
 export type AuditDetailType = (typeof AuditDetailType)[keyof typeof AuditDetailType];
 

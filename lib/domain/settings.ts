@@ -29,6 +29,7 @@ export const SERVICE_ENDPOINT_OVERRIDES = [
   "TETHER_KMS_ENDPOINT",
   "TETHER_DYNAMODB_ENDPOINT",
   "TETHER_EVENTS_ENDPOINT",
+  "TETHER_STS_ENDPOINT",
 ] as const;
 
 /** The AWS SDK's own endpoint overrides (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html). */

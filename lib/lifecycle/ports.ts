@@ -448,6 +448,14 @@ export interface PolicyDefaults {
 }
 
 /** Everything a use case needs, injected once at cold start. */
+export type {
+  AccountRegistry,
+  MemberAccess,
+  MemberCredentials,
+  MemberRole,
+  MemberSessionCredentials,
+} from "./account-ports.js";
+
 export interface LifecycleDeps {
   readonly kms: KmsPort;
   readonly keys: KeyRepository;
@@ -493,6 +501,9 @@ export interface LifecycleDeps {
   readonly approvals?: import("../domain/approvals.js").ApprovalRules | undefined;
   /** Where operation requests are kept; absent: no dual control. */
   readonly operations?: OperationRequestRepository | undefined;
+  /** Member accounts (issue 20): the registry and the check on add; absent: routes under /accounts answer 404. */
+  readonly accounts?: import("./account-ports.js").AccountRegistry | undefined;
+  readonly memberAccess?: import("./account-ports.js").MemberAccess | undefined;
   /** Optional structured log sink; never receives material, tokens or wrapped bytes. */
   readonly log?: (level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>) => void;
 }

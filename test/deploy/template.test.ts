@@ -135,10 +135,26 @@ describe("IAM", () => {
     for (const { fn, statement } of allowStatements()) {
       for (const action of actions(statement)) {
         expect(action, `${fn}: ${action}`).not.toMatch(/\*$/);
+        // sts: only the api's AssumeRole of member roles (below).
+        if (action === "sts:AssumeRole" && fn === "api") continue;
         expect(action.split(":")[0], `${fn}: ${action}`).toMatch(
           /^(kms|dynamodb|events|logs|sqs|cloudtrail)$/,
         );
       }
+    }
+  });
+
+  it("lets only the api assume a role, and only the member role by its name (issue 20)", () => {
+    const assumes = allowStatements().filter(({ statement }) =>
+      actions(statement).some((a) => a.startsWith("sts:")),
+    );
+    expect(assumes.map(({ fn }) => fn)).toEqual(["api"]);
+    for (const { statement } of assumes) {
+      expect(actions(statement)).toEqual(["sts:AssumeRole"]);
+      expect(resources(statement)).toEqual([
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax.
+        { "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/tether-member" },
+      ]);
     }
   });
 
@@ -628,7 +644,8 @@ const ADAPTERS = {
   hashicorp: { marker: "X-Vault-Token", sources: ["lib/vault/hashicorp/"] },
   "secrets-manager": {
     marker: "tether:key-spec",
-    sources: ["lib/vault/secrets-manager/", "@aws-sdk/client-secrets-manager/", "@aws-sdk/client-sts/"],
+    // Not @aws-sdk/client-sts: every function holds it for member accounts' roles (lib/accounts).
+    sources: ["lib/vault/secrets-manager/", "@aws-sdk/client-secrets-manager/"],
   },
   pkcs11: { marker: "CKM_RSA_PKCS_KEY_PAIR_GEN", sources: ["lib/vault/pkcs11/", "pkcs11js"] },
 } as const;

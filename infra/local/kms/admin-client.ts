@@ -143,7 +143,37 @@ export class KmsAdmin {
     await this.call("POST", "/identities", identity);
   }
 
-  /** Forgets every key, alias, fault, quota, stat, event and CloudTrail record, and resets the clock. */
+  /**
+   * Creates or replaces a role of the local STS (`arn:aws:iam::<account>:role/<name>`) with its trust policy
+   * (the IAM document; the subset infra/local/kms/sts/roles.ts evaluates). AssumeRole on it then issues
+   * credentials that act in that account.
+   */
+  async putRole(role: {
+    arn: string;
+    trustPolicy: unknown;
+    maxSessionDurationSeconds?: number;
+  }): Promise<{ arn: string; accountId: string }> {
+    return this.call("PUT", "/roles", role);
+  }
+
+  /** Deletes a role of the local STS (its live sessions run until they expire, as IAM's). */
+  async deleteRole(arn: string): Promise<boolean> {
+    const { deleted } = await this.call<{ deleted: boolean }>(
+      "DELETE",
+      `/roles?arn=${encodeURIComponent(arn)}`,
+    );
+    return deleted;
+  }
+
+  /** The local STS's roles. */
+  async roles(): Promise<Array<{ arn: string; accountId: string; trustPolicy: unknown }>> {
+    const { roles } = await this.call<{
+      roles: Array<{ arn: string; accountId: string; trustPolicy: unknown }>;
+    }>("GET", "/roles");
+    return roles;
+  }
+
+  /** Forgets every key and alias (in every account), role, fault, quota, stat, event and CloudTrail record, and resets the clock. */
   async reset(): Promise<void> {
     await this.call("POST", "/reset", {});
   }

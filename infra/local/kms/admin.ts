@@ -1,8 +1,9 @@
 /**
  * The admin interface under `/_admin/...` (JSON): the clock, faults and quotas, Region loss, stats,
- * emitted events, CloudTrail delivery settings and records, caller identities, and reset. Not part of KMS; tests and `npm start` use it through KmsAdmin.
+ * emitted events, CloudTrail delivery settings and records, caller identities, the local STS's roles, and reset. Not part of KMS; tests and `npm start` use it through KmsAdmin.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AccountStores } from "./accounts.js";
 import type { EmulatorClock } from "./clock.js";
 import { type CallerIdentities, CallerIdentityError } from "./cloudtrail/identities.js";
 import { type CloudTrail, type CloudTrailSettings, CloudTrailSettingsError } from "./cloudtrail/trail.js";
@@ -10,16 +11,20 @@ import { KmsApiError } from "./errors.js";
 import type { EventPublisher } from "./events.js";
 import { FAULT_ERRORS, type FaultInjector, type FaultSpec, type QuotaConfig } from "./faults.js";
 import { loseRegionMaterial } from "./lifecycle.js";
-import type { KmsStore } from "./store.js";
+import { RoleDefinitionError } from "./sts/roles.js";
+import type { LocalSts } from "./sts/service.js";
 import { parseJsonObject, readBody, sendJson } from "./wire.js";
 
 export interface AdminDeps {
-  store: KmsStore;
+  /** Every account's keys (a Region's loss and a reset reach them all). */
+  stores: AccountStores;
   clock: EmulatorClock;
   faults: FaultInjector;
   events: EventPublisher;
   trail: CloudTrail;
   identities: CallerIdentities;
+  /** The local STS's roles (`/_admin/roles`). */
+  sts: LocalSts;
   /** Applies what is due now and persists; called after anything that changes state or time. */
   settle(): Promise<void>;
 }
@@ -86,8 +91,9 @@ export async function handleAdmin(
       const invalidate = body.invalidateImportTokens ?? false;
       if (typeof invalidate !== "boolean")
         throw new AdminInputError("invalidateImportTokens must be a boolean");
-      const keyIds = loseRegionMaterial(deps.store, lose[1]);
-      if (invalidate) deps.store.invalidateImportTokens(lose[1]);
+      // A Region's failure is the Region's, whatever the account.
+      const keyIds = deps.stores.all().flatMap((store) => loseRegionMaterial(store, lose[1] as string));
+      if (invalidate) for (const store of deps.stores.all()) store.invalidateImportTokens(lose[1]);
       await deps.settle();
       ok({ region: lose[1], keyIds, importTokensInvalidated: invalidate });
       return true;
@@ -165,11 +171,31 @@ export async function handleAdmin(
         deps.identities.register({ accessKeyId: body.accessKeyId as string, arn: body.arn as string });
         ok({ ok: true });
         return true;
+      case "GET /_admin/roles":
+        ok({ roles: deps.sts.listRoles() });
+        return true;
+      case "PUT /_admin/roles": {
+        const role = deps.sts.putRole({
+          arn: body.arn as string,
+          trustPolicy: body.trustPolicy,
+          ...(body.maxSessionDurationSeconds === undefined
+            ? {}
+            : { maxSessionDurationSeconds: num(body, "maxSessionDurationSeconds") as number }),
+        });
+        ok({ arn: role.arn, accountId: role.accountId });
+        return true;
+      }
+      case "DELETE /_admin/roles": {
+        const arn = url.searchParams.get("arn") ?? "";
+        ok({ deleted: deps.sts.deleteRole(arn) });
+        return true;
+      }
       case "GET /_admin/events":
         ok({ events: deps.events.emitted });
         return true;
       case "POST /_admin/reset":
-        deps.store.clear();
+        deps.stores.clear();
+        deps.sts.clear();
         deps.faults.reset();
         deps.clock.setOffset(0);
         deps.events.emitted.length = 0;
@@ -187,7 +213,8 @@ export async function handleAdmin(
       err instanceof AdminInputError ||
       err instanceof KmsApiError ||
       err instanceof CloudTrailSettingsError ||
-      err instanceof CallerIdentityError;
+      err instanceof CallerIdentityError ||
+      err instanceof RoleDefinitionError;
     const message = bad ? (err as Error).message : "admin request failed";
     sendJson(res, bad ? 400 : 500, { error: message }, requestId, "application/json");
     return true;

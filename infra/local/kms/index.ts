@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { AccountStores } from "./accounts.js";
 import { handleAdmin } from "./admin.js";
 import { KmsAdmin } from "./admin-client.js";
 import { EmulatorClock } from "./clock.js";
@@ -26,7 +27,9 @@ import { FaultInjector } from "./faults.js";
 import { processDue } from "./lifecycle.js";
 import { OPERATIONS } from "./operations/index.js";
 import { StateFile } from "./persistence.js";
-import { KmsStore } from "./store.js";
+import type { KmsStore } from "./store.js";
+import { principalOf } from "./sts/roles.js";
+import { assumeRoleXml, callerIdentityXml, errorXml, LocalSts, StsError } from "./sts/service.js";
 import { RequestReader } from "./validation.js";
 import {
   parseJsonObject,
@@ -51,7 +54,10 @@ export interface KmsEmulatorOptions {
   port?: number;
   /** Persist state as JSON in this directory; omitted = memory only. */
   dataDir?: string;
-  /** Default "111122223333". */
+  /**
+   * Default "111122223333": the account of every caller the emulator does not know. A registered identity
+   * (or a session of the local STS) calls as the account its ARN names, with that account's own keys.
+   */
   accountId?: string;
   /** Base URL of the local event bus; KMS service events are POSTed to `${eventBusUrl}/_local/service-events`. */
   eventBusUrl?: string;
@@ -74,6 +80,37 @@ export interface KmsEmulator {
   close(): Promise<void>;
 }
 
+const KMS_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:(\d{12}):(?:key|alias)\/.+$/;
+
+/**
+ * A key (or alias) ARN of another account is refused as KMS refuses a caller the key's policy does not name:
+ * `AccessDeniedException` "User: <caller> is not authorized to perform: kms:<Operation> on resource: <arn>
+ * because no resource-based policy allows the kms:<Operation> action". Cross-account use needs the key
+ * policy to allow it (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html),
+ * and the import path, deletion, tagging and policy operations are never cross-account ("Cross-account use:
+ * No", https://docs.aws.amazon.com/kms/latest/developerguide/kms-api-permissions-reference.html). The
+ * emulator evaluates no key policy, so it refuses every cross-account call, whether the key exists or not
+ * (it says nothing about another account's keys), which is no kinder than AWS.
+ */
+function refuseOtherAccounts(
+  operation: string,
+  callerArn: string,
+  account: string,
+  request: Record<string, unknown>,
+): void {
+  for (const value of [request.KeyId, request.TargetKeyId, request.DestinationKeyId]) {
+    if (typeof value !== "string") continue;
+    const owner = KMS_ARN.exec(value)?.[1];
+    if (owner !== undefined && owner !== account) {
+      throw new KmsApiError(
+        "AccessDeniedException",
+        `User: ${callerArn} is not authorized to perform: kms:${operation} on resource: ${value} ` +
+          `because no resource-based policy allows the kms:${operation} action`,
+      );
+    }
+  }
+}
+
 /** Starts the emulator; resolves once it listens. */
 export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promise<KmsEmulator> {
   const host = options.host ?? "127.0.0.1";
@@ -81,27 +118,40 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
   const log = options.logger ?? (() => {});
   const stateFile = options.dataDir ? new StateFile(options.dataDir) : undefined;
   const snapshot = await stateFile?.load();
-  const store = new KmsStore(accountId, snapshot);
+  const stores = new AccountStores(accountId, snapshot);
   const clock = new EmulatorClock(snapshot?.clockOffsetMs ?? 0);
   const events = new EventPublisher(options.eventBusUrl, log);
   const faults = new FaultInjector();
   const trail = new CloudTrail();
   const identities = new CallerIdentities(accountId, options.identities);
+  const sts = new LocalSts(identities);
+  /** The account a request acts in: its caller's (an unknown access key is the default account's user). */
+  const callerOf = (req: IncomingMessage) => {
+    const caller = identities.resolve(scopeOf(req).accessKeyId);
+    return { caller, account: principalOf(caller.arn).accountId || accountId };
+  };
+  /** KMS's own deeds in every account; whether anything changed. */
+  const processAllDue = () =>
+    stores.all().reduce((changed, store) => processDue(store, clock, events, trail) || changed, false);
   const pool = new WrappingKeyPool(log);
   pool.warm(["RSA_2048"]);
 
   const persist = async () => {
-    if (stateFile) await stateFile.save(store.snapshot(clock.offset));
+    if (stateFile) await stateFile.save(stores.snapshot(clock.offset));
   };
   const deliverTrail = () => trail.deliverDue(clock.now(), (event) => events.forward(event));
   const settle = async () => {
-    processDue(store, clock, events, trail);
+    processAllDue();
     deliverTrail();
     await persist();
   };
 
   /** The key (and alias) a request names, resolved before the call (an alias may be gone after it). */
-  function resourcesNamed(region: string, request: Record<string, unknown>): TrailResource[] {
+  function resourcesNamed(
+    store: KmsStore,
+    region: string,
+    request: Record<string, unknown>,
+  ): TrailResource[] {
     const resources: TrailResource[] = [];
     // DeleteAlias names only the alias: its key is the alias's target.
     const keyRef = [request.KeyId, request.TargetKeyId, request.AliasName].find(
@@ -120,7 +170,7 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
     if (typeof request.AliasName === "string" && request.AliasName.startsWith("alias/")) {
       resources.push({
         type: KMS_ALIAS_TYPE,
-        arn: `arn:aws:kms:${region}:${accountId}:${request.AliasName}`,
+        arn: `arn:aws:kms:${region}:${store.accountId}:${request.AliasName}`,
       });
     }
     return resources;
@@ -142,10 +192,12 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
           `The local emulator serves only CloudTrail LookupEvents, not ${operation || "(none)"}.`,
         );
       }
-      await faults.before(operation, region, accountId);
-      if (processDue(store, clock, events, trail)) await persist();
+      const { account } = callerOf(req);
+      await faults.before(operation, region, account);
+      if (processAllDue()) await persist();
       deliverTrail();
-      sendJson(res, 200, lookupEvents(body, region, trail.history(region, clock.now())), requestId);
+      const history = trail.history(region, clock.now()).filter((r) => r.account === account);
+      sendJson(res, 200, lookupEvents(body, region, history), requestId);
       log(`cloudtrail ${region} ${operation} 200`);
     } catch (err) {
       const apiError =
@@ -173,13 +225,21 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
       region = regionOf(req);
       const body = await readBody(req);
       if (!handler) throw kmsError(KmsErrorType.UnknownOperation, `Unknown operation ${target || "(none)"}`);
-      const changedByTime = processDue(store, clock, events, trail);
+      const changedByTime = processAllDue();
       const request = parseJsonObject(body);
+      const { caller, account } = callerOf(req);
+      if (sts.expired(caller.accessKeyId, clock.now())) {
+        throw new KmsApiError(
+          "ExpiredTokenException",
+          "The security token included in the request is expired",
+        );
+      }
+      refuseOtherAccounts(operation, caller.arn, account, request);
+      const store = stores.forAccount(account);
       if (RECORDED_OPERATIONS[operation] !== undefined) {
         const callRegion = region;
         const at = clock.now();
-        const resources = resourcesNamed(region, request);
-        const caller = identities.resolve(scopeOf(req).accessKeyId);
+        const resources = resourcesNamed(store, region, request);
         const sourceIp = sourceIpOf(req);
         const userAgent = String(req.headers["user-agent"] ?? "");
         recordCall = ({ response, error }) => {
@@ -191,7 +251,7 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
             apiCallRecord({
               operation,
               region: callRegion,
-              account: accountId,
+              account,
               at,
               caller,
               sourceIp,
@@ -213,7 +273,7 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
               apiCallRecord({
                 operation: "CreateKey",
                 region: request.ReplicaRegion,
-                account: accountId,
+                account,
                 at,
                 caller,
                 sourceIp,
@@ -227,8 +287,8 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
           }
         };
       }
-      await faults.before(operation, region, accountId);
-      const ctx: KmsContext = { store, clock, pool, events, region, accountId, log };
+      await faults.before(operation, region, account);
+      const ctx: KmsContext = { store, clock, pool, events, region, accountId: account, log };
       const result = await handler.handle(ctx, new RequestReader(request));
       recordCall?.({ response: result });
       deliverTrail();
@@ -249,12 +309,44 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
     }
   }
 
+  async function handleSts(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const params = new URLSearchParams((await readBody(req)).toString("utf8"));
+    const action = params.get("Action") ?? "";
+    const send = (status: number, xml: string) => {
+      res.writeHead(status, { "content-type": "text/xml", "x-amzn-requestid": requestId });
+      res.end(xml);
+    };
+    try {
+      const { caller } = callerOf(req);
+      if (sts.expired(caller.accessKeyId, clock.now()))
+        throw new StsError("ExpiredToken", "The security token included in the request is expired", 400);
+      if (action === "AssumeRole") {
+        send(200, assumeRoleXml(sts.assumeRole(caller.arn, params, clock.now()), requestId));
+      } else if (action === "GetCallerIdentity") {
+        send(200, callerIdentityXml(caller.arn, caller.accessKeyId, requestId));
+      } else {
+        throw new StsError("InvalidAction", `Could not find operation ${action} for version 2011-06-15`, 400);
+      }
+      log(`sts ${action} 200`);
+    } catch (err) {
+      const error =
+        err instanceof StsError
+          ? err
+          : new StsError("InternalFailure", "An internal error occurred. (local STS)", 500);
+      if (!(err instanceof StsError)) log(`sts ${requestId} ${action} internal error: ${String(err)}`);
+      send(error.status, errorXml(error, requestId));
+      log(`sts ${action} ${error.status} ${error.code}`);
+    }
+  }
+
   const server = createServer((req, res) => {
     const requestId = randomUUID();
-    handleAdmin({ store, clock, faults, events, trail, identities, settle }, req, res, requestId)
+    handleAdmin({ stores, clock, faults, events, trail, identities, sts, settle }, req, res, requestId)
       .then((handled) => {
         if (handled) return undefined;
         const target = String(req.headers["x-amz-target"] ?? "");
+        if (target === "" && /\/[a-z0-9-]+\/sts\/aws4_request/.test(req.headers.authorization ?? ""))
+          return handleSts(req, res, requestId);
         const trailOperation = cloudTrailOperation(target);
         return trailOperation !== undefined
           ? handleCloudTrail(req, res, requestId, trailOperation)
@@ -275,7 +367,7 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
   const url = `http://${host}:${port}`;
 
   const tick = setInterval(() => {
-    const changed = processDue(store, clock, events, trail);
+    const changed = processAllDue();
     deliverTrail();
     if (changed) persist().catch((err: unknown) => log(`persist failed: ${String(err)}`));
   }, options.tickMs ?? 1000);

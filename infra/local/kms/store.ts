@@ -22,6 +22,11 @@ export interface StateSnapshot {
   tokenGenerations?: Record<string, number>;
   keys: KeyRecord[];
   aliases: AliasRecord[];
+  /** Accounts other than the default one (AccountStores), each with its keys and aliases; absent: none. */
+  accounts?: Record<
+    string,
+    { keys: KeyRecord[]; aliases: AliasRecord[]; tokenGenerations?: Record<string, number> }
+  >;
 }
 
 export class KmsStore {

@@ -497,6 +497,8 @@ function functionEnvironment(
     TETHER_EVENTS_ENDPOINT: localAws.endpoints.events,
     // The KMS emulator serves CloudTrail's LookupEvents on its own port (routed by X-Amz-Target).
     TETHER_CLOUDTRAIL_ENDPOINT: localAws.endpoints.kms,
+    // ... and STS (AssumeRole for member accounts' roles).
+    TETHER_STS_ENDPOINT: localAws.endpoints.kms,
     TETHER_FILE_VAULT_DIR: vault.directory,
     TETHER_FILE_VAULT_PASSPHRASE: vault.passphrase,
   };

@@ -1,5 +1,6 @@
 import { classifyKeyAction, classifyPolicy, dualControl } from "../dual-control.js";
 import type { Route } from "../route.js";
+import { addAccountRoute, listAccountsRoute, removeAccountRoute, showAccountRoute } from "./accounts.js";
 import { reimportRoute, restoreRoute, revokeRoute, rotateRoute } from "./key-actions.js";
 import { changePolicyRoute, historyRoute } from "./key-policy.js";
 import { listKeysRoute, registerKeyRoute, showKeyRoute, unmanageKeyRoute } from "./keys.js";
@@ -37,4 +38,8 @@ export const apiRoutes: readonly Route[] = [
   showOperationRoute,
   approveOperationRoute,
   denyOperationRoute,
+  listAccountsRoute,
+  addAccountRoute,
+  showAccountRoute,
+  removeAccountRoute,
 ];

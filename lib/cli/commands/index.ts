@@ -1,7 +1,9 @@
 import type { CommandSpec } from "../command.js";
+import { ACCOUNT_COMMANDS } from "./accounts.js";
 import { reimportCommand, restoreCommand, revokeCommand, rotateCommand, unmanageCommand } from "./actions.js";
 import { historyCommand } from "./history.js";
 import { listCommand } from "./list.js";
+import { OPS_COMMANDS } from "./ops.js";
 import { policyCommand } from "./policy.js";
 import { registerCommand } from "./register.js";
 import { sentinelsCommand } from "./sentinels.js";
@@ -20,6 +22,13 @@ export const KEY_COMMANDS: readonly CommandSpec[] = [
   historyCommand,
   unmanageCommand,
 ];
+
+/** Every group of commands (`tether <group> <command>`). */
+export const COMMAND_GROUPS: Readonly<Record<string, readonly CommandSpec[]>> = {
+  keys: KEY_COMMANDS,
+  ops: OPS_COMMANDS,
+  accounts: ACCOUNT_COMMANDS,
+};
 
 /** Commands outside `tether keys`. */
 export const TOP_LEVEL_COMMANDS: readonly CommandSpec[] = [sentinelsCommand];

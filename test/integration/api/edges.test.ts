@@ -275,7 +275,7 @@ describe("docs/openapi.json", () => {
     const declared = events.flatMap((e) =>
       e.httpApi === undefined ? [] : [`${e.httpApi.method} ${e.httpApi.path}`],
     );
-    expect(declared.length).toBe(17); // 13 + the four dual-control routes (/operations)
+    expect(declared.length).toBe(21); // 13 + the four dual-control routes (/operations) + the four of /accounts
     expect(routes.sort()).toEqual(declared.sort());
   });
 });

@@ -41,6 +41,8 @@ describe("AuditDetailType", () => {
       "Operation Expired",
       "Operation Executed",
       "Operation Confirmed",
+      "Member Account Added",
+      "Member Account Removed",
     ]);
   });
 
