@@ -144,14 +144,17 @@ export function timelineLanes(rows: readonly FleetRow[], now: Date, days = 90): 
     const validToDay = day(row.validTo);
     const revoked = row.status === "revoked";
     let renewalDay: number | undefined;
+    let windowOpen = false;
     if (validToDay !== undefined && row.renewBeforeMs !== undefined && !revoked && row.status !== "paused") {
       const opens = validToDay - row.renewBeforeMs / DAY_MS;
+      windowOpen = opens <= 0;
       renewalDay = Math.max(opens, day(row.nextAction?.at ?? row.nextCheckAt) ?? opens);
     }
+    // Late: the renewal would come at or after ValidTo, or its window is open and the Region is failing.
     const renewalLate =
       renewalDay !== undefined &&
       validToDay !== undefined &&
-      (renewalDay >= validToDay || (row.failing && renewalDay <= 0));
+      (renewalDay >= validToDay || (row.failing && windowOpen));
     return {
       keyId: row.keyId,
       label: `${row.alias ?? row.keyId} · ${row.region}`,

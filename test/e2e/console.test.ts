@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KmsAdmin } from "../../infra/local/kms/admin-client.js";
 import type { LocalStack } from "../../infra/local/runner/index.js";
 import { TetherApiClient } from "../../lib/cli/client.js";
 import { buildConsoleAssets } from "../../lib/console/assets.js";
@@ -64,6 +65,23 @@ beforeAll(async () => {
   await register("beta", { policy: { validityPeriod: "P10D" } });
   await register("gamma", { policy: { expirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" } });
   await register("delta", { policy: { validityPeriod: "P60D" } });
+  // epsilon's re-import fails in KMS (an injected KMSInternalException): its Region counts a failure.
+  await register("epsilon", { policy: { validityPeriod: "P45D" } });
+  const kmsAdmin = new KmsAdmin(stack.endpoints.kms);
+  await kmsAdmin.injectFault({
+    operation: "ImportKeyMaterial",
+    error: "KMSInternalException",
+    probability: 1,
+  });
+  const failed = await signedFetch(stack.apiUrl, {
+    method: "POST",
+    path: `/keys/${ids.epsilon}/reimport`,
+    credentials: ADMIN,
+    body: {},
+    headers: { "idempotency-key": "console-e2e-epsilon" },
+  });
+  await kmsAdmin.clearFaults();
+  expect(JSON.stringify(failed.body)).toContain("KMSInternalException");
   const client = new TetherApiClient({ apiUrl: stack.apiUrl, region: stack.region, credentials: ADMIN });
   server = await startConsoleServer({ port: 0, client, assets: await buildConsoleAssets() });
   const { chromium } = await import("playwright-core");
@@ -86,7 +104,10 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
   it("opens with the printed URL and loads the fleet: a row per key × Region", async () => {
     await page.goto(server.url);
     expect(new URL(page.url()).search).toBe(""); // the token went into the cookie
-    await expect.poll(() => rows().count(), { timeout: 20_000 }).toBe(5);
+    await expect.poll(() => rows().count(), { timeout: 20_000 }).toBe(6);
+    expect(await page.textContent(`#fleet tr[data-key="${ids.epsilon}"]`)).toContain(
+      "failing ×1: KMSInternalException",
+    );
     await expect
       .poll(() => page.locator("#fleet tbody tr[data-key] td:nth-child(5)").first().textContent(), {
         timeout: 20_000,
@@ -105,10 +126,11 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
     expect(await rows().first().getAttribute("data-key")).toBe(ids.beta);
     await page.fill("input[name=expiring]", "");
     await page.check("input[name=failing]");
-    await expect.poll(() => rows().count()).toBe(0);
+    await expect.poll(() => rows().count()).toBe(1);
+    expect(await rows().first().getAttribute("data-key")).toBe(ids.epsilon);
     await page.uncheck("input[name=failing]");
     await page.selectOption("select[name=status]", "active");
-    await expect.poll(() => rows().count()).toBe(5);
+    await expect.poll(() => rows().count()).toBe(6);
     await page.selectOption("select[name=status]", "revoked");
     await expect.poll(() => rows().count()).toBe(0);
     await page.selectOption("select[name=status]", "");
@@ -125,9 +147,10 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
   it("draws the expiry timeline of the next 90 days", async () => {
     await page.goto(`${server.origin}/#/timeline`);
     await page.waitForSelector("svg#timeline");
-    // alpha in two Regions, beta and delta; gamma's material does not expire.
-    await expect.poll(() => page.locator("svg#timeline g.lane-group").count()).toBe(4);
-    expect(await page.locator("svg#timeline circle.validto").count()).toBe(4);
+    // alpha in two Regions, beta, delta and epsilon; gamma's material does not expire.
+    await expect.poll(() => page.locator("svg#timeline g.lane-group").count()).toBe(5);
+    expect(await page.locator("svg#timeline circle.validto").count()).toBe(5);
+    expect(await page.locator(`svg#timeline g[data-key="${ids.epsilon}"] text.mark.failing`).count()).toBe(1);
     expect(await page.locator(`svg#timeline g[data-key="${ids.gamma}"]`).count()).toBe(0);
     await page.screenshot({ path: join(ARTIFACTS, "console-timeline.png"), fullPage: true });
   });
@@ -150,6 +173,9 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
     expect(JSON.parse((await page.textContent("#answer pre")) ?? "{}")).toMatchObject({
       key: { id: ids.delta, status: { state: "revoked", reason: "console e2e: suspected compromise" } },
     });
+    // The page is drawn again from the API: the key is revoked, and the history says who and why.
+    await expect.poll(() => page.textContent("#key-title .badge")).toBe("revoked");
+    await expect.poll(() => page.textContent("#history")).toContain("console e2e: suspected compromise");
     await page.screenshot({ path: join(ARTIFACTS, "console-key.png"), fullPage: true });
     // A second revoke of a revoked key is safe; a restore without reason is refused by the page; an error
     // answer (re-import of a revoked key: 409) is shown as the API gave it.
@@ -157,6 +183,15 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
     await page.click('dialog#confirm button[value="confirm"]');
     await expect.poll(() => page.textContent("#answer")).toContain("HTTP 409 (error)");
     expect(await page.textContent("#answer pre")).toContain('"code"');
+  });
+
+  it("marks the revoked key on the timeline", async () => {
+    await page.goto(`${server.origin}/#/timeline`);
+    await page.waitForSelector(`svg#timeline g[data-key="${ids.delta}"]`);
+    expect(await page.locator(`svg#timeline g[data-key="${ids.delta}"] text.mark.revoked`).count()).toBe(1);
+    expect(await page.locator(`svg#timeline g[data-key="${ids.delta}"] .renewal`).count()).toBe(0);
+    expect(await page.locator(`svg#timeline g[data-key="${ids.beta}"] text.mark`).count()).toBe(0);
+    await page.screenshot({ path: join(ARTIFACTS, "console-timeline-revoked.png"), fullPage: true });
   });
 
   it("made no request outside the console's origin and broke no CSP rule", () => {

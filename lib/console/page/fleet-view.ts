@@ -257,6 +257,9 @@ function sentinelsPanel(data: FleetData, now: Date): HTMLElement {
     "section",
     { class: "sentinels", "aria-labelledby": "sentinels-title" },
     h("h2", { id: "sentinels-title" }, "Sentinels and regional incidents"),
+    data.sentinels.items.length === 0
+      ? h("p", {}, "No sentinel keys yet (the probe creates one per Region).")
+      : "",
     h(
       "ul",
       {},

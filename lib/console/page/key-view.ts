@@ -92,14 +92,22 @@ function actions(key: KeyView): Action[] {
   ];
 }
 
-/** The key page: record, each Region's live state, materials and rotations, paged history, actions. */
-export async function keyView(id: string, now: Date): Promise<HTMLElement> {
+/**
+ * The key page: record, each Region's live state, materials and rotations, paged history, actions. After an
+ * action the page is drawn again from the API, keeping the action's answer (`output`) on top.
+ */
+export async function keyView(id: string, now: Date, kept?: HTMLElement): Promise<HTMLElement> {
   const answer = await api("GET", route("keys", id));
   if (!answer.ok) return h("section", {}, h("h1", {}, `Key ${id}`), answerBox(answer, `GET /keys/${id}`));
   const detail = answer.body as KeyDetailResponse;
   const key = detail.key;
-  const output = h("div", { id: "answer", role: "status", "aria-live": "polite", tabindex: -1 });
-  return h(
+  const output = kept ?? h("div", { id: "answer", role: "status", "aria-live": "polite", tabindex: -1 });
+  const redraw = async () => {
+    const fresh = await keyView(id, new Date(), output);
+    section.replaceWith(fresh);
+    output.focus();
+  };
+  const section = h(
     "section",
     { "aria-labelledby": "key-title" },
     h(
@@ -119,7 +127,7 @@ export async function keyView(id: string, now: Date): Promise<HTMLElement> {
             type: "button",
             "data-action": action.name,
             class: action.danger ? "danger" : undefined,
-            onclick: () => confirmAction(action, output),
+            onclick: () => confirmAction(action, output, redraw),
           },
           action.label,
         ),
@@ -131,6 +139,7 @@ export async function keyView(id: string, now: Date): Promise<HTMLElement> {
     materialsSection(detail),
     await historySection(key.id),
   );
+  return section;
 }
 
 function recordList(key: KeyView): HTMLElement {
@@ -336,7 +345,7 @@ function answerBox(answer: ApiAnswer, what: string): HTMLElement {
 }
 
 /** A modal dialog asking for the reason (where the API takes one); sends the action only on confirm. */
-function confirmAction(action: Action, output: HTMLElement) {
+function confirmAction(action: Action, output: HTMLElement, redraw: () => Promise<void>) {
   const opener = document.activeElement as HTMLElement | null;
   const reason = h("textarea", {
     name: "reason",
@@ -384,6 +393,7 @@ function confirmAction(action: Action, output: HTMLElement) {
     );
     output.replaceChildren(answerBox(answer, `${action.method} ${action.path}`));
     output.focus();
+    if (answer.ok) await redraw();
   });
   dialog.showModal();
   (action.reason === "required" ? reason : (dialog.querySelector("button") as HTMLElement)).focus();
