@@ -31,7 +31,13 @@ export async function buildCli(outDir: string = CLI_PACKAGE_DIR): Promise<string
   const assets = await buildConsoleAssets();
   const result = await build({
     entryPoints: [join(ROOT, "bin/tether.ts")],
-    outfile: join(outDir, BUNDLE),
+    outdir: outDir,
+    entryNames: "tether",
+    outExtension: { ".js": ".mjs" },
+    // What only some commands need (the credential chain: lib/cli/main.ts loads it on first use) goes to
+    // chunks/, so `tether --help` parses less.
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     bundle: true,
     platform: "node",
     format: "esm",
@@ -55,7 +61,7 @@ export async function buildCli(outDir: string = CLI_PACKAGE_DIR): Promise<string
     description: `${root.description} The operator CLI and its web console.`,
     type: "module",
     bin: { tether: BUNDLE },
-    files: [BUNDLE, "README.md"],
+    files: [BUNDLE, "chunks/", "README.md"],
     engines: root.engines,
     license: "UNLICENSED",
   };

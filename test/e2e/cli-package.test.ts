@@ -72,7 +72,7 @@ describe("the packed CLI, installed into an empty folder", () => {
   it("is one file with no dependencies, and installs a tether binary", async () => {
     expect(existsSync(tether)).toBe(true);
     const installed = join(prefix, "lib", "node_modules", "tether-cli");
-    expect((await readdir(installed)).sort()).toEqual(["README.md", "package.json", "tether.mjs"]);
+    expect((await readdir(installed)).sort()).toEqual(["README.md", "chunks", "package.json", "tether.mjs"]);
     expect(existsSync(join(installed, "node_modules"))).toBe(false);
   });
 
