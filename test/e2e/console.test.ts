@@ -185,6 +185,25 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
     expect(await page.textContent("#answer pre")).toContain('"code"');
   });
 
+  it("pauses and resumes a key through its policy, asking for the reason each time", async () => {
+    await page.goto(`${server.origin}/#/keys/${ids.gamma}`);
+    await page.waitForSelector("#key-title");
+    for (const [label, state] of [
+      ["Pause", "paused"],
+      ["Resume", "active"],
+    ] as const) {
+      await page.click('[data-action="pause"]');
+      expect(await page.textContent("dialog#confirm h2")).toBe(`${label}?`);
+      await page.fill("dialog#confirm textarea[name=reason]", `console e2e: ${label}`);
+      await page.keyboard.press("Tab"); // to the confirm button
+      await page.keyboard.press("Enter");
+      await expect
+        .poll(() => page.textContent("#answer"))
+        .toContain(`PATCH /keys/${ids.gamma}/policy: HTTP 200`);
+      await expect.poll(() => page.textContent("#key-title .badge")).toBe(state);
+    }
+  });
+
   it("marks the revoked key on the timeline", async () => {
     await page.goto(`${server.origin}/#/timeline`);
     await page.waitForSelector(`svg#timeline g[data-key="${ids.delta}"]`);
