@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { KmsAdmin } from "../../infra/local/kms/admin-client.js";
 import type { LocalStack } from "../../infra/local/runner/index.js";
 import { TetherApiClient } from "../../lib/cli/client.js";
@@ -67,7 +67,30 @@ beforeAll(async () => {
   await register("delta", { policy: { validityPeriod: "P60D" } });
   // epsilon's re-import fails in KMS (an injected KMSInternalException): its Region counts a failure.
   await register("epsilon", { policy: { validityPeriod: "P45D" } });
+  // A replica's first import may come a little later (after its CloudTrail record): wait for every
+  // Region of every key, so the fault below hits epsilon's re-import only.
+  await vi.waitFor(
+    async () => {
+      const listed = await signedFetch(stack.apiUrl, {
+        method: "GET",
+        path: "/keys?limit=100",
+        credentials: ADMIN,
+      });
+      const regions = (listed.body as { items: { regions: { lastImportedAt?: string }[] }[] }).items.flatMap(
+        (k) => k.regions,
+      );
+      expect(regions).toHaveLength(6);
+      if (regions.some((r) => r.lastImportedAt === undefined)) {
+        await stack.sweepNow(); // the sweep imports what is still missing, should no event have done it yet
+        throw new Error("a Region is not imported yet");
+      }
+    },
+    { timeout: 60_000, interval: 250 },
+  );
   const kmsAdmin = new KmsAdmin(stack.endpoints.kms);
+  // No CloudTrail record of the failed import: its kms-events run would renew epsilon (window open below)
+  // and clear the failure this test wants to see.
+  await kmsAdmin.setCloudTrail({ drop: true });
   await kmsAdmin.injectFault({
     operation: "ImportKeyMaterial",
     error: "KMSInternalException",
@@ -82,6 +105,15 @@ beforeAll(async () => {
   });
   await kmsAdmin.clearFaults();
   expect(JSON.stringify(failed.body)).toContain("KMSInternalException");
+  // Its renew window now opened five days ago (ValidTo in 45 days, renewBefore 50): a late renewal.
+  const widened = await signedFetch(stack.apiUrl, {
+    method: "PATCH",
+    path: `/keys/${ids.epsilon}/policy`,
+    credentials: ADMIN,
+    body: { validityPeriod: "P60D", renewBefore: "P50D" },
+  });
+  expect(widened.status).toBe(200);
+  await kmsAdmin.setCloudTrail({ dropRate: 0 });
   const client = new TetherApiClient({ apiUrl: stack.apiUrl, region: stack.region, credentials: ADMIN });
   server = await startConsoleServer({ port: 0, client, assets: await buildConsoleAssets() });
   const { chromium } = await import("playwright-core");
@@ -92,7 +124,7 @@ beforeAll(async () => {
     if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
   });
   await mkdir(ARTIFACTS, { recursive: true });
-}, E2E_STACK_START_MS + 60_000);
+}, E2E_STACK_START_MS + 120_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -151,6 +183,9 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
     await expect.poll(() => page.locator("svg#timeline g.lane-group").count()).toBe(5);
     expect(await page.locator("svg#timeline circle.validto").count()).toBe(5);
     expect(await page.locator(`svg#timeline g[data-key="${ids.epsilon}"] text.mark.failing`).count()).toBe(1);
+    // Failing with its renew window open: the renewal is drawn late (red), and only that one.
+    expect(await page.locator(`svg#timeline g[data-key="${ids.epsilon}"] path.renewal.late`).count()).toBe(1);
+    expect(await page.locator("svg#timeline path.renewal.late").count()).toBe(1);
     expect(await page.locator(`svg#timeline g[data-key="${ids.gamma}"]`).count()).toBe(0);
     await page.screenshot({ path: join(ARTIFACTS, "console-timeline.png"), fullPage: true });
   });

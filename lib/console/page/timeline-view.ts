@@ -7,6 +7,8 @@ const LABEL_WIDTH = 260;
 const PLOT_WIDTH = 720;
 const LANE_HEIGHT = 22;
 const TOP = 30;
+/** Room right of the plot for the failing/revoked marks. */
+const MARK_WIDTH = 90;
 
 /** The expiry timeline: next 90 days, a lane per key × Region, ValidTo and planned renewal on each. */
 export function timelineView(data: FleetData, now: Date): HTMLElement {
@@ -31,8 +33,8 @@ export function timelineView(data: FleetData, now: Date): HTMLElement {
       id: "timeline",
       role: "img",
       "aria-labelledby": "timeline-title timeline-desc",
-      viewBox: `0 0 ${LABEL_WIDTH + PLOT_WIDTH + 20} ${height}`,
-      width: LABEL_WIDTH + PLOT_WIDTH + 20,
+      viewBox: `0 0 ${LABEL_WIDTH + PLOT_WIDTH + MARK_WIDTH} ${height}`,
+      width: LABEL_WIDTH + PLOT_WIDTH + MARK_WIDTH,
       height,
     },
     svg(
@@ -102,9 +104,10 @@ function laneElement(lane: TimelineLane, y: number, x: (day: number) => number):
       ),
     );
   }
-  if (lane.revoked) parts.push(svg("text", { x: x(0) + 4, y: y + 4, class: "mark revoked" }, "✕ revoked"));
+  if (lane.revoked)
+    parts.push(svg("text", { x: x(DAYS) + 10, y: y + 4, class: "mark revoked" }, "✕ revoked"));
   else if (lane.failing)
-    parts.push(svg("text", { x: x(0) + 4, y: y + 4, class: "mark failing" }, "! failing"));
+    parts.push(svg("text", { x: x(DAYS) + 10, y: y + 4, class: "mark failing" }, "! failing"));
   return svg("g", { class: "lane-group", "data-key": lane.keyId }, ...parts);
 }
 
