@@ -14,6 +14,7 @@
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { DEFAULT_CONSOLE_PORT } from "../../lib/cli/commands/console.js";
 import {
   checkRegions,
   DEFAULT_LOCAL_PORTS,
@@ -175,6 +176,7 @@ export function describeLocalStack(stack: LocalStack, config: MainConfig): strin
           `  export TETHER_LOCAL_DATA_DIR=${dirname(config.endpointsFile)}   # where the CLI finds the endpoints`,
         ]),
     "  npx tether keys list",
+    `  npx tether console                # the web console: prints http://127.0.0.1:${DEFAULT_CONSOLE_PORT}/?token=... to open`,
     // Material the vault already holds needs its --check-value; new material under a new reference does not.
     "  npx tether keys register --key-spec SYMMETRIC_DEFAULT --material-ref my/first --generate   (--help for more)",
     "Or without the CLI, with curl's own SigV4 signing:",

@@ -72,6 +72,21 @@ export class TetherApiClient {
    *   ApiUnreachableError when there is no answer; CredentialsError when no credentials can be found
    */
   async request(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<unknown> {
+    const { status, text } = await this.send(method, path, options);
+    if (status >= 200 && status < 300) return text.length === 0 ? {} : parseJson(text, status);
+    throw errorFromResponse(status, text);
+  }
+
+  /**
+   * Sends one signed request and returns the status and body as the API gave them, error or not (the
+   * console passes them on unchanged).
+   * @throws ApiUnreachableError when there is no answer; CredentialsError when no credentials can be found
+   */
+  async send(
+    method: HttpMethod,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<{ status: number; text: string; contentType: string | undefined }> {
     const basePath = this.base.pathname.replace(/\/+$/, "");
     const query: Record<string, string> = {};
     for (const [name, value] of Object.entries(options.query ?? {})) {
@@ -113,8 +128,7 @@ export class TetherApiClient {
       throw this.unreachable(error);
     }
     const text = await response.text();
-    if (response.ok) return text.length === 0 ? {} : parseJson(text, response.status);
-    throw errorFromResponse(response.status, text);
+    return { status: response.status, text, contentType: response.headers.get("content-type") ?? undefined };
   }
 
   private async sign(request: HttpRequest): Promise<HttpRequest> {

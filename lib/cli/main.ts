@@ -1,5 +1,4 @@
 import { parseArgs } from "node:util";
-import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { type SigningCredentials, TetherApiClient } from "./client.js";
 import { type CommandSpec, commandName, type FlagSpecs, type FlagValues } from "./command.js";
 import { COMMAND_GROUPS, KEY_COMMANDS, TOP_LEVEL_COMMANDS } from "./commands/index.js";
@@ -206,7 +205,7 @@ function createContext(
         return new TetherApiClient({
           apiUrl: settings.apiUrl,
           region: settings.region,
-          credentials: runtime.credentials ?? fromNodeProviderChain(profile === undefined ? {} : { profile }),
+          credentials: runtime.credentials ?? lazyProviderChain(profile),
           timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
           fetch: runtime.fetch,
           newIdempotencyKey: runtime.newIdempotencyKey,
@@ -214,6 +213,19 @@ function createContext(
       })();
       return client;
     },
+  };
+}
+
+/**
+ * The standard AWS credential chain, loaded on the first signature: `tether --help` and usage errors need
+ * none of it, and the packaged CLI (scripts/build-cli.ts) keeps it in a chunk of its own, so they start faster.
+ */
+function lazyProviderChain(profile: string | undefined): SigningCredentials {
+  let chain: Promise<SigningCredentials> | undefined;
+  return async () => {
+    chain ??= import("./credential-chain.js").then(({ providerChain }) => providerChain(profile));
+    const credentials = await chain;
+    return typeof credentials === "function" ? credentials() : credentials;
   };
 }
 

@@ -1,0 +1,67 @@
+/**
+ * The console's page: a hash router over three views (#/ fleet, #/timeline, #/keys/{id}). Plain DOM, no
+ * framework; bundled by esbuild (lib/console/assets.ts) and served by the console's own server.
+ */
+
+import { h, show } from "./dom.js";
+import { type FleetData, fleetView, loadDetails, loadFleet } from "./fleet-view.js";
+import { keyView } from "./key-view.js";
+import { timelineView } from "./timeline-view.js";
+
+let fleet: Promise<FleetData> | undefined;
+
+async function route(): Promise<void> {
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const now = new Date();
+  for (const link of document.querySelectorAll("nav a")) {
+    const current = link.getAttribute("href") === `#${hash}`;
+    if (current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  try {
+    if (hash.startsWith("/keys/")) {
+      fleet = undefined; // an action may have changed the key: reload the fleet on the way back
+      const id = decodeURIComponent(hash.slice("/keys/".length));
+      show(h("p", {}, `Loading ${id}…`));
+      show(await keyView(id, now)).focus();
+      return;
+    }
+    show(h("p", {}, "Loading the fleet…"));
+    fleet ??= loadFleet();
+    const data = await fleet;
+    if (hash === "/timeline") {
+      const render = () => show(timelineView(data, new Date()));
+      render();
+      void loadDetails(data, () => undefined).then(() => {
+        if (location.hash === "#/timeline") render();
+      });
+      return;
+    }
+    show(refreshButton(), fleetView(data, now));
+  } catch (error) {
+    fleet = undefined;
+    show(
+      h("h1", {}, "Could not load"),
+      h("pre", { class: "answer error" }, (error as Error).message),
+      refreshButton(),
+    );
+  }
+}
+
+function refreshButton(): HTMLElement {
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "refresh",
+      onclick: () => {
+        fleet = undefined;
+        void route();
+      },
+    },
+    "Refresh",
+  );
+}
+
+window.addEventListener("hashchange", () => void route());
+void route();
