@@ -16,6 +16,7 @@ import { DynamoImportParametersStore } from "./store/dynamo-import-parameters.js
 import { DynamoKeyRepository } from "./store/dynamo-key-repository.js";
 import { DynamoQuotaBudget } from "./store/dynamo-quota-budget.js";
 import { DynamoSentinelRepository } from "./store/dynamo-sentinel-repository.js";
+import { DynamoAgentQueue } from "./vault/agent/agent-queue.js";
 import { VaultError } from "./vault/errors.js";
 import type { Vault } from "./vault/port.js";
 
@@ -109,6 +110,7 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
           sentinelRegions: config.sentinelRegions.map((r) => parseAwsRegion(r, "TETHER_REGIONS")),
         }),
     audit,
+    agents: new DynamoAgentQueue({ client: dynamodb, tableName: config.tableName }),
     drains: new EventBridgeDrainRequests({ client: events, busName: config.auditBusName }),
     history: auditLog,
     vault: options.vault,

@@ -35,6 +35,8 @@ const NAMED: ReadonlyArray<readonly [z.ZodType, string]> = [
   [S.PolicyResponse, "PolicyResponse"],
   [S.UnmanageResponse, "UnmanageResponse"],
   [S.HealthResponse, "HealthResponse"],
+  [S.AgentRequestsResponse, "AgentRequestsResponse"],
+  [S.AgentHealthResponse, "AgentHealthResponse"],
   [S.ErrorResponse, "Error"],
   [S.GatewayErrorResponse, "GatewayError"],
 ];

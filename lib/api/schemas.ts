@@ -36,6 +36,8 @@ export const {
   UnmanageBody,
   ReimportBody,
   PolicyPatchBody,
+  AgentPollQuery,
+  AgentAnswerBody,
 } = requestSchemas;
 
 export type ListKeysQuery = z.infer<typeof ListKeysQuery>;

@@ -49,6 +49,10 @@ export const AlertReason = {
   RotationIncomplete: "ROTATION_INCOMPLETE",
   /** A rotation the key's schedule asked for failed; the next sweep tries again. */
   RotationFailed: "ROTATION_FAILED",
+  /** No vault agent called in for longer than the threshold, or requests wait too long (docs/agent.md). */
+  VaultAgentUnavailable: "VAULT_AGENT_UNAVAILABLE",
+  /** The vault agents are back after an unavailability alert. */
+  VaultAgentRecovered: "VAULT_AGENT_RECOVERED",
 } as const;
 export type AlertReason = (typeof AlertReason)[keyof typeof AlertReason];
 

@@ -1,4 +1,5 @@
 import type { Route } from "../route.js";
+import { agentAnswerRoute, agentHealthRoute, agentRequestsRoute } from "./agent.js";
 import { reimportRoute, restoreRoute, revokeRoute, rotateRoute } from "./key-actions.js";
 import { changePolicyRoute, historyRoute } from "./key-policy.js";
 import { listKeysRoute, registerKeyRoute, showKeyRoute, unmanageKeyRoute } from "./keys.js";
@@ -25,4 +26,7 @@ export const apiRoutes: readonly Route[] = [
   rotateRoute,
   changePolicyRoute,
   sentinelsRoute,
+  agentRequestsRoute,
+  agentAnswerRoute,
+  agentHealthRoute,
 ];
