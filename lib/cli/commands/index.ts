@@ -1,5 +1,6 @@
 import type { CommandSpec } from "../command.js";
 import { reimportCommand, restoreCommand, revokeCommand, rotateCommand, unmanageCommand } from "./actions.js";
+import { agentCommand } from "./agent.js";
 import { historyCommand } from "./history.js";
 import { listCommand } from "./list.js";
 import { policyCommand } from "./policy.js";
@@ -22,4 +23,4 @@ export const KEY_COMMANDS: readonly CommandSpec[] = [
 ];
 
 /** Commands outside `tether keys`. */
-export const TOP_LEVEL_COMMANDS: readonly CommandSpec[] = [sentinelsCommand];
+export const TOP_LEVEL_COMMANDS: readonly CommandSpec[] = [sentinelsCommand, agentCommand];
