@@ -71,7 +71,7 @@ export async function localAgent(
     policy: {
       deployments: [options.deployment],
       // Every reference of the local vault: the demo's, the tests' and the sentinels'.
-      materialPrefixes: ["demo", "test", "tether-sentinel", "bench"],
+      materialPrefixes: ["demo", "my", "test", "tether-sentinel", "bench"],
       accounts: [LOCAL_ACCOUNT_ID],
       regions: options.regions,
       maxLifetimeMs: DEFAULT_AGENT_MAX_LIFETIME_MS,
