@@ -111,7 +111,7 @@ describe("agent and agent vault, end to end in memory", () => {
           await queue.answer(
             id,
             "a",
-            JSON.stringify((options?.body as { answer: unknown }).answer),
+            JSON.stringify((options?.body as { answer: unknown } | undefined)?.answer),
             new Date(),
           );
           return {};
