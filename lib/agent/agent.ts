@@ -201,7 +201,7 @@ export class VaultAgent {
   async #wrap(request: AgentRequest): Promise<AgentAnswer> {
     const { backend } = this.#o;
     const ref = request.materialRef;
-    const description = await backend.describe(ref);
+    const description = request.keySpec === undefined ? undefined : await backend.describe(ref);
     if (description !== undefined && !description.keySpecs.includes(request.keySpec as KeySpec)) {
       return {
         op: "error",

@@ -38,7 +38,7 @@ export interface AgentRequest {
   /** wrap: the KMS key (ARN) and its Region the material is wrapped for. */
   readonly keyArn?: string | undefined;
   readonly region?: string | undefined;
-  /** wrap, generate: the key spec. */
+  /** generate: the key spec; wrap: the key's spec, when the import step gives it. */
   readonly keySpec?: string | undefined;
   /** wrap: the wrapping public key (base64 DER SubjectPublicKeyInfo) and algorithm of GetParametersForImport. */
   readonly wrappingPublicKey?: string | undefined;
@@ -115,7 +115,10 @@ export function parseAgentRequest(text: string): AgentRequest {
     if (r[field] !== undefined && (typeof r[field] !== "string" || r[field] === "")) {
       throw new ValidationError(field, "must be a non-empty string");
     }
-    if (r.op === AgentOp.Wrap && r[field] === undefined) throw new ValidationError(field, "required to wrap");
+    // The key spec is told when the import step knows it (the agent then checks the material serves it).
+    if (r.op === AgentOp.Wrap && r[field] === undefined && field !== "keySpec") {
+      throw new ValidationError(field, "required to wrap");
+    }
   }
   if (r.op === AgentOp.Generate && r.keySpec === undefined) {
     throw new ValidationError("keySpec", "required to generate");

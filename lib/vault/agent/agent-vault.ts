@@ -89,7 +89,7 @@ export class AgentVault implements Vault {
     const { id, answer } = await this.#ask(AgentOp.Wrap, request.materialRef, {
       keyArn: request.keyArn,
       region: request.region,
-      keySpec: request.keySpec ?? "SYMMETRIC_DEFAULT",
+      keySpec: request.keySpec,
       wrappingPublicKey: Buffer.from(request.publicKeyDer).toString("base64"),
       wrappingAlgorithm: request.algorithm,
       answerKey: answerKey.publicKey,

@@ -94,6 +94,7 @@ describe("the agent's request rules", () => {
     ["not JSON", "{", {}, AgentRefusal.Malformed],
     ["unknown version", wrapRequest({ v: 2 }), {}, AgentRefusal.Malformed],
     ["wrap without a key ARN", wrapRequest({ keyArn: undefined }), {}, AgentRefusal.Malformed],
+    ["wrap without an answer key", wrapRequest({ answerKey: undefined }), {}, AgentRefusal.Malformed],
     ["replayed", wrapRequest(), { seen: ["req-1"] }, AgentRefusal.Replayed],
     ["expired", wrapRequest({ expiresAt: "2026-12-05T03:00:00.000Z" }), {}, AgentRefusal.Expired],
     [
