@@ -4,8 +4,8 @@
  *   AGENT#HB    <name>      an agent's last heartbeat
  *   AGENT#HB    #ALERTED    the health state the last check alerted on
  * An answer is a conditional write (`attribute_not_exists(answer)`), so several agents serving one deployment
- * answer each request once; a claim is one too, so only one of them wraps it. Requests carry a `ttl` (an hour
- * after their expiry) for DynamoDB's TTL, and the function that asked deletes its request once answered.
+ * answer each request once; a claim is one too, so only one of them wraps it. Requests carry `expiration` (an hour
+ * after their expiry: the table's TTL attribute), and the function that asked deletes its request once answered.
  * Nothing here is material: requests hold a public key and references, answers hold sealed wrapped material
  * (lib/vault/agent/seal.ts), a check value or a vault error.
  */
@@ -54,7 +54,8 @@ export class DynamoAgentQueue implements AgentQueue {
           signature: request.signature,
           signingKeyId: request.signingKeyId,
           expiresAt: request.expiresAt.toISOString(),
-          ttl: Math.floor(request.expiresAt.getTime() / 1000) + 3600,
+          // The table's TTL attribute (infra/table.yml): DynamoDB removes a request its asker never withdrew.
+          expiration: Math.floor(request.expiresAt.getTime() / 1000) + 3600,
         },
         ConditionExpression: "attribute_not_exists(pk)",
       }),
