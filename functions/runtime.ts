@@ -30,7 +30,8 @@ export function useClock(next: () => Date): void {
 export function lifecycleDeps(): LifecycleDeps {
   const clock = functionsClock();
   deps ??= createLifecycleDeps(config, {
-    vault: vaultFromEnv(vaultEnv),
+    // The vault agent's requests carry times: on the functions' clock, as everything else.
+    vault: vaultFromEnv(vaultEnv, clock === undefined ? {} : { clock }),
     ...(clock === undefined ? {} : { clock }),
     workerId: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
     log: (level, message, fields) => logger[level](message, fields),

@@ -3,6 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import { drainRequestOf } from "../lib/domain/drain.js";
+import { watchAgents } from "../lib/lifecycle/agent.js";
 import { type OperationsSweepReport, sweepOperations } from "../lib/lifecycle/approvals.js";
 import { type DrainReport, drainRun } from "../lib/lifecycle/drain.js";
 import {
@@ -50,6 +51,15 @@ async function run(
   const report =
     drain === undefined ? { ...swept, operations: await operationsPart(deps, correlationId) } : swept;
   logger.info(drain === undefined ? "sweep finished" : "drain run finished", { ...report });
+  if (config.vault === "agent") {
+    // The vault agents' health: an alert when they go down or fall behind, and when they recover (docs/agent.md).
+    try {
+      const health = await watchAgents(deps, { correlationId });
+      if (health.state !== "healthy") logger.warn("vault agents not healthy", { summary: health.summary });
+    } catch (error) {
+      logger.error("the vault agents' health could not be checked", { error });
+    }
+  }
   const now = deps.clock();
   // An embedded-metric-format line: CloudWatch Logs turns it into the metrics the alarms and dashboard read.
   publishSweepMetrics(metrics, {

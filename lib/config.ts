@@ -61,6 +61,8 @@ interface Environment {
   readonly TETHER_ADMIN_PRINCIPALS: string;
   /** Principals that may only read (list, show, history). */
   readonly TETHER_READER_PRINCIPALS: string;
+  /** Who may serve as a vault agent (GET /agent/requests, POST /agent/requests/{id}/answer): not admins. */
+  readonly TETHER_AGENT_PRINCIPALS: string;
   /** Largest request body the admin API accepts (bytes); larger is a 413. */
   readonly TETHER_MAX_BODY_BYTES: number;
   /** Endpoint overrides for the local AWS; refused by a bundle built for AWS (assertNoEndpointOverrides). */
@@ -153,6 +155,7 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
     TETHER_SELF_PRINCIPALS: env.TETHER_SELF_PRINCIPALS ?? "",
     TETHER_ADMIN_PRINCIPALS: env.TETHER_ADMIN_PRINCIPALS ?? "",
     TETHER_READER_PRINCIPALS: env.TETHER_READER_PRINCIPALS ?? "",
+    TETHER_AGENT_PRINCIPALS: env.TETHER_AGENT_PRINCIPALS ?? "",
     TETHER_MAX_BODY_BYTES: number(
       "TETHER_MAX_BODY_BYTES",
       64 * 1024,
@@ -275,6 +278,8 @@ export interface TetherConfig {
   readonly isAdmin: (principalArn: string) => boolean;
   /** Whether a caller of the admin API may read. Admins are not necessarily listed here. */
   readonly isReader: (principalArn: string) => boolean;
+  /** Whether a caller may serve as a vault agent (only that: an agent is neither admin nor reader). */
+  readonly isAgent: (principalArn: string) => boolean;
   readonly maxBodyBytes: number;
   readonly endpoints: {
     readonly kms?: string;
@@ -361,6 +366,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     isTether,
     isAdmin: principalMatcher("TETHER_ADMIN_PRINCIPALS", e.TETHER_ADMIN_PRINCIPALS),
     isReader: principalMatcher("TETHER_READER_PRINCIPALS", e.TETHER_READER_PRINCIPALS),
+    isAgent: principalMatcher("TETHER_AGENT_PRINCIPALS", e.TETHER_AGENT_PRINCIPALS),
     maxBodyBytes: e.TETHER_MAX_BODY_BYTES,
     endpoints: {
       ...(e.TETHER_KMS_ENDPOINT === undefined ? {} : { kms: e.TETHER_KMS_ENDPOINT }),

@@ -20,6 +20,7 @@ import { DynamoKeyRepository } from "./store/dynamo-key-repository.js";
 import { DynamoOperationRequests } from "./store/dynamo-operation-requests.js";
 import { DynamoQuotaBudget } from "./store/dynamo-quota-budget.js";
 import { DynamoSentinelRepository } from "./store/dynamo-sentinel-repository.js";
+import { DynamoAgentQueue } from "./vault/agent/agent-queue.js";
 import { VaultError } from "./vault/errors.js";
 import type { Vault } from "./vault/port.js";
 
@@ -114,6 +115,7 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
           sentinelRegions: config.sentinelRegions.map((r) => parseAwsRegion(r, "TETHER_REGIONS")),
         }),
     audit,
+    agents: new DynamoAgentQueue({ client: dynamodb, tableName: config.tableName }),
     drains: new EventBridgeDrainRequests({ client: events, busName: config.auditBusName }),
     history: auditLog,
     vault: options.vault,

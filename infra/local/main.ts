@@ -5,9 +5,9 @@
  * and local credentials are written to `.local/endpoints.json` for the CLI and scripts.
  *
  * Flags: --host, --api-port, --kms-port, --dynamodb-port, --events-port, --sweep-interval <seconds>,
- * --regions <home,replica,...>, --data-dir <dir>, --memory, --help. Environment: TETHER_LOCAL_HOST,
+ * --regions <home,replica,...>, --data-dir <dir>, --memory, --agent, --help. Environment: TETHER_LOCAL_HOST,
  * TETHER_LOCAL_API_PORT, TETHER_LOCAL_KMS_PORT, TETHER_LOCAL_DYNAMODB_PORT, TETHER_LOCAL_EVENTS_PORT,
- * TETHER_LOCAL_SWEEP_INTERVAL_SECONDS, TETHER_LOCAL_REGIONS, TETHER_LOCAL_DATA_DIR. Flags win over the
+ * TETHER_LOCAL_SWEEP_INTERVAL_SECONDS, TETHER_LOCAL_REGIONS, TETHER_LOCAL_DATA_DIR, TETHER_LOCAL_AGENT. Flags win over the
  * environment. The endpoints file is `<data dir>/endpoints.json` (with --memory too: nothing else is
  * written there), where the CLI finds it through the same TETHER_LOCAL_DATA_DIR.
  */
@@ -50,6 +50,8 @@ export interface MainConfig {
   readonly dataDir: string | undefined;
   /** `<data dir>/endpoints.json`, also with --memory (the data directory then holds only this file). */
   readonly endpointsFile: string;
+  /** `--agent`: the functions use the vault agent (docs/agent.md), served by an agent in this process. */
+  readonly agent: boolean;
 }
 
 export class LocalConfigError extends Error {
@@ -119,6 +121,7 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Mai
     },
     dataDir: values.memory ? undefined : dataDir,
     endpointsFile: resolve(env.TETHER_LOCAL_ENDPOINTS_FILE ?? join(dataDir, ENDPOINTS_FILE_NAME)),
+    agent: values.agent === true || env.TETHER_LOCAL_AGENT === "1" || env.TETHER_LOCAL_AGENT === "true",
   };
 }
 
@@ -136,6 +139,7 @@ function parseFlags(argv: readonly string[]) {
       regions: { type: "string" },
       "data-dir": { type: "string" },
       memory: { type: "boolean", default: false },
+      agent: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -161,7 +165,9 @@ export function describeLocalStack(stack: LocalStack, config: MainConfig): strin
     `Functions from serverless.yml: ${stack.definition.functions.map((f) => f.name).join(", ")}; sweep ${sweep};`,
     "KMS events reach kms-events through the bus rules of serverless.yml.",
     `Regions: ${stack.regions.join(", ")} (home ${stack.region}; choose with --regions or TETHER_LOCAL_REGIONS).`,
-    `Vault: file vault with demo material ${DEMO_MATERIAL_REFS.join(", ")} (passphrase kept in the data directory).`,
+    config.agent
+      ? `Vault: the vault agent (--agent): the functions hold no material; an agent in this process polls ${api} and wraps with the file vault (demo material ${DEMO_MATERIAL_REFS.join(", ")}). tether agent status shows it.`
+      : `Vault: file vault with demo material ${DEMO_MATERIAL_REFS.join(", ")} (passphrase kept in the data directory).`,
     "",
     `Local credentials (region ${stack.region}), also in ${config.endpointsFile}:`,
     `  admin   AWS_ACCESS_KEY_ID=${LOCAL_ADMIN.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_ADMIN.secretAccessKey}`,
@@ -200,6 +206,8 @@ export async function main(
   const log = (line: string): void => {
     // Every successful KMS call would drown what matters (the demo polls DescribeKey); failures stay.
     if (/^kms \S+ \S+ 200 /.test(line)) return;
+    // The vault agent polls several times a second (--agent); only its failures are worth a line.
+    if (/^api GET \/agent\/requests 200 /.test(line)) return;
     process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   };
   const stack = await startLocalStack({
@@ -209,6 +217,7 @@ export async function main(
     regions: config.regions,
     ...(config.dataDir === undefined ? { memory: true } : { dataDir: config.dataDir }),
     endpointsFile: config.endpointsFile,
+    ...(config.agent ? { agent: {} } : {}),
     log,
   });
   process.stdout.write(describeLocalStack(stack, config));
@@ -245,6 +254,8 @@ const HELP = `Usage: npm start -- [options]
   --data-dir <dir>         where state and endpoints.json are kept (TETHER_LOCAL_DATA_DIR, default ${DEFAULT_DATA_DIR}/);
                            the CLI finds endpoints.json through the same TETHER_LOCAL_DATA_DIR
   --memory                 keep no state on disk (endpoints.json is still written to the data directory)
+  --agent                  the vault agent in place of the file vault: the functions hold no material, an
+                           agent in this process serves them over the API (TETHER_LOCAL_AGENT=1; docs/agent.md)
   -h, --help               this text`;
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

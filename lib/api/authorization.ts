@@ -7,6 +7,8 @@ import { Access } from "./route.js";
 export interface Roles {
   readonly isAdmin: (principalArn: string) => boolean;
   readonly isReader: (principalArn: string) => boolean;
+  /** Vault agents (absent: none); they may call the agent routes and nothing else. */
+  readonly isAgent?: ((principalArn: string) => boolean) | undefined;
 }
 
 /** Who a public route's caller is, for logs. */
@@ -27,6 +29,14 @@ export function authorize(
   const arn = callerArnOf(event);
   if (arn === undefined) {
     throw new HttpError(403, ErrorCode.Unauthorized, "No IAM identity: sign the request with SigV4.");
+  }
+  if (access === Access.Agent) {
+    if (roles.isAgent?.(arn) === true) return arn;
+    throw new HttpError(
+      403,
+      ErrorCode.Forbidden,
+      "Only a vault agent (TETHER_AGENT_PRINCIPALS) may do this.",
+    );
   }
   if (roles.isAdmin(arn)) return arn;
   if (access === Access.Read && roles.isReader(arn)) return arn;

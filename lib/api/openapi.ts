@@ -43,6 +43,8 @@ const NAMED: ReadonlyArray<readonly [z.ZodType, string]> = [
   [S.HealthResponse, "HealthResponse"],
   [S.AddAccountBody, "AddAccountBody"],
   [S.AccountView, "Account"],
+  [S.AgentRequestsResponse, "AgentRequestsResponse"],
+  [S.AgentHealthResponse, "AgentHealthResponse"],
   [S.ErrorResponse, "Error"],
   [S.GatewayErrorResponse, "GatewayError"],
 ];

@@ -65,7 +65,36 @@ const historyQuery = once(() =>
   }),
 );
 
+/** GET /agent/requests: the agent's name, how many requests it takes, and its counters for its heartbeat. */
+const agentPollQuery = once(() =>
+  z.strictObject({
+    agent: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .describe("The agent's name (several agents may share one IAM identity)"),
+    max: z.coerce.number().int().min(1).max(25).default(10),
+    version: z
+      .string()
+      .regex(/^[\w.+-]{1,32}$/)
+      .optional(),
+    answered: z.coerce.number().int().min(0).optional(),
+    refused: z.coerce.number().int().min(0).optional(),
+  }),
+);
+
 // ---------------------------------------------------------------- bodies
+
+/** POST /agent/requests/{id}/answer: the agent's name and its answer (lib/domain/agent-protocol.ts checks it). */
+const agentAnswerBody = once(() =>
+  z.strictObject({
+    agent: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+    answer: z
+      .looseObject({ op: z.enum(["wrap", "checkValue", "generate", "has", "describe", "error"]) })
+      .describe(
+        "wrap: {sealed, checkValue}; checkValue/generate: {checkValue}; has: {has}; describe: {keySpecs?}; error: {code, message, refusal?}",
+      ),
+  }),
+);
 
 /** The import policy as callers write it (lib/domain/import-policy.ts ImportPolicyInput). */
 const importPolicyInput = once(() =>
@@ -245,6 +274,8 @@ export const requestSchemas = lazily({
   ReimportBody: reimportBody,
   PolicyPatchBody: policyPatchBody,
   AddAccountBody: addAccountBody,
+  AgentPollQuery: agentPollQuery,
+  AgentAnswerBody: agentAnswerBody,
 });
 
 /** An object whose properties are getters calling the builders (built once each, by `once`). */

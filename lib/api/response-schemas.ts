@@ -386,6 +386,41 @@ export const AccountListResponse = z.strictObject({ items: z.array(AccountView) 
 export const AccountResponse = z.strictObject({ account: AccountView });
 /** DELETE /accounts/{accountId}. */
 export const AccountRemovedResponse = z.strictObject({ accountId: z.string(), removed: z.literal(true) });
+/** GET /agent/requests: the requests this agent claimed, each the signed text and its signature. */
+export const AgentRequestsResponse = z.strictObject({
+  requests: z.array(
+    z.strictObject({
+      id: z.string(),
+      text: z
+        .string()
+        .describe("The signed request (JSON; lib/domain/agent-protocol.ts): verify before parsing"),
+      signature: z.string().describe("Base64 RSASSA_PKCS1_V1_5_SHA_256 signature over text"),
+      signingKeyId: z.string(),
+      expiresAt: isoTimestamp(),
+    }),
+  ),
+});
+
+/** POST /agent/requests/{id}/answer. */
+export const AgentAnswerResponse = z.strictObject({ id: z.string(), answered: z.literal(true) });
+
+/** GET /agent/health. */
+export const AgentHealthResponse = z.strictObject({
+  state: z.enum(["healthy", "behind", "down"]),
+  summary: z.string(),
+  oldestPending: isoTimestamp().optional(),
+  agents: z.array(
+    z.strictObject({
+      name: z.string(),
+      principal: z.string(),
+      state: z.enum(["healthy", "behind", "down"]),
+      lastSeen: isoTimestamp(),
+      version: z.string().optional(),
+      answered: z.number().int().optional(),
+      refused: z.number().int().optional(),
+    }),
+  ),
+});
 
 /** GET /health. */
 export const HealthResponse = z.strictObject({ status: z.literal("ok") });
@@ -432,4 +467,5 @@ export type PolicyResponse = z.infer<typeof PolicyResponse>;
 export type UnmanageResponse = z.infer<typeof UnmanageResponse>;
 export type SentinelsResponse = z.infer<typeof SentinelsResponse>;
 export type HealthResponse = z.infer<typeof HealthResponse>;
+export type AgentHealthResponse = z.infer<typeof AgentHealthResponse>;
 export type ErrorResponse = z.infer<typeof ErrorResponse>;

@@ -3,8 +3,11 @@ import type { LifecycleDeps } from "../lifecycle/ports.js";
 import type { requestSchemas } from "./request-schemas.js";
 import type * as ResponseSchemaModule from "./response-schemas.js";
 
-/** Who may call a route: anyone (health, the API description), readers and admins, or admins only. */
-export const Access = { Public: "public", Read: "read", Admin: "admin" } as const;
+/**
+ * Who may call a route: anyone (health, the API description), readers and admins, admins only, or vault
+ * agents only (TETHER_AGENT_PRINCIPALS: not admins, whose identities have no business answering for a vault).
+ */
+export const Access = { Public: "public", Read: "read", Admin: "admin", Agent: "agent" } as const;
 export type Access = (typeof Access)[keyof typeof Access];
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";

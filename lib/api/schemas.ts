@@ -39,6 +39,8 @@ export const {
   ReimportBody,
   PolicyPatchBody,
   AddAccountBody,
+  AgentPollQuery,
+  AgentAnswerBody,
 } = requestSchemas;
 
 export type ListKeysQuery = z.infer<typeof ListKeysQuery>;

@@ -55,6 +55,10 @@ export const AlertReason = {
   EmergencyRevoke: "EMERGENCY_REVOKE",
   /** An emergency revoke is past its confirmation window, unconfirmed (every sweep says so; never undone). */
   EmergencyRevokeUnconfirmed: "EMERGENCY_REVOKE_UNCONFIRMED",
+  /** No vault agent called in for longer than the threshold, or requests wait too long (docs/agent.md). */
+  VaultAgentUnavailable: "VAULT_AGENT_UNAVAILABLE",
+  /** The vault agents are back after an unavailability alert. */
+  VaultAgentRecovered: "VAULT_AGENT_RECOVERED",
 } as const;
 export type AlertReason = (typeof AlertReason)[keyof typeof AlertReason];
 

@@ -15,7 +15,12 @@ import {
   UntagResourceCommand,
   UpdateAliasCommand,
 } from "@aws-sdk/client-kms";
-import { KmsError, KmsImportTokenError, KmsNotFoundError } from "../domain/errors.js";
+import {
+  CheckValueMismatchError,
+  KmsError,
+  KmsImportTokenError,
+  KmsNotFoundError,
+} from "../domain/errors.js";
 import type { AwsRegion } from "../domain/ids.js";
 import type { KeyMaterialInfo } from "../domain/key-material.js";
 import { ExpirationModel, IncludeKeyMaterial, KeyMaterialState } from "../domain/kms-constants.js";
@@ -111,11 +116,7 @@ export class KmsAdapter implements KmsPort {
     // and goes to the caller.
     for (let attempt = 1; ; attempt++) {
       const { parameters, source } = await this.#importParameters(request, attempt > 1);
-      const wrapped = await this.#vault.wrap(
-        request.materialRef,
-        parameters.publicKey,
-        wrapping.wrappingAlgorithm,
-      );
+      const wrapped = await this.#wrap(request, parameters.publicKey);
       try {
         const output = await this.#send(region, keyId, "ImportKeyMaterial", (c) =>
           c.send(
@@ -151,6 +152,34 @@ export class KmsAdapter implements KmsPort {
       }
     }
     return { ...(await this.describeKey(region, keyId)), importedKeyMaterialId };
+  }
+
+  /**
+   * The vault wraps the material under the import's public key: through `wrapFor` when the vault has it (the
+   * vault agent wraps in the customer's network and answers the check value of what it wrapped, which must
+   * be the one the key recorded), else `wrap`.
+   */
+  async #wrap(request: ImportRequest, publicKey: Uint8Array): Promise<Uint8Array> {
+    const algorithm = request.wrapping.wrappingAlgorithm;
+    if (this.#vault.wrapFor === undefined) {
+      return this.#vault.wrap(request.materialRef, publicKey, algorithm);
+    }
+    const answer = await this.#vault.wrapFor({
+      materialRef: request.materialRef,
+      publicKeyDer: publicKey,
+      algorithm,
+      keyArn: request.keyId,
+      region: request.region,
+      keySpec: request.keySpec,
+    });
+    if (request.checkValue !== undefined && answer.checkValue !== request.checkValue) {
+      answer.wrapped.fill(0);
+      throw new CheckValueMismatchError({
+        keyId: request.managedKeyId ?? request.keyId,
+        materialRef: request.materialRef,
+      });
+    }
+    return answer.wrapped;
   }
 
   async rotateKeyOnDemand(region: AwsRegion, keyId: string): Promise<void> {

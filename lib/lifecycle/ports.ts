@@ -4,6 +4,7 @@
  * material, wrapped material or an import token — those stay inside the KMS adapter and the vault (and, for
  * the import token, the store: ImportParametersStore, which only the KMS adapter is given).
  */
+import type { AgentHealthState, AgentHeartbeat } from "../domain/agent-protocol.js";
 import type { DeleteRecord } from "../domain/attribution.js";
 import type { AuditEvent } from "../domain/audit-types.js";
 import type { AwsRegion, TetherKeyId } from "../domain/ids.js";
@@ -86,6 +87,15 @@ export interface Vault {
    */
   supportedWrappings?(keySpec: KeySpec): Promise<readonly WrappingChoice[]>;
 
+  /**
+   * Wraps for one import with the import's context (the key, its Region and key spec), and answers the
+   * wrapped material with the check value of the material wrapped. Present on a vault whose material is
+   * wrapped elsewhere (the vault agent: docs/agent.md); the import step prefers it to `wrap` and refuses an
+   * answer whose check value is not the one the key recorded.
+   * @throws as `wrap`
+   */
+  wrapFor?(request: WrapForRequest): Promise<{ wrapped: Uint8Array; checkValue: string }>;
+
   /** Which adapter this is ("file", "pkcs11", ...), for audit records and diagnostics. */
   readonly kind: string;
 
@@ -94,6 +104,17 @@ export interface Vault {
    * vault: an HSM puts its label prefix in front. Absent: the name as it is.
    */
   ownedRef?(name: string): string;
+}
+
+/** What {@link Vault.wrapFor} is told about the import it wraps for. */
+export interface WrapForRequest {
+  readonly materialRef: string;
+  readonly publicKeyDer: Uint8Array;
+  readonly algorithm: WrappingAlgorithm;
+  /** The KMS key ARN (or id, for callers that hold only that) and its Region. */
+  readonly keyArn: string;
+  readonly region: AwsRegion;
+  readonly keySpec?: KeySpec | undefined;
 }
 
 /** What to import into one Region of a key. */
@@ -117,6 +138,13 @@ export interface ImportRequest {
    * renewed by this import. Absent (a sentinel): parameters are cached in memory only.
    */
   readonly managedKeyId?: TetherKeyId | undefined;
+  /** The key's spec, told to a vault that wraps elsewhere (Vault.wrapFor); optional. */
+  readonly keySpec?: KeySpec | undefined;
+  /**
+   * The check value the key recorded for this material: a vault that answers one with the wrapped material
+   * (Vault.wrapFor) must answer this one, or the import is refused (CheckValueMismatchError).
+   */
+  readonly checkValue?: string | undefined;
 }
 
 /** What an import observed: DescribeKey afterwards, and the KeyMaterialId KMS gave the imported bytes. */
@@ -441,6 +469,44 @@ export interface OperationRequestRepository {
   }): Promise<Page<import("../domain/approvals.js").OperationRequest>>;
 }
 
+/** A request waiting for a vault agent, as the queue hands it out: the signed text, never more. */
+export interface PendingAgentRequest {
+  readonly id: string;
+  /** The signed request text (lib/domain/agent-protocol.ts agentRequestText). */
+  readonly text: string;
+  /** Base64 signature over `text`, and the KMS key that made it. */
+  readonly signature: string;
+  readonly signingKeyId: string;
+  readonly expiresAt: Date;
+}
+
+/**
+ * Where vault-agent requests wait for an agent, and its answers for the function that asked (the table;
+ * lib/vault/agent/agent-queue.ts). Answers carry sealed wrapped material, check values or vault errors.
+ */
+export interface AgentQueue {
+  /** Puts a request (its id unused so far). */
+  publish(request: PendingAgentRequest): Promise<void>;
+  /** The answer's JSON text, once one was recorded. */
+  answerOf(id: string): Promise<string | undefined>;
+  /** Removes a request, answered or not. */
+  withdraw(id: string): Promise<void>;
+  /**
+   * Claims up to `max` unanswered, unexpired requests not claimed by another agent, for `claimMs`: each
+   * claim is a conditional write, so two agents never claim one request at once.
+   */
+  claim(agent: string, now: Date, max: number, claimMs: number): Promise<PendingAgentRequest[]>;
+  /** Records the answer unless one was recorded (conditional write): `false` when it was. */
+  answer(id: string, agent: string, answer: string, now: Date): Promise<"answered" | "already" | "unknown">;
+  heartbeat(beat: AgentHeartbeat): Promise<void>;
+  heartbeats(): Promise<AgentHeartbeat[]>;
+  /** When the oldest unanswered, unexpired request was issued. */
+  oldestPending(now: Date): Promise<Date | undefined>;
+  /** The health state the last check alerted on (so a state alerts once). */
+  alertedState(): Promise<AgentHealthState | undefined>;
+  setAlertedState(state: AgentHealthState, at: Date): Promise<void>;
+}
+
 /** The stage's defaults for a new key's import policy (ISO 8601 durations). */
 export interface PolicyDefaults {
   readonly validityPeriod?: string;
@@ -495,6 +561,8 @@ export interface LifecycleDeps {
     | undefined;
   /** Whether a principal ARN is Tether itself (TETHER_SELF_PRINCIPALS); absent: nobody is. */
   readonly isTether?: ((principalArn: string) => boolean) | undefined;
+  /** Vault-agent requests and heartbeats (docs/agent.md); absent: no agent routes. */
+  readonly agents?: AgentQueue | undefined;
   /** Where a drain run asks for the next one (lib/lifecycle/drain.ts); absent: a drain is one run. */
   readonly drains?: DrainRequests | undefined;
   /** Dual control's rules (TETHER_APPROVALS); absent: one admin does everything. */

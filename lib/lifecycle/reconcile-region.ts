@@ -468,6 +468,9 @@ class RegionRun {
           wrapping,
           expirationModel: key.policy.expirationModel,
           validTo,
+          // For a vault that wraps elsewhere (the vault agent): the key spec, and the check value its answer must carry.
+          keySpec: key.keySpec,
+          checkValue: material.checkValue,
           // A rotated key names which of its materials each import is; a key never rotated imports as it
           // always did (asymmetric and HMAC keys reject ImportType).
           ...(key.materials !== undefined && material.keyMaterialId !== undefined

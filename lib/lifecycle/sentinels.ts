@@ -149,6 +149,7 @@ async function importSentinel(
       await deps.vault.supportedWrappings?.(KeySpec.SYMMETRIC_DEFAULT),
     ),
     expirationModel: ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE,
+    keySpec: KeySpec.SYMMETRIC_DEFAULT,
   });
 }
 

@@ -43,4 +43,10 @@ export interface VaultAdapter<S extends { readonly provider: string }> {
  * and builds it from its settings: one per adapter in lib/vault/from-config.ts, kept apart from the settings
  * so that a function that reads the configuration but never the vault (the probe) holds no adapter code.
  */
-export type VaultLoader<S> = (settings: S, env: SettingsEnv) => Promise<Vault>;
+export type VaultLoader<S> = (settings: S, env: SettingsEnv, options: VaultOptions) => Promise<Vault>;
+
+/** What the functions hand every vault besides its settings. */
+export interface VaultOptions {
+  /** The functions' "now" (the local stack's emulator clock); absent: the system clock. */
+  readonly clock?: (() => Date) | undefined;
+}

@@ -1,3 +1,4 @@
+import { agentVaultAdapter } from "./agent/settings.js";
 import { fileVaultAdapter } from "./file/settings.js";
 import { hashiCorpVaultAdapter } from "./hashicorp/settings.js";
 import { pkcs11VaultAdapter } from "./pkcs11/settings.js";
@@ -15,4 +16,5 @@ export const VAULT_ADAPTERS = {
   Pkcs11: pkcs11VaultAdapter,
   SecretsManager: secretsManagerVaultAdapter,
   HashiCorp: hashiCorpVaultAdapter,
+  Agent: agentVaultAdapter,
 } as const;

@@ -1,7 +1,7 @@
 import { ConfigError, type SettingsEnv } from "../domain/settings.js";
 import { allowedWrappings } from "../domain/wrapping.js";
-import type { Vault } from "../lifecycle/ports.js";
-import type { VaultLoader } from "./adapter.js";
+import type { Vault, WrapForRequest } from "../lifecycle/ports.js";
+import type { VaultLoader, VaultOptions } from "./adapter.js";
 import { VaultError } from "./errors.js";
 import { HashiCorpVaultEnv } from "./hashicorp/settings.js";
 import {
@@ -55,6 +55,11 @@ const LOADERS: {
           );
         }
       : undefined,
+  agent:
+    process.env.TETHER_VAULT_BUILD === undefined || process.env.TETHER_VAULT_BUILD === "agent"
+      ? async (settings, env, options) =>
+          (await import("./agent/index.js")).agentVaultFromSettings(settings, env, options)
+      : undefined,
 };
 
 /**
@@ -82,13 +87,13 @@ const PKCS11_MODULE: string = ["./pkcs11", "index.js"].join("/");
  *   VaultError / VaultLockedError when the file vault's directory or passphrase is not set; the other
  *   adapters' own refusals come at first use
  */
-export function vaultFromEnv(env: SettingsEnv = process.env): Vault {
+export function vaultFromEnv(env: SettingsEnv = process.env, options: VaultOptions = {}): Vault {
   const settings = loadVaultSettings(env);
   const adapter = vaultAdapter(settings.provider);
   const load = LOADERS[settings.provider] as VaultLoader<VaultSettings> | undefined;
   if (adapter !== undefined && load !== undefined) {
     adapter.prepare?.(env);
-    return deferredVault(adapter.provider, () => load(settings, env));
+    return deferredVault(adapter.provider, () => load(settings, env, options));
   }
   // Unreachable: loadVaultSettings refuses a vault this bundle was not built for.
   throw new ConfigError(
@@ -145,6 +150,16 @@ function deferredVault(kind: string, load: () => Promise<Vault>): Vault {
     generate: async (ref, keySpec) => (await vault()).generate(ref, keySpec),
     has: async (ref) => (await vault()).has(ref),
     describe: async (ref) => (await vault()).describe(ref),
+    // The vault agent wraps with the import's context (Vault.wrapFor); known from the provider, before loading.
+    ...(kind === "agent"
+      ? {
+          wrapFor: async (request: WrapForRequest) => {
+            const loaded = await vault();
+            if (loaded.wrapFor === undefined) throw new VaultError(`the ${kind} vault cannot wrapFor`);
+            return loaded.wrapFor(request);
+          },
+        }
+      : {}),
     supportedWrappings: async (keySpec) => {
       const loaded = await vault();
       return loaded.supportedWrappings === undefined

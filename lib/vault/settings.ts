@@ -7,6 +7,7 @@ import {
 } from "../domain/settings.js";
 import { VAULT_SECRET_REF } from "./adapter.js";
 import { VAULT_ADAPTERS } from "./adapters.js";
+import type { AgentVaultSettings } from "./agent/settings.js";
 import type { FileVaultSettings } from "./file/settings.js";
 import type { HashiCorpVaultSettings } from "./hashicorp/settings.js";
 import type { Pkcs11VaultSettings } from "./pkcs11/settings.js";
@@ -31,7 +32,8 @@ export type VaultSettings =
   /** The PKCS#11 adapter reads and checks its own settings (lib/vault/pkcs11, pkcs11VaultFromEnv). */
   | Pkcs11VaultSettings
   | SecretsManagerVaultSettings
-  | HashiCorpVaultSettings;
+  | HashiCorpVaultSettings
+  | AgentVaultSettings;
 
 const ADAPTER_LIST = Object.values(VAULT_ADAPTERS);
 

@@ -648,6 +648,10 @@ const ADAPTERS = {
     sources: ["lib/vault/secrets-manager/", "@aws-sdk/client-secrets-manager/"],
   },
   pkcs11: { marker: "CKM_RSA_PKCS_KEY_PAIR_GEN", sources: ["lib/vault/pkcs11/", "pkcs11js"] },
+  agent: {
+    marker: "tether vault agent answer v1",
+    sources: ["lib/vault/agent/agent-vault.ts", "lib/vault/agent/seal.ts"],
+  },
 } as const;
 
 describe("bundles built for the stage's vault (ci: the file vault)", () => {

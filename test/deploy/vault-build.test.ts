@@ -33,6 +33,8 @@ const ADAPTER_INPUTS: Readonly<Record<VaultProviderName, readonly string[]>> = {
   ],
   // Never bundled (a specifier esbuild cannot follow, and pkcs11js is excluded): nothing to find.
   pkcs11: ["lib/vault/pkcs11/"],
+  // The queue (agent-queue.ts) is the agent routes' too, in every bundle; the adapter is the rest.
+  agent: ["lib/vault/agent/agent-vault.ts", "lib/vault/agent/seal.ts", "lib/vault/agent/index.ts"],
 };
 
 let esbuild: EsbuildCustom;

@@ -14,7 +14,7 @@ export const DEFAULT_LOCAL_REGIONS: readonly string[] = [LOCAL_REGION, "eu-centr
 export const LOCAL_ACCOUNT_ID = "111122223333";
 
 export interface LocalIdentity {
-  readonly name: "admin" | "reader";
+  readonly name: "admin" | "reader" | "agent";
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   /** What API Gateway puts in `requestContext.authorizer.iam.userArn`. */
@@ -39,7 +39,16 @@ export const LOCAL_READER: LocalIdentity = {
   userId: "AIDALOCALREADER00001",
 };
 
-export const LOCAL_IDENTITIES: readonly LocalIdentity[] = [LOCAL_ADMIN, LOCAL_READER];
+/** The vault agent's identity (`npm start -- --agent`; TETHER_AGENT_PRINCIPALS): the agent routes only. */
+export const LOCAL_AGENT: LocalIdentity = {
+  name: "agent",
+  accessKeyId: "LOCALAGENTKEY0000001",
+  secretAccessKey: "local-agent-secret",
+  principalArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/tether-local-vault-agent`,
+  userId: "AIDALOCALAGENT000001",
+};
+
+export const LOCAL_IDENTITIES: readonly LocalIdentity[] = [LOCAL_ADMIN, LOCAL_READER, LOCAL_AGENT];
 
 /** Credentials Tether's functions use towards the local AWS (which does not check signatures). */
 export const LOCAL_SERVICE_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;

@@ -24,12 +24,15 @@ import {
   DEFAULT_LOCAL_REGIONS,
   LOCAL_ACCOUNT_ID,
   LOCAL_ADMIN,
+  LOCAL_AGENT,
   LOCAL_CALLER_IDENTITIES,
   LOCAL_IDENTITIES,
   LOCAL_READER,
   LOCAL_SERVICE_CREDENTIALS,
+  type LocalIdentity,
 } from "./identities.js";
 import { lambdaContext } from "./lambda-context.js";
+import { createAgentSigningKey, startLocalAgent } from "./local-agent.js";
 import { type LocalVault, openLocalVault } from "./local-vault.js";
 import { type ScheduledRunner, startSchedule } from "./schedule.js";
 import {
@@ -83,6 +86,13 @@ export interface LocalStackOptions {
   serverlessFile?: string;
   /** One line per request, run and event; default silent. */
   log?: (line: string) => void;
+  /**
+   * `vault: agent` (docs/agent.md): the functions use the vault agent instead of the file vault. The stack
+   * makes the deployment's signing key (RSA_2048 SIGN_VERIFY in the KMS emulator) and, unless `start` is
+   * false, runs one agent in this process over HTTP, the local file vault its backend. Tests start their own
+   * (LocalStack.agent has what they need).
+   */
+  agent?: { readonly start?: boolean; readonly pollMs?: number; readonly logFile?: string } | undefined;
   /** Replaces a function's handler by name (tests: a stub while that function is being written). */
   handlers?: Readonly<Record<string, Handler>>;
 }
@@ -130,6 +140,8 @@ export interface LocalStack {
    * way has finished: lets a test watch an event-driven path without the sweep racing it.
    */
   pauseSchedules(): Promise<() => void>;
+  /** With `agent`: the signing key's public key (PEM), the agent identity and the file vault it serves. */
+  readonly agent?: LocalAgentSetup | undefined;
   /** Stops the schedule, the API and the local AWS; removes the endpoints file it wrote. */
   close(): Promise<void>;
 }
@@ -143,6 +155,14 @@ export interface EndpointsFile extends LocalEndpoints {
 }
 
 let startedInThisProcess = false;
+
+/** What a local vault agent needs to serve the stack (startLocalStack's `agent`). */
+export interface LocalAgentSetup {
+  readonly signingKeyArn: string;
+  readonly publicKeyPem: string;
+  readonly identity: LocalIdentity;
+  readonly vault: LocalVault;
+}
 
 /**
  * Starts everything and attaches Tether's functions as serverless.yml describes them.
@@ -191,6 +211,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(() => localAws.close());
     const vault: LocalVault = await openLocalVault(dataDir);
     cleanups.push(() => vault.dispose());
+    const agentKey =
+      options.agent === undefined ? undefined : await createAgentSigningKey(localAws.endpoints.kms, home);
 
     const definition = await loadServerlessDefinition(
       options.serverlessFile ?? join(PROJECT_ROOT, "serverless.yml"),
@@ -201,13 +223,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         params: {
           adminPrincipals: LOCAL_ADMIN.principalArn,
           readerPrincipals: LOCAL_READER.principalArn,
-          vault: "file",
+          vault: options.agent === undefined ? "file" : "agent",
           vaultSettings: vault.directory,
           regions: regions.join(","),
+          ...(agentKey === undefined
+            ? {}
+            : { agentSigningKey: agentKey.signingKeyArn, agentPrincipals: LOCAL_AGENT.principalArn }),
         },
       },
     );
-    const environment = functionEnvironment(definition, localAws, vault, home);
+    const environment = functionEnvironment(definition, localAws, vault, home, options.agent === undefined);
     // Tether's event rules go on the home Region's bus, the forwarding rules on every other Region's.
     const stackRegions = regions;
     const ruleRegion = home;
@@ -377,6 +402,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const sweep = schedules.find((s) => s.fn.name === "sweep");
 
+    const agent: LocalAgentSetup | undefined =
+      agentKey === undefined ? undefined : { ...agentKey, identity: LOCAL_AGENT, vault };
+    if (agent !== undefined && options.agent?.start !== false) {
+      const stop = await startLocalAgent(agent, {
+        apiUrl: api.url,
+        region: home,
+        regions,
+        logFile: options.agent?.logFile ?? join(dataDir ?? vault.directory, "agent", "agent.log"),
+        pollMs: options.agent?.pollMs ?? 250,
+        deployment: environment.TETHER_DEPLOYMENT as string,
+        clock: () => new Date(Date.now() + localAws.kms.clockOffsetMs()),
+        report: log,
+      });
+      cleanups.push(stop);
+    }
     const endpoints: LocalEndpoints = { api: api.url, ...localAws.endpoints, region: home, regions };
     if (options.endpointsFile !== undefined) {
       const file = resolve(options.endpointsFile);
@@ -398,6 +438,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       definition,
       tableName: environment.TETHER_TABLE_NAME as string,
       auditBusName: environment.TETHER_AUDIT_BUS_NAME as string,
+      agent,
       sweepNow: async () => {
         if (sweep === undefined)
           throw new LocalStackError("serverless.yml schedules no function named sweep");
@@ -472,6 +513,7 @@ function functionEnvironment(
   localAws: LocalAws,
   vault: LocalVault,
   home: string,
+  withFileVault = true,
 ): Record<string, string> {
   const merged: Record<string, string> = {};
   for (const fn of definition.functions) {
@@ -499,8 +541,10 @@ function functionEnvironment(
     TETHER_CLOUDTRAIL_ENDPOINT: localAws.endpoints.kms,
     // ... and STS (AssumeRole for member accounts' roles).
     TETHER_STS_ENDPOINT: localAws.endpoints.kms,
-    TETHER_FILE_VAULT_DIR: vault.directory,
-    TETHER_FILE_VAULT_PASSPHRASE: vault.passphrase,
+    // With the vault agent the functions get no way into the file vault: only the agent holds it.
+    ...(withFileVault
+      ? { TETHER_FILE_VAULT_DIR: vault.directory, TETHER_FILE_VAULT_PASSPHRASE: vault.passphrase }
+      : {}),
   };
 }
 

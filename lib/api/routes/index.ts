@@ -1,6 +1,7 @@
 import { classifyKeyAction, classifyPolicy, dualControl } from "../dual-control.js";
 import type { Route } from "../route.js";
 import { addAccountRoute, listAccountsRoute, removeAccountRoute, showAccountRoute } from "./accounts.js";
+import { agentAnswerRoute, agentHealthRoute, agentRequestsRoute } from "./agent.js";
 import { reimportRoute, restoreRoute, revokeRoute, rotateRoute } from "./key-actions.js";
 import { changePolicyRoute, historyRoute } from "./key-policy.js";
 import { listKeysRoute, registerKeyRoute, showKeyRoute, unmanageKeyRoute } from "./keys.js";
@@ -42,4 +43,7 @@ export const apiRoutes: readonly Route[] = [
   addAccountRoute,
   showAccountRoute,
   removeAccountRoute,
+  agentRequestsRoute,
+  agentAnswerRoute,
+  agentHealthRoute,
 ];

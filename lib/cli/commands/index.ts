@@ -1,6 +1,7 @@
 import type { CommandSpec } from "../command.js";
 import { ACCOUNT_COMMANDS } from "./accounts.js";
 import { reimportCommand, restoreCommand, revokeCommand, rotateCommand, unmanageCommand } from "./actions.js";
+import { agentCommand } from "./agent.js";
 import { consoleCommand } from "./console.js";
 import { historyCommand } from "./history.js";
 import { listCommand } from "./list.js";
@@ -32,4 +33,4 @@ export const COMMAND_GROUPS: Readonly<Record<string, readonly CommandSpec[]>> = 
 };
 
 /** Commands outside `tether keys`. */
-export const TOP_LEVEL_COMMANDS: readonly CommandSpec[] = [sentinelsCommand, consoleCommand];
+export const TOP_LEVEL_COMMANDS: readonly CommandSpec[] = [sentinelsCommand, consoleCommand, agentCommand];

@@ -275,7 +275,7 @@ describe("docs/openapi.json", () => {
     const declared = events.flatMap((e) =>
       e.httpApi === undefined ? [] : [`${e.httpApi.method} ${e.httpApi.path}`],
     );
-    expect(declared.length).toBe(21); // 13 + the four dual-control routes (/operations) + the four of /accounts
+    expect(declared.length).toBe(24); // 13 + four dual-control routes (/operations), four of /accounts, three of /agent
     expect(routes.sort()).toEqual(declared.sort());
   });
 });

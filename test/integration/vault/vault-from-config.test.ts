@@ -43,6 +43,25 @@ describe("vaultFromEnv and the vault settings", () => {
     expect(() => loadVaultSettings({ ...sm })).toThrow(/TETHER_SM_REGION is not set/);
   });
 
+  it("builds the vault agent adapter, which wraps only for a key (wrapFor), and names its settings", () => {
+    const agent = {
+      TETHER_VAULT: "agent",
+      TETHER_AGENT_SIGNING_KEY: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    };
+    expect(loadVaultSettings({ ...base, ...agent })).toMatchObject({
+      provider: "agent",
+      signingRegion: "eu-west-1",
+      timeoutMs: 20_000,
+      tableName: "tether",
+    });
+    const vault = vaultFromEnv({ ...base, ...agent });
+    expect(vault.kind).toBe("agent");
+    expect(typeof vault.wrapFor).toBe("function");
+    expect(() => loadConfig({ ...base, TETHER_VAULT: "agent", TETHER_AGENT_TIMEOUT_SECONDS: "0" })).toThrow(
+      /TETHER_AGENT_SIGNING_KEY is not set.*TETHER_AGENT_TIMEOUT_SECONDS: not an integer/,
+    );
+  });
+
   it("refuses an unknown provider by name, and accepts only TETHER_VAULT", () => {
     expect(() => loadConfig({ ...base, TETHER_VAULT: "keychain" })).toThrow(/TETHER_VAULT/);
     expect(() => vaultFromEnv({ TETHER_VAULT: "keychain" })).toThrow(ConfigError);

@@ -9,6 +9,7 @@ const config = loadConfig({
   TETHER_AUDIT_BUS_NAME: "tether-audit",
   TETHER_ADMIN_PRINCIPALS: "arn:aws:iam::123456789012:role/KeyAdmins",
   TETHER_READER_PRINCIPALS: "arn:aws:iam::123456789012:role/security/SecurityAudit",
+  TETHER_AGENT_PRINCIPALS: "arn:aws:iam::123456789012:role/TetherVaultAgent",
 });
 
 function request(method: string, path: string, userArn?: string): APIGatewayProxyEventV2WithIAMAuthorizer {
@@ -79,5 +80,23 @@ describe("admin API authorization with parsed principal lists", () => {
     // Past authorization the route reaches the use cases, which this test does not provide: a 500.
     expect(answer).toMatchObject({ statusCode: 500 });
     expect(lines.some((l) => l.message === "access refused")).toBe(false);
+  });
+
+  it("admits only vault agents to the agent routes, and vault agents to nothing else", async () => {
+    const { call } = apiWithLog();
+    const admin = "arn:aws:sts::123456789012:assumed-role/KeyAdmins/alice";
+    const agent = "arn:aws:sts::123456789012:assumed-role/TetherVaultAgent/host-1";
+    expect(await call(request("GET", "/agent/requests", admin))).toMatchObject({ statusCode: 403 });
+    expect(await call(request("POST", "/agent/requests/r-1/answer", admin))).toMatchObject({
+      statusCode: 403,
+    });
+    expect(await call(request("GET", "/keys", agent))).toMatchObject({ statusCode: 403 });
+    expect(await call(request("GET", "/agent/health", agent))).toMatchObject({ statusCode: 403 });
+    // Past authorization (the use cases are not provided here: a 500, or the query's 400).
+    expect(
+      (await call(request("GET", "/agent/requests", agent))) as { statusCode: number },
+    ).not.toMatchObject({
+      statusCode: 403,
+    });
   });
 });
