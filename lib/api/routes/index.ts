@@ -1,7 +1,13 @@
 import type { Route } from "../route.js";
 import { reimportRoute, restoreRoute, revokeRoute, rotateRoute } from "./key-actions.js";
 import { changePolicyRoute, historyRoute } from "./key-policy.js";
-import { listKeysRoute, registerKeyRoute, showKeyRoute, unmanageKeyRoute } from "./keys.js";
+import {
+  checkAdoptionRoute,
+  listKeysRoute,
+  registerKeyRoute,
+  showKeyRoute,
+  unmanageKeyRoute,
+} from "./keys.js";
 import { healthRoute, openApiRoute, sentinelsRoute } from "./meta.js";
 
 let document: Record<string, unknown> | undefined;
@@ -16,6 +22,7 @@ export const apiRoutes: readonly Route[] = [
   }),
   listKeysRoute,
   registerKeyRoute,
+  checkAdoptionRoute,
   showKeyRoute,
   unmanageKeyRoute,
   historyRoute,

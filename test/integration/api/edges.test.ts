@@ -275,7 +275,7 @@ describe("docs/openapi.json", () => {
     const declared = events.flatMap((e) =>
       e.httpApi === undefined ? [] : [`${e.httpApi.method} ${e.httpApi.path}`],
     );
-    expect(declared.length).toBe(13);
+    expect(declared.length).toBe(14);
     expect(routes.sort()).toEqual(declared.sort());
   });
 });
