@@ -83,6 +83,11 @@ export interface LocalStackOptions {
   serverlessFile?: string;
   /** One line per request, run and event; default silent. */
   log?: (line: string) => void;
+  /**
+   * serverless.yml params over the file's defaults (e.g. `{ kmsRates: "GetParametersForImport=100" }` for an
+   * account whose KMS quotas were raised); the runner's own (principals, vault, regions) still win.
+   */
+  params?: Readonly<Record<string, string>>;
   /** Replaces a function's handler by name (tests: a stub while that function is being written). */
   handlers?: Readonly<Record<string, Handler>>;
 }
@@ -199,6 +204,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         region: home,
         accountId: LOCAL_ACCOUNT_ID,
         params: {
+          ...options.params,
           adminPrincipals: LOCAL_ADMIN.principalArn,
           readerPrincipals: LOCAL_READER.principalArn,
           vault: "file",

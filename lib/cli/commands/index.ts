@@ -1,9 +1,11 @@
 import type { CommandSpec } from "../command.js";
 import { reimportCommand, restoreCommand, revokeCommand, rotateCommand, unmanageCommand } from "./actions.js";
+import { adoptCommand } from "./adopt.js";
 import { historyCommand } from "./history.js";
 import { listCommand } from "./list.js";
 import { policyCommand } from "./policy.js";
 import { registerCommand } from "./register.js";
+import { reportCommand } from "./report.js";
 import { sentinelsCommand } from "./sentinels.js";
 import { showCommand } from "./show.js";
 
@@ -12,6 +14,7 @@ export const KEY_COMMANDS: readonly CommandSpec[] = [
   listCommand,
   showCommand,
   registerCommand,
+  adoptCommand,
   reimportCommand,
   revokeCommand,
   restoreCommand,
@@ -22,4 +25,4 @@ export const KEY_COMMANDS: readonly CommandSpec[] = [
 ];
 
 /** Commands outside `tether keys`. */
-export const TOP_LEVEL_COMMANDS: readonly CommandSpec[] = [sentinelsCommand];
+export const TOP_LEVEL_COMMANDS: readonly CommandSpec[] = [sentinelsCommand, reportCommand];
