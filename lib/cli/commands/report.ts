@@ -11,7 +11,7 @@ import {
 import { parseDuration } from "../../domain/duration.js";
 import { route, type TetherApiClient } from "../client.js";
 import type { CommandSpec } from "../command.js";
-import { UsageError } from "../errors.js";
+import { ApiError, UsageError } from "../errors.js";
 import { choiceFlag, durationFlag, stringFlag, timestampFlag } from "../flags.js";
 import { buildReport, type KeyEvidence } from "../report/build.js";
 import { REPORT_FORMATS, type ReportFormat, renderReport } from "../report/render.js";
@@ -125,11 +125,18 @@ async function allKeys(client: TetherApiClient): Promise<KeyView[]> {
  * (so the report can say who made it), within MAX_HISTORY_PAGES.
  */
 async function keyEvidence(client: TetherApiClient, key: KeyView, since: Date): Promise<KeyEvidence> {
-  const detail = parseAnswer(
-    KeyDetailResponse,
-    await client.request("GET", route("keys", key.id)),
-    "GET /keys/{id}",
-  );
+  let detail: KeyDetailResponse;
+  try {
+    detail = parseAnswer(
+      KeyDetailResponse,
+      await client.request("GET", route("keys", key.id)),
+      "GET /keys/{id}",
+    );
+  } catch (error) {
+    // Unmanaged since the listing: reported as listed, without live state or history.
+    if (error instanceof ApiError && error.status === 404) return { key, history: [] };
+    throw error;
+  }
   const history: AuditEventView[] = [];
   const oldestImport = Math.min(
     ...key.regions.map((r) =>
