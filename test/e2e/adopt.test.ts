@@ -11,7 +11,8 @@
  * so this stack models an account with raised quotas: Tether's rates (serverless.yml's kmsRates) and the
  * emulator's enforced quotas both at RAISED_RATE. The emulator's RSA wrapping pairs come from shared primes
  * (random test material only), and dynalite and the emulator run in child processes, so the API's process
- * has a core of its own: what is left is about 35 local AWS calls per registration.
+ * has a core of its own: what is left is about 35 local AWS calls per registration. The 5-row rerun test
+ * keeps the CLI's default pace.
  */
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
@@ -28,6 +29,11 @@ import { ADMIN, E2E_STACK_START_MS, stackKmsClient, startE2eStack } from "../sup
 
 /** Requests per second per Region for GetParametersForImport and ImportKeyMaterial (a raised quota). */
 const RAISED_RATE = 100;
+/**
+ * The CLI's own pace (default 4 requests/s, under API Gateway's POST /keys throttle, apiWriteRate 5/s) raised
+ * to match: a deployment adopting a fleet raises apiWriteRate with its quotas (the local API does not throttle).
+ */
+const RAISED_API_RATE = ["--rate", String(RAISED_RATE)];
 
 interface AdoptableKey {
   readonly keyArn: string;
@@ -103,7 +109,15 @@ describe("tether keys adopt against the local stack", () => {
     const importsBefore = await imports();
 
     const started = performance.now();
-    const first = await cli(["keys", "adopt", "--manifest", "fleet.csv", "--concurrency", "8"]);
+    const first = await cli([
+      "keys",
+      "adopt",
+      "--manifest",
+      "fleet.csv",
+      "--concurrency",
+      "8",
+      ...RAISED_API_RATE,
+    ]);
     const seconds = (performance.now() - started) / 1000;
     console.log(`adopt: 500 rows in ${seconds.toFixed(1)} s`);
 
@@ -180,7 +194,7 @@ describe("tether keys adopt against the local stack", () => {
     await writeFile(join(cwd.path, "mixed.csv"), csv(rows));
 
     const importsBefore = await imports();
-    const dry = await cli(["keys", "adopt", "--manifest", "mixed.csv", "--dry-run"]);
+    const dry = await cli(["keys", "adopt", "--manifest", "mixed.csv", "--dry-run", ...RAISED_API_RATE]);
     expect(dry.code, dry.stderr).toBe(ExitCode.InvalidInput);
     expect(dry.stdout).toMatch(/^40 rows: 30 would be adopted, 10 failed \(dry run: nothing changed\)/);
     const dryResults = await results("mixed.csv.dry-run.json");
@@ -194,7 +208,7 @@ describe("tether keys adopt against the local stack", () => {
     const managedArns = new Set(listed.items.map((i) => i.keyArn));
     expect(good.filter((k) => managedArns.has(k.keyArn))).toEqual([]);
 
-    const real = await cli(["keys", "adopt", "--manifest", "mixed.csv"]);
+    const real = await cli(["keys", "adopt", "--manifest", "mixed.csv", ...RAISED_API_RATE]);
     expect(real.code).toBe(ExitCode.InvalidInput);
     expect(real.stdout).toMatch(/^40 rows: 30 adopted, 0 already done, 10 failed\./);
     const written = await results("mixed.csv.results.json");

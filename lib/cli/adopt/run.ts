@@ -41,6 +41,8 @@ export interface AdoptRunOptions {
   readonly rows: readonly ManifestRow[];
   readonly dryRun: boolean;
   readonly concurrency: number;
+  /** Requests started per second at most, all workers together (API Gateway throttles POST /keys). */
+  readonly ratePerSecond?: number | undefined;
   /** Idempotency keys an earlier run finished: those rows are skipped without a request. */
   readonly done: ReadonlySet<string>;
   /** Called as each row finishes, in the order they finish. */
@@ -56,13 +58,14 @@ const RETRY_MAX_MS = 8_000;
 
 /** Every row's result, in manifest order. Never throws for a row's failure; each row records its own. */
 export async function runAdoption(options: AdoptRunOptions): Promise<RowResult[]> {
+  const paced = { ...options, pace: pacer(options) };
   const results: RowResult[] = new Array(options.rows.length);
   let next = 0;
   const worker = async () => {
     while (next < options.rows.length) {
       const index = next++;
       const row = options.rows[index] as ManifestRow;
-      const result = await adoptRow(options, row);
+      const result = await adoptRow(paced, row);
       results[index] = result;
       options.onResult?.(result);
     }
@@ -72,7 +75,23 @@ export async function runAdoption(options: AdoptRunOptions): Promise<RowResult[]
   return results;
 }
 
-async function adoptRow(options: AdoptRunOptions, row: ManifestRow): Promise<RowResult> {
+/** Spaces request starts 1/rate apart across every worker (no limit without a rate). */
+function pacer(options: AdoptRunOptions): () => Promise<void> {
+  const rate = options.ratePerSecond;
+  if (rate === undefined || rate <= 0) return async () => {};
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let next = 0;
+  return async () => {
+    const now = Date.now();
+    const at = Math.max(now, next);
+    next = at + 1000 / rate;
+    if (at > now) await sleep(at - now);
+  };
+}
+
+type PacedOptions = AdoptRunOptions & { readonly pace: () => Promise<void> };
+
+async function adoptRow(options: PacedOptions, row: ManifestRow): Promise<RowResult> {
   const base = { row: row.row, line: row.line, keyArn: row.keyArn, idempotencyKey: row.idempotencyKey };
   if (row.body === undefined || row.idempotencyKey === undefined) {
     return { ...base, status: "failed", error: row.error ?? { message: "invalid row" }, attempts: 0 };
@@ -84,6 +103,7 @@ async function adoptRow(options: AdoptRunOptions, row: ManifestRow): Promise<Row
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let attempt = 1; ; attempt++) {
     try {
+      await options.pace();
       return { ...base, ...(await send(options, row)), attempts: attempt };
     } catch (error) {
       if (attempt < maxAttempts && retryable(error)) {

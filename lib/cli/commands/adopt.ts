@@ -18,6 +18,9 @@ import { booleanFlag, integerFlag, required, stringFlag } from "../flags.js";
 const NAME = "keys adopt";
 const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 16;
+/** Under API Gateway's default route throttle for POST /keys (apiWriteRate 5/s, infra/api.yml). */
+const DEFAULT_RATE = 4;
+const MAX_RATE = 1000;
 /** The results file is rewritten after this many rows (and at the end). */
 const SAVE_EVERY_ROWS = 25;
 const BAR_WIDTH = 30;
@@ -48,6 +51,11 @@ export const adoptCommand: CommandSpec = {
       value: "N",
       description: `registrations at once, 1 to ${MAX_CONCURRENCY} (default ${DEFAULT_CONCURRENCY}); throttled answers are retried with backoff`,
     },
+    rate: {
+      type: "string",
+      value: "N",
+      description: `requests started per second at most (default ${DEFAULT_RATE}, under the API's POST /keys throttle of 5/s; raise it with apiWriteRate)`,
+    },
   },
   notes: [
     "Columns (CSV header) or fields (JSON): keyArn, materialRef, checkValue (required); replicaRegions",
@@ -65,6 +73,7 @@ export const adoptCommand: CommandSpec = {
     const dryRun = booleanFlag(flags, "dry-run");
     const concurrency =
       integerFlag(flags, "concurrency", NAME, { min: 1, max: MAX_CONCURRENCY }) ?? DEFAULT_CONCURRENCY;
+    const ratePerSecond = integerFlag(flags, "rate", NAME, { min: 1, max: MAX_RATE }) ?? DEFAULT_RATE;
     const resultsPath = resolve(
       context.cwd,
       stringFlag(flags, "results") ?? `${manifestPath}.${dryRun ? "dry-run" : "results"}.json`,
@@ -80,6 +89,7 @@ export const adoptCommand: CommandSpec = {
       rows,
       dryRun,
       concurrency,
+      ratePerSecond,
       done,
       onResult(result) {
         finished.push(result);

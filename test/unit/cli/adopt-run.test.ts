@@ -137,4 +137,28 @@ describe("runAdoption", () => {
     expect(results.map((r) => r.status)).toEqual(["checked", "checked"]);
     expect(calls).toEqual(["POST /keys/check false", "POST /keys/check false"]);
   });
+
+  it("spaces request starts 1/rate apart across every worker", async () => {
+    const waits: number[] = [];
+    const client = {
+      async request(_method: string, _path: string, options: { body?: unknown } = {}) {
+        const body = options.body as { materialRef: string };
+        return { key: keyView("tk", body.materialRef), regions: {} };
+      },
+    };
+    await runAdoption({
+      client: client as never,
+      rows: manifest(5),
+      dryRun: false,
+      concurrency: 5,
+      ratePerSecond: 10,
+      done: new Set(),
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    expect(waits).toHaveLength(4);
+    for (const [i, ms] of [...waits].sort((a, b) => a - b).entries())
+      expect(ms).toBeGreaterThan(100 * (i + 1) - 20);
+  });
 });
