@@ -79,7 +79,10 @@ function classify(error: unknown): Known | undefined {
   if (error instanceof StateConflictError) {
     return { status: 409, code: ErrorCode.Conflict, message: error.message, field: error.field };
   }
-  if (error instanceof CheckValueMismatchError || error instanceof KmsInvalidStateError) {
+  if (error instanceof CheckValueMismatchError) {
+    return { status: 409, code: ErrorCode.Conflict, message: error.message, field: "checkValue" };
+  }
+  if (error instanceof KmsInvalidStateError) {
     return { status: 409, code: ErrorCode.Conflict, message: error.message };
   }
   if (error instanceof VersionConflictError) {

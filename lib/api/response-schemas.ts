@@ -105,6 +105,10 @@ export const KeyView = z.strictObject({
   multiRegion: z.boolean(),
   alias: z.string().optional(),
   description: z.string().optional(),
+  vault: z
+    .string()
+    .optional()
+    .describe("The kind of vault that holds the material (file, secrets-manager, hashicorp, pkcs11)"),
   materialRef: z.string(),
   checkValue: z.string(),
   materials: z.array(MaterialRecordView).optional().describe("Every material, once the key was rotated"),
@@ -217,6 +221,7 @@ export const ObservedView = z.strictObject({
   expirationModel: z.string().optional(),
   validTo: isoTimestamp().optional(),
   keySpec: z.string().optional(),
+  keyUsage: z.string().optional().describe("ENCRYPT_DECRYPT, SIGN_VERIFY or GENERATE_VERIFY_MAC"),
   currentKeyMaterialId: z.string().optional(),
   deletionDate: isoTimestamp().optional(),
   error: z.string().optional(),
@@ -307,6 +312,16 @@ export const AuditEventView = z.strictObject({
     .optional()
     .describe("Operation Executed / Confirmed: every approver, comma-separated"),
   outcome: z.string().optional().describe("Operation Executed: executed, unconfirmed or failed"),
+});
+
+/** POST /keys/check: an adoption that would be accepted as it stands (nothing was changed). */
+export const AdoptionCheckResponse = z.strictObject({
+  ok: z.literal(true),
+  keyArn: z.string(),
+  keySpec: z.string(),
+  regions: z.array(z.string()).describe("The primary's Region first, then the replicas'"),
+  materialRef: z.string(),
+  checkValue: z.string().describe("The vault's check value: equal to the one given"),
 });
 
 /** GET /keys/{id}/history, newest first. */
@@ -462,6 +477,7 @@ export type RotateResponse = z.infer<typeof RotateResponse>;
 export type KeyListResponse = z.infer<typeof KeyListResponse>;
 export type KeyDetailResponse = z.infer<typeof KeyDetailResponse>;
 export type AuditEventView = z.infer<typeof AuditEventView>;
+export type AdoptionCheckResponse = z.infer<typeof AdoptionCheckResponse>;
 export type HistoryResponse = z.infer<typeof HistoryResponse>;
 export type PolicyResponse = z.infer<typeof PolicyResponse>;
 export type UnmanageResponse = z.infer<typeof UnmanageResponse>;

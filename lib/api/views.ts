@@ -34,6 +34,7 @@ export function keyView(key: ManagedKey): KeyView {
     multiRegion: key.multiRegion,
     alias: key.alias,
     description: key.description,
+    vault: key.vaultKind,
     materialRef: key.materialRef,
     checkValue: key.checkValue,
     materials: key.materials?.map((m) =>
@@ -153,6 +154,7 @@ function observedView(
     expirationModel: observed.expirationModel,
     validTo: isoOrUndefined(observed.validTo),
     keySpec: observed.keySpec,
+    keyUsage: observed.keyUsage,
     currentKeyMaterialId: observed.currentKeyMaterialId,
     deletionDate: isoOrUndefined(observed.deletionDate),
   });

@@ -8,6 +8,15 @@ export interface CliOutput {
 
 /** What a running command can use. */
 export interface CliContext extends CliOutput {
+  /** The working directory files named on the command line are read from and written to. */
+  readonly cwd: string;
+  /**
+   * A progress line for long work on stderr: on a terminal it replaces the previous one (a bar); otherwise
+   * nothing (the command prints plain lines instead). `done` ends the line.
+   */
+  progress(text: string, done?: boolean): void;
+  /** stderr is a terminal: progress() draws a bar. */
+  readonly interactive: boolean;
   /** `--json`: print the API's JSON as is, for scripts. */
   readonly json: boolean;
   /** ANSI colour allowed (stdout is a terminal and NO_COLOR is not set). */

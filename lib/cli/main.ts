@@ -14,7 +14,7 @@ export interface CliRuntime {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean | undefined };
-  readonly stderr: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean | undefined };
   /** Injected in tests; by default the standard AWS credential chain (fromNodeProviderChain). */
   readonly credentials?: SigningCredentials | undefined;
   readonly fetch?: typeof fetch | undefined;
@@ -178,9 +178,15 @@ function createContext(
     throw new UsageError("--idempotency-key must be 1 to 255 visible ASCII characters", name);
   }
   let client: Promise<TetherApiClient> | undefined;
+  const interactive = runtime.stderr.isTTY === true && runtime.env.TERM !== "dumb";
   return {
     out,
     err,
+    cwd: runtime.cwd,
+    interactive,
+    progress(text, done = false) {
+      if (interactive) runtime.stderr.write(`\r\u001b[2K${text}${done ? "\n" : ""}`);
+    },
     json: booleanFlag(flags, "json"),
     color: runtime.stdout.isTTY === true && !runtime.env.NO_COLOR && runtime.env.TERM !== "dumb",
     now: runtime.now ?? (() => new Date()),

@@ -94,6 +94,93 @@ interface MaterialClaim {
   recorded: boolean;
 }
 
+/** An existing key as adoption finds it: its ARN, its replicas' ARNs and its key spec. */
+interface AdoptableKey {
+  readonly primaryArn: string;
+  readonly replicaArns: string[];
+  readonly keySpec: KeySpec;
+}
+
+/**
+ * Checks an existing key can be adopted (KMS has it and each named replica, it is EXTERNAL, no other
+ * deployment marks it) and reads its key spec. Reads only.
+ * @throws ValidationError (keyArn, replicaRegions); StateConflictError (not EXTERNAL, another deployment's)
+ */
+async function adoptableKey(
+  deps: LifecycleDeps,
+  request: Omit<AdoptKeyRequest, "actor" | "correlationId">,
+): Promise<AdoptableKey> {
+  const arn = parseKmsKeyArn(request.keyArn, "keyArn");
+  const observed = await deps.kms.describeKey(arn.region, arn.arn);
+  if (!observed.found) throw new ValidationError("keyArn", `KMS has no key ${arn.arn}`);
+  if (observed.origin !== KeyOrigin.EXTERNAL) {
+    throw new StateConflictError(
+      `Key ${arn.arn} has origin ${observed.origin}: only keys with imported material (EXTERNAL) can be managed.`,
+      { keyId: arn.arn, state: observed.origin, field: "keyArn" },
+    );
+  }
+  assertAdoptable(arn.arn, await deps.kms.listTags(arn.region, arn.arn), deps.deployment);
+  const keySpec = parseKeySpec(observed.keySpec ?? "");
+  const replicaRegions = parseReplicaRegions(request.replicaRegions, arn.region);
+  assertRegionsAllowed(deps, arn.region, replicaRegions);
+  if (replicaRegions.length > 0 && !arn.multiRegion) {
+    throw new ValidationError("replicaRegions", "only a Multi-Region key (mrk-…) has replicas");
+  }
+  const replicaArns = replicaRegions.map((r) => arn.arn.replace(`:${arn.region}:`, `:${r}:`));
+  for (const replicaArn of replicaArns) {
+    const replica = await deps.kms.describeKey(parseKmsKeyArn(replicaArn).region, replicaArn);
+    if (!replica.found) throw new ValidationError("replicaRegions", `KMS has no replica ${replicaArn}`);
+  }
+  return { primaryArn: arn.arn, replicaArns, keySpec };
+}
+
+/** What an adoption dry run found: the request would be accepted as it stands. */
+export interface AdoptionCheck {
+  readonly keyArn: string;
+  readonly keySpec: KeySpec;
+  /** The primary's Region first, then the replicas'. */
+  readonly regions: readonly string[];
+  readonly materialRef: string;
+  /** The vault's check value, equal to the one the request gave. */
+  readonly checkValue: CheckValue;
+}
+
+/**
+ * An adoption's dry run: every check `registerKey` makes before it changes anything (the policy, the key
+ * exists in KMS and is EXTERNAL, its replicas exist, the key is not managed yet, the vault holds material
+ * under the reference that can serve the key, and its check value is the one given), reading only: no claim,
+ * no record, no KMS or vault write, no audit event. A material reference another key holds is found only by
+ * the real registration (the claim is its race-free check).
+ * @throws as registerKey does for the same request; StateConflictError (field keyArn) when already managed
+ */
+export async function checkAdoption(
+  deps: LifecycleDeps,
+  request: Omit<AdoptKeyRequest, "actor" | "correlationId">,
+): Promise<AdoptionCheck> {
+  const materialRef = parseMaterialRef(request.materialRef);
+  const expected = request.checkValue === undefined ? undefined : parseCheckValue(request.checkValue);
+  parseImportPolicy(withStageDefaults(request.policy, deps.policyDefaults));
+  const key = await adoptableKey(deps, request);
+  const managed = await deps.keys.resolve(key.primaryArn);
+  if (managed !== undefined) {
+    throw new StateConflictError(`Key ${key.primaryArn} is already managed (${managed}).`, {
+      keyId: managed,
+      state: "managed",
+      field: "keyArn",
+    });
+  }
+  const checkValue = await materialCheckValue(
+    deps,
+    request,
+    materialRef,
+    key.keySpec,
+    expected,
+    key.primaryArn,
+  );
+  const regions = [key.primaryArn, ...key.replicaArns].map((arn) => parseKmsKeyArn(arn).region);
+  return { keyArn: key.primaryArn, keySpec: key.keySpec, regions, materialRef, checkValue };
+}
+
 async function register(
   deps: LifecycleDeps,
   request: RegisterRequest,
@@ -165,28 +252,7 @@ async function register(
       }
     }
   } else {
-    const arn = parseKmsKeyArn(request.keyArn, "keyArn");
-    const observed = await deps.kms.describeKey(arn.region, arn.arn);
-    if (!observed.found) throw new ValidationError("keyArn", `KMS has no key ${arn.arn}`);
-    if (observed.origin !== KeyOrigin.EXTERNAL) {
-      throw new StateConflictError(
-        `Key ${arn.arn} has origin ${observed.origin}: only keys with imported material (EXTERNAL) can be managed.`,
-        { keyId: arn.arn, state: observed.origin },
-      );
-    }
-    assertAdoptable(arn.arn, await deps.kms.listTags(arn.region, arn.arn), deps.deployment);
-    keySpec = parseKeySpec(observed.keySpec ?? "");
-    const replicaRegions = parseReplicaRegions(request.replicaRegions, arn.region);
-    assertRegionsAllowed(deps, arn.region, replicaRegions);
-    if (replicaRegions.length > 0 && !arn.multiRegion) {
-      throw new ValidationError("replicaRegions", "only a Multi-Region key (mrk-…) has replicas");
-    }
-    primaryArn = arn.arn;
-    replicaArns = replicaRegions.map((r) => arn.arn.replace(`:${arn.region}:`, `:${r}:`));
-    for (const replicaArn of replicaArns) {
-      const replica = await deps.kms.describeKey(parseKmsKeyArn(replicaArn).region, replicaArn);
-      if (!replica.found) throw new ValidationError("replicaRegions", `KMS has no replica ${replicaArn}`);
-    }
+    ({ primaryArn, replicaArns, keySpec } = await adoptableKey(deps, request));
     checkValue = await claimedMaterial(deps, request, materialRef, keySpec, expected, id, claim);
   }
 
@@ -252,7 +318,7 @@ async function claimedMaterial(
 
 async function materialCheckValue(
   deps: LifecycleDeps,
-  request: RegisterRequest,
+  request: Pick<RegisterRequest, "mode"> & { readonly generateMaterial?: boolean | undefined },
   materialRef: string,
   keySpec: KeySpec,
   expected: CheckValue | undefined,
@@ -297,7 +363,7 @@ async function materialCheckValue(
  */
 async function assertMaterialServes(
   deps: LifecycleDeps,
-  request: RegisterRequest,
+  request: Pick<RegisterRequest, "mode">,
   materialRef: string,
   keySpec: KeySpec,
 ): Promise<void> {

@@ -93,6 +93,11 @@ export interface LocalStackOptions {
    * (LocalStack.agent has what they need).
    */
   agent?: { readonly start?: boolean; readonly pollMs?: number; readonly logFile?: string } | undefined;
+  /**
+   * serverless.yml params over the file's defaults (e.g. `{ kmsRates: "GetParametersForImport=100" }` for an
+   * account whose KMS quotas were raised); the runner's own (principals, vault, regions) still win.
+   */
+  params?: Readonly<Record<string, string>>;
   /** Replaces a function's handler by name (tests: a stub while that function is being written). */
   handlers?: Readonly<Record<string, Handler>>;
 }
@@ -221,6 +226,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         region: home,
         accountId: LOCAL_ACCOUNT_ID,
         params: {
+          ...options.params,
           adminPrincipals: LOCAL_ADMIN.principalArn,
           readerPrincipals: LOCAL_READER.principalArn,
           vault: options.agent === undefined ? "file" : "agent",

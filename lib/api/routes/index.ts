@@ -4,7 +4,13 @@ import { addAccountRoute, listAccountsRoute, removeAccountRoute, showAccountRout
 import { agentAnswerRoute, agentHealthRoute, agentRequestsRoute } from "./agent.js";
 import { reimportRoute, restoreRoute, revokeRoute, rotateRoute } from "./key-actions.js";
 import { changePolicyRoute, historyRoute } from "./key-policy.js";
-import { listKeysRoute, registerKeyRoute, showKeyRoute, unmanageKeyRoute } from "./keys.js";
+import {
+  checkAdoptionRoute,
+  listKeysRoute,
+  registerKeyRoute,
+  showKeyRoute,
+  unmanageKeyRoute,
+} from "./keys.js";
 import { healthRoute, openApiRoute, sentinelsRoute } from "./meta.js";
 import {
   approveOperationRoute,
@@ -25,6 +31,7 @@ export const apiRoutes: readonly Route[] = [
   }),
   listKeysRoute,
   registerKeyRoute,
+  checkAdoptionRoute,
   showKeyRoute,
   // Dual control wraps the destructive routes: 202 with an operation request when the rules hold them back.
   dualControl(unmanageKeyRoute, classifyKeyAction("unmanage")),

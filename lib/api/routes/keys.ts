@@ -2,7 +2,7 @@
 
 import { unmanageKey } from "../../lifecycle/key-admin.js";
 import { listKeys, showKey } from "../../lifecycle/queries.js";
-import { registerKey } from "../../lifecycle/register.js";
+import { checkAdoption, registerKey } from "../../lifecycle/register.js";
 import { Access, defineRoute } from "../route.js";
 import { keyDetailView, keyView, outcomesView } from "../views.js";
 
@@ -55,6 +55,27 @@ export const registerKeyRoute = defineRoute({
       headers: { location: `/keys/${result.key.id}` },
       body: { key: keyView(result.key), regions: outcomesView(result.regions) },
     };
+  },
+});
+
+export const checkAdoptionRoute = defineRoute({
+  method: "POST",
+  path: "/keys/check",
+  operationId: "checkAdoption",
+  summary:
+    "Dry run of an adoption (the body of POST /keys with mode adopt): every check registration makes before it changes anything (key exists, is EXTERNAL and not managed yet, replicas exist, the vault holds material that can serve it, the check value matches), changing nothing. 200 when registering would go ahead; otherwise the error registering would give.",
+  access: Access.Admin,
+  body: (s) => s.AdoptKeyBody,
+  bodyRequired: true,
+  response: {
+    status: 200,
+    description: "The adoption would be accepted; nothing was changed",
+    schema: (s) => s.AdoptionCheckResponse,
+  },
+  errors: [400, 403, 409, 413, 415],
+  async handle({ deps, body }) {
+    const check = await checkAdoption(deps, body);
+    return { status: 200, body: { ok: true, ...check, regions: [...check.regions] } };
   },
 });
 

@@ -1,6 +1,7 @@
 import type { CommandSpec } from "../command.js";
 import { ACCOUNT_COMMANDS } from "./accounts.js";
 import { reimportCommand, restoreCommand, revokeCommand, rotateCommand, unmanageCommand } from "./actions.js";
+import { adoptCommand } from "./adopt.js";
 import { agentCommand } from "./agent.js";
 import { consoleCommand } from "./console.js";
 import { historyCommand } from "./history.js";
@@ -8,6 +9,7 @@ import { listCommand } from "./list.js";
 import { OPS_COMMANDS } from "./ops.js";
 import { policyCommand } from "./policy.js";
 import { registerCommand } from "./register.js";
+import { reportCommand } from "./report.js";
 import { sentinelsCommand } from "./sentinels.js";
 import { showCommand } from "./show.js";
 
@@ -16,6 +18,7 @@ export const KEY_COMMANDS: readonly CommandSpec[] = [
   listCommand,
   showCommand,
   registerCommand,
+  adoptCommand,
   reimportCommand,
   revokeCommand,
   restoreCommand,
@@ -33,4 +36,9 @@ export const COMMAND_GROUPS: Readonly<Record<string, readonly CommandSpec[]>> = 
 };
 
 /** Commands outside `tether keys`. */
-export const TOP_LEVEL_COMMANDS: readonly CommandSpec[] = [sentinelsCommand, consoleCommand, agentCommand];
+export const TOP_LEVEL_COMMANDS: readonly CommandSpec[] = [
+  sentinelsCommand,
+  reportCommand,
+  consoleCommand,
+  agentCommand,
+];

@@ -275,7 +275,7 @@ describe("docs/openapi.json", () => {
     const declared = events.flatMap((e) =>
       e.httpApi === undefined ? [] : [`${e.httpApi.method} ${e.httpApi.path}`],
     );
-    expect(declared.length).toBe(24); // 13 + four dual-control routes (/operations), four of /accounts, three of /agent
+    expect(declared.length).toBe(25); // 13, POST /keys/check, four dual-control routes (/operations), four of /accounts, three of /agent
     expect(routes.sort()).toEqual(declared.sort());
   });
 });
