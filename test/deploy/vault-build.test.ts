@@ -26,11 +26,8 @@ const VAULT_VARIABLE = "${param:vault}";
 const ADAPTER_INPUTS: Readonly<Record<VaultProviderName, readonly string[]>> = {
   file: ["lib/vault/file/"],
   hashicorp: ["lib/vault/hashicorp/"],
-  "secrets-manager": [
-    "lib/vault/secrets-manager/",
-    "node_modules/@aws-sdk/client-secrets-manager/",
-    "node_modules/@aws-sdk/client-sts/",
-  ],
+  // Not @aws-sdk/client-sts: every function bundles it for member accounts' credentials (lib/accounts/).
+  "secrets-manager": ["lib/vault/secrets-manager/", "node_modules/@aws-sdk/client-secrets-manager/"],
   // Never bundled (a specifier esbuild cannot follow, and pkcs11js is excluded): nothing to find.
   pkcs11: ["lib/vault/pkcs11/"],
   // The queue (agent-queue.ts) is the agent routes' too, in every bundle; the adapter is the rest.
