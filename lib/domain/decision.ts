@@ -8,7 +8,13 @@ import {
   SentinelHealth,
 } from "./attribution.js";
 import { SECOND_MS } from "./duration.js";
-import { computeValidTo, type ImportPolicy, policyEnded } from "./import-policy.js";
+import {
+  computeValidTo,
+  type ImportPolicy,
+  policyEnded,
+  sameValidTo,
+  VALID_TO_TOLERANCE_MS,
+} from "./import-policy.js";
 import { ExpirationModel, KeyState } from "./kms-constants.js";
 import {
   holdsMaterial,
@@ -114,8 +120,6 @@ export interface StandstillDecision {
   readonly summary: string;
 }
 
-/** ValidTo values closer than this are the same (DescribeKey reports whole seconds). */
-const VALID_TO_TOLERANCE_MS = SECOND_MS;
 /** Where decide itself cannot compute a next check (invalid inputs), look again this soon. */
 const FALLBACK_RECHECK_MS = 15 * 60 * SECOND_MS;
 
@@ -486,7 +490,7 @@ function decidePresent(ctx: Context, observed: KeyFound): RegionDecision {
 function validToDrift(ctx: Context, observedValidTo: Date): AlertFinding | undefined {
   const recorded = ctx.region.importedValidTo;
   if (recorded === undefined || !ctx.region.materialExpected) return undefined;
-  if (Math.abs(recorded.getTime() - observedValidTo.getTime()) <= VALID_TO_TOLERANCE_MS) return undefined;
+  if (sameValidTo(recorded, observedValidTo)) return undefined;
   return {
     severity: AlertSeverity.Warning,
     reason: AlertReason.ValidToDrift,

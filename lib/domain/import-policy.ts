@@ -383,6 +383,15 @@ export function rotationMethodOf(keySpec: string, policy: ImportPolicy): Rotatio
   return keySpec === KeySpec.SYMMETRIC_DEFAULT ? RotationMethod.InKey : RotationMethod.KeySwap;
 }
 
+/** ValidTo values closer than this are the same (DescribeKey reports whole seconds). */
+export const VALID_TO_TOLERANCE_MS = SECOND_MS;
+
+/** Whether two ValidTo values are the same within VALID_TO_TOLERANCE_MS (both absent is the same too). */
+export function sameValidTo(a: Date | undefined, b: Date | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return Math.abs(a.getTime() - b.getTime()) <= VALID_TO_TOLERANCE_MS;
+}
+
 /** How far apart a new import's ValidTo is kept from the one KMS reports already (see distinctValidTo). */
 export const DISTINCT_VALID_TO_MS = 2 * SECOND_MS;
 
