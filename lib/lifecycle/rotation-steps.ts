@@ -14,7 +14,7 @@ import {
   parseCheckValue,
 } from "../domain/ids.js";
 import { parseKmsKeyArn } from "../domain/key-arn.js";
-import type { KeyMaterialRecord } from "../domain/key-material.js";
+import type { IntentStart } from "../domain/key-material.js";
 import type { KeySpec } from "../domain/kms-constants.js";
 import { findRegion, type ManagedKey } from "../domain/managed-key.js";
 import { fixedContext, keySubject } from "./audit-context.js";
@@ -109,16 +109,6 @@ export async function recordSteps(
       );
     });
   if (events.length > 0) await deps.audit.record(...events);
-}
-
-/** What every rotation or swap intent starts with: its new material, its first step, who and why. */
-export interface IntentStart extends KeyMaterialRecord {
-  readonly startedAt: Date;
-  readonly steps: Readonly<Record<string, Date>>;
-  readonly eventId: string;
-  readonly correlationId: string;
-  readonly actor: string;
-  readonly reason: string;
 }
 
 /**
