@@ -112,7 +112,7 @@ export const RotationStep = {
 } as const;
 export type RotationStep = (typeof RotationStep)[keyof typeof RotationStep];
 
-type FactDetailType = Exclude<AuditDetailType, "Tether Alert" | "Drift Detected" | "Import Failed">;
+export type FactDetailType = Exclude<AuditDetailType, "Tether Alert" | "Drift Detected" | "Import Failed">;
 
 /** A state change: registered, imported, renewed, restored, revoked, lost, policy changed, paused, ... */
 export interface FactEvent extends AuditEventBase {

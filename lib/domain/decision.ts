@@ -8,7 +8,14 @@ import {
   SentinelHealth,
 } from "./attribution.js";
 import { SECOND_MS } from "./duration.js";
-import { computeValidTo, type ImportPolicy, policyEnded } from "./import-policy.js";
+import {
+  computeValidTo,
+  type ExpiringImportPolicy,
+  type ImportPolicy,
+  policyEnded,
+  sameValidTo,
+  VALID_TO_TOLERANCE_MS,
+} from "./import-policy.js";
 import { ExpirationModel, KeyState } from "./kms-constants.js";
 import {
   holdsMaterial,
@@ -114,8 +121,6 @@ export interface StandstillDecision {
   readonly summary: string;
 }
 
-/** ValidTo values closer than this are the same (DescribeKey reports whole seconds). */
-const VALID_TO_TOLERANCE_MS = SECOND_MS;
 /** Where decide itself cannot compute a next check (invalid inputs), look again this soon. */
 const FALLBACK_RECHECK_MS = 15 * 60 * SECOND_MS;
 
@@ -393,31 +398,7 @@ function decidePresent(ctx: Context, observed: KeyFound): RegionDecision {
       ? ExpirationModel.KEY_MATERIAL_EXPIRES
       : ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE);
 
-  if (observedModel !== policy.expirationModel) {
-    // Re-importing the same material with the policy's expiration model puts it right; for a
-    // dead-man's switch, material that never expires is the switch switched off.
-    const switchedOff = policy.expirationModel === ExpirationModel.KEY_MATERIAL_EXPIRES;
-    const warning: AlertFinding = {
-      severity: switchedOff ? AlertSeverity.Critical : AlertSeverity.Warning,
-      reason: AlertReason.ExpirationModelDrift,
-      summary: `${ctx.where}: KMS reports ${observedModel}, the policy says ${policy.expirationModel}`,
-    };
-    if (policyEnded(policy, now)) {
-      return alert(
-        ctx,
-        warning.severity,
-        warning.reason,
-        `${warning.summary}; the policy's fixed ValidTo has passed`,
-      );
-    }
-    return {
-      kind: "renew",
-      currentValidTo: observed.validTo,
-      overdue: false,
-      summary: warning.summary,
-      warning,
-    };
-  }
+  if (observedModel !== policy.expirationModel) return decideModelDrift(ctx, observed, observedModel);
 
   if (policy.expirationModel === ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE) {
     return {
@@ -436,6 +417,41 @@ function decidePresent(ctx: Context, observed: KeyFound): RegionDecision {
       "material expires but KMS reported no ValidTo; not renewing on a guess",
     );
   }
+  return decideExpiring(ctx, policy, validTo);
+}
+
+/**
+ * KMS's expiration model is not the policy's: re-importing the same material with the policy's model puts
+ * it right; for a dead-man's switch, material that never expires is the switch switched off.
+ */
+function decideModelDrift(ctx: Context, observed: KeyFound, observedModel: string): RegionDecision {
+  const { policy, now } = ctx;
+  const switchedOff = policy.expirationModel === ExpirationModel.KEY_MATERIAL_EXPIRES;
+  const warning: AlertFinding = {
+    severity: switchedOff ? AlertSeverity.Critical : AlertSeverity.Warning,
+    reason: AlertReason.ExpirationModelDrift,
+    summary: `${ctx.where}: KMS reports ${observedModel}, the policy says ${policy.expirationModel}`,
+  };
+  if (policyEnded(policy, now)) {
+    return alert(
+      ctx,
+      warning.severity,
+      warning.reason,
+      `${warning.summary}; the policy's fixed ValidTo has passed`,
+    );
+  }
+  return {
+    kind: "renew",
+    currentValidTo: observed.validTo,
+    overdue: false,
+    summary: warning.summary,
+    warning,
+  };
+}
+
+/** Expiring material with a ValidTo: renew when past or within the renew window, otherwise schedule. */
+function decideExpiring(ctx: Context, policy: ExpiringImportPolicy, validTo: Date): RegionDecision {
+  const { now } = ctx;
   const warning = validToDrift(ctx, validTo);
   const validToMs = validTo.getTime();
   const nowMs = now.getTime();
@@ -486,7 +502,7 @@ function decidePresent(ctx: Context, observed: KeyFound): RegionDecision {
 function validToDrift(ctx: Context, observedValidTo: Date): AlertFinding | undefined {
   const recorded = ctx.region.importedValidTo;
   if (recorded === undefined || !ctx.region.materialExpected) return undefined;
-  if (Math.abs(recorded.getTime() - observedValidTo.getTime()) <= VALID_TO_TOLERANCE_MS) return undefined;
+  if (sameValidTo(recorded, observedValidTo)) return undefined;
   return {
     severity: AlertSeverity.Warning,
     reason: AlertReason.ValidToDrift,

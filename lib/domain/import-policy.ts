@@ -229,22 +229,7 @@ export function parseImportPolicy(input: unknown): ImportPolicy {
     ...(rotateEveryMs === undefined ? {} : { rotateEveryMs }),
     ...(rotationMethod === undefined ? {} : { rotationMethod }),
   };
-  const limits = ImportPolicyLimits;
-  if (rotateEveryMs !== undefined && rotateEveryMs < limits.minRotateEveryMs) {
-    throw new ValidationError(
-      "rotateEvery",
-      "must be at least P1D (AWS allows 25 on-demand rotations per key, and each adds material to keep alive)",
-    );
-  }
-  if (rotateEveryMs !== undefined && rotateEveryMs > limits.maxRotateEveryMs) {
-    throw new ValidationError("rotateEvery", "must be at most P3650D");
-  }
-  if (common.reconcileIntervalMs < limits.minReconcileIntervalMs) {
-    throw new ValidationError("reconcileInterval", "must be at least PT1M");
-  }
-  if (common.reconcileIntervalMs > limits.maxReconcileIntervalMs) {
-    throw new ValidationError("reconcileInterval", "must be at most P1D");
-  }
+  checkSchedules(rotateEveryMs, common.reconcileIntervalMs);
 
   if (
     (expirationModel ?? ImportPolicyDefaults.expirationModel) === ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE
@@ -264,6 +249,43 @@ export function parseImportPolicy(input: unknown): ImportPolicy {
     return { expirationModel: ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE, ...common };
   }
 
+  const { validity, renewBeforeDefault } = parseValidity(validityPeriodMs, fixedValidTo);
+  const renewBefore = renewBeforeMs ?? renewBeforeDefault;
+  checkRenewBefore(renewBefore, validity);
+  return {
+    expirationModel: ExpirationModel.KEY_MATERIAL_EXPIRES,
+    validity,
+    renewBeforeMs: renewBefore,
+    ...common,
+  };
+}
+
+/** The rotation schedule and reconcile interval within their limits. */
+function checkSchedules(rotateEveryMs: number | undefined, reconcileIntervalMs: number): void {
+  const limits = ImportPolicyLimits;
+  if (rotateEveryMs !== undefined && rotateEveryMs < limits.minRotateEveryMs) {
+    throw new ValidationError(
+      "rotateEvery",
+      "must be at least P1D (AWS allows 25 on-demand rotations per key, and each adds material to keep alive)",
+    );
+  }
+  if (rotateEveryMs !== undefined && rotateEveryMs > limits.maxRotateEveryMs) {
+    throw new ValidationError("rotateEvery", "must be at most P3650D");
+  }
+  if (reconcileIntervalMs < limits.minReconcileIntervalMs) {
+    throw new ValidationError("reconcileInterval", "must be at least PT1M");
+  }
+  if (reconcileIntervalMs > limits.maxReconcileIntervalMs) {
+    throw new ValidationError("reconcileInterval", "must be at most P1D");
+  }
+}
+
+/** Expiring material's validity (a fixed ValidTo, or a period within limits) and its default renew window. */
+function parseValidity(
+  validityPeriodMs: number | undefined,
+  fixedValidTo: Date | undefined,
+): { validity: Validity; renewBeforeDefault: number } {
+  const limits = ImportPolicyLimits;
   if (validityPeriodMs !== undefined && fixedValidTo !== undefined) {
     throw new ValidationError("validTo", "give either validityPeriod or validTo, not both");
   }
@@ -287,7 +309,12 @@ export function parseImportPolicy(input: unknown): ImportPolicy {
       Math.floor((periodMs * ImportPolicyDefaults.renewBeforeFraction) / SECOND_MS) * SECOND_MS,
     );
   }
-  const renewBefore = renewBeforeMs ?? renewBeforeDefault;
+  return { validity, renewBeforeDefault };
+}
+
+/** A renew window of at least five minutes and shorter than the validity. */
+function checkRenewBefore(renewBefore: number, validity: Validity): void {
+  const limits = ImportPolicyLimits;
   if (renewBefore < limits.minRenewBeforeMs)
     throw new ValidationError("renewBefore", "must be at least PT5M");
   const renewLimit = validity.kind === "period" ? validity.periodMs : limits.maxValidityMs;
@@ -299,12 +326,6 @@ export function parseImportPolicy(input: unknown): ImportPolicy {
         : "must be shorter than P365D",
     );
   }
-  return {
-    expirationModel: ExpirationModel.KEY_MATERIAL_EXPIRES,
-    validity,
-    renewBeforeMs: renewBefore,
-    ...common,
-  };
 }
 
 /**
@@ -381,6 +402,15 @@ export function checkRotationSchedule(keySpec: string, policy: ImportPolicy): vo
 export function rotationMethodOf(keySpec: string, policy: ImportPolicy): RotationMethod {
   if (policy.rotationMethod !== undefined) return policy.rotationMethod;
   return keySpec === KeySpec.SYMMETRIC_DEFAULT ? RotationMethod.InKey : RotationMethod.KeySwap;
+}
+
+/** ValidTo values closer than this are the same (DescribeKey reports whole seconds). */
+export const VALID_TO_TOLERANCE_MS = SECOND_MS;
+
+/** Whether two ValidTo values are the same within VALID_TO_TOLERANCE_MS (both absent is the same too). */
+export function sameValidTo(a: Date | undefined, b: Date | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return Math.abs(a.getTime() - b.getTime()) <= VALID_TO_TOLERANCE_MS;
 }
 
 /** How far apart a new import's ValidTo is kept from the one KMS reports already (see distinctValidTo). */

@@ -12,6 +12,7 @@ export * from "./key-status.js";
 export * from "./kms-constants.js";
 export * from "./managed-key.js";
 export * from "./observed.js";
+export * from "./region-rules.js";
 export * from "./region-transitions.js";
 export * from "./schedule.js";
 export * from "./warm-parameters.js";

@@ -35,21 +35,25 @@ export interface PendingRotation extends KeyMaterialRecord {
  * may exist (in some Regions), may be managed, and may already hold the alias. Kept on the old key; the
  * next rotate request (or scheduled sweep) finishes it from wherever it stopped.
  */
-export interface PendingSwap extends KeyMaterialRecord {
+export interface PendingSwap extends IntentStart {
   /** The Tether id the new key gets, fixed up front so a rerun finds the same record. */
   readonly successorId: TetherKeyId;
   /** The alias that moves to the new key (recorded here: the old key's record gives it up mid-swap). */
   readonly alias: string;
   /** The new key's primary ARN, once CreateKey returned. */
   readonly newKeyArn?: string | undefined;
+}
+
+/** What every rotation or swap intent starts with: its new material, its first step, who and why. */
+export interface IntentStart extends KeyMaterialRecord {
   readonly startedAt: Date;
   /**
    * The steps done so far (e.g. `key-created`, `alias-repointed:eu-west-1`) and when. Each step's audit
-   * event is written with this time and an id derived from the swap's, so writing it again after a crash
+   * event is written with this time and an id derived from the intent's, so writing it again after a crash
    * is the same fact, not a second one.
    */
   readonly steps: Readonly<Record<string, Date>>;
-  /** The id of the "Key Swapped" event. */
+  /** The id of the intent's final event ("Key Swapped", "Key Material Rotated"), fixed up front. */
   readonly eventId: string;
   readonly correlationId: string;
   readonly actor: string;

@@ -1,6 +1,6 @@
 import type { LossEvidence } from "../domain/attribution.js";
 import { TetherError } from "../domain/errors.js";
-import { parseAwsRegion, type TetherKeyId } from "../domain/ids.js";
+import { parseAwsRegion } from "../domain/ids.js";
 import { LossCause } from "../domain/managed-key.js";
 import type { KmsSignal, LifecycleDeps } from "./ports.js";
 import { type RegionOutcome, reconcileWhenFree } from "./reconcile-region.js";
@@ -64,7 +64,7 @@ export async function handleKmsSignal(
     case "key-changed":
       break;
   }
-  const outcome = await reconcileWhenFree(deps, keyId as TetherKeyId, region, {
+  const outcome = await reconcileWhenFree(deps, keyId, region, {
     actor: KMS_EVENTS_ACTOR,
     correlationId: options.correlationId,
     knownLoss,

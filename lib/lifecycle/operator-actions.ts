@@ -1,5 +1,4 @@
 import { NotFoundError } from "../domain/errors.js";
-import type { TetherKeyId } from "../domain/ids.js";
 import { assertImportAllowed, restoreKey, revokeKey } from "../domain/key-status.js";
 import { KeyStatusState, type ManagedKey } from "../domain/managed-key.js";
 import type { LifecycleDeps } from "./ports.js";
@@ -92,7 +91,7 @@ async function updateKey(
 async function everyRegion(deps: LifecycleDeps, key: ManagedKey, trigger: Trigger): Promise<OperatorResult> {
   const regions: Record<string, RegionOutcome> = {};
   for (const record of key.regions) {
-    const outcome = await reconcileWhenFree(deps, key.id as TetherKeyId, record.region, trigger);
+    const outcome = await reconcileWhenFree(deps, key.id, record.region, trigger);
     regions[record.region] = outcome;
   }
   return { key: (await deps.keys.get(key.id)) ?? key, regions };

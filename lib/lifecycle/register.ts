@@ -5,17 +5,19 @@ import { CheckValueMismatchError, StateConflictError, ValidationError } from "..
 import {
   type AwsRegion,
   type CheckValue,
+  type MaterialRef,
   newTetherKeyId,
   parseAwsRegion,
   parseCheckValue,
   parseMaterialRef,
   type TetherKeyId,
 } from "../domain/ids.js";
-import { parseImportPolicy } from "../domain/import-policy.js";
+import { type ImportPolicy, parseImportPolicy } from "../domain/import-policy.js";
 import { parseKmsKeyArn } from "../domain/key-arn.js";
 import { ExpirationModel, KeySpec, KeyUsage } from "../domain/kms-constants.js";
 import { holdForRegistration, type ManagedKey, newManagedKey } from "../domain/managed-key.js";
 import { KeyOrigin } from "../domain/observed.js";
+import { auditContext, keySubject } from "./audit-context.js";
 import type { LifecycleDeps, PolicyDefaults } from "./ports.js";
 import { type RegionOutcome, reconcileWhenFree } from "./reconcile-region.js";
 
@@ -192,69 +194,10 @@ async function register(
   const policy = parseImportPolicy(withStageDefaults(request.policy, deps.policyDefaults));
   const id = newTetherKeyId(now, randomBytes(10));
 
-  let primaryArn: string;
-  let replicaArns: string[];
-  let keySpec: KeySpec;
-  let checkValue: CheckValue;
-  if (request.mode === "create") {
-    keySpec = parseKeySpec(request.keySpec);
-    const region = parseAwsRegion(request.region, "region");
-    const replicaRegions = parseReplicaRegions(request.replicaRegions, region);
-    assertRegionsAllowed(deps, region, replicaRegions);
-    const multiRegion = request.multiRegion ?? replicaRegions.length > 0;
-    if (replicaRegions.length > 0 && !multiRegion) {
-      throw new ValidationError("replicaRegions", "only a Multi-Region key has replicas (set multiRegion)");
-    }
-    const keyUsage = parseKeyUsage(request.keyUsage, keySpec);
-    // Dry run of the record with a stand-in ARN, so a bad alias, description or policy is refused before
-    // anything exists in KMS.
-    const standIn = `arn:aws:kms:${region}:000000000000:key/${multiRegion ? `mrk-${"0".repeat(32)}` : "00000000-0000-0000-0000-000000000000"}`;
-    newManagedKey(
-      {
-        id,
-        keyArn: standIn,
-        keySpec,
-        replicaArns: replicaRegions.map((r) => standIn.replace(`:${region}:`, `:${r}:`)),
-        materialRef,
-        checkValue: parseCheckValue("kcv:0"),
-        policy,
-        alias: request.alias,
-        description: request.description,
-      },
-      now,
-    );
-    assertAliasInScope(request.alias, deps.aliasPrefix);
-    checkValue = await claimedMaterial(deps, request, materialRef, keySpec, expected, id, claim);
-    const tags = { ...request.tags, ...managedByTag(deps.deployment), [KEY_ID_TAG_KEY]: id };
-    const created = await deps.kms.createKey({
-      region,
-      keySpec,
-      keyUsage,
-      multiRegion,
-      description: request.description,
-      tags,
-    });
-    primaryArn = created.keyArn;
-    replicaArns = [];
-    for (const replicaRegion of replicaRegions) {
-      const replica = await deps.kms.replicateKey({
-        primaryRegion: region,
-        keyId: created.keyId,
-        replicaRegion,
-        description: request.description,
-        tags,
-      });
-      replicaArns.push(replica.keyArn);
-    }
-    if (request.alias !== undefined) {
-      for (const arn of [primaryArn, ...replicaArns]) {
-        await deps.kms.createAlias(parseKmsKeyArn(arn).region, request.alias, arn);
-      }
-    }
-  } else {
-    ({ primaryArn, replicaArns, keySpec } = await adoptableKey(deps, request));
-    checkValue = await claimedMaterial(deps, request, materialRef, keySpec, expected, id, claim);
-  }
+  const { primaryArn, replicaArns, keySpec, checkValue } =
+    request.mode === "create"
+      ? await createInKms(deps, request, { id, now, materialRef, expected, policy }, claim)
+      : await adoptFromKms(deps, request, { id, now, materialRef, expected, policy }, claim);
 
   const fresh = newManagedKey(
     {
@@ -277,11 +220,7 @@ async function register(
   await deps.keys.create(key);
   claim.recorded = true;
   await deps.audit.record(
-    buildFactEvent(
-      AuditDetailType.KeyRegistered,
-      { id: deps.newId(), time: now, actor: request.actor, correlationId: request.correlationId },
-      { keyId: key.id, keyArn: primaryArn, region: key.primaryRegion, checkValue },
-    ),
+    buildFactEvent(AuditDetailType.KeyRegistered, auditContext(deps, request, now), keySubject(key)),
   );
 
   const regions: Record<string, RegionOutcome> = {};
@@ -293,6 +232,101 @@ async function register(
   }
   const stored = await deps.keys.get(key.id);
   return { key: stored ?? key, regions };
+}
+
+/** What a registration is about to record, fixed before anything reaches KMS. */
+interface RegistrationPlan {
+  readonly id: TetherKeyId;
+  readonly now: Date;
+  readonly materialRef: MaterialRef;
+  readonly expected: CheckValue | undefined;
+  readonly policy: ImportPolicy;
+}
+
+/** The key's place in KMS and its material, as a registration found or made them. */
+interface RegisteredKms {
+  readonly primaryArn: string;
+  readonly replicaArns: string[];
+  readonly keySpec: KeySpec;
+  readonly checkValue: CheckValue;
+}
+
+/** Mode create: the record tried first, the material claimed, then the key, its replicas and alias made. */
+async function createInKms(
+  deps: LifecycleDeps,
+  request: RegisterRequest & { readonly mode: "create" },
+  plan: RegistrationPlan,
+  claim: MaterialClaim,
+): Promise<RegisteredKms> {
+  const { id, now, materialRef, expected, policy } = plan;
+  const keySpec = parseKeySpec(request.keySpec);
+  const region = parseAwsRegion(request.region, "region");
+  const replicaRegions = parseReplicaRegions(request.replicaRegions, region);
+  assertRegionsAllowed(deps, region, replicaRegions);
+  const multiRegion = request.multiRegion ?? replicaRegions.length > 0;
+  if (replicaRegions.length > 0 && !multiRegion) {
+    throw new ValidationError("replicaRegions", "only a Multi-Region key has replicas (set multiRegion)");
+  }
+  const keyUsage = parseKeyUsage(request.keyUsage, keySpec);
+  // Dry run of the record with a stand-in ARN, so a bad alias, description or policy is refused before
+  // anything exists in KMS.
+  const standIn = `arn:aws:kms:${region}:000000000000:key/${multiRegion ? `mrk-${"0".repeat(32)}` : "00000000-0000-0000-0000-000000000000"}`;
+  newManagedKey(
+    {
+      id,
+      keyArn: standIn,
+      keySpec,
+      replicaArns: replicaRegions.map((r) => standIn.replace(`:${region}:`, `:${r}:`)),
+      materialRef,
+      checkValue: parseCheckValue("kcv:0"),
+      policy,
+      alias: request.alias,
+      description: request.description,
+    },
+    now,
+  );
+  assertAliasInScope(request.alias, deps.aliasPrefix);
+  const checkValue = await claimedMaterial(deps, request, materialRef, keySpec, expected, id, claim);
+  const tags = { ...request.tags, ...managedByTag(deps.deployment), [KEY_ID_TAG_KEY]: id };
+  const created = await deps.kms.createKey({
+    region,
+    keySpec,
+    keyUsage,
+    multiRegion,
+    description: request.description,
+    tags,
+  });
+  const primaryArn = created.keyArn;
+  const replicaArns: string[] = [];
+  for (const replicaRegion of replicaRegions) {
+    const replica = await deps.kms.replicateKey({
+      primaryRegion: region,
+      keyId: created.keyId,
+      replicaRegion,
+      description: request.description,
+      tags,
+    });
+    replicaArns.push(replica.keyArn);
+  }
+  if (request.alias !== undefined) {
+    for (const arn of [primaryArn, ...replicaArns]) {
+      await deps.kms.createAlias(parseKmsKeyArn(arn).region, request.alias, arn);
+    }
+  }
+  return { primaryArn, replicaArns, keySpec, checkValue };
+}
+
+/** Mode adopt: an existing EXTERNAL key (and named replicas) this deployment may manage, and its material. */
+async function adoptFromKms(
+  deps: LifecycleDeps,
+  request: RegisterRequest & { readonly mode: "adopt" },
+  plan: RegistrationPlan,
+  claim: MaterialClaim,
+): Promise<RegisteredKms> {
+  const { id, materialRef, expected } = plan;
+  const { primaryArn, replicaArns, keySpec } = await adoptableKey(deps, request);
+  const checkValue = await claimedMaterial(deps, request, materialRef, keySpec, expected, id, claim);
+  return { primaryArn, replicaArns, keySpec, checkValue };
 }
 
 /**

@@ -16,7 +16,6 @@ import { formatDuration } from "../domain/duration.js";
 import {
   errorName,
   IncorrectKeyMaterialError,
-  LeaseNotAcquiredError,
   NotFoundError,
   StateConflictError,
   TetherError,
@@ -28,9 +27,11 @@ import type { KeyMaterialInfo, KeyMaterialRecord, PendingRotation } from "../dom
 import { assertImportAllowed } from "../domain/key-status.js";
 import { ImportType, KeyMaterialState, KeySpec, MAX_ON_DEMAND_ROTATIONS } from "../domain/kms-constants.js";
 import { findRegion, keyMaterials, type ManagedKey, type RegionRecord } from "../domain/managed-key.js";
-import { chooseWrapping } from "../domain/wrapping.js";
+import { auditContext, fixedContext, keySubject } from "./audit-context.js";
+import { type ImportStep, importStep } from "./import-step.js";
+import { BUSY_RETRIES, withLease } from "./lease.js";
 import { loadKey } from "./operator-actions.js";
-import type { Lease, LifecycleDeps } from "./ports.js";
+import type { ImportResult, LifecycleDeps } from "./ports.js";
 import { markStep, recordSteps, startIntent, stepName } from "./rotation-steps.js";
 import { saveKeyChange } from "./save-key.js";
 import { type SwapResult, swapKey } from "./swap.js";
@@ -67,10 +68,6 @@ export interface InKeyRotateResult {
 export type SwapRotateResult = { readonly method: typeof RotationMethod.KeySwap } & SwapResult;
 
 export type RotateResult = InKeyRotateResult | SwapRotateResult;
-
-/** A Region busy with another worker is tried again this many times, this far apart. */
-const BUSY_RETRIES = 10;
-const BUSY_WAIT_MS = 200;
 
 /**
  * Rotates the key the way its policy says (rotationMethodOf): in-key, or by a key swap (lib/lifecycle/
@@ -131,21 +128,11 @@ async function alertRotationFailure(
     key.policy.rotateEveryMs === undefined ? "" : ` (every ${formatDuration(key.policy.rotateEveryMs)})`;
   const next = request.scheduled === true ? "the next sweep tries again" : "repeat the request to finish it";
   await deps.audit.record(
-    buildAlertEvent(
-      AuditDetailType.TetherAlert,
-      { id: deps.newId(), time: deps.clock(), actor: request.actor, correlationId: request.correlationId },
-      {
-        keyId: key.id,
-        keyArn: findRegion(key, key.primaryRegion)?.keyArn ?? key.kmsKeyId,
-        region: key.primaryRegion,
-        checkValue: key.checkValue,
-      },
-      {
-        severity: AlertSeverity.Warning,
-        reason: AlertReason.RotationFailed,
-        summary: `key ${key.id}: the ${request.scheduled === true ? `scheduled rotation${every}` : "rotation"} failed with ${name}; ${next}`,
-      },
-    ),
+    buildAlertEvent(AuditDetailType.TetherAlert, auditContext(deps, request), keySubject(key), {
+      severity: AlertSeverity.Warning,
+      reason: AlertReason.RotationFailed,
+      summary: `key ${key.id}: the ${request.scheduled === true ? `scheduled rotation${every}` : "rotation"} failed with ${name}; ${next}`,
+    }),
   );
 }
 
@@ -162,56 +149,55 @@ async function rotateOnce(deps: LifecycleDeps, request: RotateRequest): Promise<
       state: "no-primary",
     });
   }
-  const lease = await leasePrimary(deps, found);
-  try {
+  const leased = await withLease(
+    deps,
+    found.id,
+    found.primaryRegion,
     // Read again under the lease: another rotation may have finished while this one waited for it.
-    const key = await loadKey(deps, found.id);
-    if (
-      key.pendingSwap !== undefined ||
-      (key.pendingRotation === undefined &&
-        rotationMethodOf(key.keySpec, key.policy) === RotationMethod.KeySwap)
-    ) {
-      const result = await swapKey(deps, key, request);
-      return { method: RotationMethod.KeySwap, ...result };
-    }
-    if (key.supersededBy !== undefined) {
-      throw new StateConflictError(
-        `Key ${key.id} was swapped for ${key.supersededBy}; rotate that key instead.`,
-        { keyId: key.id, state: "superseded" },
-      );
-    }
-    if (key.keySpec !== KeySpec.SYMMETRIC_DEFAULT) {
-      throw new StateConflictError(
-        `Key ${key.id} is ${key.keySpec}: KMS rotates imported material on demand only in symmetric keys; its policy's rotationMethod must be key-swap.`,
-        { keyId: key.id, state: key.keySpec },
-      );
-    }
-    const result = await new Rotation(deps, request, primary).run(key);
-    return { method: RotationMethod.InKey, ...result };
-  } finally {
-    await deps.keys.releaseLease(lease).catch(() => undefined);
+    async () => rotateLeased(deps, request, await loadKey(deps, found.id), primary),
+    { retries: BUSY_RETRIES, purpose: "rotate" },
+  );
+  if (!leased.acquired) {
+    throw new StateConflictError(`Key ${found.id}'s primary Region is busy with another worker; try again.`, {
+      keyId: found.id,
+      state: "busy",
+    });
   }
+  return leased.value;
 }
 
-async function leasePrimary(deps: LifecycleDeps, key: ManagedKey): Promise<Lease> {
-  const owner = `${deps.workerId}:rotate:${deps.newId()}`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await deps.keys.acquireLease(key.id, key.primaryRegion, owner, deps.leaseTtlMs, deps.clock());
-    } catch (error) {
-      if (!(error instanceof LeaseNotAcquiredError)) throw error;
-      if (attempt >= BUSY_RETRIES) {
-        throw new StateConflictError(
-          `Key ${key.id}'s primary Region is busy with another worker; try again.`,
-          {
-            keyId: key.id,
-            state: "busy",
-          },
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, BUSY_WAIT_MS));
-    }
+/** The rotation the key's policy (or an unfinished one) asks for, under the primary's lease. */
+async function rotateLeased(
+  deps: LifecycleDeps,
+  request: RotateRequest,
+  key: ManagedKey,
+  primary: RegionRecord,
+): Promise<RotateResult> {
+  if (
+    key.pendingSwap !== undefined ||
+    (key.pendingRotation === undefined &&
+      rotationMethodOf(key.keySpec, key.policy) === RotationMethod.KeySwap)
+  ) {
+    const result = await swapKey(deps, key, request);
+    return { method: RotationMethod.KeySwap, ...result };
   }
+  if (key.supersededBy !== undefined) {
+    throw new StateConflictError(
+      `Key ${key.id} was swapped for ${key.supersededBy}; rotate that key instead.`,
+      {
+        keyId: key.id,
+        state: "superseded",
+      },
+    );
+  }
+  if (key.keySpec !== KeySpec.SYMMETRIC_DEFAULT) {
+    throw new StateConflictError(
+      `Key ${key.id} is ${key.keySpec}: KMS rotates imported material on demand only in symmetric keys; its policy's rotationMethod must be key-swap.`,
+      { keyId: key.id, state: key.keySpec },
+    );
+  }
+  const result = await new Rotation(deps, request, primary).run(key);
+  return { method: RotationMethod.InKey, ...result };
 }
 
 const PENDING_STATES: readonly string[] = [
@@ -241,7 +227,7 @@ class Rotation {
     if (key.pendingRotation === undefined) key = await this.#begin(key, listed);
     // Steps an interrupted run recorded but may not have audited (same ids and times: no duplicates).
     await recordSteps(deps, key, "rotation");
-    const pending = key.pendingRotation as PendingRotation;
+    const pending = pendingRotation(key);
 
     const recorded =
       pending.keyMaterialId === undefined
@@ -250,7 +236,7 @@ class Rotation {
     if (recorded?.state !== KeyMaterialState.CURRENT) {
       key = await this.#importIntoPrimary(key, pending, listed);
       key = await markStep(deps, key, "rotation", stepName(RotationStep.MaterialStaged, primary.region));
-      key = await this.#importIntoReplicas(key, key.pendingRotation as PendingRotation);
+      key = await this.#importIntoReplicas(key, pendingRotation(key));
       await deps.kms.rotateKeyOnDemand(primary.region, primary.keyArn);
     }
     key = await markStep(deps, key, "rotation", stepName(RotationStep.MaterialActivated));
@@ -364,51 +350,33 @@ class Rotation {
     return key;
   }
 
-  async #import(
+  /** One import into one Region of the key (import-step.ts), with a ValidTo from the policy as of now. */
+  #import(
     key: ManagedKey,
-    record: RegionRecord,
+    into: RegionRecord,
     material: KeyMaterialRecord,
-    extra: { importType: ImportType; keyMaterialId?: string | undefined; keyMaterialDescription?: string },
-  ) {
-    const { deps } = this;
-    const wrapping = chooseWrapping(
-      key.keySpec,
-      key.policy.wrapping,
-      await deps.vault.supportedWrappings?.(key.keySpec),
-    );
-    return deps.kms.importMaterial({
-      region: record.region,
-      keyId: record.keyArn,
-      managedKeyId: key.id,
-      materialRef: material.materialRef,
-      wrapping,
-      expirationModel: key.policy.expirationModel,
-      validTo: computeValidTo(key.policy, deps.clock()),
-      ...extra,
-    });
+    extra: Pick<ImportStep, "importType" | "keyMaterialId" | "keyMaterialDescription">,
+  ): Promise<ImportResult> {
+    const validTo = computeValidTo(key.policy, this.deps.clock());
+    const { materialRef, checkValue } = material;
+    return importStep(this.deps, { key, into, materialRef, checkValue, validTo, ...extra });
   }
 
   /** The new material becomes current; audit (the id fixed at the start), then the record. */
   async #finish(key: ManagedKey, rotations: number, listed: readonly KeyMaterialInfo[]): Promise<ManagedKey> {
     const { deps } = this;
-    const pending = key.pendingRotation as PendingRotation;
+    const pending = pendingRotation(key);
     const now = deps.clock();
     // The event's time is KMS's rotation date: a rerun after a crash between the event and the record
     // writes the same event (same id and time), not a second one.
     const rotatedAt =
       listed.find((m) => m.keyMaterialId === pending.keyMaterialId)?.rotationDate ?? pending.startedAt;
     this.#events.push(
-      buildFactEvent(
-        AuditDetailType.KeyMaterialRotated,
-        { id: pending.eventId, time: rotatedAt, actor: pending.actor, correlationId: pending.correlationId },
-        {
-          keyId: key.id,
-          keyArn: this.primary.keyArn,
-          region: this.primary.region,
-          checkValue: pending.checkValue,
-          reason: pending.reason,
-        },
-      ),
+      buildFactEvent(AuditDetailType.KeyMaterialRotated, fixedContext(pending.eventId, rotatedAt, pending), {
+        ...keySubject(key, this.primary),
+        checkValue: pending.checkValue,
+        reason: pending.reason,
+      }),
     );
     if (rotations >= ROTATION_WARNING_THRESHOLD) {
       this.#events.push(
@@ -443,13 +411,8 @@ class Rotation {
   #alertEvent(key: ManagedKey, finding: AlertFinding): AuditEvent {
     return buildAlertEvent(
       AuditDetailType.TetherAlert,
-      {
-        id: this.deps.newId(),
-        time: this.deps.clock(),
-        actor: this.request.actor,
-        correlationId: this.request.correlationId,
-      },
-      { keyId: key.id, keyArn: this.primary.keyArn, region: this.primary.region, checkValue: key.checkValue },
+      auditContext(this.deps, this.request),
+      keySubject(key, this.primary),
       finding,
     );
   }
@@ -477,4 +440,15 @@ function withCurrentId(
 export function nextMaterialRef(materials: readonly KeyMaterialRecord[]): MaterialRef {
   const first = materials[0]?.materialRef ?? "";
   return parseMaterialRef(`${first}/r${materials.length + 1}`);
+}
+
+/** The in-key rotation under way. */
+function pendingRotation(key: ManagedKey): PendingRotation {
+  if (key.pendingRotation === undefined) {
+    throw new StateConflictError(`Key ${key.id} has no rotation under way.`, {
+      keyId: key.id,
+      state: "no-rotation",
+    });
+  }
+  return key.pendingRotation;
 }

@@ -5,11 +5,19 @@
  * (or a rerun that writes every recorded step again) adds no second fact to the history.
  */
 import { AuditDetailType, buildFactEvent, RotationStep } from "../domain/audit-types.js";
-import { type AwsRegion, type CheckValue, type MaterialRef, parseCheckValue } from "../domain/ids.js";
+import { TetherError } from "../domain/errors.js";
+import {
+  type AwsRegion,
+  type CheckValue,
+  type MaterialRef,
+  parseAwsRegion,
+  parseCheckValue,
+} from "../domain/ids.js";
 import { parseKmsKeyArn } from "../domain/key-arn.js";
-import type { KeyMaterialRecord } from "../domain/key-material.js";
+import type { IntentStart } from "../domain/key-material.js";
 import type { KeySpec } from "../domain/kms-constants.js";
 import { findRegion, type ManagedKey } from "../domain/managed-key.js";
+import { fixedContext, keySubject } from "./audit-context.js";
 import type { LifecycleDeps } from "./ports.js";
 import { saveKeyChange } from "./save-key.js";
 
@@ -22,6 +30,16 @@ export const UNAUDITED_STEPS: readonly string[] = ["finished"];
 /** `step` or `step:region`: the key of a step in `steps`. */
 export function stepName(step: RotationStep | "finished", region?: AwsRegion): string {
   return region === undefined ? step : `${step}:${region}`;
+}
+
+/** A step's key read back (stepName's inverse); the step is what was recorded, the Region a known one. */
+export function parseStepName(name: string): { step: RotationStep; region: AwsRegion | undefined } {
+  const at = name.indexOf(":");
+  const step = at < 0 ? name : name.slice(0, at);
+  const steps: readonly string[] = Object.values(RotationStep);
+  const known = steps.find((s): s is RotationStep => s === step);
+  if (known === undefined) throw new TetherError(`Unknown rotation step ${JSON.stringify(step)} recorded.`);
+  return { step: known, region: at < 0 ? undefined : parseAwsRegion(name.slice(at + 1)) };
 }
 
 /** The recorded steps of the rotation or swap under way (empty when none is). */
@@ -72,7 +90,7 @@ export async function recordSteps(
   const events = Object.entries(pending.steps ?? {})
     .filter(([name]) => !UNAUDITED_STEPS.includes(name) && (names === undefined || names.includes(name)))
     .map(([name, at]) => {
-      const [step, region] = name.split(":") as [RotationStep, AwsRegion | undefined];
+      const { step, region } = parseStepName(name);
       const inRegion = region ?? key.primaryRegion;
       const keyArn =
         swap?.newKeyArn !== undefined && step !== RotationStep.MaterialGenerated
@@ -80,16 +98,9 @@ export async function recordSteps(
           : (findRegion(key, inRegion)?.keyArn ?? key.kmsKeyId);
       return buildFactEvent(
         AuditDetailType.KeyRotationStep,
+        fixedContext(`${pending.eventId}:${name}`, at, pending),
         {
-          id: `${pending.eventId}:${name}`,
-          time: at,
-          actor: pending.actor,
-          correlationId: pending.correlationId,
-        },
-        {
-          keyId: key.id,
-          keyArn,
-          region: inRegion,
+          ...keySubject(key, { keyArn, region: inRegion }),
           checkValue: pending.checkValue,
           reason: pending.reason,
           relatedKeyId: swap?.successorId,
@@ -98,16 +109,6 @@ export async function recordSteps(
       );
     });
   if (events.length > 0) await deps.audit.record(...events);
-}
-
-/** What every rotation or swap intent starts with: its new material, its first step, who and why. */
-export interface IntentStart extends KeyMaterialRecord {
-  readonly startedAt: Date;
-  readonly steps: Readonly<Record<string, Date>>;
-  readonly eventId: string;
-  readonly correlationId: string;
-  readonly actor: string;
-  readonly reason: string;
 }
 
 /**

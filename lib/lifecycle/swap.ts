@@ -28,7 +28,8 @@ import { StateConflictError } from "../domain/errors.js";
 import { type AwsRegion, type MaterialRef, newTetherKeyId, parseMaterialRef } from "../domain/ids.js";
 import type { PendingSwap } from "../domain/key-material.js";
 import { KeyState, KeyUsage } from "../domain/kms-constants.js";
-import { findRegion, keyMaterials, type ManagedKey, newManagedKey } from "../domain/managed-key.js";
+import { keyMaterials, type ManagedKey, newManagedKey } from "../domain/managed-key.js";
+import { fixedContext, keySubject, primaryArn } from "./audit-context.js";
 import { loadKey } from "./operator-actions.js";
 import type { LifecycleDeps } from "./ports.js";
 import { reconcileWhenFree } from "./reconcile-region.js";
@@ -147,7 +148,7 @@ async function createPrimary(deps: LifecycleDeps, key: ManagedKey): Promise<Mana
 /** Step 3: a replica of the new key wherever the old key has one, each with that replica's policy and tags. */
 async function createReplicas(deps: LifecycleDeps, start: ManagedKey): Promise<ManagedKey> {
   let key = start;
-  const newArn = pending(key).newKeyArn as string;
+  const newArn = newKeyArn(key);
   for (const record of key.regions) {
     if (record.region === key.primaryRegion) continue;
     const name = stepName(RotationStep.ReplicaCreated, record.region);
@@ -176,7 +177,7 @@ async function manageSuccessor(deps: LifecycleDeps, key: ManagedKey): Promise<Ma
     await deps.audit.record(successorRegistered(key, existing));
     return existing;
   }
-  const newArn = swap.newKeyArn as string;
+  const newArn = newKeyArn(key);
   const now = deps.clock();
   const successor = newManagedKey(
     {
@@ -205,16 +206,9 @@ function successorRegistered(key: ManagedKey, successor: ManagedKey) {
   const swap = pending(key);
   return buildFactEvent(
     AuditDetailType.KeyRegistered,
+    fixedContext(`${swap.eventId}:registered`, successor.createdAt, swap),
     {
-      id: `${swap.eventId}:registered`,
-      time: successor.createdAt,
-      actor: swap.actor,
-      correlationId: swap.correlationId,
-    },
-    {
-      keyId: successor.id,
-      keyArn: primaryArn(successor),
-      region: successor.primaryRegion,
+      ...keySubject(successor),
       checkValue: swap.checkValue,
       reason: `key swap of ${key.id}: ${swap.reason}`,
       relatedKeyId: key.id,
@@ -259,11 +253,12 @@ async function importIntoSuccessor(
 /** Step 5: the alias names the new key in every Region of the old one (created where it was missing). */
 async function repointAlias(deps: LifecycleDeps, start: ManagedKey): Promise<ManagedKey> {
   let key = start;
-  const { alias, newKeyArn } = pending(key);
+  const { alias } = pending(key);
+  const newArn = newKeyArn(key);
   for (const record of key.regions) {
     const name = stepName(RotationStep.AliasRepointed, record.region);
     if (pending(key).steps[name] !== undefined) continue;
-    const target = arnIn(newKeyArn as string, record.region);
+    const target = arnIn(newArn, record.region);
     const current = await deps.kms.aliasTarget(record.region, alias);
     if (current === undefined) await deps.kms.createAlias(record.region, alias, target);
     else if (current !== target) await deps.kms.updateAlias(record.region, alias, target);
@@ -289,22 +284,15 @@ async function finish(deps: LifecycleDeps, start: ManagedKey, resumed: boolean):
   // The events' time is recorded first, so events written again after a crash are the same facts.
   if (pending(key).steps[FINISHED] === undefined) key = await markStep(deps, key, "swap", FINISHED);
   const swap = pending(key);
-  const now = swap.steps[FINISHED] as Date;
-  const context = (id: string) => ({ id, time: now, actor: swap.actor, correlationId: swap.correlationId });
+  const now = swap.steps[FINISHED] ?? deps.clock();
   await deps.audit.record(
-    buildFactEvent(AuditDetailType.KeySwapped, context(swap.eventId), {
-      keyId: key.id,
-      keyArn: primaryArn(key),
-      region: key.primaryRegion,
-      checkValue: key.checkValue,
+    buildFactEvent(AuditDetailType.KeySwapped, fixedContext(swap.eventId, now, swap), {
+      ...keySubject(key),
       reason: swap.reason,
       relatedKeyId: successor.id,
     }),
-    buildFactEvent(AuditDetailType.KeySwapped, context(`${swap.eventId}:successor`), {
-      keyId: successor.id,
-      keyArn: primaryArn(successor),
-      region: successor.primaryRegion,
-      checkValue: successor.checkValue,
+    buildFactEvent(AuditDetailType.KeySwapped, fixedContext(`${swap.eventId}:successor`, now, swap), {
+      ...keySubject(successor),
       reason: swap.reason,
       relatedKeyId: key.id,
     }),
@@ -360,6 +348,14 @@ function pending(key: ManagedKey): PendingSwap {
   return key.pendingSwap;
 }
 
-function primaryArn(key: ManagedKey): string {
-  return findRegion(key, key.primaryRegion)?.keyArn ?? key.kmsKeyId;
+/** The new key's ARN, recorded once step 2 created it. */
+function newKeyArn(key: ManagedKey): string {
+  const arn = pending(key).newKeyArn;
+  if (arn === undefined) {
+    throw new StateConflictError(`Key ${key.id}'s key swap has not created the new key yet.`, {
+      keyId: key.id,
+      state: "no-successor-key",
+    });
+  }
+  return arn;
 }

@@ -63,20 +63,9 @@ export const SWEEP_ACTOR = "tether:sweep";
  * (lib/lifecycle/drain.ts) is this same run, started by the incident instead of the schedule.
  */
 export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise<SweepReport> {
-  let snapshot: SentinelSnapshot = { sentinels: [], incidents: [] };
-  try {
-    snapshot = await ensureSentinels(base);
-  } catch (error) {
-    base.log?.("error", "sentinels could not be read; sentinel health unknown this run", {
-      error: errorName(error),
-    });
-  }
+  const snapshot = await readSentinels(base);
   const watch = options.warmParametersPerRun === undefined ? undefined : new ParametersWatch();
-  const observed = watch === undefined ? base : { ...base, keys: watch.observe(base.keys) };
-  const deps: LifecycleDeps =
-    base.sentinels === undefined
-      ? observed
-      : { ...observed, sentinelHealth: async (region) => healthIn(snapshot, region) };
+  const deps = runDeps(base, snapshot, watch);
   const limit = options.limit ?? DEFAULT_SWEEP_LIMIT;
   const concurrency = Math.max(1, options.concurrency ?? 8);
   const reserveMs = options.reserveMs ?? 15_000;
@@ -93,25 +82,10 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
       if (remaining() < reserveMs) return;
       const item = due[next++];
       if (item === undefined) return;
-      let outcome: RegionOutcome;
-      try {
-        outcome = await reconcileRegion(deps, item.keyId, item.region, {
-          actor: SWEEP_ACTOR,
-          correlationId: options.correlationId,
-        });
-      } catch (error) {
-        // A store or bus failure for one region must not stop the others; the region stays due.
-        const name = errorName(error);
-        deps.log?.("error", "region failed", { keyId: item.keyId, region: item.region, error: name });
-        outcome = { kind: "failed", errorName: name };
-      }
-      processed++;
-      outcomes[outcome.kind] = (outcomes[outcome.kind] ?? 0) + 1;
-      if (outcome.rotationDue === true) {
-        const rotated = await rotateOnSchedule(deps, item.keyId, item.region, options.correlationId);
-        const kind = rotated ? "rotated" : "rotation-failed";
+      for (const kind of await visit(deps, item, options.correlationId)) {
         outcomes[kind] = (outcomes[kind] ?? 0) + 1;
       }
+      processed++;
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(due.length, 1)) }, worker));
@@ -149,6 +123,53 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
     limit,
     ...(parameters === undefined ? {} : { parameters }),
   };
+}
+
+/** The sentinels and open incidents (ensureSentinels); none, logged, when they cannot be read. */
+async function readSentinels(base: LifecycleDeps): Promise<SentinelSnapshot> {
+  try {
+    return await ensureSentinels(base);
+  } catch (error) {
+    base.log?.("error", "sentinels could not be read; sentinel health unknown this run", {
+      error: errorName(error),
+    });
+    return { sentinels: [], incidents: [] };
+  }
+}
+
+/** The run's ports: the key store watched for warm parameters, sentinel health from the snapshot. */
+function runDeps(
+  base: LifecycleDeps,
+  snapshot: SentinelSnapshot,
+  watch: ParametersWatch | undefined,
+): LifecycleDeps {
+  const observed = watch === undefined ? base : { ...base, keys: watch.observe(base.keys) };
+  return base.sentinels === undefined
+    ? observed
+    : { ...observed, sentinelHealth: async (region) => healthIn(snapshot, region) };
+}
+
+/**
+ * One due Region: reconciled, then rotated when its key's schedule is due. Returns the outcomes to count
+ * (the region's, and "rotated" or "rotation-failed").
+ */
+async function visit(
+  deps: LifecycleDeps,
+  item: { readonly keyId: TetherKeyId; readonly region: AwsRegion },
+  correlationId: string,
+): Promise<string[]> {
+  let outcome: RegionOutcome;
+  try {
+    outcome = await reconcileRegion(deps, item.keyId, item.region, { actor: SWEEP_ACTOR, correlationId });
+  } catch (error) {
+    // A store or bus failure for one region must not stop the others; the region stays due.
+    const name = errorName(error);
+    deps.log?.("error", "region failed", { keyId: item.keyId, region: item.region, error: name });
+    outcome = { kind: "failed", errorName: name };
+  }
+  if (outcome.rotationDue !== true) return [outcome.kind];
+  const rotated = await rotateOnSchedule(deps, item.keyId, item.region, correlationId);
+  return [outcome.kind, rotated ? "rotated" : "rotation-failed"];
 }
 
 /**

@@ -108,6 +108,31 @@ export async function warmParameters(
   options: WarmOptions,
 ): Promise<ParametersReport> {
   const now = deps.clock();
+  const { checked, warm, candidates } = await collectCandidates(deps, watch, now);
+  const { warmed, failed, renewedWarm, skipped } = await renewCandidates(deps, candidates, options, now);
+  const finalWarm = warm + renewedWarm;
+  return {
+    checked,
+    warm: finalWarm,
+    warmed,
+    cold: checked - finalWarm,
+    failed,
+    ...(skipped === undefined ? {} : { skipped }),
+    ...(warmSharePercent(finalWarm, checked) === undefined
+      ? {}
+      : { sharePercent: warmSharePercent(finalWarm, checked) }),
+  };
+}
+
+/**
+ * The active key-Regions the run looked at: how many, how many hold a set that lasts until their next
+ * check (or is usable now), and those whose set should be renewed, soonest to run out first.
+ */
+async function collectCandidates(
+  deps: LifecycleDeps,
+  watch: ParametersWatch,
+  now: Date,
+): Promise<{ checked: number; warm: number; candidates: Candidate[] }> {
   let checked = 0;
   let warm = 0;
   const candidates: Candidate[] = [];
@@ -140,7 +165,16 @@ export async function warmParameters(
   // Soonest to run out first: none at all, then the earliest ParametersValidTo.
   const validToMs = (c: Candidate) => c.info?.validTo.getTime() ?? 0;
   candidates.sort((a, b) => validToMs(a) - validToMs(b));
+  return { checked, warm, candidates };
+}
 
+/** Renews the candidates' sets within the run's budget (see warmParameters). */
+async function renewCandidates(
+  deps: LifecycleDeps,
+  candidates: readonly Candidate[],
+  options: WarmOptions,
+  now: Date,
+): Promise<{ warmed: number; failed: number; renewedWarm: number; skipped: ParametersReport["skipped"] }> {
   let warmed = 0;
   let failed = 0;
   let renewedWarm = 0;
@@ -184,16 +218,5 @@ export async function warmParameters(
       }
     }
   }
-  const finalWarm = warm + renewedWarm;
-  return {
-    checked,
-    warm: finalWarm,
-    warmed,
-    cold: checked - finalWarm,
-    failed,
-    ...(skipped === undefined ? {} : { skipped }),
-    ...(warmSharePercent(finalWarm, checked) === undefined
-      ? {}
-      : { sharePercent: warmSharePercent(finalWarm, checked) }),
-  };
+  return { warmed, failed, renewedWarm, skipped };
 }
