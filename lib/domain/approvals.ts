@@ -288,6 +288,12 @@ export interface OperationRequest {
   readonly finishedAt?: Date | undefined;
   /** Failed: the error class, never its message. */
   readonly errorName?: string | undefined;
+  /**
+   * Set by the write that makes a decision (approval, denial, expiry), in that same write, until its audit
+   * event is recorded: a crash in between leaves it set, and the sweep records the events again (fixed ids
+   * and times, so the same facts) and clears it.
+   */
+  readonly auditPending?: boolean | undefined;
   /** Optimistic concurrency: every write is conditional on it. */
   readonly version: number;
 }

@@ -8,6 +8,11 @@
  * leaves the claim to lapse; the sweep then runs it again — the operations are idempotent (a second revoke
  * finds the material gone, a resumed rotation finishes the one started), and the Operation Executed event
  * has a fixed id and time, so a repeat is a duplicate consumers drop, not a second fact.
+ *
+ * Nothing lost: without transactions (dynalite has none), a decision (approval, denial, expiry) is written
+ * with an `auditPending` mark, then its event (id and time fixed by the stored decision), then the mark goes.
+ * A crash in between leaves the mark; the next decision on the request, or the sweep, records the events the
+ * stored request shows again — the same facts, appended once — before the mark goes.
  */
 import { AlertReason, AlertSeverity } from "../domain/alerts.js";
 import {
@@ -123,22 +128,13 @@ export async function approve(
   decision: DecisionRequest,
   execute: OperationExecutor,
 ): Promise<OperationRequest> {
-  const saved = await decide(deps, decision, (current, at) =>
+  const decided = await decide(deps, decision, (current, at) =>
     approveOperation(current, { by: decision.actor, reason: decision.reason, at }, approvalRulesOf(deps)),
   );
-  const confirmed = saved.state === OperationState.Confirmed;
-  const approval = saved.approvals[saved.approvals.length - 1];
-  await deps.audit.record(
-    buildFactEvent(
-      confirmed ? AuditDetailType.OperationConfirmed : AuditDetailType.OperationApproved,
-      {
-        id: `${saved.id}:approval:${saved.approvals.length}`,
-        time: approval?.at ?? deps.clock(),
-        actor: decision.actor,
-        correlationId: decision.correlationId,
-      },
-      { ...subjectOf(saved), reason: decision.reason },
-    ),
+  const saved = await recordDecision(
+    deps,
+    decided,
+    approvalEvent(decided, decided.approvals.length, decision.correlationId),
   );
   if (saved.state !== OperationState.Approved) return saved;
   return runApproved(deps, saved, decision.correlationId, execute);
@@ -149,25 +145,16 @@ export async function approve(
  * @throws NotFoundError; StateConflictError (not pending, expired, an emergency revoke); ValidationError
  */
 export async function deny(deps: LifecycleDeps, decision: DecisionRequest): Promise<OperationRequest> {
-  const saved = await decide(deps, decision, (current, at) =>
+  const decided = await decide(deps, decision, (current, at) =>
     denyOperation(current, { by: decision.actor, reason: decision.reason, at }, approvalRulesOf(deps)),
   );
-  await deps.audit.record(
-    buildFactEvent(
-      AuditDetailType.OperationDenied,
-      {
-        id: `${saved.id}:denied`,
-        time: saved.denial?.at ?? deps.clock(),
-        actor: decision.actor,
-        correlationId: decision.correlationId,
-      },
-      { ...subjectOf(saved), reason: decision.reason },
-    ),
-  );
-  return saved;
+  return recordDecision(deps, decided, deniedEvent(decided, decision.correlationId));
 }
 
-/** Read, change, conditional write; a concurrent writer makes it read again. */
+/**
+ * Read, change, conditional write; a concurrent writer makes it read again. The write marks the request
+ * `auditPending`; a decision whose events a crash left unrecorded has them recorded before this one.
+ */
 async function decide(
   deps: LifecycleDeps,
   decision: DecisionRequest,
@@ -177,13 +164,97 @@ async function decide(
   for (let attempt = 1; ; attempt++) {
     const current = await store.get(decision.id);
     if (current === undefined) throw new NotFoundError("Operation request", decision.id);
+    if (current.auditPending) await deps.audit.record(...decisionEvents(current, decision.correlationId));
     try {
-      return await store.save(change(current, deps.clock()));
+      return await store.save({ ...change(current, deps.clock()), auditPending: true });
     } catch (error) {
       if (error instanceof VersionConflictError && attempt < MAX_ATTEMPTS) continue;
       throw error;
     }
   }
+}
+
+/**
+ * A decision's event, after the write that made it and marked the request `auditPending`; then the mark
+ * goes. A crash before the event leaves the mark, and the sweep records the event (same id and time).
+ * Returns the request as stored now.
+ */
+async function recordDecision(
+  deps: LifecycleDeps,
+  saved: OperationRequest,
+  event: AuditEvent,
+): Promise<OperationRequest> {
+  await deps.audit.record(event);
+  return (await clearAuditPending(deps, saved)) ?? (await repository(deps).get(saved.id)) ?? saved;
+}
+
+/** Drops the mark (a conditional write); undefined when another writer came first (the mark may stay). */
+async function clearAuditPending(
+  deps: LifecycleDeps,
+  request: OperationRequest,
+): Promise<OperationRequest | undefined> {
+  try {
+    return await repository(deps).save({ ...request, auditPending: undefined });
+  } catch (error) {
+    if (error instanceof VersionConflictError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The sweep's half of {@link recordDecision}: records every decision event the stored request shows
+ * (appending one already recorded changes nothing; the bus may see a duplicate, same id) and drops the
+ * mark — not while a run holds the request (its end would be lost to a version conflict): then a later
+ * sweep drops it. Returns the request as stored now, or undefined when another writer came first.
+ */
+async function settleAudit(
+  deps: LifecycleDeps,
+  request: OperationRequest,
+  now: Date,
+  correlationId: string,
+): Promise<OperationRequest | undefined> {
+  await deps.audit.record(...decisionEvents(request, correlationId));
+  const running = request.claimedUntil !== undefined && request.claimedUntil > now;
+  return running ? request : clearAuditPending(deps, request);
+}
+
+/** The events of the decisions a request shows, each with a fixed id and time: a retry rebuilds them alike. */
+function decisionEvents(request: OperationRequest, correlationId: string): AuditEvent[] {
+  const events = request.approvals.map((_, n) => approvalEvent(request, n + 1, correlationId));
+  if (request.denial !== undefined) events.push(deniedEvent(request, correlationId));
+  if (request.state === OperationState.Expired) events.push(expiredEvent(request, correlationId));
+  return events;
+}
+
+/** The `count`-th approval's event: Operation Confirmed for an emergency revoke, else Operation Approved. */
+function approvalEvent(request: OperationRequest, count: number, correlationId: string): AuditEvent {
+  const approvals = request.approvals.slice(0, count);
+  const approval = approvals[count - 1];
+  if (approval === undefined)
+    throw new TetherError(`Operation request ${request.id} has no approval ${count}.`);
+  return buildFactEvent(
+    request.emergency ? AuditDetailType.OperationConfirmed : AuditDetailType.OperationApproved,
+    { id: `${request.id}:approval:${count}`, time: approval.at, actor: approval.by, correlationId },
+    { ...subjectOf({ ...request, approvals }), reason: approval.reason },
+  );
+}
+
+function deniedEvent(request: OperationRequest, correlationId: string): AuditEvent {
+  const denial = request.denial;
+  if (denial === undefined) throw new TetherError(`Operation request ${request.id} is not denied.`);
+  return buildFactEvent(
+    AuditDetailType.OperationDenied,
+    { id: `${request.id}:denied`, time: denial.at, actor: denial.by, correlationId },
+    { ...subjectOf(request), reason: denial.reason },
+  );
+}
+
+function expiredEvent(request: OperationRequest, correlationId: string): AuditEvent {
+  return buildFactEvent(
+    AuditDetailType.OperationExpired,
+    { id: `${request.id}:expired`, time: request.expiresAt, actor: "tether:sweep", correlationId },
+    subjectOf(request),
+  );
 }
 
 /**
@@ -292,15 +363,26 @@ export async function sweepOperations(
   execute: OperationExecutor,
 ): Promise<OperationsSweepReport> {
   if (deps.operations === undefined) return { expired: 0, executed: 0, unconfirmed: 0 };
-  const open = [OperationState.Pending, OperationState.Approved, OperationState.Unconfirmed];
+  const open: readonly OperationState[] = [
+    OperationState.Pending,
+    OperationState.Approved,
+    OperationState.Unconfirmed,
+  ];
   let expired = 0;
   let executed = 0;
   let unconfirmed = 0;
   let nextToken: string | undefined;
   do {
-    const page = await deps.operations.list({ limit: SWEEP_PAGE, nextToken, states: open });
-    for (const request of page.items) {
+    const page = await deps.operations.list({
+      limit: SWEEP_PAGE,
+      nextToken,
+      states: open,
+      orAuditPending: true,
+    });
+    for (const listed of page.items) {
       const now = deps.clock();
+      const request = listed.auditPending ? await settleAudit(deps, listed, now, correlationId) : listed;
+      if (request === undefined || !open.includes(request.state)) continue;
       if (isExpired(request, now)) expired += await expire(deps, request, correlationId);
       else if (mayStartRun(request, now)) {
         const after = await runApproved(deps, request, correlationId, execute);
@@ -320,19 +402,14 @@ async function expire(
   request: OperationRequest,
   correlationId: string,
 ): Promise<number> {
+  let saved: OperationRequest;
   try {
-    await repository(deps).save({ ...request, state: OperationState.Expired });
+    saved = await repository(deps).save({ ...request, state: OperationState.Expired, auditPending: true });
   } catch (error) {
     if (error instanceof VersionConflictError) return 0;
     throw error;
   }
-  await deps.audit.record(
-    buildFactEvent(
-      AuditDetailType.OperationExpired,
-      { id: `${request.id}:expired`, time: request.expiresAt, actor: "tether:sweep", correlationId },
-      subjectOf(request),
-    ),
-  );
+  await recordDecision(deps, saved, expiredEvent(saved, correlationId));
   return 1;
 }
 

@@ -461,11 +461,15 @@ export interface OperationRequestRepository {
   save(
     next: import("../domain/approvals.js").OperationRequest,
   ): Promise<import("../domain/approvals.js").OperationRequest>;
-  /** Requests newest first, optionally in some states only (the filter applies per page read). */
+  /**
+   * Requests newest first, optionally in some states only (the filter applies per page read);
+   * `orAuditPending` adds those, in any state, whose decision's audit event may not be recorded yet.
+   */
   list(options: {
     limit: number;
     nextToken?: string | undefined;
     states?: readonly string[] | undefined;
+    orAuditPending?: boolean | undefined;
   }): Promise<Page<import("../domain/approvals.js").OperationRequest>>;
 }
 

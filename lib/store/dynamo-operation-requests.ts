@@ -98,6 +98,7 @@ export class DynamoOperationRequests implements OperationRequestRepository {
     limit: number;
     nextToken?: string | undefined;
     states?: readonly string[] | undefined;
+    orAuditPending?: boolean | undefined;
   }): Promise<Page<OperationRequest>> {
     const limit = checkLimit(options.limit);
     const start = decodePageToken(
@@ -106,12 +107,18 @@ export class DynamoOperationRequests implements OperationRequestRepository {
       (key) => key.pk === OPERATIONS_PK && (key.sk ?? "").startsWith(OP_PREFIX),
     );
     const states = options.states ?? [];
+    const inStates = `#state IN (${states.map((_, n) => `:s${n}`).join(", ")})`;
     const filter =
       states.length === 0
         ? {}
         : {
-            FilterExpression: `#state IN (${states.map((_, n) => `:s${n}`).join(", ")})`,
-            ExpressionAttributeNames: { "#state": "state" },
+            FilterExpression: options.orAuditPending
+              ? `${inStates} OR attribute_exists(#auditPending)`
+              : inStates,
+            ExpressionAttributeNames: {
+              "#state": "state",
+              ...(options.orAuditPending ? { "#auditPending": "auditPending" } : {}),
+            },
           };
     const out = await this.#o.doc.send(
       new QueryCommand({
@@ -167,6 +174,7 @@ function toItem(request: OperationRequest): Item {
     claimedUntil: iso(request.claimedUntil),
     finishedAt: iso(request.finishedAt),
     errorName: request.errorName,
+    auditPending: request.auditPending === true ? true : undefined,
     version: request.version,
     expiration: expirationOf(request),
   });
@@ -233,6 +241,7 @@ function fromItem(item: Item): OperationRequest {
     claimedUntil: optionalDate("claimedUntil"),
     finishedAt: optionalDate("finishedAt"),
     errorName: typeof item.errorName === "string" ? item.errorName : undefined,
+    auditPending: item.auditPending === true ? true : undefined,
     version: Number(item.version),
   };
 }

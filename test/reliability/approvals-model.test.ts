@@ -11,7 +11,10 @@
  * - each request's operation took effect at most once (deletes ≤ 1), and never was started on a request
  *   that did not have its quorum (the requester and repeated people never counted);
  * - a request whose stored approvals make the quorum did take effect (a crash never loses an approved
- *   operation); a denied or expired one never did.
+ *   operation); a denied or expired one never did;
+ * - every decision that took effect has exactly one audit event in the key's history, and no other
+ *   decision has one: one Operation Approved per stored approval, one Operation Denied if it is denied,
+ *   one Operation Expired if it expired — a crash between the state change and the event loses none.
  * TETHER_APPROVALS_MODEL_SEED fixes the seed; TETHER_APPROVALS_MODEL_RUNS the number of sequences.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -24,6 +27,7 @@ import {
   parseApprovalRules,
   quorumReached,
 } from "../../lib/domain/approvals.js";
+import { AuditDetailType } from "../../lib/domain/audit-types.js";
 import {
   approve,
   deny,
@@ -66,7 +70,7 @@ type Step =
   /** `sweepDuringRun`: a sweep arrives while the run this approval starts is under way. */
   | { readonly kind: "approve"; readonly by: number; readonly crash: Crash; readonly sweepDuringRun: boolean }
   | { readonly kind: "race"; readonly a: number; readonly b: number; readonly withSweep: boolean }
-  | { readonly kind: "deny"; readonly by: number }
+  | { readonly kind: "deny"; readonly by: number; readonly crash: Crash }
   | { readonly kind: "sweep"; readonly advanceMs: number; readonly crash: Crash };
 
 const crashArb: fc.Arbitrary<Crash> = fc.oneof(
@@ -96,7 +100,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     weight: 2,
     arbitrary: fc.record({ kind: fc.constant("race" as const), a: who, b: who, withSweep: fc.boolean() }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("deny" as const), by: who }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("deny" as const), by: who, crash: crashArb }) },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -259,7 +263,7 @@ async function runScenario(scenario: Scenario) {
     } else if (step.kind === "deny") {
       await attempt(
         () => deny(deps, { id, actor: PEOPLE[step.by] as string, reason, correlationId: "m" }),
-        undefined,
+        step.crash,
       );
     } else if (step.kind === "race") {
       const calls = [
@@ -282,7 +286,7 @@ async function runScenario(scenario: Scenario) {
   nowMs += RUN_CLAIM_MS + 1000;
   await sweepOperations(deps, "settle", execute);
   const stored = await deps.operations?.get(id);
-  return { stored, effect: material.get(id) };
+  return { stored, effect: material.get(id), history: await bed.history(key) };
 }
 
 interface Scenario {
@@ -290,32 +294,68 @@ interface Scenario {
   readonly steps: readonly Step[];
 }
 
+/** Runs one sequence and checks every invariant of the file's header. */
+async function checkScenario(scenario: Scenario): Promise<void> {
+  const { stored, effect, history } = await runScenario(scenario);
+  if (stored === undefined || effect === undefined) throw new Error("the request is gone");
+  expect(effect.withoutQuorum, "a run started without the quorum").toBe(0);
+  expect(effect.overlaps, "two runs of one request at once").toBe(0);
+  expect(effect.deletes, "the operation took effect more than once").toBeLessThanOrEqual(1);
+  expect(effect.effects, "executed again without a crash in between").toBeLessThanOrEqual(
+    1 + effect.allowedReruns,
+  );
+  const people = new Set(stored.approvals.map((a) => a.person));
+  expect(people.size, "a person counted twice").toBe(stored.approvals.length);
+  expect(people.has(stored.requesterPerson), "the requester counted").toBe(false);
+  if (quorumReached(stored)) {
+    expect(stored.state, "an approved request was not run to the end").toBe(OperationState.Executed);
+    expect(effect.deletes).toBe(1);
+  } else {
+    expect(effect.deletes, "ran without the quorum").toBe(0);
+    expect([OperationState.Pending, OperationState.Denied, OperationState.Expired]).toContain(stored.state);
+  }
+  const ids = history.map((e) => e.id);
+  expect(new Set(ids).size, "an event recorded twice").toBe(ids.length);
+  const count = (type: string) => history.filter((e) => e.detailType === type).length;
+  expect(count(AuditDetailType.OperationApproved), "an approval without its event").toBe(
+    stored.approvals.length,
+  );
+  const denied = stored.state === OperationState.Denied ? 1 : 0;
+  expect(count(AuditDetailType.OperationDenied), "a denial without its event").toBe(denied);
+  const expired = stored.state === OperationState.Expired ? 1 : 0;
+  expect(count(AuditDetailType.OperationExpired), "an expiry without its event").toBe(expired);
+  expect(stored.auditPending, "a request left waiting for its events").not.toBe(true);
+}
+
 describe("dual control under races, duplicates and crashes", () => {
   it(`runs each operation at most once and only with its quorum (seed ${SEED}, ${RUNS} sequences)`, async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (scenario) => {
-        const { stored, effect } = await runScenario(scenario);
-        if (stored === undefined || effect === undefined) throw new Error("the request is gone");
-        expect(effect.withoutQuorum, "a run started without the quorum").toBe(0);
-        expect(effect.overlaps, "two runs of one request at once").toBe(0);
-        expect(effect.deletes, "the operation took effect more than once").toBeLessThanOrEqual(1);
-        expect(effect.effects, "executed again without a crash in between").toBeLessThanOrEqual(
-          1 + effect.allowedReruns,
-        );
-        const people = new Set(stored.approvals.map((a) => a.person));
-        expect(people.size, "a person counted twice").toBe(stored.approvals.length);
-        expect(people.has(stored.requesterPerson), "the requester counted").toBe(false);
-        if (quorumReached(stored)) {
-          expect(stored.state, "an approved request was not run to the end").toBe(OperationState.Executed);
-          expect(effect.deletes).toBe(1);
-        } else {
-          expect(effect.deletes, "ran without the quorum").toBe(0);
-          expect([OperationState.Pending, OperationState.Denied, OperationState.Expired]).toContain(
-            stored.state,
-          );
-        }
+        await checkScenario(scenario);
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );
   }, 120_000);
+
+  const afterWrite = { at: "dynamodb", nth: 1, when: "after" } as const;
+  it.each<[string, Scenario]>([
+    [
+      "an approval",
+      { quorum: 3, steps: [{ kind: "approve", by: 1, crash: afterWrite, sweepDuringRun: false }] },
+    ],
+    [
+      "the approval that makes the quorum",
+      {
+        quorum: 3,
+        steps: [
+          { kind: "approve", by: 1, crash: undefined, sweepDuringRun: false },
+          { kind: "approve", by: 3, crash: afterWrite, sweepDuringRun: false },
+        ],
+      },
+    ],
+    ["a denial", { quorum: 2, steps: [{ kind: "deny", by: 1, crash: afterWrite }] }],
+    ["an expiry", { quorum: 2, steps: [{ kind: "sweep", advanceMs: 61 * 60_000, crash: afterWrite }] }],
+  ])("keeps the audit event of %s when a crash follows its state change", async (_, scenario) => {
+    await checkScenario(scenario);
+  });
 });
