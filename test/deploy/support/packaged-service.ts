@@ -114,7 +114,9 @@ export const PSEUDO_PARAMETERS: Readonly<Record<string, string>> = {
 /**
  * Replaces CloudFormation intrinsics with plausible strings, for checks that need a value of the right shape
  * (an environment variable) rather than the deployed one: Ref → `ref-<id>`, GetAtt → `att-<id>-<attr>`,
- * Sub → the string with pseudo parameters filled in and other `${...}` replaced by `sub-<name>`, Join/Split evaluated.
+ * Sub → the string with pseudo parameters filled in and other `${...}` replaced by `sub-<name>`, Join/Split evaluated,
+ * If → its second branch (what the stage's own parameters give when the stack makes nothing for it, e.g.
+ * TETHER_AGENT_SIGNING_KEY without `vault: agent`; test/deploy/agent-signing-key.test.ts evaluates the condition).
  */
 export function placeholderValue(value: unknown): string {
   if (typeof value === "string") return value;
@@ -135,6 +137,7 @@ export function placeholderValue(value: unknown): string {
       const [separator, parts] = record["Fn::Join"] as [string, unknown[]];
       return parts.map(placeholderValue).join(separator);
     }
+    if ("Fn::If" in record) return placeholderValue((record["Fn::If"] as [string, unknown, unknown])[2]);
   }
   throw new Error(`no placeholder for ${JSON.stringify(value)}`);
 }

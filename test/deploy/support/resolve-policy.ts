@@ -129,6 +129,9 @@ function evaluateCondition(template: CfnTemplate, value: unknown, where: string)
   if ("Fn::Not" in record) {
     return !evaluateCondition(template, (record["Fn::Not"] as unknown[])[0], where);
   }
+  if ("Fn::And" in record) {
+    return (record["Fn::And"] as unknown[]).every((c) => evaluateCondition(template, c, where));
+  }
   if ("Condition" in record) return isTrue(template, String(record.Condition), where);
   throw new Error(`${where}: cannot evaluate condition ${JSON.stringify(value)}`);
 }
