@@ -7,7 +7,8 @@
  * Flags: --host, --api-port, --kms-port, --dynamodb-port, --events-port, --sweep-interval <seconds>,
  * --regions <home,replica,...>, --data-dir <dir>, --memory, --help. Environment: TETHER_LOCAL_HOST,
  * TETHER_LOCAL_API_PORT, TETHER_LOCAL_KMS_PORT, TETHER_LOCAL_DYNAMODB_PORT, TETHER_LOCAL_EVENTS_PORT,
- * TETHER_LOCAL_SWEEP_INTERVAL_SECONDS, TETHER_LOCAL_REGIONS, TETHER_LOCAL_DATA_DIR. Flags win over the
+ * TETHER_LOCAL_SWEEP_INTERVAL_SECONDS, TETHER_LOCAL_REGIONS, TETHER_LOCAL_DATA_DIR, and
+ * TETHER_LOCAL_APPROVALS (dual control's rules, serverless.yml's `approvals`: README "Dual control"). Flags win over the
  * environment. The endpoints file is `<data dir>/endpoints.json` (with --memory too: nothing else is
  * written there), where the CLI finds it through the same TETHER_LOCAL_DATA_DIR.
  */
@@ -15,6 +16,7 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { DEFAULT_CONSOLE_PORT } from "../../lib/cli/commands/console.js";
+import { parseApprovalRules } from "../../lib/domain/approvals.js";
 import {
   checkRegions,
   DEFAULT_LOCAL_PORTS,
@@ -22,6 +24,7 @@ import {
   DEFAULT_SWEEP_INTERVAL_MS,
   DEMO_MATERIAL_REFS,
   LOCAL_ADMIN,
+  LOCAL_ADMIN_2,
   LOCAL_READER,
   type LocalStack,
   LocalStackError,
@@ -50,6 +53,8 @@ export interface MainConfig {
   readonly dataDir: string | undefined;
   /** `<data dir>/endpoints.json`, also with --memory (the data directory then holds only this file). */
   readonly endpointsFile: string;
+  /** Dual control's rules (TETHER_LOCAL_APPROVALS → TETHER_APPROVALS); undefined = none. */
+  readonly approvals?: string;
 }
 
 export class LocalConfigError extends Error {
@@ -107,7 +112,16 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Mai
     }
   }
   const dataDir = resolve(values["data-dir"] ?? env.TETHER_LOCAL_DATA_DIR ?? DEFAULT_DATA_DIR);
+  const approvals = env.TETHER_LOCAL_APPROVALS;
+  try {
+    parseApprovalRules(approvals); // refused here, not at the first request
+  } catch (error) {
+    throw new LocalConfigError(
+      `TETHER_LOCAL_APPROVALS: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   return {
+    ...(approvals === undefined || approvals === "" ? {} : { approvals }),
     host: values.host ?? env.TETHER_LOCAL_HOST ?? "127.0.0.1",
     regions,
     sweepIntervalMs: interval === undefined ? DEFAULT_SWEEP_INTERVAL_MS : Math.round(interval * 1000),
@@ -160,11 +174,13 @@ export function describeLocalStack(stack: LocalStack, config: MainConfig): strin
     "",
     `Functions from serverless.yml: ${stack.definition.functions.map((f) => f.name).join(", ")}; sweep ${sweep};`,
     "KMS events reach kms-events through the bus rules of serverless.yml.",
+    `Dual control: ${config.approvals === undefined ? "off (one admin does everything; TETHER_LOCAL_APPROVALS='{\"revoke\":2}' turns it on)" : `TETHER_LOCAL_APPROVALS=${config.approvals}`}.`,
     `Regions: ${stack.regions.join(", ")} (home ${stack.region}; choose with --regions or TETHER_LOCAL_REGIONS).`,
     `Vault: file vault with demo material ${DEMO_MATERIAL_REFS.join(", ")} (passphrase kept in the data directory).`,
     "",
     `Local credentials (region ${stack.region}), also in ${config.endpointsFile}:`,
     `  admin   AWS_ACCESS_KEY_ID=${LOCAL_ADMIN.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_ADMIN.secretAccessKey}`,
+    `  admin2  AWS_ACCESS_KEY_ID=${LOCAL_ADMIN_2.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_ADMIN_2.secretAccessKey}   # a second admin: approves under dual control`,
     `  reader  AWS_ACCESS_KEY_ID=${LOCAL_READER.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_READER.secretAccessKey}`,
     "",
     "Try (in another terminal):",
@@ -209,6 +225,7 @@ export async function main(
     regions: config.regions,
     ...(config.dataDir === undefined ? { memory: true } : { dataDir: config.dataDir }),
     endpointsFile: config.endpointsFile,
+    ...(config.approvals === undefined ? {} : { approvals: config.approvals }),
     log,
   });
   process.stdout.write(describeLocalStack(stack, config));
@@ -245,7 +262,8 @@ const HELP = `Usage: npm start -- [options]
   --data-dir <dir>         where state and endpoints.json are kept (TETHER_LOCAL_DATA_DIR, default ${DEFAULT_DATA_DIR}/);
                            the CLI finds endpoints.json through the same TETHER_LOCAL_DATA_DIR
   --memory                 keep no state on disk (endpoints.json is still written to the data directory)
-  -h, --help               this text`;
+  -h, --help               this text
+Dual control: TETHER_LOCAL_APPROVALS='{"revoke":2}' (serverless.yml's approvals); admin2 approves.`;
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   main().catch((error: unknown) => {
