@@ -31,8 +31,11 @@ export interface TetherClientOptions {
 export interface RequestOptions {
   readonly query?: Readonly<Record<string, string | undefined>> | undefined;
   readonly body?: unknown;
-  /** For POSTs: replaces the random key, so a script can retry a request safely. */
-  readonly idempotencyKey?: string | undefined;
+  /**
+   * For POSTs: replaces the random key, so a script can retry a request safely; false sends none (routes
+   * that refuse one: POST /operations/{id}/approve and /deny, where a person counts once anyway).
+   */
+  readonly idempotencyKey?: string | false | undefined;
 }
 
 /** Joins route segments, each encoded with encodeURIComponent (an alias such as alias/a/b stays one segment). */
@@ -98,7 +101,9 @@ export class TetherApiClient {
       body = JSON.stringify(options.body);
       headers["content-type"] = "application/json";
     }
-    if (method === "POST") headers["idempotency-key"] = options.idempotencyKey ?? this.newIdempotencyKey();
+    if (method === "POST" && options.idempotencyKey !== false) {
+      headers["idempotency-key"] = options.idempotencyKey ?? this.newIdempotencyKey();
+    }
 
     const unsigned = new HttpRequest({
       method,
