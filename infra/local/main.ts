@@ -7,7 +7,8 @@
  * Flags: --host, --api-port, --kms-port, --dynamodb-port, --events-port, --sweep-interval <seconds>,
  * --regions <home,replica,...>, --data-dir <dir>, --memory, --agent, --help. Environment: TETHER_LOCAL_HOST,
  * TETHER_LOCAL_API_PORT, TETHER_LOCAL_KMS_PORT, TETHER_LOCAL_DYNAMODB_PORT, TETHER_LOCAL_EVENTS_PORT,
- * TETHER_LOCAL_SWEEP_INTERVAL_SECONDS, TETHER_LOCAL_REGIONS, TETHER_LOCAL_DATA_DIR, TETHER_LOCAL_AGENT. Flags win over the
+ * TETHER_LOCAL_SWEEP_INTERVAL_SECONDS, TETHER_LOCAL_REGIONS, TETHER_LOCAL_DATA_DIR, TETHER_LOCAL_AGENT, and
+ * TETHER_LOCAL_APPROVALS (dual control's rules, serverless.yml's `approvals`: README "Dual control"). Flags win over the
  * environment. The endpoints file is `<data dir>/endpoints.json` (with --memory too: nothing else is
  * written there), where the CLI finds it through the same TETHER_LOCAL_DATA_DIR.
  */
@@ -15,6 +16,7 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { DEFAULT_CONSOLE_PORT } from "../../lib/cli/commands/console.js";
+import { parseApprovalRules } from "../../lib/domain/approvals.js";
 import {
   checkRegions,
   DEFAULT_LOCAL_PORTS,
@@ -22,6 +24,7 @@ import {
   DEFAULT_SWEEP_INTERVAL_MS,
   DEMO_MATERIAL_REFS,
   LOCAL_ADMIN,
+  LOCAL_ADMIN_2,
   LOCAL_READER,
   type LocalStack,
   LocalStackError,
@@ -52,6 +55,8 @@ export interface MainConfig {
   readonly endpointsFile: string;
   /** `--agent`: the functions use the vault agent (docs/agent.md), served by an agent in this process. */
   readonly agent: boolean;
+  /** Dual control's rules (TETHER_LOCAL_APPROVALS → TETHER_APPROVALS); undefined = none. */
+  readonly approvals?: string;
 }
 
 export class LocalConfigError extends Error {
@@ -109,7 +114,16 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Mai
     }
   }
   const dataDir = resolve(values["data-dir"] ?? env.TETHER_LOCAL_DATA_DIR ?? DEFAULT_DATA_DIR);
+  const approvals = env.TETHER_LOCAL_APPROVALS;
+  try {
+    parseApprovalRules(approvals); // refused here, not at the first request
+  } catch (error) {
+    throw new LocalConfigError(
+      `TETHER_LOCAL_APPROVALS: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   return {
+    ...(approvals === undefined || approvals === "" ? {} : { approvals }),
     host: values.host ?? env.TETHER_LOCAL_HOST ?? "127.0.0.1",
     regions,
     sweepIntervalMs: interval === undefined ? DEFAULT_SWEEP_INTERVAL_MS : Math.round(interval * 1000),
@@ -164,6 +178,7 @@ export function describeLocalStack(stack: LocalStack, config: MainConfig): strin
     "",
     `Functions from serverless.yml: ${stack.definition.functions.map((f) => f.name).join(", ")}; sweep ${sweep};`,
     "KMS events reach kms-events through the bus rules of serverless.yml.",
+    `Dual control: ${config.approvals === undefined ? "off (one admin does everything; TETHER_LOCAL_APPROVALS='{\"revoke\":2}' turns it on)" : `TETHER_LOCAL_APPROVALS=${config.approvals}`}.`,
     `Regions: ${stack.regions.join(", ")} (home ${stack.region}; choose with --regions or TETHER_LOCAL_REGIONS).`,
     config.agent
       ? `Vault: the vault agent (--agent): the functions hold no material; an agent in this process polls ${api} and wraps with the file vault (demo material ${DEMO_MATERIAL_REFS.join(", ")}). tether agent status shows it.`
@@ -171,6 +186,7 @@ export function describeLocalStack(stack: LocalStack, config: MainConfig): strin
     "",
     `Local credentials (region ${stack.region}), also in ${config.endpointsFile}:`,
     `  admin   AWS_ACCESS_KEY_ID=${LOCAL_ADMIN.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_ADMIN.secretAccessKey}`,
+    `  admin2  AWS_ACCESS_KEY_ID=${LOCAL_ADMIN_2.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_ADMIN_2.secretAccessKey}   # a second admin: approves under dual control`,
     `  reader  AWS_ACCESS_KEY_ID=${LOCAL_READER.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_READER.secretAccessKey}`,
     "",
     "Try (in another terminal):",
@@ -218,6 +234,7 @@ export async function main(
     ...(config.dataDir === undefined ? { memory: true } : { dataDir: config.dataDir }),
     endpointsFile: config.endpointsFile,
     ...(config.agent ? { agent: {} } : {}),
+    ...(config.approvals === undefined ? {} : { approvals: config.approvals }),
     log,
   });
   process.stdout.write(describeLocalStack(stack, config));
@@ -256,7 +273,8 @@ const HELP = `Usage: npm start -- [options]
   --memory                 keep no state on disk (endpoints.json is still written to the data directory)
   --agent                  the vault agent in place of the file vault: the functions hold no material, an
                            agent in this process serves them over the API (TETHER_LOCAL_AGENT=1; docs/agent.md)
-  -h, --help               this text`;
+  -h, --help               this text
+Dual control: TETHER_LOCAL_APPROVALS='{"revoke":2}' (serverless.yml's approvals); admin2 approves.`;
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   main().catch((error: unknown) => {

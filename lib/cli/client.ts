@@ -33,7 +33,8 @@ export interface RequestOptions {
   readonly body?: unknown;
   /**
    * For POSTs: replaces the random key, so a script can retry a request safely; `false` sends none (a POST
-   * that only reads, such as POST /keys/check, takes no Idempotency-Key).
+   * that only reads, such as POST /keys/check, and routes that refuse one: POST /operations/{id}/approve
+   * and /deny, where a person counts once anyway).
    */
   readonly idempotencyKey?: string | false | undefined;
 }

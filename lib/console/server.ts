@@ -35,7 +35,9 @@ export const CONSOLE_HOST = "127.0.0.1";
 const MAX_BODY_BYTES = 1_000_000;
 const API_METHODS: readonly HttpMethod[] = ["GET", "POST", "PATCH", "DELETE"];
 /** The API's paths the page uses, and nothing else (a route, then segments of safe characters). */
-const API_PATH = /^\/(keys|sentinels|health)(\/[A-Za-z0-9._~%-]+)*$/;
+const API_PATH = /^\/(keys|sentinels|health|operations|accounts)(\/[A-Za-z0-9._~%-]+)*$/;
+/** Paths the console only reads: member accounts are added and removed with the CLI (`tether accounts`). */
+const READ_ONLY_PATH = /^\/accounts(\/|$)/;
 
 /**
  * Everything the page needs comes from here; it may load nothing and talk to nothing else.
@@ -139,7 +141,9 @@ async function proxy(
 ) {
   const method = request.method as HttpMethod;
   const path = url.pathname.slice("/api".length);
-  if (!API_METHODS.includes(method) || !API_PATH.test(path)) {
+  const allowed =
+    API_METHODS.includes(method) && API_PATH.test(path) && (method === "GET" || !READ_ONLY_PATH.test(path));
+  if (!allowed) {
     send(
       response,
       404,
@@ -168,7 +172,8 @@ async function proxy(
     const answer = await settings.client.send(method, path, {
       query: Object.fromEntries(url.searchParams),
       body,
-      idempotencyKey: typeof idempotencyKey === "string" ? idempotencyKey : undefined,
+      // The page's own choice: none where the route refuses one (approve, deny).
+      idempotencyKey: typeof idempotencyKey === "string" ? idempotencyKey : false,
     });
     send(response, answer.status, answer.contentType ?? "application/json", answer.text);
   } catch (error) {
@@ -222,7 +227,7 @@ function pageHtml(apiUrl: string): string {
 <header>
 <a class="skip" href="#main">Skip to content</a>
 <strong>Tether</strong>
-<nav aria-label="Views"><a href="#/">Fleet</a> <a href="#/timeline">Expiry timeline</a></nav>
+<nav aria-label="Views"><a href="#/">Fleet</a> <a href="#/timeline">Expiry timeline</a> <a href="#/approvals">Approvals</a></nav>
 <span class="api" title="Every call is signed by the console's server with your AWS credentials">API: ${escapeHtml(apiUrl)}</span>
 </header>
 <main id="main" tabindex="-1"><p>Loading…</p></main>

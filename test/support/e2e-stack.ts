@@ -6,6 +6,7 @@
 import { KMSClient } from "@aws-sdk/client-kms";
 import {
   LOCAL_ADMIN,
+  LOCAL_ADMIN_2,
   LOCAL_READER,
   LOCAL_SERVICE_CREDENTIALS,
   type LocalStack,
@@ -18,6 +19,11 @@ export const E2E_STACK_START_MS = 60_000;
 
 /** The local admin's signing credentials, as signedFetch and runCli take them. */
 export const ADMIN = { accessKeyId: LOCAL_ADMIN.accessKeyId, secretAccessKey: LOCAL_ADMIN.secretAccessKey };
+/** The second local admin's (another person: approves what ADMIN asks under dual control). */
+export const ADMIN_2 = {
+  accessKeyId: LOCAL_ADMIN_2.accessKeyId,
+  secretAccessKey: LOCAL_ADMIN_2.secretAccessKey,
+};
 /** The local read-only identity's signing credentials. */
 export const READER = {
   accessKeyId: LOCAL_READER.accessKeyId,

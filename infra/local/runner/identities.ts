@@ -14,7 +14,7 @@ export const DEFAULT_LOCAL_REGIONS: readonly string[] = [LOCAL_REGION, "eu-centr
 export const LOCAL_ACCOUNT_ID = "111122223333";
 
 export interface LocalIdentity {
-  readonly name: "admin" | "reader" | "agent";
+  readonly name: "admin" | "admin2" | "reader" | "agent";
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   /** What API Gateway puts in `requestContext.authorizer.iam.userArn`. */
@@ -29,6 +29,18 @@ export const LOCAL_ADMIN: LocalIdentity = {
   secretAccessKey: "local-admin-secret",
   principalArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/tether-local-admin`,
   userId: "AIDALOCALADMIN000001",
+};
+
+/**
+ * A second admin, another person than LOCAL_ADMIN: with dual control on (`npm start` with
+ * TETHER_LOCAL_APPROVALS), one admin asks and this one approves (README "Dual control").
+ */
+export const LOCAL_ADMIN_2: LocalIdentity = {
+  name: "admin2",
+  accessKeyId: "LOCALADMINKEY0000002",
+  secretAccessKey: "local-admin2-secret",
+  principalArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/tether-local-admin2`,
+  userId: "AIDALOCALADMIN000002",
 };
 
 export const LOCAL_READER: LocalIdentity = {
@@ -48,7 +60,17 @@ export const LOCAL_AGENT: LocalIdentity = {
   userId: "AIDALOCALAGENT000001",
 };
 
-export const LOCAL_IDENTITIES: readonly LocalIdentity[] = [LOCAL_ADMIN, LOCAL_READER, LOCAL_AGENT];
+export const LOCAL_IDENTITIES: readonly LocalIdentity[] = [
+  LOCAL_ADMIN,
+  LOCAL_ADMIN_2,
+  LOCAL_READER,
+  LOCAL_AGENT,
+];
+
+/** The local stack's admin principals (serverless.yml's `adminPrincipals`): both admins. */
+export const LOCAL_ADMIN_PRINCIPALS = [LOCAL_ADMIN, LOCAL_ADMIN_2]
+  .map((admin) => admin.principalArn)
+  .join(",");
 
 /** Credentials Tether's functions use towards the local AWS (which does not check signatures). */
 export const LOCAL_SERVICE_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
@@ -66,6 +88,7 @@ export const LOCAL_CALLER_IDENTITIES: readonly { accessKeyId: string; arn: strin
     arn: `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/tether-local-${LOCAL_REGION}-sweep/tether-local`,
   },
   { accessKeyId: LOCAL_ADMIN.accessKeyId, arn: LOCAL_ADMIN.principalArn },
+  { accessKeyId: LOCAL_ADMIN_2.accessKeyId, arn: LOCAL_ADMIN_2.principalArn },
   { accessKeyId: LOCAL_READER.accessKeyId, arn: LOCAL_READER.principalArn },
 ];
 

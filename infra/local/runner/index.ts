@@ -24,6 +24,8 @@ import {
   DEFAULT_LOCAL_REGIONS,
   LOCAL_ACCOUNT_ID,
   LOCAL_ADMIN,
+  LOCAL_ADMIN_2,
+  LOCAL_ADMIN_PRINCIPALS,
   LOCAL_AGENT,
   LOCAL_CALLER_IDENTITIES,
   LOCAL_IDENTITIES,
@@ -98,6 +100,11 @@ export interface LocalStackOptions {
    * account whose KMS quotas were raised); the runner's own (principals, vault, regions) still win.
    */
   params?: Readonly<Record<string, string>>;
+  /**
+   * Dual control's rules (serverless.yml's `approvals`, TETHER_APPROVALS, README "Dual control"), e.g.
+   * `{"revoke": 2}`; default none (a quorum of 1 for everything). LOCAL_ADMIN_2 is the second admin.
+   */
+  approvals?: string;
   /** Replaces a function's handler by name (tests: a stub while that function is being written). */
   handlers?: Readonly<Record<string, Handler>>;
 }
@@ -155,6 +162,8 @@ export interface LocalStack {
 export interface EndpointsFile extends LocalEndpoints {
   readonly credentials: {
     readonly admin: { accessKeyId: string; secretAccessKey: string; principalArn: string };
+    /** The second admin (LOCAL_ADMIN_2): approves what the first asks under dual control. */
+    readonly admin2: { accessKeyId: string; secretAccessKey: string; principalArn: string };
     readonly reader: { accessKeyId: string; secretAccessKey: string; principalArn: string };
   };
 }
@@ -227,8 +236,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         accountId: LOCAL_ACCOUNT_ID,
         params: {
           ...options.params,
-          adminPrincipals: LOCAL_ADMIN.principalArn,
+          adminPrincipals: LOCAL_ADMIN_PRINCIPALS,
           readerPrincipals: LOCAL_READER.principalArn,
+          ...(options.approvals === undefined ? {} : { approvals: options.approvals }),
           vault: options.agent === undefined ? "file" : "agent",
           vaultSettings: vault.directory,
           regions: regions.join(","),
@@ -505,7 +515,11 @@ export function endpointsFileContent(endpoints: LocalEndpoints): EndpointsFile {
   });
   return {
     ...endpoints,
-    credentials: { admin: credentials(LOCAL_ADMIN), reader: credentials(LOCAL_READER) },
+    credentials: {
+      admin: credentials(LOCAL_ADMIN),
+      admin2: credentials(LOCAL_ADMIN_2),
+      reader: credentials(LOCAL_READER),
+    },
   };
 }
 

@@ -148,6 +148,7 @@ function decisionCommand(action: "approve" | "deny", summary: string, notes: str
       const reason = reasonOf(flags, `ops ${action}`);
       const body = await (await context.client()).request("POST", route("operations", id, action), {
         body: { reason },
+        idempotencyKey: false, // the route refuses one (a person's approval counts once anyway)
       });
       print(context, OperationResponse, body, `POST /operations/{id}/${action}`, (a) =>
         operationText(a.operation),

@@ -10,10 +10,19 @@ export interface ApiAnswer {
   readonly body: unknown;
 }
 
-export async function api(method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+/**
+ * One call; a POST carries a fresh Idempotency-Key unless `idempotencyKey` is false (routes that refuse one,
+ * such as POST /operations/{id}/approve, which dedupes by approver instead).
+ */
+export async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+  { idempotencyKey = true }: { idempotencyKey?: boolean } = {},
+): Promise<ApiAnswer> {
   const headers: Record<string, string> = { "x-tether-console": "1", accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
-  if (method === "POST") headers["idempotency-key"] = crypto.randomUUID();
+  if (method === "POST" && idempotencyKey) headers["idempotency-key"] = crypto.randomUUID();
   const response = await fetch(`/api${path}`, {
     method,
     headers,

@@ -2,7 +2,7 @@ import type { HistoryResponse, KeyDetailResponse, KeyView } from "../../api/resp
 import { type ApiAnswer, api, route } from "./api.js";
 import { h, relative } from "./dom.js";
 
-interface Action {
+export interface Action {
   readonly name: string;
   readonly label: string;
   readonly method: string;
@@ -13,6 +13,8 @@ interface Action {
   body(reason: string, form: FormData): unknown;
   readonly fields?: () => HTMLElement[];
   readonly danger?: boolean;
+  /** False for routes that refuse an Idempotency-Key (approve, deny). */
+  readonly idempotencyKey?: boolean;
 }
 
 function actions(key: KeyView): Action[] {
@@ -335,7 +337,7 @@ async function historySection(id: string): Promise<HTMLElement> {
 }
 
 /** The API's answer as it gave it: status and body. */
-function answerBox(answer: ApiAnswer, what: string): HTMLElement {
+export function answerBox(answer: ApiAnswer, what: string): HTMLElement {
   return h(
     "div",
     { class: answer.ok ? "answer ok" : "answer error" },
@@ -345,7 +347,7 @@ function answerBox(answer: ApiAnswer, what: string): HTMLElement {
 }
 
 /** A modal dialog asking for the reason (where the API takes one); sends the action only on confirm. */
-function confirmAction(action: Action, output: HTMLElement, redraw: () => Promise<void>) {
+export function confirmAction(action: Action, output: HTMLElement, redraw: () => Promise<void>) {
   const opener = document.activeElement as HTMLElement | null;
   const reason = h("textarea", {
     name: "reason",
@@ -390,6 +392,7 @@ function confirmAction(action: Action, output: HTMLElement, redraw: () => Promis
       action.method,
       action.path,
       action.body(String(form.get("reason") ?? "").trim(), form),
+      { idempotencyKey: action.idempotencyKey !== false },
     );
     output.replaceChildren(answerBox(answer, `${action.method} ${action.path}`));
     output.focus();

@@ -1,16 +1,21 @@
 /**
- * The console's page: a hash router over three views (#/ fleet, #/timeline, #/keys/{id}). Plain DOM, no
+ * The console's page: a hash router over four views (#/ fleet, #/timeline, #/approvals, #/keys/{id}). Plain DOM, no
  * framework; bundled by esbuild (lib/console/assets.ts) and served by the console's own server.
  */
 
+import { approvalsView } from "./approvals-view.js";
 import { h, show } from "./dom.js";
 import { type FleetData, fleetView, loadDetails, loadFleet } from "./fleet-view.js";
 import { keyView } from "./key-view.js";
 import { timelineView } from "./timeline-view.js";
 
 let fleet: Promise<FleetData> | undefined;
+/** Counts route() calls: a view that finishes loading after the user moved on is not drawn. */
+let navigation = 0;
 
 async function route(): Promise<void> {
+  const mine = ++navigation;
+  const stale = () => mine !== navigation;
   const hash = location.hash.replace(/^#/, "") || "/";
   const now = new Date();
   for (const link of document.querySelectorAll("nav a")) {
@@ -23,12 +28,21 @@ async function route(): Promise<void> {
       fleet = undefined; // an action may have changed the key: reload the fleet on the way back
       const id = decodeURIComponent(hash.slice("/keys/".length));
       show(h("p", {}, `Loading ${id}…`));
-      show(await keyView(id, now)).focus();
+      const view = await keyView(id, now);
+      if (!stale()) show(view).focus();
+      return;
+    }
+    if (hash === "/approvals") {
+      fleet = undefined; // an approval may have changed a key
+      show(h("p", {}, "Loading the pending requests…"));
+      const view = await approvalsView(now);
+      if (!stale()) show(view).focus();
       return;
     }
     show(h("p", {}, "Loading the fleet…"));
     fleet ??= loadFleet();
     const data = await fleet;
+    if (stale()) return;
     if (hash === "/timeline") {
       const render = () => show(timelineView(data, new Date()));
       render();
@@ -40,6 +54,7 @@ async function route(): Promise<void> {
     show(refreshButton(), fleetView(data, now));
   } catch (error) {
     fleet = undefined;
+    if (stale()) return;
     show(
       h("h1", {}, "Could not load"),
       h("pre", { class: "answer error" }, (error as Error).message),

@@ -99,6 +99,8 @@ describe("tether ops", () => {
       `POST /operations/${OP_ID}/approve {"reason":"checked"}`,
       `POST /operations/${OP_ID}/deny {"reason":"no"}`,
     ]);
+    // The API refuses an Idempotency-Key on these routes (400): the CLI must not send one.
+    expect(api.requests.map((r) => r.headers["idempotency-key"])).toEqual([undefined, undefined, undefined]);
   });
 
   it("refuses approve without --reason before sending anything, and an unknown ops command", async () => {

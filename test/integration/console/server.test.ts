@@ -171,4 +171,20 @@ describe("the console's server", () => {
     expect(notAnApiPath.status).not.toBe(200);
     expect(calls).toHaveLength(1);
   });
+
+  it("passes dual control's operations, and member accounts only to read", async () => {
+    calls.length = 0;
+    const page = { cookie: cookie(), "x-tether-console": "1" };
+    const change = { ...page, origin: server.origin, "content-type": "application/json" };
+    expect((await call("/api/operations?state=pending", page)).status).toBe(409); // the stub API's answer
+    expect((await call("/api/operations/op-1/approve", change, "POST", '{"reason":"ok"}')).status).toBe(409);
+    expect((await call("/api/accounts", page)).status).toBe(409);
+    expect((await call("/api/accounts", change, "POST", '{"accountId":"1"}')).status).toBe(404);
+    expect((await call("/api/accounts/123456789012", change, "DELETE")).status).toBe(404);
+    expect(calls.map(({ method, path }) => `${method} ${path}`)).toEqual([
+      "GET /operations",
+      "POST /operations/op-1/approve",
+      "GET /accounts",
+    ]);
+  });
 });
