@@ -39,6 +39,45 @@ export interface RuntimeOptions {
  */
 export function createLifecycleDeps(config: TetherConfig, options: RuntimeOptions): LifecycleDeps {
   const clock = options.clock ?? (() => new Date());
+  const { dynamodb, events } = awsClients(config, options);
+  const store: TableSettings = { client: dynamodb, tableName: config.tableName, clock };
+  const log = options.log;
+  const { auditLog, audit } = auditDeps(config, events, store, log);
+  const { kms, cloudTrail } = kmsDeps(config, options, store);
+  return {
+    kms,
+    cloudTrail,
+    ...memberAccountDeps(config, options, store),
+    isTether: config.isTether,
+    keys: new DynamoKeyRepository(store),
+    ...sentinelDeps(config, store),
+    audit,
+    agents: new DynamoAgentQueue({ client: dynamodb, tableName: config.tableName }),
+    drains: new EventBridgeDrainRequests({ client: events, busName: config.auditBusName }),
+    history: auditLog,
+    vault: options.vault,
+    clock,
+    newId: randomUUID,
+    workerId: options.workerId ?? `worker-${randomUUID().slice(0, 8)}`,
+    leaseTtlMs: config.leaseTtlMs,
+    policyDefaults: config.policyDefaults,
+    allowedRegions: config.allowedRegions,
+    deployment: config.deployment,
+    aliasPrefix: config.aliasPrefix,
+    approvals: config.approvals,
+    operations: new DynamoOperationRequests(store),
+    ...(log === undefined ? {} : { log }),
+  };
+}
+
+/** What every table adapter is handed: the client, the table and the clock. */
+type TableSettings = { client: DynamoDBClient; tableName: string; clock: () => Date };
+
+/** The DynamoDB and EventBridge clients, at the configured endpoints (the local AWS in tests). */
+function awsClients(
+  config: TetherConfig,
+  options: RuntimeOptions,
+): { dynamodb: DynamoDBClient; events: EventBridgeClient } {
   const common = {
     region: config.region,
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
@@ -51,8 +90,16 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     ...common,
     ...(config.endpoints.events === undefined ? {} : { endpoint: config.endpoints.events }),
   });
-  const store = { client: dynamodb, tableName: config.tableName, clock };
-  const log = options.log;
+  return { dynamodb, events };
+}
+
+/** The audit log (table items) and the trail that writes it and publishes to the audit bus. */
+function auditDeps(
+  config: TetherConfig,
+  events: EventBridgeClient,
+  store: TableSettings,
+  log: LifecycleDeps["log"],
+): { auditLog: DynamoAuditLog; audit: AuditTrail } {
   const auditLog = new DynamoAuditLog(store);
   const audit = new AuditTrail({
     log: auditLog,
@@ -63,6 +110,16 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
         errorCodes: [...new Set(failed.map((f) => f.errorCode))],
       }),
   });
+  return { auditLog, audit };
+}
+
+/** The KMS adapter (every Region's client) and the CloudTrail adapter, each behind its rate limiter. */
+function kmsDeps(
+  config: TetherConfig,
+  options: RuntimeOptions,
+  store: TableSettings,
+): Pick<LifecycleDeps, "kms" | "cloudTrail"> {
+  const log = options.log;
   // One budget per Region for the deployment's functions and instances together (KMS and CloudTrail count
   // per account and Region); each process reserves its turns from the table and queues its own callers in order.
   const budget = config.kmsBudget === "local" ? undefined : new DynamoQuotaBudget(store);
@@ -88,7 +145,7 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     ...(config.warmParametersPerRun === undefined
       ? {}
       : { parametersStore: new DynamoImportParametersStore(store) }),
-    now: clock,
+    now: store.clock,
   });
   // Its own limiter: LookupEvents has its own quota (per account and Region), not one of KMS's; shared
   // across functions like KMS's (the sweep and kms-events both look up loss evidence).
@@ -102,35 +159,20 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     }),
     clientConfig: options.credentials === undefined ? undefined : { credentials: options.credentials },
   });
-  return {
-    kms,
-    cloudTrail,
-    ...memberAccountDeps(config, options, store),
-    isTether: config.isTether,
-    keys: new DynamoKeyRepository(store),
-    ...(config.sentinelRegions.length === 0
-      ? {}
-      : {
-          sentinels: new DynamoSentinelRepository(store),
-          sentinelRegions: config.sentinelRegions.map((r) => parseAwsRegion(r, "TETHER_REGIONS")),
-        }),
-    audit,
-    agents: new DynamoAgentQueue({ client: dynamodb, tableName: config.tableName }),
-    drains: new EventBridgeDrainRequests({ client: events, busName: config.auditBusName }),
-    history: auditLog,
-    vault: options.vault,
-    clock,
-    newId: randomUUID,
-    workerId: options.workerId ?? `worker-${randomUUID().slice(0, 8)}`,
-    leaseTtlMs: config.leaseTtlMs,
-    policyDefaults: config.policyDefaults,
-    allowedRegions: config.allowedRegions,
-    deployment: config.deployment,
-    aliasPrefix: config.aliasPrefix,
-    approvals: config.approvals,
-    operations: new DynamoOperationRequests(store),
-    ...(log === undefined ? {} : { log }),
-  };
+  return { kms, cloudTrail };
+}
+
+/** The sentinel keys' repository and Regions, when the deployment probes any (TETHER_REGIONS). */
+function sentinelDeps(
+  config: TetherConfig,
+  store: TableSettings,
+): Pick<LifecycleDeps, "sentinels" | "sentinelRegions"> {
+  return config.sentinelRegions.length === 0
+    ? {}
+    : {
+        sentinels: new DynamoSentinelRepository(store),
+        sentinelRegions: config.sentinelRegions.map((r) => parseAwsRegion(r, "TETHER_REGIONS")),
+      };
 }
 
 /**
@@ -140,7 +182,7 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
 function memberAccountDeps(
   config: TetherConfig,
   options: RuntimeOptions,
-  store: { client: DynamoDBClient; tableName: string; clock: () => Date },
+  store: TableSettings,
 ): Pick<LifecycleDeps, "accounts" | "memberAccess"> {
   const credentials = new StsMemberCredentials({
     region: config.region,

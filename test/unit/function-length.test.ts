@@ -12,14 +12,10 @@ import { describe, expect, it } from "vitest";
 const MAX_LINES = 80;
 
 /**
- * Functions still over the limit, each in an area another change is editing this round (splitting them now
- * would collide): they may shrink, and no other function may join them.
+ * Functions allowed over the limit, as `"<path> <name>"` mapped to the reason. Empty: every function in lib/
+ * keeps to the limit, and none may join this list without a reason a reviewer accepts.
  */
-const NOT_YET_SPLIT: ReadonlyMap<string, string> = new Map([
-  ["lib/api/openapi.ts openApiDocument", "the OpenAPI document, which the dual-control routes extend"],
-  ["lib/runtime.ts createLifecycleDeps", "the composition root, renamed and extended by the accounts work"],
-  ["lib/vault/pkcs11/pkcs11-vault.ts #generateIn", "the PKCS#11 vault, next to the vault-agent work"],
-]);
+const NOT_YET_SPLIT: ReadonlyMap<string, string> = new Map<string, string>([]);
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
 function sourceFiles(dir: string): string[] {

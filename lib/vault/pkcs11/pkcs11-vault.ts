@@ -242,102 +242,98 @@ export class Pkcs11Vault implements Vault {
     }
   }
 
+  /** Generates the material for `keySpec` on the token, as a non-usable, extractable, sensitive object. */
   async #generateIn(
     session: Handle,
     caps: TokenCapabilities,
     keySpec: KeySpec,
     identity: pkcs11js.Template,
   ): Promise<void> {
-    const module = this.#module;
-    const secret: pkcs11js.Template = [
-      ...identity,
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-      { type: pkcs11js.CKA_TOKEN, value: true },
-      { type: pkcs11js.CKA_PRIVATE, value: true },
-      { type: pkcs11js.CKA_SENSITIVE, value: true },
-      { type: pkcs11js.CKA_EXTRACTABLE, value: true },
-      { type: pkcs11js.CKA_DECRYPT, value: false },
-      { type: pkcs11js.CKA_WRAP, value: false },
-      { type: pkcs11js.CKA_UNWRAP, value: false },
-    ];
     const family = materialFamily(keySpec);
-    if (family === "SYMMETRIC") {
-      this.#require(caps.aesKeyGen && caps.aesEcb, keySpec, "CKM_AES_KEY_GEN and CKM_AES_ECB");
-      // CKA_ENCRYPT only so the key check value (AES-ECB of a zero block) can be computed in the HSM.
-      module.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
-        ...secret,
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-        { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-        { type: pkcs11js.CKA_ENCRYPT, value: true },
-      ]);
-      return;
-    }
-    if (family === "HMAC") {
-      this.#require(
-        caps.genericSecretKeyGen && caps.sha256Hmac,
-        keySpec,
-        "CKM_GENERIC_SECRET_KEY_GEN and CKM_SHA256_HMAC",
-      );
-      // CKA_SIGN so the HMAC check value is computed in the HSM, the same way the file vault computes it.
-      module.C_GenerateKey(session, { mechanism: pkcs11js.CKM_GENERIC_SECRET_KEY_GEN }, [
-        ...secret,
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
-        {
-          type: pkcs11js.CKA_VALUE_LEN,
-          value: HMAC_KEY_LENGTHS[keySpec as keyof typeof HMAC_KEY_LENGTHS].generated,
-        },
-        { type: pkcs11js.CKA_SIGN, value: true },
-        { type: pkcs11js.CKA_ENCRYPT, value: false },
-      ]);
-      return;
-    }
-    // The HSM copy exists to be wrapped for KMS, not to be used: no sign or decrypt on the private key.
-    const privateTemplate: pkcs11js.Template = [
-      ...identity,
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-      { type: pkcs11js.CKA_TOKEN, value: true },
-      { type: pkcs11js.CKA_PRIVATE, value: true },
-      { type: pkcs11js.CKA_SENSITIVE, value: true },
-      { type: pkcs11js.CKA_EXTRACTABLE, value: true },
-      { type: pkcs11js.CKA_SIGN, value: false },
-      { type: pkcs11js.CKA_DECRYPT, value: false },
-      { type: pkcs11js.CKA_UNWRAP, value: false },
-    ];
-    const publicTemplate: pkcs11js.Template = [
-      ...identity,
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
-      { type: pkcs11js.CKA_TOKEN, value: true },
-      { type: pkcs11js.CKA_VERIFY, value: false },
+    if (family === "SYMMETRIC") return this.#generateAes(session, caps, keySpec, identity);
+    if (family === "HMAC") return this.#generateHmac(session, caps, keySpec, identity);
+    if (family === "RSA") return this.#generateRsa(session, caps, keySpec, identity);
+    return this.#generateEc(session, caps, keySpec, identity);
+  }
+
+  #generateAes(
+    session: Handle,
+    caps: TokenCapabilities,
+    keySpec: KeySpec,
+    identity: pkcs11js.Template,
+  ): void {
+    this.#require(caps.aesKeyGen && caps.aesEcb, keySpec, "CKM_AES_KEY_GEN and CKM_AES_ECB");
+    // CKA_ENCRYPT only so the key check value (AES-ECB of a zero block) can be computed in the HSM.
+    this.#module.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
+      ...secretKeyTemplate(identity),
+      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+      { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+      { type: pkcs11js.CKA_ENCRYPT, value: true },
+    ]);
+  }
+
+  #generateHmac(
+    session: Handle,
+    caps: TokenCapabilities,
+    keySpec: KeySpec,
+    identity: pkcs11js.Template,
+  ): void {
+    this.#require(
+      caps.genericSecretKeyGen && caps.sha256Hmac,
+      keySpec,
+      "CKM_GENERIC_SECRET_KEY_GEN and CKM_SHA256_HMAC",
+    );
+    // CKA_SIGN so the HMAC check value is computed in the HSM, the same way the file vault computes it.
+    this.#module.C_GenerateKey(session, { mechanism: pkcs11js.CKM_GENERIC_SECRET_KEY_GEN }, [
+      ...secretKeyTemplate(identity),
+      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
+      {
+        type: pkcs11js.CKA_VALUE_LEN,
+        value: HMAC_KEY_LENGTHS[keySpec as keyof typeof HMAC_KEY_LENGTHS].generated,
+      },
+      { type: pkcs11js.CKA_SIGN, value: true },
       { type: pkcs11js.CKA_ENCRYPT, value: false },
-      { type: pkcs11js.CKA_WRAP, value: false },
-    ];
-    if (family === "RSA") {
-      this.#require(caps.rsaKeyPairGen, keySpec, "CKM_RSA_PKCS_KEY_PAIR_GEN");
-      await module.C_GenerateKeyPairAsync(
-        session,
-        { mechanism: pkcs11js.CKM_RSA_PKCS_KEY_PAIR_GEN },
-        [
-          ...publicTemplate,
-          { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_RSA },
-          { type: pkcs11js.CKA_MODULUS_BITS, value: RSA_BITS[keySpec as keyof typeof RSA_BITS] },
-          { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
-        ],
-        [...privateTemplate, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_RSA }],
-      );
-      return;
-    }
+    ]);
+  }
+
+  async #generateRsa(
+    session: Handle,
+    caps: TokenCapabilities,
+    keySpec: KeySpec,
+    identity: pkcs11js.Template,
+  ): Promise<void> {
+    this.#require(caps.rsaKeyPairGen, keySpec, "CKM_RSA_PKCS_KEY_PAIR_GEN");
+    await this.#module.C_GenerateKeyPairAsync(
+      session,
+      { mechanism: pkcs11js.CKM_RSA_PKCS_KEY_PAIR_GEN },
+      [
+        ...publicKeyTemplate(identity),
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_RSA },
+        { type: pkcs11js.CKA_MODULUS_BITS, value: RSA_BITS[keySpec as keyof typeof RSA_BITS] },
+        { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+      ],
+      [...privateKeyTemplate(identity), { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_RSA }],
+    );
+  }
+
+  async #generateEc(
+    session: Handle,
+    caps: TokenCapabilities,
+    keySpec: KeySpec,
+    identity: pkcs11js.Template,
+  ): Promise<void> {
     this.#require(caps.ecKeyPairGen, keySpec, "CKM_EC_KEY_PAIR_GEN");
     const params = Buffer.from(EC_CURVE_PARAMS[keySpec as keyof typeof EC_CURVE_PARAMS].oid, "hex");
     try {
-      await module.C_GenerateKeyPairAsync(
+      await this.#module.C_GenerateKeyPairAsync(
         session,
         { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
         [
-          ...publicTemplate,
+          ...publicKeyTemplate(identity),
           { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
           { type: pkcs11js.CKA_EC_PARAMS, value: params },
         ],
-        [...privateTemplate, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC }],
+        [...privateKeyTemplate(identity), { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC }],
       );
     } catch (error) {
       if (
@@ -510,4 +506,46 @@ export class Pkcs11Vault implements Vault {
       throw pkcs11Failure("a token call", error);
     }
   }
+}
+
+/** A generated AES or HMAC key: on the token, private, sensitive, extractable (to be wrapped), not usable. */
+function secretKeyTemplate(identity: pkcs11js.Template): pkcs11js.Template {
+  return [
+    ...identity,
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+    { type: pkcs11js.CKA_TOKEN, value: true },
+    { type: pkcs11js.CKA_PRIVATE, value: true },
+    { type: pkcs11js.CKA_SENSITIVE, value: true },
+    { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+    { type: pkcs11js.CKA_DECRYPT, value: false },
+    { type: pkcs11js.CKA_WRAP, value: false },
+    { type: pkcs11js.CKA_UNWRAP, value: false },
+  ];
+}
+
+/** The HSM copy exists to be wrapped for KMS, not to be used: no sign or decrypt on the private key. */
+function privateKeyTemplate(identity: pkcs11js.Template): pkcs11js.Template {
+  return [
+    ...identity,
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+    { type: pkcs11js.CKA_TOKEN, value: true },
+    { type: pkcs11js.CKA_PRIVATE, value: true },
+    { type: pkcs11js.CKA_SENSITIVE, value: true },
+    { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+    { type: pkcs11js.CKA_SIGN, value: false },
+    { type: pkcs11js.CKA_DECRYPT, value: false },
+    { type: pkcs11js.CKA_UNWRAP, value: false },
+  ];
+}
+
+/** The public half of a generated pair: on the token, used for nothing. */
+function publicKeyTemplate(identity: pkcs11js.Template): pkcs11js.Template {
+  return [
+    ...identity,
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
+    { type: pkcs11js.CKA_TOKEN, value: true },
+    { type: pkcs11js.CKA_VERIFY, value: false },
+    { type: pkcs11js.CKA_ENCRYPT, value: false },
+    { type: pkcs11js.CKA_WRAP, value: false },
+  ];
 }
