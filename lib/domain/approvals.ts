@@ -289,8 +289,8 @@ export interface OperationRequest {
   /** Failed: the error class, never its message. */
   readonly errorName?: string | undefined;
   /**
-   * Set by the write that makes a decision (approval, denial, expiry), in that same write, until its audit
-   * event is recorded: a crash in between leaves it set, and the sweep records the events again (fixed ids
+   * Set by the write that stores the request or makes a decision (approval, denial, expiry), in that same
+   * write, until its audit events are recorded: a crash in between leaves it set, and the sweep records the events again (fixed ids
    * and times, so the same facts) and clears it.
    */
   readonly auditPending?: boolean | undefined;

@@ -80,7 +80,19 @@ export async function requestOperation(
     approvalRulesOf(deps),
     now,
   );
-  await repository(deps).create(request);
+  // Stored with the mark, then its events, then the mark goes: a crash between the write and the events
+  // leaves the mark, and the sweep records them (same ids and times), as for every decision.
+  const marked = { ...request, auditPending: true };
+  await repository(deps).create(marked);
+  await deps.audit.record(...requestedEvents(request, correlationId));
+  const stored =
+    (await clearAuditPending(deps, marked)) ?? (await repository(deps).get(request.id)) ?? request;
+  if (!stored.emergency) return stored;
+  return runApproved(deps, stored, correlationId, execute);
+}
+
+/** A request's Operation Requested fact and its on-call alert, with ids and time fixed by the request. */
+function requestedEvents(request: OperationRequest, correlationId: string): AuditEvent[] {
   const who = { actor: request.requestedBy, correlationId };
   const alert = request.emergency
     ? {
@@ -93,21 +105,20 @@ export async function requestOperation(
         reason: AlertReason.ApprovalRequested,
         summary: `${request.operation} of ${request.keyId} by ${request.requestedBy} waits for approval until ${request.expiresAt.toISOString()} (${request.id}).`,
       };
-  await deps.audit.record(
+  const time = request.createdAt;
+  return [
     buildFactEvent(
       AuditDetailType.OperationRequested,
-      { id: `${request.id}:requested`, time: now, ...who },
+      { id: `${request.id}:requested`, time, ...who },
       subjectOf(request),
     ),
     buildAlertEvent(
       AuditDetailType.TetherAlert,
-      { id: `${request.id}:alert`, time: now, ...who },
+      { id: `${request.id}:alert`, time, ...who },
       subjectOf(request),
       alert,
     ),
-  );
-  if (!request.emergency) return request;
-  return runApproved(deps, { ...request, version: 0 }, correlationId, execute);
+  ];
 }
 
 export interface DecisionRequest {
@@ -218,9 +229,10 @@ async function settleAudit(
   return running ? request : clearAuditPending(deps, request);
 }
 
-/** The events of the decisions a request shows, each with a fixed id and time: a retry rebuilds them alike. */
+/** The request's events and those of the decisions it shows, each with a fixed id and time: a retry rebuilds them alike. */
 function decisionEvents(request: OperationRequest, correlationId: string): AuditEvent[] {
-  const events = request.approvals.map((_, n) => approvalEvent(request, n + 1, correlationId));
+  const events = requestedEvents(request, correlationId);
+  events.push(...request.approvals.map((_, n) => approvalEvent(request, n + 1, correlationId)));
   if (request.denial !== undefined) events.push(deniedEvent(request, correlationId));
   if (request.state === OperationState.Expired) events.push(expiredEvent(request, correlationId));
   return events;

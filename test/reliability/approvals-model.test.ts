@@ -358,4 +358,36 @@ describe("dual control under races, duplicates and crashes", () => {
   ])("keeps the audit event of %s when a crash follows its state change", async (_, scenario) => {
     await checkScenario(scenario);
   });
+
+  it("keeps a request's Operation Requested event and its alert when a crash follows the write that stores it", async () => {
+    sequence++;
+    const key = `model-key-${sequence}`;
+    const open = () =>
+      requestOperation(
+        deps,
+        {
+          operation: "revoke",
+          keyId: key,
+          input: { reason: "model" },
+          requestedBy: REQUESTER,
+          reason: "model",
+          quorum: 2,
+          emergency: false,
+          correlationId: `seq-${sequence}`,
+        },
+        execute,
+      );
+    crash.arm({ port: "dynamodb", method: "write", nth: 1, when: "after" });
+    await expect(open()).rejects.toThrow(SimulatedCrashError);
+    crash.disarm();
+    const listed = await deps.operations?.list({ limit: 100 });
+    const stored = listed?.items.find((request) => request.keyId === key);
+    expect(stored?.auditPending, "the crash left the request marked").toBe(true);
+    await sweepOperations(deps, "sweep", execute);
+    const history = await bed.history(key);
+    const count = (type: string) => history.filter((e) => e.detailType === type).length;
+    expect(count(AuditDetailType.OperationRequested)).toBe(1);
+    expect(count(AuditDetailType.TetherAlert)).toBe(1);
+    expect((await deps.operations?.get(stored?.id ?? ""))?.auditPending).not.toBe(true);
+  });
 });
