@@ -211,10 +211,13 @@ class RegionRun {
       record = beforeLoss;
     }
     record = recordObservation(record, observed, now);
+    const intent = record.importInFlight;
     record = this.#settleImportInFlight(key, record, observed);
+    const importUnconfirmed =
+      intent !== undefined && observed.found && observed.keyState === KeyState.PendingImport;
 
     const decision = this.#operatorOverride(
-      await decideWithEvidence(deps, key, record, observed, now, this.trigger.evidence),
+      await decideWithEvidence(deps, key, record, observed, now, this.trigger.evidence, importUnconfirmed),
       key,
       record,
       observed,
