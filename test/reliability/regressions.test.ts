@@ -324,6 +324,29 @@ const CASES: ReadonlyArray<{ name: string; steps: Step[]; knownBug?: { what: str
         { t: "sweep" },
       ],
     },
+    {
+      // Seed 1981782715 (300 runs, 2 lanes), the incident left open after crashes, shrunk by hand: a
+      // regional-loss incident; A restored there (here by an operator's reimport, in the run by a sweep that
+      // crashed on B, which kept the incident open); then a stale CloudTrail delete record for A whose run
+      // recorded the loss and crashed at DescribeKey, before it could see the material was there. The
+      // record said "lost" while KMS had the material, so the incident counted A as pending after every
+      // sweep. Fixed: a key KMS showed Enabled at a visit since the incident opened is not pending
+      // (sentinel.ts recoveryProgress, presentAtVisit). In the model run, which of two concurrent regions
+      // took a crash depended on timing, so it did not reproduce alone.
+      name: "a loss recorded by a run that crashed before DescribeKey does not hold a regional-loss incident open",
+      steps: [
+        { t: "sweep" }, // creates the sentinels (in the run, an earlier sequence had)
+        { t: "lose", region: "eu-west-1", probe: true },
+        { t: "reimport", key: "A" },
+        {
+          t: "crash",
+          plan: { port: "kms-sdk", method: "DescribeKey", nth: 1, when: "before" },
+          action: "signal",
+          key: "A",
+          advanceMs: 0,
+        },
+      ],
+    },
   ];
 
 let bed: LifecycleTestbed;
