@@ -11,8 +11,9 @@
  * material's ValidTo (about an hour ahead) and leaves it there: KMS deletes the material and sends its
  * event, and Tether restores with a ValidTo an hour after that time. Each run moves a persisted
  * `npm start` an hour further on; nothing is ever moved back (schedules made at a later time would wait
- * for real time to catch up). A regional loss sends no event: the sweep finds it at the key's next reconcile (the demo
- * key reconciles every minute), so that step takes up to a minute and a sweep interval.
+ * for real time to catch up). A regional loss sends no event: the probe finds it when it reads the Region's
+ * sentinel (the stack runs it on its schedule, every minute when deployed), opens a regional-loss incident, and
+ * the sweep restores every key there without waiting the attribution grace (the demo keys keep the default).
  *
  * Multi-Region: when the stack serves a second Region (it does by default: `npm start -- --regions`), the
  * demo registers a Multi-Region key with its replica there, encrypts in the replica's Region, makes KMS
@@ -181,9 +182,7 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
             generateMaterial: true,
             alias: `alias/tether-demo-${stamp}`,
             description: "npm run demo",
-            // attributionGrace PT0S: the loss below has no sentinel to prove it regional, so Tether alerts,
-            // looks in CloudTrail once and then restores it as a local loss (the default waits PT15M).
-            policy: { validityPeriod: "PT1H", reconcileInterval: "PT1M", attributionGrace: "PT0S" },
+            policy: { validityPeriod: "PT1H", reconcileInterval: "PT1M" },
           },
         })) as KeyActionResponse;
         key = registered.key;
@@ -239,11 +238,12 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
     });
 
     await step(
-      "Watch Tether find the loss and restore (the next reconcile, or the next KMS event about the key)",
+      "Watch Tether find the loss and restore (the probe reads the lost sentinel: a regional-loss incident)",
       async () => {
         const m = await waitFor("the restore after the loss", 1_000, enabledAfter(keyArn(), 0));
-        // The sweep at the key's next reconcile, or kms-events when a late CloudTrail record of an earlier call
-        // (delivered seconds after it, as AWS does) makes it look at the key first: either finds it lost.
+        // The sweep the incident makes the Region's keys due for, or kms-events when a late CloudTrail record of
+        // an earlier call (delivered seconds after it, as AWS does) makes it look at the key first: a loss seen
+        // before the incident opened is unexplained until then, and regional (restored at once) after.
         const by = await restoredBy(keyArn());
         if (by !== "tether:sweep" && by !== "tether:kms-events")
           throw new DemoStepError(`the last restore was by ${by}, not Tether's sweep or kms-events`);
@@ -294,8 +294,7 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
               generateMaterial: true,
               alias: `alias/tether-demo-mrk-${stamp}`,
               description: "npm run demo (Multi-Region)",
-              // attributionGrace PT0S, as for the first key: the replica's loss is looked up once, then restored.
-              policy: { validityPeriod: "PT1H", reconcileInterval: "PT1M", attributionGrace: "PT0S" },
+              policy: { validityPeriod: "PT1H", reconcileInterval: "PT1M" },
             },
           })) as KeyActionResponse;
           mrk = registered.key;
@@ -326,7 +325,7 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
       );
 
       await step(
-        `Watch the sweep restore the replica in ${replicaRegion} (up to a minute: the next reconcile)`,
+        `Watch the sweep restore the replica in ${replicaRegion} (the probe opens an incident there)`,
         async () => {
           await waitFor("the replica's restore", 1_000, enabledAfter(replicaArn, 0, replicaKms));
           const history = (await api.request(

@@ -85,6 +85,11 @@ export interface AttributionInput {
   readonly evidence: LossEvidence;
   readonly policy: ImportPolicy;
   readonly now: Date;
+  /**
+   * An import this Region's record announced (a crash left it unconfirmed) is not in KMS, which shows no
+   * material: it may never have been sent, or it happened and the material was deleted since.
+   */
+  readonly importUnconfirmed?: boolean | undefined;
 }
 
 /** While an unexplained loss waits, Tether looks in CloudTrail again this often (LookupEvents is 2/s). */
@@ -92,7 +97,8 @@ export const ATTRIBUTION_LOOKUP_INTERVAL_MS = MINUTE_MS;
 
 /**
  * Why an active key's material is missing in one Region and what to do. The first rule that matches wins:
- * a revoke recorded by Tether; a delete attributed to someone else; a delete by Tether's own principal
+ * a revoke recorded by Tether (unless someone else deleted the material after it: deletedSinceRevoke);
+ * a delete attributed to someone else; a delete by Tether's own principal
  * with no revoke recorded; a cause recorded before (an expiry event, an incident, a grace that ended);
  * never imported; past the recorded ValidTo; the sentinel lost; otherwise unexplained until the grace
  * ends, then a local loss.
@@ -102,8 +108,9 @@ export function attributeLoss(input: AttributionInput): LossAttribution {
   const evidence = storedEvidence(region, input.evidence);
   const recorded = region.lossCause;
 
-  if (recorded === LossCause.RevokedByTether) {
+  if (recorded === LossCause.RevokedByTether && !deletedSinceRevoke(region, evidence)) {
     // An active key with Tether's revoke on record: an operator restored it (restore sets it active).
+    if (restoreMayHaveBeenUndone(input)) return restoreUndoneUnexplained(region, policy, now);
     return {
       cause: AttributedCause.Revoked,
       lossCause: recorded,
@@ -144,6 +151,68 @@ export function attributeLoss(input: AttributionInput): LossAttribution {
   }
   if (input.sentinel === SentinelHealth.Lost) return regional(policy);
   return unexplained(region, policy, now);
+}
+
+/**
+ * Whether a delete by someone else came after Tether's recorded revoke of an active key, that is while an
+ * operator's restore is pending in this Region (restore sets the key active; the Region keeps the revoke as
+ * its loss cause until the import is recorded). The operator's restore authorised bringing back what the
+ * revoke removed, not undoing a kill switch pulled after it: such a delete is an out-of-band delete like
+ * any other, and the policy decides (the operator may restore again, which overrides it). A delete older
+ * than the revoke is what the revoke, and then the restore, superseded. CloudTrail's eventTime has whole
+ * seconds (rounded down), so a delete in the revoke's own second counts as after it: the doubt keeps the
+ * material gone. No revoke time recorded: after it, for the same reason.
+ */
+export function deletedSinceRevoke(region: RegionRecord, evidence: LossEvidence): boolean {
+  if (region.lossCause !== LossCause.RevokedByTether || evidence.kind !== "out-of-band") return false;
+  const revokedAt = region.lossDetectedAt;
+  if (revokedAt === undefined) return true;
+  return evidence.at.getTime() >= Math.floor(revokedAt.getTime() / 1000) * 1000;
+}
+
+/**
+ * A pending operator's restore whose import a crash left unconfirmed, with KMS showing no material: the
+ * import may have happened and someone deleted the material since, a kill switch the restore did not
+ * authorise, whose CloudTrail record may come minutes later or never. So the loss is unexplained like any
+ * other (alert, look, wait the grace), from this sight on (unexplainedSince, set after the revoke) until
+ * the grace ends; then the operator's restore goes on. An operator asking again restores at once.
+ */
+function restoreMayHaveBeenUndone(input: AttributionInput): boolean {
+  const { region } = input;
+  if (input.importUnconfirmed === true) return true;
+  const since = region.unexplainedSince;
+  const revokedAt = region.lossDetectedAt;
+  return since !== undefined && (revokedAt === undefined || since.getTime() >= revokedAt.getTime());
+}
+
+function restoreUndoneUnexplained(region: RegionRecord, policy: ImportPolicy, now: Date): LossAttribution {
+  const since = region.unexplainedSince ?? now;
+  const graceEndsAt = new Date(since.getTime() + policy.attributionGraceMs);
+  if (now.getTime() >= graceEndsAt.getTime()) {
+    return {
+      cause: AttributedCause.Revoked,
+      lossCause: LossCause.RevokedByTether,
+      action: "restore",
+      graceEndsAt,
+      detail:
+        "restore requested after a revoke; the material it may have imported before a crash is gone and no delete was found within the attribution grace; importing",
+    };
+  }
+  const waitUntil = new Date(Math.min(graceEndsAt.getTime(), now.getTime() + ATTRIBUTION_LOOKUP_INTERVAL_MS));
+  const detail = `material gone again during an operator's restore after a revoke (an import a crash left unconfirmed; first seen ${since.toISOString()}); looking for who deleted it until ${graceEndsAt.toISOString()}`;
+  return {
+    cause: AttributedCause.Unexplained,
+    lossCause: undefined,
+    action: "wait",
+    waitUntil,
+    graceEndsAt,
+    alert: {
+      severity: AlertSeverity.Critical,
+      reason: AlertReason.UnexplainedMaterialLoss,
+      summary: `Unexplained Material Loss: ${detail}`,
+    },
+    detail,
+  };
 }
 
 /** The record's own evidence (a delete attributed earlier) unless this call brought some. */

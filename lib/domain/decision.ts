@@ -95,6 +95,8 @@ export interface AttributingDecision {
 export interface LossFacts {
   readonly sentinel?: SentinelHealth | undefined;
   readonly evidence?: LossEvidence | undefined;
+  /** This run found an earlier import unconfirmed and KMS without material (AttributionInput). */
+  readonly importUnconfirmed?: boolean | undefined;
 }
 
 /** The key is revoked but this region still holds material that Tether has not confirmed deleted. */
@@ -295,6 +297,7 @@ function decideMissing(ctx: Context): RegionDecision {
     region,
     sentinel: ctx.facts.sentinel ?? SentinelHealth.Unknown,
     evidence: ctx.facts.evidence ?? NO_EVIDENCE,
+    importUnconfirmed: ctx.facts.importUnconfirmed,
     policy,
     now,
   });

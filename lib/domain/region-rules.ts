@@ -132,6 +132,18 @@ export function importConfirmed(observed: ObservedKeyState, validTo: Date | unde
   return observed.found && observed.keyState === KeyState.Enabled && sameValidTo(observed.validTo, validTo);
 }
 
+/**
+ * A run found an import intent (a crashed import) and KMS shows no material: the import may never have
+ * happened, or it happened and someone deleted the material since. Attribution treats that as unexplained
+ * (alert, CloudTrail, grace) before an operator's restore goes on (attribution.ts).
+ */
+export function importLeftUnconfirmed(
+  intent: ImportInFlight | undefined,
+  observed: ObservedKeyState,
+): boolean {
+  return intent !== undefined && observed.found && observed.keyState === KeyState.PendingImport;
+}
+
 /** After this many failures in a row an import problem pages someone. */
 export const ALERT_AFTER_FAILURES = 3;
 

@@ -1,7 +1,7 @@
 import type { DeleteRecord } from "./attribution.js";
 import { ValidationError } from "./errors.js";
 import { type ImportPolicy, Priority } from "./import-policy.js";
-import type { ImportInFlight, LossCause, ManagedKey, RegionRecord } from "./managed-key.js";
+import { type ImportInFlight, LossCause, type ManagedKey, type RegionRecord } from "./managed-key.js";
 import type { ObservedKeyState } from "./observed.js";
 import { nextCheckAt, retryAt } from "./schedule.js";
 
@@ -73,7 +73,11 @@ export function attributedTo(deletedBy: DeleteRecord): Partial<RegionRecord> {
  */
 export function recordUnexplainedLoss(region: RegionRecord, now: Date): RegionRecord {
   if (region.unexplainedSince !== undefined) return region;
-  return { ...region, materialExpected: false, unexplainedSince: now, lossDetectedAt: now };
+  // A revoke on record (an operator's restore pending, its import gone again) keeps its time: whether a
+  // delete came after the revoke is read from it (attribution.ts deletedSinceRevoke, staleExpiryEvent).
+  const lossDetectedAt =
+    region.lossCause === LossCause.RevokedByTether ? (region.lossDetectedAt ?? now) : now;
+  return { ...region, materialExpected: false, unexplainedSince: now, lossDetectedAt };
 }
 
 /** The alert reason raised for the current loss (so later visits do not page again). */

@@ -143,6 +143,13 @@ export interface IncidentKeyState {
   readonly visitedSinceOpen: boolean;
   /** Tether will restore it after this loss (restoresAfter: the policy for its recorded cause). */
   readonly restores: boolean;
+  /**
+   * KMS showed material (Enabled) at the last visit, which was since the incident opened: nothing is left
+   * to restore there, whatever the record says. The record can still say "lost" (materialExpected false):
+   * a KMS event recorded the loss and the run that recorded it failed before it looked at KMS (seed
+   * 1981782715: a stale CloudTrail delete record, then a crash at DescribeKey).
+   */
+  readonly presentAtVisit?: boolean | undefined;
 }
 
 /**
@@ -180,12 +187,13 @@ export function recoveryProgress(openedAt: Date, keys: readonly IncidentKeyState
   let last: number | undefined;
   for (const key of keys) {
     const imported = key.lastImportedAt?.getTime();
-    if (key.materialExpected && imported !== undefined && imported >= openedAt.getTime()) {
+    const present = key.materialExpected || (key.visitedSinceOpen && key.presentAtVisit === true);
+    if (present && imported !== undefined && imported >= openedAt.getTime()) {
       restored++;
       last = Math.max(last ?? imported, imported);
-    } else if (key.active && (!key.visitedSinceOpen || (key.restores && !key.materialExpected))) {
+    } else if (key.active && (!key.visitedSinceOpen || (key.restores && !present))) {
       pending++;
-    } else if (key.materialExpected && key.visitedSinceOpen) {
+    } else if (present && key.visitedSinceOpen) {
       // Looked at since, material present and not re-imported: it was not lost (imported after the loss).
       restored++;
     } else {

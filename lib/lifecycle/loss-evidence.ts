@@ -15,6 +15,7 @@ import { readSentinelHealth } from "./sentinels.js";
  * A failed lookup is logged and counts as nothing found (the next visit looks again, until the grace ends).
  * The Region's sentinel health comes from the probe (lib/lifecycle/sentinels.ts): an open regional-loss
  * incident makes the loss a regional one, restored at once; read only when material is missing.
+ * `importUnconfirmed`: the run just dropped an import intent KMS does not show (attribution.ts).
  */
 export async function decideWithEvidence(
   deps: LifecycleDeps,
@@ -23,15 +24,18 @@ export async function decideWithEvidence(
   observed: ObservedKeyState,
   now: Date,
   evidence: LossEvidence | undefined,
+  importUnconfirmed = false,
 ): Promise<RegionDecision> {
   const sentinel =
     observed.found && observed.keyState === KeyState.PendingImport
       ? await readSentinelHealth(deps, record.region)
       : SentinelHealth.Unknown;
-  const first = decide(key, record, observed, now, { sentinel, evidence });
+  const first = decide(key, record, observed, now, { sentinel, evidence, importUnconfirmed });
   if (evidence !== undefined || deps.cloudTrail === undefined || !needsLookup(first, record)) return first;
   const found = await lookUp(deps, record, now);
-  return found.kind === "none" ? first : decide(key, record, observed, now, { sentinel, evidence: found });
+  return found.kind === "none"
+    ? first
+    : decide(key, record, observed, now, { sentinel, evidence: found, importUnconfirmed });
 }
 
 /** Unexplained: look. A local loss concluded just now (the grace ended): one last look before acting. */

@@ -15,6 +15,7 @@ import {
   applyOperatorRequest,
   deleteContradictedByKms,
   failureFinding,
+  importLeftUnconfirmed,
   importOutcome,
   isLossAlert,
   type KnownLoss,
@@ -146,9 +147,11 @@ class RegionRun {
       });
       record = beforeLoss;
     }
-    record = this.#settle(key, recordObservation(record, observed, now), observed);
-
-    const decided = await decideWithEvidence(deps, key, record, observed, now, this.trigger.evidence);
+    record = recordObservation(record, observed, now);
+    const unconfirmed = importLeftUnconfirmed(record.importInFlight, observed);
+    record = this.#settle(key, record, observed);
+    const { evidence } = this.trigger;
+    const decided = await decideWithEvidence(deps, key, record, observed, now, evidence, unconfirmed);
     const decision = applyOperatorRequest(decided, this.trigger.operator, key, record, observed, now);
     this.#log("info", decision.summary, { decision: decision.kind });
     const unfinished = unfinishedRotationFinding(key, record, now);

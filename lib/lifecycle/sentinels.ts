@@ -315,6 +315,7 @@ async function recoverOne(
       visitedSinceOpen:
         record.lastObservedAt !== undefined && record.lastObservedAt.getTime() >= incident.openedAt.getTime(),
       restores: restoresAfter(record.lossCause, key.policy),
+      presentAtVisit: record.lastObservedKeyState === KeyState.Enabled,
     });
   }
   const progress = recoveryProgress(incident.openedAt, states);

@@ -89,8 +89,12 @@ async function registerOne(): Promise<{ key: ManagedKey; keyArn: string; sealed:
     materialRef: ref,
     checkValue,
     // RSA_2048: the emulator makes a real RSA pair per GetParametersForImport, and 4096-bit ones are slow.
-    // attributionGrace PT0S: the loss below has no sentinel to prove it regional; the sweep looks in
-    // CloudTrail once, finds no delete, and restores it as a local loss (the default waits PT15M).
+    // attributionGrace PT0S, on purpose: this file proves the packaged bundles do their work, not the
+    // attribution rules (unit/domain/attribution.test.ts, integration/lifecycle/attribution.test.ts). No
+    // probe runs here, so the loss below has no sentinel to prove it regional: it is unexplained, and with
+    // PT0S the sweep bundle takes that whole path in one visit (the alert, one CloudTrail lookup through
+    // its bundled client, nothing found, restored as a local loss) where the default would alert and wait
+    // PT15M.
     policy: {
       wrappingKeySpec: "RSA_2048",
       validityPeriod: "P30D",

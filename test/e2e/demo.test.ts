@@ -5,8 +5,9 @@ import { E2E_STACK_START_MS, startE2eStack } from "../support/e2e-stack.js";
 
 /**
  * `npm run demo` as a test: the story runs against a stack started here. Instead of waiting for the
- * sweep's next reconcile in real time, time passes by moving Date — Tether's clock and the KMS emulator's
- * follow it together — and running the sweep at once.
+ * schedule in real time, time passes by moving Date — Tether's clock and the KMS emulator's follow it
+ * together — and running the probe (it reads the sentinels: a regional loss opens an incident) and the
+ * sweep at once.
  */
 let stack: LocalStack;
 
@@ -27,6 +28,7 @@ it("tells the whole story and every step does what it should", async () => {
     out: (line) => lines.push(line),
     letTimePass: async (ms) => {
       vi.setSystemTime(Date.now() + ms);
+      await stack.runSchedule("probe");
       await stack.sweepNow();
     },
   });

@@ -164,8 +164,12 @@ const CLOUDTRAIL_DELETE = JSON.parse(
   ),
 ) as Record<string, unknown>;
 
-/** The CloudTrail event KMS sends for someone else's DeleteImportedKeyMaterial (EventBridge shape). */
-function outOfBandDeleteEvent(arn: string, region: string): unknown {
+/**
+ * The CloudTrail event KMS sends for someone else's DeleteImportedKeyMaterial (EventBridge shape). `at`:
+ * when the delete happened (CloudTrail's eventTime, whole seconds); without it the fixture's time, a week
+ * before the sequences run (the "signal" action: a stale or stray record).
+ */
+function outOfBandDeleteEvent(arn: string, region: string, at?: Date): unknown {
   const account = arn.split(":")[4] ?? "000000000000";
   const event = structuredClone(CLOUDTRAIL_DELETE) as Record<string, unknown> & {
     detail: Record<string, unknown>;
@@ -177,6 +181,11 @@ function outOfBandDeleteEvent(arn: string, region: string): unknown {
   event.detail.requestParameters = { keyId: arn.split("/")[1] };
   event.detail.responseElements = { keyId: arn };
   event.detail.resources = [{ accountId: account, type: "AWS::KMS::Key", ARN: arn }];
+  if (at !== undefined) {
+    const time = `${at.toISOString().slice(0, 19)}Z`;
+    event.time = time;
+    event.detail.eventTime = time;
+  }
   event.detail.userIdentity = {
     type: "AssumedRole",
     arn: `arn:aws:sts::${account}:assumed-role/BreakGlass/someone`,
@@ -220,7 +229,15 @@ export async function setupSequence(bed: LifecycleTestbed): Promise<{ model: Mod
   // CloudTrail as the emulator starts (records a few seconds late, none dropped) until a "trail" step.
   await bed.aws.kms.admin.clearCloudTrail();
   const ports = modelPorts(bed);
-  const { deps, counter } = ports;
+  const { counter } = ports;
+  // TETHER_RELIABILITY_LOG=1 prints the lifecycle's own log lines (decisions, settled intents, failures).
+  const deps =
+    process.env.TETHER_RELIABILITY_LOG === "1"
+      ? {
+          ...ports.deps,
+          log: (l: string, m: string, f: object) => console.log(`[dbg] ${l} ${m} ${JSON.stringify(f)}`),
+        }
+      : ports.deps;
   // Counts are per key ARN, and every sequence has new keys: only this sequence's matter.
   counter.counts.clear();
   const register = async (restoreOob: boolean, replicas: string[]): Promise<RealKey> => {
@@ -411,6 +428,7 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
       // removes nothing: it is no kill switch, and finishing an operator's restore asked for before it
       // undoes nothing (seed 1992034029 counted it as one; kept in regressions.test.ts).
       const hadMaterial = (await describeState(bed, step.region, region.arn)).state !== "PendingImport";
+      const deletedAt = bed.now();
       try {
         await bed.kms(step.region).send(new DeleteImportedKeyMaterialCommand({ KeyId: region.arn }));
         figures.outOfBandDeletes++;
@@ -421,7 +439,7 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
       if (hadMaterial && !mk.restoreOob && !mk.revoked) {
         mk.oob[step.region] = { at: bed.now().getTime(), attributed: false };
       }
-      const event = outOfBandDeleteEvent(region.arn, step.region);
+      const event = outOfBandDeleteEvent(region.arn, step.region, deletedAt);
       if (step.signal === "now" || step.signal === "dup") {
         await tolerate(step, () => deliver(real, event));
         await attributed(model, real, step.key, step.region);

@@ -4,11 +4,13 @@ import {
   ATTRIBUTION_LOOKUP_INTERVAL_MS,
   type AttributionInput,
   attributeLoss,
+  deletedSinceRevoke,
   LossCause,
   type LossEvidence,
   type ManagedKey,
   parseImportPolicy,
   type RegionRecord,
+  recordUnexplainedLoss,
   SentinelHealth,
   staleExpiryEvent,
 } from "../../../lib/domain/index.js";
@@ -309,6 +311,109 @@ describe("attributeLoss over every combination", () => {
         "unexplained/wait",
       ].sort(),
     );
+  });
+});
+
+describe("a pending operator's restore after a revoke (the key active, the Region's revoke on record)", () => {
+  // Revoked an hour ago; the operator's restore made the key active and has not imported here yet.
+  const pending = (fields: Partial<RegionRecord> = {}) =>
+    gone(DEFAULT, { lossCause: LossCause.RevokedByTether, lossDetectedAt: at(-HOUR), ...fields });
+  const deleteAt = (when: Date): LossEvidence => ({ ...outOfBand, at: when });
+  it.each([
+    ["nothing else known: restore", input({ region: pending() }), { cause: "revoked", action: "restore" }],
+    [
+      "someone else deleted it after the revoke (after the restore request): out-of-band, not restored",
+      input({ region: pending(), evidence: deleteAt(at(-MINUTE)) }),
+      {
+        cause: "out-of-band",
+        action: "alert-only",
+        lossCause: LossCause.DeletedOutOfBand,
+        alert: { severity: "critical", reason: AlertReason.DeletedOutOfBand },
+        deletedBy: { principal: OFFICER },
+      },
+    ],
+    [
+      "the same with restoreAfterOutOfBandDelete: out-of-band, restored",
+      input({
+        region: pending(),
+        evidence: deleteAt(at(-MINUTE)),
+        policy: parseImportPolicy({ restoreAfterOutOfBandDelete: true }),
+      }),
+      { cause: "out-of-band", action: "restore" },
+    ],
+    [
+      "a delete older than the revoke (a late record the revoke and the restore superseded): restore",
+      input({ region: pending(), evidence: deleteAt(at(-2 * HOUR)) }),
+      { cause: "revoked", action: "restore" },
+    ],
+    [
+      "a delete in the revoke's own second (CloudTrail's whole seconds cannot tell): out-of-band",
+      input({
+        region: pending({ lossDetectedAt: new Date(at(-HOUR).getTime() + 700) }),
+        evidence: deleteAt(at(-HOUR)),
+      }),
+      { cause: "out-of-band", action: "alert-only" },
+    ],
+    [
+      "no revoke time recorded: a delete counts as after it",
+      input({ region: pending({ lossDetectedAt: undefined }), evidence: deleteAt(at(-2 * HOUR)) }),
+      { cause: "out-of-band", action: "alert-only" },
+    ],
+    [
+      "Tether's own delete (the revoke's, found by a lookup): restore",
+      input({ region: pending(), evidence: byTether }),
+      { cause: "revoked", action: "restore" },
+    ],
+    [
+      "its import unconfirmed after a crash, KMS without material: unexplained, alert, wait one lookup",
+      input({ region: pending(), importUnconfirmed: true }),
+      {
+        cause: "unexplained",
+        action: "wait",
+        lossCause: undefined,
+        waitUntil: at(ATTRIBUTION_LOOKUP_INTERVAL_MS),
+        graceEndsAt: at(15 * MINUTE),
+        alert: { severity: "critical", reason: AlertReason.UnexplainedMaterialLoss },
+      },
+    ],
+    [
+      "seen unexplained since after the revoke, within the grace: still waiting",
+      input({ region: pending({ unexplainedSince: at(-10 * MINUTE) }) }),
+      { cause: "unexplained", action: "wait", graceEndsAt: at(5 * MINUTE) },
+    ],
+    [
+      "the grace ended with nothing found: the operator's restore goes on",
+      input({ region: pending({ unexplainedSince: at(-15 * MINUTE) }) }),
+      { cause: "revoked", action: "restore", lossCause: LossCause.RevokedByTether },
+    ],
+    [
+      "the record arrives within the grace: out-of-band, not restored",
+      input({
+        region: pending({ unexplainedSince: at(-10 * MINUTE) }),
+        evidence: deleteAt(at(-11 * MINUTE)),
+      }),
+      { cause: "out-of-band", action: "alert-only" },
+    ],
+    [
+      "an unexplained sight older than the revoke is not about the restore: restore",
+      input({ region: pending({ unexplainedSince: at(-2 * HOUR) }) }),
+      { cause: "revoked", action: "restore" },
+    ],
+  ] as const)("%s", (_, given, expected) => {
+    expect(attributeLoss(given)).toMatchObject(expected);
+  });
+
+  it("deletedSinceRevoke: only someone else's delete, only with a revoke on record", () => {
+    expect(deletedSinceRevoke(pending(), deleteAt(at(-MINUTE)))).toBe(true);
+    expect(deletedSinceRevoke(pending(), byTether)).toBe(false);
+    expect(deletedSinceRevoke(pending(), { kind: "none" })).toBe(false);
+    expect(deletedSinceRevoke(gone(DEFAULT), deleteAt(at(-MINUTE)))).toBe(false);
+  });
+
+  it("the first unexplained sight keeps the revoke's time (later records are compared with it)", () => {
+    const seen = recordUnexplainedLoss(pending(), NOW);
+    expect(seen).toMatchObject({ unexplainedSince: NOW, lossDetectedAt: at(-HOUR), materialExpected: false });
+    expect(recordUnexplainedLoss(gone(DEFAULT), NOW).lossDetectedAt).toEqual(NOW);
   });
 });
 

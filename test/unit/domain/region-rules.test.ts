@@ -6,6 +6,7 @@ import {
   AuditDetailType,
   CheckValueMismatchError,
   decide,
+  type ImportInFlight,
   IncorrectKeyMaterialError,
   KeyStatusState,
   KmsThrottledError,
@@ -26,6 +27,7 @@ import {
   failureFinding,
   importConfirmed,
   importedDetailType,
+  importLeftUnconfirmed,
   importOutcome,
   isLossAlert,
   lossOpenToCause,
@@ -278,6 +280,21 @@ describe("one ValidTo tolerance", () => {
     expect(importConfirmed(found({ validTo: at(DAY + 2000) }), at(DAY))).toBe(false);
     expect(importConfirmed(pendingImport(), undefined)).toBe(false);
     expect(importConfirmed(NOT_FOUND, at(DAY))).toBe(false);
+  });
+
+  it("an import intent with no material in KMS is left unconfirmed: it may have been deleted since", () => {
+    const intent: ImportInFlight = {
+      kind: "restore",
+      startedAt: at(0),
+      validTo: at(DAY),
+      eventId: "e",
+      correlationId: "c",
+      actor: "operator",
+    };
+    expect(importLeftUnconfirmed(intent, pendingImport())).toBe(true);
+    expect(importLeftUnconfirmed(intent, found())).toBe(false);
+    expect(importLeftUnconfirmed(intent, NOT_FOUND)).toBe(false);
+    expect(importLeftUnconfirmed(undefined, pendingImport())).toBe(false);
   });
 });
 

@@ -88,6 +88,21 @@ describe("recoveryProgress", () => {
     expect(recoveryProgress(T0, [key({ visitedSinceOpen: false, materialExpected: true })]).pending).toBe(1);
     expect(recoveryProgress(T0, [key({})]).pending).toBe(1);
   });
+  it("a key KMS showed Enabled at a visit since the opening is not pending, whatever its record says (seed 1981782715)", () => {
+    // The record says lost (a KMS event's loss recorded by a run that failed before DescribeKey), KMS has it.
+    const seen = key({ materialExpected: false, presentAtVisit: true });
+    expect(recoveryProgress(T0, [{ ...seen, lastImportedAt: LATER }])).toEqual({
+      pending: 0,
+      restored: 1,
+      notRestored: 0,
+      lastRestoredAt: LATER,
+    });
+    expect(recoveryProgress(T0, [seen])).toEqual({ pending: 0, restored: 1, notRestored: 0 });
+    // Not looked at since the opening: what KMS showed then says nothing about the loss.
+    expect(recoveryProgress(T0, [{ ...seen, visitedSinceOpen: false }]).pending).toBe(1);
+    // Seen gone at the visit: still pending with a restoring policy.
+    expect(recoveryProgress(T0, [key({ presentAtVisit: false })]).pending).toBe(1);
+  });
   it("counts as not restored: paused or revoked keys, and policies that do not restore", () => {
     expect(recoveryProgress(T0, [key({ active: false }), key({ restores: false })])).toEqual({
       pending: 0,
