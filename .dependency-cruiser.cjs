@@ -32,10 +32,10 @@ module.exports = {
     {
       name: "lifecycle-imports-no-adapter",
       comment:
-        "lib/lifecycle talks to the world through lib/lifecycle/ports.ts only: no adapter (lib/kms, lib/store, lib/vault, lib/audit, lib/cloudtrail, lib/metrics, lib/accounts), no AWS SDK or Powertools (lib/runtime.ts wires them).",
+        "lib/lifecycle talks to the world through lib/lifecycle/ports.ts only: no adapter (lib/kms, lib/store, lib/vault, lib/audit, lib/cloudtrail, lib/metrics, lib/accounts), no AWS SDK or Powertools (lib/composition-root.ts wires them).",
       severity: "error",
       from: { path: "^lib/lifecycle/" },
-      to: { path: [ADAPTERS, AWS_PACKAGES, "^lib/(config|runtime)\\.ts$", "^(functions|infra)/"] },
+      to: { path: [ADAPTERS, AWS_PACKAGES, "^lib/(config|composition-root)\\.ts$", "^(functions|infra)/"] },
     },
     {
       name: "adapters-import-ports-and-domain-only",

@@ -9,9 +9,9 @@ import { CreateKeyCommand, GetPublicKeyCommand, KMSClient } from "@aws-sdk/clien
 import { type AgentApi, parsePublicKey, VaultAgent } from "../lib/agent/agent.js";
 import { AgentLog } from "../lib/agent/agent-log.js";
 import { DEFAULT_AGENT_CLOCK_SKEW_MS, DEFAULT_AGENT_MAX_LIFETIME_MS } from "../lib/domain/agent-protocol.js";
-import { answerAgentRequest, claimAgentRequests } from "../lib/lifecycle/agent.js";
-import { reimport } from "../lib/lifecycle/operator-actions.js";
 import type { LifecycleDeps } from "../lib/lifecycle/ports.js";
+import { answerAgentRequest, claimAgentRequests } from "../lib/lifecycle/use-cases/agent.js";
+import { reimport } from "../lib/lifecycle/use-cases/operator-actions.js";
 import { DynamoAgentQueue } from "../lib/vault/agent/agent-queue.js";
 import { AgentVault, kmsRequestSigner } from "../lib/vault/agent/agent-vault.js";
 import { type BenchDeps, buildDeps, CREDENTIALS, REGION, startBed } from "./lib/bed.js";

@@ -7,7 +7,7 @@
  * an empty cache: every key then needs its own GetParametersForImport (1/s), which is the bound instead.
  */
 import { ImportParametersCache } from "../lib/kms/import-parameters.js";
-import { sweep } from "../lib/lifecycle/sweep.js";
+import { sweep } from "../lib/lifecycle/scheduled/sweep.js";
 import type { Bed } from "./lib/bed.js";
 import { field, repeat, type Summary } from "./lib/stats.js";
 

@@ -40,14 +40,14 @@ import {
   PROJECT_ROOT,
   startLocalStack,
 } from "../infra/local/runner/index.js";
+import { createLifecycleDeps } from "../lib/composition-root.js";
 import { loadConfig } from "../lib/config.js";
 import type { TetherKeyId } from "../lib/domain/ids.js";
 import { Priority } from "../lib/domain/import-policy.js";
 import { parametersUsable } from "../lib/domain/warm-parameters.js";
 import { chooseWrapping } from "../lib/domain/wrapping.js";
-import type { DrainReport } from "../lib/lifecycle/drain.js";
-import { registerKey } from "../lib/lifecycle/register.js";
-import { createLifecycleDeps } from "../lib/runtime.js";
+import type { DrainReport } from "../lib/lifecycle/scheduled/drain.js";
+import { registerKey } from "../lib/lifecycle/use-cases/register.js";
 import { vaultFromEnv } from "../lib/vault/from-config.js";
 import { machine } from "./report.js";
 

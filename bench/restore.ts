@@ -23,10 +23,10 @@ import {
 import { loadServerlessDefinition } from "../infra/local/runner/serverless-definition.js";
 import { parseAwsRegion } from "../lib/domain/ids.js";
 import { parseKmsEvent } from "../lib/kms/kms-events.js";
-import { handleKmsSignal } from "../lib/lifecycle/kms-signal.js";
 import type { KmsPort, LifecycleDeps } from "../lib/lifecycle/ports.js";
-import { probeSentinels } from "../lib/lifecycle/sentinels.js";
-import { sweep } from "../lib/lifecycle/sweep.js";
+import { handleKmsSignal } from "../lib/lifecycle/region/kms-signal.js";
+import { probeSentinels } from "../lib/lifecycle/scheduled/sentinels.js";
+import { sweep } from "../lib/lifecycle/scheduled/sweep.js";
 import { DynamoSentinelRepository } from "../lib/store/dynamo-sentinel-repository.js";
 import { type Bed, CREDENTIALS, REGION } from "./lib/bed.js";
 import { PROJECT_DIR } from "./lib/child.js";

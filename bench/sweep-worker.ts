@@ -9,7 +9,7 @@
  */
 import { DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { sweep } from "../lib/lifecycle/sweep.js";
+import { sweep } from "../lib/lifecycle/scheduled/sweep.js";
 import { FileVault } from "../lib/vault/file/file-vault.js";
 import { buildDeps, CREDENTIALS, PASSPHRASE, REGION } from "./lib/deps.js";
 import { instrumentKms, newKmsTiming } from "./lib/instrument.js";

@@ -5,7 +5,7 @@ import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyResultV2 }
 import { createApi } from "../lib/api/app.js";
 import { dynamoIdempotency, type IdempotencyGuard } from "../lib/api/idempotency.js";
 import { withDeadline } from "../lib/kms/deadline.js";
-import { config, lifecycleDeps, logger } from "./runtime.js";
+import { config, lifecycleDeps, logger } from "./singletons.js";
 
 let guard: IdempotencyGuard | undefined;
 

@@ -1,6 +1,6 @@
 /**
  * The functions' "now": the system clock in Lambda; the local runner gives them the KMS emulator's clock
- * through functions/runtime.ts useClock, which sets it here, so a function that does not load runtime.ts
+ * through functions/singletons.ts useClock, which sets it here, so a function that does not load singletons.ts
  * (the probe, which holds no vault) follows the same clock.
  */
 let clock: (() => Date) | undefined;

@@ -3,8 +3,8 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { EventBridgeEvent } from "aws-lambda";
 import { parseKmsEvent, UnusableKmsEventError } from "../lib/kms/kms-events.js";
-import { handleKmsSignal, type SignalOutcome } from "../lib/lifecycle/kms-signal.js";
-import { config, lifecycleDeps, logger } from "./runtime.js";
+import { handleKmsSignal, type SignalOutcome } from "../lib/lifecycle/region/kms-signal.js";
+import { config, lifecycleDeps, logger } from "./singletons.js";
 
 type Outcome =
   | SignalOutcome

@@ -3,14 +3,14 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { ScheduledEvent } from "aws-lambda";
+import { createProbeDeps, type ProbeDeps } from "../lib/composition-root.js";
 import { loadConfig } from "../lib/config.js";
-import { type ProbeReport, probeSentinels } from "../lib/lifecycle/sentinels.js";
-import { createProbeDeps, type ProbeDeps } from "../lib/runtime.js";
+import { type ProbeReport, probeSentinels } from "../lib/lifecycle/scheduled/sentinels.js";
 import { functionsClock } from "./clock.js";
 
 /**
  * EventBridge schedule (every minute) → one DescribeKey per sentinel. A sentinel without its material opens
- * a regional-loss incident (lib/lifecycle/sentinels.ts). Its own composition root: no vault, no secret.
+ * a regional-loss incident (lib/lifecycle/scheduled/sentinels.ts). Its own composition root: no vault, no secret.
  */
 const logger = new Logger({ serviceName: "tether" });
 const config = loadConfig();

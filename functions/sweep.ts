@@ -3,19 +3,19 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import { drainRequestOf } from "../lib/domain/drain.js";
-import { watchAgents } from "../lib/lifecycle/agent.js";
-import { type OperationsSweepReport, sweepOperations } from "../lib/lifecycle/approvals.js";
-import { type DrainReport, drainRun } from "../lib/lifecycle/drain.js";
+import { type DrainReport, drainRun } from "../lib/lifecycle/scheduled/drain.js";
 import {
   ExpiryWatch,
   METRIC_DIMENSION,
   METRIC_NAMESPACE,
   publishSweepMetrics,
-} from "../lib/lifecycle/expiry-metric.js";
-import { runOperation } from "../lib/lifecycle/operation-runner.js";
-import { type SweepReport, sweep } from "../lib/lifecycle/sweep.js";
+} from "../lib/lifecycle/scheduled/expiry-metric.js";
+import { type SweepReport, sweep } from "../lib/lifecycle/scheduled/sweep.js";
+import { watchAgents } from "../lib/lifecycle/use-cases/agent.js";
+import { type OperationsSweepReport, sweepOperations } from "../lib/lifecycle/use-cases/approvals.js";
+import { runOperation } from "../lib/lifecycle/use-cases/operation-runner.js";
 import { powertoolsMetrics } from "../lib/metrics/powertools-metrics.js";
-import { config, lifecycleDeps, logger } from "./runtime.js";
+import { config, lifecycleDeps, logger } from "./singletons.js";
 
 /** The sweep's metrics, one record per run; the Deployment dimension is the table name (one per stage and Region). */
 const metrics = powertoolsMetrics(METRIC_NAMESPACE, { [METRIC_DIMENSION]: config.tableName });
@@ -47,7 +47,7 @@ async function run(
   const swept: SweepReport | DrainReport =
     drain === undefined ? await sweep(observed, options) : await drainRun(observed, drain, options);
   // Dual control's part of a scheduled run (not a drain's): expired requests closed, a run a crash left
-  // finished, unconfirmed emergency revokes reported (lib/lifecycle/approvals.ts).
+  // finished, unconfirmed emergency revokes reported (lib/lifecycle/use-cases/approvals.ts).
   const report =
     drain === undefined ? { ...swept, operations: await operationsPart(deps, correlationId) } : swept;
   logger.info(drain === undefined ? "sweep finished" : "drain run finished", { ...report });

@@ -101,14 +101,14 @@ interface Environment {
   /** What every alias Tether creates or moves starts with, after `alias/` (its IAM policies allow no other); empty: any. */
   readonly TETHER_ALIAS_PREFIX: string;
   /**
-   * `on` (default): the sweep keeps a sentinel key in each Region (lib/lifecycle/sentinels.ts) and losses
+   * `on` (default): the sweep keeps a sentinel key in each Region (lib/lifecycle/scheduled/sentinels.ts) and losses
    * read their Region's sentinel health; `off`: no sentinels, every loss before ValidTo waits out the
    * attribution grace.
    */
   readonly TETHER_SENTINELS: "on" | "off";
   /**
    * `on` (default): each managed key-Region's import parameters are stored with its Region record and kept
-   * warm by the sweep (lib/lifecycle/warm-parameters.ts); `off`: parameters are cached in memory only, as
+   * warm by the sweep (lib/lifecycle/scheduled/warm-parameters.ts); `off`: parameters are cached in memory only, as
    * before, and nothing is warmed.
    */
   readonly TETHER_WARM_IMPORT_PARAMETERS: "on" | "off";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { type LocalAws, startLocalAws } from "../../infra/local/index.js";
 import type { ManagedKey } from "../../lib/domain/managed-key.js";
-import { registerKey } from "../../lib/lifecycle/register.js";
+import { registerKey } from "../../lib/lifecycle/use-cases/register.js";
 import { ensureTable } from "../../lib/store/ensure-table.js";
 import { FileVault } from "../../lib/vault/file/file-vault.js";
 import {

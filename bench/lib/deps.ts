@@ -1,5 +1,5 @@
 /**
- * Tether's lifecycle deps for the benchmarks, wired the way lib/runtime.ts's createLifecycleDeps wires them
+ * Tether's lifecycle deps for the benchmarks, wired the way lib/composition-root.ts's createLifecycleDeps wires them
  * — same classes, same config — except that the SDK clients carry the benchmark's counting middleware
  * (createLifecycleDeps builds its clients inside, where no middleware can be added). Apart from bed.ts on
  * purpose: the sweep worker imports this, and must not load the local AWS (dynalite, the KMS emulator, the

@@ -1,17 +1,17 @@
 /**
  * Registers many keys for a soak through Tether's own registerKey use case, against the running stack's
- * table, vault and KMS, with deps built like lib/runtime.ts builds them but without the client-side rate
+ * table, vault and KMS, with deps built like lib/composition-root.ts builds them but without the client-side rate
  * limiter (setup only, with the emulator's quotas still off): through the API each registration waits
  * for GetParametersForImport's 1 request per second, so 1,000 keys would take over 20 minutes to set up.
  * The records, claims, history and KMS keys are the ones POST /keys writes.
  */
 
 import type { LocalStack } from "../../infra/local/runner/index.js";
+import { createLifecycleDeps } from "../../lib/composition-root.js";
 import { loadConfig } from "../../lib/config.js";
 import { kmsClients } from "../../lib/kms/clients.js";
 import { KmsAdapter } from "../../lib/kms/kms-adapter.js";
-import { registerKey } from "../../lib/lifecycle/register.js";
-import { createLifecycleDeps } from "../../lib/runtime.js";
+import { registerKey } from "../../lib/lifecycle/use-cases/register.js";
 import { vaultFromEnv } from "../../lib/vault/from-config.js";
 
 const CONCURRENCY = 8;

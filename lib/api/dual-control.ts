@@ -2,15 +2,19 @@
  * Dual control at the route level: wraps the destructive routes (revoke, unmanage, rotate, policy) so a
  * request the deployment's rules hold back answers 202 with an operation request and does nothing else;
  * the route's own handler runs unchanged otherwise (quorum 1, the default: no extra read). The use cases
- * stay as they are; approval later runs the same use case (lib/lifecycle/operation-runner.ts).
+ * stay as they are; approval later runs the same use case (lib/lifecycle/use-cases/operation-runner.ts).
  */
 import type { OperationKind } from "../domain/approvals.js";
 import { ValidationError } from "../domain/errors.js";
-import { approvalRulesOf, type OperationExecutor, requestOperation } from "../lifecycle/approvals.js";
-import { type GateRequest, heldOperation } from "../lifecycle/approvals-gate.js";
-import { type ImportPolicyPatch, keyArnOf } from "../lifecycle/key-admin.js";
-import { runOperation } from "../lifecycle/operation-runner.js";
-import { loadKey, type OperatorResult, revoke } from "../lifecycle/operator-actions.js";
+import {
+  approvalRulesOf,
+  type OperationExecutor,
+  requestOperation,
+} from "../lifecycle/use-cases/approvals.js";
+import { type GateRequest, heldOperation } from "../lifecycle/use-cases/approvals-gate.js";
+import { type ImportPolicyPatch, keyArnOf } from "../lifecycle/use-cases/key-admin.js";
+import { runOperation } from "../lifecycle/use-cases/operation-runner.js";
+import { loadKey, type OperatorResult, revoke } from "../lifecycle/use-cases/operator-actions.js";
 import type { ResponseSchemas, Route, RouteContext, RouteResult } from "./route.js";
 import { keyView, operationView, outcomesView } from "./views.js";
 

@@ -377,7 +377,7 @@ export const CheckStepView = z.union([
   z.strictObject({ ok: z.literal(false), code: z.string(), message: z.string() }),
 ]);
 
-/** A registered member account (issue 20). */
+/** A registered member account (README, "Member accounts"). */
 export const AccountView = z.strictObject({
   accountId: z.string(),
   roleArn: z.string(),

@@ -11,9 +11,9 @@ import type { ManagedKey, RegionRecord } from "../domain/managed-key.js";
 import type { MemberAccount } from "../domain/member-account.js";
 import type { ObservedKeyState } from "../domain/observed.js";
 import { type RegionalIncident, type SentinelRecord, sentinelBlind } from "../domain/sentinel.js";
-import { keyArnOf } from "../lifecycle/key-admin.js";
-import type { KeyInsight, PlannedAction } from "../lifecycle/queries.js";
-import type { RegionOutcome } from "../lifecycle/reconcile-region.js";
+import type { RegionOutcome } from "../lifecycle/region/reconcile-region.js";
+import { keyArnOf } from "../lifecycle/use-cases/key-admin.js";
+import type { KeyInsight, PlannedAction } from "../lifecycle/use-cases/queries.js";
 import type {
   AuditEventView,
   KeyDetailResponse,

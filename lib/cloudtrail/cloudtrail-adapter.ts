@@ -17,7 +17,7 @@ import type { CloudTrailPort } from "../lifecycle/ports.js";
 export const LOOKUP_EVENTS_PER_SECOND = 2;
 /**
  * Tether's share of it: half, leaving the rest for people reading the event history (the console) and other
- * tools. All Tether's functions and instances share it through one budget per Region (lib/runtime.ts).
+ * tools. All Tether's functions and instances share it through one budget per Region (lib/composition-root.ts).
  */
 export const TETHER_LOOKUP_EVENTS_PER_SECOND = LOOKUP_EVENTS_PER_SECOND / 2;
 

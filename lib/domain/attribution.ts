@@ -4,8 +4,8 @@ import type { ImportPolicy } from "./import-policy.js";
 import { LossCause, type RegionRecord } from "./managed-key.js";
 
 /**
- * Why a key's material is gone, and what to do about it: the rules of DESIGN.md's table "How Tether
- * decides why material is gone". The decision table (decision.ts) asks here whenever an active key's
+ * Why a key's material is gone, and what to do about it: the rules of README's table "Why
+ * material is gone (attribution)". The decision table (decision.ts) asks here whenever an active key's
  * material is missing in a Region (KMS reports PendingImport). Pure and total: no clock, no I/O.
  *
  * | evidence                                              | cause               | action                                   |

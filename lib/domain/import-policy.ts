@@ -421,7 +421,7 @@ export const DISTINCT_VALID_TO_MS = 2 * SECOND_MS;
  * unless that is the same second as `current` — then two seconds earlier (still within the policy: the
  * material goes no later than it says). KMS keeps no import counter, so a ValidTo it did not report before
  * is the only proof that an import took effect; a crash after sending one must be told apart from a crash
- * before (lib/lifecycle/reconcile-region.ts, importInFlight).
+ * before (lib/lifecycle/region/reconcile-region.ts, importInFlight).
  */
 export function distinctValidTo(validTo: Date | undefined, current: Date | undefined): Date | undefined {
   if (validTo === undefined || current === undefined) return validTo;

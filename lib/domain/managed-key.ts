@@ -141,9 +141,9 @@ export interface ManagedKey {
    * {@link keyMaterials}.
    */
   readonly materials?: readonly KeyMaterialRecord[] | undefined;
-  /** A rotation started and not finished (see lib/lifecycle/rotate.ts). */
+  /** A rotation started and not finished (see lib/lifecycle/use-cases/rotate.ts). */
   readonly pendingRotation?: PendingRotation | undefined;
-  /** A key swap started and not finished (see lib/lifecycle/swap.ts). */
+  /** A key swap started and not finished (see lib/lifecycle/use-cases/swap.ts). */
   readonly pendingSwap?: PendingSwap | undefined;
   /**
    * The key that replaced this one in a key swap (it took the alias). This key stays managed, kept alive

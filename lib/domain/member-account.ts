@@ -1,5 +1,5 @@
 /**
- * Member accounts of a hub deployment (issue 20): the accounts whose KMS keys the hub reaches by assuming a
+ * Member accounts of a hub deployment (README, "Member accounts"): the accounts whose KMS keys the hub reaches by assuming a
  * member role (infra/member-account.yml) with an external id. Pure rules: what a registration must carry,
  * the session a function opens in a member, when cached credentials must be refreshed, and what a check on
  * add found missing. No SDK, no clock (callers pass `now`).

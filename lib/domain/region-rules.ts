@@ -1,7 +1,7 @@
 /**
  * The rules a region run applies around the decision table (decision.ts): what an operator's request
  * changes in a decision, which losses an event may record, which failures and findings page someone and
- * as what, and when an import counts as done. Pure: lib/lifecycle/reconcile-region.ts reads, calls these,
+ * as what, and when an import counts as done. Pure: lib/lifecycle/region/reconcile-region.ts reads, calls these,
  * acts and records.
  */
 import { type AlertFinding, AlertReason, AlertSeverity } from "./alerts.js";

@@ -15,7 +15,8 @@ export interface StoredParametersInfo {
   readonly wrapping: WrappingChoice;
 }
 
-/** How long one set is valid (GetParametersForImport's ParametersValidTo, DESIGN.md KMS fact 1). */
+/** How long one set is valid (GetParametersForImport's ParametersValidTo, 24 hours:
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_GetParametersForImport.html). */
 export const PARAMETERS_VALIDITY_MS = DAY_MS;
 
 /**

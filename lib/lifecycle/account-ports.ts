@@ -1,5 +1,5 @@
 /**
- * The ports of member accounts (issue 20), re-exported by lib/lifecycle/ports.ts: the registry of members
+ * The ports of member accounts (README, "Member accounts"), re-exported by lib/lifecycle/ports.ts: the registry of members
  * (lib/store/dynamo-account-registry.ts), the credentials each function uses in a member and the check made on
  * add (lib/accounts/, over STS and KMS).
  */

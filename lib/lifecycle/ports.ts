@@ -567,13 +567,13 @@ export interface LifecycleDeps {
   readonly isTether?: ((principalArn: string) => boolean) | undefined;
   /** Vault-agent requests and heartbeats (docs/agent.md); absent: no agent routes. */
   readonly agents?: AgentQueue | undefined;
-  /** Where a drain run asks for the next one (lib/lifecycle/drain.ts); absent: a drain is one run. */
+  /** Where a drain run asks for the next one (lib/lifecycle/scheduled/drain.ts); absent: a drain is one run. */
   readonly drains?: DrainRequests | undefined;
   /** Dual control's rules (TETHER_APPROVALS); absent: one admin does everything. */
   readonly approvals?: import("../domain/approvals.js").ApprovalRules | undefined;
   /** Where operation requests are kept; absent: no dual control. */
   readonly operations?: OperationRequestRepository | undefined;
-  /** Member accounts (issue 20): the registry and the check on add; absent: routes under /accounts answer 404. */
+  /** Member accounts (README, "Member accounts"): the registry and the check on add; absent: routes under /accounts answer 404. */
   readonly accounts?: import("./account-ports.js").AccountRegistry | undefined;
   readonly memberAccess?: import("./account-ports.js").MemberAccess | undefined;
   /** Optional structured log sink; never receives material, tokens or wrapped bytes. */

@@ -6,7 +6,7 @@ import { isConditionFailed } from "./dynamo-helpers.js";
 import { type DynamoStoreOptions, type ResolvedStoreOptions, resolveStoreOptions } from "./store-options.js";
 
 /**
- * Member accounts (issue 20), one item each in one partition, so listing them is one Query:
+ * Member accounts (README, "Member accounts"), one item each in one partition, so listing them is one Query:
  *   ACCOUNTS     ACCOUNT#<account id>     role ARN, external id, name, who added it and when, the check on add
  * A registration is a conditional put (two racing adds of one account: one wins, the other is a 409).
  */

@@ -15,8 +15,8 @@ import {
   DEFAULT_AGENT_CLOCK_SKEW_MS,
   DEFAULT_AGENT_MAX_LIFETIME_MS,
 } from "../../lib/domain/agent-protocol.js";
-import { answerAgentRequest, claimAgentRequests } from "../../lib/lifecycle/agent.js";
 import type { LifecycleDeps, Vault } from "../../lib/lifecycle/ports.js";
+import { answerAgentRequest, claimAgentRequests } from "../../lib/lifecycle/use-cases/agent.js";
 import { DynamoAgentQueue } from "../../lib/vault/agent/agent-queue.js";
 import { AgentVault, kmsRequestSigner } from "../../lib/vault/agent/agent-vault.js";
 import { expectNoLeak, runCanary } from "../support/canary.js";

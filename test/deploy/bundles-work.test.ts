@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ManagedKey } from "../../lib/domain/managed-key.js";
-import { registerKey } from "../../lib/lifecycle/register.js";
+import { registerKey } from "../../lib/lifecycle/use-cases/register.js";
 import { keyPk, regionSk } from "../../lib/store/item-keys.js";
 import { testbedFunctionEnv } from "../support/deployed-function.js";
 import {

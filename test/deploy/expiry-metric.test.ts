@@ -1,8 +1,12 @@
 import { describe, expect, it, vi } from "vitest";
 import { parseAwsRegion, parseTetherKeyId } from "../../lib/domain/ids.js";
 import type { RegionRecord } from "../../lib/domain/managed-key.js";
-import { ExpiryWatch, METRIC_NAMESPACE, publishSweepMetrics } from "../../lib/lifecycle/expiry-metric.js";
 import type { KeyRepository } from "../../lib/lifecycle/ports.js";
+import {
+  ExpiryWatch,
+  METRIC_NAMESPACE,
+  publishSweepMetrics,
+} from "../../lib/lifecycle/scheduled/expiry-metric.js";
 import { powertoolsMetrics } from "../../lib/metrics/powertools-metrics.js";
 
 const now = new Date("2026-11-28T12:00:00Z");

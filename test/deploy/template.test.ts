@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IDEMPOTENCY_EXPIRY_ATTRIBUTE } from "../../lib/api/idempotency.js";
 import { loadConfig } from "../../lib/config.js";
 import { MANAGED_BY_TAG_KEY } from "../../lib/domain/deployment.js";
-import { METRIC_DIMENSION, METRIC_NAMESPACE } from "../../lib/lifecycle/expiry-metric.js";
+import { METRIC_DIMENSION, METRIC_NAMESPACE } from "../../lib/lifecycle/scheduled/expiry-metric.js";
 import { StoreIndex, TABLE_DEFINITION } from "../../lib/store/table-definition.js";
 import {
   actions,
@@ -144,7 +144,7 @@ describe("IAM", () => {
     }
   });
 
-  it("lets only the api assume a role, and only the member role by its name (issue 20)", () => {
+  it("lets only the api assume a role, and only the member role by its name", () => {
     const assumes = allowStatements().filter(({ statement }) =>
       actions(statement).some((a) => a.startsWith("sts:")),
     );

@@ -1,5 +1,5 @@
 /**
- * The reliability model for dual control (lib/lifecycle/approvals.ts): random sequences of approvals
+ * The reliability model for dual control (lib/lifecycle/use-cases/approvals.ts): random sequences of approvals
  * (the requester's own, the same person twice, two sessions of one role, different admins), denials,
  * sweeps with the clock moved past a run's claim or the request's expiry, approvals racing each other and
  * the sweep, and crashes — before or after a DynamoDB write, and inside the operation before or after its
@@ -28,6 +28,7 @@ import {
   quorumReached,
 } from "../../lib/domain/approvals.js";
 import { AuditDetailType } from "../../lib/domain/audit-types.js";
+import type { LifecycleDeps } from "../../lib/lifecycle/ports.js";
 import {
   approve,
   deny,
@@ -35,8 +36,7 @@ import {
   RUN_CLAIM_MS,
   requestOperation,
   sweepOperations,
-} from "../../lib/lifecycle/approvals.js";
-import type { LifecycleDeps } from "../../lib/lifecycle/ports.js";
+} from "../../lib/lifecycle/use-cases/approvals.js";
 import { DynamoOperationRequests } from "../../lib/store/dynamo-operation-requests.js";
 import { SimulatedCrashError } from "../support/fault-deps.js";
 import { CREDENTIALS, type LifecycleTestbed, startLifecycleTestbed } from "../support/lifecycle-testbed.js";

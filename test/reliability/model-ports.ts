@@ -1,5 +1,5 @@
 /**
- * The ports the model runs Tether with, one set per testbed: the testbed's deps (lib/runtime.ts's
+ * The ports the model runs Tether with, one set per testbed: the testbed's deps (lib/composition-root.ts's
  * createLifecycleDeps) with the KMS adapter rebuilt the same way over instrumented clients (sdk-faults.ts)
  * and a rate limiter on a warped clock, plus store ports over a crashing DynamoDB client for the steps
  * that crash between writes.

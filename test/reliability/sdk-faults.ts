@@ -125,7 +125,7 @@ export function instrumentedKmsClients(
 }
 
 /**
- * The store and audit ports built as lib/runtime.ts builds them, over a DynamoDB client whose writes go
+ * The store and audit ports built as lib/composition-root.ts builds them, over a DynamoDB client whose writes go
  * through the crash switch; for the steps that crash between DynamoDB writes.
  */
 export function dynamoCrashPorts(

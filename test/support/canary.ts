@@ -3,7 +3,7 @@
  * Tether wrote or returned, and searches it for the material (raw bytes, hex, base64) and for every import
  * token and wrapped blob that crossed the wire to KMS. Used by test/canary/*.test.ts, one file per vault.
  *
- * Tether is composed as functions/runtime.ts and functions/api.ts compose it (createLifecycleDeps with a log
+ * Tether is composed as functions/singletons.ts and functions/api.ts compose it (createLifecycleDeps with a log
  * that forwards to a Powertools Logger, createApi wrapped in middy with injectLambdaContext), with two test
  * seams: the vault under test, and a recording HTTP proxy in front of the KMS emulator that reads ImportToken
  * and EncryptedKeyMaterial off the wire (so the harness sees exactly what Tether sent, not what it says it
@@ -25,14 +25,14 @@ import type {
 } from "aws-lambda";
 import { expect } from "vitest";
 import { createApi } from "../../lib/api/app.js";
+import { createLifecycleDeps } from "../../lib/composition-root.js";
 import { loadConfig } from "../../lib/config.js";
 import { HOUR_MS, MINUTE_MS } from "../../lib/domain/duration.js";
 import { parseKmsEvent } from "../../lib/kms/kms-events.js";
-import { handleKmsSignal } from "../../lib/lifecycle/kms-signal.js";
 import type { LifecycleDeps, Vault } from "../../lib/lifecycle/ports.js";
-import { registerKey } from "../../lib/lifecycle/register.js";
-import { sweep } from "../../lib/lifecycle/sweep.js";
-import { createLifecycleDeps } from "../../lib/runtime.js";
+import { handleKmsSignal } from "../../lib/lifecycle/region/kms-signal.js";
+import { sweep } from "../../lib/lifecycle/scheduled/sweep.js";
+import { registerKey } from "../../lib/lifecycle/use-cases/register.js";
 import { computeCheckValue } from "../../lib/vault/check-value.js";
 import { httpApiEvent } from "./deployed-function.js";
 import {

@@ -83,8 +83,8 @@ export async function handleAdmin(
     const body = req.method === "GET" || req.method === "DELETE" ? {} : parseJsonObject(await readBody(req));
     const lose = /^POST \/_admin\/regions\/([a-z0-9-]+)\/lose-material$/.exec(route);
     if (lose?.[1]) {
-      // Whether a region-wide failure takes outstanding import tokens with it is not documented by AWS
-      // (DESIGN.md, KMS fact 13). What is documented is that a set stays valid for 24 hours
+      // Whether a region-wide failure takes outstanding import tokens with it is not documented by AWS.
+      // What is documented is that a set stays valid for 24 hours
       // (https://docs.aws.amazon.com/kms/latest/APIReference/API_GetParametersForImport.html), so that is
       // the default; `invalidateImportTokens: true` models the undocumented case, every token issued in the
       // Region before the loss refused afterwards. Tether must handle both, and its tests run both.

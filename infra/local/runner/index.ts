@@ -13,7 +13,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
-import type { SweepReport } from "../../../lib/lifecycle/sweep.js";
+import type { SweepReport } from "../../../lib/lifecycle/scheduled/sweep.js";
 import { ensureTable } from "../../../lib/store/ensure-table.js";
 import { type LocalAws, startLocalAws } from "../index.js";
 import { concurrencyGate } from "./concurrency.js";
@@ -569,16 +569,16 @@ function functionEnvironment(
 }
 
 /**
- * Hands the functions a clock through their composition root (functions/runtime.ts), the module instance
+ * Hands the functions a clock through their composition root (functions/singletons.ts), the module instance
  * their handlers import.
- * @throws LocalStackError when functions/runtime.ts has no useClock
+ * @throws LocalStackError when functions/singletons.ts has no useClock
  */
 async function useFunctionsClock(clock: () => Date): Promise<void> {
-  const file = join(PROJECT_ROOT, "functions/runtime.ts");
+  const file = join(PROJECT_ROOT, "functions/singletons.ts");
   const module = (await import(pathToFileURL(file).href)) as { useClock?: (clock: () => Date) => void };
   if (typeof module.useClock !== "function") {
     throw new LocalStackError(
-      "functions/runtime.ts exports no useClock: the functions cannot follow the emulator's clock",
+      "functions/singletons.ts exports no useClock: the functions cannot follow the emulator's clock",
     );
   }
   module.useClock(clock);

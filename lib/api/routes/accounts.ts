@@ -1,10 +1,10 @@
-/** Member accounts of a hub deployment (issue 20): register (checked on add), list, show, remove. */
+/** Member accounts of a hub deployment (README, "Member accounts"): register (checked on add), list, show, remove. */
 import {
   addMemberAccount,
   listMemberAccounts,
   removeMemberAccount,
   showMemberAccount,
-} from "../../lifecycle/accounts.js";
+} from "../../lifecycle/use-cases/accounts.js";
 import { Access, defineRoute } from "../route.js";
 import { accountView } from "../views.js";
 

@@ -1,5 +1,5 @@
 /** The vault agent's routes (docs/agent.md): agents poll and answer; readers see their health. */
-import { agentStatus, answerAgentRequest, claimAgentRequests } from "../../lifecycle/agent.js";
+import { agentStatus, answerAgentRequest, claimAgentRequests } from "../../lifecycle/use-cases/agent.js";
 import { Access, defineRoute } from "../route.js";
 
 export const agentRequestsRoute = defineRoute({

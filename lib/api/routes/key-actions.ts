@@ -1,6 +1,6 @@
 /** Imports and the kill switch on one key: re-import now, revoke, restore, rotate. */
-import { reimport, restore, revoke } from "../../lifecycle/operator-actions.js";
-import { rotateKey } from "../../lifecycle/rotate.js";
+import { reimport, restore, revoke } from "../../lifecycle/use-cases/operator-actions.js";
+import { rotateKey } from "../../lifecycle/use-cases/rotate.js";
 import { Access, defineRoute, type ResponseSchemas } from "../route.js";
 import { keyView, materialsView, outcomesView } from "../views.js";
 

@@ -1,6 +1,6 @@
 /** A key's policy and pause state, and its history. */
-import { changeKeyPolicy } from "../../lifecycle/key-admin.js";
-import { keyHistory } from "../../lifecycle/queries.js";
+import { changeKeyPolicy } from "../../lifecycle/use-cases/key-admin.js";
+import { keyHistory } from "../../lifecycle/use-cases/queries.js";
 import { Access, defineRoute } from "../route.js";
 import { auditEventView, keyView } from "../views.js";
 

@@ -1,8 +1,8 @@
 /** The key collection and one key: list, register, show, stop managing. */
 
-import { unmanageKey } from "../../lifecycle/key-admin.js";
-import { listKeys, showKey } from "../../lifecycle/queries.js";
-import { checkAdoption, registerKey } from "../../lifecycle/register.js";
+import { unmanageKey } from "../../lifecycle/use-cases/key-admin.js";
+import { listKeys, showKey } from "../../lifecycle/use-cases/queries.js";
+import { checkAdoption, registerKey } from "../../lifecycle/use-cases/register.js";
 import { Access, defineRoute } from "../route.js";
 import { keyDetailView, keyView, outcomesView } from "../views.js";
 

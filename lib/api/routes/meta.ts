@@ -1,6 +1,6 @@
 /** Routes about the API itself: health and its OpenAPI description (both public). */
 
-import { listSentinels } from "../../lifecycle/sentinels.js";
+import { listSentinels } from "../../lifecycle/scheduled/sentinels.js";
 import { Access, defineRoute, type Route } from "../route.js";
 import { sentinelsView } from "../views.js";
 

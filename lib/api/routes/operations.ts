@@ -1,6 +1,6 @@
-/** Dual control's operation requests: list, show, approve, deny (lib/lifecycle/approvals.ts). */
-import { approve, deny, listOperations, showOperation } from "../../lifecycle/approvals.js";
-import { runOperation } from "../../lifecycle/operation-runner.js";
+/** Dual control's operation requests: list, show, approve, deny (lib/lifecycle/use-cases/approvals.ts). */
+import { approve, deny, listOperations, showOperation } from "../../lifecycle/use-cases/approvals.js";
+import { runOperation } from "../../lifecycle/use-cases/operation-runner.js";
 import { Access, defineRoute } from "../route.js";
 import { operationView } from "../views.js";
 

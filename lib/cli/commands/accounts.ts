@@ -1,4 +1,4 @@
-/** `tether accounts add|list|show|remove`: member accounts of a hub deployment (issue 20). */
+/** `tether accounts add|list|show|remove`: member accounts of a hub deployment (README, "Member accounts"). */
 import type { z } from "zod";
 import { AccountListResponse, AccountRemovedResponse, AccountResponse } from "../../api/schemas.js";
 import { route } from "../client.js";

@@ -12,8 +12,8 @@ import {
   OperationResponse,
 } from "../../../lib/api/schemas.js";
 import type { AuditEvent } from "../../../lib/domain/audit-types.js";
-import { sweepOperations } from "../../../lib/lifecycle/approvals.js";
-import { runOperation } from "../../../lib/lifecycle/operation-runner.js";
+import { sweepOperations } from "../../../lib/lifecycle/use-cases/approvals.js";
+import { runOperation } from "../../../lib/lifecycle/use-cases/operation-runner.js";
 import { describeKey } from "../lifecycle/helpers.js";
 import { ADMIN, type ApiBed, keyPath, READER, SECOND_ADMIN, startApiBed } from "./support.js";
 
@@ -33,7 +33,7 @@ let api: ApiBed;
 beforeAll(async () => {
   api = await startApiBed({ TETHER_APPROVALS: APPROVALS });
   // One clock for the API and the sweep: the emulator's, which `advance` moves (as `npm start` runs them).
-  const { useClock } = await import("../../../functions/runtime.js");
+  const { useClock } = await import("../../../functions/singletons.js");
   useClock(() => api.bed.now());
 }, 60_000);
 

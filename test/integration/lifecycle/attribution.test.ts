@@ -14,11 +14,11 @@ import { AuditDetailType, type AuditEvent } from "../../../lib/domain/audit-type
 import { MINUTE_MS } from "../../../lib/domain/duration.js";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
 import { parseKmsEvent } from "../../../lib/kms/kms-events.js";
-import { handleKmsSignal } from "../../../lib/lifecycle/kms-signal.js";
-import { revoke } from "../../../lib/lifecycle/operator-actions.js";
-import { showKey } from "../../../lib/lifecycle/queries.js";
-import { registerKey } from "../../../lib/lifecycle/register.js";
-import { sweep } from "../../../lib/lifecycle/sweep.js";
+import { handleKmsSignal } from "../../../lib/lifecycle/region/kms-signal.js";
+import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
+import { revoke } from "../../../lib/lifecycle/use-cases/operator-actions.js";
+import { showKey } from "../../../lib/lifecycle/use-cases/queries.js";
+import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
 import {
   decrypt,
   encrypt,

@@ -7,9 +7,9 @@ import { CreateKeyCommand, ListResourceTagsCommand, ScheduleKeyDeletionCommand }
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MANAGED_BY_TAG_KEY } from "../../../lib/domain/deployment.js";
 import { StateConflictError, ValidationError } from "../../../lib/domain/errors.js";
-import { unmanageKey } from "../../../lib/lifecycle/key-admin.js";
-import { registerKey } from "../../../lib/lifecycle/register.js";
-import { rotateKey } from "../../../lib/lifecycle/rotate.js";
+import { unmanageKey } from "../../../lib/lifecycle/use-cases/key-admin.js";
+import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
+import { rotateKey } from "../../../lib/lifecycle/use-cases/rotate.js";
 import { type LifecycleTestbed, startLifecycleTestbed } from "../../support/lifecycle-testbed.js";
 import { ACTOR, arnIn, registerNew } from "./helpers.js";
 

@@ -9,9 +9,9 @@ import { AlertReason, AlertSeverity } from "../../../lib/domain/alerts.js";
 import { AuditDetailType } from "../../../lib/domain/audit-types.js";
 import { HOUR_MS, MINUTE_MS } from "../../../lib/domain/duration.js";
 import { parseKmsEvent } from "../../../lib/kms/kms-events.js";
-import { handleKmsSignal } from "../../../lib/lifecycle/kms-signal.js";
-import { restore, revoke } from "../../../lib/lifecycle/operator-actions.js";
-import { sweep } from "../../../lib/lifecycle/sweep.js";
+import { handleKmsSignal } from "../../../lib/lifecycle/region/kms-signal.js";
+import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
+import { restore, revoke } from "../../../lib/lifecycle/use-cases/operator-actions.js";
 import {
   decrypt,
   encrypt,

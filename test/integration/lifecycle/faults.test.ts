@@ -10,8 +10,8 @@ import { AuditDetailType } from "../../../lib/domain/audit-types.js";
 import { DAY_MS, HOUR_MS } from "../../../lib/domain/duration.js";
 import { CheckValueMismatchError } from "../../../lib/domain/errors.js";
 import type { KeyRepository, LifecycleDeps } from "../../../lib/lifecycle/ports.js";
-import { registerKey } from "../../../lib/lifecycle/register.js";
-import { sweep } from "../../../lib/lifecycle/sweep.js";
+import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
+import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
 import { importKeyMaterial } from "../../support/kms-testbed.js";
 import {
   AUDIT_RECORDER,

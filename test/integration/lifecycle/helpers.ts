@@ -2,7 +2,7 @@
 import { DescribeKeyCommand, type KeyMetadata } from "@aws-sdk/client-kms";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
 import type { LifecycleDeps } from "../../../lib/lifecycle/ports.js";
-import { registerKey } from "../../../lib/lifecycle/register.js";
+import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
 import type { LifecycleTestbed } from "../../support/lifecycle-testbed.js";
 
 export const ACTOR = "operator:alice";

@@ -5,7 +5,7 @@
  * (lib/domain/due-bands.ts). Before: 64 Queries of the due index on every idle run.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sweep } from "../../../lib/lifecycle/sweep.js";
+import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
 import { type CountingProxy, startCountingProxy } from "../../support/counting-proxy.js";
 import { type LifecycleTestbed, startLifecycleTestbed } from "../../support/lifecycle-testbed.js";
 

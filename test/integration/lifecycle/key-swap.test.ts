@@ -21,9 +21,9 @@ import { DAY_MS, HOUR_MS } from "../../../lib/domain/duration.js";
 import { StateConflictError } from "../../../lib/domain/errors.js";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
 import type { LifecycleDeps } from "../../../lib/lifecycle/ports.js";
-import { registerKey } from "../../../lib/lifecycle/register.js";
-import { rotateKey, type SwapRotateResult } from "../../../lib/lifecycle/rotate.js";
-import { SWEEP_ACTOR, sweep } from "../../../lib/lifecycle/sweep.js";
+import { SWEEP_ACTOR, sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
+import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
+import { rotateKey, type SwapRotateResult } from "../../../lib/lifecycle/use-cases/rotate.js";
 import { type CrashPlan, depsCrashing, SimulatedCrashError } from "../../support/fault-deps.js";
 import {
   decrypt,

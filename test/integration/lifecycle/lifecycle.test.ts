@@ -8,9 +8,9 @@ import { AuditDetailType } from "../../../lib/domain/audit-types.js";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../../lib/domain/duration.js";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
 import { parseKmsEvent } from "../../../lib/kms/kms-events.js";
-import { handleKmsSignal } from "../../../lib/lifecycle/kms-signal.js";
-import { registerKey } from "../../../lib/lifecycle/register.js";
-import { sweep } from "../../../lib/lifecycle/sweep.js";
+import { handleKmsSignal } from "../../../lib/lifecycle/region/kms-signal.js";
+import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
+import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
 import {
   AUDIT_RECORDER,
   decrypt,

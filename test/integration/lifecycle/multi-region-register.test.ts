@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { registerKey } from "../../../lib/lifecycle/register.js";
-import { sweep } from "../../../lib/lifecycle/sweep.js";
+import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
+import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
 import { type LifecycleTestbed, startLifecycleTestbed } from "../../support/lifecycle-testbed.js";
 import { ACTOR, arnIn, describeKey } from "./helpers.js";
 

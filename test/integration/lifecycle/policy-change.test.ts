@@ -4,8 +4,8 @@
  * was saved and each Region kept the next check the old policy gave it (up to a reconcile interval away).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { changeKeyPolicy } from "../../../lib/lifecycle/key-admin.js";
-import { sweep } from "../../../lib/lifecycle/sweep.js";
+import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
+import { changeKeyPolicy } from "../../../lib/lifecycle/use-cases/key-admin.js";
 import { type LifecycleTestbed, startLifecycleTestbed } from "../../support/lifecycle-testbed.js";
 import { registerNew } from "./helpers.js";
 

@@ -23,9 +23,9 @@ import { MINUTE_MS } from "../../../lib/domain/duration.js";
 import { parseAwsRegion } from "../../../lib/domain/ids.js";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
 import type { LifecycleDeps } from "../../../lib/lifecycle/ports.js";
-import { reconcileRegion } from "../../../lib/lifecycle/reconcile-region.js";
-import { listSentinels, probeSentinels } from "../../../lib/lifecycle/sentinels.js";
-import { sweep } from "../../../lib/lifecycle/sweep.js";
+import { reconcileRegion } from "../../../lib/lifecycle/region/reconcile-region.js";
+import { listSentinels, probeSentinels } from "../../../lib/lifecycle/scheduled/sentinels.js";
+import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
 import {
   decrypt,
   encrypt,

@@ -1,11 +1,11 @@
 import { ListKeysCommand } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateConflictError, ValidationError } from "../../../lib/domain/errors.js";
-import { unmanageKey } from "../../../lib/lifecycle/key-admin.js";
 import type { LifecycleDeps } from "../../../lib/lifecycle/ports.js";
-import { reconcileRegion } from "../../../lib/lifecycle/reconcile-region.js";
-import { registerKey } from "../../../lib/lifecycle/register.js";
-import { rotateKey } from "../../../lib/lifecycle/rotate.js";
+import { reconcileRegion } from "../../../lib/lifecycle/region/reconcile-region.js";
+import { unmanageKey } from "../../../lib/lifecycle/use-cases/key-admin.js";
+import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
+import { rotateKey } from "../../../lib/lifecycle/use-cases/rotate.js";
 import type { Vault } from "../../../lib/vault/port.js";
 import { type LifecycleTestbed, startLifecycleTestbed } from "../../support/lifecycle-testbed.js";
 import { ACTOR } from "./helpers.js";

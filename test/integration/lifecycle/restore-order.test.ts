@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MINUTE_MS } from "../../../lib/domain/duration.js";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
-import { changeKeyPolicy } from "../../../lib/lifecycle/key-admin.js";
 import type { LifecycleDeps } from "../../../lib/lifecycle/ports.js";
-import { probeSentinels } from "../../../lib/lifecycle/sentinels.js";
-import { sweep } from "../../../lib/lifecycle/sweep.js";
+import { probeSentinels } from "../../../lib/lifecycle/scheduled/sentinels.js";
+import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
+import { changeKeyPolicy } from "../../../lib/lifecycle/use-cases/key-admin.js";
 import { type LifecycleTestbed, startLifecycleTestbed } from "../../support/lifecycle-testbed.js";
 import { arnIn, describeKey, registerNew } from "./helpers.js";
 

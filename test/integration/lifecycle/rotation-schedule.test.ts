@@ -12,10 +12,10 @@ import { AuditDetailType } from "../../../lib/domain/audit-types.js";
 import { DAY_MS, HOUR_MS } from "../../../lib/domain/duration.js";
 import { ValidationError } from "../../../lib/domain/errors.js";
 import { findRegion, keyMaterials, type ManagedKey } from "../../../lib/domain/managed-key.js";
-import { changeKeyPolicy } from "../../../lib/lifecycle/key-admin.js";
 import type { LifecycleDeps } from "../../../lib/lifecycle/ports.js";
-import { registerKey } from "../../../lib/lifecycle/register.js";
-import { SWEEP_ACTOR, sweep } from "../../../lib/lifecycle/sweep.js";
+import { SWEEP_ACTOR, sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
+import { changeKeyPolicy } from "../../../lib/lifecycle/use-cases/key-admin.js";
+import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
 import { type LifecycleTestbed, startLifecycleTestbed } from "../../support/lifecycle-testbed.js";
 import { ACTOR, arnIn, registerNew } from "./helpers.js";
 

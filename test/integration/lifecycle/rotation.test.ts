@@ -12,11 +12,11 @@ import { DAY_MS, MINUTE_MS } from "../../../lib/domain/duration.js";
 import { StateConflictError } from "../../../lib/domain/errors.js";
 import type { AwsRegion } from "../../../lib/domain/ids.js";
 import { keyMaterials, type ManagedKey } from "../../../lib/domain/managed-key.js";
-import { reimport } from "../../../lib/lifecycle/operator-actions.js";
 import type { KmsPort, LifecycleDeps } from "../../../lib/lifecycle/ports.js";
-import { reconcileRegion } from "../../../lib/lifecycle/reconcile-region.js";
-import { registerKey } from "../../../lib/lifecycle/register.js";
-import { type InKeyRotateResult, rotateKey } from "../../../lib/lifecycle/rotate.js";
+import { reconcileRegion } from "../../../lib/lifecycle/region/reconcile-region.js";
+import { reimport } from "../../../lib/lifecycle/use-cases/operator-actions.js";
+import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
+import { type InKeyRotateResult, rotateKey } from "../../../lib/lifecycle/use-cases/rotate.js";
 import {
   decrypt,
   encrypt,

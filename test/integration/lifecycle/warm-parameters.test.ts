@@ -14,11 +14,11 @@ import { AuditDetailType } from "../../../lib/domain/audit-types.js";
 import { HOUR_MS, MINUTE_MS } from "../../../lib/domain/duration.js";
 import { parseAwsRegion, type TetherKeyId } from "../../../lib/domain/ids.js";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
-import { changeKeyPolicy } from "../../../lib/lifecycle/key-admin.js";
 import type { LifecycleDeps } from "../../../lib/lifecycle/ports.js";
-import { showKey } from "../../../lib/lifecycle/queries.js";
-import { probeSentinels } from "../../../lib/lifecycle/sentinels.js";
-import { sweep } from "../../../lib/lifecycle/sweep.js";
+import { probeSentinels } from "../../../lib/lifecycle/scheduled/sentinels.js";
+import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
+import { changeKeyPolicy } from "../../../lib/lifecycle/use-cases/key-admin.js";
+import { showKey } from "../../../lib/lifecycle/use-cases/queries.js";
 import { keyPk, regionSk } from "../../../lib/store/item-keys.js";
 import {
   decrypt,

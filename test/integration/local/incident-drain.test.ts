@@ -18,7 +18,7 @@ import {
 import type { KeyActionResponse, SentinelsResponse } from "../../../lib/api/response-schemas.js";
 import { DRAIN_CONTINUED_DETAIL_TYPE } from "../../../lib/domain/drain.js";
 import { parseAwsRegion, parseTetherKeyId } from "../../../lib/domain/ids.js";
-import type { DrainReport } from "../../../lib/lifecycle/drain.js";
+import type { DrainReport } from "../../../lib/lifecycle/scheduled/drain.js";
 import { DynamoSentinelRepository } from "../../../lib/store/dynamo-sentinel-repository.js";
 import { signedFetch } from "../../e2e/support.js";
 

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLifecycleDeps } from "../../../lib/composition-root.js";
 import { AuditDetailType } from "../../../lib/domain/audit-types.js";
 import { KeySpec } from "../../../lib/domain/kms-constants.js";
-import { loadKey, reimport } from "../../../lib/lifecycle/operator-actions.js";
-import { registerKey } from "../../../lib/lifecycle/register.js";
-import { createLifecycleDeps } from "../../../lib/runtime.js";
+import { loadKey, reimport } from "../../../lib/lifecycle/use-cases/operator-actions.js";
+import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
 import { hashiCorpVault } from "../../../lib/vault/hashicorp/index.js";
 import {
   type HashiCorpVaultServer,

@@ -7,7 +7,7 @@ import {
   deleteRecordOf,
 } from "../../../lib/cloudtrail/cloudtrail-adapter.js";
 import type { AwsRegion } from "../../../lib/domain/ids.js";
-import { classify } from "../../../lib/lifecycle/loss-evidence.js";
+import { classify } from "../../../lib/lifecycle/region/loss-evidence.js";
 
 const OFFICER = "arn:aws:sts::111122223333:assumed-role/SecurityOfficer/kill-switch";
 const TETHER = "arn:aws:sts::111122223333:assumed-role/tether-prod-sweep/x";

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_APPROVAL_RULES, parseApprovalRules } from "../../../lib/domain/approvals.js";
-import { heldOperation } from "../../../lib/lifecycle/approvals-gate.js";
 import type { LifecycleDeps } from "../../../lib/lifecycle/ports.js";
+import { heldOperation } from "../../../lib/lifecycle/use-cases/approvals-gate.js";
 
 const refusing = new Proxy(
   {},

@@ -10,8 +10,8 @@ import {
   KmsThrottledError,
   LeaseNotAcquiredError,
 } from "../../../lib/domain/index.js";
-import { BUSY_RETRIES, withLease } from "../../../lib/lifecycle/lease.js";
-import { reconcileRegion, reconcileWhenFree } from "../../../lib/lifecycle/reconcile-region.js";
+import { BUSY_RETRIES, withLease } from "../../../lib/lifecycle/helpers/lease.js";
+import { reconcileRegion, reconcileWhenFree } from "../../../lib/lifecycle/region/reconcile-region.js";
 import { ARN, memoryWorld, REGION } from "./memory-ports.js";
 
 const SWEEP = { actor: "tether:sweep", correlationId: "c-1" };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { withStageDefaults } from "../../../lib/lifecycle/register.js";
+import { withStageDefaults } from "../../../lib/lifecycle/use-cases/register.js";
 
 const defaults = { validityPeriod: "P90D", renewBefore: "P14D" };
 

@@ -1,0 +1,201 @@
+import { formatDuration } from "../../domain/duration.js";
+import { errorName } from "../../domain/errors.js";
+import type { AwsRegion, TetherKeyId } from "../../domain/ids.js";
+import type { LifecycleDeps } from "../ports.js";
+import { type RegionOutcome, reconcileRegion } from "../region/reconcile-region.js";
+import { rotateKey } from "../use-cases/rotate.js";
+import { ensureSentinels, healthIn, recoverIncidents, type SentinelSnapshot } from "./sentinels.js";
+import { type ParametersReport, ParametersWatch, warmParameters } from "./warm-parameters.js";
+
+export interface SweepOptions {
+  /** Most regions one run takes from the due-work index. */
+  readonly limit?: number;
+  /** Regions worked on at once (KMS quotas are kept by the adapter's rate limiter either way). */
+  readonly concurrency?: number;
+  /** Milliseconds left before the Lambda is stopped (context.getRemainingTimeInMillis). */
+  readonly remainingMs?: () => number;
+  /** Stop taking new regions when less than this is left: one region's work must fit. */
+  readonly reserveMs?: number;
+  readonly correlationId: string;
+  /**
+   * Warm import parameters (lib/lifecycle/scheduled/warm-parameters.ts): at most this many sets fetched at the end of
+   * a run that left no due work waiting; the share of warm key-Regions is reported either way. Absent:
+   * warming is off and no share is reported.
+   */
+  readonly warmParametersPerRun?: number;
+}
+
+export interface SweepReport {
+  readonly due: number;
+  readonly processed: number;
+  /** Due regions left for the next run because time ran out. */
+  readonly deferred: number;
+  /** Region outcomes by kind, plus scheduled rotations: `rotated` and `rotation-failed`. */
+  readonly outcomes: Readonly<Record<string, number>>;
+  readonly outbox: { readonly published: number; readonly waiting: number };
+  /** Regions whose regional-loss incident this run closed. */
+  readonly incidentsClosed?: readonly string[];
+  /** Regions whose regional-loss incident is still open after this run (open at its start, not closed). */
+  readonly incidentsOpen?: readonly string[];
+  /** The run's limit of due regions. */
+  readonly limit?: number;
+  /** Warm import parameters: the share among the Regions looked at, and the sets renewed. */
+  readonly parameters?: ParametersReport;
+}
+
+/** Due regions one run takes when its options give no limit (TETHER_SWEEP_LIMIT's default). */
+export const DEFAULT_SWEEP_LIMIT = 500;
+
+export const SWEEP_ACTOR = "tether:sweep";
+
+/**
+ * One scheduled run: re-sends audit events waiting in the outbox, then works through the regions whose
+ * next check is due — found with the due-work index, never a scan, so the cost follows the work due, not
+ * the keys managed. Periodic reconciliation needs nothing extra: every region's next check is at most one
+ * reconcile interval ahead, which is how a regional loss (no event) is found. A key whose rotation
+ * schedule is due is rotated after its primary was reconciled (renewals first; a failed rotation is
+ * alerted and tried again by a later run, see scheduleRotationCheck). Stops taking work when the
+ * Lambda's time runs short; what is left stays due for the next run.
+ *
+ * First it makes sure every Region has its sentinel (one Query when they exist) and reads the open
+ * regional-loss incidents: a key lost in such a Region is a regional loss, restored at once. Last, an
+ * incident whose Region has nothing left to restore gets its sentinel back and closes. A drain run
+ * (lib/lifecycle/scheduled/drain.ts) is this same run, started by the incident instead of the schedule.
+ */
+export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise<SweepReport> {
+  const snapshot = await readSentinels(base);
+  const watch = options.warmParametersPerRun === undefined ? undefined : new ParametersWatch();
+  const deps = runDeps(base, snapshot, watch);
+  const limit = options.limit ?? DEFAULT_SWEEP_LIMIT;
+  const concurrency = Math.max(1, options.concurrency ?? 8);
+  const reserveMs = options.reserveMs ?? 15_000;
+  const remaining = options.remainingMs ?? (() => Number.POSITIVE_INFINITY);
+
+  const outbox = await deps.audit.flush();
+  const due = await deps.keys.due(deps.clock(), limit);
+  const outcomes: Record<string, number> = {};
+  let next = 0;
+  let processed = 0;
+
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      if (remaining() < reserveMs) return;
+      const item = due[next++];
+      if (item === undefined) return;
+      for (const kind of await visit(deps, item, options.correlationId)) {
+        outcomes[kind] = (outcomes[kind] ?? 0) + 1;
+      }
+      processed++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(due.length, 1)) }, worker));
+  const incidentsClosed =
+    snapshot.incidents.length === 0 || remaining() < reserveMs
+      ? []
+      : await recoverIncidents(deps, snapshot, options.correlationId, SWEEP_ACTOR);
+  const incidentsOpen = snapshot.incidents
+    .map((i) => i.region as string)
+    .filter((region) => !incidentsClosed.includes(region));
+  // Last, from what quota is left: keep import parameters warm, only when no due work is waiting.
+  const parameters =
+    watch === undefined
+      ? undefined
+      : await warmParameters(deps, watch, {
+          perRun: options.warmParametersPerRun ?? 0,
+          dueWorkWaiting: due.length >= limit || processed < due.length,
+          remainingMs: remaining,
+          reserveMs,
+        }).catch((error: unknown) => {
+          // The run's own work is done and recorded; warming waits for the next run.
+          deps.log?.("error", "import parameters not kept warm this run", {
+            error: errorName(error),
+          });
+          return undefined;
+        });
+  return {
+    due: due.length,
+    processed,
+    deferred: due.length - processed,
+    outcomes,
+    outbox,
+    incidentsClosed,
+    incidentsOpen,
+    limit,
+    ...(parameters === undefined ? {} : { parameters }),
+  };
+}
+
+/** The sentinels and open incidents (ensureSentinels); none, logged, when they cannot be read. */
+async function readSentinels(base: LifecycleDeps): Promise<SentinelSnapshot> {
+  try {
+    return await ensureSentinels(base);
+  } catch (error) {
+    base.log?.("error", "sentinels could not be read; sentinel health unknown this run", {
+      error: errorName(error),
+    });
+    return { sentinels: [], incidents: [] };
+  }
+}
+
+/** The run's ports: the key store watched for warm parameters, sentinel health from the snapshot. */
+function runDeps(
+  base: LifecycleDeps,
+  snapshot: SentinelSnapshot,
+  watch: ParametersWatch | undefined,
+): LifecycleDeps {
+  const observed = watch === undefined ? base : { ...base, keys: watch.observe(base.keys) };
+  return base.sentinels === undefined
+    ? observed
+    : { ...observed, sentinelHealth: async (region) => healthIn(snapshot, region) };
+}
+
+/**
+ * One due Region: reconciled, then rotated when its key's schedule is due. Returns the outcomes to count
+ * (the region's, and "rotated" or "rotation-failed").
+ */
+async function visit(
+  deps: LifecycleDeps,
+  item: { readonly keyId: TetherKeyId; readonly region: AwsRegion },
+  correlationId: string,
+): Promise<string[]> {
+  let outcome: RegionOutcome;
+  try {
+    outcome = await reconcileRegion(deps, item.keyId, item.region, { actor: SWEEP_ACTOR, correlationId });
+  } catch (error) {
+    // A store or bus failure for one region must not stop the others; the region stays due.
+    const name = errorName(error);
+    deps.log?.("error", "region failed", { keyId: item.keyId, region: item.region, error: name });
+    outcome = { kind: "failed", errorName: name };
+  }
+  if (outcome.rotationDue !== true) return [outcome.kind];
+  const rotated = await rotateOnSchedule(deps, item.keyId, item.region, correlationId);
+  return [outcome.kind, rotated ? "rotated" : "rotation-failed"];
+}
+
+/**
+ * The scheduled rotation of one key. A failure is logged, never thrown: the renewals of this run go on, and
+ * the region's next check (at most a retry interval ahead) retries it; rotateKey itself alerts (warning).
+ */
+async function rotateOnSchedule(
+  deps: LifecycleDeps,
+  keyId: TetherKeyId,
+  region: AwsRegion,
+  correlationId: string,
+): Promise<boolean> {
+  try {
+    const key = await deps.keys.get(keyId);
+    if (key?.policy.rotateEveryMs === undefined) return false;
+    await rotateKey(deps, {
+      key: keyId,
+      reason: `scheduled rotation (every ${formatDuration(key.policy.rotateEveryMs)})`,
+      actor: SWEEP_ACTOR,
+      correlationId,
+      scheduled: true,
+    });
+    return true;
+  } catch (error) {
+    const name = errorName(error);
+    deps.log?.("warn", "scheduled rotation failed", { keyId, region, error: name });
+    return false;
+  }
+}
