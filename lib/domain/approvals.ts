@@ -260,24 +260,11 @@ export interface Approval {
 }
 
 /** An operation that waits for (or ran with) other people's approval. */
-export interface OperationRequest {
-  readonly id: string;
-  readonly operation: OperationKind;
-  /** The Tether key id. */
-  readonly keyId: string;
-  readonly keyArn?: string | undefined;
-  /** What to run: the original request's fields (reason, policy patch, paused); JSON, no secrets. */
-  readonly input: Readonly<Record<string, unknown>>;
-  /** Policy weakenings found (policy-weaken only). */
-  readonly weakenings?: readonly string[] | undefined;
-  readonly requestedBy: string;
+export interface OperationRequest extends NewOperationRequest {
   readonly requesterPerson: string;
-  readonly reason: string;
   readonly createdAt: Date;
   /** Pending until then; for an emergency revoke, when an unconfirmed one starts being reported. */
   readonly expiresAt: Date;
-  readonly quorum: number;
-  readonly emergency: boolean;
   readonly state: OperationState;
   readonly approvals: readonly Approval[];
   readonly denial?: Approval | undefined;
@@ -290,20 +277,24 @@ export interface OperationRequest {
   readonly errorName?: string | undefined;
   /**
    * Set by the write that stores the request or makes a decision (approval, denial, expiry), in that same
-   * write, until its audit events are recorded: a crash in between leaves it set, and the sweep records the events again (fixed ids
-   * and times, so the same facts) and clears it.
+   * write, until its audit events are recorded: a crash in between leaves it set, and the sweep records
+   * the events again (fixed ids and times, so the same facts) and clears it.
    */
   readonly auditPending?: boolean | undefined;
   /** Optimistic concurrency: every write is conditional on it. */
   readonly version: number;
 }
 
+/** What a new request is made of (openOperationRequest); a stored one adds its state (OperationRequest). */
 export interface NewOperationRequest {
   readonly id: string;
   readonly operation: OperationKind;
+  /** The Tether key id. */
   readonly keyId: string;
   readonly keyArn?: string | undefined;
+  /** What to run: the original request's fields (reason, policy patch, paused); JSON, no secrets. */
   readonly input: Readonly<Record<string, unknown>>;
+  /** Policy weakenings found (policy-weaken only). */
   readonly weakenings?: readonly string[] | undefined;
   readonly requestedBy: string;
   readonly reason: string;

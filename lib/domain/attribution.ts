@@ -198,19 +198,20 @@ function restoreUndoneUnexplained(region: RegionRecord, policy: ImportPolicy, no
         "restore requested after a revoke; the material it may have imported before a crash is gone and no delete was found within the attribution grace; importing",
     };
   }
-  const waitUntil = new Date(Math.min(graceEndsAt.getTime(), now.getTime() + ATTRIBUTION_LOOKUP_INTERVAL_MS));
   const detail = `material gone again during an operator's restore after a revoke (an import a crash left unconfirmed; first seen ${since.toISOString()}); looking for who deleted it until ${graceEndsAt.toISOString()}`;
+  return waitForEvidence(graceEndsAt, now, `Unexplained Material Loss: ${detail}`, detail);
+}
+
+/** Unexplained for now: a critical alert, and another look at each visit until the grace ends. */
+function waitForEvidence(graceEndsAt: Date, now: Date, summary: string, detail: string): LossAttribution {
+  const waitUntil = new Date(Math.min(graceEndsAt.getTime(), now.getTime() + ATTRIBUTION_LOOKUP_INTERVAL_MS));
   return {
     cause: AttributedCause.Unexplained,
     lossCause: undefined,
     action: "wait",
     waitUntil,
     graceEndsAt,
-    alert: {
-      severity: AlertSeverity.Critical,
-      reason: AlertReason.UnexplainedMaterialLoss,
-      summary: `Unexplained Material Loss: ${detail}`,
-    },
+    alert: { severity: AlertSeverity.Critical, reason: AlertReason.UnexplainedMaterialLoss, summary },
     detail,
   };
 }
@@ -310,20 +311,12 @@ function unexplained(region: RegionRecord, policy: ImportPolicy, now: Date): Los
   const since = region.unexplainedSince ?? now;
   const graceEndsAt = new Date(since.getTime() + policy.attributionGraceMs);
   if (now.getTime() >= graceEndsAt.getTime()) return { ...local(policy), graceEndsAt };
-  const waitUntil = new Date(Math.min(graceEndsAt.getTime(), now.getTime() + ATTRIBUTION_LOOKUP_INTERVAL_MS));
-  return {
-    cause: AttributedCause.Unexplained,
-    lossCause: undefined,
-    action: "wait",
-    waitUntil,
+  return waitForEvidence(
     graceEndsAt,
-    alert: {
-      severity: AlertSeverity.Critical,
-      reason: AlertReason.UnexplainedMaterialLoss,
-      summary: `Unexplained Material Loss: material gone before its ValidTo, the Region's sentinel intact, no Tether action; looking in CloudTrail for who deleted it until ${graceEndsAt.toISOString()}`,
-    },
-    detail: `material gone before its ValidTo with nothing to explain it (first seen ${since.toISOString()}); looking for the cause until ${graceEndsAt.toISOString()}`,
-  };
+    now,
+    `Unexplained Material Loss: material gone before its ValidTo, the Region's sentinel intact, no Tether action; looking in CloudTrail for who deleted it until ${graceEndsAt.toISOString()}`,
+    `material gone before its ValidTo with nothing to explain it (first seen ${since.toISOString()}); looking for the cause until ${graceEndsAt.toISOString()}`,
+  );
 }
 
 function withoutKind(evidence: DeleteRecord & { kind?: string }): DeleteRecord {
