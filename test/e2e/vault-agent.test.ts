@@ -1,9 +1,9 @@
 /**
  * `vault: agent` over the local stack (docs/agent.md): the functions hold no material and no way into the
  * vault; agents poll the API over HTTP with their own identity, verify each signed request, wrap with the
- * local file vault and answer. Renewal and restore after expiry through the agent; forged, expired and
- * replayed requests refused; two agents, each request wrapped once; the agents down past a renewal window →
- * an alert, then recovery.
+ * local file vault and answer. Renewal, restore after expiry, in-key rotation and a key swap through the
+ * agent; forged, expired and replayed requests refused; two agents, each request wrapped once; the agents
+ * down past a renewal window → an alert, then recovery.
  */
 import { generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_SERVICE_CREDENTIALS, type LocalStack } from "../../infra/local/runner/index.js";
 import { localAgent } from "../../infra/local/runner/local-agent.js";
 import type { VaultAgent } from "../../lib/agent/agent.js";
-import type { KeyActionResponse } from "../../lib/api/schemas.js";
+import type { HistoryResponse, KeyActionResponse, RotateResponse } from "../../lib/api/schemas.js";
 import { agentRequestText } from "../../lib/domain/agent-protocol.js";
 import { DynamoAgentQueue } from "../../lib/vault/agent/agent-queue.js";
 import { ADMIN, E2E_STACK_START_MS, READER, stackKmsClient, startE2eStack } from "../support/e2e-stack.js";
@@ -67,14 +67,28 @@ async function stopAgents(): Promise<void> {
   for (const { stop } of [...running.values()]) await stop();
 }
 
-async function logEntries(
-  name: string,
-): Promise<{ id: string; op: string; outcome: string; refusal?: string }[]> {
+interface LogEntry {
+  at: string;
+  id: string;
+  op: string;
+  outcome: string;
+  refusal?: string;
+  keyArn?: string;
+  materialRef?: string;
+}
+
+async function logEntries(name: string): Promise<LogEntry[]> {
   const text = await readFile(join(dir, `${name}.log`), "utf8").catch(() => "");
   return text
     .split("\n")
     .filter((line) => line !== "")
     .map((line) => JSON.parse(line));
+}
+
+async function allLogEntries(): Promise<LogEntry[]> {
+  return (await Promise.all([...running.keys()].map((name) => logEntries(name))))
+    .flat()
+    .sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
 }
 
 async function register(ref: string, policy: Record<string, string>): Promise<KeyActionResponse["key"]> {
@@ -212,6 +226,68 @@ describe("vault: agent", () => {
       (e) => e.op === "generate" && e.outcome === "answered",
     );
     expect(generated.length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  it("swaps a key through the agent: the new key's material wrapped by the agent, the old key still decrypts", async () => {
+    const alias = `alias/agent-swap-${Date.now()}`;
+    const answer = await signedFetch(stack.apiUrl, {
+      method: "POST",
+      path: "/keys",
+      credentials: ADMIN,
+      body: {
+        mode: "create",
+        region: stack.region,
+        keySpec: "SYMMETRIC_DEFAULT",
+        materialRef: `test/swap-${Date.now()}`,
+        generateMaterial: true,
+        alias,
+        policy: { validityPeriod: "P30D", rotationMethod: "key-swap" },
+      },
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    const old = (answer.body as KeyActionResponse).key;
+    const before = (await kms.send(new EncryptCommand({ KeyId: alias, Plaintext: Buffer.from("old") })))
+      .CiphertextBlob as Uint8Array;
+    const wrapsBefore = (await allLogEntries()).length;
+
+    const swapped = await signedFetch(stack.apiUrl, {
+      method: "POST",
+      path: `/keys/${old.id}/rotate`,
+      credentials: ADMIN,
+      body: { reason: "key swap, through the agent" },
+    });
+    expect(swapped.status, JSON.stringify(swapped.body)).toBe(200);
+    const body = swapped.body as RotateResponse;
+    expect(body.method).toBe("key-swap");
+    const successor = body.successor;
+    if (successor === undefined) throw new Error("a key swap answered no successor");
+    expect(successor.keyArn).not.toBe(old.keyArn);
+    expect(successor.materialRef).toBe(`${old.materialRef}/s2`);
+    expect(body.key).toMatchObject({ id: old.id, supersededBy: successor.id });
+
+    // The new key's material was generated and wrapped by an agent, for the new key's ARN: the functions
+    // hold no vault (the first test), so no other path could have imported it.
+    const since = (await allLogEntries()).slice(wrapsBefore);
+    const forNew = since.filter((e) => e.keyArn === successor.keyArn && e.op === "wrap");
+    expect(forNew.map((e) => e.outcome)).toEqual(expect.arrayContaining(["accepted", "answered"]));
+    expect(since.some((e) => e.op === "generate" && e.materialRef === successor.materialRef)).toBe(true);
+    expect(await describe_(successor.keyArn)).toMatchObject({ KeyState: "Enabled", Origin: "EXTERNAL" });
+
+    // The alias now names the new key; the old key (superseded, still managed) decrypts what it made.
+    const after = await kms.send(new EncryptCommand({ KeyId: alias, Plaintext: Buffer.from("new") }));
+    expect(after.KeyId).toBe(successor.keyArn);
+    const decrypted = await kms.send(new DecryptCommand({ KeyId: old.keyArn, CiphertextBlob: before }));
+    expect(Buffer.from(decrypted.Plaintext as Uint8Array).toString()).toBe("old");
+    expect((await describe_(old.keyArn))?.KeyState).toBe("Enabled");
+
+    // Audit: the swap on the old key's history, the new key's import on its own.
+    const history = async (id: string) =>
+      (
+        (await signedFetch(stack.apiUrl, { method: "GET", path: `/keys/${id}/history`, credentials: READER }))
+          .body as HistoryResponse
+      ).items.map((e) => e.detailType);
+    expect(await history(old.id)).toContain("Key Swapped");
+    expect((await history(successor.id)).length).toBeGreaterThan(0);
   }, 60_000);
 
   it("refuses forged, expired and replayed requests, answering the refusal", async () => {
