@@ -1,9 +1,9 @@
 /**
  * `vault: agent` over the local stack (docs/agent.md): the functions hold no material and no way into the
  * vault; agents poll the API over HTTP with their own identity, verify each signed request, wrap with the
- * local file vault and answer. Renewal, restore after expiry, in-key rotation and a key swap through the
- * agent; forged, expired and replayed requests refused; two agents, each request wrapped once; the agents
- * down past a renewal window → an alert, then recovery.
+ * local file vault and answer. Renewal, restore after expiry and after a regional loss, in-key rotation and a
+ * key swap through the agent; forged, expired and replayed requests refused; two agents, each request wrapped
+ * once; the agents down past a renewal window → an alert, then recovery.
  */
 import { generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -21,7 +21,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_SERVICE_CREDENTIALS, type LocalStack } from "../../infra/local/runner/index.js";
 import { localAgent } from "../../infra/local/runner/local-agent.js";
 import type { VaultAgent } from "../../lib/agent/agent.js";
-import type { HistoryResponse, KeyActionResponse, RotateResponse } from "../../lib/api/schemas.js";
+import type {
+  HistoryResponse,
+  KeyActionResponse,
+  RotateResponse,
+  SentinelsResponse,
+} from "../../lib/api/schemas.js";
 import { agentRequestText } from "../../lib/domain/agent-protocol.js";
 import { DynamoAgentQueue } from "../../lib/vault/agent/agent-queue.js";
 import { ADMIN, E2E_STACK_START_MS, READER, stackKmsClient, startE2eStack } from "../support/e2e-stack.js";
@@ -289,6 +294,58 @@ describe("vault: agent", () => {
     expect(await history(old.id)).toContain("Key Swapped");
     expect((await history(successor.id)).length).toBeGreaterThan(0);
   }, 60_000);
+
+  it("restores every key through the agent after a regional loss: the probe opens the incident, the sweep closes it", async () => {
+    const region = stack.region;
+    const key = await register(`test/loss-${Date.now()}`, { validityPeriod: "P30D" });
+    const ciphertext = (
+      await kms.send(new EncryptCommand({ KeyId: key.keyArn, Plaintext: Buffer.from("before the loss") }))
+    ).CiphertextBlob as Uint8Array;
+    const sentinels = async () =>
+      (
+        (await signedFetch(stack.apiUrl, { method: "GET", path: "/sentinels", credentials: READER }))
+          .body as SentinelsResponse
+      ).items.find((s) => s.region === region);
+    expect((await sentinels())?.state).toBe("ready");
+    expect((await sentinels())?.incident).toBeUndefined();
+    const logBefore = (await allLogEntries()).length;
+
+    // The Region loses every imported material (the sentinel's and the key's); a minute on, the probe sees it.
+    const lost = await stack.localAws.kms.admin.loseRegion(region);
+    expect(lost).toContain(key.keyArn.split("/")[1]);
+    expect((await describe_(key.keyArn))?.KeyState).toBe("PendingImport");
+    await stack.localAws.kms.admin.advanceClock(60_000);
+    await stack.runSchedule("probe");
+    expect((await sentinels())?.incident).toBeDefined();
+    expect(alerts("REGIONAL_LOSS_DETECTED").filter((e) => e.detail.region === region)).toHaveLength(1);
+
+    // The sweep restores every key of the Region through the agent, and closes the incident.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await sentinels())?.incident !== undefined) await stack.sweepNow();
+    expect((await sentinels())?.incident).toBeUndefined();
+    expect((await describe_(key.keyArn))?.KeyState).toBe("Enabled");
+    const sentinelArn = (await sentinels())?.keyArn as string;
+    expect((await describe_(sentinelArn))?.KeyState).toBe("Enabled");
+    const decrypted = await kms.send(new DecryptCommand({ KeyId: key.keyArn, CiphertextBlob: ciphertext }));
+    expect(Buffer.from(decrypted.Plaintext as Uint8Array).toString()).toBe("before the loss");
+
+    // Both materials were wrapped by an agent after the loss, for their own key ARNs.
+    const since = (await allLogEntries()).slice(logBefore);
+    for (const arn of [key.keyArn, sentinelArn]) {
+      expect(since.filter((e) => e.keyArn === arn && e.op === "wrap").map((e) => e.outcome)).toEqual(
+        expect.arrayContaining(["accepted", "answered"]),
+      );
+    }
+    const audit = stack.localAws.events.events(stack.auditBusName);
+    expect(
+      audit.filter((e) => e["detail-type"] === "Key Material Restored" && e.detail.keyId === key.id),
+    ).toHaveLength(1);
+    const recovered = audit.filter(
+      (e) => e["detail-type"] === "Regional Loss Recovered" && e.detail.region === region,
+    );
+    expect(recovered).toHaveLength(1);
+    expect(recovered[0]?.detail).toMatchObject({ keysNotRestored: 0 });
+  }, 90_000);
 
   it("refuses forged, expired and replayed requests, answering the refusal", async () => {
     await stopAgents();
