@@ -1,19 +1,22 @@
 /**
  * `vault: agent` with a backend that can wrap with RSAES_OAEP_SHA_1 only (an HSM's limit; here the local file
  * vault behind a test double that refuses any other algorithm): the agent reports that with its polls, the
- * import asks KMS for OAEP-SHA-1 parameters, and the key is created and imported through the agent.
+ * import asks KMS for OAEP-SHA-1 parameters, and the key is created and imported through the agent. And the
+ * sweep, run as Lambda runs it (a process of its own), publishes the agents' health as CloudWatch metrics
+ * (the embedded-metric-format line the agent-health alarm reads, infra/alerts.yml).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DescribeKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalStack } from "../../infra/local/runner/index.js";
+import { LOCAL_SERVICE_CREDENTIALS, type LocalStack } from "../../infra/local/runner/index.js";
 import { localAgent } from "../../infra/local/runner/local-agent.js";
 import type { KeyActionResponse } from "../../lib/api/schemas.js";
 import { allowedWrappings } from "../../lib/domain/wrapping.js";
 import type { Vault } from "../../lib/lifecycle/ports.js";
 import { UnsupportedWrappingError } from "../../lib/vault/errors.js";
+import { runFunctionProcessWithOutput } from "../support/deployed-function.js";
 import { ADMIN, E2E_STACK_START_MS, READER, stackKmsClient, startE2eStack } from "../support/e2e-stack.js";
 import { signedFetch } from "./support.js";
 
@@ -71,6 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stop?.();
+  await stack?.localAws.kms.admin.setClockOffset(0);
   kms?.destroy();
   await stack?.close();
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
@@ -111,4 +115,40 @@ describe("vault: agent, a backend limited to RSAES_OAEP_SHA_1", () => {
     expect(wrapAlgorithms.length).toBeGreaterThanOrEqual(1);
     expect(new Set(wrapAlgorithms)).toEqual(new Set(["RSAES_OAEP_SHA_1"]));
   }, 60_000);
+});
+
+/** One sweep run as Lambda runs it; the embedded-metric records it wrote that carry the agents' health. */
+async function sweepAgentRecords(clockOffsetMs = 0): Promise<Record<string, unknown>[]> {
+  const { stdout } = await runFunctionProcessWithOutput(
+    "sweep",
+    [{ id: `sweep-${Date.now()}`, "detail-type": "Scheduled Event", source: "aws.events", detail: {} }],
+    {
+      AWS_REGION: stack.region,
+      AWS_ACCESS_KEY_ID: LOCAL_SERVICE_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_SERVICE_CREDENTIALS.secretAccessKey,
+      POWERTOOLS_LOG_LEVEL: "ERROR",
+    },
+    clockOffsetMs,
+  );
+  return stdout
+    .split("\n")
+    .filter((line) => line.includes('"_aws"') && line.includes("VaultAgentsHealthy"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe("the sweep's agent-health metric", () => {
+  it("a sweep run publishes VaultAgentsHealthy 1 while the agent polls, 0 once it is gone", async () => {
+    const [up, ...more] = await sweepAgentRecords();
+    expect(more).toEqual([]);
+    expect(up).toMatchObject({ Deployment: process.env.TETHER_TABLE_NAME, VaultAgentsHealthy: 1 });
+    expect(up?.VaultAgentOldestPendingSeconds).toBeTypeOf("number");
+    expect(JSON.stringify(up?._aws)).toContain('"Name":"VaultAgentsHealthy"');
+
+    // The agent stops; three minutes on (the emulator's clock, the functions' too) it is down.
+    await stop?.();
+    stop = undefined;
+    await stack.localAws.kms.admin.advanceClock(3 * 60_000);
+    const down = await sweepAgentRecords(stack.localAws.kms.clockOffsetMs());
+    expect(down.map((r) => r.VaultAgentsHealthy)).toEqual([0]);
+  }, 120_000);
 });
