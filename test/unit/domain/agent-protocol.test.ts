@@ -15,6 +15,7 @@ import {
   parseAgentWrappings,
   underPrefix,
 } from "../../../lib/domain/agent-protocol.js";
+import { KeySpec } from "../../../lib/domain/kms-constants.js";
 import { allowedWrappings } from "../../../lib/domain/wrapping.js";
 
 const NOW = new Date("2026-12-05T03:00:00.000Z");
@@ -218,6 +219,9 @@ describe("the wrappings an agent reports", () => {
     expect(parseAgentWrappings(text)).toEqual(all);
     expect(text).toContain("SYMMETRIC_DEFAULT=RSAES_OAEP_SHA_256:RSA_4096+RSA_3072+RSA_2048");
     expect(text.length).toBeLessThan(1000);
+    // Every key spec, every wrapping KMS accepts (a deferred file vault reports that): within the API's 4000.
+    const everything = Object.fromEntries(Object.values(KeySpec).map((k) => [k, allowedWrappings(k)]));
+    expect(encodeURIComponent(agentWrappingsText(everything)).length).toBeLessThan(4000);
     // A key spec reported with nothing: the backend cannot wrap it at all.
     expect(parseAgentWrappings("RSA_2048=")).toEqual({ RSA_2048: [] });
   });
