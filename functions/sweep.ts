@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
+import type { AgentHealth } from "../lib/domain/agent-protocol.js";
 import { drainRequestOf } from "../lib/domain/drain.js";
 import { type DrainReport, drainRun } from "../lib/lifecycle/scheduled/drain.js";
 import {
@@ -51,23 +52,34 @@ async function run(
   const report =
     drain === undefined ? { ...swept, operations: await operationsPart(deps, correlationId) } : swept;
   logger.info(drain === undefined ? "sweep finished" : "drain run finished", { ...report });
-  if (config.vault === "agent") {
-    // The vault agents' health: an alert when they go down or fall behind, and when they recover (docs/agent.md).
-    try {
-      const health = await watchAgents(deps, { correlationId });
-      if (health.state !== "healthy") logger.warn("vault agents not healthy", { summary: health.summary });
-    } catch (error) {
-      logger.error("the vault agents' health could not be checked", { error });
-    }
-  }
+  const agents = config.vault === "agent" ? { health: await agentHealthOf(deps, correlationId) } : undefined;
   const now = deps.clock();
   // An embedded-metric-format line: CloudWatch Logs turns it into the metrics the alarms and dashboard read.
   publishSweepMetrics(metrics, {
     report,
     shortestTimeToExpiryMs: watch.shortestTimeToExpiryMs(now),
     time: now,
+    agents,
   });
   return report;
+}
+
+/**
+ * The vault agents' health: an alert when they go down or fall behind, and when they recover (docs/agent.md);
+ * undefined when it could not be checked (logged; the metric then says not healthy).
+ */
+async function agentHealthOf(
+  deps: ReturnType<typeof lifecycleDeps>,
+  correlationId: string,
+): Promise<AgentHealth | undefined> {
+  try {
+    const health = await watchAgents(deps, { correlationId });
+    if (health.state !== "healthy") logger.warn("vault agents not healthy", { summary: health.summary });
+    return health;
+  } catch (error) {
+    logger.error("the vault agents' health could not be checked", { error });
+    return undefined;
+  }
 }
 
 /** The sweep's report stands even when the operation requests could not be looked at (logged, next run). */

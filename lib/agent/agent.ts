@@ -13,10 +13,13 @@ import {
   AgentOp,
   type AgentPolicy,
   type AgentRequest,
+  type AgentWrappings,
+  agentWrappingsText,
   checkAgentRequest,
 } from "../domain/agent-protocol.js";
 import { errorName } from "../domain/errors.js";
-import type { KeySpec, WrappingAlgorithm } from "../domain/kms-constants.js";
+import { KeySpec, type WrappingAlgorithm } from "../domain/kms-constants.js";
+import type { WrappingChoice } from "../domain/wrapping.js";
 import type { Vault } from "../lifecycle/ports.js";
 import { seal } from "../vault/agent/seal.js";
 import type { AgentLog } from "./agent-log.js";
@@ -73,6 +76,8 @@ export class VaultAgent {
   readonly #clock: () => Date;
   #answered = 0;
   #refused = 0;
+  /** The backend's wrappings as reported with each poll; found once (undefined: not yet, or unlimited). */
+  #wrappings: { text: string | undefined } | undefined;
   /** Answers not yet recorded by the API (it could not be reached): sent again when the request comes back. */
   readonly #unsent = new Map<string, AgentAnswer>();
 
@@ -94,6 +99,7 @@ export class VaultAgent {
         version: AGENT_VERSION,
         answered: String(this.#answered),
         refused: String(this.#refused),
+        wrappings: await this.#wrappingsText(),
       },
     })) as { requests?: Claimed[] };
     const requests = body.requests ?? [];
@@ -115,6 +121,27 @@ export class VaultAgent {
     // An answer whose request expired is dropped (it would never be asked for again).
     if (this.#unsent.size > 100) this.#unsent.clear();
     return requests.length;
+  }
+
+  /**
+   * What the backend can wrap, per key spec, as the heartbeat reports it: undefined when the backend has no
+   * limits of its own (it wraps whatever KMS accepts). Asked once; a failure is reported and asked again.
+   */
+  async #wrappingsText(): Promise<string | undefined> {
+    const { backend } = this.#o;
+    if (backend.supportedWrappings === undefined) return undefined;
+    if (this.#wrappings !== undefined) return this.#wrappings.text;
+    try {
+      const wrappings: Partial<Record<KeySpec, readonly WrappingChoice[]>> = {};
+      for (const keySpec of Object.values(KeySpec)) {
+        wrappings[keySpec] = await backend.supportedWrappings(keySpec);
+      }
+      this.#wrappings = { text: agentWrappingsText(wrappings as AgentWrappings) };
+      return this.#wrappings.text;
+    } catch (error) {
+      this.#o.report?.(`could not read the backend's wrappings: ${(error as Error).message}`);
+      return undefined;
+    }
   }
 
   /** Verifies one request and answers it from the backend (never throws: failures are answers too). */

@@ -79,6 +79,13 @@ const agentPollQuery = once(() =>
       .optional(),
     answered: z.coerce.number().int().min(0).optional(),
     refused: z.coerce.number().int().min(0).optional(),
+    wrappings: z
+      .string()
+      .max(4000)
+      .optional()
+      .describe(
+        "What the agent's backend can wrap, when limited: KEYSPEC=ALGORITHM:WRAPPINGKEYSPEC+...,...;... (absent: whatever KMS accepts)",
+      ),
   }),
 );
 

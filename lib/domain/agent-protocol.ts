@@ -11,6 +11,8 @@
  */
 import { ValidationError } from "./errors.js";
 import { parseKmsKeyArn } from "./key-arn.js";
+import { KeySpec, WrappingAlgorithm, WrappingKeySpec } from "./kms-constants.js";
+import { allowedWrappings, type WrappingChoice } from "./wrapping.js";
 
 export const AGENT_PROTOCOL_VERSION = 1;
 
@@ -339,6 +341,91 @@ export interface AgentHeartbeat {
   readonly version?: string | undefined;
   readonly answered?: number | undefined;
   readonly refused?: number | undefined;
+  /** What its backend can wrap, per key spec; absent when the backend can do whatever KMS accepts. */
+  readonly wrappings?: AgentWrappings | undefined;
+}
+
+/**
+ * The wrappings an agent's backend can produce, per key spec (a key spec absent: none). Reported with each
+ * poll (its heartbeat), so an HSM limited to RSAES_OAEP_SHA_1 is asked for that and nothing else.
+ */
+export type AgentWrappings = Readonly<Partial<Record<KeySpec, readonly WrappingChoice[]>>>;
+
+/**
+ * The compact text of an agent's wrappings, short enough for a query string: key specs separated by `;`,
+ * each `KEYSPEC=ALG:WKS+WKS,ALG:WKS` (e.g. `SYMMETRIC_DEFAULT=RSAES_OAEP_SHA_1:RSA_2048+RSA_4096`).
+ */
+export function agentWrappingsText(wrappings: AgentWrappings): string {
+  const parts: string[] = [];
+  for (const [keySpec, choices] of Object.entries(wrappings) as [KeySpec, readonly WrappingChoice[]][]) {
+    const byAlgorithm = new Map<string, string[]>();
+    for (const c of choices) {
+      byAlgorithm.set(c.wrappingAlgorithm, [
+        ...(byAlgorithm.get(c.wrappingAlgorithm) ?? []),
+        c.wrappingKeySpec,
+      ]);
+    }
+    const algorithms = [...byAlgorithm].map(([algorithm, specs]) => `${algorithm}:${specs.join("+")}`);
+    parts.push(`${keySpec}=${algorithms.join(",")}`);
+  }
+  return parts.join(";");
+}
+
+/**
+ * Reads `agentWrappingsText`'s form back, in KMS's order of preference (lib/domain/wrapping.ts); pairs KMS
+ * does not accept for the key spec are dropped.
+ * @throws ValidationError naming `wrappings` and the part that is not a key spec, algorithm or wrapping key spec
+ */
+export function parseAgentWrappings(text: string): AgentWrappings {
+  const out: Partial<Record<KeySpec, WrappingChoice[]>> = {};
+  for (const part of text.split(";").filter((p) => p !== "")) {
+    const [keySpec, list = ""] = part.split("=", 2);
+    if (keySpec === undefined || !Object.hasOwn(KeySpec, keySpec)) {
+      throw new ValidationError("wrappings", `${JSON.stringify(keySpec)} is not a key spec`);
+    }
+    const kmsAllows = allowedWrappings(keySpec as KeySpec);
+    const named = new Set<string>();
+    for (const group of list.split(",").filter((g) => g !== "")) {
+      const [algorithm = "", specs = ""] = group.split(":", 2);
+      if (!Object.hasOwn(WrappingAlgorithm, algorithm)) {
+        throw new ValidationError("wrappings", `${JSON.stringify(algorithm)} is not a wrapping algorithm`);
+      }
+      for (const spec of specs.split("+")) {
+        if (!Object.hasOwn(WrappingKeySpec, spec)) {
+          throw new ValidationError("wrappings", `${JSON.stringify(spec)} is not a wrapping key spec`);
+        }
+        named.add(`${algorithm}:${spec}`);
+      }
+    }
+    out[keySpec as KeySpec] = kmsAllows.filter((c) =>
+      named.has(`${c.wrappingAlgorithm}:${c.wrappingKeySpec}`),
+    );
+  }
+  return out;
+}
+
+/**
+ * What every agent up now can wrap for this key spec (the intersection, so whichever claims a request can
+ * serve it), in KMS's order of preference; undefined when no agent is up or none reports a limit (then any
+ * wrapping KMS accepts is fine: the request waits for an agent, or any agent can do it).
+ */
+export function liveAgentWrappings(
+  heartbeats: readonly AgentHeartbeat[],
+  keySpec: KeySpec,
+  now: Date,
+  thresholds: AgentHealthThresholds = DEFAULT_AGENT_HEALTH,
+): WrappingChoice[] | undefined {
+  const limits = heartbeats
+    .filter((h) => now.getTime() - h.lastSeen.getTime() <= thresholds.downAfterMs)
+    .map((h) => h.wrappings)
+    .filter((w): w is AgentWrappings => w !== undefined)
+    .map((w) => w[keySpec] ?? []);
+  if (limits.length === 0) return undefined;
+  return allowedWrappings(keySpec).filter((c) =>
+    limits.every((can) =>
+      can.some((v) => v.wrappingAlgorithm === c.wrappingAlgorithm && v.wrappingKeySpec === c.wrappingKeySpec),
+    ),
+  );
 }
 
 export const AgentHealthState = { Healthy: "healthy", Behind: "behind", Down: "down" } as const;

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { METRIC_DIMENSION, METRIC_NAMESPACE } from "../../lib/lifecycle/scheduled/expiry-metric.js";
 import { roleIdOf } from "./support/iam.js";
 import {
   type CfnTemplate,
@@ -244,6 +245,31 @@ describe("any other vault: nothing changes", () => {
     for (const fn of ALL) {
       expect(await decide(t, fn, "kms:Sign", BROUGHT), fn).not.toBe("Allowed");
       expect(roleOf(t, fn).policies.map((p) => p.name)).not.toContain("tether-agent-signing");
+    }
+  });
+});
+
+describe("the agent-health alarm (infra/alerts.yml)", () => {
+  it("exists with vault: agent only, on the sweep's VaultAgentsHealthy metric, paging on-call both ways", () => {
+    for (const [packaged, expected] of [
+      [stackKey, true],
+      [brought, true],
+      [fileVault, false],
+    ] as const) {
+      const t = packaged.template;
+      const alarm = t.Resources.VaultAgentHealthAlarm;
+      expect(alarm?.Type).toBe("AWS::CloudWatch::Alarm");
+      expect(holds(t, alarm?.Condition)).toBe(expected);
+      expect(alarm?.Properties).toMatchObject({
+        Namespace: METRIC_NAMESPACE,
+        MetricName: "VaultAgentsHealthy",
+        Dimensions: [{ Name: METRIC_DIMENSION, Value: t.Resources.TetherTable?.Properties?.TableName }],
+        Statistic: "Minimum",
+        Threshold: 1,
+        ComparisonOperator: "LessThanThreshold",
+        AlarmActions: [{ Ref: "OnCallTopic" }],
+        OKActions: [{ Ref: "OnCallTopic" }],
+      });
     }
   });
 });

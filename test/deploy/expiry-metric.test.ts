@@ -200,3 +200,51 @@ describe("publishSweepMetrics: warm import parameters", () => {
     expect(JSON.stringify(off)).not.toContain("Parameters");
   });
 });
+
+describe("publishSweepMetrics: the vault agents' health (vault: agent)", () => {
+  const report = { due: 0, processed: 0, deferred: 0, outcomes: {}, outbox: { published: 0, waiting: 0 } };
+  const time = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const publish = (agents: Parameters<typeof publishSweepMetrics>[1]["agents"]) => {
+    const metrics = powertoolsMetrics(METRIC_NAMESPACE, { Deployment: "d" });
+    const [record] = publishedRecords(() =>
+      publishSweepMetrics(metrics, { report, shortestTimeToExpiryMs: undefined, time, agents }),
+    );
+    return record as Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Metrics: unknown[] }> } };
+  };
+  const beat = { name: "a", principal: "p", lastSeen: time, state: "healthy" as const };
+
+  it("publishes VaultAgentsHealthy 1 when healthy, 0 when down or behind, with the oldest wait in seconds", () => {
+    const healthy = publish({ health: { state: "healthy", agents: [beat], summary: "1 agent(s) up" } });
+    expect(healthy._aws.CloudWatchMetrics[0]?.Metrics).toEqual(
+      expect.arrayContaining([
+        { Name: "VaultAgentsHealthy", Unit: "Count" },
+        { Name: "VaultAgentOldestPendingSeconds", Unit: "Seconds" },
+      ]),
+    );
+    expect(healthy).toMatchObject({
+      Deployment: "d",
+      VaultAgentsHealthy: 1,
+      VaultAgentOldestPendingSeconds: 0,
+    });
+    const behind = publish({
+      health: {
+        state: "behind",
+        agents: [beat],
+        oldestPending: new Date(time.getTime() - 95_400),
+        summary: "waited",
+      },
+    });
+    expect(behind).toMatchObject({ VaultAgentsHealthy: 0, VaultAgentOldestPendingSeconds: 95 });
+    const down = publish({
+      health: { state: "down", agents: [], summary: "no vault agent has ever called in" },
+    });
+    expect(down.VaultAgentsHealthy).toBe(0);
+  });
+
+  it("says not healthy when the health could not be read, and nothing of agents with another vault", () => {
+    const unknown = publish({ health: undefined });
+    expect(unknown.VaultAgentsHealthy).toBe(0);
+    expect(unknown).not.toHaveProperty("VaultAgentOldestPendingSeconds");
+    expect(JSON.stringify(publish(undefined))).not.toContain("VaultAgent");
+  });
+});

@@ -88,12 +88,22 @@ const CHILD = fileURLToPath(new URL("./function-child.ts", import.meta.url));
  * invocation per event, all at once; resolves with each invocation's outcome.
  * @param clockOffsetMs the functions' clock: real time plus this (the emulator's offset)
  */
-export function runFunctionProcess(
+export async function runFunctionProcess(
   name: string,
   events: readonly unknown[],
   env: Record<string, string>,
   clockOffsetMs = 0,
 ): Promise<unknown[]> {
+  return (await runFunctionProcessWithOutput(name, events, env, clockOffsetMs)).results;
+}
+
+/** runFunctionProcess, with what the function wrote on stdout (its logs and embedded-metric records). */
+export function runFunctionProcessWithOutput(
+  name: string,
+  events: readonly unknown[],
+  env: Record<string, string>,
+  clockOffsetMs = 0,
+): Promise<{ results: unknown[]; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", CHILD, name], {
       env: {
@@ -119,7 +129,7 @@ export function runFunctionProcess(
         reject(new Error(`${name} exited ${code}: ${err.slice(-2000)}`));
         return;
       }
-      resolve(JSON.parse(line.slice("RESULT ".length)) as unknown[]);
+      resolve({ results: JSON.parse(line.slice("RESULT ".length)) as unknown[], stdout: out });
     });
   });
 }

@@ -12,6 +12,7 @@ import {
   DEFAULT_AGENT_CLOCK_SKEW_MS,
   DEFAULT_AGENT_MAX_LIFETIME_MS,
 } from "../../../lib/domain/agent-protocol.js";
+import type { Vault } from "../../../lib/lifecycle/ports.js";
 import { LOCAL_ACCOUNT_ID, LOCAL_SERVICE_CREDENTIALS, type LocalIdentity } from "./identities.js";
 import type { LocalVault } from "./local-vault.js";
 
@@ -50,6 +51,8 @@ export interface LocalAgentOptions {
   readonly report?: (line: string) => void;
   /** The stack's clock (the emulator's), as the functions have it. */
   readonly clock?: () => Date;
+  /** Its backend instead of the stack's file vault (a test's, e.g. one limited to some wrappings). */
+  readonly backend?: Vault;
 }
 
 /** An agent for the local stack (not yet polling): its backend the stack's file vault. */
@@ -66,7 +69,7 @@ export async function localAgent(
   return new VaultAgent({
     api,
     name: options.name ?? "local-agent",
-    backend: setup.vault.vault,
+    backend: options.backend ?? setup.vault.vault,
     publicKeys: [parsePublicKey(setup.publicKeyPem)],
     policy: {
       deployments: [options.deployment],

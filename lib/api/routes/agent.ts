@@ -20,6 +20,7 @@ export const agentRequestsRoute = defineRoute({
       version: query.version,
       answered: query.answered,
       refused: query.refused,
+      wrappings: query.wrappings,
     });
     return {
       status: 200,

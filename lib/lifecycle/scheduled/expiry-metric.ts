@@ -1,3 +1,4 @@
+import { type AgentHealth, AgentHealthState } from "../../domain/agent-protocol.js";
 import type { RegionRecord } from "../../domain/managed-key.js";
 import type { KeyRepository, MetricsPort } from "../ports.js";
 import type { SweepReport } from "./sweep.js";
@@ -59,6 +60,8 @@ export interface SweepMetricsInput {
   readonly report: SweepReport;
   readonly shortestTimeToExpiryMs: number | undefined;
   readonly time: Date;
+  /** With `vault: agent`: the agents' health this run (undefined: the check failed, which is not healthy). */
+  readonly agents?: { readonly health: AgentHealth | undefined } | undefined;
 }
 
 /**
@@ -66,7 +69,8 @@ export interface SweepMetricsInput {
  * into metrics, no PutMetricData call and no IAM permission needed; the adapter writes it): the run's
  * imports, renewals, restores and per-Region failures (counts), the shortest time to expiry (seconds,
  * only when known), and with warm import parameters on, the sets the run renewed and the share of the
- * key-Regions it looked at that are warm (percent). Namespace {@link METRIC_NAMESPACE}, one dimension, {@link METRIC_DIMENSION}: what the
+ * key-Regions it looked at that are warm (percent), and with `vault: agent` the agents' health
+ * (addAgentMetrics). Namespace {@link METRIC_NAMESPACE}, one dimension, {@link METRIC_DIMENSION}: what the
  * alarms and the dashboard read (infra/alerts.yml, infra/dashboard.yml).
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
@@ -88,5 +92,18 @@ export function publishSweepMetrics(metrics: MetricsPort, input: SweepMetricsInp
   if (input.shortestTimeToExpiryMs !== undefined) {
     metrics.add("ShortestTimeToExpiry", "Seconds", Math.floor(input.shortestTimeToExpiryMs / 1000));
   }
+  if (input.agents !== undefined) addAgentMetrics(metrics, input.agents.health, input.time);
   metrics.publish(input.time);
+}
+
+/**
+ * The vault agents' health (docs/agent.md): VaultAgentsHealthy 1 when healthy, 0 when down, behind, or not
+ * known (the check failed: never silently fine); VaultAgentOldestPendingSeconds, how long the oldest
+ * unanswered request has waited (0 when none). The agent-health alarm reads the first (infra/alerts.yml).
+ */
+function addAgentMetrics(metrics: MetricsPort, health: AgentHealth | undefined, now: Date): void {
+  metrics.add("VaultAgentsHealthy", "Count", health?.state === AgentHealthState.Healthy ? 1 : 0);
+  if (health === undefined) return;
+  const waitedMs = health.oldestPending === undefined ? 0 : now.getTime() - health.oldestPending.getTime();
+  metrics.add("VaultAgentOldestPendingSeconds", "Seconds", Math.max(0, Math.floor(waitedMs / 1000)));
 }

@@ -10,6 +10,7 @@ import {
   agentHealthTransition,
   DEFAULT_AGENT_HEALTH,
   parseAgentAnswer,
+  parseAgentWrappings,
 } from "../../domain/agent-protocol.js";
 import { AlertReason, AlertSeverity } from "../../domain/alerts.js";
 import { AuditDetailType, buildAlertEvent } from "../../domain/audit-types.js";
@@ -35,9 +36,12 @@ export async function claimAgentRequests(
     readonly version?: string | undefined;
     readonly answered?: number | undefined;
     readonly refused?: number | undefined;
+    /** Its backend's wrappings (agentWrappingsText), when the backend is limited. */
+    readonly wrappings?: string | undefined;
   },
 ): Promise<PendingAgentRequest[]> {
   const queue = queueOf(deps);
+  const wrappings = input.wrappings === undefined ? undefined : parseAgentWrappings(input.wrappings);
   const now = deps.clock();
   await queue.heartbeat({
     name: input.name,
@@ -46,6 +50,7 @@ export async function claimAgentRequests(
     version: input.version,
     answered: input.answered,
     refused: input.refused,
+    wrappings,
   });
   return queue.claim(`${input.principal}#${input.name}`, now, input.max, AGENT_CLAIM_MS);
 }

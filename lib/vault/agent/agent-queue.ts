@@ -18,7 +18,13 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { AgentHealthState, AgentHeartbeat } from "../../domain/agent-protocol.js";
+import {
+  type AgentHealthState,
+  type AgentHeartbeat,
+  type AgentWrappings,
+  agentWrappingsText,
+  parseAgentWrappings,
+} from "../../domain/agent-protocol.js";
 import type { AgentQueue, PendingAgentRequest } from "../../lifecycle/ports.js";
 
 const REQUESTS_PK = "AGENT#REQ";
@@ -183,6 +189,7 @@ export class DynamoAgentQueue implements AgentQueue {
           version: beat.version,
           answered: beat.answered,
           refused: beat.refused,
+          wrappings: beat.wrappings === undefined ? undefined : agentWrappingsText(beat.wrappings),
         },
       }),
     );
@@ -206,6 +213,7 @@ export class DynamoAgentQueue implements AgentQueue {
         ...(typeof item.version === "string" ? { version: item.version } : {}),
         ...(typeof item.answered === "number" ? { answered: item.answered } : {}),
         ...(typeof item.refused === "number" ? { refused: item.refused } : {}),
+        ...(typeof item.wrappings === "string" ? wrappingsOf(item.wrappings) : {}),
       }));
   }
 
@@ -238,6 +246,15 @@ export class DynamoAgentQueue implements AgentQueue {
         Item: { pk: HEARTBEATS_PK, sk: ALERTED_SK, state, at: at.toISOString() },
       }),
     );
+  }
+}
+
+/** A stored heartbeat's wrappings (checked by the API before it was stored; anything else is left out). */
+function wrappingsOf(text: string): { wrappings?: AgentWrappings } {
+  try {
+    return { wrappings: parseAgentWrappings(text) };
+  } catch {
+    return {};
   }
 }
 

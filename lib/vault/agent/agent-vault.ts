@@ -15,9 +15,11 @@ import {
   type AgentRequest,
   agentRequestText,
   answerFits,
+  liveAgentWrappings,
   parseAgentAnswer,
 } from "../../domain/agent-protocol.js";
 import type { KeySpec } from "../../domain/kms-constants.js";
+import { allowedWrappings, type WrappingChoice } from "../../domain/wrapping.js";
 import type { AgentQueue, MaterialDescription, Vault, WrapForRequest } from "../../lifecycle/ports.js";
 import {
   InvalidMaterialError,
@@ -104,6 +106,15 @@ export class AgentVault implements Vault {
       });
     }
     return { wrapped, checkValue: answer.checkValue };
+  }
+
+  /**
+   * What the agents up now can all wrap for this key spec (each reports its backend's limits with its
+   * heartbeat): the import asks KMS for one of these, so whichever agent claims the request can serve it.
+   */
+  async supportedWrappings(keySpec: KeySpec): Promise<readonly WrappingChoice[]> {
+    const live = liveAgentWrappings(await this.#o.queue.heartbeats(), keySpec, this.#clock());
+    return live ?? allowedWrappings(keySpec);
   }
 
   async checkValue(materialRef: string): Promise<string> {

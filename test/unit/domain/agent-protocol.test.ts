@@ -6,12 +6,17 @@ import {
   agentHealth,
   agentHealthTransition,
   agentRequestText,
+  agentWrappingsText,
   answerFits,
   checkAgentRequest,
+  liveAgentWrappings,
   parseAgentAnswer,
   parseAgentRequest,
+  parseAgentWrappings,
   underPrefix,
 } from "../../../lib/domain/agent-protocol.js";
+import { KeySpec } from "../../../lib/domain/kms-constants.js";
+import { allowedWrappings } from "../../../lib/domain/wrapping.js";
 
 const NOW = new Date("2026-12-05T03:00:00.000Z");
 const ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -195,5 +200,68 @@ describe("agent health", () => {
     expect(agentHealthTransition("down", "down")).toBeUndefined();
     expect(agentHealthTransition("down", "healthy")).toBe("recovered");
     expect(agentHealthTransition(undefined, "healthy")).toBeUndefined();
+  });
+});
+
+describe("the wrappings an agent reports", () => {
+  const oaepSha1 = allowedWrappings("SYMMETRIC_DEFAULT").filter(
+    (c) => c.wrappingAlgorithm === "RSAES_OAEP_SHA_1",
+  );
+
+  it("round-trip through the compact text, short enough for a query string", () => {
+    const all = Object.fromEntries(
+      (["SYMMETRIC_DEFAULT", "RSA_4096", "ECC_NIST_P521", "HMAC_256"] as const).map((k) => [
+        k,
+        allowedWrappings(k),
+      ]),
+    );
+    const text = agentWrappingsText(all);
+    expect(parseAgentWrappings(text)).toEqual(all);
+    expect(text).toContain("SYMMETRIC_DEFAULT=RSAES_OAEP_SHA_256:RSA_4096+RSA_3072+RSA_2048");
+    expect(text.length).toBeLessThan(1000);
+    // Every key spec, every wrapping KMS accepts (a deferred file vault reports that): within the API's 4000.
+    const everything = Object.fromEntries(Object.values(KeySpec).map((k) => [k, allowedWrappings(k)]));
+    expect(encodeURIComponent(agentWrappingsText(everything)).length).toBeLessThan(4000);
+    // A key spec reported with nothing: the backend cannot wrap it at all.
+    expect(parseAgentWrappings("RSA_2048=")).toEqual({ RSA_2048: [] });
+  });
+
+  it("refuses what is not a key spec, algorithm or wrapping key spec, naming the field; drops pairs KMS refuses", () => {
+    expect(() => parseAgentWrappings("AES_256=RSAES_OAEP_SHA_1:RSA_2048")).toThrow(/wrappings.*AES_256/);
+    expect(() => parseAgentWrappings("SYMMETRIC_DEFAULT=RSAES_PKCS1_V1_5:RSA_2048")).toThrow(
+      /wrappings.*PKCS1/,
+    );
+    expect(() => parseAgentWrappings("SYMMETRIC_DEFAULT=RSAES_OAEP_SHA_1:RSA_1024")).toThrow(
+      /wrappings.*RSA_1024/,
+    );
+    // RSA_AES_KEY_WRAP is documented for RSA and ECC material only.
+    expect(parseAgentWrappings("SYMMETRIC_DEFAULT=RSA_AES_KEY_WRAP_SHA_256:RSA_4096")).toEqual({
+      SYMMETRIC_DEFAULT: [],
+    });
+  });
+
+  it("live agents: the intersection over the agents up now; none up or none limited → no limit", () => {
+    const up = (name: string, wrappings?: ReturnType<typeof parseAgentWrappings>) => ({
+      name,
+      principal: "p",
+      lastSeen: new Date(NOW.getTime() - 10_000),
+      ...(wrappings === undefined ? {} : { wrappings }),
+    });
+    const hsm = up("hsm", { SYMMETRIC_DEFAULT: oaepSha1 });
+    expect(liveAgentWrappings([], "SYMMETRIC_DEFAULT", NOW)).toBeUndefined();
+    expect(liveAgentWrappings([up("file")], "SYMMETRIC_DEFAULT", NOW)).toBeUndefined();
+    expect(liveAgentWrappings([up("file"), hsm], "SYMMETRIC_DEFAULT", NOW)).toEqual(oaepSha1);
+    // Only RSA_2048 on the second agent: the intersection is OAEP-SHA-1 with RSA_2048.
+    const narrow = up("narrow", {
+      SYMMETRIC_DEFAULT: oaepSha1.filter((c) => c.wrappingKeySpec === "RSA_2048"),
+    });
+    expect(liveAgentWrappings([hsm, narrow], "SYMMETRIC_DEFAULT", NOW)).toEqual([
+      { wrappingAlgorithm: "RSAES_OAEP_SHA_1", wrappingKeySpec: "RSA_2048" },
+    ]);
+    // A key spec the agent did not list: it can wrap none of it.
+    expect(liveAgentWrappings([hsm], "HMAC_256", NOW)).toEqual([]);
+    // An agent down (not seen for over 2 minutes) limits nothing.
+    const down = { ...narrow, lastSeen: new Date(NOW.getTime() - 10 * 60_000) };
+    expect(liveAgentWrappings([hsm, down], "SYMMETRIC_DEFAULT", NOW)).toEqual(oaepSha1);
   });
 });
