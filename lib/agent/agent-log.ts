@@ -6,6 +6,17 @@
  */
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import {
+  DEFAULT_AGENT_CLOCK_SKEW_MS,
+  DEFAULT_AGENT_MAX_LIFETIME_MS,
+  replayWindowMs,
+} from "../domain/agent-protocol.js";
+
+/** The default policy's replay window (domain: replayWindowMs). */
+const DEFAULT_REPLAY_WINDOW_MS = replayWindowMs({
+  maxLifetimeMs: DEFAULT_AGENT_MAX_LIFETIME_MS,
+  clockSkewMs: DEFAULT_AGENT_CLOCK_SKEW_MS,
+});
 
 export interface AgentLogEntry {
   readonly at: string;
@@ -22,15 +33,23 @@ export interface AgentLogEntry {
 
 export class AgentLog {
   readonly #file: string;
-  readonly #seen = new Set<string>();
+  readonly #windowMs: number;
+  /** Each id remembered, with when it was (last) logged; ids past the window are dropped. */
+  readonly #seen = new Map<string, number>();
+  #lastCutoffMs = Number.NEGATIVE_INFINITY;
 
-  private constructor(file: string) {
+  private constructor(file: string, windowMs: number) {
     this.#file = file;
+    this.#windowMs = windowMs;
   }
 
-  /** Opens the log (creating its directory), reading the ids it holds into the replay store. */
-  static async open(file: string): Promise<AgentLog> {
-    const log = new AgentLog(file);
+  /**
+   * Opens the log (creating its directory), reading the ids it holds into the replay store. The store keeps
+   * an id for `windowMs` after it was logged (replayWindowMs of the agent's policy): a replay after that is
+   * refused as expired, so the log file keeps everything and memory only the window.
+   */
+  static async open(file: string, windowMs = DEFAULT_REPLAY_WINDOW_MS): Promise<AgentLog> {
+    const log = new AgentLog(file, windowMs);
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     let text = "";
     try {
@@ -41,8 +60,8 @@ export class AgentLog {
     for (const line of text.split("\n")) {
       if (line.trim() === "") continue;
       try {
-        const id = (JSON.parse(line) as { id?: unknown }).id;
-        if (typeof id === "string") log.#seen.add(id);
+        const { id, at } = JSON.parse(line) as { id?: unknown; at?: unknown };
+        if (typeof id === "string") log.#remember(id, typeof at === "string" ? Date.parse(at) : Number.NaN);
       } catch {
         // A torn last line (a crash mid-write) names no id worth keeping.
       }
@@ -50,13 +69,35 @@ export class AgentLog {
     return log;
   }
 
-  seen(id: string): boolean {
+  /** Whether the id was logged within the window before `now` (older ids are forgotten first). */
+  seen(id: string, now: Date): boolean {
+    this.#forgetBefore(now.getTime() - this.#windowMs);
     return this.#seen.has(id);
+  }
+
+  /** How many ids the replay store holds now. */
+  get remembered(): number {
+    return this.#seen.size;
   }
 
   /** Appends one entry (O_APPEND, mode 0600) and remembers its id. */
   async append(entry: AgentLogEntry): Promise<void> {
-    this.#seen.add(entry.id);
+    this.#remember(entry.id, Date.parse(entry.at));
     await appendFile(this.#file, `${JSON.stringify(entry)}\n`, { encoding: "utf8", mode: 0o600, flag: "a" });
+  }
+
+  /** Remembers the id with its time; an unreadable time never expires (kept, never forgotten early). */
+  #remember(id: string, atMs: number): void {
+    this.#seen.set(
+      id,
+      Math.max(this.#seen.get(id) ?? 0, Number.isNaN(atMs) ? Number.POSITIVE_INFINITY : atMs),
+    );
+  }
+
+  /** Drops ids logged before the cutoff; a whole pass at most once a second of the agent's clock. */
+  #forgetBefore(cutoffMs: number): void {
+    if (Math.abs(cutoffMs - this.#lastCutoffMs) < 1000) return;
+    this.#lastCutoffMs = cutoffMs;
+    for (const [id, atMs] of this.#seen) if (atMs < cutoffMs) this.#seen.delete(id);
   }
 }

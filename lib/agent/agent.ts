@@ -160,7 +160,7 @@ export class VaultAgent {
     const check = checkAgentRequest({
       text: claimed.text,
       signatureValid,
-      seen: (id) => log.seen(id),
+      seen: (id) => log.seen(id, now),
       now,
       policy,
     });

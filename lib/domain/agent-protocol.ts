@@ -146,6 +146,17 @@ export interface AgentPolicy {
 export const DEFAULT_AGENT_MAX_LIFETIME_MS = 15 * 60_000;
 export const DEFAULT_AGENT_CLOCK_SKEW_MS = 60_000;
 
+/**
+ * How long the agent must remember a request id to refuse its replay. A request it accepted at its time A was
+ * issued at most `clockSkewMs` after A and is valid for at most `maxLifetimeMs` from its issue (longer ones are
+ * refused), so it expires by A + clockSkewMs + maxLifetimeMs, and a replay after that is refused as expired
+ * anyway: the id can be forgotten (one more skew kept as margin). The replay store stays small however long
+ * the agent runs.
+ */
+export function replayWindowMs(policy: Pick<AgentPolicy, "maxLifetimeMs" | "clockSkewMs">): number {
+  return policy.maxLifetimeMs + 2 * policy.clockSkewMs;
+}
+
 /** Why an agent refuses a request; recorded in its log and answered back. */
 export const AgentRefusal = {
   Forged: "FORGED",

@@ -9,6 +9,7 @@ import {
   type AgentPolicy,
   DEFAULT_AGENT_CLOCK_SKEW_MS,
   DEFAULT_AGENT_MAX_LIFETIME_MS,
+  replayWindowMs,
 } from "../../domain/agent-protocol.js";
 import { route } from "../client.js";
 import type { CommandSpec, FlagValues } from "../command.js";
@@ -94,7 +95,7 @@ async function run(context: CliContext, flags: FlagValues): Promise<ExitCode> {
     backend,
     publicKeys,
     policy,
-    log: await AgentLog.open(logFile),
+    log: await AgentLog.open(logFile, replayWindowMs(policy)),
     report: (line) => context.err(`${new Date().toISOString()} ${line}`),
   });
   const controller = new AbortController();

@@ -4,7 +4,7 @@
  * back to the Vault port's errors (an in-memory queue stands in for the table; the e2e test uses the real one).
  */
 import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import {
   type AgentHeartbeat,
   agentRequestText,
   parseAgentRequest,
+  replayWindowMs,
 } from "../../../lib/domain/agent-protocol.js";
 import type { AgentQueue, PendingAgentRequest, Vault } from "../../../lib/lifecycle/ports.js";
 import { AgentVault } from "../../../lib/vault/agent/agent-vault.js";
@@ -44,16 +45,38 @@ describe("sealing", () => {
 });
 
 describe("the agent's log", () => {
+  const T0 = new Date("2026-12-05T00:00:00Z");
+  const later = (ms: number) => new Date(T0.getTime() + ms);
+
   it("remembers every id across a restart, and survives a torn last line", async () => {
     const file = join(dir, "log", "agent.log");
     const log = await AgentLog.open(file);
-    await log.append({ at: "t", id: "a", op: "wrap", outcome: "accepted" });
-    expect(log.seen("a")).toBe(true);
+    await log.append({ at: T0.toISOString(), id: "a", op: "wrap", outcome: "accepted" });
+    expect(log.seen("a", T0)).toBe(true);
     const { appendFile } = await import("node:fs/promises");
     await appendFile(file, '{"id":"tor');
     const reopened = await AgentLog.open(file);
-    expect(reopened.seen("a")).toBe(true);
-    expect(reopened.seen("b")).toBe(false);
+    expect(reopened.seen("a", T0)).toBe(true);
+    expect(reopened.seen("b", T0)).toBe(false);
+  });
+
+  it("keeps an id for the replay window only, so its memory stays bounded; the file keeps everything", async () => {
+    const policy = { maxLifetimeMs: 15 * 60_000, clockSkewMs: 60_000 };
+    const window = replayWindowMs(policy);
+    expect(window).toBe(17 * 60_000);
+    const file = join(dir, "window", "agent.log");
+    const log = await AgentLog.open(file, window);
+    for (let i = 0; i < 1000; i++) {
+      await log.append({ at: later(i * 1000).toISOString(), id: `r${i}`, op: "wrap", outcome: "accepted" });
+    }
+    expect(log.seen("r0", later(window - 1))).toBe(true);
+    expect(log.seen("r0", later(window + 2000))).toBe(false);
+    expect(log.remembered).toBeLessThan(1000);
+    expect(log.seen("r999", later(window + 2000))).toBe(true);
+    // Reopened long after: nothing left in memory (a replay then is refused as expired: replayWindowMs).
+    const reopened = await AgentLog.open(file, window);
+    expect(reopened.seen("r999", later(999_000 + window + 2000))).toBe(false);
+    expect((await readFile(file, "utf8")).trim().split("\n")).toHaveLength(1000);
   });
 });
 
