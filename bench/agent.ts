@@ -15,7 +15,7 @@ import { type AgentApi, parsePublicKey, VaultAgent } from "../lib/agent/agent.js
 import { AgentLog } from "../lib/agent/agent-log.js";
 import { DEFAULT_AGENT_CLOCK_SKEW_MS, DEFAULT_AGENT_MAX_LIFETIME_MS } from "../lib/domain/agent-protocol.js";
 import { parseAwsRegion } from "../lib/domain/ids.js";
-import type { KmsPort, LifecycleDeps } from "../lib/lifecycle/ports.js";
+import type { LifecycleDeps } from "../lib/lifecycle/ports.js";
 import { probeSentinels } from "../lib/lifecycle/scheduled/sentinels.js";
 import { sweep } from "../lib/lifecycle/scheduled/sweep.js";
 import { answerAgentRequest, claimAgentRequests } from "../lib/lifecycle/use-cases/agent.js";
@@ -24,6 +24,7 @@ import { DynamoSentinelRepository } from "../lib/store/dynamo-sentinel-repositor
 import { DynamoAgentQueue } from "../lib/vault/agent/agent-queue.js";
 import { AgentVault, kmsRequestSigner } from "../lib/vault/agent/agent-vault.js";
 import { type Bed, type BenchDeps, buildDeps, CREDENTIALS, REGION, startBed } from "./lib/bed.js";
+import { timedImports } from "./lib/instrument.js";
 import { percentile } from "./lib/stats.js";
 
 async function renewAll(setup: BenchDeps, ids: readonly string[], concurrency: number) {
@@ -59,24 +60,6 @@ function withSentinel(bed: Bed, b: BenchDeps): LifecycleDeps {
     }),
     sentinelRegions: [parseAwsRegion(REGION)],
   };
-}
-
-/** `port` with each ImportKeyMaterial's completion reported (bench/restore.ts does the same). */
-function timedImports(port: KmsPort, done: (at: number, keyId: string) => void): KmsPort {
-  return new Proxy(port, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== "function") return value;
-      if (property === "importMaterial") {
-        return async (...args: Parameters<KmsPort["importMaterial"]>) => {
-          const result = await port.importMaterial(...args);
-          done(performance.now(), args[0].keyId);
-          return result;
-        };
-      }
-      return value.bind(target);
-    },
-  });
 }
 
 /**

@@ -23,13 +23,14 @@ import {
 import { loadServerlessDefinition } from "../infra/local/runner/serverless-definition.js";
 import { parseAwsRegion } from "../lib/domain/ids.js";
 import { parseKmsEvent } from "../lib/kms/kms-events.js";
-import type { KmsPort, LifecycleDeps } from "../lib/lifecycle/ports.js";
+import type { LifecycleDeps } from "../lib/lifecycle/ports.js";
 import { handleKmsSignal } from "../lib/lifecycle/region/kms-signal.js";
 import { probeSentinels } from "../lib/lifecycle/scheduled/sentinels.js";
 import { sweep } from "../lib/lifecycle/scheduled/sweep.js";
 import { DynamoSentinelRepository } from "../lib/store/dynamo-sentinel-repository.js";
 import { type Bed, CREDENTIALS, REGION } from "./lib/bed.js";
 import { PROJECT_DIR } from "./lib/child.js";
+import { timedImports } from "./lib/instrument.js";
 import { percentile, type Summary, summarize } from "./lib/stats.js";
 
 const POLICY = { validityPeriod: "PT1H", renewBefore: "PT5M" };
@@ -322,22 +323,4 @@ function unionMs(intervals: ReadonlyArray<readonly [number, number]>, from: numb
     reach = end;
   }
   return covered;
-}
-
-/** The KMS port with each answered import's completion time (and key) reported. */
-function timedImports(port: KmsPort, done: (at: number, keyId: string) => void): KmsPort {
-  return new Proxy(port, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== "function") return value;
-      if (property === "importMaterial") {
-        return async (...args: Parameters<KmsPort["importMaterial"]>) => {
-          const result = await port.importMaterial(...args);
-          done(performance.now(), args[0].keyId);
-          return result;
-        };
-      }
-      return value.bind(target);
-    },
-  });
 }

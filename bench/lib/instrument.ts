@@ -6,6 +6,7 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { KMSClient } from "@aws-sdk/client-kms";
+import type { KmsPort } from "../../lib/lifecycle/ports.js";
 
 export interface DynamoCounter {
   itemsRead: number;
@@ -133,4 +134,22 @@ export function instrumentKms(client: KMSClient, timing: KmsTiming): void {
     },
     { step: "initialize", name: "benchKmsTiming" },
   );
+}
+
+/** The KMS port with each answered import's completion time (and key) reported (restore and agent benches). */
+export function timedImports(port: KmsPort, done: (at: number, keyId: string) => void): KmsPort {
+  return new Proxy(port, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      if (property === "importMaterial") {
+        return async (...args: Parameters<KmsPort["importMaterial"]>) => {
+          const result = await port.importMaterial(...args);
+          done(performance.now(), args[0].keyId);
+          return result;
+        };
+      }
+      return value.bind(target);
+    },
+  });
 }
