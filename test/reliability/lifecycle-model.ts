@@ -332,21 +332,49 @@ async function collectServiceEvents(real: Real): Promise<void> {
   real.seenServiceEvents = events.length;
 }
 
-async function deliver(real: Real, event: unknown): Promise<void> {
+/**
+ * Delivers one KMS event to kms-events. Whether Tether took it: a Region kept busy (a lease a crash left
+ * behind) refuses it, and it waits in the queue for a later "deliver" step, as Lambda's retries of an
+ * asynchronous invocation would bring it again (or, all retries refused, the failure queue would keep it).
+ */
+async function deliver(real: Real, event: unknown): Promise<boolean> {
   const signal = parseKmsEvent(event);
-  if (signal === null) return;
+  if (signal === null) return true;
   figures.signalsDelivered++;
-  await handleKmsSignal(real.deps, signal, {
-    correlationId: `model-signal-${crypto.randomUUID()}`,
-    isTether: real.bed.config.isTether,
-  }).catch((error: unknown) => {
-    // The region stayed busy (a lease a crash left behind): EventBridge would deliver it again.
+  try {
+    await handleKmsSignal(real.deps, signal, {
+      correlationId: `model-signal-${crypto.randomUUID()}`,
+      isTether: real.bed.config.isTether,
+    });
+    return true;
+  } catch (error) {
     if (error instanceof Error && error.name === "RegionBusyError") {
       real.queue.push(event);
-      return;
+      return false;
     }
     throw error;
+  }
+}
+
+/**
+ * Delivers an out-of-band delete's CloudTrail event; once Tether took it, the delete counts as attributed.
+ * Refused (the Region busy), it is not attributed yet: seed 1684469724 had a crash leave a lease, the
+ * event refused, and the model took the delete as attributed; two days later Tether, never told, restored
+ * the material as expired, which a delete it was not told of may be.
+ */
+async function deliverDelete(
+  model: Model,
+  real: Real,
+  step: Step,
+  event: unknown,
+  about: { key: KeyName; region: string },
+): Promise<void> {
+  let taken = false;
+  await tolerate(step, async () => {
+    taken = await deliver(real, event);
   });
+  if (taken) await attributed(model, real, about.key, about.region);
+  else real.oobEvents.set(event as object, about);
 }
 
 async function runAction(
@@ -441,8 +469,7 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
       }
       const event = outOfBandDeleteEvent(region.arn, step.region, deletedAt);
       if (step.signal === "now" || step.signal === "dup") {
-        await tolerate(step, () => deliver(real, event));
-        await attributed(model, real, step.key, step.region);
+        await deliverDelete(model, real, step, event, { key: step.key, region: step.region });
       }
       if (step.signal === "dup") await tolerate(step, () => deliver(real, event));
       if (step.signal === "late") {
@@ -455,9 +482,9 @@ export async function runStep(model: Model, real: Real, step: Step): Promise<voi
       const events = real.queue.splice(0);
       if (step.order === "reverse") events.reverse();
       for (const event of events) {
-        await tolerate(step, () => deliver(real, event));
         const about = real.oobEvents.get(event as object);
-        if (about !== undefined) await attributed(model, real, about.key, about.region);
+        if (about !== undefined) await deliverDelete(model, real, step, event, about);
+        else await tolerate(step, () => deliver(real, event));
         if (step.dup) await tolerate(step, () => deliver(real, event));
       }
       break;

@@ -347,6 +347,34 @@ const CASES: ReadonlyArray<{ name: string; steps: Step[]; knownBug?: { what: str
         },
       ],
     },
+    {
+      // Found by CI's model run (seed 1684469724, 200 runs, 2 lanes; the leading sweep stands for the earlier
+      // sequences that had made the sentinels). A crash leaves B's lease behind; the kill switch's event comes
+      // while it is held and is refused (busy: delivered again later); two days on, past the recorded ValidTo,
+      // B's material is restored as expired. Tether was never told of the delete, so that is allowed (an
+      // unattributed delete overtaken by ValidTo); the model had counted the refused event as attributed.
+      // Fixed in the model: a delete counts as attributed once kms-events took its event (deliverDelete).
+      name: "a kill switch whose event a leftover lease refused, overtaken by ValidTo, is an expiry",
+      steps: [
+        { t: "sweep" },
+        {
+          t: "crash",
+          plan: { port: "dynamodb", method: "write", nth: 1, when: "after" },
+          action: "sweep",
+          key: "A",
+          advanceMs: 133_200_000,
+        },
+        { t: "oob", key: "B", region: "eu-west-1", signal: "now" },
+        {
+          t: "crash",
+          plan: { port: "dynamodb", method: "write", nth: 1, when: "before" },
+          action: "sweep",
+          key: "A",
+          advanceMs: 176_400_000,
+        },
+        { t: "settle" },
+      ],
+    },
   ];
 
 let bed: LifecycleTestbed;
