@@ -116,7 +116,9 @@ export class DynamoOperationRequests implements OperationRequestRepository {
   /**
    * Open requests (pending, approved, unconfirmed, or `auditPending` in any state), newest first: a Query of
    * the sparse `openOperations` index (KEYS_ONLY), then each request read consistently — an index is only
-   * eventually consistent, and the sweep acts on what it reads. A closed request is never read.
+   * eventually consistent, and the sweep acts on what it reads. A closed request is never read. A request
+   * opened a moment ago may not be in the index yet: the next sweep sees it (none is due that soon: a
+   * request waits at least PT5M, a run's claim lasts 15 minutes).
    */
   async open(options: { limit: number; nextToken?: string | undefined }): Promise<Page<OperationRequest>> {
     const limit = checkLimit(options.limit);
