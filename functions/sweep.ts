@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
-import type { AgentHealth } from "../lib/domain/agent-protocol.js";
 import { drainRequestOf } from "../lib/domain/drain.js";
 import { type DrainReport, drainRun } from "../lib/lifecycle/scheduled/drain.js";
 import {
@@ -12,9 +11,8 @@ import {
   publishSweepMetrics,
 } from "../lib/lifecycle/scheduled/expiry-metric.js";
 import { type SweepReport, sweep } from "../lib/lifecycle/scheduled/sweep.js";
-import { watchAgents } from "../lib/lifecycle/use-cases/agent.js";
-import { type OperationsSweepReport, sweepOperations } from "../lib/lifecycle/use-cases/approvals.js";
-import { runOperation } from "../lib/lifecycle/use-cases/operation-runner.js";
+import { checkAgentHealth, sweepOperationRequests } from "../lib/lifecycle/scheduled/sweep-extras.js";
+import type { OperationsSweepReport } from "../lib/lifecycle/use-cases/approvals.js";
 import { powertoolsMetrics } from "../lib/metrics/powertools-metrics.js";
 import { config, lifecycleDeps, logger } from "./singletons.js";
 
@@ -47,12 +45,12 @@ async function run(
   const drain = drainRequestOf(event);
   const swept: SweepReport | DrainReport =
     drain === undefined ? await sweep(observed, options) : await drainRun(observed, drain, options);
-  // Dual control's part of a scheduled run (not a drain's): expired requests closed, a run a crash left
-  // finished, unconfirmed emergency revokes reported (lib/lifecycle/use-cases/approvals.ts).
+  // Dual control's part of a scheduled run, not a drain's (lib/lifecycle/scheduled/sweep-extras.ts).
   const report =
-    drain === undefined ? { ...swept, operations: await operationsPart(deps, correlationId) } : swept;
+    drain === undefined ? { ...swept, operations: await sweepOperationRequests(deps, correlationId) } : swept;
   logger.info(drain === undefined ? "sweep finished" : "drain run finished", { ...report });
-  const agents = config.vault === "agent" ? { health: await agentHealthOf(deps, correlationId) } : undefined;
+  const agents =
+    config.vault === "agent" ? { health: await checkAgentHealth(deps, correlationId) } : undefined;
   const now = deps.clock();
   // An embedded-metric-format line: CloudWatch Logs turns it into the metrics the alarms and dashboard read.
   publishSweepMetrics(metrics, {
@@ -62,37 +60,6 @@ async function run(
     agents,
   });
   return report;
-}
-
-/**
- * The vault agents' health: an alert when they go down or fall behind, and when they recover (docs/agent.md);
- * undefined when it could not be checked (logged; the metric then says not healthy).
- */
-async function agentHealthOf(
-  deps: ReturnType<typeof lifecycleDeps>,
-  correlationId: string,
-): Promise<AgentHealth | undefined> {
-  try {
-    const health = await watchAgents(deps, { correlationId });
-    if (health.state !== "healthy") logger.warn("vault agents not healthy", { summary: health.summary });
-    return health;
-  } catch (error) {
-    logger.error("the vault agents' health could not be checked", { error });
-    return undefined;
-  }
-}
-
-/** The sweep's report stands even when the operation requests could not be looked at (logged, next run). */
-async function operationsPart(
-  deps: ReturnType<typeof lifecycleDeps>,
-  correlationId: string,
-): Promise<OperationsSweepReport | undefined> {
-  try {
-    return await sweepOperations(deps, correlationId, runOperation);
-  } catch (error) {
-    logger.error("operation requests not swept", { error });
-    return undefined;
-  }
 }
 
 export const handler = middy<

@@ -227,7 +227,7 @@ function pageHtml(apiUrl: string): string {
 <header>
 <a class="skip" href="#main">Skip to content</a>
 <strong>Tether</strong>
-<nav aria-label="Views"><a href="#/">Fleet</a> <a href="#/timeline">Expiry timeline</a> <a href="#/approvals">Approvals</a></nav>
+<nav aria-label="Views"><a href="#/">Fleet</a> <a href="#/timeline">Expiry timeline</a> <a href="#/approvals">Approvals</a> <a href="#/accounts">Accounts</a></nav>
 <span class="api" title="Every call is signed by the console's server with your AWS credentials">API: ${escapeHtml(apiUrl)}</span>
 </header>
 <main id="main" tabindex="-1"><p>Loading…</p></main>

@@ -7,7 +7,7 @@
  *   region/     the region engine: one run per key-Region (reconcile-region) and what it reads and writes
  *               (import, events, outcome), loss evidence, KMS signals (events) turned into runs
  *   scheduled/  what the schedules run: the sweep, the incident drain, sentinels, warm import parameters,
- *               the expiry metric
+ *               the expiry metric, the sweep's extras (dual control's part, the vault agents' health)
  *   helpers/    one lease helper, one import step, one audit context, saving a key under contention
  */
 export type * from "./ports.js";

@@ -461,15 +461,20 @@ export interface OperationRequestRepository {
   save(
     next: import("../domain/approvals.js").OperationRequest,
   ): Promise<import("../domain/approvals.js").OperationRequest>;
-  /**
-   * Requests newest first, optionally in some states only (the filter applies per page read);
-   * `orAuditPending` adds those, in any state, whose decision's audit event may not be recorded yet.
-   */
+  /** Requests newest first (GET /operations), optionally in some states only (the filter applies per page read). */
   list(options: {
     limit: number;
     nextToken?: string | undefined;
     states?: readonly string[] | undefined;
-    orAuditPending?: boolean | undefined;
+  }): Promise<Page<import("../domain/approvals.js").OperationRequest>>;
+  /**
+   * The sweep's reading: open requests only (pending, approved, unconfirmed) and those, in any state, whose
+   * decision's audit event may not be recorded yet (`auditPending`), newest first, each as stored now
+   * (a consistent read). Closed requests are not read at all.
+   */
+  open(options: {
+    limit: number;
+    nextToken?: string | undefined;
   }): Promise<Page<import("../domain/approvals.js").OperationRequest>>;
 }
 

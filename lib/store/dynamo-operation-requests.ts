@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
   type Approval,
   OPERATION_KINDS,
@@ -12,6 +12,7 @@ import { checkLimit, isConditionFailed } from "./dynamo-helpers.js";
 import { CorruptRecordError } from "./errors.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { type DynamoStoreOptions, type ResolvedStoreOptions, resolveStoreOptions } from "./store-options.js";
+import { StoreAttribute, StoreIndex } from "./table-definition.js";
 
 /**
  * Dual control's operation requests, one partition (they are few: a handful a day at most):
@@ -19,14 +20,30 @@ import { type DynamoStoreOptions, type ResolvedStoreOptions, resolveStoreOptions
  * Every change is a Put conditional on the version read (`version = :read`), so of two writers racing on
  * one request exactly one wins and the other re-reads: an approval that reaches the quorum and the run that
  * follows are each decided once.
+ *
+ * An open request (pending, approved, unconfirmed, or with a decision whose audit event may not be recorded
+ * yet) carries `openPk`, so it is in the sparse `openOperations` index; every Put writes the whole item, so
+ * the attribute goes with the write that closes the request, and the sweep's {@link open} reads only what is
+ * open, never the closed past.
  */
 export const OPERATIONS_PK = "OPERATIONS";
 /**
  * A closed request (executed, failed, denied, expired, confirmed) is kept this long after it closed, then
- * DynamoDB's TTL (`expiration`, infra/table.yml) removes it: its facts stay in the key's audit history, and
- * the sweep, which reads the partition every run, reads at most this much of the past.
+ * DynamoDB's TTL (`expiration`, infra/table.yml) removes it: its facts stay in the key's audit history.
  */
 export const CLOSED_RETENTION_MS = 90 * 24 * 3_600_000;
+/** The `openPk` value of an open request: the one partition of the `openOperations` index. */
+const OPEN_PK = "OPERATIONS#OPEN";
+/**
+ * Written once every request stored before the `openOperations` index existed is in it (see
+ * {@link DynamoOperationRequests.open}); its own partition, so listings of OPERATIONS never see it.
+ */
+const OPEN_INDEX_MARK = { pk: "OPERATIONS#INDEXED", sk: "MARK" } as const;
+const OPEN_STATES: readonly string[] = [
+  OperationState.Pending,
+  OperationState.Approved,
+  OperationState.Unconfirmed,
+];
 const CLOSED = new Set<string>([
   OperationState.Executed,
   OperationState.Failed,
@@ -40,6 +57,8 @@ type Item = Record<string, unknown>;
 
 export class DynamoOperationRequests implements OperationRequestRepository {
   readonly #o: ResolvedStoreOptions;
+  /** Requests from before the `openOperations` index are known to be in it (#indexExisting). */
+  #indexed = false;
 
   constructor(options: DynamoStoreOptions) {
     this.#o = resolveStoreOptions(options);
@@ -94,11 +113,98 @@ export class DynamoOperationRequests implements OperationRequestRepository {
     return saved;
   }
 
+  /**
+   * Open requests (pending, approved, unconfirmed, or `auditPending` in any state), newest first: a Query of
+   * the sparse `openOperations` index (KEYS_ONLY), then each request read consistently — an index is only
+   * eventually consistent, and the sweep acts on what it reads. A closed request is never read. A request
+   * opened a moment ago may not be in the index yet: the next sweep sees it (none is due that soon: a
+   * request waits at least PT5M, a run's claim lasts 15 minutes).
+   */
+  async open(options: { limit: number; nextToken?: string | undefined }): Promise<Page<OperationRequest>> {
+    const limit = checkLimit(options.limit);
+    const start = decodePageToken(
+      options.nextToken,
+      [StoreAttribute.OpenPk, "pk", "sk"],
+      (key) => key[StoreAttribute.OpenPk] === OPEN_PK && key.pk === OPERATIONS_PK,
+    );
+    await this.#indexExisting();
+    const out = await this.#o.doc.send(
+      new QueryCommand({
+        TableName: this.#o.tableName,
+        IndexName: StoreIndex.OpenOperations,
+        KeyConditionExpression: "#openPk = :open",
+        ExpressionAttributeNames: { "#openPk": StoreAttribute.OpenPk },
+        ExpressionAttributeValues: { ":open": OPEN_PK },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: start,
+      }),
+    );
+    const read = await Promise.all(
+      (out.Items ?? []).map((key) => this.get(String(key.sk).slice(OP_PREFIX.length))),
+    );
+    const nextToken = encodePageToken(out.LastEvaluatedKey);
+    return {
+      items: read.filter((request) => request !== undefined && isOpen(request)) as OperationRequest[],
+      ...(nextToken === undefined ? {} : { nextToken }),
+    };
+  }
+
+  /**
+   * Requests stored before the `openOperations` index existed lack `openPk`: the first {@link open} of a
+   * deployment (no mark yet) reads the partition once, adds `openPk` to each open request lacking it (a
+   * conditional update on its version, which a request changed since already has), then writes the mark.
+   * No migration step: a crash before the mark only makes the next sweep do it again. Once per process.
+   */
+  async #indexExisting(): Promise<void> {
+    if (this.#indexed) return;
+    const mark = await this.#o.doc.send(
+      new GetCommand({ TableName: this.#o.tableName, Key: OPEN_INDEX_MARK, ConsistentRead: true }),
+    );
+    if (mark.Item === undefined) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.#o.doc.send(
+          new QueryCommand({
+            TableName: this.#o.tableName,
+            KeyConditionExpression: "pk = :pk",
+            FilterExpression: "attribute_not_exists(#openPk)",
+            ExpressionAttributeNames: { "#openPk": StoreAttribute.OpenPk },
+            ExpressionAttributeValues: { ":pk": OPERATIONS_PK },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of page.Items ?? []) if (isOpenItem(item)) await this.#addToIndex(item);
+        start = page.LastEvaluatedKey;
+      } while (start !== undefined);
+      await this.#o.doc.send(new PutCommand({ TableName: this.#o.tableName, Item: { ...OPEN_INDEX_MARK } }));
+    }
+    this.#indexed = true;
+  }
+
+  async #addToIndex(item: Item): Promise<void> {
+    try {
+      await this.#o.doc.send(
+        new UpdateCommand({
+          TableName: this.#o.tableName,
+          Key: { pk: item.pk, sk: item.sk },
+          UpdateExpression: "SET #openPk = :open",
+          ConditionExpression: "#version = :read",
+          ExpressionAttributeNames: { "#openPk": StoreAttribute.OpenPk, "#version": "version" },
+          ExpressionAttributeValues: { ":open": OPEN_PK, ":read": item.version },
+        }),
+      );
+    } catch (error) {
+      // Rewritten since it was read: that write put it in the index, if it is still open.
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
   async list(options: {
     limit: number;
     nextToken?: string | undefined;
     states?: readonly string[] | undefined;
-    orAuditPending?: boolean | undefined;
   }): Promise<Page<OperationRequest>> {
     const limit = checkLimit(options.limit);
     const start = decodePageToken(
@@ -107,18 +213,12 @@ export class DynamoOperationRequests implements OperationRequestRepository {
       (key) => key.pk === OPERATIONS_PK && (key.sk ?? "").startsWith(OP_PREFIX),
     );
     const states = options.states ?? [];
-    const inStates = `#state IN (${states.map((_, n) => `:s${n}`).join(", ")})`;
     const filter =
       states.length === 0
         ? {}
         : {
-            FilterExpression: options.orAuditPending
-              ? `${inStates} OR attribute_exists(#auditPending)`
-              : inStates,
-            ExpressionAttributeNames: {
-              "#state": "state",
-              ...(options.orAuditPending ? { "#auditPending": "auditPending" } : {}),
-            },
+            FilterExpression: `#state IN (${states.map((_, n) => `:s${n}`).join(", ")})`,
+            ExpressionAttributeNames: { "#state": "state" },
           };
     const out = await this.#o.doc.send(
       new QueryCommand({
@@ -177,7 +277,17 @@ function toItem(request: OperationRequest): Item {
     auditPending: request.auditPending === true ? true : undefined,
     version: request.version,
     expiration: expirationOf(request),
+    [StoreAttribute.OpenPk]: isOpen(request) ? OPEN_PK : undefined,
   });
+}
+
+/** In the `openOperations` index: what the sweep must look at. */
+function isOpen(request: Pick<OperationRequest, "state" | "auditPending">): boolean {
+  return OPEN_STATES.includes(request.state) || request.auditPending === true;
+}
+
+function isOpenItem(item: Item): boolean {
+  return OPEN_STATES.includes(String(item.state)) || item.auditPending === true;
 }
 
 /** The TTL of a closed request (epoch seconds); none while it is open. */

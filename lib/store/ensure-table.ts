@@ -10,7 +10,8 @@ import { TABLE_DEFINITION, tableDefinition } from "./table-definition.js";
 /**
  * Creates Tether's table if it is missing and waits until it is ACTIVE. For the local stack and tests;
  * in AWS the table comes from CloudFormation.
- * @throws Error when an existing table of that name lacks one of Tether's indexes; SDK errors otherwise
+ * @throws Error when an existing table of that name lacks one of Tether's indexes (naming them, and the way
+ *   out for a local data directory); SDK errors otherwise
  */
 export async function ensureTable(
   client: DynamoDBClient,
@@ -38,7 +39,12 @@ export async function ensureTable(
     (name) => !present.has(name),
   );
   if (missing.length > 0) {
-    throw new Error(`Table ${tableName} exists but lacks the index(es) ${missing.join(", ")}.`);
+    // dynalite cannot add an index to a table (no GlobalSecondaryIndexUpdates Create), so a local table
+    // persisted by an older Tether is refused with the way out rather than patched.
+    throw new Error(
+      `Table ${tableName} exists but lacks the index(es) ${missing.join(", ")}. A local table from an ` +
+        "older Tether: remove the data directory's dynamodb/ folder (its keys and history go with it) or start with --memory.",
+    );
   }
 }
 

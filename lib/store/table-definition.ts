@@ -17,7 +17,9 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  *                                                (dynamo-quota-budget.ts)
  *   DUEBANDS          MARK                       the sparse priority bands' marks: when each was last written to
  *                                                and until when it has nothing due (due-band-marks.ts)
- *   OPERATIONS        OP#<operation request id>  a dual-control operation request (dynamo-operation-requests.ts)
+ *   OPERATIONS        OP#<operation request id>  a dual-control operation request (dynamo-operation-requests.ts);
+ *                                                in the `openOperations` index while it is open
+ *   OPERATIONS#INDEXED MARK                      requests from before that index are in it
  *
  * The key record and its Regions are read with one Query (`sk BETWEEN "KEY" AND "REGION$"`); events written
  * before history had its own partitions sort before them (EVENT# < KEY) and are never read by it.
@@ -51,6 +53,12 @@ export const StoreAttribute = {
   ListPk: "listPk",
   /** The Tether key id (a time-ordered ULID), so a listing runs oldest key first. */
   ListSk: "listSk",
+  /**
+   * `OPERATIONS#OPEN` on an operation request only while it is open (sparse): the `openOperations` index
+   * partition, sorted by `sk` (the request id, which starts with its creation time). One value: open
+   * requests are a handful, written by people.
+   */
+  OpenPk: "openPk",
 } as const;
 
 export const StoreIndex = {
@@ -63,6 +71,12 @@ export const StoreIndex = {
   Outbox: "outbox",
   /** Key records, for the admin listing. KEYS_ONLY: each listed key is then read whole from the table. */
   Keys: "keys",
+  /**
+   * Open operation requests only (sparse), for the sweep: closed ones are never read again. KEYS_ONLY:
+   * each is then read consistently from the table, as the sweep acts on it.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-indexes-general-sparse-indexes.html
+   */
+  OpenOperations: "openOperations",
 } as const;
 
 /**
@@ -91,6 +105,7 @@ export const TABLE_DEFINITION = {
     { AttributeName: StoreAttribute.OutboxAt, AttributeType: "N" },
     { AttributeName: StoreAttribute.ListPk, AttributeType: "S" },
     { AttributeName: StoreAttribute.ListSk, AttributeType: "S" },
+    { AttributeName: StoreAttribute.OpenPk, AttributeType: "S" },
   ],
   KeySchema: [
     { AttributeName: StoreAttribute.Pk, KeyType: "HASH" },
@@ -118,6 +133,14 @@ export const TABLE_DEFINITION = {
       KeySchema: [
         { AttributeName: StoreAttribute.ListPk, KeyType: "HASH" },
         { AttributeName: StoreAttribute.ListSk, KeyType: "RANGE" },
+      ],
+      Projection: { ProjectionType: "KEYS_ONLY" },
+    },
+    {
+      IndexName: StoreIndex.OpenOperations,
+      KeySchema: [
+        { AttributeName: StoreAttribute.OpenPk, KeyType: "HASH" },
+        { AttributeName: StoreAttribute.Sk, KeyType: "RANGE" },
       ],
       Projection: { ProjectionType: "KEYS_ONLY" },
     },

@@ -14,8 +14,8 @@ import { signedFetch } from "./support.js";
 
 /**
  * The console in a real browser (Debian's chromium, headless, driven by playwright-core) against the local
- * stack: the fleet, its filters and sort, the timeline, a revoke with its reason, and not one request
- * outside the console's origin. Screenshots go to test-artifacts/ (git-ignored).
+ * stack: the fleet, its filters and sort, the timeline, a revoke with its reason, the member accounts, and
+ * not one request outside the console's origin. Screenshots go to test-artifacts/ (git-ignored).
  */
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
@@ -246,6 +246,57 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
     expect(await page.locator(`svg#timeline g[data-key="${ids.delta}"] .renewal`).count()).toBe(0);
     expect(await page.locator(`svg#timeline g[data-key="${ids.beta}"] text.mark`).count()).toBe(0);
     await page.screenshot({ path: join(ARTIFACTS, "console-timeline-revoked.png"), fullPage: true });
+  });
+
+  it("lists the member accounts, read only: status, last check and what a failing one lacks", async () => {
+    await page.goto(`${server.origin}/#/accounts`);
+    await page.waitForSelector("#accounts-empty");
+    // One member whose role trusts the hub (the check passes), one whose role was never deployed.
+    await new KmsAdmin(stack.endpoints.kms).putRole({
+      arn: "arn:aws:iam::222233334444:role/tether-member",
+      trustPolicy: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { AWS: "111122223333" },
+            Action: "sts:AssumeRole",
+            Condition: { StringEquals: { "sts:ExternalId": "console-e2e" } },
+          },
+        ],
+      },
+    });
+    for (const [accountId, name] of [
+      ["222233334444", "payments"],
+      ["333344445555", "undeployed"],
+    ]) {
+      const added = await signedFetch(stack.apiUrl, {
+        method: "POST",
+        path: "/accounts",
+        credentials: ADMIN,
+        body: { roleArn: `arn:aws:iam::${accountId}:role/tether-member`, externalId: "console-e2e", name },
+      });
+      expect(added.status).toBe(201);
+    }
+
+    await page.click('nav a[href="#/"]');
+    await page.waitForSelector("#fleet tbody tr");
+    await page.click('nav a[href="#/accounts"]');
+    await page.waitForSelector("#accounts tbody tr");
+    expect(await page.getAttribute('nav a[href="#/accounts"]', "aria-current")).toBe("page");
+    expect(await page.textContent("#accounts caption")).toBe("2 member accounts, 1 failing");
+    const payments = (await page.textContent('#accounts tr[data-account="222233334444"]')) ?? "";
+    expect(payments).toContain("payments");
+    expect(payments).toContain("arn:aws:iam::222233334444:role/tether-member");
+    expect(payments).toMatch(/ok.*(\d+ min ago|in 0 min)/);
+    expect(await page.locator('#accounts tr[data-account="222233334444"] .badge').textContent()).toBe("ok");
+    const undeployed = page.locator('#accounts tr[data-account="333344445555"]');
+    expect(await undeployed.getAttribute("class")).toBe("failing");
+    expect(await undeployed.locator(".badge").textContent()).toBe("failing");
+    expect(await undeployed.locator("ul.missing li").count()).toBeGreaterThan(0);
+    // Read only: nothing on the page changes an account.
+    expect(await page.locator("main button, main form").count()).toBe(0);
+    await page.screenshot({ path: join(ARTIFACTS, "console-accounts.png"), fullPage: true });
   });
 
   it("made no request outside the console's origin and broke no CSP rule", () => {

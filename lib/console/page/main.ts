@@ -1,8 +1,9 @@
 /**
- * The console's page: a hash router over four views (#/ fleet, #/timeline, #/approvals, #/keys/{id}). Plain DOM, no
- * framework; bundled by esbuild (lib/console/assets.ts) and served by the console's own server.
+ * The console's page: a hash router over five views (#/ fleet, #/timeline, #/approvals, #/accounts,
+ * #/keys/{id}). Plain DOM, no framework; bundled by esbuild (lib/console/assets.ts) and served by the console's own server.
  */
 
+import { accountsView } from "./accounts-view.js";
 import { approvalsView } from "./approvals-view.js";
 import { h, show } from "./dom.js";
 import { type FleetData, fleetView, loadDetails, loadFleet } from "./fleet-view.js";
@@ -36,6 +37,12 @@ async function route(): Promise<void> {
       fleet = undefined; // an approval may have changed a key
       show(h("p", {}, "Loading the pending requests…"));
       const view = await approvalsView(now);
+      if (!stale()) show(view).focus();
+      return;
+    }
+    if (hash === "/accounts") {
+      show(h("p", {}, "Loading the member accounts…"));
+      const view = await accountsView(now);
       if (!stale()) show(view).focus();
       return;
     }

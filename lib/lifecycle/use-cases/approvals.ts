@@ -390,12 +390,7 @@ export async function sweepOperations(
   let unconfirmed = 0;
   let nextToken: string | undefined;
   do {
-    const page = await deps.operations.list({
-      limit: SWEEP_PAGE,
-      nextToken,
-      states: open,
-      orAuditPending: true,
-    });
+    const page = await deps.operations.open({ limit: SWEEP_PAGE, nextToken });
     for (const listed of page.items) {
       const now = deps.clock();
       const request = listed.auditPending ? await settleAudit(deps, listed, now, correlationId) : listed;

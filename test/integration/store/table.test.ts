@@ -6,7 +6,7 @@ import { useStore } from "./support.js";
 const store = useStore();
 
 describe("ensureTable", () => {
-  it("creates the table with its three indexes once, and leaves it alone after", async () => {
+  it("creates the table with its four indexes once, and leaves it alone after", async () => {
     await ensureTable(store.client, "tether-table");
     await ensureTable(store.client, "tether-table");
 
@@ -20,6 +20,10 @@ describe("ensureTable", () => {
       { AttributeName: "dueAt", KeyType: "RANGE" },
     ]);
     expect(indexes.outbox?.Projection).toEqual({ ProjectionType: "INCLUDE", NonKeyAttributes: ["event"] });
+    expect(indexes.openOperations?.KeySchema).toEqual([
+      { AttributeName: "openPk", KeyType: "HASH" },
+      { AttributeName: "sk", KeyType: "RANGE" },
+    ]);
   });
 
   it("refuses a same-named table that lacks Tether's indexes", async () => {
@@ -28,7 +32,7 @@ describe("ensureTable", () => {
       new CreateTableCommand({ ...bare, AttributeDefinitions: bare.AttributeDefinitions?.slice(0, 2) }),
     );
     await expect(ensureTable(store.client, "not-tethers")).rejects.toThrow(
-      /lacks the index\(es\) due, outbox, keys/,
+      /lacks the index\(es\) due, outbox, keys, openOperations\. .*dynamodb\/ folder/,
     );
   });
 
