@@ -10,15 +10,15 @@ import { TABLE_DEFINITION, tableDefinition } from "./table-definition.js";
 /**
  * Creates Tether's table if it is missing and waits until it is ACTIVE. For the local stack and tests;
  * in AWS the table comes from CloudFormation.
- * @throws Error when an existing table of that name lacks one of Tether's indexes (naming them, and the way
- *   out for a local data directory); SDK errors otherwise
+ * @throws Error when an existing table of that name lacks one of Tether's indexes (naming them); SDK errors
+ *   otherwise
  */
 export async function ensureTable(
   client: DynamoDBClient,
   tableName: string,
   options: { maxWaitSeconds?: number } = {},
 ): Promise<void> {
-  let table = await describe(client, tableName);
+  let table = await describeTable(client, tableName);
   if (table === undefined) {
     try {
       await client.send(new CreateTableCommand(tableDefinition(tableName)));
@@ -32,23 +32,28 @@ export async function ensureTable(
       { client, maxWaitTime: options.maxWaitSeconds ?? 120, minDelay: 1, maxDelay: 5 },
       { TableName: tableName },
     );
-    table = await describe(client, tableName);
+    table = await describeTable(client, tableName);
   }
-  const present = new Set((table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
-  const missing = TABLE_DEFINITION.GlobalSecondaryIndexes.map((index) => index.IndexName).filter(
-    (name) => !present.has(name),
-  );
+  const missing = missingIndexes(table);
   if (missing.length > 0) {
-    // dynalite cannot add an index to a table (no GlobalSecondaryIndexUpdates Create), so a local table
-    // persisted by an older Tether is refused with the way out rather than patched.
-    throw new Error(
-      `Table ${tableName} exists but lacks the index(es) ${missing.join(", ")}. A local table from an ` +
-        "older Tether: remove the data directory's dynamodb/ folder (its keys and history go with it) or start with --memory.",
-    );
+    // The local stack upgrades its own table first (infra/local/runner/upgrade-table.ts); anything else
+    // that finds one without Tether's indexes is not Tether's table.
+    throw new Error(`Table ${tableName} exists but lacks the index(es) ${missing.join(", ")}.`);
   }
 }
 
-async function describe(client: DynamoDBClient, tableName: string): Promise<TableDescription | undefined> {
+/** Tether's indexes a table lacks (all of them when there is no table). */
+export function missingIndexes(table: TableDescription | undefined): string[] {
+  const present = new Set((table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  return TABLE_DEFINITION.GlobalSecondaryIndexes.map((index) => index.IndexName).filter(
+    (name) => !present.has(name),
+  );
+}
+
+export async function describeTable(
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<TableDescription | undefined> {
   try {
     return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
   } catch (error) {

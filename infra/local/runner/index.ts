@@ -14,7 +14,6 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import type { SweepReport } from "../../../lib/lifecycle/scheduled/sweep.js";
-import { ensureTable } from "../../../lib/store/ensure-table.js";
 import { type LocalAws, startLocalAws } from "../index.js";
 import { concurrencyGate } from "./concurrency.js";
 import { LocalStackError } from "./errors.js";
@@ -42,6 +41,7 @@ import {
   loadServerlessDefinition,
   type ServerlessDefinition,
 } from "./serverless-definition.js";
+import { upgradeLocalTable } from "./upgrade-table.js";
 
 export { LocalStackError, ServerlessDefinitionError } from "./errors.js";
 export * from "./identities.js";
@@ -262,7 +262,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       credentials: LOCAL_SERVICE_CREDENTIALS,
     });
     try {
-      await ensureTable(dynamodb, environment.TETHER_TABLE_NAME as string);
+      const upgraded = await upgradeLocalTable(dynamodb, environment.TETHER_TABLE_NAME as string, dataDir);
+      if (upgraded !== undefined) log(`upgrade: ${upgraded}`);
     } finally {
       dynamodb.destroy();
     }
