@@ -71,12 +71,12 @@ async function arnsPerKey(deps: LifecycleDeps, due: readonly DueRegion[]): Promi
 /**
  * Drains the partitions, up to `partitionConcurrency` at once (most urgent first), each with
  * `concurrency` workers taking its items in order, until it is empty or the run must stop.
- * @param visit one due Region's work; must not throw (a failure is an outcome)
+ * @param visit one item's work (a due Region's visit); must not throw (a failure is an outcome)
  */
-export async function drainPartitions(
-  partitions: readonly PartitionWork<DueRegion>[],
+export async function drainPartitions<T>(
+  partitions: readonly PartitionWork<T>[],
   options: DrainOptions,
-  visit: (item: DueRegion) => Promise<void>,
+  visit: (item: T) => Promise<void>,
 ): Promise<PartitionReport[]> {
   const reports: PartitionReport[] = partitions.map((p) => ({
     partition: p.label,
