@@ -27,7 +27,7 @@ import type { KmsPort } from "../lib/lifecycle/ports.js";
 import { sweep } from "../lib/lifecycle/scheduled/sweep.js";
 import { type Bed, type BenchDeps, startBed } from "./lib/bed.js";
 import { BENCH_DIR } from "./lib/child.js";
-import { accountRoutedKms, type BenchAccount, registerAccounts } from "./lib/member-kms.js";
+import { accountRoutedKms, type BenchAccount, listedMembers, registerAccounts } from "./lib/member-kms.js";
 
 const POLICY = { validityPeriod: "PT2H", renewBefore: "PT1H" };
 /** Past the renew window of POLICY (validTo - 1 h), short of expiry. */
@@ -138,7 +138,11 @@ async function renewRound(
     const ports = new Map<string, KmsPort>(
       members.map((m, i) => [m.accountId, (perAccount[i] as BenchDeps).deps.kms]),
     );
-    const deps = { ...first.deps, kms: accountRoutedKms(ports, first.deps.kms) };
+    const deps = {
+      ...first.deps,
+      kms: accountRoutedKms(ports, first.deps.kms),
+      accounts: listedMembers(members),
+    };
     const concurrency = partitionConcurrency ?? first.config.sweepPartitions;
     const started = performance.now();
     // Runs back to back, each taking TETHER_SWEEP_LIMIT (500) due Regions, as a drain does, until none is due.

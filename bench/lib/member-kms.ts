@@ -8,6 +8,7 @@
 
 import type { KmsAdmin } from "../../infra/local/kms/admin-client.js";
 import { accountOfKeyArn } from "../../lib/domain/key-arn.js";
+import type { AccountRegistry } from "../../lib/lifecycle/account-ports.js";
 import type { KmsPort } from "../../lib/lifecycle/ports.js";
 
 /** A member account the emulator knows: its id and the credentials that call as it. */
@@ -54,4 +55,23 @@ export function accountRoutedKms(ports: ReadonlyMap<string, KmsPort>, fallback: 
       };
     },
   });
+}
+
+/**
+ * A registry that lists `members` (the only call the sweep makes of it: it partitions due work by account only
+ * when members are registered). Registration itself (POST /accounts, its check) is not what these measure.
+ */
+export function listedMembers(members: readonly BenchAccount[]): AccountRegistry {
+  const refuse = async (): Promise<never> => {
+    throw new Error("the benchmark's member list is read-only");
+  };
+  return {
+    list: async () =>
+      members.map((m) => ({ accountId: m.accountId })) as unknown as Awaited<
+        ReturnType<AccountRegistry["list"]>
+      >,
+    get: refuse,
+    add: refuse,
+    remove: refuse,
+  } as unknown as AccountRegistry;
 }

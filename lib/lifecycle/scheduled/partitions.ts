@@ -37,27 +37,36 @@ export const DEFAULT_PARTITION_CONCURRENCY = 10;
 
 /**
  * Groups the due Regions by account-Region: the account is the one the Region's key ARN names (read in
- * batches, KeyRepository.regionArns; per key when the repository cannot). A Region whose ARN cannot be read
- * goes to its Region's partition of the deployment's own account, and is visited as before.
+ * batches, KeyRepository.regionArns; per key when the repository cannot). Only when member accounts are
+ * registered (deps.accounts): without members every key is the deployment's own, the Regions alone partition
+ * the work, and nothing more is read (a single-account sweep reads what it read before). A Region whose ARN
+ * cannot be read goes to its Region's partition of the deployment's own account, and is visited as before.
  */
 export async function partitionDue(
   deps: LifecycleDeps,
   due: readonly DueRegion[],
 ): Promise<PartitionWork<DueRegion>[]> {
   if (due.length === 0) return [];
-  let arns: (string | undefined)[];
+  let arns: (string | undefined)[] = due.map(() => undefined);
   try {
-    arns = deps.keys.regionArns === undefined ? await arnsPerKey(deps, due) : await deps.keys.regionArns(due);
+    if (await hasMembers(deps)) {
+      arns =
+        deps.keys.regionArns === undefined ? await arnsPerKey(deps, due) : await deps.keys.regionArns(due);
+    }
   } catch (error) {
     deps.log?.("warn", "due work not partitioned by account this run: key ARNs unreadable", {
       error: errorName(error),
     });
-    arns = due.map(() => undefined);
   }
   const partitionOf = new Map<DueRegion, QuotaPartition>(
     due.map((item, i) => [item, partitionOfKey(arns[i], item.region)]),
   );
   return groupByPartition(due, (item) => partitionOf.get(item) ?? partitionOfKey(undefined, item.region));
+}
+
+/** Whether any member account is registered (one Query); none without a registry. */
+async function hasMembers(deps: LifecycleDeps): Promise<boolean> {
+  return deps.accounts !== undefined && (await deps.accounts.list()).length > 0;
 }
 
 async function arnsPerKey(deps: LifecycleDeps, due: readonly DueRegion[]): Promise<(string | undefined)[]> {

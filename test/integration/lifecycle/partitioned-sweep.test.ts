@@ -10,7 +10,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Bed, type BenchDeps, startBed } from "../../../bench/lib/bed.js";
-import { accountRoutedKms, type BenchAccount, registerAccounts } from "../../../bench/lib/member-kms.js";
+import {
+  accountRoutedKms,
+  type BenchAccount,
+  listedMembers,
+  registerAccounts,
+} from "../../../bench/lib/member-kms.js";
 import { accountOfKeyArn } from "../../../lib/domain/key-arn.js";
 import { ImportParametersCache } from "../../../lib/kms/import-parameters.js";
 import { RateLimiter } from "../../../lib/kms/rate-limiter.js";
@@ -75,7 +80,7 @@ function sweepDeps(ended: string[]): LifecycleDeps {
       };
     },
   });
-  return { ...hub.deps, kms };
+  return { ...hub.deps, kms, accounts: listedMembers(members) };
 }
 
 describe("the sweep per account-Region partition", () => {

@@ -25,11 +25,34 @@ const due = (n: number, region: AwsRegion = WEST): DueRegion => ({
 });
 const arn = (account: string) => `arn:aws:kms:eu-west-1:${account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
+/** A registry listing one member: the sweep partitions by account only when members are registered. */
+const MEMBERS = { list: async () => [{ accountId: "222222222222" }] };
+
 describe("partitionDue", () => {
+  it("reads no ARN without registered members: the Regions alone partition the work", async () => {
+    const read: string[] = [];
+    const keys = {
+      regionArns: async () => {
+        read.push("regionArns");
+        return [];
+      },
+    };
+    for (const accounts of [undefined, { list: async () => [] }]) {
+      const deps = { keys, ...(accounts === undefined ? {} : { accounts }) } as unknown as LifecycleDeps;
+      const partitions = await partitionDue(deps, [due(1), due(2), due(3, parseAwsRegion("eu-central-1"))]);
+      expect(partitions.map((p) => [p.label, p.items.length])).toEqual([
+        ["self/eu-west-1", 2],
+        ["self/eu-central-1", 1],
+      ]);
+    }
+    expect(read).toEqual([]);
+  });
+
   it("groups by the account of each Region's key ARN, read in one batch", async () => {
     const items = [due(1), due(2), due(3)];
     const asked: number[] = [];
     const deps = {
+      accounts: MEMBERS,
       keys: {
         regionArns: async (regions: readonly DueRegion[]) => {
           asked.push(regions.length);
@@ -48,6 +71,7 @@ describe("partitionDue", () => {
   it("puts everything in the Regions' own partitions, logged, when the ARNs cannot be read", async () => {
     const logged: string[] = [];
     const deps = {
+      accounts: MEMBERS,
       keys: {
         regionArns: async () => {
           throw new Error("table unreachable");
