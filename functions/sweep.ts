@@ -37,6 +37,7 @@ async function run(
     correlationId,
     limit: config.sweepLimit,
     concurrency: config.sweepConcurrency,
+    partitionConcurrency: config.sweepPartitions,
     remainingMs: () => context.getRemainingTimeInMillis(),
     ...(config.warmParametersPerRun === undefined
       ? {}

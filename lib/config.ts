@@ -87,6 +87,8 @@ interface Environment {
   readonly TETHER_LEASE_TTL_SECONDS: number;
   readonly TETHER_SWEEP_LIMIT: number;
   readonly TETHER_SWEEP_CONCURRENCY: number;
+  /** Account-Region partitions of the due work a sweep drains at once (each with TETHER_SWEEP_CONCURRENCY workers). */
+  readonly TETHER_SWEEP_PARTITIONS: number;
   /** Stage defaults for new keys' import policies (ISO 8601 durations); a request's own policy wins. */
   readonly TETHER_DEFAULT_VALIDITY_PERIOD: string | undefined;
   readonly TETHER_DEFAULT_RENEW_BEFORE: string | undefined;
@@ -184,6 +186,7 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
     TETHER_LEASE_TTL_SECONDS: positiveInt("TETHER_LEASE_TTL_SECONDS", 120),
     TETHER_SWEEP_LIMIT: positiveInt("TETHER_SWEEP_LIMIT", 500),
     TETHER_SWEEP_CONCURRENCY: positiveInt("TETHER_SWEEP_CONCURRENCY", 8),
+    TETHER_SWEEP_PARTITIONS: positiveInt("TETHER_SWEEP_PARTITIONS", 10),
     TETHER_DEFAULT_VALIDITY_PERIOD: env.TETHER_DEFAULT_VALIDITY_PERIOD,
     TETHER_DEFAULT_RENEW_BEFORE: env.TETHER_DEFAULT_RENEW_BEFORE,
     TETHER_REGIONS: env.TETHER_REGIONS ?? "",
@@ -297,6 +300,8 @@ export interface TetherConfig {
   readonly leaseTtlMs: number;
   readonly sweepLimit: number;
   readonly sweepConcurrency: number;
+  /** Account-Region partitions drained at once (lib/lifecycle/scheduled/partitions.ts). */
+  readonly sweepPartitions: number;
   /** Stage defaults merged into a new key's policy where the request gives none. */
   readonly policyDefaults: PolicyDefaults;
   /** Regions keys may be created or replicated in; empty = any. */
@@ -381,6 +386,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     leaseTtlMs: e.TETHER_LEASE_TTL_SECONDS * 1000,
     sweepLimit: e.TETHER_SWEEP_LIMIT,
     sweepConcurrency: e.TETHER_SWEEP_CONCURRENCY,
+    sweepPartitions: e.TETHER_SWEEP_PARTITIONS,
     policyDefaults: parsePolicyDefaults(e.TETHER_DEFAULT_VALIDITY_PERIOD, e.TETHER_DEFAULT_RENEW_BEFORE),
     allowedRegions: e.TETHER_REGIONS.split(",")
       .map((r) => r.trim())

@@ -47,14 +47,22 @@ export interface Bed {
   close(): Promise<void>;
 }
 
-export async function startBed(): Promise<Bed> {
+/**
+ * @param options.childProcesses the KMS emulator and DynamoDB each in a process of its own (as `npm start`
+ *   runs them), so a benchmark whose local AWS is the bottleneck uses more than one core
+ */
+export async function startBed(options: { readonly childProcesses?: boolean } = {}): Promise<Bed> {
   const emulatorMs: number[] = [];
   // The emulator logs `kms <region> <operation> <status> [<type>] <n>ms` per request: its own handling time.
   const logger = (line: string) => {
     const match = /^kms \S+ \S+ \d{3} (?:\S+ )?(\d+)ms$/.exec(line);
     if (match?.[1] !== undefined) emulatorMs.push(Number(match[1]));
   };
-  const aws = await startLocalAws({ ports: { kms: 0, dynamodb: 0, events: 0 }, logger });
+  const aws = await startLocalAws({
+    ports: { kms: 0, dynamodb: 0, events: 0 },
+    logger,
+    ...(options.childProcesses === true ? { childProcesses: true } : {}),
+  });
   const dir = await mkdtemp(join(tmpdir(), "tether-bench-"));
   const tableName = `tether-bench-${randomUUID().slice(0, 8)}`;
   aws.events.createEventBus(AUDIT_BUS);

@@ -42,6 +42,10 @@ export interface DepsOptions {
   readonly unlimited?: boolean;
   /** Share import parameters with other deps (as one warm Lambda keeps them across invocations). */
   readonly parametersCache?: ImportParametersCache;
+  /** The KMS emulator's caller (its account is taken from the access key); default CREDENTIALS (the hub). */
+  readonly kmsCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** One limiter shared with other deps (as one process keeps one); default a new one of this config. */
+  readonly rateLimiter?: RateLimiter;
 }
 
 export interface BenchDeps {
@@ -80,7 +84,7 @@ export function buildDeps(
       let client = kmsByRegion.get(region);
       if (client === undefined) {
         client = new KMSClient({
-          credentials: CREDENTIALS,
+          credentials: options.kmsCredentials ?? CREDENTIALS,
           region,
           maxAttempts: 4,
           endpoint: config.endpoints.kms,
@@ -97,7 +101,9 @@ export function buildDeps(
     kms: new KmsAdapter({
       clients,
       vault,
-      rateLimiter: options.unlimited ? undefined : new RateLimiter({ quotas: config.kmsQuotas }),
+      rateLimiter: options.unlimited
+        ? undefined
+        : (options.rateLimiter ?? new RateLimiter({ quotas: config.kmsQuotas })),
       parametersCache: options.parametersCache,
       // As the runtime: warm import parameters stored with each Region record unless
       // TETHER_WARM_IMPORT_PARAMETERS=off, so one process can measure both.

@@ -47,3 +47,12 @@ export function parseKmsKeyArn(value: unknown, field = "keyArn"): KmsKeyArn {
     multiRegion: keyId.startsWith("mrk-"),
   };
 }
+
+/**
+ * The account a KMS key belongs to, from its key ARN (`arn:…:kms:<region>:<account>:key/…`); undefined for
+ * anything else (a bare key id, an alias). Lenient on purpose: a caller pacing a request by account falls
+ * back to the client's own account when the KeyId it was given names none.
+ */
+export function accountOfKeyArn(value: unknown): string | undefined {
+  return typeof value === "string" ? KEY_ARN.exec(value)?.[3] : undefined;
+}

@@ -16,6 +16,8 @@
  * past their deadline.
  */
 export interface SlotRequest {
+  /** The account whose quota it is (KMS counts per account and Region); absent: the deployment's own. */
+  readonly account?: string;
   readonly region: string;
   readonly operation: string;
   /** 1000 / the budget's requests per second. */

@@ -1,5 +1,6 @@
 import { KMSClient, type KMSClientConfig } from "@aws-sdk/client-kms";
 import type { FinalizeRequestMiddleware, MetadataBearer } from "@smithy/types";
+import { accountOfKeyArn } from "../domain/key-arn.js";
 import type { RateLimiter } from "./rate-limiter.js";
 
 /** One KMS client per Region, created on first use and reused (Lambda keeps them across invocations). */
@@ -59,17 +60,27 @@ const pacedBy = new WeakMap<KMSClient, RateLimiter>();
  * signed when it leaves, not when it started waiting (a SigV4 signature is only good for five minutes:
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html).
  *
+ * Each attempt waits in the budget of the account that owns the key (KMS counts quotas per account and
+ * Region: https://docs.aws.amazon.com/kms/latest/developerguide/limits.html): the account the request's key
+ * ARN names, else `account` (the client's own, for a member account's client), else the deployment's own.
+ *
  * Installing it again with the same limiter does nothing.
  * @throws Error when `client` is already paced by another limiter (its calls would wait twice)
  */
-export function paceAttempts(client: KMSClient, region: string, limiter: RateLimiter): void {
+export function paceAttempts(
+  client: KMSClient,
+  region: string,
+  limiter: RateLimiter,
+  account?: string,
+): void {
   const current = pacedBy.get(client);
   if (current === limiter) return;
   if (current !== undefined) {
     throw new Error(`The KMS client for ${region} is already paced by another rate limiter.`);
   }
   const pace: FinalizeRequestMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
-    await limiter.acquire(region, operationOf(context.commandName));
+    const keyId = (args.input as { KeyId?: unknown }).KeyId;
+    await limiter.acquire(region, operationOf(context.commandName), accountOfKeyArn(keyId) ?? account);
     return next(args);
   };
   client.middlewareStack.addRelativeTo(pace, {

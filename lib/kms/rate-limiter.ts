@@ -1,5 +1,5 @@
 /**
- * Client-side rate limiting per Region and operation, so a sweep over many keys stays inside KMS's request
+ * Client-side rate limiting per account, Region and operation, so a sweep over many keys stays inside KMS's request
  * quotas (per account and Region) instead of discovering them through ThrottlingException. A token bucket
  * refilled continuously at `ratePerSecond`, holding at most `burst` tokens; callers queue in order.
  *
@@ -8,6 +8,11 @@
  * share. Operations listed in `shared.operations` are therefore paced by a {@link SharedBudget} (the
  * DynamoDB item of lib/store/dynamo-quota-budget.ts) that every process reserves its turns from; this
  * process still queues its own callers in order and hands them the turns it reserved.
+ *
+ * Every budget is per account and Region, as KMS counts them ("Each quota is calculated independently for each
+ * Region of each AWS account", https://docs.aws.amazon.com/kms/latest/developerguide/limits.html): a member
+ * account's calls never wait behind another account's, and a throttled member slows only itself. A caller
+ * that names no account (a call without a key ARN) is paced in the deployment's own budget for the Region.
  */
 
 import { reserveFallbackSlots, type SlotRequest, tokensAt, tokenWaitMs } from "../domain/quota-slots.js";
@@ -32,8 +37,13 @@ export const SHARED_KMS_OPERATIONS = [
   "RotateKeyOnDemand",
 ] as const;
 
+/** One budget's id in this process: account (empty for the deployment's own), Region, operation. */
+function budgetId(account: string | undefined, region: string, operation: string): string {
+  return `${account ?? ""}\u0000${region}\u0000${operation}`;
+}
+
 /**
- * A request budget shared by every process of the deployment, per Region and operation (a port: the DynamoDB
+ * A request budget shared by every process of the deployment, per account, Region and operation (a port: the DynamoDB
  * adapter is lib/store/dynamo-quota-budget.ts). `reserve` grants each caller a start time, in order, no two
  * of any process closer than `intervalMs` (see reserveSlots in lib/domain/quota-slots.ts), or undefined for a caller
  * whose turn would come after its deadline.
@@ -65,7 +75,9 @@ export interface SharedBudgetOptions {
 }
 
 export interface RateLimiterOptions {
-  /** Requests per second per Region, by KMS operation name; operations not listed are not limited. */
+  /**
+   * Requests per second per account and Region, by KMS operation name; operations not listed are not limited.
+   */
   readonly quotas: Readonly<Record<string, number>>;
   /** Tokens a bucket may hold (1 = strictly even spacing). Defaults to 1. */
   readonly burst?: number;
@@ -86,11 +98,12 @@ export interface RateLimiterOptions {
  */
 export class RateLimitDeadlineError extends Error {
   /** @param waitMs how far away the turn is, when known */
-  constructor(region: string, operation: string, waitMs?: number) {
+  constructor(region: string, operation: string, waitMs?: number, account?: string) {
+    const where = account === undefined ? region : `${region} (account ${account})`;
     super(
       waitMs === undefined
-        ? `The next turn for ${operation} in ${region} that Tether's shared quota budget has is past the deadline.`
-        : `A turn for ${operation} in ${region} is about ${Math.ceil(waitMs / 1000)} s away, past the deadline.`,
+        ? `The next turn for ${operation} in ${where} that Tether's shared quota budget has is past the deadline.`
+        : `A turn for ${operation} in ${where} is about ${Math.ceil(waitMs / 1000)} s away, past the deadline.`,
     );
     this.name = "RateLimitDeadlineError";
   }
@@ -111,8 +124,10 @@ interface Waiter {
   readonly reject: (error: Error) => void;
 }
 
-/** This process's queue for one shared (Region, operation) budget. */
+/** This process's queue for one shared (account, Region, operation) budget. */
 interface SharedQueue {
+  /** undefined: the deployment's own account (a caller that named none). */
+  readonly account: string | undefined;
   readonly region: string;
   readonly operation: string;
   readonly intervalMs: number;
@@ -171,15 +186,15 @@ export class RateLimiter {
   }
 
   /**
-   * Waits until `operation` may be called in `region`. Resolves at once for operations without a quota.
-   * Rejects at once with RateLimitDeadlineError when the caller's deadline (currentDeadline) would pass
-   * before its turn.
+   * Waits until `operation` may be called in `region` of `account` (absent: the deployment's own account).
+   * Resolves at once for operations without a quota. Rejects at once with RateLimitDeadlineError when the
+   * caller's deadline (currentDeadline) would pass before its turn.
    */
-  acquire(region: string, operation: string): Promise<void> {
+  acquire(region: string, operation: string, account?: string): Promise<void> {
     const rate = this.#quotas[operation];
     if (rate === undefined) return Promise.resolve();
-    if (this.#shared?.operations.has(operation)) return this.#acquireShared(region, operation, rate);
-    const id = `${region}\u0000${operation}`;
+    if (this.#shared?.operations.has(operation)) return this.#acquireShared(account, region, operation, rate);
+    const id = budgetId(account, region, operation);
     let bucket = this.#buckets.get(id);
     if (bucket === undefined) {
       bucket = { tokens: this.#burst, updatedAt: this.#now(), tail: Promise.resolve(), waiting: 0 };
@@ -191,7 +206,7 @@ export class RateLimiter {
       const now = this.#now();
       const waitMs = tokenWaitMs(tokensAt(own, now, rate, this.#burst), own.waiting, rate);
       if (now + waitMs > deadline)
-        return Promise.reject(new RateLimitDeadlineError(region, operation, waitMs));
+        return Promise.reject(new RateLimitDeadlineError(region, operation, waitMs, account));
     }
     own.waiting++;
     const turn = own.tail
@@ -216,11 +231,12 @@ export class RateLimiter {
     }
   }
 
-  #acquireShared(region: string, operation: string, rate: number): Promise<void> {
-    const id = `${region}\u0000${operation}`;
+  #acquireShared(account: string | undefined, region: string, operation: string, rate: number) {
+    const id = budgetId(account, region, operation);
     let queue = this.#queues.get(id);
     if (queue === undefined) {
       queue = {
+        account,
         region,
         operation,
         intervalMs: 1000 / rate,
@@ -240,7 +256,7 @@ export class RateLimiter {
       const now = this.#now();
       const earliest = Math.max(now, own.heldUntil + own.intervalMs) + own.waiters.length * own.intervalMs;
       if (earliest > deadline) {
-        return Promise.reject(new RateLimitDeadlineError(region, operation, earliest - now));
+        return Promise.reject(new RateLimitDeadlineError(region, operation, earliest - now, account));
       }
     }
     return new Promise<void>((resolve, reject) => {
@@ -279,7 +295,7 @@ export class RateLimiter {
       batch.forEach((waiter, i) => {
         const slot = slots[i];
         if (slot === undefined) {
-          waiter.reject(new RateLimitDeadlineError(queue.region, queue.operation));
+          waiter.reject(new RateLimitDeadlineError(queue.region, queue.operation, undefined, queue.account));
           return;
         }
         queue.heldUntil = Math.max(queue.heldUntil, slot);
@@ -297,6 +313,7 @@ export class RateLimiter {
     if (this.#now() >= queue.fallbackUntil) {
       try {
         const slots = await shared.budget.reserve({
+          ...(queue.account === undefined ? {} : { account: queue.account }),
           region: queue.region,
           operation: queue.operation,
           intervalMs: queue.intervalMs,
@@ -306,6 +323,7 @@ export class RateLimiter {
         if (queue.fallbackUntil !== 0) {
           queue.fallbackUntil = 0;
           shared.log?.("info", "KMS quota budget reachable again", {
+            account: queue.account,
             region: queue.region,
             operation: queue.operation,
           });
@@ -314,6 +332,7 @@ export class RateLimiter {
       } catch (error) {
         if (queue.fallbackUntil === 0) {
           shared.log?.("warn", "KMS quota budget unreachable: pacing on a local fallback share", {
+            account: queue.account,
             region: queue.region,
             operation: queue.operation,
             requestsPerSecond: (1000 / queue.intervalMs) * shared.fallbackShare,

@@ -6,8 +6,9 @@
  *               requests (approvals), member accounts, the vault agent's side
  *   region/     the region engine: one run per key-Region (reconcile-region) and what it reads and writes
  *               (import, events, outcome), loss evidence, KMS signals (events) turned into runs
- *   scheduled/  what the schedules run: the sweep, the incident drain, sentinels, warm import parameters,
- *               the expiry metric, the sweep's extras (dual control's part, the vault agents' health)
+ *   scheduled/  what the schedules run: the sweep (its due work drained per account-Region partition,
+ *               partitions.ts), the incident drain, sentinels, warm import parameters, the expiry metric,
+ *               the sweep's extras (dual control's part, the vault agents' health)
  *   helpers/    one lease helper, one import step, one audit context, saving a key under contention
  */
 export type * from "./ports.js";

@@ -358,6 +358,14 @@ export interface KeyRepository {
    * low), then earliest due first. Reads about as many index entries as it returns, however large the backlog.
    */
   due(now: Date, limit: number): Promise<DueRegion[]>;
+  /**
+   * The key ARN of each due Region, in the order given (undefined: the Region is gone), read in batches from
+   * the Region records: the sweep partitions its due work by the account the ARN names (the due-work index
+   * holds keys only). Absent: the sweep reads each key instead.
+   */
+  regionArns?(
+    regions: readonly { readonly keyId: TetherKeyId; readonly region: AwsRegion }[],
+  ): Promise<(string | undefined)[]>;
   list(options: { limit: number; nextToken?: string | undefined }): Promise<Page<ManagedKey>>;
   /**
    * Takes the lease on one Region if it is free or expired.

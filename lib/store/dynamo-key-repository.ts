@@ -1,4 +1,12 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { mustReadBand, quietUntil, shouldLookAhead } from "../domain/due-bands.js";
 import {
   LeaseNotAcquiredError,
@@ -449,6 +457,34 @@ export class DynamoKeyRepository implements KeyRepository {
       for (const item of items) found.push(dueRegionOf(item, priority));
     }
     return found;
+  }
+
+  async regionArns(
+    regions: readonly { readonly keyId: TetherKeyId; readonly region: AwsRegion }[],
+  ): Promise<(string | undefined)[]> {
+    const found = new Map<string, string>();
+    // BatchGetItem takes at most 100 keys a request, and may leave some unprocessed under load: asked again.
+    // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+    const unique = [...new Map(regions.map((r) => [leaseId(r.keyId, r.region), r])).values()];
+    for (let start = 0; start < unique.length; start += 100) {
+      let keys: Record<string, unknown>[] | undefined = unique
+        .slice(start, start + 100)
+        .map((r) => ({ pk: keyPk(r.keyId), sk: regionSk(r.region) }));
+      for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
+        if (attempt >= 10) throw new Error("BatchGetItem left Region records unprocessed 10 times in a row");
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+        const out: BatchGetCommandOutput = await this.#o.doc.send(
+          new BatchGetCommand({
+            RequestItems: { [this.#o.tableName]: { Keys: keys, ProjectionExpression: "pk, sk, keyArn" } },
+          }),
+        );
+        for (const item of out.Responses?.[this.#o.tableName] ?? []) {
+          if (typeof item.keyArn === "string") found.set(`${item.pk}\u0000${item.sk}`, item.keyArn);
+        }
+        keys = out.UnprocessedKeys?.[this.#o.tableName]?.Keys;
+      }
+    }
+    return regions.map((r) => found.get(`${keyPk(r.keyId)}\u0000${regionSk(r.region)}`));
   }
 
   /** Up to `limit` Regions of one band, earliest due first, due at or before `upTo` (undefined: any). */

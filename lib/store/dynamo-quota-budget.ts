@@ -4,9 +4,12 @@ import { isConditionFailed } from "./dynamo-helpers.js";
 import { type DynamoStoreOptions, type ResolvedStoreOptions, resolveStoreOptions } from "./store-options.js";
 
 /**
- * One KMS request budget per Region and operation, shared by every function and Lambda instance of the
- * deployment (the limiter's SharedBudget, lib/kms/rate-limiter.ts):
- *   QUOTA#<region>#<operation>   BUDGET   tat: epoch ms before which no further call may start
+ * One KMS request budget per account, Region and operation (KMS counts its quotas per account and Region:
+ * https://docs.aws.amazon.com/kms/latest/developerguide/limits.html), shared by every function and Lambda
+ * instance of the deployment (the limiter's SharedBudget, lib/kms/rate-limiter.ts):
+ *   QUOTA#<account>#<region>#<operation>   BUDGET   tat: epoch ms before which no further call may start
+ *   QUOTA#<region>#<operation>             BUDGET   the same, for a caller that named no account (the
+ *                                                   deployment's own; the item of a single-account deployment)
  * A reservation reads `tat`, computes the callers' turns (lib/domain/quota-slots.ts) and writes the new
  * `tat` on condition that nobody moved it meanwhile (optimistic concurrency), trying again on a conflict.
  * The last value this process wrote is kept and tried first, so a busy process alone costs one conditional
@@ -15,7 +18,10 @@ import { type DynamoStoreOptions, type ResolvedStoreOptions, resolveStoreOptions
  */
 export const QUOTA_PREFIX = "QUOTA#";
 export const QUOTA_SK = "BUDGET";
-export const quotaPk = (region: string, operation: string): string => `${QUOTA_PREFIX}${region}#${operation}`;
+export const quotaPk = (region: string, operation: string, account?: string): string =>
+  account === undefined
+    ? `${QUOTA_PREFIX}${region}#${operation}`
+    : `${QUOTA_PREFIX}${account}#${region}#${operation}`;
 
 export interface QuotaBudgetOptions extends DynamoStoreOptions {
   /** Conflicting writes tolerated per reservation before it fails (and the limiter falls back). Default 10. */
@@ -58,7 +64,7 @@ export class DynamoQuotaBudget {
    * @throws QuotaBudgetContentionError after maxAttempts conflicting writes; DynamoDB's errors as they come
    */
   async reserve(request: SlotRequest): Promise<readonly (number | undefined)[]> {
-    const pk = quotaPk(request.region, request.operation);
+    const pk = quotaPk(request.region, request.operation, request.account);
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const current = this.#known.has(pk) ? this.#known.get(pk) : await this.#read(pk);
       const grant = reserveSlots(current, request.now(), request.intervalMs, request.deadlines);

@@ -461,6 +461,12 @@ describe("the admin API under abuse", () => {
     expect(reserved).toBeGreaterThanOrEqual(5);
     expect(functions.get("sweep")?.Properties?.ReservedConcurrentExecutions).toBe(1);
   });
+
+  it("gives the sweep its account-Region partitions drained at once (TETHER_SWEEP_PARTITIONS)", () => {
+    const sweep = functions.get("sweep") as CfnResource;
+    expect(Number(environmentOf(sweep).TETHER_SWEEP_PARTITIONS)).toBeGreaterThanOrEqual(2);
+    expect(Number(environmentOf(sweep).TETHER_SWEEP_PARTITIONS)).toBe(10);
+  });
 });
 
 function roleIdOfFunction(fn: CfnResource): string {

@@ -52,6 +52,12 @@ function faultSpec(body: Record<string, unknown>): FaultSpec {
   const spec: FaultSpec = {};
   if (body.operation !== undefined) spec.operation = String(body.operation);
   if (body.region !== undefined) spec.region = String(body.region);
+  if (body.account !== undefined) {
+    if (!/^(\d{12}|\*)$/.test(String(body.account))) {
+      throw new AdminInputError("account must be a 12-digit account id or *");
+    }
+    spec.account = String(body.account);
+  }
   if (body.error !== undefined) {
     if (!FAULT_ERRORS.includes(body.error as (typeof FAULT_ERRORS)[number])) {
       throw new AdminInputError(`error must be one of ${FAULT_ERRORS.join(", ")}`);

@@ -1,8 +1,9 @@
 /**
- * Injected trouble and request quotas, per operation and Region, plus the call statistics that
+ * Injected trouble and request quotas, per operation, account and Region, plus the call statistics that
  * benchmarks read. Quotas follow AWS's defaults (requests per second, per account and Region,
- * https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html) and are off until
- * asked for.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html: "Each quota is calculated
+ * independently for each Region of each AWS account", https://docs.aws.amazon.com/kms/latest/developerguide/limits.html)
+ * and are off until asked for: each account-Region has its own window per operation.
  */
 import { KmsErrorType, kmsError } from "./errors.js";
 
@@ -18,6 +19,8 @@ export interface FaultSpec {
   operation?: string;
   /** Region, or "*" for all. Default "*". */
   region?: string;
+  /** The caller's account (as the emulator takes it from the credentials), or "*" for all. Default "*". */
+  account?: string;
   /** Error to answer with. Omit for a latency-only fault. */
   error?: FaultError;
   /** Answer the error for the next `count` matching calls. */
@@ -111,10 +114,11 @@ export class FaultInjector {
    */
   async before(operation: string, region: string, accountId: string): Promise<void> {
     bump(this.stats.calls, region, operation);
-    const matching = this.faults.filter((f) =>
-      (f.operation ?? "*") === "*" || f.operation === operation
-        ? (f.region ?? "*") === "*" || f.region === region
-        : false,
+    const matching = this.faults.filter(
+      (f) =>
+        ((f.operation ?? "*") === "*" || f.operation === operation) &&
+        ((f.region ?? "*") === "*" || f.region === region) &&
+        ((f.account ?? "*") === "*" || f.account === accountId),
     );
     const latency = matching.reduce((sum, f) => sum + (f.latencyMs ?? 0), 0);
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));

@@ -4,14 +4,28 @@ import type { AwsRegion, TetherKeyId } from "../../domain/ids.js";
 import type { LifecycleDeps } from "../ports.js";
 import { type RegionOutcome, reconcileRegion } from "../region/reconcile-region.js";
 import { rotateKey } from "../use-cases/rotate.js";
+import {
+  DEFAULT_PARTITION_CONCURRENCY,
+  drainPartitions,
+  type PartitionReport,
+  partitionDue,
+} from "./partitions.js";
 import { ensureSentinels, healthIn, recoverIncidents, type SentinelSnapshot } from "./sentinels.js";
 import { type ParametersReport, ParametersWatch, warmParameters } from "./warm-parameters.js";
 
 export interface SweepOptions {
   /** Most regions one run takes from the due-work index. */
   readonly limit?: number;
-  /** Regions worked on at once (KMS quotas are kept by the adapter's rate limiter either way). */
+  /**
+   * Regions worked on at once in each account-Region partition (KMS quotas are kept per account-Region by
+   * the adapter's rate limiter either way).
+   */
   readonly concurrency?: number;
+  /**
+   * Account-Region partitions drained at once (lib/lifecycle/scheduled/partitions.ts): each with its own
+   * `concurrency` workers and its own quota budget. Default DEFAULT_PARTITION_CONCURRENCY.
+   */
+  readonly partitionConcurrency?: number;
   /** Milliseconds left before the Lambda is stopped (context.getRemainingTimeInMillis). */
   readonly remainingMs?: () => number;
   /** Stop taking new regions when less than this is left: one region's work must fit. */
@@ -39,6 +53,8 @@ export interface SweepReport {
   readonly incidentsOpen?: readonly string[];
   /** The run's limit of due regions. */
   readonly limit?: number;
+  /** The due work per account-Region partition, most urgent first: how much was due and processed in each. */
+  readonly partitions?: readonly PartitionReport[];
   /** Warm import parameters: the share among the Regions looked at, and the sets renewed. */
   readonly parameters?: ParametersReport;
 }
@@ -51,7 +67,8 @@ export const SWEEP_ACTOR = "tether:sweep";
 /**
  * One scheduled run: re-sends audit events waiting in the outbox, then works through the regions whose
  * next check is due — found with the due-work index, never a scan, so the cost follows the work due, not
- * the keys managed. Periodic reconciliation needs nothing extra: every region's next check is at most one
+ * the keys managed — partitioned per account-Region (partitions.ts), the partitions drained in parallel,
+ * each within its own KMS quota budget. Periodic reconciliation needs nothing extra: every region's next check is at most one
  * reconcile interval ahead, which is how a regional loss (no event) is found. A key whose rotation
  * schedule is due is rotated after its primary was reconciled (renewals first; a failed rotation is
  * alerted and tried again by a later run, see scheduleRotationCheck). Stops taking work when the
@@ -74,21 +91,21 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
   const outbox = await deps.audit.flush();
   const due = await deps.keys.due(deps.clock(), limit);
   const outcomes: Record<string, number> = {};
-  let next = 0;
-  let processed = 0;
-
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      if (remaining() < reserveMs) return;
-      const item = due[next++];
-      if (item === undefined) return;
+  // Per account-Region: each partition drained by its own workers within its own quota budget.
+  const partitions = await drainPartitions(
+    await partitionDue(deps, due),
+    {
+      partitionConcurrency: Math.max(1, options.partitionConcurrency ?? DEFAULT_PARTITION_CONCURRENCY),
+      concurrency,
+      mayContinue: () => remaining() >= reserveMs,
+    },
+    async (item) => {
       for (const kind of await visit(deps, item, options.correlationId)) {
         outcomes[kind] = (outcomes[kind] ?? 0) + 1;
       }
-      processed++;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(due.length, 1)) }, worker));
+    },
+  );
+  const processed = partitions.reduce((sum, p) => sum + p.processed, 0);
   const incidentsClosed =
     snapshot.incidents.length === 0 || remaining() < reserveMs
       ? []
@@ -121,6 +138,7 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
     incidentsClosed,
     incidentsOpen,
     limit,
+    partitions,
     ...(parameters === undefined ? {} : { parameters }),
   };
 }

@@ -1,6 +1,7 @@
 import { errorName, KmsThrottledError } from "../../domain/errors.js";
 import type { AwsRegion, TetherKeyId } from "../../domain/ids.js";
 import { KeyStatusState, type ManagedKey, type RegionRecord } from "../../domain/managed-key.js";
+import { groupByPartition, partitionOfKey } from "../../domain/quota-partitions.js";
 import {
   parametersNeedRenewal,
   parametersUsable,
@@ -9,6 +10,7 @@ import {
 } from "../../domain/warm-parameters.js";
 import { chooseWrapping, type WrappingChoice } from "../../domain/wrapping.js";
 import type { KeyRepository, LifecycleDeps } from "../ports.js";
+import { DEFAULT_PARTITION_CONCURRENCY, drainPartitions } from "./partitions.js";
 
 /** What one sweep run saw of warm import parameters and what it renewed. */
 export interface ParametersReport {
@@ -76,7 +78,10 @@ export class ParametersWatch {
 }
 
 export interface WarmOptions {
-  /** Most sets one run fetches for warming (0: none; the share is still reported). */
+  /**
+   * Most sets one run fetches for warming in each account-Region (GetParametersForImport's quota is per
+   * account and Region); 0: none (the share is still reported).
+   */
   readonly perRun: number;
   /** True when the run left due work for the next one (or took as much as its limit): nothing is warmed. */
   readonly dueWorkWaiting: boolean;
@@ -97,9 +102,10 @@ interface Candidate {
 /**
  * The end of a sweep run: renews the warm import parameters of the key-Regions it looked at whose set would
  * run out before their next check (or whose wrapping changed, or that have none), from the quota left over
- * — only when no due work is waiting, at most `perRun`, one at a time through the KMS adapter's rate limiter
- * (a budget, not a burst), soonest to run out first, and never past the run's reserve. Stops at the first
- * throttle: the quota is spoken for. Keys that are not active (revoked, paused) are neither warmed nor
+ * — only when no due work is waiting, at most `perRun` per account-Region, one at a time per account-Region
+ * through the KMS adapter's rate limiter (a budget, not a burst; the account-Regions in parallel, each with
+ * its own quota), soonest to run out first, and never past the run's reserve. An account-Region stops at its
+ * first throttle: its quota is spoken for (the others go on). Keys that are not active (revoked, paused) are neither warmed nor
  * counted: Tether will not import into them on its own.
  */
 export async function warmParameters(
@@ -175,46 +181,69 @@ async function renewCandidates(
   options: WarmOptions,
   now: Date,
 ): Promise<{ warmed: number; failed: number; renewedWarm: number; skipped: ParametersReport["skipped"] }> {
+  const total = { warmed: 0, failed: 0, renewedWarm: 0, skipped: undefined as ParametersReport["skipped"] };
+  const warmPort = deps.kms.warmImportParameters?.bind(deps.kms);
+  if (warmPort === undefined || options.perRun <= 0 || candidates.length === 0) return total;
+  if (options.dueWorkWaiting) return { ...total, skipped: "due-work-waiting" };
+  // Per account-Region, in parallel: each partition has its own GetParametersForImport quota, its own
+  // perRun, and stops at its own first throttle.
+  const partitions = groupByPartition(candidates, (c) => partitionOfKey(c.keyArn, c.region));
+  await drainPartitions(
+    partitions.map((p) => ({ ...p, items: [p.items] })),
+    { partitionConcurrency: DEFAULT_PARTITION_CONCURRENCY, concurrency: 1, mayContinue: () => true },
+    async (items) => {
+      const part = await renewPartition(deps, warmPort, items, options, now);
+      total.warmed += part.warmed;
+      total.failed += part.failed;
+      total.renewedWarm += part.renewedWarm;
+      // Throttled anywhere says more than time; time more than nothing.
+      if (part.skipped === "throttled" || (part.skipped === "time" && total.skipped === undefined)) {
+        total.skipped = part.skipped;
+      }
+    },
+  );
+  return total;
+}
+
+/** One account-Region's candidates, one at a time through the rate limiter, at most perRun fetched. */
+async function renewPartition(
+  deps: LifecycleDeps,
+  warmPort: NonNullable<LifecycleDeps["kms"]["warmImportParameters"]>,
+  candidates: readonly Candidate[],
+  options: WarmOptions,
+  now: Date,
+): Promise<{ warmed: number; failed: number; renewedWarm: number; skipped: ParametersReport["skipped"] }> {
   let warmed = 0;
   let failed = 0;
   let renewedWarm = 0;
   let skipped: ParametersReport["skipped"];
-  const warmPort = deps.kms.warmImportParameters?.bind(deps.kms);
-  if (warmPort !== undefined && options.perRun > 0 && candidates.length > 0) {
-    if (options.dueWorkWaiting) skipped = "due-work-waiting";
-    let taken = 0;
-    for (const candidate of skipped === undefined ? candidates : []) {
-      if (taken >= options.perRun) break;
-      if (options.remainingMs() < options.reserveMs) {
-        skipped = "time";
+  for (const candidate of candidates) {
+    if (warmed >= options.perRun) break;
+    if (options.remainingMs() < options.reserveMs) {
+      skipped = "time";
+      break;
+    }
+    const wasWarm = parametersUsable(candidate.info, candidate.wrapping, now);
+    try {
+      const result = await warmPort({
+        managedKeyId: candidate.keyId,
+        region: candidate.region,
+        keyId: candidate.keyArn,
+        wrapping: candidate.wrapping,
+        warmUntil: candidate.warmUntil,
+      });
+      if (result.fetched) warmed++;
+      if (!wasWarm) renewedWarm++;
+    } catch (error) {
+      deps.log?.("warn", "import parameters not renewed", {
+        keyId: candidate.keyId,
+        region: candidate.region,
+        error: errorName(error),
+      });
+      failed++;
+      if (error instanceof KmsThrottledError) {
+        skipped = "throttled";
         break;
-      }
-      const wasWarm = parametersUsable(candidate.info, candidate.wrapping, now);
-      try {
-        const result = await warmPort({
-          managedKeyId: candidate.keyId,
-          region: candidate.region,
-          keyId: candidate.keyArn,
-          wrapping: candidate.wrapping,
-          warmUntil: candidate.warmUntil,
-        });
-        if (result.fetched) {
-          warmed++;
-          taken++;
-        }
-        if (!wasWarm) renewedWarm++;
-      } catch (error) {
-        const name = errorName(error);
-        deps.log?.("warn", "import parameters not renewed", {
-          keyId: candidate.keyId,
-          region: candidate.region,
-          error: name,
-        });
-        failed++;
-        if (error instanceof KmsThrottledError) {
-          skipped = "throttled";
-          break;
-        }
       }
     }
   }

@@ -46,6 +46,34 @@ describe("DynamoQuotaBudget", () => {
     expect(item.Item?.tat).toBe((turns.at(-1) ?? 0) + 1250);
   });
 
+  it("keeps one item per account and Region: a busy account's turns never push back another's", async () => {
+    const tableName = await store.table();
+    const budget = new DynamoQuotaBudget({ client: store.client, tableName });
+    const now = Date.now();
+    const reserve = (account: string | undefined, callers: number) =>
+      budget.reserve({
+        ...(account === undefined ? {} : { account }),
+        region: REGION,
+        operation: GPFI,
+        intervalMs: 60_000,
+        deadlines: Array.from({ length: callers }, () => undefined),
+        now: () => now,
+      });
+    const hub = await reserve("111122223333", 3);
+    const member = await reserve("444455556666", 1);
+    const own = await reserve(undefined, 1);
+    expect(hub).toEqual([now, now + 60_000, now + 120_000]);
+    expect(member).toEqual([now]);
+    expect(own).toEqual([now]);
+    const doc = DynamoDBDocumentClient.from(store.client);
+    const tatOf = async (pk: string) =>
+      (await doc.send(new GetCommand({ TableName: tableName, Key: { pk, sk: QUOTA_SK } }))).Item?.tat;
+    expect(quotaPk(REGION, GPFI, "444455556666")).toBe(`QUOTA#444455556666#${REGION}#${GPFI}`);
+    expect(await tatOf(quotaPk(REGION, GPFI, "111122223333"))).toBe(now + 180_000);
+    expect(await tatOf(quotaPk(REGION, GPFI, "444455556666"))).toBe(now + 60_000);
+    expect(await tatOf(quotaPk(REGION, GPFI))).toBe(now + 60_000);
+  });
+
   it("writes nothing for callers all past their deadline", async () => {
     const tableName = await store.table();
     const budget = new DynamoQuotaBudget({ client: store.client, tableName });
