@@ -23,6 +23,8 @@ const metrics = powertoolsMetrics(METRIC_NAMESPACE, { [METRIC_DIMENSION]: config
  * One sweep: renew what is due, restore what is lost, reconcile; then its metrics. Started by the
  * schedule, or — a drain run — by a regional-loss incident's alert or a drain's continuation (the rules in
  * serverless.yml; lib/domain/drain.ts tells them apart). Either way one run at a time (reservedConcurrency 1).
+ * With TETHER_SWEEP_FANOUT=events a scheduled run is the dispatcher: each account-Region partition of its
+ * due work is drained by a sweep-partition run of its own (functions/sweep-partition.ts).
  */
 async function run(
   event: EventBridgeEvent<string, unknown>,
@@ -44,8 +46,12 @@ async function run(
       : { warmParametersPerRun: config.warmParametersPerRun }),
   };
   const drain = drainRequestOf(event);
+  // A scheduled run fans out with TETHER_SWEEP_FANOUT=events (one sweep-partition run per account-Region);
+  // a drain run drains itself, its continuation depending on what it did.
   const swept: SweepReport | DrainReport =
-    drain === undefined ? await sweep(observed, options) : await drainRun(observed, drain, options);
+    drain === undefined
+      ? await sweep(observed, config.sweepFanout === undefined ? options : { ...options, fanout: "events" })
+      : await drainRun(observed, drain, options);
   // Dual control's part of a scheduled run, not a drain's (lib/lifecycle/scheduled/sweep-extras.ts).
   const report =
     drain === undefined ? { ...swept, operations: await sweepOperationRequests(deps, correlationId) } : swept;

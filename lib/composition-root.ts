@@ -6,6 +6,7 @@ import { StsMemberCredentials } from "./accounts/sts-member-credentials.js";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { EventBridgeDrainRequests } from "./audit/drain-requests.js";
 import { EventBridgePublisher } from "./audit/eventbridge-publisher.js";
+import { EventBridgePartitionDispatch } from "./audit/partition-dispatch.js";
 import { CloudTrailAdapter, TETHER_LOOKUP_EVENTS_PER_SECOND } from "./cloudtrail/cloudtrail-adapter.js";
 import type { TetherConfig } from "./config.js";
 import { parseAwsRegion } from "./domain/ids.js";
@@ -54,6 +55,7 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     audit,
     agents: new DynamoAgentQueue({ client: dynamodb, tableName: config.tableName }),
     drains: new EventBridgeDrainRequests({ client: events, busName: config.auditBusName }),
+    partitionDispatch: new EventBridgePartitionDispatch({ client: events, busName: config.auditBusName }),
     history: auditLog,
     vault: options.vault,
     clock,

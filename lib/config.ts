@@ -89,6 +89,8 @@ interface Environment {
   readonly TETHER_SWEEP_CONCURRENCY: number;
   /** Account-Region partitions of the due work a sweep drains at once (each with TETHER_SWEEP_CONCURRENCY workers). */
   readonly TETHER_SWEEP_PARTITIONS: number;
+  /** `events`: the scheduled sweep dispatches one sweep-partition run per partition; empty: it drains them itself. */
+  readonly TETHER_SWEEP_FANOUT: "events" | "";
   /** Stage defaults for new keys' import policies (ISO 8601 durations); a request's own policy wins. */
   readonly TETHER_DEFAULT_VALIDITY_PERIOD: string | undefined;
   readonly TETHER_DEFAULT_RENEW_BEFORE: string | undefined;
@@ -187,6 +189,7 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
     TETHER_SWEEP_LIMIT: positiveInt("TETHER_SWEEP_LIMIT", 500),
     TETHER_SWEEP_CONCURRENCY: positiveInt("TETHER_SWEEP_CONCURRENCY", 8),
     TETHER_SWEEP_PARTITIONS: positiveInt("TETHER_SWEEP_PARTITIONS", 10),
+    TETHER_SWEEP_FANOUT: sweepFanout(env, problems),
     TETHER_DEFAULT_VALIDITY_PERIOD: env.TETHER_DEFAULT_VALIDITY_PERIOD,
     TETHER_DEFAULT_RENEW_BEFORE: env.TETHER_DEFAULT_RENEW_BEFORE,
     TETHER_REGIONS: env.TETHER_REGIONS ?? "",
@@ -302,6 +305,11 @@ export interface TetherConfig {
   readonly sweepConcurrency: number;
   /** Account-Region partitions drained at once (lib/lifecycle/scheduled/partitions.ts). */
   readonly sweepPartitions: number;
+  /**
+   * `events` (TETHER_SWEEP_FANOUT): the scheduled sweep is a dispatcher, one `sweep-partition` run per
+   * account-Region partition (lib/domain/sweep-partition.ts); undefined: it drains the partitions itself.
+   */
+  readonly sweepFanout: "events" | undefined;
   /** Stage defaults merged into a new key's policy where the request gives none. */
   readonly policyDefaults: PolicyDefaults;
   /** Regions keys may be created or replicated in; empty = any. */
@@ -387,6 +395,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     sweepLimit: e.TETHER_SWEEP_LIMIT,
     sweepConcurrency: e.TETHER_SWEEP_CONCURRENCY,
     sweepPartitions: e.TETHER_SWEEP_PARTITIONS,
+    sweepFanout: e.TETHER_SWEEP_FANOUT === "events" ? "events" : undefined,
     policyDefaults: parsePolicyDefaults(e.TETHER_DEFAULT_VALIDITY_PERIOD, e.TETHER_DEFAULT_RENEW_BEFORE),
     allowedRegions: e.TETHER_REGIONS.split(",")
       .map((r) => r.trim())
@@ -456,4 +465,12 @@ function principalMatcher(name: string, list: string): (principalArn: string) =>
     );
   }
   return parsed.matches;
+}
+
+/** TETHER_SWEEP_FANOUT: `events`, or empty / unset (the sweep drains its partitions itself). */
+function sweepFanout(env: Readonly<Record<string, string | undefined>>, problems: string[]): "events" | "" {
+  const value = env.TETHER_SWEEP_FANOUT ?? "";
+  if (value === "" || value === "events") return value;
+  problems.push(`TETHER_SWEEP_FANOUT must be "events" or empty, not "${value}"`);
+  return "";
 }

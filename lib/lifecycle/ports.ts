@@ -395,6 +395,22 @@ export interface DrainRequests {
   ): Promise<void>;
 }
 
+/**
+ * Asks for one run per account-Region partition of the due work (lib/domain/sweep-partition.ts): one
+ * `Sweep Partition Due` event each on Tether's bus, whose rule starts the `sweep-partition` function.
+ * @returns the partitions the bus accepted (with the event id it gave) and those it refused; SDK errors
+ *   as they are (the caller logs them: the next scheduled run asks again)
+ */
+export interface PartitionDispatch {
+  dispatch(
+    requests: readonly import("../domain/sweep-partition.js").PartitionRequest[],
+    context: { readonly time: Date; readonly correlationId: string },
+  ): Promise<{
+    readonly accepted: readonly { readonly partition: string; readonly eventId: string }[];
+    readonly refused: readonly { readonly partition: string; readonly errorCode: string }[];
+  }>;
+}
+
 /** The sentinels and regional-loss incidents, one partition: all of them with one Query. */
 export interface SentinelRepository {
   /** Every Region's sentinel record and every open incident. */
@@ -582,6 +598,8 @@ export interface LifecycleDeps {
   readonly agents?: AgentQueue | undefined;
   /** Where a drain run asks for the next one (lib/lifecycle/scheduled/drain.ts); absent: a drain is one run. */
   readonly drains?: DrainRequests | undefined;
+  /** Where the sweep's dispatcher asks for one run per partition (TETHER_SWEEP_FANOUT=events); absent: none. */
+  readonly partitionDispatch?: PartitionDispatch | undefined;
   /** Dual control's rules (TETHER_APPROVALS); absent: one admin does everything. */
   readonly approvals?: import("../domain/approvals.js").ApprovalRules | undefined;
   /** Where operation requests are kept; absent: no dual control. */

@@ -1,6 +1,6 @@
 /**
  * The vault agent's signing key in the packaged template (infra/agent-signing-key.yml): with `vault: agent`
- * the stack makes an RSA SIGN_VERIFY key whose ARN the three functions that sign get as
+ * the stack makes an RSA SIGN_VERIFY key whose ARN the four functions that sign get as
  * TETHER_AGENT_SIGNING_KEY, and only their roles may Sign with it; with a key brought (`agentSigningKey`)
  * it makes none and grants Sign on that key only; with any other vault nothing of it exists. Intrinsics are
  * evaluated as CloudFormation would with the packaged parameters (support/resolve-policy.ts), and the
@@ -23,7 +23,7 @@ import {
 import { ACCOUNT, REGION, resolvePolicy } from "./support/resolve-policy.js";
 
 const run = promisify(execFile);
-const SIGNERS = ["api", "sweep", "kms-events"] as const;
+const SIGNERS = ["api", "sweep", "sweep-partition", "kms-events"] as const;
 const ALL = [...SIGNERS, "probe"] as const;
 type Fn = (typeof ALL)[number];
 const BROUGHT = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
@@ -159,7 +159,7 @@ describe("vault: agent, no key given: the stack's signing key", () => {
     expect(String(alias?.Properties?.AliasName).startsWith("alias/tether/ci/")).toBe(false);
   });
 
-  it("gives the three functions that sign the key's ARN, and the probe nothing", () => {
+  it("gives the four functions that sign the key's ARN, and the probe nothing", () => {
     const env = signingKeyEnv(stackKey.template);
     const arn = stackKeyArn(stackKey.template);
     expect(arn).toMatch(/^arn:aws:kms:eu-west-1:123456789012:key\//);
@@ -167,7 +167,7 @@ describe("vault: agent, no key given: the stack's signing key", () => {
     expect(env.get("probe")).toBe("");
   });
 
-  it("lets only the api, sweep and kms-events roles Sign with it, and only with Tether's algorithm", async () => {
+  it("lets only the api, sweep, sweep-partition and kms-events roles Sign with it, and only with Tether's algorithm", async () => {
     const t = stackKey.template;
     const key = stackKeyArn(t);
     for (const fn of SIGNERS) {
@@ -207,7 +207,7 @@ describe("vault: agent, no key given: the stack's signing key", () => {
 });
 
 describe("vault: agent with agentSigningKey: a key brought", () => {
-  it("makes no key and gives the three functions the ARN given", () => {
+  it("makes no key and gives the four functions the ARN given", () => {
     const t = brought.template;
     expect(holds(t, "CreatesAgentSigningKey")).toBe(false);
     expect(holds(t, t.Resources.AgentSigningKeyAlias?.Condition)).toBe(false);
@@ -215,7 +215,7 @@ describe("vault: agent with agentSigningKey: a key brought", () => {
     for (const fn of ALL) expect(env.get(fn), fn).toBe(BROUGHT);
   });
 
-  it("grants the three roles Sign on that key only", async () => {
+  it("grants the four roles Sign on that key only", async () => {
     const t = brought.template;
     for (const fn of SIGNERS) {
       expect(await decide(t, fn, "kms:Sign", BROUGHT), fn).toBe("Allowed");

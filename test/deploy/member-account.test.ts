@@ -3,7 +3,7 @@
  * infra/member-bus.yml (the hub bus admitting the Organization only), decided by evaluating them:
  * - the member role's KMS statements are the hub's managed-key boundary (infra/iam-statements.yml), statement
  *   for statement, and an IAM simulator (@cloud-copilot/iam-simulate) allows no action outside it;
- * - its trust names the hub's api, sweep and kms-events roles with the external id, checked by the local STS
+ * - its trust names the hub's api, sweep, sweep-partition and kms-events roles with the external id, checked by the local STS
  *   (the trust policy itself, resolved, put on a role there and assumed over the real SDK);
  * - the bus policy admits PutEvents from the Organization's accounts only (simulated cross-account, with the
  *   member's forwarding role as the caller);
@@ -240,13 +240,15 @@ describe("the member role", () => {
     expect(await decide("kms:DescribeKey", KEY, {})).toBe("Allowed");
   });
 
-  it("trusts exactly the hub's api, sweep and kms-events roles, with the external id", () => {
+  it("trusts exactly the hub's api, sweep, sweep-partition and kms-events roles, with the external id", () => {
     expect(trust.Statement).toEqual([
       {
         Sid: "HubFunctionRoles",
         Effect: "Allow",
         Principal: {
-          AWS: ["api", "sweep", "kms-events"].map((fn) => `arn:aws:iam::${HUB}:role/${HUB_PREFIX}-${fn}`),
+          AWS: ["api", "sweep", "sweep-partition", "kms-events"].map(
+            (fn) => `arn:aws:iam::${HUB}:role/${HUB_PREFIX}-${fn}`,
+          ),
         },
         Action: "sts:AssumeRole",
         Condition: { StringEquals: { "sts:ExternalId": EXTERNAL_ID } },

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IDEMPOTENCY_EXPIRY_ATTRIBUTE } from "../../lib/api/idempotency.js";
 import { loadConfig } from "../../lib/config.js";
 import { MANAGED_BY_TAG_KEY } from "../../lib/domain/deployment.js";
+import { SWEEP_PARTITION_DUE_DETAIL_TYPE } from "../../lib/domain/sweep-partition.js";
 import { METRIC_DIMENSION, METRIC_NAMESPACE } from "../../lib/lifecycle/scheduled/expiry-metric.js";
 import { StoreIndex, TABLE_DEFINITION } from "../../lib/store/table-definition.js";
 import {
@@ -31,9 +32,9 @@ import {
 } from "./support/packaged-service.js";
 
 const run = promisify(execFile);
-const FUNCTIONS = ["api", "sweep", "kms-events", "probe"] as const;
+const FUNCTIONS = ["api", "sweep", "sweep-partition", "kms-events", "probe"] as const;
 /** The functions that import material (a vault, CloudTrail lookups, the import path); not the probe. */
-const VAULT_FUNCTIONS = ["api", "sweep", "kms-events"] as const;
+const VAULT_FUNCTIONS = ["api", "sweep", "sweep-partition", "kms-events"] as const;
 /** Only the register path (the api) may create keys, replicas, tags and aliases. */
 const CREATE_ACTIONS = [
   "kms:CreateKey",
@@ -42,8 +43,11 @@ const CREATE_ACTIONS = [
   "kms:CreateAlias",
   "kms:UpdateAlias",
 ];
-/** Functions that create keys: the api (register, key swap) and the sweep (scheduled key swap). */
-const CREATORS = ["api", "sweep"];
+/**
+ * Functions that create keys: the api (register, key swap) and the sweep and its partition runs (scheduled
+ * key swap).
+ */
+const CREATORS = ["api", "sweep", "sweep-partition"];
 /** This deployment's tether:managed-by value (serverless.yml custom.names.deployment, stage ci). */
 const DEPLOYMENT = "tether/ci/eu-west-1";
 /** Writes on existing key material: only on keys tagged as managed by this deployment. */
@@ -89,7 +93,7 @@ function allowStatements(): Array<{ fn: string; statement: Statement }> {
 }
 
 describe("osls package --stage ci", () => {
-  it("compiles the four functions on nodejs22.x arm64", () => {
+  it("compiles the five functions on nodejs22.x arm64", () => {
     expect([...functions.keys()].sort()).toEqual([...FUNCTIONS].sort());
     for (const fn of functions.values()) {
       expect(fn.Properties?.Runtime).toBe("nodejs22.x");
@@ -184,11 +188,11 @@ describe("IAM", () => {
         "EXTERNAL",
       );
     }
-    // The import path exists in the three functions that import; the probe has none.
+    // The import path exists in the four functions that import; the probe has none.
     expect(seen).toBe(VAULT_FUNCTIONS.length);
   });
 
-  it("lets only the api and the sweep create keys, replicas, tags and aliases, and only with Tether's tag", () => {
+  it("lets only the api and the sweep (and its partition runs) create keys, replicas, tags and aliases, and only with Tether's tag", () => {
     for (const { fn, statement } of allowStatements()) {
       const creates = actions(statement).filter((a) => CREATE_ACTIONS.includes(a));
       if (creates.length === 0) continue;
@@ -469,6 +473,62 @@ describe("the admin API under abuse", () => {
   });
 });
 
+describe("the sweep's fan-out (TETHER_SWEEP_FANOUT=events)", () => {
+  it("makes the scheduled sweep a dispatcher; only the sweep is one", () => {
+    for (const [name, fn] of functions) {
+      expect(environmentOf(fn).TETHER_SWEEP_FANOUT, name).toBe(name === "sweep" ? "events" : undefined);
+    }
+  });
+
+  it("caps sweep-partition's concurrency, retries it twice, and sends its failures to the queue", () => {
+    const fn = functions.get("sweep-partition") as CfnResource;
+    expect(fn.Properties?.ReservedConcurrentExecutions).toBe(10);
+    expect(fn.Properties?.Timeout).toBe(300);
+    const config = resource("SweepDashpartitionLambdaEvConf");
+    expect(config.Properties?.MaximumRetryAttempts).toBe(2);
+  });
+
+  it("delivers exactly Tether's `Sweep Partition Due` events on the audit bus to sweep-partition, and nothing else to it", () => {
+    const targeting = resourcesOfType(template, "AWS::Events::Rule").filter(([, rule]) =>
+      JSON.stringify(rule.Properties?.Targets).includes("SweepDashpartitionLambdaFunction"),
+    );
+    expect(targeting).toHaveLength(1);
+    const [, rule] = targeting[0] as [string, CfnResource];
+    expect(rule.Properties?.EventBusName).toEqual({ "Fn::GetAtt": ["AuditBus", "Name"] });
+    expect(rule.Properties?.EventPattern).toEqual({
+      source: ["tether"],
+      "detail-type": [SWEEP_PARTITION_DUE_DETAIL_TYPE],
+    });
+    expect(rule.Properties?.ScheduleExpression).toBeUndefined();
+    // No other rule reaches it: the schedule stays the sweep's.
+    const permissions = resourcesOfType(template, "AWS::Lambda::Permission").filter(([, p]) =>
+      JSON.stringify(p.Properties?.FunctionName).includes("SweepDashpartitionLambdaFunction"),
+    );
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]?.[1].Properties?.Principal).toBe("events.amazonaws.com");
+  });
+
+  it("lets the dispatcher put events only on Tether's bus", () => {
+    const puts = statementsOf("sweep").filter((s) => actions(s).some((a) => a.startsWith("events:")));
+    expect(puts).toHaveLength(1);
+    expect(puts[0]?.Effect).toBe("Allow");
+    expect(actions(puts[0] as Statement)).toEqual(["events:PutEvents"]);
+    expect(resources(puts[0] as Statement)).toEqual([{ "Fn::GetAtt": ["AuditBus", "Arn"] }]);
+  });
+
+  it("gives sweep-partition's role the sweep's KMS and DynamoDB rights, and its own log group", () => {
+    const rights = (fn: string) =>
+      statementsOf(fn)
+        .filter((s) => !actions(s).some((a) => a.startsWith("logs:")))
+        .map((s) => JSON.stringify(s))
+        .sort();
+    expect(rights("sweep-partition")).toEqual(rights("sweep"));
+    expect(rolesByFunction(template, functions).get("sweep-partition")?.id).not.toBe(
+      rolesByFunction(template, functions).get("sweep")?.id,
+    );
+  });
+});
+
 function roleIdOfFunction(fn: CfnResource): string {
   return roleIdOf(fn);
 }
@@ -492,7 +552,7 @@ describe("async failures", () => {
     expect(queue.Properties?.SqsManagedSseEnabled ?? queue.Properties?.KmsMasterKeyId).toBeTruthy();
     const queueArn = { "Fn::GetAtt": ["AsyncFailureQueue", "Arn"] };
     const configs = resourcesOfType(template, "AWS::Lambda::EventInvokeConfig");
-    for (const logicalPrefix of ["Sweep", "KmsDashevents"]) {
+    for (const logicalPrefix of ["Sweep", "SweepDashpartition", "KmsDashevents"]) {
       const config = configs.find(([id]) => id === `${logicalPrefix}LambdaEvConf`)?.[1];
       expect(config?.Properties?.DestinationConfig, logicalPrefix).toEqual({
         OnFailure: { Destination: queueArn },

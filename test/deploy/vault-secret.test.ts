@@ -16,7 +16,7 @@ import {
 const ACCOUNT = "123456789012";
 const REGION = "eu-west-1";
 const REF = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/tether/ci/file-vault-passphrase`;
-const FUNCTIONS = ["api", "sweep", "kms-events"] as const;
+const FUNCTIONS = ["api", "sweep", "sweep-partition", "kms-events"] as const;
 
 let withRef: PackagedService;
 let withoutRef: PackagedService;
@@ -96,12 +96,13 @@ describe("the vault secret by reference in the packaged template", () => {
     }
   });
 
-  it("grants the three roles, only when the parameter is set", () => {
+  it("grants the four roles, only when the parameter is set", () => {
     const policy = vaultSecretPolicy(withRef);
     expect(policy.Condition).toBe("HasVaultSecretRef");
     expect(policy.Properties?.Roles).toEqual([
       { Ref: "ApiRole" },
       { Ref: "SweepRole" },
+      { Ref: "SweepPartitionRole" },
       { Ref: "KmsEventsRole" },
     ]);
     expect(withRef.template.Parameters?.VaultSecretRef?.Default).toBe(REF);

@@ -13,6 +13,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
+import { SWEEP_PARTITION_DUE_DETAIL_TYPE } from "../../../lib/domain/sweep-partition.js";
 import type { SweepReport } from "../../../lib/lifecycle/scheduled/sweep.js";
 import { type LocalAws, startLocalAws } from "../index.js";
 import { concurrencyGate } from "./concurrency.js";
@@ -35,6 +36,7 @@ import {
 import { lambdaContext } from "./lambda-context.js";
 import { createAgentSigningKey, startLocalAgent } from "./local-agent.js";
 import { type LocalVault, openLocalVault } from "./local-vault.js";
+import { PartitionRuns } from "./partition-runs.js";
 import { type ScheduledRunner, startSchedule } from "./schedule.js";
 import {
   type FunctionDefinition,
@@ -143,7 +145,10 @@ export interface LocalStack {
   /** The table and audit bus names the functions use. */
   readonly tableName: string;
   readonly auditBusName: string;
-  /** Runs the sweep now (after any run under way) and returns its report. */
+  /**
+   * Runs the sweep now (after any run under way) and returns its report; with the fan-out (serverless.yml
+   * TETHER_SWEEP_FANOUT=events) after the partition runs it dispatched ended, their work added to it.
+   */
   sweepNow(): Promise<SweepReport>;
   /** Runs a scheduled function (by name, e.g. `probe`) now, after any run of its schedule under way. */
   runSchedule(name: string): Promise<unknown>;
@@ -352,6 +357,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     cleanups.push(() => api.close());
 
+    // The sweep's fan-out: sweepNow() waits for the partition runs its sweep dispatched (partition-runs.ts).
+    const partitionRuns = new PartitionRuns();
     for (const fn of definition.functions) {
       fn.eventRules.forEach((rule, index) => {
         const eventBus =
@@ -376,9 +383,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
               // Lambda's retries of an asynchronous event, as serverless.yml sets them for the function.
               retryAttempts: fn.asyncRetryAttempts,
               invoke: async (event) => {
-                const outcome = await invoke(event);
-                log(`${fn.name}: ${event["detail-type"]} → ${describeOutcome(outcome)}`);
-                return outcome;
+                const partitionRun = event["detail-type"] === SWEEP_PARTITION_DUE_DETAIL_TYPE;
+                try {
+                  const outcome = await invoke(event);
+                  if (partitionRun) partitionRuns.ended(event.id, { result: outcome });
+                  log(`${fn.name}: ${event["detail-type"]} → ${describeOutcome(outcome)}`);
+                  return outcome;
+                } catch (error) {
+                  if (partitionRun) partitionRuns.ended(event.id, { error });
+                  throw error;
+                }
               },
             },
           ],
@@ -459,7 +473,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sweepNow: async () => {
         if (sweep === undefined)
           throw new LocalStackError("serverless.yml schedules no function named sweep");
-        return (await sweep.runner.runNow()) as SweepReport;
+        // With the fan-out (serverless.yml TETHER_SWEEP_FANOUT=events) its work is the partition runs'.
+        return partitionRuns.settle((await sweep.runner.runNow()) as SweepReport);
       },
       runSchedule: async (name: string) => {
         const found = schedules.find((s) => s.fn.name === name);

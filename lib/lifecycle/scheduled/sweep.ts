@@ -1,7 +1,8 @@
 import { formatDuration } from "../../domain/duration.js";
 import { errorName } from "../../domain/errors.js";
 import type { AwsRegion, TetherKeyId } from "../../domain/ids.js";
-import type { LifecycleDeps } from "../ports.js";
+import type { PartitionWork } from "../../domain/quota-partitions.js";
+import type { DueRegion, LifecycleDeps } from "../ports.js";
 import { type RegionOutcome, reconcileRegion } from "../region/reconcile-region.js";
 import { rotateKey } from "../use-cases/rotate.js";
 import {
@@ -37,6 +38,13 @@ export interface SweepOptions {
    * warming is off and no share is reported.
    */
   readonly warmParametersPerRun?: number;
+  /**
+   * `events` (TETHER_SWEEP_FANOUT): the run is the dispatcher — it asks for one `sweep-partition` run per
+   * account-Region partition (deps.partitionDispatch) instead of draining them itself; a partition the bus
+   * refused, or every partition when there is no dispatch port, is drained here as without it. Absent: the
+   * run drains every partition itself (tests, the reliability model, drain runs).
+   */
+  readonly fanout?: "events";
 }
 
 export interface SweepReport {
@@ -57,6 +65,16 @@ export interface SweepReport {
   readonly partitions?: readonly PartitionReport[];
   /** Warm import parameters: the share among the Regions looked at, and the sets renewed. */
   readonly parameters?: ParametersReport;
+  /**
+   * A dispatcher run (fanout `events`): the partitions handed to `sweep-partition` runs (the bus's event ids)
+   * and those the bus refused (drained by this run instead).
+   */
+  readonly dispatched?: {
+    readonly accepted: readonly { readonly partition: string; readonly eventId: string }[];
+    readonly refused: readonly { readonly partition: string; readonly errorCode: string }[];
+    /** Due Regions in the accepted partitions: neither processed nor deferred by this run. */
+    readonly regions: number;
+  };
 }
 
 /** Due regions one run takes when its options give no limit (TETHER_SWEEP_LIMIT's default). */
@@ -90,22 +108,16 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
 
   const outbox = await deps.audit.flush();
   const due = await deps.keys.due(deps.clock(), limit);
-  const outcomes: Record<string, number> = {};
-  // Per account-Region: each partition drained by its own workers within its own quota budget.
-  const partitions = await drainPartitions(
-    await partitionDue(deps, due),
-    {
-      partitionConcurrency: Math.max(1, options.partitionConcurrency ?? DEFAULT_PARTITION_CONCURRENCY),
-      concurrency,
-      mayContinue: () => remaining() >= reserveMs,
-    },
-    async (item) => {
-      for (const kind of await visit(deps, item, options.correlationId)) {
-        outcomes[kind] = (outcomes[kind] ?? 0) + 1;
-      }
-    },
-  );
+  const work = await partitionDue(deps, due);
+  const fannedOut =
+    options.fanout === "events" ? await dispatch(deps, work, options.correlationId) : undefined;
+  const { partitions, outcomes } = await drainDue(deps, fannedOut?.left ?? work, {
+    ...options,
+    concurrency,
+    mayContinue: () => remaining() >= reserveMs,
+  });
   const processed = partitions.reduce((sum, p) => sum + p.processed, 0);
+  const handedOver = fannedOut?.report.regions ?? 0;
   const incidentsClosed =
     snapshot.incidents.length === 0 || remaining() < reserveMs
       ? []
@@ -132,7 +144,7 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
   return {
     due: due.length,
     processed,
-    deferred: due.length - processed,
+    deferred: due.length - processed - handedOver,
     outcomes,
     outbox,
     incidentsClosed,
@@ -140,7 +152,80 @@ export async function sweep(base: LifecycleDeps, options: SweepOptions): Promise
     limit,
     partitions,
     ...(parameters === undefined ? {} : { parameters }),
+    ...(fannedOut === undefined ? {} : { dispatched: fannedOut.report }),
   };
+}
+
+/**
+ * Drains due work partition by partition (partitions.ts): each partition by its own workers within its own
+ * quota budget, up to `partitionConcurrency` partitions at once, until the run must stop. The scheduled
+ * run's drain, and a `sweep-partition` run's (one partition; sweep-partition.ts).
+ */
+export async function drainDue(
+  deps: LifecycleDeps,
+  work: readonly PartitionWork<DueRegion>[],
+  options: Pick<SweepOptions, "partitionConcurrency" | "correlationId"> & {
+    readonly concurrency: number;
+    readonly mayContinue: () => boolean;
+  },
+): Promise<{ partitions: PartitionReport[]; outcomes: Record<string, number> }> {
+  const outcomes: Record<string, number> = {};
+  const partitions = await drainPartitions(
+    work,
+    {
+      partitionConcurrency: Math.max(1, options.partitionConcurrency ?? DEFAULT_PARTITION_CONCURRENCY),
+      concurrency: options.concurrency,
+      mayContinue: options.mayContinue,
+    },
+    async (item) => {
+      for (const kind of await visit(deps, item, options.correlationId)) {
+        outcomes[kind] = (outcomes[kind] ?? 0) + 1;
+      }
+    },
+  );
+  return { partitions, outcomes };
+}
+
+/**
+ * The dispatcher's part (fanout `events`): one `Sweep Partition Due` event per partition. What the bus
+ * refused — or everything, when there is no dispatch port or PutEvents failed — is `left` for this run to
+ * drain itself, so no due work waits a schedule longer for a fan-out that did not happen. A partition
+ * asked for twice (the next tick while a run still drains it) is safe: each Region is worked on under its
+ * lease (acquireLease), so a second run skips what the first holds, and finds done what it finished.
+ */
+async function dispatch(
+  deps: LifecycleDeps,
+  work: readonly PartitionWork<DueRegion>[],
+  correlationId: string,
+): Promise<{ left: readonly PartitionWork<DueRegion>[]; report: NonNullable<SweepReport["dispatched"]> }> {
+  const none = { accepted: [], refused: [], regions: 0 };
+  if (work.length === 0) return { left: work, report: none };
+  if (deps.partitionDispatch === undefined) {
+    deps.log?.("warn", "sweep fan-out asked for, but no dispatch: partitions drained in this run", {});
+    return { left: work, report: none };
+  }
+  try {
+    const { accepted, refused } = await deps.partitionDispatch.dispatch(
+      work.map((w) => ({
+        account: w.partition.account,
+        region: w.partition.region as AwsRegion,
+        due: w.items.length,
+      })),
+      { time: deps.clock(), correlationId },
+    );
+    const handed = new Set(accepted.map((a) => a.partition));
+    const left = work.filter((w) => !handed.has(w.label));
+    if (refused.length > 0) {
+      deps.log?.("error", "partitions not dispatched: drained in this run", {
+        partitions: refused.map((r) => `${r.partition} (${r.errorCode})`),
+      });
+    }
+    const regions = work.filter((w) => handed.has(w.label)).reduce((sum, w) => sum + w.items.length, 0);
+    return { left, report: { accepted, refused, regions } };
+  } catch (error) {
+    deps.log?.("error", "partitions not dispatched: drained in this run", { error: errorName(error) });
+    return { left: work, report: none };
+  }
 }
 
 /** The sentinels and open incidents (ensureSentinels); none, logged, when they cannot be read. */
@@ -156,7 +241,7 @@ async function readSentinels(base: LifecycleDeps): Promise<SentinelSnapshot> {
 }
 
 /** The run's ports: the key store watched for warm parameters, sentinel health from the snapshot. */
-function runDeps(
+export function runDeps(
   base: LifecycleDeps,
   snapshot: SentinelSnapshot,
   watch: ParametersWatch | undefined,
