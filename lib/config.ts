@@ -89,8 +89,6 @@ interface Environment {
   readonly TETHER_SWEEP_CONCURRENCY: number;
   /** Account-Region partitions of the due work a sweep drains at once (each with TETHER_SWEEP_CONCURRENCY workers). */
   readonly TETHER_SWEEP_PARTITIONS: number;
-  /** `events`: the scheduled sweep dispatches one sweep-partition run per partition; empty: it drains them itself. */
-  readonly TETHER_SWEEP_FANOUT: "events" | "";
   /** Stage defaults for new keys' import policies (ISO 8601 durations); a request's own policy wins. */
   readonly TETHER_DEFAULT_VALIDITY_PERIOD: string | undefined;
   readonly TETHER_DEFAULT_RENEW_BEFORE: string | undefined;
@@ -189,7 +187,6 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
     TETHER_SWEEP_LIMIT: positiveInt("TETHER_SWEEP_LIMIT", 500),
     TETHER_SWEEP_CONCURRENCY: positiveInt("TETHER_SWEEP_CONCURRENCY", 8),
     TETHER_SWEEP_PARTITIONS: positiveInt("TETHER_SWEEP_PARTITIONS", 10),
-    TETHER_SWEEP_FANOUT: sweepFanout(env, problems),
     TETHER_DEFAULT_VALIDITY_PERIOD: env.TETHER_DEFAULT_VALIDITY_PERIOD,
     TETHER_DEFAULT_RENEW_BEFORE: env.TETHER_DEFAULT_RENEW_BEFORE,
     TETHER_REGIONS: env.TETHER_REGIONS ?? "",
@@ -395,7 +392,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     sweepLimit: e.TETHER_SWEEP_LIMIT,
     sweepConcurrency: e.TETHER_SWEEP_CONCURRENCY,
     sweepPartitions: e.TETHER_SWEEP_PARTITIONS,
-    sweepFanout: e.TETHER_SWEEP_FANOUT === "events" ? "events" : undefined,
+    sweepFanout: sweepFanout(env),
     policyDefaults: parsePolicyDefaults(e.TETHER_DEFAULT_VALIDITY_PERIOD, e.TETHER_DEFAULT_RENEW_BEFORE),
     allowedRegions: e.TETHER_REGIONS.split(",")
       .map((r) => r.trim())
@@ -467,10 +464,16 @@ function principalMatcher(name: string, list: string): (principalArn: string) =>
   return parsed.matches;
 }
 
-/** TETHER_SWEEP_FANOUT: `events`, or empty / unset (the sweep drains its partitions itself). */
-function sweepFanout(env: Readonly<Record<string, string | undefined>>, problems: string[]): "events" | "" {
+/**
+ * TETHER_SWEEP_FANOUT: `events` (the scheduled sweep dispatches one sweep-partition run per partition), or
+ * empty / unset (the sweep drains its partitions itself).
+ * @throws ConfigError naming the variable
+ */
+function sweepFanout(env: Readonly<Record<string, string | undefined>>): "events" | undefined {
   const value = env.TETHER_SWEEP_FANOUT ?? "";
-  if (value === "" || value === "events") return value;
-  problems.push(`TETHER_SWEEP_FANOUT must be "events" or empty, not "${value}"`);
-  return "";
+  if (value === "events") return value;
+  if (value === "") return undefined;
+  throw new ConfigError(
+    `Tether is misconfigured: TETHER_SWEEP_FANOUT must be "events" or empty, not "${value}".`,
+  );
 }

@@ -127,6 +127,16 @@ describe("loadConfig", () => {
   });
 });
 
+describe("TETHER_SWEEP_FANOUT (the sweep's fan-out, one sweep-partition run per account-Region)", () => {
+  it("is off unless set to events, and refuses anything else, naming the variable", () => {
+    expect(loadConfig(base).sweepFanout).toBeUndefined();
+    expect(loadConfig({ ...base, TETHER_SWEEP_FANOUT: "" }).sweepFanout).toBeUndefined();
+    expect(loadConfig({ ...base, TETHER_SWEEP_FANOUT: "events" }).sweepFanout).toBe("events");
+    expect(() => loadConfig({ ...base, TETHER_SWEEP_FANOUT: "sqs" })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, TETHER_SWEEP_FANOUT: "sqs" })).toThrow(/TETHER_SWEEP_FANOUT.*"sqs"/);
+  });
+});
+
 describe("loadConfig stage defaults", () => {
   it("reads the default validity, renew window and Regions", () => {
     const config = loadConfig({

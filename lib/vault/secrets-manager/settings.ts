@@ -53,12 +53,17 @@ function vaultIdentity(
   // STS: RoleSessionName and SourceIdentity take 2 to 64 of [\w+=,.@-]; Lambda names are [\w-], up to 64.
   if (/^[\w-]{2,64}$/.test(functionName)) {
     if (functionName.endsWith("-kms-events")) return { functionName, access: "read" };
-    if (functionName.endsWith("-api") || functionName.endsWith("-sweep")) {
+    // sweep-partition does the sweep's work for one account-Region (scheduled key swaps included).
+    if (
+      functionName.endsWith("-api") ||
+      functionName.endsWith("-sweep") ||
+      functionName.endsWith("-sweep-partition")
+    ) {
       return { functionName, access: "read-create" };
     }
   }
   return {
-    problem: `AWS_LAMBDA_FUNCTION_NAME: "${functionName}" is not one of Tether's functions (<service>-<stage>-api, -sweep or -kms-events), so its vault access cannot be chosen`,
+    problem: `AWS_LAMBDA_FUNCTION_NAME: "${functionName}" is not one of Tether's functions (<service>-<stage>-api, -sweep, -sweep-partition or -kms-events), so its vault access cannot be chosen`,
   };
 }
 

@@ -177,4 +177,22 @@ describe("the sweep fanned out per account-Region partition", () => {
     const due = await deps.keys.due(bed.now(), 100);
     expect(due).toHaveLength(3);
   }, 60_000);
+
+  it("drains the partitions itself when the bus does not take them: no due work waits a schedule for a fan-out that did not happen", async () => {
+    const [, b] = members as [BenchAccount, BenchAccount];
+    const deps: LifecycleDeps = {
+      ...fanoutDeps(),
+      partitionDispatch: {
+        dispatch: async () => {
+          throw new Error("the bus is unreachable");
+        },
+      },
+    };
+    // B's three keys are still due (the previous test drained A's partition only).
+    const report = await sweep(deps, { correlationId: "fanout-refused", limit: 100, fanout: "events" });
+    expect(report.dispatched).toEqual({ accepted: [], refused: [], regions: 0 });
+    expect(report.partitions).toEqual([{ partition: `${b.accountId}/${REGION}`, due: 3, processed: 3 }]);
+    expect(report.outcomes).toEqual({ renewed: 3 });
+    expect(report.deferred).toBe(0);
+  }, 60_000);
 });

@@ -233,18 +233,21 @@ describe.skipIf(!available)(
       });
     });
 
-    it.each(["tether-prod-api", "tether-prod-sweep"])("%s may also create material there", async (name) => {
-      const request = await assumeRoleOf(name);
-      expect(request.get("RoleSessionName")).toBe(name);
-      expect(request.get("SourceIdentity")).toBe(name);
-      const policy = JSON.parse(request.get("Policy") as string) as {
-        Statement: Array<{ Action: string[] }>;
-      };
-      expect(policy.Statement.map((s) => s.Action)).toEqual([
-        ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-        ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
-      ]);
-    });
+    it.each(["tether-prod-api", "tether-prod-sweep", "tether-prod-sweep-partition"])(
+      "%s may also create material there",
+      async (name) => {
+        const request = await assumeRoleOf(name);
+        expect(request.get("RoleSessionName")).toBe(name);
+        expect(request.get("SourceIdentity")).toBe(name);
+        const policy = JSON.parse(request.get("Policy") as string) as {
+          Statement: Array<{ Action: string[] }>;
+        };
+        expect(policy.Statement.map((s) => s.Action)).toEqual([
+          ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+          ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+        ]);
+      },
+    );
 
     it("a Lambda that is none of Tether's functions is refused at cold start, naming the variable", () => {
       expect(() => loadVaultSettings(env("someone-elses-function"))).toThrow(
