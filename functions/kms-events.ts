@@ -33,7 +33,7 @@ async function run(event: EventBridgeEvent<string, unknown>): Promise<Outcome> {
     return { kind: "ignored" };
   }
   logger.appendKeys({ keyArn: signal.keyArn, region: signal.region });
-  const outcome = await handleKmsSignal(lifecycleDeps(), signal, {
+  const outcome = await handleKmsSignal(lifecycleDeps("kms-events"), signal, {
     correlationId,
     isTether: config.isTether,
   });

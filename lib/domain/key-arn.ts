@@ -47,3 +47,13 @@ export function parseKmsKeyArn(value: unknown, field = "keyArn"): KmsKeyArn {
     multiRegion: keyId.startsWith("mrk-"),
   };
 }
+
+const ARN_ACCOUNT = /^arn:aws(?:-[a-z]+)*:kms:[a-z0-9-]+:(\d{12}):/;
+
+/**
+ * The account a KMS key id names: the account of a key or alias ARN, undefined for a bare key id or alias
+ * name (those mean the caller's own account to KMS).
+ */
+export function accountOfKeyId(keyId: string): string | undefined {
+  return ARN_ACCOUNT.exec(keyId)?.[1];
+}

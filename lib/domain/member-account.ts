@@ -149,3 +149,23 @@ export class MemberAccessError extends TetherError {
     this.code = context.code;
   }
 }
+
+/**
+ * A key of an account that is neither the deployment's own nor a registered member: Tether has no way in (no
+ * credentials of its own there, no member role to assume), so nothing is sent to KMS. A ValidationError of
+ * `keyArn`, so the API answers 400 naming it.
+ */
+export class AccountNotRegisteredError extends ValidationError {
+  readonly accountId: string;
+
+  constructor(context: { accountId: string; hubAccountId: string }, options?: ErrorOptions) {
+    super(
+      "keyArn",
+      `names account ${context.accountId}, which is neither this deployment's account (${context.hubAccountId}) ` +
+        "nor a registered member account: register it first (tether accounts add, POST /accounts)",
+      options,
+    );
+    this.name = "AccountNotRegisteredError";
+    this.accountId = context.accountId;
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Keys in member accounts, end to end against the local AWS (the KMS emulator keeps keys per account and
+ * refuses every cross-account call, its STS hands out member role sessions): three members, each with a key
+ * registered through the hub, renewed, restored after a loss and revoked there — every KMS call in the key's
+ * own account, through the member role's session named after the acting function. An account that is neither
+ * the hub's nor a registered member is refused before anything reaches KMS.
+ */
+import { randomUUID } from "node:crypto";
+import { CreateKeyCommand, DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditDetailType } from "../../../lib/domain/audit-types.js";
+import { DAY_MS, MINUTE_MS } from "../../../lib/domain/duration.js";
+import type { ManagedKey } from "../../../lib/domain/managed-key.js";
+import { AccountNotRegisteredError } from "../../../lib/domain/member-account.js";
+import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
+import { revoke } from "../../../lib/lifecycle/use-cases/operator-actions.js";
+import { listKeys } from "../../../lib/lifecycle/use-cases/queries.js";
+import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
+import {
+  CREDENTIALS,
+  type LifecycleTestbed,
+  startLifecycleTestbed,
+} from "../../support/lifecycle-testbed.js";
+
+const HUB = "111122223333";
+const REGION = "eu-west-1";
+const MEMBERS = ["222233334444", "333344445555", "444455556666"] as const;
+const EXTERNAL_ID = "tether-hub-external-id";
+const roleArn = (account: string) => `arn:aws:iam::${account}:role/tether-member`;
+
+/** The member role's trust: the hub's functions (here: any principal of the hub account), with the external id. */
+const trust = {
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Effect: "Allow",
+      Principal: { AWS: `arn:aws:iam::${HUB}:root` },
+      Action: "sts:AssumeRole",
+      Condition: { StringEquals: { "sts:ExternalId": EXTERNAL_ID } },
+    },
+  ],
+};
+
+let bed: LifecycleTestbed;
+/** The member's own view (an operator there): a KMS client with a session of the member role. */
+const memberKms = new Map<string, KMSClient>();
+
+/** A fresh session each time: the tests move the emulator's clock by days, past any session's end. */
+async function memberClient(account: string): Promise<KMSClient> {
+  memberKms.get(account)?.destroy();
+  const sts = new STSClient({ endpoint: bed.aws.endpoints.kms, region: REGION, credentials: CREDENTIALS });
+  const { Credentials: c } = await sts.send(
+    new AssumeRoleCommand({
+      RoleArn: roleArn(account),
+      RoleSessionName: "member-operator",
+      ExternalId: EXTERNAL_ID,
+    }),
+  );
+  sts.destroy();
+  const client = new KMSClient({
+    endpoint: bed.aws.endpoints.kms,
+    region: REGION,
+    credentials: {
+      accessKeyId: c?.AccessKeyId ?? "",
+      secretAccessKey: c?.SecretAccessKey ?? "",
+      sessionToken: c?.SessionToken ?? "",
+    },
+  });
+  memberKms.set(account, client);
+  return client;
+}
+
+async function stateIn(account: string, keyArn: string) {
+  const out = await (await memberClient(account)).send(new DescribeKeyCommand({ KeyId: keyArn }));
+  return { keyState: out.KeyMetadata?.KeyState, validTo: out.KeyMetadata?.ValidTo };
+}
+
+async function memberKeyArn(account: string): Promise<string> {
+  const out = await (await memberClient(account)).send(
+    new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: "SYMMETRIC_DEFAULT", KeyUsage: "ENCRYPT_DECRYPT" }),
+  );
+  const arn = out.KeyMetadata?.Arn;
+  if (arn === undefined) throw new Error("CreateKey answered no ARN");
+  return arn;
+}
+
+async function adopt(
+  keyArn: string,
+  // RSA_2048 wrapping keys: the emulator makes a real RSA pair per GetParametersForImport (4096-bit ones
+  // take seconds each on a busy machine).
+  policy: Record<string, unknown> = {
+    validityPeriod: "P30D",
+    reconcileInterval: "PT1M",
+    wrappingKeySpec: "RSA_2048",
+  },
+) {
+  const { ref, checkValue } = await bed.putMaterial();
+  return registerKey(bed.deps, {
+    mode: "adopt",
+    keyArn,
+    materialRef: ref,
+    checkValue,
+    policy,
+    actor: "operator:alice",
+    correlationId: randomUUID(),
+  });
+}
+
+const arnOf = (key: ManagedKey) => key.regions[0]?.keyArn ?? "";
+
+beforeAll(async () => {
+  bed = await startLifecycleTestbed();
+  for (const account of MEMBERS) {
+    await bed.aws.kms.admin.putRole({ arn: roleArn(account), trustPolicy: trust });
+    await bed.deps.accounts?.add({
+      accountId: account,
+      roleArn: roleArn(account),
+      externalId: EXTERNAL_ID,
+      addedAt: bed.now().toISOString(),
+      addedBy: "operator:alice",
+      check: { checkedAt: bed.now().toISOString(), assumeRole: { ok: true }, missing: [] },
+    });
+  }
+});
+afterAll(async () => {
+  for (const client of memberKms.values()) client.destroy();
+  await bed?.close();
+});
+
+describe("keys in three member accounts", () => {
+  const keys = new Map<string, ManagedKey>();
+
+  it("registers a member's key through the hub: imported in the member, the record carries its account", async () => {
+    for (const account of MEMBERS) {
+      const result = await adopt(await memberKeyArn(account));
+      expect(result.regions[REGION]).toEqual({ kind: "imported" });
+      expect(result.key.account).toBe(account);
+      expect(await stateIn(account, arnOf(result.key))).toMatchObject({ keyState: "Enabled" });
+      keys.set(account, result.key);
+    }
+    // The filter: each account's keys, and only those.
+    for (const account of MEMBERS) {
+      const page = await listKeys(bed.deps, { limit: 100, account });
+      expect(page.items.map((k) => k.id)).toEqual([keys.get(account)?.id]);
+    }
+    expect((await listKeys(bed.deps, { limit: 100, account: "999988887777" })).items).toEqual([]);
+  });
+
+  it("renews each member's key in its own account", async () => {
+    const before = new Map<string, number>();
+    for (const [account, key] of keys) {
+      before.set(account, (await stateIn(account, arnOf(key))).validTo?.getTime() ?? 0);
+    }
+    await bed.advance(25 * DAY_MS);
+    const report = await sweep(bed.deps, { correlationId: "sweep-renew" });
+    expect(report.outcomes.renewed).toBeGreaterThanOrEqual(MEMBERS.length);
+    for (const [account, key] of keys) {
+      const { keyState, validTo } = await stateIn(account, arnOf(key));
+      expect(keyState).toBe("Enabled");
+      expect(validTo?.getTime() ?? 0).toBeGreaterThan((before.get(account) ?? 0) + 24 * DAY_MS);
+      const history = (await bed.history(key.id)).map((e) => e.detailType);
+      expect(history).toContain(AuditDetailType.KeyMaterialRenewed);
+    }
+  });
+
+  it("restores each member's key after a loss of its material in the Region", async () => {
+    await bed.aws.kms.admin.loseRegion(REGION);
+    for (const [account, key] of keys) {
+      expect((await stateIn(account, arnOf(key))).keyState).toBe("PendingImport");
+    }
+    // No sentinel in this testbed: each loss waits out the attribution grace (PT15M), then is restored.
+    await bed.advance(2 * MINUTE_MS);
+    await sweep(bed.deps, { correlationId: "sweep-loss" });
+    await bed.advance(16 * MINUTE_MS);
+    await sweep(bed.deps, { correlationId: "sweep-loss-2" });
+    for (const [account, key] of keys) {
+      expect((await stateIn(account, arnOf(key))).keyState).toBe("Enabled");
+      const history = (await bed.history(key.id)).map((e) => e.detailType);
+      expect(history).toContain(AuditDetailType.KeyMaterialRestored);
+    }
+  });
+
+  it("revokes each member's key in its own account", async () => {
+    for (const [account, key] of keys) {
+      const result = await revoke(bed.deps, {
+        key: key.id,
+        reason: "test: kill switch",
+        actor: "operator:alice",
+        correlationId: randomUUID(),
+      });
+      expect(result.regions[REGION]).toMatchObject({ kind: "revoked" });
+      expect((await stateIn(account, arnOf(key))).keyState).toBe("PendingImport");
+    }
+  });
+
+  it("refuses a key of an account that is neither the hub's nor a registered member's, naming keyArn", async () => {
+    const stranger = "555566667777";
+    await bed.aws.kms.admin.putRole({ arn: roleArn(stranger), trustPolicy: trust });
+    const arn = await memberKeyArn(stranger);
+    const error = await adopt(arn).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AccountNotRegisteredError);
+    expect(error).toMatchObject({ field: "keyArn", accountId: stranger });
+    expect((error as Error).message).toContain(stranger);
+    expect((error as Error).message).toContain(HUB);
+    // Nothing recorded for it.
+    expect((await listKeys(bed.deps, { limit: 100, account: stranger })).items).toEqual([]);
+  });
+});
