@@ -56,6 +56,7 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
     cloudTrail,
     accounts: members.accounts,
     memberAccess: members.memberAccess,
+    deploymentAccount: members.routing.hubAccountId,
     isTether: config.isTether,
     keys: new DynamoKeyRepository(store),
     ...sentinelDeps(config, store),

@@ -109,6 +109,24 @@ export function memberSessionName(actor: MemberActor): string {
   return `tether-${actor}`;
 }
 
+const SESSION_ARN = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\/([^/]+)$/;
+const ACTORS: readonly MemberActor[] = ["api", "sweep", "kms-events"];
+
+/**
+ * Whether `principalArn` (a CloudTrail record's caller) is one of the hub's functions acting in `member`: a
+ * session of its member role named by memberSessionName. A member's CloudTrail names the member role's
+ * session, not the hub's role, so TETHER_SELF_PRINCIPALS cannot recognise Tether's own calls there.
+ */
+export function isMemberSession(
+  principalArn: string,
+  member: Pick<MemberAccount, "accountId" | "roleArn">,
+): boolean {
+  const session = SESSION_ARN.exec(principalArn);
+  if (session === null || session[1] !== member.accountId) return false;
+  const roleName = member.roleArn.slice(member.roleArn.lastIndexOf("/") + 1);
+  return session[2] === roleName && ACTORS.some((actor) => session[3] === memberSessionName(actor));
+}
+
 /** Whether cached credentials expiring at `expiration` must be renewed at `now`. */
 export function credentialsNeedRefresh(
   expiration: Date | undefined,

@@ -581,6 +581,11 @@ export interface LifecycleDeps {
   /** Member accounts (README, "Member accounts"): the registry and the check on add; absent: routes under /accounts answer 404. */
   readonly accounts?: import("./account-ports.js").AccountRegistry | undefined;
   readonly memberAccess?: import("./account-ports.js").MemberAccess | undefined;
+  /**
+   * The deployment's (the hub's) own account id (TETHER_ACCOUNT_ID, else asked of STS once); absent: not
+   * known here, and an account that is not a registered member counts as the deployment's.
+   */
+  readonly deploymentAccount?: (() => Promise<string>) | undefined;
   /** Optional structured log sink; never receives material, tokens or wrapped bytes. */
   readonly log?: (level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>) => void;
 }

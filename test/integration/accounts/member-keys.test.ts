@@ -13,12 +13,16 @@ import { AuditDetailType } from "../../../lib/domain/audit-types.js";
 import { DAY_MS, MINUTE_MS } from "../../../lib/domain/duration.js";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
 import { AccountNotRegisteredError } from "../../../lib/domain/member-account.js";
+import { parseKmsEvent } from "../../../lib/kms/kms-events.js";
+import type { KmsSignal } from "../../../lib/lifecycle/ports.js";
+import { handleKmsSignal } from "../../../lib/lifecycle/region/kms-signal.js";
 import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
 import { revoke } from "../../../lib/lifecycle/use-cases/operator-actions.js";
 import { listKeys } from "../../../lib/lifecycle/use-cases/queries.js";
 import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
 import {
   CREDENTIALS,
+  KMS_RECORDER,
   type LifecycleTestbed,
   startLifecycleTestbed,
 } from "../../support/lifecycle-testbed.js";
@@ -179,6 +183,58 @@ describe("keys in three member accounts", () => {
       const history = (await bed.history(key.id)).map((e) => e.detailType);
       expect(history).toContain(AuditDetailType.KeyMaterialRestored);
     }
+  });
+
+  it("acts on each member's KMS events for the key of that account; another account's are ignored", async () => {
+    // No sweep for 31 days: every member's material expires, and KMS sends each member's expiry event (its
+    // key id alone, the member's account in the envelope) to the bus.
+    await bed.advance(31 * DAY_MS);
+    const expiries = new Map<string, unknown>();
+    for (let i = 0; i < 100 && expiries.size < MEMBERS.length; i++) {
+      await bed.aws.events.drain();
+      for (const event of bed.aws.events.recorded(KMS_RECORDER)) {
+        if (event["detail-type"] !== "KMS Imported Key Material Expiration") continue;
+        const keyId = (event.detail as { "key-id"?: string })["key-id"];
+        const key = keys.get(event.account);
+        if (key !== undefined && arnOf(key).endsWith(`/${keyId}`)) expiries.set(event.account, event);
+      }
+      if (expiries.size < MEMBERS.length) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect([...expiries.keys()].sort()).toEqual([...MEMBERS]);
+    for (const [account, event] of expiries) {
+      const key = keys.get(account) as ManagedKey;
+      const signal = parseKmsEvent(event);
+      expect(signal).toMatchObject({ kind: "material-expired", keyArn: arnOf(key), region: REGION });
+      const outcome = await handleKmsSignal(bed.deps, signal as KmsSignal, {
+        correlationId: randomUUID(),
+        isTether: bed.config.isTether,
+      });
+      expect(outcome).toEqual({ kind: "handled", outcome: { kind: "restored" } });
+      expect((await stateIn(account, arnOf(key))).keyState).toBe("Enabled");
+    }
+    // Tether's own import in a member, as the member's CloudTrail names it (the member role's session named
+    // after the function): Tether's own call, not someone else's import.
+    const [first] = MEMBERS;
+    const own = await handleKmsSignal(
+      bed.deps,
+      {
+        kind: "material-imported",
+        keyArn: arnOf(keys.get(first) as ManagedKey),
+        region: REGION,
+        actorArn: `arn:aws:sts::${first}:assumed-role/tether-member/tether-sweep`,
+      },
+      { correlationId: randomUUID(), isTether: bed.config.isTether },
+    );
+    expect(own).toEqual({ kind: "own-call" });
+    // The same key id in an account that is neither the hub's nor a member's (the envelope's account, no
+    // resources): not the member's key; ignored, not an error.
+    const stranger = "555566667777";
+    const foreign = { ...(expiries.get(first) as object), account: stranger, resources: [] };
+    const ignored = await handleKmsSignal(bed.deps, parseKmsEvent(foreign) as KmsSignal, {
+      correlationId: randomUUID(),
+      isTether: bed.config.isTether,
+    });
+    expect(ignored).toEqual({ kind: "account-unregistered", account: stranger });
   });
 
   it("revokes each member's key in its own account", async () => {
