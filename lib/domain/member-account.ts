@@ -4,6 +4,7 @@
  * the session a function opens in a member, when cached credentials must be refreshed, and what a check on
  * add found missing. No SDK, no clock (callers pass `now`).
  */
+import { type AlertFinding, AlertReason, AlertSeverity } from "./alerts.js";
 import { TetherError, ValidationError } from "./errors.js";
 
 /** A member account as the registry keeps it. */
@@ -152,6 +153,26 @@ export function missingFromCheck(
   return [
     `${what} refused (${check.kms.code}): the member role lacks the template's KMS rights in this Region`,
   ];
+}
+
+/** A member whose access fails is alerted at most once in this long (one alert per member, not per key). */
+export const MEMBER_ALERT_QUIET_MS = 60 * 60_000;
+
+/**
+ * The one alert for a member the hub cannot act in, naming the member and STS's code. Throttling of STS is a
+ * warning (it passes); a refusal (AccessDenied: the role missing, the trust or external id changed) is
+ * critical: nothing in the member is renewed or restored until someone fixes it.
+ */
+export function memberAccessFinding(error: MemberAccessError): AlertFinding {
+  const throttled = /thrott|limitexceeded|requestlimit/i.test(error.code);
+  return {
+    severity: throttled ? AlertSeverity.Warning : AlertSeverity.Critical,
+    reason: AlertReason.MemberAccessFailing,
+    summary:
+      `Member account ${error.accountId}: the hub cannot assume its member role (${error.code}); ` +
+      "its keys are not renewed or restored until it can, and are retried; other accounts are not affected" +
+      (throttled ? "" : ". Check the member role (infra/member-account.yml), its trust and the external id"),
+  };
 }
 
 /** A member role that could not be assumed (missing, trust changed, external id wrong): names the member. */

@@ -21,6 +21,7 @@ import { revoke } from "../../../lib/lifecycle/use-cases/operator-actions.js";
 import { listKeys } from "../../../lib/lifecycle/use-cases/queries.js";
 import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
 import {
+  AUDIT_RECORDER,
   CREDENTIALS,
   KMS_RECORDER,
   type LifecycleTestbed,
@@ -237,6 +238,77 @@ describe("keys in three member accounts", () => {
     expect(ignored).toEqual({ kind: "account-unregistered", account: stranger });
   });
 
+  it("a member whose role is gone: one alert naming it, its keys retried; the other members renew untouched", async () => {
+    const [first, broken, third] = MEMBERS;
+    // A second key in the member about to break: two keys failing, still one alert.
+    const second = (await adopt(await memberKeyArn(broken))).key;
+    // And a key of the hub's own account.
+    const { ref, checkValue } = await bed.putMaterial();
+    const hubKey = (
+      await registerKey(bed.deps, {
+        mode: "create",
+        region: REGION,
+        keySpec: "SYMMETRIC_DEFAULT",
+        materialRef: ref,
+        checkValue,
+        policy: { validityPeriod: "P30D", reconcileInterval: "PT1M", wrappingKeySpec: "RSA_2048" },
+        actor: "operator:alice",
+        correlationId: randomUUID(),
+      })
+    ).key;
+    expect(hubKey.account).toBe(HUB);
+    await bed.aws.kms.admin.deleteRole(roleArn(broken));
+    // 26 days on: every key is due for renewal, and every cached session has long ended.
+    await bed.advance(26 * DAY_MS);
+    const validTo = async (account: string, key: ManagedKey) =>
+      (await stateIn(account, arnOf(key))).validTo?.getTime() ?? 0;
+    const before = { first: await validTo(first, keys.get(first) as ManagedKey) };
+    const since = bed.now();
+    const report = await sweep(bed.deps, { correlationId: "sweep-member-down" });
+    expect(report.outcomes.renewed).toBe(3);
+    expect(report.outcomes.failed).toBe(2);
+    expect(await validTo(first, keys.get(first) as ManagedKey)).toBeGreaterThan(before.first + 25 * DAY_MS);
+    for (const key of [keys.get(broken) as ManagedKey, second]) {
+      const record = (await bed.deps.keys.get(key.id))?.regions[0];
+      expect(record).toMatchObject({ consecutiveFailures: 1, lastFailure: "MemberAccessError" });
+      // No alert of its own: the member's alert says it.
+      const alerts = (await bed.history(key.id)).filter(
+        (e) => e.detailType === AuditDetailType.TetherAlert && new Date(e.time) >= since,
+      );
+      expect(alerts.map((e) => ("reasonCode" in e ? e.reasonCode : e.detailType))).toEqual([]);
+    }
+    // Another run half an hour later, the member's keys retried and failing again: still that one alert.
+    await bed.advance(30 * MINUTE_MS);
+    const again = await sweep(bed.deps, { correlationId: "sweep-member-down-2" });
+    expect(again.outcomes.failed).toBe(2);
+    await bed.aws.events.drain();
+    const memberAlerts = bed.aws.events
+      .recorded(AUDIT_RECORDER)
+      .filter((e) => (e.detail as { reasonCode?: string }).reasonCode === "MEMBER_ACCESS_FAILING");
+    expect(memberAlerts).toHaveLength(1);
+    expect(memberAlerts[0]?.detail).toMatchObject({
+      keyId: broken,
+      severity: "critical",
+      reason: "AccessDenied",
+    });
+    expect((memberAlerts[0]?.detail as { summary: string }).summary).toContain(broken);
+    expect(new Date(memberAlerts[0]?.time ?? 0).getTime()).toBeGreaterThanOrEqual(since.getTime() - 1000);
+    for (const key of [keys.get(first), keys.get(third), hubKey] as ManagedKey[]) {
+      expect((await bed.deps.keys.get(key.id))?.regions[0]).toMatchObject({
+        consecutiveFailures: 0,
+        materialExpected: true,
+      });
+    }
+    // The role back: the member's keys renew at their next check.
+    await bed.aws.kms.admin.putRole({ arn: roleArn(broken), trustPolicy: trust });
+    await bed.advance(2 * MINUTE_MS);
+    await sweep(bed.deps, { correlationId: "sweep-member-back" });
+    for (const key of [keys.get(broken) as ManagedKey, second]) {
+      expect((await bed.deps.keys.get(key.id))?.regions[0]).toMatchObject({ consecutiveFailures: 0 });
+      expect(await validTo(broken, key)).toBeGreaterThan(bed.now().getTime() + 29 * DAY_MS);
+    }
+  });
+
   it("revokes each member's key in its own account", async () => {
     for (const [account, key] of keys) {
       const result = await revoke(bed.deps, {
@@ -245,7 +317,7 @@ describe("keys in three member accounts", () => {
         actor: "operator:alice",
         correlationId: randomUUID(),
       });
-      expect(result.regions[REGION]).toMatchObject({ kind: "revoked" });
+      expect(result.regions[REGION], account).toMatchObject({ kind: "revoked" });
       expect((await stateIn(account, arnOf(key))).keyState).toBe("PendingImport");
     }
   });
