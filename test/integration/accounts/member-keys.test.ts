@@ -291,7 +291,7 @@ describe("keys in three member accounts", () => {
       severity: "critical",
       reason: "AccessDenied",
     });
-    expect((memberAlerts[0]?.detail as { summary: string }).summary).toContain(broken);
+    expect((memberAlerts[0]?.detail as { summary?: string } | undefined)?.summary).toContain(broken);
     expect(new Date(memberAlerts[0]?.time ?? 0).getTime()).toBeGreaterThanOrEqual(since.getTime() - 1000);
     for (const key of [keys.get(first), keys.get(third), hubKey] as ManagedKey[]) {
       expect((await bed.deps.keys.get(key.id))?.regions[0]).toMatchObject({
