@@ -6,15 +6,17 @@
  * the hub's nor a registered member is refused before anything reaches KMS.
  */
 import { randomUUID } from "node:crypto";
+import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { CreateKeyCommand, DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLifecycleDeps } from "../../../lib/composition-root.js";
 import { AuditDetailType } from "../../../lib/domain/audit-types.js";
 import { DAY_MS, MINUTE_MS } from "../../../lib/domain/duration.js";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
 import { AccountNotRegisteredError } from "../../../lib/domain/member-account.js";
 import { parseKmsEvent } from "../../../lib/kms/kms-events.js";
-import type { KmsSignal } from "../../../lib/lifecycle/ports.js";
+import type { KmsSignal, LifecycleDeps } from "../../../lib/lifecycle/ports.js";
 import { handleKmsSignal } from "../../../lib/lifecycle/region/kms-signal.js";
 import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
 import { revoke } from "../../../lib/lifecycle/use-cases/operator-actions.js";
@@ -48,12 +50,13 @@ const trust = {
 };
 
 let bed: LifecycleTestbed;
+/** The sweep's deps: its sessions in members are named tether-sweep. */
+let sweepDeps: LifecycleDeps;
 /** The member's own view (an operator there): a KMS client with a session of the member role. */
 const memberKms = new Map<string, KMSClient>();
 
 /** A fresh session each time: the tests move the emulator's clock by days, past any session's end. */
-async function memberClient(account: string): Promise<KMSClient> {
-  memberKms.get(account)?.destroy();
+async function memberCredentials(account: string) {
   const sts = new STSClient({ endpoint: bed.aws.endpoints.kms, region: REGION, credentials: CREDENTIALS });
   const { Credentials: c } = await sts.send(
     new AssumeRoleCommand({
@@ -63,17 +66,42 @@ async function memberClient(account: string): Promise<KMSClient> {
     }),
   );
   sts.destroy();
-  const client = new KMSClient({
-    endpoint: bed.aws.endpoints.kms,
-    region: REGION,
-    credentials: {
-      accessKeyId: c?.AccessKeyId ?? "",
-      secretAccessKey: c?.SecretAccessKey ?? "",
-      sessionToken: c?.SessionToken ?? "",
-    },
-  });
+  return {
+    accessKeyId: c?.AccessKeyId ?? "",
+    secretAccessKey: c?.SecretAccessKey ?? "",
+    sessionToken: c?.SessionToken ?? "",
+  };
+}
+
+async function memberClient(account: string): Promise<KMSClient> {
+  memberKms.get(account)?.destroy();
+  const credentials = await memberCredentials(account);
+  const client = new KMSClient({ endpoint: bed.aws.endpoints.kms, region: REGION, credentials });
   memberKms.set(account, client);
   return client;
+}
+
+/** Who called `eventName` on `keyArn`, as the member's own CloudTrail says. */
+async function callersIn(account: string, eventName: string, keyArn: string): Promise<string[]> {
+  const trail = new CloudTrailClient({
+    endpoint: bed.aws.endpoints.kms,
+    region: REGION,
+    credentials: await memberCredentials(account),
+  });
+  const out = await trail.send(
+    new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: eventName }] }),
+  );
+  trail.destroy();
+  return (out.Events ?? [])
+    .map(
+      (e) =>
+        JSON.parse(e.CloudTrailEvent ?? "{}") as {
+          userIdentity?: { arn?: string };
+          resources?: { ARN?: string }[];
+        },
+    )
+    .filter((r) => (r.resources ?? []).some((res) => res.ARN === keyArn))
+    .map((r) => r.userIdentity?.arn ?? "");
 }
 
 async function stateIn(account: string, keyArn: string) {
@@ -116,6 +144,12 @@ const arnOf = (key: ManagedKey) => key.regions[0]?.keyArn ?? "";
 
 beforeAll(async () => {
   bed = await startLifecycleTestbed();
+  sweepDeps = createLifecycleDeps(bed.config, {
+    vault: bed.vault,
+    credentials: CREDENTIALS,
+    clock: bed.now,
+    actor: "sweep",
+  });
   for (const account of MEMBERS) {
     await bed.aws.kms.admin.putRole({ arn: roleArn(account), trustPolicy: trust });
     await bed.deps.accounts?.add({
@@ -158,7 +192,7 @@ describe("keys in three member accounts", () => {
       before.set(account, (await stateIn(account, arnOf(key))).validTo?.getTime() ?? 0);
     }
     await bed.advance(25 * DAY_MS);
-    const report = await sweep(bed.deps, { correlationId: "sweep-renew" });
+    const report = await sweep(sweepDeps, { correlationId: "sweep-renew" });
     expect(report.outcomes.renewed).toBeGreaterThanOrEqual(MEMBERS.length);
     for (const [account, key] of keys) {
       const { keyState, validTo } = await stateIn(account, arnOf(key));
@@ -166,6 +200,16 @@ describe("keys in three member accounts", () => {
       expect(validTo?.getTime() ?? 0).toBeGreaterThan((before.get(account) ?? 0) + 24 * DAY_MS);
       const history = (await bed.history(key.id)).map((e) => e.detailType);
       expect(history).toContain(AuditDetailType.KeyMaterialRenewed);
+    }
+    // The member's CloudTrail (its records arrive minutes later) names the hub function that acted: the
+    // registration's import as tether-api, the renewal as tether-sweep, both sessions of the member role.
+    await bed.advance(16 * MINUTE_MS);
+    for (const [account, key] of keys) {
+      const session = (fn: string) => `arn:aws:sts::${account}:assumed-role/tether-member/${fn}`;
+      expect((await callersIn(account, "ImportKeyMaterial", arnOf(key))).sort()).toEqual([
+        session("tether-api"),
+        session("tether-sweep"),
+      ]);
     }
   });
 
@@ -176,9 +220,9 @@ describe("keys in three member accounts", () => {
     }
     // No sentinel in this testbed: each loss waits out the attribution grace (PT15M), then is restored.
     await bed.advance(2 * MINUTE_MS);
-    await sweep(bed.deps, { correlationId: "sweep-loss" });
+    await sweep(sweepDeps, { correlationId: "sweep-loss" });
     await bed.advance(16 * MINUTE_MS);
-    await sweep(bed.deps, { correlationId: "sweep-loss-2" });
+    await sweep(sweepDeps, { correlationId: "sweep-loss-2" });
     for (const [account, key] of keys) {
       expect((await stateIn(account, arnOf(key))).keyState).toBe("Enabled");
       const history = (await bed.history(key.id)).map((e) => e.detailType);
@@ -264,7 +308,7 @@ describe("keys in three member accounts", () => {
       (await stateIn(account, arnOf(key))).validTo?.getTime() ?? 0;
     const before = { first: await validTo(first, keys.get(first) as ManagedKey) };
     const since = bed.now();
-    const report = await sweep(bed.deps, { correlationId: "sweep-member-down" });
+    const report = await sweep(sweepDeps, { correlationId: "sweep-member-down" });
     expect(report.outcomes.renewed).toBe(3);
     expect(report.outcomes.failed).toBe(2);
     expect(await validTo(first, keys.get(first) as ManagedKey)).toBeGreaterThan(before.first + 25 * DAY_MS);
@@ -279,7 +323,7 @@ describe("keys in three member accounts", () => {
     }
     // Another run half an hour later, the member's keys retried and failing again: still that one alert.
     await bed.advance(30 * MINUTE_MS);
-    const again = await sweep(bed.deps, { correlationId: "sweep-member-down-2" });
+    const again = await sweep(sweepDeps, { correlationId: "sweep-member-down-2" });
     expect(again.outcomes.failed).toBe(2);
     await bed.aws.events.drain();
     const memberAlerts = bed.aws.events
@@ -302,7 +346,7 @@ describe("keys in three member accounts", () => {
     // The role back: the member's keys renew at their next check.
     await bed.aws.kms.admin.putRole({ arn: roleArn(broken), trustPolicy: trust });
     await bed.advance(2 * MINUTE_MS);
-    await sweep(bed.deps, { correlationId: "sweep-member-back" });
+    await sweep(sweepDeps, { correlationId: "sweep-member-back" });
     for (const key of [keys.get(broken) as ManagedKey, second]) {
       expect((await bed.deps.keys.get(key.id))?.regions[0]).toMatchObject({ consecutiveFailures: 0 });
       expect(await validTo(broken, key)).toBeGreaterThan(bed.now().getTime() + 29 * DAY_MS);
