@@ -18,6 +18,7 @@ import { AccountNotRegisteredError } from "../../../lib/domain/member-account.js
 import { parseKmsEvent } from "../../../lib/kms/kms-events.js";
 import type { KmsSignal, LifecycleDeps } from "../../../lib/lifecycle/ports.js";
 import { handleKmsSignal } from "../../../lib/lifecycle/region/kms-signal.js";
+import { probeSentinels } from "../../../lib/lifecycle/scheduled/sentinels.js";
 import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
 import { revoke } from "../../../lib/lifecycle/use-cases/operator-actions.js";
 import { listKeys } from "../../../lib/lifecycle/use-cases/queries.js";
@@ -213,16 +214,20 @@ describe("keys in three member accounts", () => {
     }
   });
 
-  it("restores each member's key after a loss of its material in the Region", async () => {
+  it("restores each member's key after a regional loss: the hub's sentinel opens the incident, the sweep restores in each member", async () => {
+    // The hub's sentinel in the Region (the sweep makes it); a Region's loss reaches every account there.
+    const incidentDeps = bed.depsWith({ TETHER_SENTINELS: "on" });
+    await sweep(incidentDeps, { correlationId: "sentinel" });
     await bed.aws.kms.admin.loseRegion(REGION);
     for (const [account, key] of keys) {
       expect((await stateIn(account, arnOf(key))).keyState).toBe("PendingImport");
     }
-    // No sentinel in this testbed: each loss waits out the attribution grace (PT15M), then is restored.
-    await bed.advance(2 * MINUTE_MS);
-    await sweep(sweepDeps, { correlationId: "sweep-loss" });
-    await bed.advance(16 * MINUTE_MS);
-    await sweep(sweepDeps, { correlationId: "sweep-loss-2" });
+    await bed.advance(MINUTE_MS);
+    expect((await probeSentinels(incidentDeps, "probe")).opened).toEqual([REGION]);
+    // No attribution grace: a regional loss, restored at once, in each member's account.
+    const report = await sweep(incidentDeps, { correlationId: "sweep-incident" });
+    expect(report.outcomes.restored).toBe(MEMBERS.length);
+    expect(report.incidentsClosed).toEqual([REGION]);
     for (const [account, key] of keys) {
       expect((await stateIn(account, arnOf(key))).keyState).toBe("Enabled");
       const history = (await bed.history(key.id)).map((e) => e.detailType);
