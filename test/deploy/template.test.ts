@@ -135,8 +135,8 @@ describe("IAM", () => {
     for (const { fn, statement } of allowStatements()) {
       for (const action of actions(statement)) {
         expect(action, `${fn}: ${action}`).not.toMatch(/\*$/);
-        // sts: only the api's AssumeRole of member roles (below).
-        if (action === "sts:AssumeRole" && fn === "api") continue;
+        // sts: only AssumeRole of member roles, by the functions that act in members (below).
+        if (action === "sts:AssumeRole" && fn !== "probe") continue;
         expect(action.split(":")[0], `${fn}: ${action}`).toMatch(
           /^(kms|dynamodb|events|logs|sqs|cloudtrail)$/,
         );
@@ -144,18 +144,27 @@ describe("IAM", () => {
     }
   });
 
-  it("lets only the api assume a role, and only the member role by its name", () => {
+  it("lets the api, the sweep and kms-events assume the member role by its name, in the Organization when set", () => {
     const assumes = allowStatements().filter(({ statement }) =>
       actions(statement).some((a) => a.startsWith("sts:")),
     );
-    expect(assumes.map(({ fn }) => fn)).toEqual(["api"]);
+    expect(assumes.map(({ fn }) => fn).sort()).toEqual(["api", "kms-events", "sweep"]);
     for (const { statement } of assumes) {
       expect(actions(statement)).toEqual(["sts:AssumeRole"]);
       expect(resources(statement)).toEqual([
         // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax.
         { "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/tether-member" },
       ]);
+      // The Organization of the role's account, when the organizationId stage parameter names one.
+      expect(statement.Condition).toEqual({
+        "Fn::If": [
+          "AdmitsOrganization",
+          { StringEquals: { "aws:ResourceOrgID": { Ref: "OrganizationId" } } },
+          { Ref: "AWS::NoValue" },
+        ],
+      });
     }
+    expect(template.Conditions?.AdmitsOrganization).toBeDefined();
   });
 
   it("never allows a write action on '*' without a condition", () => {
