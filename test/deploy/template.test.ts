@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IDEMPOTENCY_EXPIRY_ATTRIBUTE } from "../../lib/api/idempotency.js";
 import { loadConfig } from "../../lib/config.js";
+import { DEFAULT_AGENT_HEALTH } from "../../lib/domain/agent-protocol.js";
 import { MANAGED_BY_TAG_KEY } from "../../lib/domain/deployment.js";
 import { METRIC_DIMENSION, METRIC_NAMESPACE } from "../../lib/lifecycle/scheduled/expiry-metric.js";
 import { StoreIndex, TABLE_DEFINITION } from "../../lib/store/table-definition.js";
@@ -584,6 +585,40 @@ describe("on-call", () => {
     expect(template).toContain('"WarmParametersShare", "Deployment", "${Deployment}"');
     expect(template).toContain('"ParametersWarmed"');
     expect(values.Namespace).toBe(METRIC_NAMESPACE);
+  });
+
+  it("shows the vault agents' health and oldest waiting request as the sweep publishes them and the alarm reads them", () => {
+    const body = resource("TetherDashboard").Properties?.DashboardBody as {
+      "Fn::Sub": [string, Record<string, unknown>];
+    };
+    const [text, values] = body["Fn::Sub"];
+    const widgets = (
+      JSON.parse(text.replace(/\$\{[^}]+\}/g, "0")) as {
+        widgets: Array<{
+          properties: {
+            metrics?: unknown[][];
+            annotations?: { horizontal?: Array<{ value: number; yAxis?: string }> };
+          };
+        }>;
+      }
+    ).widgets;
+    const agents = widgets.find((w) => w.properties.metrics?.some((m) => m[1] === "VaultAgentsHealthy"));
+    expect(agents).toBeDefined();
+    const [healthy, oldest] = agents?.properties.metrics ?? [];
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder, not JavaScript's
+    expect(text).toContain('"VaultAgentsHealthy", "Deployment", "${Deployment}"');
+    expect(values.Namespace).toBe(METRIC_NAMESPACE);
+    expect(values.Deployment).toBe(resource("TetherTable").Properties?.TableName);
+    // The alarm's view of the same metric: its statistic, period and threshold.
+    const alarm = resource("VaultAgentHealthAlarm").Properties as Record<string, unknown>;
+    expect(alarm.MetricName).toBe("VaultAgentsHealthy");
+    expect(healthy?.[4]).toEqual({ stat: alarm.Statistic, period: alarm.Period });
+    expect(agents?.properties.annotations?.horizontal?.[0]?.value).toBe(alarm.Threshold);
+    expect(oldest?.slice(0, 4)).toEqual([".", "VaultAgentOldestPendingSeconds", ".", "."]);
+    expect(agents?.properties.annotations?.horizontal?.[1]).toMatchObject({
+      value: DEFAULT_AGENT_HEALTH.behindAfterMs / 1000,
+      yAxis: "right",
+    });
   });
 });
 
