@@ -175,13 +175,6 @@ const createKeyBody = once(() =>
     description: z.string().max(8192).optional(),
     tags: z.record(z.string().min(1).max(128), z.string().max(256)).optional(),
     generateMaterial: z.boolean().optional(),
-    account: z
-      .string()
-      .regex(/^\d{12}$/, "must be a 12-digit AWS account id")
-      .optional()
-      .describe(
-        "The account to create the key in: this deployment's own (the default) or a registered member's",
-      ),
     ...registerCommon(),
   }),
 );

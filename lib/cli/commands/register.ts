@@ -19,7 +19,6 @@ const CREATE_ONLY = [
   "description",
   "multi-region",
   "tag",
-  "account",
 ];
 
 const FIELD_FLAGS: Readonly<Record<string, string>> = {
@@ -35,7 +34,6 @@ const FIELD_FLAGS: Readonly<Record<string, string>> = {
   materialRef: "--material-ref",
   checkValue: "--check-value",
   keyArn: "--adopt",
-  account: "--account",
   ...Object.fromEntries(Object.entries(POLICY_FIELD_FLAGS).map(([field, flag]) => [`policy.${field}`, flag])),
 };
 
@@ -76,12 +74,6 @@ export const registerCommand: CommandSpec = {
       multiple: true,
       value: "R",
       description: "a replica Region (repeatable; implies --multi-region when creating)",
-    },
-    account: {
-      type: "string",
-      value: "ID",
-      description:
-        "the account to create the key in: a registered member's (tether accounts list); default this deployment's own",
     },
     adopt: {
       type: "string",
@@ -182,8 +174,6 @@ export function registerBody(flags: FlagValues, defaultRegion?: string): Record<
   const tags = listFlag(flags, "tag");
   if (tags.length > 0) body.tags = parseTags(tags);
   if (booleanFlag(flags, "generate")) body.generateMaterial = true;
-  const account = stringFlag(flags, "account");
-  if (account !== undefined) body.account = account;
   return { ...body, ...common };
 }
 

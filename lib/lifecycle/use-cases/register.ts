@@ -21,7 +21,6 @@ import { type ImportPolicy, parseImportPolicy } from "../../domain/import-policy
 import { parseKmsKeyArn } from "../../domain/key-arn.js";
 import { ExpirationModel, KeySpec, KeyUsage } from "../../domain/kms-constants.js";
 import { holdForRegistration, type ManagedKey, newManagedKey } from "../../domain/managed-key.js";
-import { parseAccountId } from "../../domain/member-account.js";
 import { KeyOrigin } from "../../domain/observed.js";
 import { auditContext, keySubject } from "../helpers/audit-context.js";
 import type { LifecycleDeps, PolicyDefaults } from "../ports.js";
@@ -52,8 +51,6 @@ export interface CreateKeyRequest extends RegisterCommon {
   readonly tags?: Readonly<Record<string, string>> | undefined;
   /** Let the vault make new material under materialRef (at the customer's source of randomness). */
   readonly generateMaterial?: boolean | undefined;
-  /** The account to create the key in (a registered member's); absent: the deployment's own. */
-  readonly account?: string | undefined;
 }
 
 /** Manage an existing EXTERNAL key (and named replicas). */
@@ -276,7 +273,6 @@ async function createInKms(
     throw new ValidationError("replicaRegions", "only a Multi-Region key has replicas (set multiRegion)");
   }
   const keyUsage = parseKeyUsage(request.keyUsage, keySpec);
-  const account = request.account === undefined ? undefined : parseAccountId(request.account, "account");
   // Dry run of the record with a stand-in ARN, so a bad alias, description or policy is refused before
   // anything exists in KMS.
   const standIn = `arn:aws:kms:${region}:000000000000:key/${multiRegion ? `mrk-${"0".repeat(32)}` : "00000000-0000-0000-0000-000000000000"}`;
@@ -304,15 +300,13 @@ async function createInKms(
     multiRegion,
     description: request.description,
     tags,
-    account,
   });
   const primaryArn = created.keyArn;
   const replicaArns: string[] = [];
   for (const replicaRegion of replicaRegions) {
     const replica = await deps.kms.replicateKey({
       primaryRegion: region,
-      // By ARN: the call goes to the account that owns the key (a member's, when created there).
-      keyId: primaryArn,
+      keyId: created.keyId,
       replicaRegion,
       description: request.description,
       tags,

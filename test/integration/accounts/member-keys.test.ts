@@ -383,45 +383,4 @@ describe("keys in three member accounts", () => {
     // Nothing recorded for it.
     expect((await listKeys(bed.deps, { limit: 100, account: stranger })).items).toEqual([]);
   });
-
-  it("creates a new key, and its replica, in a member's account when asked (account), and nowhere else", async () => {
-    const [member] = MEMBERS;
-    const REPLICA = "eu-central-1";
-    const create = async (account: string) => {
-      const { ref, checkValue } = await bed.putMaterial();
-      return registerKey(bed.deps, {
-        mode: "create",
-        region: REGION,
-        keySpec: "SYMMETRIC_DEFAULT",
-        replicaRegions: [REPLICA],
-        account,
-        materialRef: ref,
-        checkValue,
-        policy: { validityPeriod: "P30D", wrappingKeySpec: "RSA_2048" },
-        actor: "operator:alice",
-        correlationId: randomUUID(),
-      });
-    };
-    const result = await create(member);
-    expect(result.key.account).toBe(member);
-    expect(result.key.regions.map((r) => r.keyArn.split(":")[4])).toEqual([member, member]);
-    expect(result.regions).toEqual({ [REGION]: { kind: "imported" }, [REPLICA]: { kind: "imported" } });
-    // In the member's own KMS, in both Regions; the hub has no such key.
-    const credentials = await memberCredentials(member);
-    for (const { region, keyArn } of result.key.regions) {
-      const kms = new KMSClient({ endpoint: bed.aws.endpoints.kms, region, credentials });
-      const out = await kms.send(new DescribeKeyCommand({ KeyId: keyArn }));
-      kms.destroy();
-      expect(out.KeyMetadata?.KeyState).toBe("Enabled");
-    }
-    const keyId = result.key.regions[0]?.keyArn.split("/")[1] ?? "";
-    await expect(bed.kms(REGION).send(new DescribeKeyCommand({ KeyId: keyId }))).rejects.toMatchObject({
-      name: "NotFoundException",
-    });
-    // An account that is not a member: refused before anything is created, its material reference free again.
-    const error = await create("555566667777").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(AccountNotRegisteredError);
-    // A malformed account id: refused naming the field.
-    await expect(create("12345")).rejects.toMatchObject({ field: "account" });
-  });
 });
