@@ -19,6 +19,10 @@
  * demo registers a Multi-Region key with its replica there, encrypts in the replica's Region, makes KMS
  * lose the material in that Region only, and watches the sweep restore the replica (the primary is never
  * touched) until the old ciphertext decrypts in that Region again.
+ *
+ * Member accounts: two members set up as a user would on the local stack (README, "Member accounts locally"):
+ * a key adopted in each, listed by account; one member's material expires (the clock jumps again, so the
+ * hub's demo keys expire with it and are restored too) and is restored in that member, the other is untouched.
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
