@@ -8,10 +8,13 @@
  * go back to back, each taking TETHER_SWEEP_LIMIT (500) due Regions, until nothing is due (as a drain does);
  * the time between them (the next run's Query) is in the figure.
  *
- * Each account's keys are created by calling the emulator with that account's credentials, and the sweep's
- * KMS port hands each key's calls to an adapter signing as its account (bench/lib/member-kms.ts), all adapters
- * sharing one rate limiter, as one process's adapter does. Import parameters are warm (kept from registration
- * in one cache, as a warm Lambda keeps them): ImportKeyMaterial is the bound, as in bench/mass-renewal.ts.
+ * Members as a deployment has them: each account has the member role in the local STS (trusting the hub with
+ * an external id) and is registered in Tether's registry (the table), and the sweep's KMS adapter is the
+ * composition's: each key's calls go to the account its ARN names, through a client signing with the member
+ * role's session (StsMemberCredentials, `tether-sweep`), paced by one rate limiter in each account's own
+ * budget. Each account's keys are created by an operator of that account (an IAM user of it) and imported by
+ * Tether through the member role. Import parameters are warm (kept from registration in one cache, as a warm
+ * Lambda keeps them): ImportKeyMaterial is the bound, as in bench/mass-renewal.ts.
  *
  *   npx tsx bench/multi-account-renewal.ts [--keys=200] [--accounts=1,4,10] [--serial] [--out=bench/results]
  *
@@ -22,12 +25,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SHARED_PRIME_ENV } from "../infra/local/kms/wrapping-key-pool.js";
 import { ImportParametersCache } from "../lib/kms/import-parameters.js";
-import { RateLimiter } from "../lib/kms/rate-limiter.js";
-import type { KmsPort } from "../lib/lifecycle/ports.js";
 import { sweep } from "../lib/lifecycle/scheduled/sweep.js";
-import { type Bed, type BenchDeps, startBed } from "./lib/bed.js";
+import { type Bed, startBed } from "./lib/bed.js";
 import { BENCH_DIR } from "./lib/child.js";
-import { accountRoutedKms, type BenchAccount, listedMembers, registerAccounts } from "./lib/member-kms.js";
 
 const POLICY = { validityPeriod: "PT2H", renewBefore: "PT1H" };
 /** Past the renew window of POLICY (validTo - 1 h), short of expiry. */
@@ -69,7 +69,7 @@ export async function benchAccounts(options: Options): Promise<AccountsRow[]> {
     // unwrap per import, every table write) caps the rate of the whole bed, not Tether's partitions.
     const bed = await startBed({ childProcesses: true });
     try {
-      const members = await registerAccounts(bed.aws.kms.admin, n);
+      const members = await addMembers(bed, n);
       const cache = new ImportParametersCache({ maxEntries: 100_000 });
       await register(bed, members, options.keys, cache, options.log);
       const runs = options.serial && n === largest && n > 1 ? [1, undefined] : [undefined];
@@ -92,6 +92,63 @@ export async function benchAccounts(options: Options): Promise<AccountsRow[]> {
   return rows;
 }
 
+/** A member account: its id and the credentials of its operator (an IAM user of that account). */
+interface BenchAccount {
+  readonly accountId: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+const EXTERNAL_ID = "tether-bench-external-id";
+
+/**
+ * `count` member accounts (2000000000NN), set up as a deployment has them: the member role in the local STS
+ * (trusting the hub's principals with the external id, as infra/member-account.yml), registered in Tether's
+ * registry (what `tether accounts add` writes after its check), and an operator of each (an IAM user there).
+ */
+async function addMembers(bed: Bed, count: number): Promise<BenchAccount[]> {
+  const setup = bed.deps({ memberAccounts: true });
+  const hub = await (setup.deps.deploymentAccount as () => Promise<string>)();
+  const accounts: BenchAccount[] = [];
+  try {
+    for (let i = 1; i <= count; i++) {
+      const accountId = `2000000000${String(i).padStart(2, "0")}`;
+      const roleArn = `arn:aws:iam::${accountId}:role/tether-member`;
+      await bed.aws.kms.admin.putRole({
+        arn: roleArn,
+        trustPolicy: {
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { AWS: `arn:aws:iam::${hub}:root` },
+              Action: "sts:AssumeRole",
+              Condition: { StringEquals: { "sts:ExternalId": EXTERNAL_ID } },
+            },
+          ],
+        },
+      });
+      const now = bed.now().toISOString();
+      await setup.deps.accounts?.add({
+        accountId,
+        roleArn,
+        externalId: EXTERNAL_ID,
+        addedAt: now,
+        addedBy: "operator:bench",
+        check: { checkedAt: now, assumeRole: { ok: true }, missing: [] },
+      });
+      const accessKeyId = `AKIDBENCHMEMBER${String(i).padStart(5, "0")}`;
+      await bed.aws.kms.admin.registerIdentity({
+        accessKeyId,
+        arn: `arn:aws:iam::${accountId}:user/tether-bench`,
+      });
+      accounts.push({ accountId, credentials: { accessKeyId, secretAccessKey: "bench-member-secret" } });
+    }
+  } finally {
+    setup.close();
+  }
+  return accounts;
+}
+
 /** Each account's keys, created with its own credentials (quotas off, no limiter), accounts in parallel. */
 async function register(
   bed: Bed,
@@ -104,7 +161,13 @@ async function register(
   const started = performance.now();
   await Promise.all(
     members.map(async (member) => {
-      const setup = bed.deps({ unlimited: true, parametersCache: cache, kmsCredentials: member.credentials });
+      // CreateKey as the member's operator; the imports through the member role, routed by the key's account.
+      const setup = bed.deps({
+        unlimited: true,
+        parametersCache: cache,
+        kmsCredentials: member.credentials,
+        memberAccounts: true,
+      });
       try {
         await bed.registerMany(keys, POLICY, setup, Math.max(2, Math.ceil(8 / members.length)));
       } finally {
@@ -129,20 +192,10 @@ async function renewRound(
   // The quota windows start empty, as after a quiet minute; AWS's defaults, per account and Region.
   await bed.aws.kms.admin.setQuotas({});
   await bed.aws.kms.admin.resetStats();
-  const first = bed.deps({ parametersCache: cache });
-  const limiter = new RateLimiter({ quotas: first.config.kmsQuotas });
-  const perAccount: BenchDeps[] = members.map((member) =>
-    bed.deps({ parametersCache: cache, kmsCredentials: member.credentials, rateLimiter: limiter }),
-  );
+  // One process's deps: one adapter, one limiter (each account paced in its own budget), the real registry.
+  const first = bed.deps({ parametersCache: cache, memberAccounts: true });
+  const deps = first.deps;
   try {
-    const ports = new Map<string, KmsPort>(
-      members.map((m, i) => [m.accountId, (perAccount[i] as BenchDeps).deps.kms]),
-    );
-    const deps = {
-      ...first.deps,
-      kms: accountRoutedKms(ports, first.deps.kms),
-      accounts: listedMembers(members),
-    };
     const concurrency = partitionConcurrency ?? first.config.sweepPartitions;
     const started = performance.now();
     // Runs back to back, each taking TETHER_SWEEP_LIMIT (500) due Regions, as a drain does, until none is due.
@@ -180,7 +233,6 @@ async function renewRound(
     };
   } finally {
     first.close();
-    for (const d of perAccount) d.close();
   }
 }
 

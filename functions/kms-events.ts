@@ -33,10 +33,18 @@ async function run(event: EventBridgeEvent<string, unknown>): Promise<Outcome> {
     return { kind: "ignored" };
   }
   logger.appendKeys({ keyArn: signal.keyArn, region: signal.region });
-  const outcome = await handleKmsSignal(lifecycleDeps(), signal, {
+  const outcome = await handleKmsSignal(lifecycleDeps("kms-events"), signal, {
     correlationId,
     isTether: config.isTether,
   });
+  if (outcome.kind === "account-unregistered") {
+    // Another account's events reach the bus (the Organization's, or a member removed since): not an error.
+    logger.info("ignored a KMS event from an account that is neither this deployment's nor a member's", {
+      account: outcome.account,
+      signal: signal.kind,
+    });
+    return outcome;
+  }
   logger.info("KMS event handled", { signal: signal.kind, outcome });
   return outcome;
 }

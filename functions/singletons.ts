@@ -1,8 +1,10 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { createLifecycleDeps } from "../lib/composition-root.js";
 import { loadConfig } from "../lib/config.js";
+import type { MemberActor } from "../lib/domain/member-account.js";
 import type { LifecycleDeps } from "../lib/lifecycle/ports.js";
 import { vaultFromEnv, withVaultSecret } from "../lib/vault/from-config.js";
+import type { Vault } from "../lib/vault/port.js";
 import { functionsClock, setFunctionsClock } from "./clock.js";
 
 /**
@@ -14,7 +16,9 @@ export const config = loadConfig();
 /** The vault's secret, when given by reference (TETHER_VAULT_SECRET_REF), read now, during init. */
 const vaultEnv = await withVaultSecret(process.env);
 
-let deps: LifecycleDeps | undefined;
+/** The deps per acting function: one in Lambda (a process runs one function), one each in the local runner. */
+const depsByActor = new Map<MemberActor, LifecycleDeps>();
+let vault: Vault | undefined;
 
 /**
  * Gives the functions another "now" than the system clock: the local runner (`npm start`) runs them on the
@@ -22,19 +26,28 @@ let deps: LifecycleDeps | undefined;
  * @throws Error once the dependencies are built (the first invocation): a clock changed then would not hold
  */
 export function useClock(next: () => Date): void {
-  if (deps !== undefined) throw new Error("useClock: the functions' dependencies are already built");
+  if (depsByActor.size > 0) throw new Error("useClock: the functions' dependencies are already built");
   setFunctionsClock(next);
 }
 
-/** The use cases' ports; built on first use so a handler's tests can inject their own first. */
-export function lifecycleDeps(): LifecycleDeps {
+/**
+ * The use cases' ports; built on first use so a handler's tests can inject their own first. `actor`: the
+ * function asking, whose sessions in member accounts are named after it (`tether-sweep`); the vault is one
+ * per process whoever asks.
+ */
+export function lifecycleDeps(actor: MemberActor = "api"): LifecycleDeps {
+  const built = depsByActor.get(actor);
+  if (built !== undefined) return built;
   const clock = functionsClock();
-  deps ??= createLifecycleDeps(config, {
-    // The vault agent's requests carry times: on the functions' clock, as everything else.
-    vault: vaultFromEnv(vaultEnv, clock === undefined ? {} : { clock }),
+  // The vault agent's requests carry times: on the functions' clock, as everything else.
+  vault ??= vaultFromEnv(vaultEnv, clock === undefined ? {} : { clock });
+  const deps = createLifecycleDeps(config, {
+    vault,
     ...(clock === undefined ? {} : { clock }),
     workerId: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
     log: (level, message, fields) => logger[level](message, fields),
+    actor,
   });
+  depsByActor.set(actor, deps);
   return deps;
 }

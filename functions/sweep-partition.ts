@@ -32,7 +32,8 @@ async function run(
     logger.warn("not a Sweep Partition Due event: nothing drained", { detailType: event["detail-type"] });
     return undefined;
   }
-  const deps = lifecycleDeps();
+  // In a member account it acts as the sweep does (session tether-sweep): it does the sweep's work.
+  const deps = lifecycleDeps("sweep");
   const watch = new ExpiryWatch();
   const report = await sweepPartition({ ...deps, keys: watch.observe(deps.keys) }, request, {
     correlationId,

@@ -32,7 +32,7 @@ async function run(
 ): Promise<SweepReport & { operations?: OperationsSweepReport }> {
   const correlationId = event.id ?? randomUUID();
   logger.appendKeys({ correlationId });
-  const deps = lifecycleDeps();
+  const deps = lifecycleDeps("sweep");
   const watch = new ExpiryWatch();
   const observed = { ...deps, keys: watch.observe(deps.keys) };
   const options = {

@@ -10,7 +10,8 @@ import { EventBridgePartitionDispatch } from "./audit/partition-dispatch.js";
 import { CloudTrailAdapter, TETHER_LOOKUP_EVENTS_PER_SECOND } from "./cloudtrail/cloudtrail-adapter.js";
 import type { TetherConfig } from "./config.js";
 import { parseAwsRegion } from "./domain/ids.js";
-import { kmsClients } from "./kms/clients.js";
+import type { MemberActor } from "./domain/member-account.js";
+import { kmsClients, type MemberRouting } from "./kms/clients.js";
 import { KmsAdapter } from "./kms/kms-adapter.js";
 import { RateLimiter, SHARED_KMS_OPERATIONS } from "./kms/rate-limiter.js";
 import type { LifecycleDeps } from "./lifecycle/ports.js";
@@ -32,6 +33,11 @@ export interface RuntimeOptions {
   readonly log?: LifecycleDeps["log"];
   /** SDK settings for every client (tests pass static credentials for the local AWS). */
   readonly credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * The function these deps act for: its sessions in member accounts are named after it (`tether-sweep`),
+   * so a member's CloudTrail says which function acted. Default `api`.
+   */
+  readonly actor?: MemberActor;
 }
 
 /**
@@ -44,11 +50,14 @@ export function createLifecycleDeps(config: TetherConfig, options: RuntimeOption
   const store: TableSettings = { client: dynamodb, tableName: config.tableName, clock };
   const log = options.log;
   const { auditLog, audit } = auditDeps(config, events, store, log);
-  const { kms, cloudTrail } = kmsDeps(config, options, store);
+  const members = memberAccountDeps(config, options, store);
+  const { kms, cloudTrail } = kmsDeps(config, options, store, members.routing);
   return {
     kms,
     cloudTrail,
-    ...memberAccountDeps(config, options, store),
+    accounts: members.accounts,
+    memberAccess: members.memberAccess,
+    deploymentAccount: members.routing.hubAccountId,
     isTether: config.isTether,
     keys: new DynamoKeyRepository(store),
     ...sentinelDeps(config, store),
@@ -120,6 +129,7 @@ function kmsDeps(
   config: TetherConfig,
   options: RuntimeOptions,
   store: TableSettings,
+  members: MemberRouting,
 ): Pick<LifecycleDeps, "kms" | "cloudTrail"> {
   const log = options.log;
   // One budget per Region for the deployment's functions and instances together (KMS and CloudTrail count
@@ -140,6 +150,8 @@ function kmsDeps(
     clients: kmsClients({
       endpoint: config.endpoints.kms,
       clientConfig: options.credentials === undefined ? undefined : { credentials: options.credentials },
+      // Every key's calls go to the account its ARN names: the deployment's, or a member's role session.
+      members,
     }),
     vault: options.vault,
     rateLimiter: new RateLimiter({ quotas: config.kmsQuotas, ...shared(SHARED_KMS_OPERATIONS) }),
@@ -178,27 +190,37 @@ function sentinelDeps(
 }
 
 /**
- * Member accounts (README, "Member accounts"): the registry (table items) and the check on add (STS AssumeRole, then KMS with
- * the member's credentials). Locally the KMS emulator serves STS too, as it serves CloudTrail.
+ * Member accounts (README, "Member accounts"): the registry (table items), the check on add (STS AssumeRole,
+ * then KMS with the member's credentials) and the routing of each key's KMS calls to its account. Locally
+ * the KMS emulator serves STS too, as it serves CloudTrail.
  */
 function memberAccountDeps(
   config: TetherConfig,
   options: RuntimeOptions,
   store: TableSettings,
-): Pick<LifecycleDeps, "accounts" | "memberAccess"> {
+): Pick<LifecycleDeps, "accounts" | "memberAccess"> & { routing: MemberRouting } {
   const credentials = new StsMemberCredentials({
     region: config.region,
     endpoint: config.endpoints.sts ?? config.endpoints.kms,
     clientConfig: options.credentials === undefined ? undefined : { credentials: options.credentials },
     now: store.clock,
   });
+  const accounts = new DynamoAccountRegistry(store);
+  const configured = config.accountId;
   return {
-    accounts: new DynamoAccountRegistry(store),
+    accounts,
     memberAccess: new KmsMemberAccess({
       credentials,
       kmsEndpoint: config.endpoints.kms,
       region: config.region,
     }),
+    routing: {
+      hubAccountId: configured === undefined ? () => credentials.ownAccountId() : async () => configured,
+      registry: accounts,
+      credentials,
+      actor: options.actor ?? "api",
+      now: store.clock,
+    },
   };
 }
 

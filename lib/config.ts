@@ -74,6 +74,12 @@ interface Environment {
   /** STS, for member accounts' roles (locally the KMS emulator serves it on its own port). */
   readonly TETHER_STS_ENDPOINT: string | undefined;
   /**
+   * The deployment's (the hub's) 12-digit account id: keys of this account are reached with the functions'
+   * own credentials, keys of a registered member through its role. serverless.yml sets it
+   * (`${AWS::AccountId}`); unset, it is asked of STS (GetCallerIdentity) once, on first need.
+   */
+  readonly TETHER_ACCOUNT_ID: string | undefined;
+  /**
    * Share of AWS's default KMS request quotas Tether may use, all its functions and Lambda instances together
    * (other clients share the account's quota).
    */
@@ -169,6 +175,7 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
     TETHER_EVENTS_ENDPOINT: optionalUrl("TETHER_EVENTS_ENDPOINT"),
     TETHER_CLOUDTRAIL_ENDPOINT: optionalUrl("TETHER_CLOUDTRAIL_ENDPOINT"),
     TETHER_STS_ENDPOINT: optionalUrl("TETHER_STS_ENDPOINT"),
+    TETHER_ACCOUNT_ID: accountId(env, problems),
     TETHER_KMS_QUOTA_SHARE: number(
       "TETHER_KMS_QUOTA_SHARE",
       0.8,
@@ -198,6 +205,16 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
   };
   if (problems.length > 0) throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
   return parsed;
+}
+
+function accountId(
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+): string | undefined {
+  const value = env.TETHER_ACCOUNT_ID;
+  if (value === undefined || value === "") return undefined;
+  if (!/^\d{12}$/.test(value)) problems.push("TETHER_ACCOUNT_ID: must be a 12-digit AWS account id");
+  return value;
 }
 
 function kmsBudget(
@@ -291,6 +308,8 @@ export interface TetherConfig {
     readonly cloudtrail?: string;
     readonly sts?: string;
   };
+  /** The deployment's own account (TETHER_ACCOUNT_ID); undefined: asked of STS on first need. */
+  readonly accountId?: string | undefined;
   /** Requests per second per Region for the KMS operations Tether paces: the whole deployment's, not one process's. */
   readonly kmsQuotas: Readonly<Record<string, number>>;
   /** Whether SHARED_KMS_OPERATIONS are paced by one budget in the table (`shared`) or per process (`local`). */
@@ -385,6 +404,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       ...(e.TETHER_CLOUDTRAIL_ENDPOINT === undefined ? {} : { cloudtrail: e.TETHER_CLOUDTRAIL_ENDPOINT }),
       ...(e.TETHER_STS_ENDPOINT === undefined ? {} : { sts: e.TETHER_STS_ENDPOINT }),
     },
+    accountId: e.TETHER_ACCOUNT_ID,
     kmsQuotas,
     kmsBudget: e.TETHER_KMS_BUDGET,
     kmsFallbackShare: e.TETHER_KMS_FALLBACK_SHARE,

@@ -19,11 +19,16 @@
  * demo registers a Multi-Region key with its replica there, encrypts in the replica's Region, makes KMS
  * lose the material in that Region only, and watches the sweep restore the replica (the primary is never
  * touched) until the old ciphertext decrypts in that Region again.
+ *
+ * Member accounts: two members set up as a user would on the local stack (README, "Member accounts locally"):
+ * a key adopted in each, listed by account; one member's material expires (the clock jumps again, so the
+ * hub's demo keys expire with it and are restored too) and is restored in that member, the other is untouched.
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
+  CreateKeyCommand,
   DecryptCommand,
   DescribeKeyCommand,
   EncryptCommand,
@@ -33,6 +38,7 @@ import {
 import { KmsAdmin } from "../infra/local/kms/admin-client.js";
 import {
   type EndpointsFile,
+  LOCAL_ACCOUNT_ID,
   LOCAL_ADMIN,
   LOCAL_SERVICE_CREDENTIALS,
   type LocalEndpoints,
@@ -347,6 +353,11 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
     }
 
     out(
+      "\n  Member accounts: two accounts of the Organization, each with a key Tether keeps alive from the hub\n",
+    );
+    await memberAccountSteps({ api, admin, endpoints, stamp, step, waitFor, restoredBy, describe, decrypt });
+
+    out(
       ok
         ? `\nEvery step did what it should, in ${seconds(performance.now() - started)}. Explore: npx tether keys show ${key?.id}`
         : "\nThe demo stopped at the step marked ✘.",
@@ -356,6 +367,216 @@ export async function main(options: DemoOptions = {}): Promise<boolean> {
     kms.destroy();
     replicaKms?.destroy();
     await ownStack?.close();
+  }
+}
+
+/** The two demo members (12-digit account ids the local stack does not use otherwise). */
+const MEMBERS = [
+  { accountId: "222200001111", name: "demo-payments" },
+  { accountId: "333300001111", name: "demo-orders" },
+] as const;
+/** As infra/member-account.yml names it, trusting the hub's api, sweep and kms-events roles. */
+const MEMBER_ROLE = "tether-member";
+
+interface MemberContext {
+  readonly api: TetherApiClient;
+  readonly admin: KmsAdmin;
+  readonly endpoints: LocalEndpoints;
+  readonly stamp: string;
+  readonly step: (title: string, run: () => Promise<string>) => Promise<void>;
+  readonly waitFor: <T>(what: string, intervalMs: number, check: () => Promise<T | undefined>) => Promise<T>;
+  readonly restoredBy: (keyId: string) => Promise<string>;
+  readonly describe: (keyId: string, client?: KMSClient) => Promise<KeyMetadata>;
+  readonly decrypt: (keyId: string, blob: Uint8Array, client?: KMSClient) => Promise<string>;
+}
+
+/**
+ * Two member accounts set up the way a user would on the local stack: the member role in each (the local
+ * STS's `PUT /_admin/roles`, as the member template makes it, trusting the hub's function roles with an
+ * external id), an operator of each member (an IAM user of that account: `POST /_admin/identities`) who
+ * creates a key there with the AWS SDK, material put in the vault (`POST /_local/vault/material`), then
+ * `tether accounts add` and `tether keys register --adopt` through the API. The first member's key has a
+ * one-hour validity and expires; the second's has 30 days and is left alone.
+ */
+async function memberAccountSteps(c: MemberContext): Promise<void> {
+  const region = c.endpoints.region;
+  const externalId = `tether-demo-${c.stamp}`;
+  const hubRoles = ["api", "sweep", "kms-events"].map(
+    (fn) => `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/tether-local-${region}-${fn}`,
+  );
+  const operators = new Map<string, KMSClient>();
+  const keys = new Map<string, { arn: string; id: string; validTo: number; ciphertext: Uint8Array }>();
+  const [first, second] = MEMBERS;
+  const roleArn = (accountId: string) => `arn:aws:iam::${accountId}:role/${MEMBER_ROLE}`;
+  const operator = (accountId: string) => operators.get(accountId) as KMSClient;
+  const keyOf = (accountId: string) => {
+    const key = keys.get(accountId);
+    if (key === undefined) throw new DemoStepError(`no key in ${accountId}`);
+    return key;
+  };
+  try {
+    await c.step(
+      "Two member accounts: the member role in each (local STS) and an operator of each",
+      async () => {
+        for (const m of MEMBERS) {
+          await c.admin.putRole({
+            arn: roleArn(m.accountId),
+            trustPolicy: {
+              Version: "2012-10-17",
+              Statement: [
+                {
+                  Effect: "Allow",
+                  Principal: { AWS: hubRoles },
+                  Action: "sts:AssumeRole",
+                  Condition: { StringEquals: { "sts:ExternalId": externalId } },
+                },
+              ],
+            },
+          });
+          const accessKeyId = `AKIADEMO${m.accountId}`;
+          await c.admin.registerIdentity({
+            accessKeyId,
+            arn: `arn:aws:iam::${m.accountId}:user/demo-operator`,
+          });
+          operators.set(
+            m.accountId,
+            new KMSClient({
+              endpoint: c.endpoints.kms,
+              region,
+              credentials: { accessKeyId, secretAccessKey: "demo-operator-secret" },
+            }),
+          );
+        }
+        return `${MEMBERS.map((m) => roleArn(m.accountId)).join(", ")}: trusting the hub's api, sweep and kms-events roles with external id ${externalId}`;
+      },
+    );
+
+    await c.step("Register them with Tether (tether accounts add): checked on add", async () => {
+      const checks: string[] = [];
+      for (const m of MEMBERS) {
+        // A persisted stack may know them from an earlier run: remove and add again (the new external id).
+        await c.api.request("DELETE", route("accounts", m.accountId)).catch(() => undefined);
+        const added = (await c.api.request("POST", "/accounts", {
+          body: { roleArn: roleArn(m.accountId), externalId, name: m.name },
+          idempotencyKey: false,
+        })) as { account: { accountId: string; check: { assumeRole: { ok: boolean }; missing: string[] } } };
+        const { check } = added.account;
+        if (!check.assumeRole.ok || check.missing.length > 0)
+          throw new DemoStepError(
+            `the check on add of ${m.accountId} found missing: ${check.missing.join(", ")}`,
+          );
+        checks.push(`${added.account.accountId} (${m.name}) ok`);
+      }
+      return `${checks.join(", ")}: the api assumed each member role and KMS answered`;
+    });
+
+    await c.step(
+      "Adopt a key in each member: the member's operator creates it there, Tether imports from the vault",
+      async () => {
+        for (const [i, m] of MEMBERS.entries()) {
+          const created = await operator(m.accountId).send(
+            new CreateKeyCommand({
+              Origin: "EXTERNAL",
+              KeySpec: "SYMMETRIC_DEFAULT",
+              KeyUsage: "ENCRYPT_DECRYPT",
+            }),
+          );
+          const arn = created.KeyMetadata?.Arn ?? "";
+          const materialRef = `demo/${m.name}-${c.stamp}`;
+          const material = (await c.api.request("POST", "/_local/vault/material", {
+            body: { materialRef },
+          })) as { checkValue: string };
+          const registered = (await c.api.request("POST", "/keys", {
+            body: {
+              mode: "adopt",
+              keyArn: arn,
+              materialRef,
+              checkValue: material.checkValue,
+              policy: { validityPeriod: i === 0 ? "PT1H" : "P30D", reconcileInterval: "PT1M" },
+            },
+          })) as KeyActionResponse;
+          const m2 = await c.waitFor(`the import in ${m.accountId}`, 200, async () => {
+            const d = await c.describe(arn, operator(m.accountId));
+            return d.KeyState === "Enabled" ? d : undefined;
+          });
+          const ciphertext = (
+            await operator(m.accountId).send(
+              new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from(SECRET) }),
+            )
+          ).CiphertextBlob as Uint8Array;
+          keys.set(m.accountId, {
+            arn,
+            id: registered.key.id,
+            validTo: m2.ValidTo?.getTime() ?? 0,
+            ciphertext,
+          });
+        }
+        return MEMBERS.map(
+          (m) => `${keyOf(m.accountId).arn} valid to ${new Date(keyOf(m.accountId).validTo).toISOString()}`,
+        ).join("; ");
+      },
+    );
+
+    await c.step("List each member's keys (tether keys list --account)", async () => {
+      const lines: string[] = [];
+      for (const m of MEMBERS) {
+        const page = (await c.api.request("GET", "/keys", { query: { account: m.accountId } })) as {
+          items: Array<{ id: string; account?: string }>;
+        };
+        const ids = page.items.map((k) => k.id);
+        if (!ids.includes(keyOf(m.accountId).id) || page.items.some((k) => k.account !== m.accountId))
+          throw new DemoStepError(`--account ${m.accountId} lists ${ids.join(", ") || "nothing"}`);
+        lines.push(`--account ${m.accountId}: ${ids.length} key(s), ${keyOf(m.accountId).id} among them`);
+      }
+      return lines.join("; ");
+    });
+
+    await c.step(
+      `Let ${first.name}'s material expire in ${first.accountId} (the clock jumps past its ValidTo)`,
+      async () => {
+        const key = keyOf(first.accountId);
+        await c.admin.setClock(new Date(key.validTo + 1_000));
+        const keyId = key.arn.split("/").pop();
+        const sent = (await c.admin.events()).some(
+          (e) =>
+            e["detail-type"] === "KMS Imported Key Material Expiration" &&
+            e.detail["key-id"] === keyId &&
+            e.account === first.accountId,
+        );
+        if (!sent) throw new DemoStepError(`KMS sent no expiration event in ${first.accountId}`);
+        return `KMS deleted the material in ${first.accountId} and sent its expiration event (account ${first.accountId}) to the bus`;
+      },
+    );
+
+    await c.step(`Watch Tether restore it in ${first.accountId}, through the member role`, async () => {
+      const key = keyOf(first.accountId);
+      const client = operator(first.accountId);
+      const m = await c.waitFor("the member's restore", 200, async () => {
+        const d = await c.describe(key.arn, client);
+        return d.KeyState === "Enabled" && (d.ValidTo?.getTime() ?? 0) > key.validTo ? d : undefined;
+      });
+      const by = await c.restoredBy(key.id);
+      if (by !== "tether:kms-events" && by !== "tether:sweep")
+        throw new DemoStepError(`the last restore was by ${by}, not Tether`);
+      if ((await c.decrypt(key.arn, key.ciphertext, client)) !== SECRET)
+        throw new DemoStepError("Decrypt in the member returned something else");
+      return `key Enabled again in ${first.accountId} by ${by}, valid to ${m.ValidTo?.toISOString()}; the member's operator decrypts the secret`;
+    });
+
+    await c.step(`The other member, ${second.accountId}, was untouched`, async () => {
+      const key = keyOf(second.accountId);
+      const client = operator(second.accountId);
+      const d = await c.describe(key.arn, client);
+      if (d.KeyState !== "Enabled" || d.ValidTo?.getTime() !== key.validTo)
+        throw new DemoStepError(`its key is ${d.KeyState}, valid to ${d.ValidTo?.toISOString()}: it changed`);
+      const by = await c.restoredBy(key.id);
+      if (by !== "nobody") throw new DemoStepError(`its key was restored by ${by}`);
+      if ((await c.decrypt(key.arn, key.ciphertext, client)) !== SECRET)
+        throw new DemoStepError("Decrypt in the member returned something else");
+      return `key still Enabled, the same ValidTo (${d.ValidTo?.toISOString()}), never restored; the secret decrypts`;
+    });
+  } finally {
+    for (const client of operators.values()) client.destroy();
   }
 }
 

@@ -9,14 +9,16 @@ import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { KMSClient } from "@aws-sdk/client-kms";
+import { StsMemberCredentials } from "../../lib/accounts/sts-member-credentials.js";
 import { AuditTrail } from "../../lib/audit/audit-trail.js";
 import { EventBridgePublisher } from "../../lib/audit/eventbridge-publisher.js";
 import { loadConfig, type TetherConfig } from "../../lib/config.js";
-import type { KmsClients } from "../../lib/kms/clients.js";
+import { type KmsClients, kmsClients, type MemberRouting } from "../../lib/kms/clients.js";
 import type { ImportParametersCache } from "../../lib/kms/import-parameters.js";
 import { KmsAdapter } from "../../lib/kms/kms-adapter.js";
 import { RateLimiter } from "../../lib/kms/rate-limiter.js";
 import type { LifecycleDeps } from "../../lib/lifecycle/ports.js";
+import { DynamoAccountRegistry } from "../../lib/store/dynamo-account-registry.js";
 import { DynamoAuditLog } from "../../lib/store/dynamo-audit-log.js";
 import { DynamoImportParametersStore } from "../../lib/store/dynamo-import-parameters.js";
 import { DynamoKeyRepository } from "../../lib/store/dynamo-key-repository.js";
@@ -46,6 +48,12 @@ export interface DepsOptions {
   readonly kmsCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** One limiter shared with other deps (as one process keeps one); default a new one of this config. */
   readonly rateLimiter?: RateLimiter;
+  /**
+   * Member accounts as the composition wires them (lib/composition-root.ts): the registry in the table, and
+   * each key's KMS calls sent to its ARN's account — the hub's own client, or a client signing with the
+   * member role's session from the local STS (StsMemberCredentials, as the sweep: `tether-sweep`).
+   */
+  readonly memberAccounts?: boolean;
 }
 
 export interface BenchDeps {
@@ -78,24 +86,13 @@ export function buildDeps(
   instrumentDynamo(dynamodbClient, dynamo);
   const events = new EventBridgeClient({ ...common, endpoint: config.endpoints.events });
   const kmsByRegion = new Map<string, KMSClient>();
-  // As lib/kms/clients.ts builds them (maxAttempts 4), plus the timing middleware.
-  const clients: KmsClients = {
-    forRegion(region) {
-      let client = kmsByRegion.get(region);
-      if (client === undefined) {
-        client = new KMSClient({
-          credentials: options.kmsCredentials ?? CREDENTIALS,
-          region,
-          maxAttempts: 4,
-          endpoint: config.endpoints.kms,
-        });
-        instrumentKms(client, kms);
-        kmsByRegion.set(region, client);
-      }
-      return client;
-    },
-  };
   const store = { client: dynamodbClient, tableName: config.tableName, clock };
+  const accounts = options.memberAccounts === true ? memberRouting(config, store) : undefined;
+  // As lib/kms/clients.ts builds them (maxAttempts 4), plus the timing middleware.
+  const clients: KmsClients =
+    accounts === undefined
+      ? hubClients(config, options, kms, kmsByRegion)
+      : memberRoutedClients(config, options, kms, kmsByRegion, accounts.routing);
   const auditLog = new DynamoAuditLog(store);
   const lifecycle: LifecycleDeps = {
     kms: new KmsAdapter({
@@ -127,6 +124,7 @@ export function buildDeps(
     allowedRegions: config.allowedRegions,
     deployment: config.deployment,
     aliasPrefix: config.aliasPrefix,
+    ...(accounts === undefined ? {} : { accounts: accounts.registry, deploymentAccount: accounts.hub }),
   };
   return {
     deps: lifecycle,
@@ -139,5 +137,80 @@ export function buildDeps(
       events.destroy();
       for (const client of kmsByRegion.values()) client.destroy();
     },
+  };
+}
+
+type Built = Map<string, KMSClient>;
+
+/** The hub's clients only (every key in the deployment account, or the account of `kmsCredentials`). */
+function hubClients(config: TetherConfig, options: DepsOptions, timing: KmsTiming, built: Built): KmsClients {
+  return {
+    forRegion(region) {
+      let client = built.get(region);
+      if (client === undefined) {
+        client = new KMSClient({
+          credentials: options.kmsCredentials ?? CREDENTIALS,
+          region,
+          maxAttempts: 4,
+          endpoint: config.endpoints.kms,
+        });
+        instrumentKms(client, timing);
+        built.set(region, client);
+      }
+      return client;
+    },
+  };
+}
+
+/** The registry and routing createLifecycleDeps builds (memberAccountDeps), as the sweep acts. */
+function memberRouting(config: TetherConfig, store: ConstructorParameters<typeof DynamoAccountRegistry>[0]) {
+  const credentials = new StsMemberCredentials({
+    region: config.region,
+    endpoint: config.endpoints.sts ?? config.endpoints.kms,
+    clientConfig: { credentials: CREDENTIALS },
+    now: store.clock,
+  });
+  const registry = new DynamoAccountRegistry(store);
+  const configured = config.accountId;
+  const hub = configured === undefined ? () => credentials.ownAccountId() : async () => configured;
+  const routing: MemberRouting = {
+    hubAccountId: hub,
+    registry,
+    credentials,
+    actor: "sweep",
+    now: store.clock,
+  };
+  return { registry, hub, routing };
+}
+
+/** lib/kms/clients.ts's own clients, routing by the key ARN's account; each instrumented once, closed with the deps. */
+function memberRoutedClients(
+  config: TetherConfig,
+  options: DepsOptions,
+  timing: KmsTiming,
+  built: Built,
+  members: MemberRouting,
+): KmsClients {
+  const real = kmsClients({
+    endpoint: config.endpoints.kms,
+    clientConfig: { credentials: options.kmsCredentials ?? CREDENTIALS },
+    members,
+  });
+  const instrumented = new WeakSet<KMSClient>();
+  const seen = (client: KMSClient, key: string): KMSClient => {
+    if (!instrumented.has(client)) {
+      instrumentKms(client, timing);
+      instrumented.add(client);
+    }
+    built.set(key, client);
+    return client;
+  };
+  return {
+    forRegion: (region) => seen(real.forRegion(region), region),
+    forAccount: async (region, accountId) =>
+      seen(
+        await (real.forAccount as NonNullable<KmsClients["forAccount"]>)(region, accountId),
+        `${accountId}/${region}`,
+      ),
   };
 }

@@ -7,7 +7,7 @@
  */
 
 import type { KmsAdmin } from "../../infra/local/kms/admin-client.js";
-import { accountOfKeyArn } from "../../lib/domain/key-arn.js";
+import { accountOfKeyId } from "../../lib/domain/key-arn.js";
 import type { AccountRegistry } from "../../lib/lifecycle/account-ports.js";
 import type { KmsPort } from "../../lib/lifecycle/ports.js";
 
@@ -32,10 +32,10 @@ export async function registerAccounts(admin: KmsAdmin, count: number): Promise<
 /** The key ARN a KmsPort call names: a `keyId` argument, or a request's `keyId`. */
 function keyArnOf(args: readonly unknown[]): string | undefined {
   for (const arg of args) {
-    if (typeof arg === "string" && accountOfKeyArn(arg) !== undefined) return arg;
+    if (typeof arg === "string" && accountOfKeyId(arg) !== undefined) return arg;
     if (typeof arg === "object" && arg !== null && "keyId" in arg) {
       const keyId = (arg as { keyId?: unknown }).keyId;
-      if (typeof keyId === "string" && accountOfKeyArn(keyId) !== undefined) return keyId;
+      if (typeof keyId === "string" && accountOfKeyId(keyId) !== undefined) return keyId;
     }
   }
   return undefined;
@@ -44,7 +44,7 @@ function keyArnOf(args: readonly unknown[]): string | undefined {
 /** A KmsPort that sends each call to the port of its key's account (`fallback`: a key of no listed account). */
 export function accountRoutedKms(ports: ReadonlyMap<string, KmsPort>, fallback: KmsPort): KmsPort {
   const pick = (args: readonly unknown[]): KmsPort =>
-    ports.get(accountOfKeyArn(keyArnOf(args)) ?? "") ?? fallback;
+    ports.get(accountOfKeyId(keyArnOf(args)) ?? "") ?? fallback;
   return new Proxy(fallback, {
     get(target, name) {
       const own = Reflect.get(target, name) as unknown;

@@ -1,4 +1,9 @@
-import { AssumeRoleCommand, STSClient, type STSClientConfig } from "@aws-sdk/client-sts";
+import {
+  AssumeRoleCommand,
+  GetCallerIdentityCommand,
+  STSClient,
+  type STSClientConfig,
+} from "@aws-sdk/client-sts";
 import {
   credentialsNeedRefresh,
   MEMBER_SESSION_SECONDS,
@@ -37,6 +42,7 @@ export class StsMemberCredentials implements MemberCredentials {
   readonly #client: STSClient;
   readonly #now: () => Date;
   readonly #entries = new Map<string, Entry>();
+  #ownAccount: Promise<string> | undefined;
 
   constructor(options: StsMemberCredentialsOptions) {
     this.#client =
@@ -72,6 +78,27 @@ export class StsMemberCredentials implements MemberCredentials {
         });
       return held.pending;
     };
+  }
+
+  /**
+   * The account of the hub's own credentials (GetCallerIdentity), asked once per process; a failure is not
+   * kept, so the next call asks again.
+   * @throws Error (STS's) when STS cannot say
+   */
+  ownAccountId(): Promise<string> {
+    this.#ownAccount ??= this.#client.send(new GetCallerIdentityCommand({})).then(
+      (out) => {
+        if (out.Account === undefined || !/^\d{12}$/.test(out.Account)) {
+          throw new Error("STS GetCallerIdentity answered without a 12-digit Account");
+        }
+        return out.Account;
+      },
+      (error: unknown) => {
+        this.#ownAccount = undefined;
+        throw error;
+      },
+    );
+    return this.#ownAccount;
   }
 
   /** One AssumeRole, uncached (the check on add). @throws MemberAccessError */

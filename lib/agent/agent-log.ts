@@ -4,8 +4,9 @@
  * is never acted on again, across restarts. An entry is written before the agent acts on the request, so a
  * crash between the two cannot lead to a second wrap of the same request.
  */
-import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { appendFile, mkdir, open as openFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { createInterface } from "node:readline";
 import {
   DEFAULT_AGENT_CLOCK_SKEW_MS,
   DEFAULT_AGENT_MAX_LIFETIME_MS,
@@ -46,22 +47,29 @@ export class AgentLog {
   /**
    * Opens the log (creating its directory), reading the ids it holds into the replay store. The store keeps
    * an id for `windowMs` after it was logged (replayWindowMs of the agent's policy): a replay after that is
-   * refused as expired, so the log file keeps everything and memory only the window.
+   * refused as expired, so the log file keeps everything and memory only the window. The file is read a line
+   * at a time, and given `now` (the agent's clock) an id logged before the window is not kept at all (the
+   * first `seen` would forget it): opening a log of years holds one line and the window's ids, not the file.
    */
-  static async open(file: string, windowMs = DEFAULT_REPLAY_WINDOW_MS): Promise<AgentLog> {
+  static async open(file: string, windowMs = DEFAULT_REPLAY_WINDOW_MS, now?: Date): Promise<AgentLog> {
     const log = new AgentLog(file, windowMs);
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    let text = "";
+    const cutoffMs = now === undefined ? Number.NEGATIVE_INFINITY : now.getTime() - windowMs;
+    let lines: AsyncIterable<string>;
     try {
-      text = await readFile(file, "utf8");
+      const handle = await openFile(file, "r");
+      lines = createInterface({ input: handle.createReadStream({ encoding: "utf8" }), crlfDelay: Infinity });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      return log;
     }
-    for (const line of text.split("\n")) {
+    for await (const line of lines) {
       if (line.trim() === "") continue;
       try {
         const { id, at } = JSON.parse(line) as { id?: unknown; at?: unknown };
-        if (typeof id === "string") log.#remember(id, typeof at === "string" ? Date.parse(at) : Number.NaN);
+        const atMs = typeof at === "string" ? Date.parse(at) : Number.NaN;
+        // An unreadable time is kept (never forgotten early); an id before the window is already forgotten.
+        if (typeof id === "string" && !(atMs < cutoffMs)) log.#remember(id, atMs);
       } catch {
         // A torn last line (a crash mid-write) names no id worth keeping.
       }

@@ -90,6 +90,11 @@ export class VaultAgent {
     return { answered: this.#answered, refused: this.#refused };
   }
 
+  /** How many answers wait to be recorded by the API (bounded: see pollOnce). */
+  get unsentAnswers(): number {
+    return this.#unsent.size;
+  }
+
   /** One poll: claims what waits (a heartbeat too) and answers each. Returns how many it handled. */
   async pollOnce(max = 10): Promise<number> {
     const body = (await this.#o.api.request("GET", "/agent/requests", {

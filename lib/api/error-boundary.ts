@@ -11,6 +11,7 @@ import {
   VaultError,
   VersionConflictError,
 } from "../domain/errors.js";
+import { MemberAccessError } from "../domain/member-account.js";
 import {
   InvalidMaterialError,
   InvalidMaterialRefError,
@@ -84,6 +85,10 @@ function classify(error: unknown): Known | undefined {
   }
   if (error instanceof KmsInvalidStateError) {
     return { status: 409, code: ErrorCode.Conflict, message: error.message };
+  }
+  if (error instanceof MemberAccessError) {
+    // The member's role cannot be assumed now (missing, trust or external id changed, STS throttling).
+    return { status: 409, code: ErrorCode.Conflict, message: error.message, field: "account" };
   }
   if (error instanceof VersionConflictError) {
     return { status: 409, code: ErrorCode.Conflict, message: `${error.message} Read it again and retry.` };

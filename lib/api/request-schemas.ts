@@ -52,6 +52,11 @@ const listKeysQuery = once(() =>
     status: z.enum(values(KeyStatusState)).optional(),
     /** Only keys with a Region whose ValidTo (as Tether imported it) is before this time. */
     expiringBefore: isoTimestamp().optional(),
+    account: z
+      .string()
+      .regex(/^\d{12}$/, "must be a 12-digit AWS account id")
+      .optional()
+      .describe("Only keys in this AWS account (the deployment's own or a registered member's)"),
     limit: pageSize(),
     nextToken: nextToken().optional(),
   }),

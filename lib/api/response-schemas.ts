@@ -100,6 +100,8 @@ export const KeyView = z.strictObject({
   id: z.string(),
   kmsKeyId: z.string(),
   keyArn: z.string(),
+  /** The AWS account the key lives in: the deployment's own or a registered member's. */
+  account: z.string().regex(/^\d{12}$/),
   primaryRegion: z.string(),
   keySpec: z.string(),
   multiRegion: z.boolean(),

@@ -29,6 +29,7 @@ export function keyView(key: ManagedKey): KeyView {
     id: key.id,
     kmsKeyId: key.kmsKeyId,
     keyArn: keyArnOf(key),
+    account: key.account,
     primaryRegion: key.primaryRegion,
     keySpec: key.keySpec,
     multiRegion: key.multiRegion,

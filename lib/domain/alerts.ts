@@ -59,6 +59,11 @@ export const AlertReason = {
   VaultAgentUnavailable: "VAULT_AGENT_UNAVAILABLE",
   /** The vault agents are back after an unavailability alert. */
   VaultAgentRecovered: "VAULT_AGENT_RECOVERED",
+  /**
+   * The hub cannot act in a member account (its role missing, its trust revoked, STS throttling): one alert
+   * per member, not one per key; its keys wait and are retried, other accounts are not affected.
+   */
+  MemberAccessFailing: "MEMBER_ACCESS_FAILING",
 } as const;
 export type AlertReason = (typeof AlertReason)[keyof typeof AlertReason];
 

@@ -48,11 +48,12 @@ export function parseKmsKeyArn(value: unknown, field = "keyArn"): KmsKeyArn {
   };
 }
 
+const ARN_ACCOUNT = /^arn:aws(?:-[a-z]+)*:kms:[a-z0-9-]+:(\d{12}):/;
+
 /**
- * The account a KMS key belongs to, from its key ARN (`arn:…:kms:<region>:<account>:key/…`); undefined for
- * anything else (a bare key id, an alias). Lenient on purpose: a caller pacing a request by account falls
- * back to the client's own account when the KeyId it was given names none.
+ * The account a KMS key id names: the account of a key or alias ARN, undefined for a bare key id or alias
+ * name (those mean the caller's own account to KMS).
  */
-export function accountOfKeyArn(value: unknown): string | undefined {
-  return typeof value === "string" ? KEY_ARN.exec(value)?.[3] : undefined;
+export function accountOfKeyId(keyId: unknown): string | undefined {
+  return typeof keyId === "string" ? ARN_ACCOUNT.exec(keyId)?.[1] : undefined;
 }

@@ -127,6 +127,12 @@ export interface ManagedKey {
   readonly id: TetherKeyId;
   /** The KMS key id shared by all regions (a UUID, or `mrk-…` for a Multi-Region key). */
   readonly kmsKeyId: string;
+  /**
+   * The 12-digit AWS account the key lives in (its ARN's): the deployment's own or a registered member's.
+   * Every KMS call for the key goes to this account. Records written before it was kept read it from their
+   * primary's ARN (the deployment's account, the only one then).
+   */
+  readonly account: string;
   readonly primaryRegion: AwsRegion;
   readonly keySpec: KeySpec;
   readonly multiRegion: boolean;
@@ -234,6 +240,7 @@ export function newManagedKey(input: NewManagedKey, now: Date): ManagedKey {
   return {
     id: input.id,
     kmsKeyId: primary.keyId,
+    account: primary.accountId,
     primaryRegion: primary.region,
     keySpec: input.keySpec,
     multiRegion: primary.multiRegion,

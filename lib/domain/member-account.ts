@@ -4,6 +4,7 @@
  * the session a function opens in a member, when cached credentials must be refreshed, and what a check on
  * add found missing. No SDK, no clock (callers pass `now`).
  */
+import { type AlertFinding, AlertReason, AlertSeverity } from "./alerts.js";
 import { TetherError, ValidationError } from "./errors.js";
 
 /** A member account as the registry keeps it. */
@@ -109,6 +110,24 @@ export function memberSessionName(actor: MemberActor): string {
   return `tether-${actor}`;
 }
 
+const SESSION_ARN = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\/([^/]+)$/;
+const ACTORS: readonly MemberActor[] = ["api", "sweep", "kms-events"];
+
+/**
+ * Whether `principalArn` (a CloudTrail record's caller) is one of the hub's functions acting in `member`: a
+ * session of its member role named by memberSessionName. A member's CloudTrail names the member role's
+ * session, not the hub's role, so TETHER_SELF_PRINCIPALS cannot recognise Tether's own calls there.
+ */
+export function isMemberSession(
+  principalArn: string,
+  member: Pick<MemberAccount, "accountId" | "roleArn">,
+): boolean {
+  const session = SESSION_ARN.exec(principalArn);
+  if (session === null || session[1] !== member.accountId) return false;
+  const roleName = member.roleArn.slice(member.roleArn.lastIndexOf("/") + 1);
+  return session[2] === roleName && ACTORS.some((actor) => session[3] === memberSessionName(actor));
+}
+
 /** Whether cached credentials expiring at `expiration` must be renewed at `now`. */
 export function credentialsNeedRefresh(
   expiration: Date | undefined,
@@ -136,6 +155,26 @@ export function missingFromCheck(
   ];
 }
 
+/** A member whose access fails is alerted at most once in this long (one alert per member, not per key). */
+export const MEMBER_ALERT_QUIET_MS = 60 * 60_000;
+
+/**
+ * The one alert for a member the hub cannot act in, naming the member and STS's code. Throttling of STS is a
+ * warning (it passes); a refusal (AccessDenied: the role missing, the trust or external id changed) is
+ * critical: nothing in the member is renewed or restored until someone fixes it.
+ */
+export function memberAccessFinding(error: MemberAccessError): AlertFinding {
+  const throttled = /thrott|limitexceeded|requestlimit/i.test(error.code);
+  return {
+    severity: throttled ? AlertSeverity.Warning : AlertSeverity.Critical,
+    reason: AlertReason.MemberAccessFailing,
+    summary:
+      `Member account ${error.accountId}: the hub cannot assume its member role (${error.code}); ` +
+      "its keys are not renewed or restored until it can, and are retried; other accounts are not affected" +
+      (throttled ? "" : ". Check the member role (infra/member-account.yml), its trust and the external id"),
+  };
+}
+
 /** A member role that could not be assumed (missing, trust changed, external id wrong): names the member. */
 export class MemberAccessError extends TetherError {
   readonly accountId: string;
@@ -147,5 +186,25 @@ export class MemberAccessError extends TetherError {
     this.name = "MemberAccessError";
     this.accountId = context.accountId;
     this.code = context.code;
+  }
+}
+
+/**
+ * A key of an account that is neither the deployment's own nor a registered member: Tether has no way in (no
+ * credentials of its own there, no member role to assume), so nothing is sent to KMS. A ValidationError of
+ * `keyArn`, so the API answers 400 naming it.
+ */
+export class AccountNotRegisteredError extends ValidationError {
+  readonly accountId: string;
+
+  constructor(context: { accountId: string; hubAccountId: string }, options?: ErrorOptions) {
+    super(
+      "keyArn",
+      `names account ${context.accountId}, which is neither this deployment's account (${context.hubAccountId}) ` +
+        "nor a registered member account: register it first (tether accounts add, POST /accounts)",
+      options,
+    );
+    this.name = "AccountNotRegisteredError";
+    this.accountId = context.accountId;
   }
 }

@@ -5,7 +5,7 @@
  * and drains one partition of its due work, per account-Region: a key's account is the one its key ARN names.
  * Pure: what a partition is, and how due work is grouped into partitions.
  */
-import { accountOfKeyArn } from "./key-arn.js";
+import { accountOfKeyId } from "./key-arn.js";
 
 /** One account-Region: the unit of a quota budget and of the sweep's due work. */
 export interface QuotaPartition {
@@ -21,7 +21,7 @@ export function partitionLabel(partition: QuotaPartition): string {
 
 /** The partition a key-Region belongs to: its Region, and the account its key ARN names (undefined: none). */
 export function partitionOfKey(keyArn: string | undefined, region: string): QuotaPartition {
-  return { account: accountOfKeyArn(keyArn), region };
+  return { account: accountOfKeyId(keyArn), region };
 }
 
 /** Items of one partition, in the order they were given. */

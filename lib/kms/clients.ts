@@ -1,11 +1,35 @@
 import { KMSClient, type KMSClientConfig } from "@aws-sdk/client-kms";
 import type { FinalizeRequestMiddleware, MetadataBearer } from "@smithy/types";
-import { accountOfKeyArn } from "../domain/key-arn.js";
+import { accountOfKeyId } from "../domain/key-arn.js";
+import { AccountNotRegisteredError, type MemberActor } from "../domain/member-account.js";
+import type { AccountRegistry, MemberCredentials, MemberRole } from "../lifecycle/ports.js";
 import type { RateLimiter } from "./rate-limiter.js";
 
 /** One KMS client per Region, created on first use and reused (Lambda keeps them across invocations). */
 export interface KmsClients {
+  /** The client of the deployment's own account (the functions' own credentials) in `region`. */
   forRegion(region: string): KMSClient;
+  /**
+   * The client for keys of `accountId` in `region`: the deployment's own for its account, a member's role
+   * session for a registered member. Absent: every key is reached with forRegion (no member accounts).
+   * @throws AccountNotRegisteredError for any other account (nothing is sent)
+   */
+  forAccount?(region: string, accountId: string): Promise<KMSClient>;
+}
+
+/** How clients reach member accounts (README, "Member accounts"). */
+export interface MemberRouting {
+  /** The deployment's own account id (config, or STS GetCallerIdentity once). */
+  readonly hubAccountId: () => Promise<string>;
+  /** The registry of members: a member's role and external id. */
+  readonly registry: Pick<AccountRegistry, "get">;
+  /** Sessions in members, cached and renewed before expiry (StsMemberCredentials). */
+  readonly credentials: MemberCredentials;
+  /** Which function acts: the session is named after it (`tether-sweep`), so the member's CloudTrail says. */
+  readonly actor: MemberActor;
+  /** How long a member's registration is trusted before it is read again. Default 60 s. */
+  readonly registryTtlMs?: number | undefined;
+  readonly now?: (() => Date) | undefined;
 }
 
 export interface KmsClientsOptions {
@@ -17,6 +41,8 @@ export interface KmsClientsOptions {
   readonly rateLimiter?: RateLimiter | undefined;
   /** Anything else the SDK takes (credentials, request handler) — tests use it. */
   readonly clientConfig?: Omit<KMSClientConfig, "region" | "endpoint" | "maxAttempts"> | undefined;
+  /** Member accounts: absent, forAccount is not offered and every key is the deployment account's. */
+  readonly members?: MemberRouting | undefined;
 }
 
 /**
@@ -25,22 +51,87 @@ export interface KmsClientsOptions {
  */
 export function kmsClients(options: KmsClientsOptions = {}): KmsClients {
   const clients = new Map<string, KMSClient>();
-  return {
-    forRegion(region) {
-      let client = clients.get(region);
-      if (client === undefined) {
-        client = new KMSClient({
-          ...options.clientConfig,
-          region,
-          maxAttempts: options.maxAttempts ?? 4,
-          ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-        });
-        if (options.rateLimiter !== undefined) paceAttempts(client, region, options.rateLimiter);
-        clients.set(region, client);
-      }
-      return client;
-    },
+  const build = (region: string, config: KmsClientsOptions["clientConfig"], account?: string): KMSClient => {
+    const client = new KMSClient({
+      ...config,
+      region,
+      maxAttempts: options.maxAttempts ?? 4,
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    });
+    if (options.rateLimiter !== undefined) paceAttempts(client, region, options.rateLimiter, account);
+    return client;
   };
+  const forRegion = (region: string): KMSClient => {
+    let client = clients.get(region);
+    if (client === undefined) {
+      client = build(region, options.clientConfig);
+      clients.set(region, client);
+    }
+    return client;
+  };
+  const members = options.members;
+  if (members === undefined) return { forRegion };
+  return { forRegion, forAccount: memberClients(members, forRegion, build, options.clientConfig) };
+}
+
+/**
+ * forAccount over member routing: the deployment's account → its own client; a registered member → a client
+ * per member and Region whose credentials are the member role's session for this function (assumed when
+ * first signed with, renewed before expiry by StsMemberCredentials; a refusal is its MemberAccessError);
+ * anything else → AccountNotRegisteredError. A member's registration is read at most once per TTL (a member
+ * removed stops being reached within it); an account not registered is read again each time.
+ */
+function memberClients(
+  members: MemberRouting,
+  own: (region: string) => KMSClient,
+  build: (region: string, config: KmsClientsOptions["clientConfig"], account?: string) => KMSClient,
+  clientConfig: KmsClientsOptions["clientConfig"],
+): (region: string, accountId: string) => Promise<KMSClient> {
+  const ttlMs = members.registryTtlMs ?? 60_000;
+  const now = members.now ?? (() => new Date());
+  const roles = new Map<string, { role: MemberRole; readAt: number }>();
+  const clients = new Map<string, { client: KMSClient; role: MemberRole }>();
+  const roleOf = async (accountId: string): Promise<MemberRole | undefined> => {
+    const cached = roles.get(accountId);
+    if (cached !== undefined && now().getTime() - cached.readAt < ttlMs) return cached.role;
+    const member = await members.registry.get(accountId);
+    if (member === undefined) {
+      roles.delete(accountId);
+      return undefined;
+    }
+    const role = { accountId, roleArn: member.roleArn, externalId: member.externalId };
+    roles.set(accountId, { role, readAt: now().getTime() });
+    return role;
+  };
+  return async (region, accountId) => {
+    const hub = await members.hubAccountId();
+    if (accountId === hub) return own(region);
+    const role = await roleOf(accountId);
+    if (role === undefined) throw new AccountNotRegisteredError({ accountId, hubAccountId: hub });
+    const key = `${accountId}/${region}`;
+    const existing = clients.get(key);
+    // Same role and external id: keep the client (and its session); re-registered otherwise: a new one.
+    if (existing !== undefined && sameRole(existing.role, role)) return existing.client;
+    existing?.client.destroy();
+    const provider = members.credentials.providerFor(role, members.actor);
+    const client = build(
+      region,
+      {
+        ...clientConfig,
+        // The provider is the one cache, judging expiry by the functions' clock (locally the emulator's, which
+        // tests and the demo move by days); the SDK's own cache judges by the system clock. So the SDK is told
+        // each session is ending now: it asks the provider on every request, which answers from its cache.
+        credentials: async () => ({ ...(await provider()), expiration: new Date() }),
+      },
+      accountId,
+    );
+    clients.set(key, { client, role });
+    return client;
+  };
+}
+
+function sameRole(a: MemberRole, b: MemberRole): boolean {
+  return a.roleArn === b.roleArn && a.externalId === b.externalId;
 }
 
 /** The name of the pacing middleware in a client's middleware stack. */
@@ -80,7 +171,7 @@ export function paceAttempts(
   }
   const pace: FinalizeRequestMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
     const keyId = (args.input as { KeyId?: unknown }).KeyId;
-    await limiter.acquire(region, operationOf(context.commandName), accountOfKeyArn(keyId) ?? account);
+    await limiter.acquire(region, operationOf(context.commandName), accountOfKeyId(keyId) ?? account);
     return next(args);
   };
   client.middlewareStack.addRelativeTo(pace, {

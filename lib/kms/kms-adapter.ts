@@ -22,6 +22,7 @@ import {
   KmsNotFoundError,
 } from "../domain/errors.js";
 import type { AwsRegion } from "../domain/ids.js";
+import { accountOfKeyId } from "../domain/key-arn.js";
 import type { KeyMaterialInfo } from "../domain/key-material.js";
 import { ExpirationModel, IncludeKeyMaterial, KeyMaterialState } from "../domain/kms-constants.js";
 import type { ObservedKeyState } from "../domain/observed.js";
@@ -230,18 +231,23 @@ export class KmsAdapter implements KmsPort {
   }
 
   async createKey(request: NewKmsKey): Promise<{ keyId: string; keyArn: string }> {
-    const output = await this.#send(request.region, "(new key)", "CreateKey", (c) =>
-      c.send(
-        new CreateKeyCommand({
-          Origin: "EXTERNAL",
-          KeySpec: request.keySpec,
-          KeyUsage: request.keyUsage,
-          MultiRegion: request.multiRegion,
-          ...(request.description === undefined ? {} : { Description: request.description }),
-          ...(request.policy === undefined ? {} : { Policy: request.policy }),
-          Tags: Object.entries(request.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
-        }),
-      ),
+    const output = await this.#send(
+      request.region,
+      "(new key)",
+      "CreateKey",
+      (c) =>
+        c.send(
+          new CreateKeyCommand({
+            Origin: "EXTERNAL",
+            KeySpec: request.keySpec,
+            KeyUsage: request.keyUsage,
+            MultiRegion: request.multiRegion,
+            ...(request.description === undefined ? {} : { Description: request.description }),
+            ...(request.policy === undefined ? {} : { Policy: request.policy }),
+            Tags: Object.entries(request.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
+          }),
+        ),
+      request.account,
     );
     const { KeyId, Arn } = output.KeyMetadata ?? {};
     if (KeyId === undefined || Arn === undefined) {
@@ -296,12 +302,16 @@ export class KmsAdapter implements KmsPort {
     );
   }
 
-  async aliasTarget(region: AwsRegion, aliasName: string): Promise<string | undefined> {
+  async aliasTarget(region: AwsRegion, aliasName: string, account?: string): Promise<string | undefined> {
     const name = aliasName.startsWith("alias/") ? aliasName : `alias/${aliasName}`;
     // DescribeKey takes an alias name and answers for its target; NotFound means no such alias.
     try {
-      const output = await this.#send(region, name, "DescribeKey", (c) =>
-        c.send(new DescribeKeyCommand({ KeyId: name })),
+      const output = await this.#send(
+        region,
+        name,
+        "DescribeKey",
+        (c) => c.send(new DescribeKeyCommand({ KeyId: name })),
+        account,
       );
       return output.KeyMetadata?.Arn;
     } catch (error) {
@@ -435,10 +445,23 @@ export class KmsAdapter implements KmsPort {
     keyId: string,
     operation: string,
     call: (client: KMSClient) => Promise<T>,
+    account: string | undefined = accountOfKeyId(keyId),
   ): Promise<T> {
-    const client = this.#clients.forRegion(region);
+    const client = await this.#clientFor(region, account);
     if (this.#limiter !== undefined) paceAttempts(client, region, this.#limiter);
     return callKms({ keyId, region, operation }, () => call(client));
+  }
+
+  /**
+   * The client of the account that owns the key: named by its ARN (every managed key's Regions are called by
+   * ARN), else the deployment's own. A member's client signs with the member role's session; an account that
+   * is neither is refused before anything is sent (AccountNotRegisteredError).
+   */
+  #clientFor(region: AwsRegion, account: string | undefined): Promise<KMSClient> {
+    if (account === undefined || this.#clients.forAccount === undefined) {
+      return Promise.resolve(this.#clients.forRegion(region));
+    }
+    return this.#clients.forAccount(region, account);
   }
 }
 

@@ -14,6 +14,12 @@ export interface AccountRegistry {
   list(): Promise<MemberAccount[]>;
   /** Whether it was registered. */
   remove(accountId: string): Promise<boolean>;
+  /**
+   * Notes that acting in the member failed (STS's `code`) at `at`; true for the one caller that should
+   * alert: the first since `quietMs` (every function and instance together). False for an account not
+   * registered. Absent: every failure may alert.
+   */
+  noteAccessFailure?(accountId: string, code: string, at: Date, quietMs: number): Promise<boolean>;
 }
 
 /** Temporary credentials in a member account, as the AWS SDK takes them. */

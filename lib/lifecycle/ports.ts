@@ -159,6 +159,8 @@ export interface NewKmsKey {
   readonly tags: Readonly<Record<string, string>>;
   /** The key policy document (JSON); absent: KMS's default key policy. */
   readonly policy?: string | undefined;
+  /** The account to create it in (a registered member's); absent: the deployment's own. */
+  readonly account?: string | undefined;
 }
 
 /** Warm import parameters to keep for one key-Region (KmsPort.warmImportParameters). */
@@ -220,8 +222,11 @@ export interface KmsPort {
   createAlias(region: AwsRegion, aliasName: string, keyId: string): Promise<void>;
   /** UpdateAlias: points an existing alias at another key of the same type and usage in that Region. */
   updateAlias(region: AwsRegion, aliasName: string, keyId: string): Promise<void>;
-  /** The key ARN of the alias's target in that Region, or undefined when the alias does not exist. */
-  aliasTarget(region: AwsRegion, aliasName: string): Promise<string | undefined>;
+  /**
+   * The key ARN of the alias's target in that Region, or undefined when the alias does not exist; in
+   * `account` (a registered member's), else in the deployment's own.
+   */
+  aliasTarget(region: AwsRegion, aliasName: string, account?: string): Promise<string | undefined>;
   /** GetKeyPolicy (the `default` policy, the only one KMS has). */
   getKeyPolicy(region: AwsRegion, keyId: string): Promise<string>;
   /** ListResourceTags as a record. */
@@ -607,6 +612,11 @@ export interface LifecycleDeps {
   /** Member accounts (README, "Member accounts"): the registry and the check on add; absent: routes under /accounts answer 404. */
   readonly accounts?: import("./account-ports.js").AccountRegistry | undefined;
   readonly memberAccess?: import("./account-ports.js").MemberAccess | undefined;
+  /**
+   * The deployment's (the hub's) own account id (TETHER_ACCOUNT_ID, else asked of STS once); absent: not
+   * known here, and an account that is not a registered member counts as the deployment's.
+   */
+  readonly deploymentAccount?: (() => Promise<string>) | undefined;
   /** Optional structured log sink; never receives material, tokens or wrapped bytes. */
   readonly log?: (level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>) => void;
 }

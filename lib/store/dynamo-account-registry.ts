@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { StateConflictError } from "../domain/errors.js";
 import type { AccountCheck, MemberAccount } from "../domain/member-account.js";
 import type { AccountRegistry } from "../lifecycle/ports.js";
@@ -79,6 +79,33 @@ export class DynamoAccountRegistry implements AccountRegistry {
       start = out.LastEvaluatedKey;
     } while (start !== undefined);
     return accounts;
+  }
+
+  /**
+   * One conditional write: the account's item takes the failure's time and code unless another caller
+   * alerted within `quietMs` (or the account is not registered), so one member's outage is one alert.
+   */
+  async noteAccessFailure(accountId: string, code: string, at: Date, quietMs: number): Promise<boolean> {
+    try {
+      await this.#o.doc.send(
+        new UpdateCommand({
+          TableName: this.#o.tableName,
+          Key: { pk: ACCOUNTS_PK, sk: `${ACCOUNT_PREFIX}${accountId}` },
+          UpdateExpression: "SET accessAlertedAt = :at, accessFailure = :code",
+          ConditionExpression:
+            "attribute_exists(pk) AND (attribute_not_exists(accessAlertedAt) OR accessAlertedAt < :quietSince)",
+          ExpressionAttributeValues: {
+            ":at": at.toISOString(),
+            ":code": code,
+            ":quietSince": new Date(at.getTime() - quietMs).toISOString(),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
   }
 
   async remove(accountId: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 import type { TetherKeyId } from "../domain/ids.js";
 import { parseAwsRegion, parseCheckValue, parseMaterialRef, parseTetherKeyId } from "../domain/ids.js";
 import { Priority, parseImportPolicy, toImportPolicyInput } from "../domain/import-policy.js";
+import { accountOfKeyId } from "../domain/key-arn.js";
 import type { KeyMaterialRecord, PendingRotation, PendingSwap } from "../domain/key-material.js";
 import { KeySpec, WrappingAlgorithm, WrappingKeySpec } from "../domain/kms-constants.js";
 import {
@@ -34,6 +35,8 @@ export function keyMutableAttributes(key: ManagedKey): { set: Item; remove: stri
     // The current material changes on a rotation.
     materialRef: key.materialRef,
     checkValue: key.checkValue,
+    // Fixed at registration; written on every save so a record older than the attribute gains it.
+    account: key.account,
   };
   const remove: string[] = [];
   if (key.materials === undefined) remove.push("materials");
@@ -265,6 +268,7 @@ export function managedKeyFromItems(keyItem: Item, regionItems: readonly Item[])
   return {
     id: read.parse("id", parseTetherKeyId),
     kmsKeyId: read.string("kmsKeyId"),
+    account: accountOf(read, regions),
     primaryRegion,
     keySpec: keySpec as KeySpec,
     multiRegion: read.boolean("multiRegion"),
@@ -285,6 +289,21 @@ export function managedKeyFromItems(keyItem: Item, regionItems: readonly Item[])
     createdAt: read.date("createdAt"),
     updatedAt: read.date("updatedAt"),
   };
+}
+
+/**
+ * The key's account: its attribute, else (a record written before keys carried one) the account of its
+ * primary's ARN, which was the deployment's own then. No migration: the next save writes the attribute.
+ */
+function accountOf(read: Reader, regions: readonly RegionRecord[]): string {
+  const stored = read.optionalString("account");
+  if (stored !== undefined) {
+    if (!/^\d{12}$/.test(stored)) throw read.corrupt("account", "not a 12-digit account id");
+    return stored;
+  }
+  const fromArn = regions[0] === undefined ? undefined : accountOfKeyId(regions[0].keyArn);
+  if (fromArn === undefined) throw read.corrupt("account", "absent, and no Region's ARN names one");
+  return fromArn;
 }
 
 function stepsAttribute(steps: Readonly<Record<string, Date>>): Item {

@@ -472,3 +472,66 @@ describe("the sentinel probe", () => {
     ).toBe("Allowed");
   });
 });
+
+describe("member roles (README, Member accounts)", () => {
+  const MEMBER_ROLE = "arn:aws:iam::222233334444:role/tether-member";
+  const ORG = "o-abcdefghij";
+
+  it("the api, the sweep and kms-events may assume the member role, by its name, and no other role", async () => {
+    for (const fn of FUNCTIONS) {
+      expect(await decide(fn, "sts:AssumeRole", MEMBER_ROLE, {}), fn).toBe("Allowed");
+      for (const other of [
+        "arn:aws:iam::222233334444:role/admin",
+        "arn:aws:iam::222233334444:role/tether-member-admin",
+        "arn:aws:iam::222233334444:role/ops/tether-member",
+      ]) {
+        expect(await decide(fn, "sts:AssumeRole", other, {}), `${fn} ${other}`).not.toBe("Allowed");
+      }
+      for (const action of ["sts:AssumeRoleWithWebIdentity", "sts:TagSession", "iam:PassRole"]) {
+        expect(await decide(fn, action, MEMBER_ROLE, {}), `${fn} ${action}`).not.toBe("Allowed");
+      }
+    }
+    expect(await decide("probe", "sts:AssumeRole", MEMBER_ROLE, {})).not.toBe("Allowed");
+  });
+
+  it("with an Organization set, only a member role in an account of that Organization", async () => {
+    const parameters = template.Parameters as Record<string, Record<string, unknown>>;
+    const withOrg: CfnTemplate = {
+      ...template,
+      Parameters: { ...parameters, OrganizationId: { ...parameters.OrganizationId, Default: ORG } },
+    };
+    for (const fn of FUNCTIONS) {
+      const resource = lambdaFunctions(template).get(fn);
+      if (resource === undefined) throw new Error(`no function ${fn} in the template`);
+      const role = template.Resources[roleIdOf(resource)];
+      const policies = (role?.Properties?.Policies ?? []) as Array<{
+        PolicyName: string;
+        PolicyDocument: unknown;
+      }>;
+      const identityPolicies = policies.map((p) => ({
+        name: p.PolicyName,
+        policy: resolvePolicy(withOrg, p.PolicyDocument),
+      }));
+      const simulate = async (context: Context) => {
+        const result = await runSimulation(
+          {
+            request: {
+              principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${roleNameOf.get(fn)}/${fn}`,
+              action: "sts:AssumeRole",
+              resource: { resource: MEMBER_ROLE, accountId: ACCOUNT },
+              contextVariables: { "aws:RequestedRegion": REGION, ...context },
+            },
+            identityPolicies,
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+          },
+          {},
+        );
+        return result.resultType === "error" ? "error" : result.overallResult;
+      };
+      expect(await simulate({ "aws:ResourceOrgID": ORG }), fn).toBe("Allowed");
+      expect(await simulate({ "aws:ResourceOrgID": "o-zzzzzzzzzz" }), fn).not.toBe("Allowed");
+      expect(await simulate({}), fn).not.toBe("Allowed");
+    }
+  });
+});

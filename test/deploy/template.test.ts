@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IDEMPOTENCY_EXPIRY_ATTRIBUTE } from "../../lib/api/idempotency.js";
 import { loadConfig } from "../../lib/config.js";
+import { DEFAULT_AGENT_HEALTH } from "../../lib/domain/agent-protocol.js";
 import { MANAGED_BY_TAG_KEY } from "../../lib/domain/deployment.js";
 import { SWEEP_PARTITION_DUE_DETAIL_TYPE } from "../../lib/domain/sweep-partition.js";
 import { METRIC_DIMENSION, METRIC_NAMESPACE } from "../../lib/lifecycle/scheduled/expiry-metric.js";
@@ -139,8 +140,8 @@ describe("IAM", () => {
     for (const { fn, statement } of allowStatements()) {
       for (const action of actions(statement)) {
         expect(action, `${fn}: ${action}`).not.toMatch(/\*$/);
-        // sts: only the api's AssumeRole of member roles (below).
-        if (action === "sts:AssumeRole" && fn === "api") continue;
+        // sts: only AssumeRole of member roles, by the functions that act in members (below).
+        if (action === "sts:AssumeRole" && fn !== "probe") continue;
         expect(action.split(":")[0], `${fn}: ${action}`).toMatch(
           /^(kms|dynamodb|events|logs|sqs|cloudtrail)$/,
         );
@@ -148,18 +149,27 @@ describe("IAM", () => {
     }
   });
 
-  it("lets only the api assume a role, and only the member role by its name", () => {
+  it("lets the api, the sweep (and its partition runs) and kms-events assume the member role by its name, in the Organization when set", () => {
     const assumes = allowStatements().filter(({ statement }) =>
       actions(statement).some((a) => a.startsWith("sts:")),
     );
-    expect(assumes.map(({ fn }) => fn)).toEqual(["api"]);
+    expect(assumes.map(({ fn }) => fn).sort()).toEqual(["api", "kms-events", "sweep", "sweep-partition"]);
     for (const { statement } of assumes) {
       expect(actions(statement)).toEqual(["sts:AssumeRole"]);
       expect(resources(statement)).toEqual([
         // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax.
         { "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/tether-member" },
       ]);
+      // The Organization of the role's account, when the organizationId stage parameter names one.
+      expect(statement.Condition).toEqual({
+        "Fn::If": [
+          "AdmitsOrganization",
+          { StringEquals: { "aws:ResourceOrgID": { Ref: "OrganizationId" } } },
+          { Ref: "AWS::NoValue" },
+        ],
+      });
     }
+    expect(template.Conditions?.AdmitsOrganization).toBeDefined();
   });
 
   it("never allows a write action on '*' without a condition", () => {
@@ -635,6 +645,40 @@ describe("on-call", () => {
     expect(template).toContain('"WarmParametersShare", "Deployment", "${Deployment}"');
     expect(template).toContain('"ParametersWarmed"');
     expect(values.Namespace).toBe(METRIC_NAMESPACE);
+  });
+
+  it("shows the vault agents' health and oldest waiting request as the sweep publishes them and the alarm reads them", () => {
+    const body = resource("TetherDashboard").Properties?.DashboardBody as {
+      "Fn::Sub": [string, Record<string, unknown>];
+    };
+    const [text, values] = body["Fn::Sub"];
+    const widgets = (
+      JSON.parse(text.replace(/\$\{[^}]+\}/g, "0")) as {
+        widgets: Array<{
+          properties: {
+            metrics?: unknown[][];
+            annotations?: { horizontal?: Array<{ value: number; yAxis?: string }> };
+          };
+        }>;
+      }
+    ).widgets;
+    const agents = widgets.find((w) => w.properties.metrics?.some((m) => m[1] === "VaultAgentsHealthy"));
+    expect(agents).toBeDefined();
+    const [healthy, oldest] = agents?.properties.metrics ?? [];
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder, not JavaScript's
+    expect(text).toContain('"VaultAgentsHealthy", "Deployment", "${Deployment}"');
+    expect(values.Namespace).toBe(METRIC_NAMESPACE);
+    expect(values.Deployment).toBe(resource("TetherTable").Properties?.TableName);
+    // The alarm's view of the same metric: its statistic, period and threshold.
+    const alarm = resource("VaultAgentHealthAlarm").Properties as Record<string, unknown>;
+    expect(alarm.MetricName).toBe("VaultAgentsHealthy");
+    expect(healthy?.[4]).toEqual({ stat: alarm.Statistic, period: alarm.Period });
+    expect(agents?.properties.annotations?.horizontal?.[0]?.value).toBe(alarm.Threshold);
+    expect(oldest?.slice(0, 4)).toEqual([".", "VaultAgentOldestPendingSeconds", ".", "."]);
+    expect(agents?.properties.annotations?.horizontal?.[1]).toMatchObject({
+      value: DEFAULT_AGENT_HEALTH.behindAfterMs / 1000,
+      yAxis: "right",
+    });
   });
 });
 

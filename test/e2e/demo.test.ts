@@ -34,7 +34,7 @@ it("tells the whole story and every step does what it should", async () => {
   });
   const printed = lines.join("\n");
   expect(ok, printed).toBe(true);
-  expect(printed.match(/^✔ /gm)).toHaveLength(12);
+  expect(printed.match(/^✔ /gm)).toHaveLength(19);
   expect(printed).not.toContain("✘");
   expect(printed).toContain("Enabled again by tether:kms-events");
   expect(printed).toContain("Enabled again by tether:sweep");
@@ -46,5 +46,15 @@ it("tells the whole story and every step does what it should", async () => {
   );
   expect(printed).toContain(
     "replica Enabled again by tether:sweep; the secret encrypted in eu-central-1 before the loss decrypts there",
+  );
+  // Two member accounts: registered, a key adopted in each, listed by account; one member's material
+  // expires and is restored in that member, the other's is left as it was.
+  expect(printed).toMatch(
+    /Register them with Tether.*\n.*222200001111 \(demo-payments\) ok, 333300001111 \(demo-orders\) ok/,
+  );
+  expect(printed).toMatch(/--account 222200001111: 1 key\(s\).*--account 333300001111: 1 key\(s\)/);
+  expect(printed).toMatch(/key Enabled again in 222200001111 by tether:(kms-events|sweep)/);
+  expect(printed).toMatch(
+    /333300001111, was untouched.*\n.*key still Enabled, the same ValidTo .*never restored/,
   );
 }, 150_000);

@@ -35,7 +35,7 @@ import {
 } from "./identities.js";
 import { lambdaContext } from "./lambda-context.js";
 import { createAgentSigningKey, startLocalAgent } from "./local-agent.js";
-import { type LocalVault, openLocalVault } from "./local-vault.js";
+import { LOCAL_VAULT_ROUTE, type LocalVault, localVaultMaterial, openLocalVault } from "./local-vault.js";
 import { PartitionRuns } from "./partition-runs.js";
 import { type ScheduledRunner, startSchedule } from "./schedule.js";
 import {
@@ -346,6 +346,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         context: () => lambdaContext(fn, home, LOCAL_ACCOUNT_ID),
       })),
     );
+    // Local only: new material in the local vault, as a customer puts it in theirs before an adoption.
+    const vaultFunction = definition.functions[0];
+    if (vaultFunction !== undefined) {
+      targets.push({
+        route: LOCAL_VAULT_ROUTE,
+        invoke: localVaultMaterial(vault.vault, LOCAL_ADMIN_PRINCIPALS.split(",")),
+        context: () => lambdaContext(vaultFunction, home, LOCAL_ACCOUNT_ID),
+      });
+    }
     const api: HttpApi = await startHttpApi({
       host,
       port: ports.api,

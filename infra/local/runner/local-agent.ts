@@ -53,6 +53,8 @@ export interface LocalAgentOptions {
   readonly clock?: () => Date;
   /** Its backend instead of the stack's file vault (a test's, e.g. one limited to some wrappings). */
   readonly backend?: Vault;
+  /** Its log, opened by the caller (the soak counts its replay store); default: `logFile` opened here. */
+  readonly log?: AgentLog;
 }
 
 /** An agent for the local stack (not yet polling): its backend the stack's file vault. */
@@ -80,7 +82,7 @@ export async function localAgent(
       maxLifetimeMs: DEFAULT_AGENT_MAX_LIFETIME_MS,
       clockSkewMs: DEFAULT_AGENT_CLOCK_SKEW_MS,
     },
-    log: await AgentLog.open(options.logFile),
+    log: options.log ?? (await AgentLog.open(options.logFile, undefined, options.clock?.() ?? new Date())),
     ...(options.report === undefined ? {} : { report: options.report }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });

@@ -80,3 +80,52 @@ async function keptPassphrase(file: string): Promise<string> {
   }
   return (await readFile(file, "utf8")).trim();
 }
+
+/** The local vault's own route (`npm start` only, never deployed): new material under a new reference. */
+export const LOCAL_VAULT_ROUTE = { method: "POST", path: "/_local/vault/material", auth: "aws_iam" } as const;
+
+/**
+ * `POST /_local/vault/material {materialRef, keySpec?}` (SigV4 as a local admin): generates material under a
+ * reference the vault does not hold yet and answers its check value, never the material — what a customer
+ * does with their own vault before adopting a key with that reference and check value (`npm run demo`'s
+ * member keys). 400 for a bad body, 403 for a non-admin, 409 for a reference the vault holds already.
+ */
+export function localVaultMaterial(
+  vault: Pick<FileVault, "has" | "generate">,
+  adminPrincipals: readonly string[],
+): (event: { body?: string; requestContext: unknown }) => Promise<unknown> {
+  const answer = (statusCode: number, body: unknown) => ({
+    statusCode,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return async (event) => {
+    const caller = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam
+      ?.userArn;
+    if (caller === undefined || !adminPrincipals.includes(caller)) {
+      return answer(403, { error: { code: "Forbidden", message: "local admins only" } });
+    }
+    let input: { materialRef?: unknown; keySpec?: unknown };
+    try {
+      input = JSON.parse(event.body ?? "{}") as typeof input;
+    } catch {
+      return answer(400, { error: { code: "ValidationError", message: "the body is not JSON" } });
+    }
+    const { materialRef, keySpec = "SYMMETRIC_DEFAULT" } = input;
+    if (typeof materialRef !== "string" || materialRef.length === 0) {
+      return answer(400, { error: { code: "ValidationError", field: "materialRef", message: "required" } });
+    }
+    if (keySpec !== "SYMMETRIC_DEFAULT") {
+      return answer(400, {
+        error: { code: "ValidationError", field: "keySpec", message: "only SYMMETRIC_DEFAULT locally" },
+      });
+    }
+    if (await vault.has(materialRef)) {
+      return answer(409, {
+        error: { code: "Conflict", field: "materialRef", message: "the vault holds material there already" },
+      });
+    }
+    const { checkValue } = await vault.generate(materialRef, "SYMMETRIC_DEFAULT");
+    return answer(201, { materialRef, checkValue });
+  };
+}

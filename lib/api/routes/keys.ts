@@ -11,7 +11,7 @@ export const listKeysRoute = defineRoute({
   path: "/keys",
   operationId: "listKeys",
   summary:
-    "List managed keys. Filters (status, expiringBefore) apply to each page read, so a filtered page may be short or empty and still carry a nextToken.",
+    "List managed keys. Filters (status, expiringBefore, account) apply to each page read, so a filtered page may be short or empty and still carry a nextToken.",
   access: Access.Read,
   query: (s) => s.ListKeysQuery,
   response: { status: 200, description: "A page of keys", schema: (s) => s.KeyListResponse },
@@ -21,6 +21,7 @@ export const listKeysRoute = defineRoute({
       limit: query.limit,
       nextToken: query.nextToken,
       status: query.status,
+      account: query.account,
       expiringBefore: query.expiringBefore === undefined ? undefined : new Date(query.expiringBefore),
     });
     return {

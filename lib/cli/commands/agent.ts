@@ -95,7 +95,7 @@ async function run(context: CliContext, flags: FlagValues): Promise<ExitCode> {
     backend,
     publicKeys,
     policy,
-    log: await AgentLog.open(logFile, replayWindowMs(policy)),
+    log: await AgentLog.open(logFile, replayWindowMs(policy), new Date()),
     report: (line) => context.err(`${new Date().toISOString()} ${line}`),
   });
   const controller = new AbortController();

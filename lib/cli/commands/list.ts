@@ -2,6 +2,7 @@ import { KeyListResponse, type KeyView, MAX_PAGE_SIZE } from "../../api/schemas.
 import { KeyStatusState } from "../../domain/managed-key.js";
 import { route } from "../client.js";
 import type { CommandSpec } from "../command.js";
+import { UsageError } from "../errors.js";
 import { booleanFlag, choiceFlag, exclusive, integerFlag, stringFlag, timestampFlag } from "../flags.js";
 import { keyListTable } from "../views.js";
 import { parseAnswer, print } from "./output.js";
@@ -9,6 +10,15 @@ import { parseAnswer, print } from "./output.js";
 const NAME = "keys list";
 /** `--all` stops after this many pages: a guard against a server that always answers with a next token. */
 const MAX_PAGES = 1000;
+
+/** `--account`: a 12-digit account id, refused here before any request. */
+function accountFlag(flags: Parameters<typeof stringFlag>[0]): string | undefined {
+  const raw = stringFlag(flags, "account");
+  if (raw !== undefined && !/^\d{12}$/.test(raw)) {
+    throw new UsageError(`--account must be a 12-digit AWS account id (got "${raw}")`, NAME);
+  }
+  return raw;
+}
 
 export const listCommand: CommandSpec = {
   name: "list",
@@ -21,6 +31,11 @@ export const listCommand: CommandSpec = {
       value: "ISO",
       description: "only keys with a Region whose ValidTo is before this time",
     },
+    account: {
+      type: "string",
+      value: "ID",
+      description: "only keys in this AWS account (12 digits: the deployment's own or a member's)",
+    },
     limit: {
       type: "string",
       value: "N",
@@ -32,6 +47,7 @@ export const listCommand: CommandSpec = {
   fieldFlags: {
     status: "--status",
     expiringBefore: "--expiring-before",
+    account: "--account",
     limit: "--limit",
     nextToken: "--next-token",
   },
@@ -40,6 +56,7 @@ export const listCommand: CommandSpec = {
     const query = {
       status: choiceFlag(flags, "status", NAME, Object.values(KeyStatusState)),
       expiringBefore: timestampFlag(flags, "expiring-before", NAME),
+      account: accountFlag(flags),
       limit: integerFlag(flags, "limit", NAME, { min: 1, max: MAX_PAGE_SIZE })?.toString(),
       nextToken: stringFlag(flags, "next-token"),
     };

@@ -9,6 +9,7 @@ import {
   type ManagedKey,
   type RegionRecord,
 } from "../../domain/managed-key.js";
+import { MemberAccessError } from "../../domain/member-account.js";
 import type { ObservedKeyState } from "../../domain/observed.js";
 import {
   applyKnownLoss,
@@ -35,6 +36,7 @@ import {
 } from "../../domain/region-transitions.js";
 import { scheduleRotationCheck } from "../../domain/rotation-schedule.js";
 import { BUSY_RETRIES, withLease } from "../helpers/lease.js";
+import { alertMemberAccess } from "../helpers/member-alert.js";
 import type { Lease, LifecycleDeps } from "../ports.js";
 import { decideWithEvidence } from "./loss-evidence.js";
 import { RegionEvents } from "./region-events.js";
@@ -322,6 +324,15 @@ class RegionRun {
     const record = recordFailure(before, name, key.policy, now);
     this.#log("warn", "action failed", { error: name, consecutiveFailures: record.consecutiveFailures });
     this.#events.importFailed(key, record, now, name);
+    if (error instanceof MemberAccessError) {
+      // The member's trouble, not this key's: one alert names the member (alertMemberAccess), none per key.
+      await alertMemberAccess(this.deps, error, this.trigger).catch((cause: unknown) =>
+        this.#log("error", "member access alert not raised; the next failure tries again", {
+          error: errorName(cause),
+        }),
+      );
+      return this.#finish(record, { kind: "failed", errorName: name });
+    }
     const finding = failureFinding(error, record, key);
     if (finding !== undefined) this.#events.alert(key, record, finding, now);
     if (!(error instanceof TetherError)) {

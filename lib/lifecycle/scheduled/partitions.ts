@@ -1,5 +1,5 @@
 /**
- * The sweep's due work, partitioned per account-Region (issue 20): KMS counts its request quotas per account
+ * The sweep's due work, partitioned per account-Region: KMS counts its request quotas per account
  * and Region (https://docs.aws.amazon.com/kms/latest/developerguide/limits.html), and the rate limiter keeps
  * one budget per account-Region, so a run drains each partition with its own workers. One partition waiting
  * on its quota (or throttled, or slow) never holds up another's: with one global list, every worker could be

@@ -21,13 +21,15 @@ export interface ListKeysRequest {
   readonly status?: KeyStatusState | undefined;
   /** Keys with a Region whose material (as Tether imported it) expires before this time. */
   readonly expiringBefore?: Date | undefined;
+  /** Keys in this AWS account (12 digits: the deployment's own or a member's). */
+  readonly account?: string | undefined;
 }
 
 /** With a filter, read at most this many times `limit` keys for one answer. */
 const FILTER_SCAN_FACTOR = 4;
 
 /**
- * Managed keys, a page at a time, optionally filtered by status and by expiry.
+ * Managed keys, a page at a time, optionally filtered by status, by expiry and by account.
  *
  * Cost of filtering: the table lists keys in id order and has no index on status or ValidTo, so a filter
  * is applied to the keys as they are read. One answer reads store pages until `limit` keys matched or
@@ -37,7 +39,8 @@ const FILTER_SCAN_FACTOR = 4;
  * @throws ValidationError (`nextToken`, `limit`) for a token not issued by this listing or a bad limit
  */
 export async function listKeys(deps: LifecycleDeps, request: ListKeysRequest): Promise<Page<ManagedKey>> {
-  const filtered = request.status !== undefined || request.expiringBefore !== undefined;
+  const filtered =
+    request.status !== undefined || request.expiringBefore !== undefined || request.account !== undefined;
   if (!filtered) return deps.keys.list({ limit: request.limit, nextToken: request.nextToken });
   const items: ManagedKey[] = [];
   let nextToken = request.nextToken;
@@ -58,6 +61,7 @@ export async function listKeys(deps: LifecycleDeps, request: ListKeysRequest): P
 
 function matches(key: ManagedKey, request: ListKeysRequest): boolean {
   if (request.status !== undefined && key.status.state !== request.status) return false;
+  if (request.account !== undefined && key.account !== request.account) return false;
   const before = request.expiringBefore;
   if (before !== undefined) {
     return key.regions.some(

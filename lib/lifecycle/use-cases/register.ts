@@ -306,7 +306,8 @@ async function createInKms(
   for (const replicaRegion of replicaRegions) {
     const replica = await deps.kms.replicateKey({
       primaryRegion: region,
-      keyId: created.keyId,
+      // By ARN, like every call for a managed key: the adapter picks the client by the account it names.
+      keyId: primaryArn,
       replicaRegion,
       description: request.description,
       tags,

@@ -127,6 +127,8 @@ async function createPrimary(deps: LifecycleDeps, key: ManagedKey): Promise<Mana
     description: key.description,
     tags: await successorTags(deps, key.primaryRegion, old, key),
     policy: await deps.kms.getKeyPolicy(key.primaryRegion, old),
+    // In the old key's account: a member's key is swapped for a key of the same member.
+    account: key.account,
   });
   const now = deps.clock();
   const saved = await saveKeyChange(deps, key, (current) =>
@@ -259,7 +261,7 @@ async function repointAlias(deps: LifecycleDeps, start: ManagedKey): Promise<Man
     const name = stepName(RotationStep.AliasRepointed, record.region);
     if (pending(key).steps[name] !== undefined) continue;
     const target = arnIn(newArn, record.region);
-    const current = await deps.kms.aliasTarget(record.region, alias);
+    const current = await deps.kms.aliasTarget(record.region, alias, key.account);
     if (current === undefined) await deps.kms.createAlias(record.region, alias, target);
     else if (current !== target) await deps.kms.updateAlias(record.region, alias, target);
     key = await markStep(deps, key, "swap", name);

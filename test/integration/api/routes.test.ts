@@ -125,6 +125,27 @@ describe("GET /keys", () => {
     expect(revoked.items.every((k) => k.status.state === "revoked")).toBe(true);
     expect(revoked.items.map((k) => k.id)).not.toContain(a.id);
   });
+
+  it("shows each key's account and filters by it; an account id that is not 12 digits is a 400 naming it", async () => {
+    const key = KeyActionResponse.parse((await api.register({ validityPeriod: "P30D" })).body).key;
+    expect(key.account).toBe(key.keyArn.split(":")[4]);
+    const mine = KeyListResponse.parse(
+      (await api.call("GET", "/keys", { caller: READER, query: { account: key.account, limit: "100" } }))
+        .body,
+    );
+    expect(mine.items.map((k) => k.id)).toContain(key.id);
+    expect(mine.items.every((k) => k.account === key.account)).toBe(true);
+    const other = KeyListResponse.parse(
+      (await api.call("GET", "/keys", { caller: READER, query: { account: "999988887777" } })).body,
+    );
+    expect(other.items).toEqual([]);
+    for (const bad of ["12345", "1234567890123", "abcdefghijkl"]) {
+      const answer = await api.call("GET", "/keys", { caller: READER, query: { account: bad } });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toMatchObject({ code: "ValidationError", field: "account" });
+      expect(answer.body.error.message).toMatch(/12-digit/);
+    }
+  });
 });
 
 describe("GET /keys/{id}", () => {

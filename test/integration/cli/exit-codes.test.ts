@@ -138,6 +138,7 @@ describe("CLI exit codes and messages against an API that answers like Tether's"
         ["keys", "list", "--expiring-before", "tomorrow"],
         /--expiring-before must be an ISO 8601 time/,
       ],
+      ["bad account", ["keys", "list", "--account", "12345"], /--account must be a 12-digit AWS account id/],
       ["--all with --next-token", ["keys", "list", "--all", "--next-token", "x"], /cannot be used together/],
       ["revoke without reason", ["keys", "revoke", KEY_ID], /--reason is required/],
       ["blank reason", ["keys", "restore", KEY_ID, "--reason", "  "], /--reason must be non-empty/],

@@ -84,6 +84,7 @@ export function keyView(overrides: Partial<KeyView> = {}): KeyView {
     id: "tk_01JX0000000000000000000000",
     kmsKeyId: "mrk-1234abcd12ab34cd56ef1234567890ab",
     keyArn: "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+    account: "111122223333",
     primaryRegion: "eu-west-1",
     keySpec: "SYMMETRIC_DEFAULT",
     multiRegion: true,

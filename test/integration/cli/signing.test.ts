@@ -30,13 +30,25 @@ describe("CLI request signing (checked by an independent SigV4 implementation)",
   });
 
   it("signs a GET with a query for execute-api in the default Region, host and x-amz-date signed", async () => {
-    const run = await runCli(["keys", "list", "--status", "active", "--limit", "5", "--api-url", api.url], {
-      cwd: cwd.path,
-    });
+    const run = await runCli(
+      [
+        "keys",
+        "list",
+        "--status",
+        "active",
+        "--account",
+        "222233334444",
+        "--limit",
+        "5",
+        "--api-url",
+        api.url,
+      ],
+      { cwd: cwd.path },
+    );
 
     expect(run.code).toBe(0);
     const request = received(0);
-    expect(request?.url).toBe("/keys?status=active&limit=5");
+    expect(request?.url).toBe("/keys?status=active&account=222233334444&limit=5");
     const check = verifyWithSecret(request, TEST_CREDENTIALS.secretAccessKey);
     expect(check.valid).toBe(true);
     expect(check).toMatchObject({

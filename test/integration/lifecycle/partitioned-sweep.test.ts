@@ -16,7 +16,7 @@ import {
   listedMembers,
   registerAccounts,
 } from "../../../bench/lib/member-kms.js";
-import { accountOfKeyArn } from "../../../lib/domain/key-arn.js";
+import { accountOfKeyId } from "../../../lib/domain/key-arn.js";
 import { ImportParametersCache } from "../../../lib/kms/import-parameters.js";
 import { RateLimiter } from "../../../lib/kms/rate-limiter.js";
 import type { KmsPort, LifecycleDeps } from "../../../lib/lifecycle/ports.js";
@@ -75,7 +75,7 @@ function sweepDeps(ended: string[]): LifecycleDeps {
         try {
           return await target.importMaterial(request);
         } finally {
-          ended.push(accountOfKeyArn(request.keyId) ?? "?");
+          ended.push(accountOfKeyId(request.keyId) ?? "?");
         }
       };
     },

@@ -1,4 +1,10 @@
-import { type AttributeValue, type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   addReplica,
@@ -22,6 +28,7 @@ import {
   withRegion,
 } from "../../../lib/domain/index.js";
 import { DynamoKeyRepository } from "../../../lib/store/index.js";
+import { KEY_RECORD_SK, keyPk } from "../../../lib/store/item-keys.js";
 import { arnOf, clientFor, HOUR, MINUTE, makeKey, manualClock, T0, useStore } from "./support.js";
 
 const store = useStore();
@@ -148,6 +155,26 @@ describe("DynamoKeyRepository.create / get", () => {
   it("returns undefined for a key it does not have", async () => {
     const { repository } = await newRepository();
     expect(await repository.get(makeKey().id)).toBeUndefined();
+  });
+
+  it("carries the key's account; a record written before accounts reads its primary ARN's, and the next save writes it", async () => {
+    const { repository, tableName } = await newRepository();
+    const key = makeKey();
+    expect(key.account).toBe(arnOf(key, 0).split(":")[4]);
+    await repository.create(key);
+    expect((await repository.get(key.id))?.account).toBe(key.account);
+    // As an older Tether wrote it: no account attribute.
+    const item = { pk: { S: keyPk(key.id) }, sk: { S: KEY_RECORD_SK } };
+    await store.client.send(
+      new UpdateItemCommand({ TableName: tableName, Key: item, UpdateExpression: "REMOVE account" }),
+    );
+    const stored = await store.client.send(new GetItemCommand({ TableName: tableName, Key: item }));
+    expect(stored.Item?.account).toBeUndefined();
+    const read = await repository.get(key.id);
+    expect(read?.account).toBe(key.account);
+    await repository.saveKey({ ...(read as ManagedKey), description: "saved again" });
+    const after = await store.client.send(new GetItemCommand({ TableName: tableName, Key: item }));
+    expect(after.Item?.account).toEqual({ S: key.account });
   });
 
   it("refuses to register the same id twice", async () => {

@@ -78,6 +78,38 @@ describe("the agent's log", () => {
     expect(reopened.seen("r999", later(999_000 + window + 2000))).toBe(false);
     expect((await readFile(file, "utf8")).trim().split("\n")).toHaveLength(1000);
   });
+
+  it("opens a long log a line at a time, keeping only the window's ids (given the agent's clock)", async () => {
+    const window = 17 * 60_000;
+    const file = join(dir, "long", "agent.log");
+    const { appendFile, mkdir } = await import("node:fs/promises");
+    await mkdir(join(dir, "long"), { recursive: true });
+    // 20,000 requests of last month, then three of the last minutes, one with a time it cannot read.
+    const old = Array.from({ length: 20_000 }, (_, i) =>
+      JSON.stringify({
+        at: later(-30 * 86_400_000 + i * 1000).toISOString(),
+        id: `old-${i}`,
+        op: "wrap",
+        outcome: "answered",
+      }),
+    );
+    const recent = [
+      { at: later(-60_000).toISOString(), id: "new-1", op: "wrap", outcome: "answered" },
+      { at: later(-1000).toISOString(), id: "new-2", op: "checkValue", outcome: "accepted" },
+      { at: "not a time", id: "odd", op: "?", outcome: "refused" },
+    ].map((entry) => JSON.stringify(entry));
+    await appendFile(file, `${[...old, ...recent].join("\n")}\n`);
+    const log = await AgentLog.open(file, window, T0);
+    expect(log.remembered).toBe(3);
+    expect(log.seen("new-1", T0)).toBe(true);
+    expect(log.seen("odd", T0)).toBe(true);
+    expect(log.seen("old-19999", T0)).toBe(false);
+    // Without the clock, every id is read (and the first `seen` forgets the old ones).
+    const unclocked = await AgentLog.open(file, window);
+    expect(unclocked.remembered).toBe(20_003);
+    expect(unclocked.seen("new-2", T0)).toBe(true);
+    expect(unclocked.remembered).toBe(3);
+  });
 });
 
 /** An in-memory AgentQueue with an agent behind it answering from `backend`. */

@@ -25,6 +25,7 @@ function keyView(id: string, materialRef: string): KeyView {
     id,
     kmsKeyId: id,
     keyArn: ARN(0),
+    account: "111122223333",
     primaryRegion: "eu-west-1",
     keySpec: "SYMMETRIC_DEFAULT",
     multiRegion: false,

@@ -16,6 +16,7 @@ function key(id: string, regions: KeyView["regions"], extra: Partial<KeyView> = 
     id,
     kmsKeyId: `mrk-${id}`,
     keyArn: regions[0]?.keyArn ?? "",
+    account: "111122223333",
     primaryRegion: regions[0]?.region ?? "eu-west-1",
     keySpec: "SYMMETRIC_DEFAULT",
     multiRegion: regions.length > 1,

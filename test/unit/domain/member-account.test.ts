@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../../lib/domain/errors.js";
 import {
   credentialsNeedRefresh,
+  isMemberSession,
   MEMBER_REFRESH_MARGIN_MS,
   memberSessionName,
   missingFromCheck,
@@ -73,5 +74,22 @@ describe("member accounts (domain)", () => {
         kms: { ok: false, code: "AccessDeniedException", message: "" },
       })[0],
     ).toContain("kms:ListKeys refused (AccessDeniedException)");
+  });
+});
+
+describe("isMemberSession", () => {
+  const member = { accountId: "222233334444", roleArn: "arn:aws:iam::222233334444:role/ops/tether-member" };
+  it.each([
+    ["arn:aws:sts::222233334444:assumed-role/tether-member/tether-sweep", true],
+    ["arn:aws:sts::222233334444:assumed-role/tether-member/tether-kms-events", true],
+    ["arn:aws:sts::222233334444:assumed-role/tether-member/tether-api", true],
+    // Another session name of the same role: a person or tool using the role, not one of the hub's functions.
+    ["arn:aws:sts::222233334444:assumed-role/tether-member/alice", false],
+    // Another role, or the same role name in another account.
+    ["arn:aws:sts::222233334444:assumed-role/Admin/tether-sweep", false],
+    ["arn:aws:sts::333344445555:assumed-role/tether-member/tether-sweep", false],
+    ["arn:aws:iam::222233334444:user/tether-sweep", false],
+  ])("%s → %s", (arn, expected) => {
+    expect(isMemberSession(arn, member)).toBe(expected);
   });
 });

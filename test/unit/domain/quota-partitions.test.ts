@@ -1,16 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { accountOfKeyArn } from "../../../lib/domain/key-arn.js";
+import { accountOfKeyId } from "../../../lib/domain/key-arn.js";
 import { groupByPartition, partitionLabel, partitionOfKey } from "../../../lib/domain/quota-partitions.js";
 
 const arn = (account: string, region: string, n: number) =>
   `arn:aws:kms:${region}:${account}:key/1234abcd-12ab-34cd-56ef-${String(n).padStart(12, "0")}`;
 
-describe("accountOfKeyArn", () => {
+describe("accountOfKeyId", () => {
   it("reads the account of a key ARN and nothing from anything else", () => {
-    expect(accountOfKeyArn(arn("444455556666", "eu-west-1", 1))).toBe("444455556666");
-    expect(accountOfKeyArn("1234abcd-12ab-34cd-56ef-1234567890ab")).toBeUndefined();
-    expect(accountOfKeyArn("arn:aws:kms:eu-west-1:444455556666:alias/x")).toBeUndefined();
-    expect(accountOfKeyArn(undefined)).toBeUndefined();
+    expect(accountOfKeyId(arn("444455556666", "eu-west-1", 1))).toBe("444455556666");
+    expect(accountOfKeyId("1234abcd-12ab-34cd-56ef-1234567890ab")).toBeUndefined();
+    // An alias ARN names the account of the alias and its key, whose quota the request counts against.
+    expect(accountOfKeyId("arn:aws:kms:eu-west-1:444455556666:alias/x")).toBe("444455556666");
+    expect(accountOfKeyId(undefined)).toBeUndefined();
   });
 });
 
