@@ -141,7 +141,7 @@ async function createPrimary(deps: LifecycleDeps, key: ManagedKey): Promise<Mana
     description: key.description,
     tags: await successorTags(deps, key.primaryRegion, old, key),
     policy: await deps.kms.getKeyPolicy(key.primaryRegion, old),
-    // In the old key's account: a member's key is swapped for a key of the same member.
+    // In the old key's account, the deployment's: a member's key is refused before (assertNotMemberKey).
     account: key.account,
   });
   const now = deps.clock();

@@ -2,11 +2,13 @@
  * A session of a local member role is held to the role's permission policy (infra/local/kms/authorize.ts),
  * here the member template's own (infra/member-account.yml rendered by infra/local/iam/member-role.ts, with
  * the template's trust too): the import path on the hub deployment's EXTERNAL keys in the hub's Regions, and
- * nothing else that writes. Each refusal is KMS's AccessDeniedException (400) with IAM's wording
+ * nothing else that writes (no CreateKey, ReplicateKey, TagResource), plus reads and its account's CloudTrail
+ * (LookupEvents is evaluated too). Each refusal is KMS's AccessDeniedException (400) with IAM's wording
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html). A role put with trust
  * only keeps today's freedom in its account.
  */
 import { randomBytes } from "node:crypto";
+import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import {
   CreateKeyCommand,
   DescribeKeyCommand,
@@ -14,6 +16,7 @@ import {
   ImportKeyMaterialCommand,
   KMSClient,
   ListKeysCommand,
+  ReplicateKeyCommand,
   TagResourceCommand,
   UntagResourceCommand,
 } from "@aws-sdk/client-kms";
@@ -59,6 +62,10 @@ function client(
 }
 
 async function session(roleArn: string, region = "eu-west-1"): Promise<KMSClient> {
+  return client(await credentialsOf(roleArn, region), region);
+}
+
+async function credentialsOf(roleArn: string, region = "eu-west-1") {
   const sts = new STSClient({
     endpoint: kms.url,
     region,
@@ -69,14 +76,11 @@ async function session(roleArn: string, region = "eu-west-1"): Promise<KMSClient
   const { Credentials: c } = await sts.send(
     new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "tether-sweep", ExternalId: EXTERNAL_ID }),
   );
-  return client(
-    {
-      accessKeyId: c?.AccessKeyId ?? "",
-      secretAccessKey: c?.SecretAccessKey ?? "",
-      sessionToken: c?.SessionToken ?? "",
-    },
-    region,
-  );
+  return {
+    accessKeyId: c?.AccessKeyId ?? "",
+    secretAccessKey: c?.SecretAccessKey ?? "",
+    sessionToken: c?.SessionToken ?? "",
+  };
 }
 
 async function keyOf(options: { origin?: "EXTERNAL" | "AWS_KMS"; marked?: string; region?: string }) {
@@ -151,7 +155,47 @@ describe("a member role session, held to the member template's policy", () => {
     await expectRefused(member.send(parameters(arn)), "GetParametersForImport", arn);
   });
 
-  it("may not create a key, even an EXTERNAL one carrying the mark", async () => {
+  it("reads its account's CloudTrail (the template allows LookupEvents); a role whose policy does not, may not", async () => {
+    const trail = new CloudTrailClient({
+      endpoint: kms.url,
+      region: "eu-west-1",
+      credentials: await credentialsOf(role.arn),
+      maxAttempts: 1,
+    });
+    clients.push(trail);
+    await trail.send(new LookupEventsCommand({}));
+    const narrowArn = `arn:aws:iam::${MEMBER}:role/narrow`;
+    await kms.admin.putRole({
+      arn: narrowArn,
+      trustPolicy: role.trustPolicy,
+      permissionPolicy: {
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "kms:ListKeys", Resource: "*" }],
+      },
+    });
+    const narrow = new CloudTrailClient({
+      endpoint: kms.url,
+      region: "eu-west-1",
+      credentials: await credentialsOf(narrowArn),
+      maxAttempts: 1,
+    });
+    clients.push(narrow);
+    const error = await rejection(narrow.send(new LookupEventsCommand({})));
+    expect(error.name).toBe("AccessDeniedException");
+    expect(error.message).toBe(
+      `User: arn:aws:sts::${MEMBER}:assumed-role/narrow/tether-sweep is not authorized to perform: cloudtrail:LookupEvents on resource: * because no identity-based policy allows the cloudtrail:LookupEvents action`,
+    );
+  });
+
+  it("may not create a key, even an EXTERNAL one carrying the mark, nor replicate one", async () => {
+    const mrk = (
+      await admin().send(new CreateKeyCommand({ Origin: "EXTERNAL", MultiRegion: true, Tags: [MARK] }))
+    ).KeyMetadata?.Arn as string;
+    await expectRefused(
+      member.send(new ReplicateKeyCommand({ KeyId: mrk, ReplicaRegion: "eu-central-1", Tags: [MARK] })),
+      "ReplicateKey",
+      mrk,
+    );
     await expectRefused(
       member.send(new CreateKeyCommand({ Origin: "EXTERNAL", Tags: [MARK] })),
       "CreateKey",
