@@ -18,6 +18,11 @@ import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import {
+  MEMBER_TEMPLATE_PATH,
+  renderMemberRole,
+  withParameterValues,
+} from "../../infra/local/iam/member-role.js";
 import { type KmsEmulator, startKmsEmulator } from "../../infra/local/kms/index.js";
 import { loadForwardingRules } from "../../infra/local/runner/forwarding.js";
 import type { CfnTemplate } from "./support/packaged-service.js";
@@ -25,7 +30,7 @@ import { REPO_ROOT } from "./support/packaged-service.js";
 import { ACCOUNT as MEMBER, REGION, resolvePolicy } from "./support/resolve-policy.js";
 
 const run = promisify(execFile);
-const TEMPLATE = join(REPO_ROOT, "infra", "member-account.yml");
+const TEMPLATE = MEMBER_TEMPLATE_PATH;
 const BUS_TEMPLATE = join(REPO_ROOT, "infra", "member-bus.yml");
 const HUB = "210987654321";
 const HUB_PREFIX = "tether-prod-eu-west-1";
@@ -99,15 +104,8 @@ let template: CfnTemplate;
 let policy: { Statement: Statement[] };
 let trust: { Statement: Statement[] };
 
-function withValues(t: CfnTemplate, values: Record<string, unknown>): CfnTemplate {
-  const parameters = Object.fromEntries(
-    Object.entries(t.Parameters ?? {}).map(([name, p]) => [
-      name,
-      { ...p, Default: values[name] ?? p.Default },
-    ]),
-  );
-  return { ...t, Parameters: parameters } as CfnTemplate;
-}
+const withValues = (t: CfnTemplate, values: Record<string, unknown>): CfnTemplate =>
+  withParameterValues(t, values) as CfnTemplate;
 
 beforeAll(async () => {
   raw = parse(await readFile(TEMPLATE, "utf8")) as CfnTemplate;
@@ -240,6 +238,23 @@ describe("the member role", () => {
     expect(await decide("kms:DescribeKey", KEY, {})).toBe("Allowed");
   });
 
+  it("is what the local STS puts on a member role: the same trust and policy, rendered for the member", () => {
+    const rendered = renderMemberRole({
+      memberAccountId: MEMBER,
+      hubAccountId: HUB,
+      hubRolePrefix: HUB_PREFIX,
+      externalId: EXTERNAL_ID,
+      deployment: DEPLOYMENT,
+      regions: REGIONS,
+      roleRegion: REGION,
+    });
+    expect(rendered).toEqual({
+      arn: `arn:aws:iam::${MEMBER}:role/tether-member`,
+      trustPolicy: trust,
+      permissionPolicy: policy,
+    });
+  });
+
   it("trusts exactly the hub's api, sweep, sweep-partition and kms-events roles, with the external id", () => {
     expect(trust.Statement).toEqual([
       {
@@ -276,7 +291,7 @@ describe("the member role", () => {
       kms = await startKmsEmulator({
         identities: Object.entries(callers).map(([key, arn]) => ({ accessKeyId: `AKID${key}`, arn })),
       });
-      await kms.admin.putRole({ arn: roleArn, trustPolicy: trust });
+      await kms.admin.putRole({ arn: roleArn, trustPolicy: trust, permissionPolicy: policy });
     });
     afterAll(async () => kms?.close());
 

@@ -146,11 +146,15 @@ export class KmsAdmin {
   /**
    * Creates or replaces a role of the local STS (`arn:aws:iam::<account>:role/<name>`) with its trust policy
    * (the IAM document; the subset infra/local/kms/sts/roles.ts evaluates). AssumeRole on it then issues
-   * credentials that act in that account.
+   * credentials that act in that account. With `permissionPolicy` (a document or a list of them: for a member
+   * role, infra/local/iam/member-role.ts renders the member template's), every KMS and CloudTrail call those
+   * credentials make is evaluated against it and refused with AccessDeniedException when IAM would refuse it;
+   * without, they may do anything in the account.
    */
   async putRole(role: {
     arn: string;
     trustPolicy: unknown;
+    permissionPolicy?: unknown;
     maxSessionDurationSeconds?: number;
   }): Promise<{ arn: string; accountId: string }> {
     return this.call("PUT", "/roles", role);
@@ -166,9 +170,11 @@ export class KmsAdmin {
   }
 
   /** The local STS's roles. */
-  async roles(): Promise<Array<{ arn: string; accountId: string; trustPolicy: unknown }>> {
+  async roles(): Promise<
+    Array<{ arn: string; accountId: string; trustPolicy: unknown; permissionPolicies?: unknown[] }>
+  > {
     const { roles } = await this.call<{
-      roles: Array<{ arn: string; accountId: string; trustPolicy: unknown }>;
+      roles: Array<{ arn: string; accountId: string; trustPolicy: unknown; permissionPolicies?: unknown[] }>;
     }>("GET", "/roles");
     return roles;
   }

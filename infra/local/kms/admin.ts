@@ -181,9 +181,10 @@ export async function handleAdmin(
         ok({ roles: deps.sts.listRoles() });
         return true;
       case "PUT /_admin/roles": {
-        const role = deps.sts.putRole({
+        const role = await deps.sts.putRole({
           arn: body.arn as string,
           trustPolicy: body.trustPolicy,
+          ...(body.permissionPolicy === undefined ? {} : { permissionPolicy: body.permissionPolicy }),
           ...(body.maxSessionDurationSeconds === undefined
             ? {}
             : { maxSessionDurationSeconds: num(body, "maxSessionDurationSeconds") as number }),
@@ -193,7 +194,7 @@ export async function handleAdmin(
       }
       case "DELETE /_admin/roles": {
         const arn = url.searchParams.get("arn") ?? "";
-        ok({ deleted: deps.sts.deleteRole(arn) });
+        ok({ deleted: await deps.sts.deleteRole(arn) });
         return true;
       }
       case "GET /_admin/events":

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { AccountStores } from "./accounts.js";
 import { handleAdmin } from "./admin.js";
 import { KmsAdmin } from "./admin-client.js";
+import { authorizeCall, authorizeKmsCall } from "./authorize.js";
 import { EmulatorClock } from "./clock.js";
 import { CallerIdentities, type CallerIdentity } from "./cloudtrail/identities.js";
 import { cloudTrailOperation, lookupEvents } from "./cloudtrail/lookup-events.js";
@@ -192,7 +193,9 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
           `The local emulator serves only CloudTrail LookupEvents, not ${operation || "(none)"}.`,
         );
       }
-      const { account } = callerOf(req);
+      const { caller, account } = callerOf(req);
+      const policyCaller = sts.policyCaller(caller.accessKeyId);
+      if (policyCaller !== undefined) await authorizeCall(policyCaller, `cloudtrail:${operation}`, region);
       await faults.before(operation, region, account);
       if (processAllDue()) await persist();
       deliverTrail();
@@ -287,6 +290,9 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
           }
         };
       }
+      // A session of a role with permission policies (a member role): IAM decides before KMS acts.
+      const policyCaller = sts.policyCaller(caller.accessKeyId);
+      if (policyCaller !== undefined) await authorizeKmsCall(policyCaller, operation, request, store, region);
       await faults.before(operation, region, account);
       const ctx: KmsContext = { store, clock, pool, events, region, accountId: account, log };
       const result = await handler.handle(ctx, new RequestReader(request));

@@ -83,8 +83,22 @@ export async function swapKey(
   return finish(deps, key, resumed);
 }
 
+/**
+ * A member account's key is never swapped: the swap creates a key (and replicas), copies its policy and moves
+ * an alias in the key's account, and the member role may do none of it (infra/member-account.yml: reads, the
+ * import path and taking the mark off). Refused before anything is written.
+ */
+async function assertNotMemberKey(deps: LifecycleDeps, key: ManagedKey): Promise<void> {
+  if (deps.deploymentAccount === undefined || key.account === (await deps.deploymentAccount())) return;
+  throw new StateConflictError(
+    `Key ${key.id} is in member account ${key.account}: a key swap creates a key and moves an alias there, which the member role may not do. Rotate it in-key, or create the new key in the member and adopt it.`,
+    { keyId: key.id, state: "member-key" },
+  );
+}
+
 /** Step 1: the new material in the vault, the intent on the old key. */
 async function begin(deps: LifecycleDeps, key: ManagedKey, request: SwapRequest): Promise<ManagedKey> {
+  await assertNotMemberKey(deps, key);
   if (key.alias === undefined) {
     throw new StateConflictError(
       `Key ${key.id} has no alias: a key swap moves the alias callers use to the new key. Give the key an alias, or rotate in-key.`,
@@ -127,7 +141,7 @@ async function createPrimary(deps: LifecycleDeps, key: ManagedKey): Promise<Mana
     description: key.description,
     tags: await successorTags(deps, key.primaryRegion, old, key),
     policy: await deps.kms.getKeyPolicy(key.primaryRegion, old),
-    // In the old key's account: a member's key is swapped for a key of the same member.
+    // In the old key's account, the deployment's: a member's key is refused before (assertNotMemberKey).
     account: key.account,
   });
   const now = deps.clock();

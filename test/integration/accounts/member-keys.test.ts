@@ -4,15 +4,29 @@
  * registered through the hub, renewed, restored after a loss and revoked there — every KMS call in the key's
  * own account, through the member role's session named after the acting function. An account that is neither
  * the hub's nor a registered member is refused before anything reaches KMS.
+ *
+ * The member roles carry the member template's own permission policy (infra/member-account.yml, rendered by
+ * infra/local/iam/member-role.ts), which the emulator evaluates on every call of their sessions: everything
+ * Tether does here in a member is proven allowed by the template. Their trust is the test's (any principal of
+ * the hub account, with the external id): the testbed's functions sign as a user of the hub, not as its roles.
+ * Each member's keys are made and marked by an administrator of that member, as docs/deploy.md asks of an
+ * operator (the member role may not create or tag keys).
  */
 import { randomUUID } from "node:crypto";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
-import { CreateKeyCommand, DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import {
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  KMSClient,
+  ListResourceTagsCommand,
+} from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderMemberRole } from "../../../infra/local/iam/member-role.js";
 import { createLifecycleDeps } from "../../../lib/composition-root.js";
 import { AuditDetailType } from "../../../lib/domain/audit-types.js";
+import { MANAGED_BY_TAG_KEY } from "../../../lib/domain/deployment.js";
 import { DAY_MS, MINUTE_MS } from "../../../lib/domain/duration.js";
+import { StateConflictError } from "../../../lib/domain/errors.js";
 import type { ManagedKey } from "../../../lib/domain/managed-key.js";
 import { AccountNotRegisteredError } from "../../../lib/domain/member-account.js";
 import { parseKmsEvent } from "../../../lib/kms/kms-events.js";
@@ -20,9 +34,11 @@ import type { KmsSignal, LifecycleDeps } from "../../../lib/lifecycle/ports.js";
 import { handleKmsSignal } from "../../../lib/lifecycle/region/kms-signal.js";
 import { probeSentinels } from "../../../lib/lifecycle/scheduled/sentinels.js";
 import { sweep } from "../../../lib/lifecycle/scheduled/sweep.js";
+import { changeKeyPolicy, unmanageKey } from "../../../lib/lifecycle/use-cases/key-admin.js";
 import { revoke } from "../../../lib/lifecycle/use-cases/operator-actions.js";
 import { listKeys } from "../../../lib/lifecycle/use-cases/queries.js";
 import { registerKey } from "../../../lib/lifecycle/use-cases/register.js";
+import { rotateKey } from "../../../lib/lifecycle/use-cases/rotate.js";
 import {
   AUDIT_RECORDER,
   CREDENTIALS,
@@ -53,41 +69,53 @@ const trust = {
 let bed: LifecycleTestbed;
 /** The sweep's deps: its sessions in members are named tether-sweep. */
 let sweepDeps: LifecycleDeps;
-/** The member's own view (an operator there): a KMS client with a session of the member role. */
+/** The member's own view: a KMS client of an administrator of the member account. */
 const memberKms = new Map<string, KMSClient>();
 
-/** A fresh session each time: the tests move the emulator's clock by days, past any session's end. */
-async function memberCredentials(account: string) {
-  const sts = new STSClient({ endpoint: bed.aws.endpoints.kms, region: REGION, credentials: CREDENTIALS });
-  const { Credentials: c } = await sts.send(
-    new AssumeRoleCommand({
-      RoleArn: roleArn(account),
-      RoleSessionName: "member-operator",
-      ExternalId: EXTERNAL_ID,
-    }),
-  );
-  sts.destroy();
-  return {
-    accessKeyId: c?.AccessKeyId ?? "",
-    secretAccessKey: c?.SecretAccessKey ?? "",
-    sessionToken: c?.SessionToken ?? "",
-  };
+/** The member role as the member template makes it, for the testbed's deployment, with the test's trust. */
+function memberRole(account: string) {
+  const rendered = renderMemberRole({
+    memberAccountId: account,
+    hubAccountId: HUB,
+    hubRolePrefix: "tether-test-eu-west-1",
+    externalId: EXTERNAL_ID,
+    deployment: bed.config.deployment,
+    regions: [REGION],
+  });
+  expect(rendered.arn).toBe(roleArn(account));
+  return { arn: rendered.arn, trustPolicy: trust, permissionPolicy: rendered.permissionPolicy };
 }
 
+/** An administrator of the member account (an IAM user there): it makes and marks the member's keys. */
+const adminCredentials = (account: string) => ({
+  accessKeyId: `AKIDADMIN${account}`,
+  secretAccessKey: "member-admin",
+});
+
 async function memberClient(account: string): Promise<KMSClient> {
-  memberKms.get(account)?.destroy();
-  const credentials = await memberCredentials(account);
-  const client = new KMSClient({ endpoint: bed.aws.endpoints.kms, region: REGION, credentials });
-  memberKms.set(account, client);
+  let client = memberKms.get(account);
+  if (client === undefined) {
+    await bed.aws.kms.admin.registerIdentity({
+      accessKeyId: adminCredentials(account).accessKeyId,
+      arn: `arn:aws:iam::${account}:user/admin`,
+    });
+    client = new KMSClient({
+      endpoint: bed.aws.endpoints.kms,
+      region: REGION,
+      credentials: adminCredentials(account),
+    });
+    memberKms.set(account, client);
+  }
   return client;
 }
 
 /** Who called `eventName` on `keyArn`, as the member's own CloudTrail says. */
 async function callersIn(account: string, eventName: string, keyArn: string): Promise<string[]> {
+  await memberClient(account);
   const trail = new CloudTrailClient({
     endpoint: bed.aws.endpoints.kms,
     region: REGION,
-    credentials: await memberCredentials(account),
+    credentials: adminCredentials(account),
   });
   const out = await trail.send(
     new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: eventName }] }),
@@ -112,7 +140,13 @@ async function stateIn(account: string, keyArn: string) {
 
 async function memberKeyArn(account: string): Promise<string> {
   const out = await (await memberClient(account)).send(
-    new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: "SYMMETRIC_DEFAULT", KeyUsage: "ENCRYPT_DECRYPT" }),
+    new CreateKeyCommand({
+      Origin: "EXTERNAL",
+      KeySpec: "SYMMETRIC_DEFAULT",
+      KeyUsage: "ENCRYPT_DECRYPT",
+      // The operator marks it for the hub deployment (docs/deploy.md): the member role may import only then.
+      Tags: [{ TagKey: MANAGED_BY_TAG_KEY, TagValue: bed.config.deployment }],
+    }),
   );
   const arn = out.KeyMetadata?.Arn;
   if (arn === undefined) throw new Error("CreateKey answered no ARN");
@@ -152,7 +186,7 @@ beforeAll(async () => {
     actor: "sweep",
   });
   for (const account of MEMBERS) {
-    await bed.aws.kms.admin.putRole({ arn: roleArn(account), trustPolicy: trust });
+    await bed.aws.kms.admin.putRole(memberRole(account));
     await bed.deps.accounts?.add({
       accountId: account,
       roleArn: roleArn(account),
@@ -172,6 +206,13 @@ describe("keys in three member accounts", () => {
   const keys = new Map<string, ManagedKey>();
 
   it("registers a member's key through the hub: imported in the member, the record carries its account", async () => {
+    // Every member role is held to the member template's policy (its sessions' calls are evaluated).
+    const roles = await bed.aws.kms.admin.roles();
+    for (const account of MEMBERS) {
+      expect(roles.find((r) => r.arn === roleArn(account))?.permissionPolicies).toEqual([
+        memberRole(account).permissionPolicy,
+      ]);
+    }
     for (const account of MEMBERS) {
       const result = await adopt(await memberKeyArn(account));
       expect(result.regions[REGION]).toEqual({ kind: "imported" });
@@ -349,13 +390,53 @@ describe("keys in three member accounts", () => {
       });
     }
     // The role back: the member's keys renew at their next check.
-    await bed.aws.kms.admin.putRole({ arn: roleArn(broken), trustPolicy: trust });
+    await bed.aws.kms.admin.putRole(memberRole(broken));
     await bed.advance(2 * MINUTE_MS);
     await sweep(sweepDeps, { correlationId: "sweep-member-back" });
     for (const key of [keys.get(broken) as ManagedKey, second]) {
       expect((await bed.deps.keys.get(key.id))?.regions[0]).toMatchObject({ consecutiveFailures: 0 });
       expect(await validTo(broken, key)).toBeGreaterThan(bed.now().getTime() + 29 * DAY_MS);
     }
+  });
+
+  it("rotates a member's key in-key and unmanages another, in the member, within the member role's policy", async () => {
+    const [first, , third] = MEMBERS;
+    const key = keys.get(first) as ManagedKey;
+    const rotated = await rotateKey(bed.deps, {
+      key: key.id,
+      reason: "yearly rotation",
+      actor: "operator:alice",
+      correlationId: randomUUID(),
+    });
+    expect(rotated.method).toBe("in-key");
+    expect(rotated.key.account).toBe(first);
+    expect((await stateIn(first, arnOf(key))).keyState).toBe("Enabled");
+    // A key swap would create a key and move an alias in the member: the member role may do neither, and an
+    // adopted member key has no alias for a swap to move.
+    const swap = await changeKeyPolicy(bed.deps, {
+      key: key.id,
+      policy: { rotationMethod: "key-swap" },
+      actor: "operator:alice",
+      correlationId: randomUUID(),
+    })
+      .then(() =>
+        rotateKey(bed.deps, {
+          key: key.id,
+          reason: "swap",
+          actor: "operator:alice",
+          correlationId: randomUUID(),
+        }),
+      )
+      .catch((error: unknown) => error);
+    expect(swap).toBeInstanceOf(StateConflictError);
+    expect(swap).toMatchObject({ state: "member-key" });
+    // Unmanaging takes the deployment's mark off in the member (the member role's one tagging right).
+    const spare = (await adopt(await memberKeyArn(third as string))).key;
+    await unmanageKey(bed.deps, { key: spare.id, actor: "operator:alice", correlationId: randomUUID() });
+    const tags = await (await memberClient(third as string)).send(
+      new ListResourceTagsCommand({ KeyId: arnOf(spare) }),
+    );
+    expect(tags.Tags ?? []).toEqual([]);
   });
 
   it("revokes each member's key in its own account", async () => {
@@ -373,7 +454,7 @@ describe("keys in three member accounts", () => {
 
   it("refuses a key of an account that is neither the hub's nor a registered member's, naming keyArn", async () => {
     const stranger = "555566667777";
-    await bed.aws.kms.admin.putRole({ arn: roleArn(stranger), trustPolicy: trust });
+    await bed.aws.kms.admin.putRole(memberRole(stranger));
     const arn = await memberKeyArn(stranger);
     const error = await adopt(arn).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AccountNotRegisteredError);

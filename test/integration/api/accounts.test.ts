@@ -1,11 +1,12 @@
 /**
  * POST/GET/DELETE /accounts: member accounts registered through the API handler as Lambda runs it, checked
  * on add against the local STS and KMS emulator (the member role assumed with its external id, then a probe
- * key described or the keys listed), stored in the table.
+ * key described or the keys listed), stored in the table. The member role is the member template's, its
+ * permission policy evaluated by the emulator on each call.
  */
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderMemberRole } from "../../../infra/local/iam/member-role.js";
 import { ADMIN, type ApiBed, READER, startApiBed } from "./support.js";
 
 const HUB_API_ROLE = "arn:aws:iam::111122223333:role/tether-test-eu-west-1-api";
@@ -25,38 +26,28 @@ beforeAll(async () => {
     accessKeyId: "local",
     arn: "arn:aws:sts::111122223333:assumed-role/tether-test-eu-west-1-api/x",
   });
-  await admin.putRole({
-    arn: MEMBER_ROLE,
-    trustPolicy: {
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Effect: "Allow",
-          Principal: { AWS: HUB_API_ROLE },
-          Action: "sts:AssumeRole",
-          Condition: { StringEquals: { "sts:ExternalId": EXTERNAL_ID } },
-        },
-      ],
-    },
+  // The member role as infra/member-account.yml makes it (trust and permission policy), held to that
+  // policy by the emulator: the check on add does only what the template allows.
+  const role = renderMemberRole({
+    memberAccountId: MEMBER,
+    hubAccountId: "111122223333",
+    hubRolePrefix: "tether-test-eu-west-1",
+    externalId: EXTERNAL_ID,
+    deployment: api.bed.config.deployment,
+    regions: ["eu-west-1"],
   });
-  const sts = new STSClient({
-    endpoint: api.bed.aws.endpoints.kms,
-    region: "eu-west-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
-  const { Credentials } = await sts.send(
-    new AssumeRoleCommand({ RoleArn: MEMBER_ROLE, RoleSessionName: "setup", ExternalId: EXTERNAL_ID }),
-  );
+  expect(role.arn).toBe(MEMBER_ROLE);
+  expect(JSON.stringify(role.trustPolicy)).toContain(HUB_API_ROLE);
+  await admin.putRole(role);
+  // The member's key, made by an administrator of the member (the member role may not create keys).
+  await admin.registerIdentity({ accessKeyId: "AKIDMEMBERADMIN", arn: `arn:aws:iam::${MEMBER}:user/admin` });
   const kms = new KMSClient({
     endpoint: api.bed.aws.endpoints.kms,
     region: "eu-west-1",
-    credentials: {
-      accessKeyId: Credentials?.AccessKeyId ?? "",
-      secretAccessKey: Credentials?.SecretAccessKey ?? "",
-      sessionToken: Credentials?.SessionToken ?? "",
-    },
+    credentials: { accessKeyId: "AKIDMEMBERADMIN", secretAccessKey: "member-admin" },
   });
   memberKeyArn = (await kms.send(new CreateKeyCommand({ Origin: "EXTERNAL" }))).KeyMetadata?.Arn ?? "";
+  kms.destroy();
   expect(memberKeyArn).toContain(`:${MEMBER}:key/`);
 }, 120_000);
 afterAll(async () => {

@@ -32,6 +32,12 @@ export interface RoleDefinition {
   trustPolicy: unknown;
   /** Seconds, 3600..43200 (default 3600, as IAM's). */
   maxSessionDurationSeconds?: number;
+  /**
+   * The role's permission policy (an IAM document or its JSON), or a list of them. With one, each call its
+   * sessions make is evaluated against it (permissions.ts); without, its sessions may do anything in the
+   * role's account, as before roles had policies.
+   */
+  permissionPolicy?: unknown;
 }
 
 interface Statement {
@@ -48,6 +54,8 @@ export interface LocalRole {
   maxSessionDurationSeconds: number;
   trustPolicy: unknown;
   statements: Statement[];
+  /** The permission policy documents, as given (a list); absent: none evaluated. */
+  permissionPolicies?: unknown[];
 }
 
 /** The caller as the trust policy sees it. */
@@ -113,6 +121,14 @@ export function defineRole(definition: RoleDefinition): LocalRole {
   const raw = (policy as { Statement?: unknown } | null)?.Statement;
   if (raw === undefined) throw new RoleDefinitionError("trustPolicy.Statement is required");
   const statements = (Array.isArray(raw) ? raw : [raw]).map(parseStatement);
+  const permissions = definition.permissionPolicy;
+  if (
+    permissions !== undefined &&
+    (permissions === null || !["object", "string"].includes(typeof permissions))
+  )
+    throw new RoleDefinitionError("permissionPolicy must be an IAM policy document or a list of them");
+  if (Array.isArray(permissions) && permissions.length === 0)
+    throw new RoleDefinitionError("permissionPolicy must list at least one policy");
   return {
     arn: definition.arn,
     accountId: match[2] as string,
@@ -120,6 +136,9 @@ export function defineRole(definition: RoleDefinition): LocalRole {
     maxSessionDurationSeconds: max,
     trustPolicy: policy,
     statements,
+    ...(permissions === undefined
+      ? {}
+      : { permissionPolicies: Array.isArray(permissions) ? [...permissions] : [permissions] }),
   };
 }
 

@@ -16,8 +16,17 @@
  * refused with `ExpiredTokenException`.
  */
 import { randomBytes } from "node:crypto";
+import type { PolicyCaller } from "../authorize.js";
 import type { CallerIdentities } from "../cloudtrail/identities.js";
-import { defineRole, type LocalRole, principalOf, type RoleDefinition, trustAllows } from "./roles.js";
+import { PermissionPolicies } from "./permissions.js";
+import {
+  defineRole,
+  type LocalRole,
+  principalOf,
+  type RoleDefinition,
+  RoleDefinitionError,
+  trustAllows,
+} from "./roles.js";
 
 export class StsError extends Error {
   constructor(
@@ -57,20 +66,55 @@ function token(prefix: string, bytes: number): string {
 
 export class LocalSts {
   private readonly roles = new Map<string, LocalRole>();
-  /** Access key id → when the session ends (emulator epoch ms). */
-  private readonly sessions = new Map<string, number>();
+  /** Each role's compiled permission policies (roles with none have no entry). */
+  private readonly permissions = new Map<string, PermissionPolicies>();
+  /** Access key id → when the session ends (emulator epoch ms) and whose session it is. */
+  private readonly sessions = new Map<string, { end: number; roleArn: string; sessionArn: string }>();
 
   constructor(private readonly identities: CallerIdentities) {}
 
-  /** @throws RoleDefinitionError naming the bad field */
-  putRole(definition: RoleDefinition): LocalRole {
+  /** @throws RoleDefinitionError naming the bad field (a permission policy the simulator refuses too) */
+  async putRole(definition: RoleDefinition): Promise<LocalRole> {
     const role = defineRole(definition);
+    const policies =
+      role.permissionPolicies === undefined
+        ? undefined
+        : await PermissionPolicies.compile(role.permissionPolicies).catch((err: unknown) => {
+            throw new RoleDefinitionError((err as Error).message);
+          });
     this.roles.set(role.arn, role);
+    this.orphaned.delete(role.arn);
+    if (policies === undefined) this.permissions.delete(role.arn);
+    else this.permissions.set(role.arn, policies);
     return role;
   }
 
+  /**
+   * The caller as its role's permission policies see it, when `accessKeyId` is a session of a role that
+   * has them; undefined when it is not a session, or its role has none (it may do anything in its account).
+   * A role deleted since the session was issued has no policies left to allow anything: its session is
+   * refused everything if the role had policies when it was deleted.
+   */
+  policyCaller(accessKeyId: string): PolicyCaller | undefined {
+    const session = this.sessions.get(accessKeyId);
+    if (session === undefined) return undefined;
+    const policies = this.permissions.get(session.roleArn) ?? this.orphaned.get(session.roleArn);
+    if (policies === undefined) return undefined;
+    return {
+      sessionArn: session.sessionArn,
+      roleArn: session.roleArn,
+      accountId: principalOf(session.sessionArn).accountId,
+      policies,
+    };
+  }
+
+  /** Roles deleted while they had permission policies: an empty policy set stands for them. */
+  private readonly orphaned = new Map<string, PermissionPolicies>();
+
   /** Deletes a role; its sessions stay valid until they expire, as IAM's do. Returns whether it existed. */
-  deleteRole(arn: string): boolean {
+  async deleteRole(arn: string): Promise<boolean> {
+    if (this.permissions.delete(arn))
+      this.orphaned.set(arn, await PermissionPolicies.compile([{ Version: "2012-10-17", Statement: [] }]));
     return this.roles.delete(arn);
   }
 
@@ -80,12 +124,14 @@ export class LocalSts {
 
   /** Whether `accessKeyId` is a session this STS issued that has ended by `now`. */
   expired(accessKeyId: string, now: number): boolean {
-    const end = this.sessions.get(accessKeyId);
+    const end = this.sessions.get(accessKeyId)?.end;
     return end !== undefined && end <= now;
   }
 
   clear(): void {
     this.roles.clear();
+    this.permissions.clear();
+    this.orphaned.clear();
     this.sessions.clear();
   }
 
@@ -138,7 +184,11 @@ export class LocalSts {
     const accessKeyId = token("ASIA", 12).slice(0, 20);
     const assumedRoleArn = `arn:aws:sts::${role.accountId}:assumed-role/${role.name}/${sessionName}`;
     this.identities.register({ accessKeyId, arn: assumedRoleArn });
-    this.sessions.set(accessKeyId, now + duration * 1000);
+    this.sessions.set(accessKeyId, {
+      end: now + duration * 1000,
+      roleArn: role.arn,
+      sessionArn: assumedRoleArn,
+    });
     return {
       AccessKeyId: accessKeyId,
       SecretAccessKey: randomBytes(30).toString("base64"),
