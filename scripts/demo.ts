@@ -375,7 +375,7 @@ const MEMBERS = [
   { accountId: "222200001111", name: "demo-payments" },
   { accountId: "333300001111", name: "demo-orders" },
 ] as const;
-/** As infra/member-account.yml names it, trusting the hub's api, sweep and kms-events roles. */
+/** As infra/member-account.yml names it, trusting the hub's api, sweep, sweep-partition and kms-events roles. */
 const MEMBER_ROLE = "tether-member";
 
 interface MemberContext {
@@ -401,7 +401,7 @@ interface MemberContext {
 async function memberAccountSteps(c: MemberContext): Promise<void> {
   const region = c.endpoints.region;
   const externalId = `tether-demo-${c.stamp}`;
-  const hubRoles = ["api", "sweep", "kms-events"].map(
+  const hubRoles = ["api", "sweep", "sweep-partition", "kms-events"].map(
     (fn) => `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/tether-local-${region}-${fn}`,
   );
   const operators = new Map<string, KMSClient>();
@@ -447,7 +447,7 @@ async function memberAccountSteps(c: MemberContext): Promise<void> {
             }),
           );
         }
-        return `${MEMBERS.map((m) => roleArn(m.accountId)).join(", ")}: trusting the hub's api, sweep and kms-events roles with external id ${externalId}`;
+        return `${MEMBERS.map((m) => roleArn(m.accountId)).join(", ")}: trusting the hub's api, sweep, sweep-partition and kms-events roles with external id ${externalId}`;
       },
     );
 

@@ -2,14 +2,15 @@
  * The sweep's fan-out over the local stack as `npm start` runs it (issue 20, item 4): serverless.yml sets
  * TETHER_SWEEP_FANOUT=events, so the scheduled sweep only dispatches — one `Sweep Partition Due` event per
  * account-Region partition on the audit bus — and the rule of serverless.yml starts one sweep-partition
- * invocation per event, which renews that partition's keys. Two partitions here: the local account's keys
- * in two Regions (the local stack's functions act in one account until KMS calls route by member account;
- * test/integration/lifecycle/sweep-fanout.test.ts has two accounts' partitions, over the same bus adapter).
- * A duplicate event for a partition (the next tick's dispatch while a run still drains) renews nothing twice.
+ * invocation per event, which renews that partition's keys. Partitions here: the hub's keys in two Regions,
+ * then two member accounts' keys (member roles in the local STS, registered with `POST /accounts`, keys made
+ * by each member's operator and adopted), each member's partition renewed in that member by a run of its own.
+ * Two events for one partition at once (the next tick's dispatch while a run still drains) renew each key once.
  */
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { CreateKeyCommand, DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOCAL_ACCOUNT_ID } from "../../../infra/local/runner/identities.js";
 import {
   LOCAL_ADMIN,
   LOCAL_SERVICE_CREDENTIALS,
@@ -167,4 +168,114 @@ describe("the sweep fanned out over the local stack", () => {
     expect(report.dispatched?.accepted.map((p) => p.partition)).toEqual([`self/${HOME}`]);
     expect(report.outcomes.renewed).toBe(2);
   }, 60_000);
+
+  it("fans out per member account: each member's partition is renewed by its own run, in that member", async () => {
+    const members = ["222233334444", "333344445555"];
+    const externalId = `fanout-${Date.now()}`;
+    const hubRoles = ["api", "sweep", "sweep-partition", "kms-events"].map(
+      (fn) => `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/tether-local-${HOME}-${fn}`,
+    );
+    const operators = new Map<string, KMSClient>();
+    const memberKeys = new Map<string, string[]>();
+    try {
+      for (const account of members) {
+        // As infra/member-account.yml makes it (the trust; the local STS), and an operator of the member.
+        await stack.localAws.kms.admin.putRole({
+          arn: `arn:aws:iam::${account}:role/tether-member`,
+          trustPolicy: {
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { AWS: hubRoles },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "sts:ExternalId": externalId } },
+              },
+            ],
+          },
+        });
+        const accessKeyId = `AKIAFANOUT${account}`;
+        await stack.localAws.kms.admin.registerIdentity({
+          accessKeyId,
+          arn: `arn:aws:iam::${account}:user/operator`,
+        });
+        const operator = new KMSClient({
+          endpoint: stack.endpoints.kms,
+          region: HOME,
+          credentials: { accessKeyId, secretAccessKey: "operator-secret" },
+        });
+        operators.set(account, operator);
+        const added = await signedFetch(stack.apiUrl, {
+          method: "POST",
+          path: "/accounts",
+          credentials: admin,
+          body: { roleArn: `arn:aws:iam::${account}:role/tether-member`, externalId, name: `m${account}` },
+        });
+        expect(added.status).toBe(201);
+        const arns: string[] = [];
+        for (let i = 0; i < 2; i++) {
+          const created = await operator.send(
+            new CreateKeyCommand({
+              Origin: "EXTERNAL",
+              KeySpec: "SYMMETRIC_DEFAULT",
+              KeyUsage: "ENCRYPT_DECRYPT",
+            }),
+          );
+          const arn = created.KeyMetadata?.Arn as string;
+          const materialRef = `fanout/${account}/${i}-${Date.now()}`;
+          const material = await signedFetch(stack.apiUrl, {
+            method: "POST",
+            path: "/_local/vault/material",
+            credentials: admin,
+            body: { materialRef },
+          });
+          expect(material.status).toBe(201);
+          const adopted = await signedFetch(stack.apiUrl, {
+            method: "POST",
+            path: "/keys",
+            credentials: admin,
+            body: {
+              mode: "adopt",
+              keyArn: arn,
+              materialRef,
+              checkValue: (material.body as { checkValue: string }).checkValue,
+              policy: { validityPeriod: "P2D", renewBefore: "P1D" },
+            },
+          });
+          expect(adopted.status).toBe(201);
+          arns.push(arn);
+        }
+        memberKeys.set(account, arns);
+      }
+      const validToIn = async (account: string, arn: string) =>
+        (
+          await (operators.get(account) as KMSClient).send(new DescribeKeyCommand({ KeyId: arn }))
+        ).KeyMetadata?.ValidTo?.getTime() ?? 0;
+      const before = new Map<string, number>();
+      for (const [account, arns] of memberKeys) {
+        for (const arn of arns) before.set(arn, await validToIn(account, arn));
+      }
+      await stack.localAws.kms.admin.advanceClock(DAY_MS + 60_000);
+      const runsBefore = partitionRuns().length;
+
+      const report = await stack.sweepNow();
+      const dispatched = report.dispatched?.accepted.map((p) => p.partition) ?? [];
+      for (const account of members) expect(dispatched).toContain(`${account}/${HOME}`);
+      const runs = partitionRuns()
+        .slice(runsBefore)
+        .map((run) => run.result as PartitionRunReport);
+      for (const account of members) {
+        const own = runs.filter((run) => run.partition === `${account}/${HOME}`);
+        expect(own).toHaveLength(1);
+        expect(own[0]).toMatchObject({ due: 2, processed: 2, outcomes: { renewed: 2 } });
+      }
+      // KMS in each member says so: its keys' material was imported again there.
+      for (const [account, arns] of memberKeys) {
+        for (const arn of arns)
+          expect(await validToIn(account, arn)).toBeGreaterThan(before.get(arn) as number);
+      }
+    } finally {
+      for (const operator of operators.values()) operator.destroy();
+    }
+  }, 90_000);
 });
