@@ -170,11 +170,7 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
       (n) => Number.isSafeInteger(n) && n >= 256 && n <= 6 * 1024 * 1024,
       "an integer from 256 to 6291456",
     ),
-    TETHER_KMS_ENDPOINT: optionalUrl("TETHER_KMS_ENDPOINT"),
-    TETHER_DYNAMODB_ENDPOINT: optionalUrl("TETHER_DYNAMODB_ENDPOINT"),
-    TETHER_EVENTS_ENDPOINT: optionalUrl("TETHER_EVENTS_ENDPOINT"),
-    TETHER_CLOUDTRAIL_ENDPOINT: optionalUrl("TETHER_CLOUDTRAIL_ENDPOINT"),
-    TETHER_STS_ENDPOINT: optionalUrl("TETHER_STS_ENDPOINT"),
+    ...endpoints(optionalUrl),
     TETHER_ACCOUNT_ID: accountId(env, problems),
     TETHER_KMS_QUOTA_SHARE: number(
       "TETHER_KMS_QUOTA_SHARE",
@@ -205,6 +201,17 @@ function readEnvironment(env: Readonly<Record<string, string | undefined>>): Env
   };
   if (problems.length > 0) throw new ConfigError(`Tether is misconfigured: ${problems.join("; ")}.`);
   return parsed;
+}
+
+/** The service endpoints (the local stack's; absent in AWS). */
+function endpoints(optionalUrl: (name: string) => string | undefined) {
+  return {
+    TETHER_KMS_ENDPOINT: optionalUrl("TETHER_KMS_ENDPOINT"),
+    TETHER_DYNAMODB_ENDPOINT: optionalUrl("TETHER_DYNAMODB_ENDPOINT"),
+    TETHER_EVENTS_ENDPOINT: optionalUrl("TETHER_EVENTS_ENDPOINT"),
+    TETHER_CLOUDTRAIL_ENDPOINT: optionalUrl("TETHER_CLOUDTRAIL_ENDPOINT"),
+    TETHER_STS_ENDPOINT: optionalUrl("TETHER_STS_ENDPOINT"),
+  };
 }
 
 function accountId(
