@@ -375,6 +375,31 @@ const CASES: ReadonlyArray<{ name: string; steps: Step[]; knownBug?: { what: str
         { t: "settle" },
       ],
     },
+    {
+      // Found by a local model run (seed 594313466, 300 runs, 2 lanes; the leading sweep stands for the earlier
+      // sequences that had made the sentinels): the Region is lost and no probe has seen it yet; an operator
+      // restores B (one throttle on the way), then pulls B's kill switch, with no CloudTrail record. The
+      // probe then opens the incident and the sweep restores B with the Region. Tether cannot tell material
+      // imported in the minute a loss goes unseen from material the loss took; the model now says so (the
+      // "unseen" window of its regional-loss rule) and the README names the limit. The lose step now runs
+      // the minute's probe first, as the schedule would have.
+      name: "a kill switch in the minute a regional loss went unseen, on material restored in it, goes with the Region",
+      steps: [
+        { t: "sweep" },
+        { t: "lose", region: "eu-west-1", probe: false },
+        {
+          t: "kmsFault",
+          op: "ImportKeyMaterial",
+          error: "ThrottlingException",
+          count: 1,
+          action: "restore",
+          key: "B",
+          advanceMs: 0,
+        },
+        { t: "oob", key: "B", region: "eu-west-1", signal: "never" },
+        { t: "settle" },
+      ],
+    },
   ];
 
 let bed: LifecycleTestbed;
