@@ -1,15 +1,18 @@
 /**
- * Several accounts' keys in one Tether table, for the benchmarks and tests of issue 20, until the KMS adapter
- * routes a key's calls to its own account (h20a's member routing): a KmsPort that hands each call to the port
- * of the account the call's key ARN names (each port an adapter whose client signs as that account, the
- * emulator taking the account from the credentials: infra/local/kms/accounts.ts), the hub's otherwise.
- * Registers each account's caller with the emulator.
+ * Several accounts' keys in one Tether table for the sweep's partition tests (partitioned-sweep,
+ * sweep-fanout): a KmsPort that hands each call to the port of the account the call's key ARN names (each
+ * port an adapter whose client signs as that account, the emulator taking the account from the credentials:
+ * infra/local/kms/accounts.ts), the hub's otherwise. Those tests wrap each account's port to watch its calls;
+ * the benchmark and the member tests use the composition's own routing through member roles instead
+ * (bench/lib/deps.ts `memberAccounts`). Registers each account's caller with the emulator.
  */
 
 import type { KmsAdmin } from "../../infra/local/kms/admin-client.js";
 import { accountOfKeyId } from "../../lib/domain/key-arn.js";
+import type { ImportParametersCache } from "../../lib/kms/import-parameters.js";
 import type { AccountRegistry } from "../../lib/lifecycle/account-ports.js";
 import type { KmsPort } from "../../lib/lifecycle/ports.js";
+import type { Bed } from "./bed.js";
 
 /** A member account the emulator knows: its id and the credentials that call as it. */
 export interface BenchAccount {
@@ -27,6 +30,27 @@ export async function registerAccounts(admin: KmsAdmin, count: number): Promise<
     accounts.push({ accountId, credentials: { accessKeyId, secretAccessKey: "bench-member-secret" } });
   }
   return accounts;
+}
+
+/**
+ * Registers `counts[i]` keys in `accounts[i]` (made with that account's credentials, quotas off), one at a
+ * time, in the order given: the first account's keys are due first in the due-work index.
+ */
+export async function registerKeysPerAccount(
+  bed: Bed,
+  accounts: readonly BenchAccount[],
+  counts: readonly number[],
+  policy: Parameters<Bed["registerMany"]>[1],
+  parametersCache: ImportParametersCache,
+): Promise<void> {
+  for (const [i, count] of counts.entries()) {
+    const setup = bed.deps({ unlimited: true, parametersCache, kmsCredentials: accounts[i]?.credentials });
+    try {
+      await bed.registerMany(count, policy, setup, 1);
+    } finally {
+      setup.close();
+    }
+  }
 }
 
 /** The key ARN a KmsPort call names: a `keyId` argument, or a request's `keyId`. */

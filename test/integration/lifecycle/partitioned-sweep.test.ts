@@ -15,6 +15,7 @@ import {
   type BenchAccount,
   listedMembers,
   registerAccounts,
+  registerKeysPerAccount,
 } from "../../../bench/lib/member-kms.js";
 import { accountOfKeyId } from "../../../lib/domain/key-arn.js";
 import { ImportParametersCache } from "../../../lib/kms/import-parameters.js";
@@ -34,17 +35,7 @@ beforeAll(async () => {
   bed = await startBed();
   members = await registerAccounts(bed.aws.kms.admin, 2);
   // A's keys first: they are due first, ahead of B's, in the due-work index.
-  for (const [member, count] of [
-    [members[0], 2],
-    [members[1], 4],
-  ] as const) {
-    const setup = bed.deps({ unlimited: true, parametersCache: cache, kmsCredentials: member?.credentials });
-    try {
-      await bed.registerMany(count, POLICY, setup, 1);
-    } finally {
-      setup.close();
-    }
-  }
+  await registerKeysPerAccount(bed, members, [2, 4], POLICY, cache);
 }, 120_000);
 afterAll(async () => {
   for (const d of opened) d.close();

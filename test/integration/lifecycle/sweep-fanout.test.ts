@@ -24,6 +24,7 @@ import {
   type BenchAccount,
   listedMembers,
   registerAccounts,
+  registerKeysPerAccount,
 } from "../../../bench/lib/member-kms.js";
 import { EventBridgePartitionDispatch } from "../../../lib/audit/partition-dispatch.js";
 import {
@@ -49,17 +50,7 @@ const opened: BenchDeps[] = [];
 beforeAll(async () => {
   bed = await startBed();
   members = await registerAccounts(bed.aws.kms.admin, 2);
-  for (const [member, count] of [
-    [members[0], 2],
-    [members[1], 3],
-  ] as const) {
-    const setup = bed.deps({ unlimited: true, parametersCache: cache, kmsCredentials: member?.credentials });
-    try {
-      await bed.registerMany(count, POLICY, setup, 1);
-    } finally {
-      setup.close();
-    }
-  }
+  await registerKeysPerAccount(bed, members, [2, 3], POLICY, cache);
   bed.aws.events.putRule({
     name: "sweep-partition",
     region: REGION,
